@@ -1,0 +1,70 @@
+// The only reader of process.env: parsed once with zod, frozen. Everything else receives a Config.
+import { z } from 'zod';
+
+const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+const ApiKeysSchema = z
+  .string()
+  .optional()
+  .transform((raw, ctx) => {
+    if (raw === undefined || raw.trim() === '') return undefined;
+    const keys = new Map<string, string>(); // key -> tenant
+    for (const pair of raw.split(',')) {
+      const trimmed = pair.trim();
+      if (!trimmed) continue;
+      const at = trimmed.indexOf(':');
+      if (at <= 0 || at === trimmed.length - 1) {
+        ctx.addIssue({ code: 'custom', message: 'API_KEYS must be comma-separated tenant:key pairs' });
+        return z.NEVER;
+      }
+      keys.set(trimmed.slice(at + 1), trimmed.slice(0, at));
+    }
+    return keys;
+  });
+
+export const ConfigSchema = z.object({
+  PORT: intFrom(3000),
+  HOST: z.string().default('127.0.0.1'),
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key (metadata and queue), so several deployments or test files share one Redis. */
+  REDIS_PREFIX: z.string().default('bp'),
+  DATA_DIR: z.string().default('./data'),
+  API_KEYS: ApiKeysSchema,
+  WORKER_CONCURRENCY: intFrom(1, 1),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  // Limits: uploads and CSV shape.
+  MAX_UPLOAD_BYTES: intFrom(100 * 1024 * 1024, 1),
+  MAX_COLUMNS: intFrom(1000, 1),
+  MAX_ROWS: intFrom(1_000_000, 1),
+  MAX_LINE_BYTES: intFrom(1024 * 1024, 1),
+  // Limits: training specs.
+  MAX_EPOCHS: intFrom(10_000, 1),
+  MAX_LAYERS: intFrom(32, 1),
+  MAX_UNITS: intFrom(8192, 1),
+  MAX_PARAMETERS: intFrom(10_000_000, 1),
+  MAX_RUNTIME_SECONDS: intFrom(24 * 3600, 1),
+  // Limits: abuse.
+  RATE_LIMIT_PER_MINUTE: intFrom(600, 1),
+  MAX_ACTIVE_JOBS_PER_TENANT: intFrom(100, 1),
+  REQUEST_TIMEOUT_MS: intFrom(120_000, 1),
+
+  // Queue reliability (see README "Guarantees").
+  JOB_ATTEMPTS: intFrom(3, 1),
+  LOCK_DURATION_MS: intFrom(30_000, 1000),
+  STALLED_INTERVAL_MS: intFrom(15_000, 500),
+  SHUTDOWN_GRACE_MS: intFrom(25_000, 1000),
+  MODEL_CACHE_SIZE: intFrom(32, 1),
+});
+
+export type Config = Readonly<z.infer<typeof ConfigSchema>>;
+
+/** Parses an environment (process.env by default); throws a readable error naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return Object.freeze(parsed.data);
+}

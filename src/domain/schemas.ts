@@ -1,0 +1,326 @@
+// zod contracts shared by HTTP, the queue and the worker. One schema validates a request, fills in
+// its defaults, and documents it in the OpenAPI document.
+import { z } from 'zod';
+
+// ---------- common ----------
+
+export const IsoDateSchema = z.string().describe('ISO 8601 time in UTC');
+
+export const ProblemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    instance: z.string().optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details' });
+export type Problem = z.infer<typeof ProblemSchema>;
+
+export const ListQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20).describe('Page size, 1 to 100'),
+    cursor: z.string().min(1).max(200).optional().describe('Opaque cursor from a previous page'),
+  })
+  .strict();
+export type ListQuery = z.infer<typeof ListQuerySchema>;
+
+export const pageSchema = <T extends z.ZodType>(item: T) =>
+  z.object({ data: z.array(item), nextCursor: z.string().nullable() });
+export interface Page<T> {
+  data: T[];
+  nextCursor: string | null;
+}
+
+export const IdParamsSchema = z.object({ id: z.string().min(1).max(100) }).strict();
+
+// ---------- datasets ----------
+
+export const ColumnSummarySchema = z
+  .union([
+    z.object({
+      name: z.string(),
+      type: z.literal('numeric'),
+      missing: z.number().int(),
+      min: z.number().nullable(),
+      max: z.number().nullable(),
+      mean: z.number().nullable(),
+      std: z.number().nullable(),
+    }),
+    z.object({
+      name: z.string(),
+      type: z.literal('categorical'),
+      missing: z.number().int(),
+      categories: z.record(z.string(), z.number().int()),
+    }),
+  ])
+  .meta({ id: 'ColumnSummary' });
+export type ColumnSummary = z.infer<typeof ColumnSummarySchema>;
+
+export const DatasetSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    rowCount: z.number().int(),
+    sizeBytes: z.number().int(),
+    createdAt: IsoDateSchema,
+    columns: z.array(ColumnSummarySchema),
+  })
+  .meta({ id: 'Dataset' });
+export type Dataset = z.infer<typeof DatasetSchema>;
+
+// ---------- training spec ----------
+
+export const HiddenActivationSchema = z.enum(['sigmoid', 'tanh', 'relu', 'leakyRelu', 'linear']);
+export const InitializerSchema = z.enum(['he', 'heNormal', 'xavier', 'xavierNormal', 'uniform', 'normal']);
+export const LossSchema = z.enum(['crossEntropy', 'binaryCrossEntropy', 'mse', 'mae']);
+export const TaskSchema = z.enum(['classification', 'regression']);
+export const ScalingSchema = z.enum(['standardize', 'minmax', 'none']);
+
+export const LayerSchema = z
+  .object({
+    units: z.number().int().min(1),
+    activation: HiddenActivationSchema.default('relu'),
+  })
+  .strict();
+
+const optimizerCommon = {
+  learningRate: z.number().positive().max(10).optional(),
+  weightDecay: z.number().min(0).max(1).optional(),
+  clipNorm: z.number().positive().optional(),
+};
+export const OptimizerSchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('sgd'), ...optimizerCommon }).strict(),
+    z
+      .object({
+        type: z.literal('momentum'),
+        momentum: z.number().min(0).lt(1).default(0.9),
+        nesterov: z.boolean().default(false),
+        ...optimizerCommon,
+      })
+      .strict(),
+    z.object({ type: z.literal('adagrad'), epsilon: z.number().positive().default(1e-7), ...optimizerCommon }).strict(),
+    z
+      .object({
+        type: z.literal('rmsprop'),
+        rho: z.number().min(0).lt(1).default(0.9),
+        epsilon: z.number().positive().default(1e-7),
+        ...optimizerCommon,
+      })
+      .strict(),
+    z
+      .object({
+        type: z.literal('adam'),
+        beta1: z.number().min(0).lt(1).default(0.9),
+        beta2: z.number().min(0).lt(1).default(0.999),
+        epsilon: z.number().positive().default(1e-8),
+        ...optimizerCommon,
+      })
+      .strict(),
+  ])
+  .transform((o) => ({ ...o, learningRate: o.learningRate ?? DEFAULT_LEARNING_RATE[o.type] }));
+
+/** Learning rates that suit each optimizer on standardized tabular data. */
+export const DEFAULT_LEARNING_RATE = { sgd: 0.01, momentum: 0.01, adagrad: 0.05, rmsprop: 0.001, adam: 0.001 } as const;
+
+export const EarlyStoppingSchema = z
+  .object({
+    patience: z.number().int().min(1).max(10_000).default(30),
+    minDelta: z.number().min(0).default(0),
+    restoreBest: z.boolean().default(true),
+  })
+  .strict();
+
+/**
+ * What a client sends. Only datasetId and target are required; defaults that depend on the data
+ * (task, loss, hidden layers) are resolved by the jobs service, which knows the dataset.
+ */
+export const TrainingSpecInputSchema = z
+  .object({
+    datasetId: z.string().min(1).max(100),
+    target: z.string().min(1).max(1000),
+    features: z.array(z.string().min(1).max(1000)).min(1).max(10_000).optional(),
+    task: TaskSchema.optional(),
+    model: z
+      .object({
+        layers: z.array(LayerSchema).max(1000).optional(),
+        initializer: InitializerSchema.optional(),
+        /** Output for two-class problems: a softmax over both classes, or one sigmoid unit. */
+        binaryOutput: z.enum(['softmax', 'sigmoid']).optional(),
+      })
+      .strict()
+      .prefault({}),
+    training: z
+      .object({
+        epochs: z.number().int().min(1).default(500),
+        batchSize: z.number().int().min(1).max(65_536).default(32),
+        optimizer: OptimizerSchema.prefault({ type: 'adam' }),
+        loss: LossSchema.optional(),
+        validationSplit: z.number().min(0).max(0.5).default(0.15),
+        testSplit: z.number().min(0).max(0.5).default(0.15),
+        earlyStopping: z.union([EarlyStoppingSchema, z.literal(false)]).prefault({}),
+        seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+        maxRuntimeSeconds: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    preprocessing: z
+      .object({
+        scaling: ScalingSchema.default('standardize'),
+        /** What prediction does with a category the training split never saw. */
+        unknownCategory: z.enum(['missing', 'error']).default('missing'),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .meta({ id: 'TrainingSpecInput' });
+export type TrainingSpecInput = z.input<typeof TrainingSpecInputSchema>;
+export type TrainingSpecParsed = z.output<typeof TrainingSpecInputSchema>;
+
+/** The fully resolved spec a job echoes and a worker trains: every default filled in. */
+export const TrainingSpecSchema = z
+  .object({
+    datasetId: z.string(),
+    target: z.string(),
+    features: z.array(z.string()),
+    task: TaskSchema,
+    model: z.object({
+      layers: z.array(z.object({ units: z.number().int(), activation: HiddenActivationSchema })),
+      initializer: InitializerSchema,
+      binaryOutput: z.enum(['softmax', 'sigmoid']),
+    }),
+    training: z.object({
+      epochs: z.number().int(),
+      batchSize: z.number().int(),
+      optimizer: z.object({ type: z.enum(['sgd', 'momentum', 'adagrad', 'rmsprop', 'adam']), learningRate: z.number() }).loose(),
+      loss: LossSchema,
+      validationSplit: z.number(),
+      testSplit: z.number(),
+      earlyStopping: z.union([
+        z.object({ patience: z.number().int(), minDelta: z.number(), restoreBest: z.boolean() }),
+        z.literal(false),
+      ]),
+      seed: z.number().int(),
+      maxRuntimeSeconds: z.number().int(),
+    }),
+    preprocessing: z.object({ scaling: ScalingSchema, unknownCategory: z.enum(['missing', 'error']) }),
+  })
+  .meta({ id: 'TrainingSpec' });
+export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
+
+// ---------- jobs ----------
+
+export const JobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export const EpochEntrySchema = z
+  .object({
+    epoch: z.number().int(),
+    loss: z.number(),
+    valLoss: z.number().optional(),
+    valAccuracy: z.number().optional(),
+    valR2: z.number().optional(),
+  })
+  .meta({ id: 'EpochEntry' });
+export type EpochEntry = z.infer<typeof EpochEntrySchema>;
+
+export const JobErrorCodeSchema = z.enum([
+  'diverged',
+  'invalidData',
+  'timeout',
+  'workerCrashed',
+  'datasetDeleted',
+  'internal',
+]);
+export type JobErrorCode = z.infer<typeof JobErrorCodeSchema>;
+
+export const AttemptSchema = z.object({
+  attempt: z.number().int(),
+  startedAt: IsoDateSchema,
+  endedAt: IsoDateSchema.nullable(),
+  /** Why this attempt ended without a result: workerCrashed (lock lost), shutdown (handed back), error code. */
+  outcome: z.string().nullable(),
+  resumedFromEpoch: z.number().int(),
+});
+export type Attempt = z.infer<typeof AttemptSchema>;
+
+export const JobSchema = z
+  .object({
+    id: z.string(),
+    status: JobStatusSchema,
+    datasetId: z.string(),
+    spec: TrainingSpecSchema,
+    createdAt: IsoDateSchema,
+    startedAt: IsoDateSchema.nullable(),
+    finishedAt: IsoDateSchema.nullable(),
+    progress: z.object({ epoch: z.number().int(), epochs: z.number().int() }),
+    history: z.array(EpochEntrySchema),
+    modelId: z.string().nullable(),
+    error: z.object({ code: JobErrorCodeSchema, message: z.string() }).nullable(),
+    cancelRequested: z.boolean(),
+    attempts: z.array(AttemptSchema),
+  })
+  .meta({ id: 'TrainingJob' });
+export type Job = z.infer<typeof JobSchema>;
+
+export const JobListQuerySchema = ListQuerySchema.extend({ status: JobStatusSchema.optional() }).strict();
+
+// ---------- models ----------
+
+const ClassificationMetricsSchema = z.object({
+  accuracy: z.number(),
+  loss: z.number(),
+  f1Macro: z.number(),
+  precisionMacro: z.number(),
+  recallMacro: z.number(),
+  confusionMatrix: z.array(z.array(z.number().int())),
+});
+const RegressionMetricsSchema = z.object({
+  loss: z.number(),
+  mse: z.number(),
+  rmse: z.number(),
+  mae: z.number(),
+  r2: z.number(),
+});
+export const SplitMetricsSchema = z.union([ClassificationMetricsSchema, RegressionMetricsSchema]).nullable();
+
+export const ModelSchema = z
+  .object({
+    id: z.string(),
+    jobId: z.string(),
+    datasetId: z.string(),
+    task: TaskSchema,
+    target: z.string(),
+    classes: z.array(z.string()).nullable(),
+    features: z.array(z.object({ name: z.string(), type: z.enum(['numeric', 'categorical']) })),
+    /** How prediction treats a category not seen in training: as missing, or a 400. */
+    unknownCategory: z.enum(['missing', 'error']),
+    metrics: z.object({ test: SplitMetricsSchema, validation: SplitMetricsSchema, train: SplitMetricsSchema }),
+    parameterCount: z.number().int(),
+    epochsTrained: z.number().int(),
+    createdAt: IsoDateSchema,
+  })
+  .meta({ id: 'Model' });
+export type Model = z.infer<typeof ModelSchema>;
+
+export const PredictCellSchema = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
+export const PredictRequestSchema = z
+  .object({
+    rows: z.array(z.record(z.string().max(1000), PredictCellSchema)).min(1).max(10_000),
+  })
+  .strict()
+  .meta({ id: 'PredictRequest' });
+export type PredictRequest = z.infer<typeof PredictRequestSchema>;
+
+export const PredictionSchema = z.union([
+  z.object({ label: z.string(), probabilities: z.record(z.string(), z.number()) }),
+  z.object({ value: z.number() }),
+]);
+export const PredictResponseSchema = z
+  .object({ predictions: z.array(PredictionSchema) })
+  .meta({ id: 'PredictResponse' });
+export type PredictResponse = z.infer<typeof PredictResponseSchema>;

@@ -1,0 +1,22 @@
+// Reference kernels in plain JavaScript: the correctness baseline every other backend is tested against.
+import type { Kernels } from './types.js';
+
+export const jsKernels: Kernels = {
+  name: 'js',
+  gemm(transA, transB, m, n, k, a, b, c, accumulate) {
+    if (!accumulate) c.fill(0, 0, m * n);
+    for (let i = 0; i < m; i++) {
+      const ci = i * n;
+      for (let p = 0; p < k; p++) {
+        const aip = transA ? a[p * m + i] : a[i * k + p];
+        if (aip === 0) continue;
+        if (transB) {
+          for (let j = 0; j < n; j++) c[ci + j] += aip * b[j * k + p];
+        } else {
+          const bp = p * n;
+          for (let j = 0; j < n; j++) c[ci + j] += aip * b[bp + j];
+        }
+      }
+    }
+  },
+};

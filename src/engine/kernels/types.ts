@@ -1,0 +1,24 @@
+// The hot loops of the engine behind one small interface, so a faster backend (WASM SIMD, native,
+// threads) can replace the reference one without touching layers or optimizers.
+// All matrices are row-major Float32Array. Backends must accept any Float32Array (including
+// subarrays); a backend that keeps its own memory copies in and out.
+
+export interface Kernels {
+  /** A short name for logs and benchmarks: "js", "wasm-simd", … */
+  readonly name: string;
+  /**
+   * C = op(A)·op(B), or C += op(A)·op(B) when accumulate is true.
+   * op(A) is m×k (A is k×m when transA), op(B) is k×n (B is n×k when transB), C is m×n.
+   */
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    accumulate: boolean,
+  ): void;
+}

@@ -1,0 +1,128 @@
+// The public types of the engine. src/engine/index.ts re-exports these with the implementations;
+// the rest of src/ imports from index.ts only.
+
+export type ActivationName = 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'linear' | 'softmax';
+export type LossName = 'mse' | 'mae' | 'crossEntropy' | 'binaryCrossEntropy';
+/** `he` and `xavier` are the uniform forms; the `…Normal` names are the normal forms. */
+export type InitializerName = 'he' | 'heNormal' | 'xavier' | 'xavierNormal' | 'uniform' | 'normal';
+
+interface OptimizerCommon {
+  learningRate: number;
+  /** L2 weight decay added to each weight's gradient (not to biases): grad += weightDecay * w. */
+  weightDecay?: number;
+  /** Clip the global gradient norm to at most this value before the update. */
+  clipNorm?: number;
+}
+export type OptimizerConfig =
+  | ({ type: 'sgd' } & OptimizerCommon)
+  | ({ type: 'momentum'; momentum?: number; nesterov?: boolean } & OptimizerCommon)
+  | ({ type: 'adagrad'; epsilon?: number } & OptimizerCommon)
+  | ({ type: 'rmsprop'; rho?: number; epsilon?: number } & OptimizerCommon)
+  | ({ type: 'adam'; beta1?: number; beta2?: number; epsilon?: number } & OptimizerCommon);
+export type OptimizerType = OptimizerConfig['type'];
+
+export interface LayerSpec {
+  units: number;
+  activation: ActivationName;
+}
+
+/** A sequential dense network: `layers` includes the output layer as its last entry. */
+export interface ModelSpec {
+  inputSize: number;
+  layers: LayerSpec[];
+  initializer: InitializerName;
+}
+
+/** Rows of features and targets, row-major. `y` is rows × targetSize (one-hot for crossEntropy). */
+export interface Batchable {
+  x: Float32Array;
+  y: Float32Array;
+  rows: number;
+}
+
+export type MetricsKind = 'classification' | 'regression';
+
+export interface ClassificationMetrics {
+  accuracy: number;
+  precisionMacro: number;
+  recallMacro: number;
+  f1Macro: number;
+  logLoss: number;
+  confusionMatrix: number[][];
+}
+export interface RegressionMetrics {
+  mse: number;
+  rmse: number;
+  mae: number;
+  r2: number;
+}
+
+/** One entry of the training history; validation fields are present when a validation set was given. */
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  valR2?: number;
+}
+
+export interface EarlyStoppingOptions {
+  /** Epochs without an improvement of the validation loss (or training loss without validation) before stopping. */
+  patience: number;
+  /** The smallest decrease that counts as an improvement. Default 0. */
+  minDelta?: number;
+  /** Restore the weights of the best epoch at the end. Default true. */
+  restoreBest?: boolean;
+}
+
+export interface FitOptions {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerConfig;
+  loss: LossName;
+  seed: number;
+  /** Shuffle the training rows before each epoch (seeded). Default true. */
+  shuffle?: boolean;
+  validation?: Batchable;
+  /** Which validation metric to add to each epoch report (valAccuracy or valR2). */
+  metrics?: MetricsKind;
+  earlyStopping?: EarlyStoppingOptions;
+  /**
+   * Called after each epoch, awaited before the next one starts. `snapshot()` returns the full
+   * training state at this epoch boundary (for checkpoints).
+   */
+  onEpoch?: (report: EpochReport, snapshot: () => TrainingState) => void | Promise<void>;
+  /** Checked between batches; an aborted signal ends fit with a TrainingAbortedError. */
+  signal?: AbortSignal;
+  /** Continue a run from a state saved by onEpoch's snapshot; ends exactly as the uninterrupted run. */
+  resume?: TrainingState;
+}
+
+export interface FitResult {
+  history: EpochReport[];
+  /** The epoch whose weights the model holds at the end (the best one when restoreBest). */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+}
+
+/**
+ * Everything needed to continue training bit for bit: weights, optimizer state, generator state,
+ * epoch, history and early-stopping bookkeeping. Serialize with encodeTrainingState.
+ */
+export interface TrainingState {
+  version: 1;
+  epoch: number;
+  model: SerializedModel;
+  optimizer: unknown;
+  rng: number[];
+  history: EpochReport[];
+  earlyStopping: { bestLoss: number; bestEpoch: number; wait: number; bestWeights: SerializedModel | null };
+}
+
+/** The versioned, JSON-safe form of a model; weights are base64 of little-endian Float32. */
+export interface SerializedModel {
+  format: 'backprop.sequential';
+  version: 1;
+  spec: ModelSpec;
+  params: string[];
+}
