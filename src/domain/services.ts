@@ -1,0 +1,46 @@
+// The service surfaces the HTTP layer calls. Each is built by a createXxxService factory over
+// explicit dependencies; routes make one call each and never touch Redis, BullMQ, files or the engine.
+import type { Readable } from 'node:stream';
+import type { TenantId } from './ports.js';
+import type {
+  Dataset,
+  EpochEntry,
+  Job,
+  JobStatus,
+  ListQuery,
+  Model,
+  Page,
+  PredictRequest,
+  PredictResponse,
+  TrainingSpecParsed,
+} from './schemas.js';
+
+export interface DatasetService {
+  /** Streams the CSV to disk, parses and describes it, then records it. 413/422 on bad input. */
+  create(tenant: TenantId, input: { name: string; body: Readable }): Promise<Dataset>;
+  get(tenant: TenantId, id: string): Promise<Dataset>;
+  list(tenant: TenantId, query: ListQuery): Promise<Page<Dataset>>;
+  remove(tenant: TenantId, id: string): Promise<void>;
+}
+
+export type JobEvent =
+  | { type: 'epoch'; data: EpochEntry & { epochs: number } }
+  | { type: 'status'; data: Job };
+
+export interface JobService {
+  /** Resolves the defaults against the dataset, checks the limits, records and enqueues the job. */
+  submit(tenant: TenantId, spec: TrainingSpecParsed): Promise<Job>;
+  get(tenant: TenantId, id: string): Promise<Job>;
+  list(tenant: TenantId, query: ListQuery & { status?: JobStatus }): Promise<Page<Job>>;
+  /** A queued job is cancelled at once; a running one stops within one epoch. 409 when finished. */
+  cancel(tenant: TenantId, id: string): Promise<Job>;
+  /** The current status first, then an event per epoch and per status change; ends after the final status. */
+  events(tenant: TenantId, id: string, signal: AbortSignal): AsyncIterable<JobEvent>;
+}
+
+export interface ModelService {
+  get(tenant: TenantId, id: string): Promise<Model>;
+  list(tenant: TenantId, query: ListQuery): Promise<Page<Model>>;
+  remove(tenant: TenantId, id: string): Promise<void>;
+  predict(tenant: TenantId, id: string, request: PredictRequest): Promise<PredictResponse>;
+}
