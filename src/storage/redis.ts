@@ -20,7 +20,11 @@ export function createRedis(url: string, role: 'api' | 'worker', extra: RedisOpt
   });
 }
 
-/** The key layout, in one place. */
+/**
+ * The key layout, in one place. Records (dataset, job, model) are JSON strings
+ * `{"tenant": "...", "data": <resource>}` at their key; each tenant's index is a sorted set of ids
+ * scored by creation time in ms (lists are newest first; a cursor encodes the last score and id).
+ */
 export function redisKeys(prefix: string) {
   return {
     dataset: (id: string) => `${prefix}:dataset:${id}`,

@@ -1,0 +1,62 @@
+// Files under DATA_DIR. Every write goes to a temporary name in the same folder, is fsynced, then
+// renamed: a reader sees the old file or the new one, never half of one.
+import { randomUUID } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+
+/** The layout of DATA_DIR, in one place. */
+export function dataPaths(dataDir: string) {
+  const root = resolve(dataDir);
+  return {
+    root,
+    staging: join(root, 'staging'),
+    dataset: (id: string) => join(root, 'datasets', `${id}.csv`),
+    model: (id: string) => join(root, 'models', `${id}.json`),
+    checkpoint: (jobId: string) => join(root, 'checkpoints', `${jobId}.ckpt`),
+    redis: join(root, 'redis'),
+  };
+}
+export type DataPaths = ReturnType<typeof dataPaths>;
+
+/** Writes data to path atomically (temp file + fsync + rename + fsync of the folder). */
+export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = join(dir, `.${randomUUID()}.tmp`);
+  try {
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+/** Moves a finished file into place atomically (same file system) and makes the rename durable. */
+export async function moveIntoPlace(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  const fh = await open(from, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(from, to);
+  await syncDir(dirname(to));
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
