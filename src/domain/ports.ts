@@ -1,6 +1,7 @@
 // The interfaces the domain needs from the outside world. src/storage and src/queue implement
 // them; only the composition roots (src/http/server.ts, src/worker/main.ts) pick implementations.
 import type { Dataset, Job, JobStatus, ListQuery, Model, Page } from './schemas.js';
+import type { JobEvent } from './services.js';
 
 /** Tenant id: from the API key, or "default" when auth is off. Never shown to another tenant. */
 export type TenantId = string;
@@ -39,11 +40,44 @@ export interface JobStore {
   create(tenant: TenantId, job: Job): Promise<void>;
   get(tenant: TenantId, id: string): Promise<Job | null>;
   list(tenant: TenantId, query: ListQuery & { status?: JobStatus }): Promise<Page<Job>>;
+  /** Creates the job unless the tenant already has maxActive queued or running jobs (false then). */
+  createWithinCap(tenant: TenantId, job: Job, maxActive: number): Promise<boolean>;
+  /** The record whatever its tenant (workers know only the job id). */
+  read(id: string): Promise<StoredJob | null>;
+  /**
+   * Compare-and-set: mutate sees the current record and returns the next one (null = no change);
+   * it is called again when someone else wrote in between. With a model, the model record and its
+   * index entry are written in the same atomic step.
+   */
+  update(id: string, mutate: JobMutation, model?: Model): Promise<{ written: boolean; stored: StoredJob | null }>;
+  remove(tenant: TenantId, id: string): Promise<void>;
+  countActive(tenant: TenantId): Promise<number>;
+}
+
+/** Which attempt may write a running job's results: a fresh token per attempt. */
+export interface JobLease {
+  token: string;
+  attempt: number;
+}
+export interface StoredJob {
+  tenant: TenantId;
+  job: Job;
+  lease: JobLease | null;
+}
+export type JobMutation = (current: StoredJob) => { job: Job; lease?: JobLease | null } | null;
+
+/** Job events across processes: the API streams them, the workers publish them and listen for cancels. */
+export interface JobEventBus {
+  publish(jobId: string, event: JobEvent | { type: 'cancel' }): Promise<void>;
+  /** Resolves once subscribed; the returned function unsubscribes. */
+  subscribe(jobId: string, onEvent: (event: JobEvent | { type: 'cancel' }) => void): Promise<() => Promise<void>>;
 }
 
 export interface JobQueue {
   /** Enqueues a recorded job (the job id is the queue's job id). Rejects fast when Redis is down. */
   enqueue(tenant: TenantId, jobId: string): Promise<void>;
+  /** Removes a job that no worker has taken yet; false when it is active (or gone). */
+  remove(jobId: string): Promise<boolean>;
 }
 
 /** Readiness of the shared dependencies (Redis reachable, eviction policy safe). */

@@ -1,0 +1,364 @@
+// Training jobs: resolve a submitted spec against its dataset, check the limits, record, enqueue;
+// read, list, cancel and stream a job's events. The worker side lives in src/worker.
+import type { Config } from '../config.js';
+import { ConflictError, NotFoundError, TooManyRequestsError, UnavailableError, UnprocessableError } from './errors.js';
+import { newId } from './ids.js';
+import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
+import {
+  TERMINAL_STATUSES,
+  type Dataset,
+  type Job,
+  type TrainingSpec,
+  type TrainingSpecParsed,
+} from './schemas.js';
+import type { JobEvent, JobService } from './services.js';
+
+export type JobLimits = Pick<
+  Config,
+  'MAX_EPOCHS' | 'MAX_LAYERS' | 'MAX_UNITS' | 'MAX_PARAMETERS' | 'MAX_RUNTIME_SECONDS' | 'MAX_ACTIVE_JOBS_PER_TENANT'
+>;
+
+export interface JobServiceDeps {
+  datasets: Pick<DatasetStore, 'get'>;
+  jobs: JobStore;
+  queue: JobQueue;
+  events: JobEventBus;
+  limits: JobLimits;
+  now?: () => Date;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+/** Inputs to the network: 1 per numeric feature, categories + 1 (missing/unseen) per categorical one. */
+export function encodedInputSize(dataset: Dataset, features: string[]): number {
+  let size = 0;
+  for (const name of features) {
+    const col = dataset.columns.find((c) => c.name === name);
+    if (!col) continue;
+    size += col.type === 'numeric' ? 1 : Object.keys(col.categories).length + 1;
+  }
+  return size;
+}
+
+/** Weights and biases of a dense network: Σ (fanIn + 1) · units over the layers. */
+export function parameterCount(inputSize: number, layerUnits: number[]): number {
+  let total = 0;
+  let fanIn = inputSize;
+  for (const units of layerUnits) {
+    total += (fanIn + 1) * units;
+    fanIn = units;
+  }
+  return total;
+}
+
+const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
+
+/** Default hidden layers: two ReLU layers sized to the input, clamp(nextPow2(4·inputs), 16, 128) and half of it. */
+export function defaultHiddenLayers(inputSize: number): TrainingSpec['model']['layers'] {
+  const first = clamp(nextPow2(4 * inputSize), 16, 128);
+  return [
+    { units: first, activation: 'relu' },
+    { units: first / 2, activation: 'relu' },
+  ];
+}
+
+/**
+ * Fills in the defaults that depend on the data (task, loss, layers, initializer, runtime) and
+ * checks the spec against the dataset and the limits. Throws UnprocessableError naming what is wrong.
+ */
+export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits: JobLimits): TrainingSpec {
+  const columns = new Map(dataset.columns.map((c) => [c.name, c]));
+  const targetColumn = columns.get(input.target);
+  if (!targetColumn) {
+    throw new UnprocessableError(`target column "${input.target}" does not exist in dataset ${dataset.id}`, [
+      { path: 'target', message: `no column "${input.target}"` },
+    ]);
+  }
+  const features = input.features ?? dataset.columns.map((c) => c.name).filter((n) => n !== input.target);
+  const missing = features.filter((f) => !columns.has(f));
+  if (missing.length > 0) {
+    throw new UnprocessableError(`feature columns do not exist in dataset ${dataset.id}: ${missing.join(', ')}`, [
+      { path: 'features', message: `unknown columns: ${missing.join(', ')}` },
+    ]);
+  }
+  if (features.includes(input.target)) {
+    throw new UnprocessableError(`the target "${input.target}" cannot also be a feature`, [
+      { path: 'features', message: 'contains the target' },
+    ]);
+  }
+  const duplicates = features.filter((f, i) => features.indexOf(f) !== i);
+  if (duplicates.length > 0) {
+    throw new UnprocessableError(`features are listed more than once: ${[...new Set(duplicates)].join(', ')}`);
+  }
+  if (features.length === 0) {
+    throw new UnprocessableError(`dataset ${dataset.id} has no column to use as a feature besides the target`);
+  }
+
+  const task = input.task ?? (targetColumn.type === 'categorical' ? 'classification' : 'regression');
+  if (task === 'regression' && targetColumn.type !== 'numeric') {
+    throw new UnprocessableError(`regression needs a numeric target; "${input.target}" is categorical`, [
+      { path: 'task', message: 'regression on a categorical target' },
+    ]);
+  }
+  if (task === 'classification' && targetColumn.type !== 'categorical') {
+    throw new UnprocessableError(
+      `classification needs a categorical target; "${input.target}" is numeric (use task "regression", or store the labels as text)`,
+      [{ path: 'task', message: 'classification on a numeric target' }],
+    );
+  }
+  const classCount = targetColumn.type === 'categorical' ? Object.keys(targetColumn.categories).length : 0;
+  if (task === 'classification' && classCount < 2) {
+    throw new UnprocessableError(`the target "${input.target}" has ${classCount} class(es); classification needs at least 2`);
+  }
+
+  // Loss and output: classification → crossEntropy over a softmax, or binaryCrossEntropy on one sigmoid unit.
+  let loss = input.training.loss;
+  let binaryOutput = input.model.binaryOutput;
+  if (task === 'classification') {
+    if (loss === 'mse' || loss === 'mae') {
+      throw new UnprocessableError(`loss "${loss}" is for regression; classification uses crossEntropy or binaryCrossEntropy`, [
+        { path: 'training.loss', message: 'not a classification loss' },
+      ]);
+    }
+    if (loss === 'binaryCrossEntropy' || binaryOutput === 'sigmoid') {
+      if (classCount !== 2) {
+        throw new UnprocessableError(
+          `binaryCrossEntropy and a sigmoid output need exactly 2 classes; "${input.target}" has ${classCount}`,
+          [{ path: loss === 'binaryCrossEntropy' ? 'training.loss' : 'model.binaryOutput', message: 'needs 2 classes' }],
+        );
+      }
+      if (loss === 'crossEntropy') {
+        throw new UnprocessableError('a sigmoid output trains with binaryCrossEntropy, not crossEntropy', [
+          { path: 'training.loss', message: 'use binaryCrossEntropy with binaryOutput "sigmoid"' },
+        ]);
+      }
+      loss = 'binaryCrossEntropy';
+      binaryOutput = 'sigmoid';
+    }
+    loss ??= 'crossEntropy';
+  } else {
+    if (loss === 'crossEntropy' || loss === 'binaryCrossEntropy') {
+      throw new UnprocessableError(`loss "${loss}" is for classification; regression uses mse or mae`, [
+        { path: 'training.loss', message: 'not a regression loss' },
+      ]);
+    }
+    if (binaryOutput === 'sigmoid') {
+      throw new UnprocessableError('binaryOutput "sigmoid" applies to two-class classification only', [
+        { path: 'model.binaryOutput', message: 'not for regression' },
+      ]);
+    }
+    loss ??= 'mse';
+  }
+  binaryOutput ??= 'softmax';
+
+  const inputSize = encodedInputSize(dataset, features);
+  const layers = input.model.layers ?? defaultHiddenLayers(inputSize);
+  const hiddenActivations = new Set(layers.map((l) => l.activation));
+  const initializer =
+    input.model.initializer ??
+    ([...hiddenActivations].every((a) => a === 'relu' || a === 'leakyRelu') && layers.length > 0 ? 'he' : 'xavier');
+
+  const { training } = input;
+  if (training.epochs > limits.MAX_EPOCHS) {
+    throw new UnprocessableError(`training.epochs ${training.epochs} exceeds the limit of ${limits.MAX_EPOCHS}`, [
+      { path: 'training.epochs', message: `at most ${limits.MAX_EPOCHS}` },
+    ]);
+  }
+  if (layers.length > limits.MAX_LAYERS) {
+    throw new UnprocessableError(`model.layers has ${layers.length} hidden layers; the limit is ${limits.MAX_LAYERS}`, [
+      { path: 'model.layers', message: `at most ${limits.MAX_LAYERS} layers` },
+    ]);
+  }
+  const wide = layers.findIndex((l) => l.units > limits.MAX_UNITS);
+  if (wide >= 0) {
+    throw new UnprocessableError(
+      `model.layers[${wide}] has ${layers[wide].units} units; the limit is ${limits.MAX_UNITS} a layer`,
+      [{ path: `model.layers.${wide}.units`, message: `at most ${limits.MAX_UNITS}` }],
+    );
+  }
+  const outputUnits = task === 'regression' || binaryOutput === 'sigmoid' ? 1 : classCount;
+  const params = parameterCount(inputSize, [...layers.map((l) => l.units), outputUnits]);
+  if (params > limits.MAX_PARAMETERS) {
+    throw new UnprocessableError(
+      `the model would have ${params} parameters (${inputSize} inputs); the limit is ${limits.MAX_PARAMETERS}`,
+      [{ path: 'model.layers', message: `${params} parameters, at most ${limits.MAX_PARAMETERS}` }],
+    );
+  }
+  const maxRuntimeSeconds = training.maxRuntimeSeconds ?? limits.MAX_RUNTIME_SECONDS;
+  if (maxRuntimeSeconds > limits.MAX_RUNTIME_SECONDS) {
+    throw new UnprocessableError(
+      `training.maxRuntimeSeconds ${maxRuntimeSeconds} exceeds the limit of ${limits.MAX_RUNTIME_SECONDS}`,
+      [{ path: 'training.maxRuntimeSeconds', message: `at most ${limits.MAX_RUNTIME_SECONDS}` }],
+    );
+  }
+  if (training.validationSplit + training.testSplit >= 0.9) {
+    throw new UnprocessableError('validationSplit + testSplit must leave at least 10% of the rows for training', [
+      { path: 'training', message: 'splits too large' },
+    ]);
+  }
+
+  return {
+    datasetId: input.datasetId,
+    target: input.target,
+    features,
+    task,
+    model: { layers, initializer, binaryOutput },
+    training: {
+      epochs: training.epochs,
+      batchSize: training.batchSize,
+      optimizer: training.optimizer,
+      loss,
+      validationSplit: training.validationSplit,
+      testSplit: training.testSplit,
+      earlyStopping: training.earlyStopping,
+      seed: training.seed,
+      maxRuntimeSeconds,
+    },
+    preprocessing: input.preprocessing,
+  };
+}
+
+export const isTerminal = (job: Job) => TERMINAL_STATUSES.includes(job.status);
+
+export function createJobService(deps: JobServiceDeps): JobService {
+  const now = deps.now ?? (() => new Date());
+
+  async function getOwned(tenant: TenantId, id: string): Promise<Job> {
+    const job = await deps.jobs.get(tenant, id);
+    if (!job) throw new NotFoundError('training job', id);
+    return job;
+  }
+
+  return {
+    async submit(tenant, input) {
+      const dataset = await deps.datasets.get(tenant, input.datasetId);
+      if (!dataset) {
+        throw new UnprocessableError(`dataset ${input.datasetId} does not exist`, [
+          { path: 'datasetId', message: 'no such dataset' },
+        ]);
+      }
+      const spec = resolveSpec(input, dataset, deps.limits);
+      const job: Job = {
+        id: newId('job'),
+        status: 'queued',
+        datasetId: dataset.id,
+        spec,
+        createdAt: now().toISOString(),
+        startedAt: null,
+        finishedAt: null,
+        progress: { epoch: 0, epochs: spec.training.epochs },
+        history: [],
+        modelId: null,
+        error: null,
+        cancelRequested: false,
+        attempts: [],
+      };
+      const created = await deps.jobs.createWithinCap(tenant, job, deps.limits.MAX_ACTIVE_JOBS_PER_TENANT);
+      if (!created) {
+        throw new TooManyRequestsError(
+          `this tenant already has ${deps.limits.MAX_ACTIVE_JOBS_PER_TENANT} queued or running jobs; wait for one to finish or cancel one`,
+          30,
+        );
+      }
+      // Recorded first, then enqueued: a worker never sees an id without a record. If the queue is
+      // unreachable the record goes too, so the client sees no job it cannot follow.
+      try {
+        await deps.queue.enqueue(tenant, job.id);
+      } catch (err) {
+        deps.logger?.warn({ err, jobId: job.id }, 'enqueue failed; job record removed');
+        await deps.jobs.remove(tenant, job.id).catch(() => {});
+        throw new UnavailableError('the job queue is unavailable; retry shortly');
+      }
+      return job;
+    },
+
+    get: getOwned,
+
+    list: (tenant, query) => deps.jobs.list(tenant, query),
+
+    async cancel(tenant, id) {
+      await getOwned(tenant, id);
+      const result = await deps.jobs.update(id, ({ job }) => {
+        if (isTerminal(job) || job.cancelRequested) return null;
+        if (job.status === 'queued') {
+          const at = now().toISOString();
+          return { job: { ...job, status: 'cancelled', cancelRequested: true, finishedAt: at } };
+        }
+        return { job: { ...job, cancelRequested: true } };
+      });
+      const job = result.stored?.job;
+      if (!job) throw new NotFoundError('training job', id);
+      if (!result.written) {
+        if (job.cancelRequested && !isTerminal(job)) return job; // already on its way
+        if (job.status === 'cancelled') return job;
+        throw new ConflictError(`training job ${id} has already finished (${job.status})`);
+      }
+      if (job.status === 'cancelled') {
+        // Best effort: a worker that takes it anyway finds the record cancelled and skips it.
+        await deps.queue.remove(id).catch(() => false);
+        await deps.events.publish(id, { type: 'status', data: job }).catch(() => {});
+      } else {
+        await deps.events.publish(id, { type: 'cancel' }).catch(() => {});
+      }
+      return job;
+    },
+
+    events(tenant, id, signal) {
+      return streamEvents(deps, tenant, id, signal);
+    },
+  };
+}
+
+async function* streamEvents(
+  deps: JobServiceDeps,
+  tenant: TenantId,
+  id: string,
+  signal: AbortSignal,
+): AsyncGenerator<JobEvent> {
+  const first = await deps.jobs.get(tenant, id);
+  if (!first) throw new NotFoundError('training job', id);
+
+  const pending: JobEvent[] = [];
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  // Subscribe before reading the record, so nothing published in between is lost.
+  const unsubscribe = await deps.events.subscribe(id, (event) => {
+    if (event.type === 'cancel') return;
+    pending.push(event);
+    notify();
+  });
+  const onAbort = () => notify();
+  signal.addEventListener('abort', onAbort);
+  try {
+    const job = await deps.jobs.get(tenant, id);
+    if (!job) return;
+    yield { type: 'status', data: job };
+    if (isTerminal(job)) return;
+    // Epochs already in the record are not sent again; a status event (e.g. a resumed attempt that
+    // trimmed the history to its checkpoint) resets the mark.
+    let lastEpoch = job.history.length;
+    while (!signal.aborted) {
+      const event = pending.shift();
+      if (!event) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        continue;
+      }
+      if (event.type === 'epoch') {
+        if (event.data.epoch <= lastEpoch) continue;
+        lastEpoch = event.data.epoch;
+        yield event;
+      } else {
+        lastEpoch = event.data.history.length;
+        yield event;
+        if (isTerminal(event.data)) return;
+      }
+    }
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    await unsubscribe();
+  }
+}

@@ -1,0 +1,149 @@
+// The one training queue: the producer (API side) and the consumer wiring (worker side). The only
+// folder that imports bullmq. Job data holds ids only; the record in the job store is the truth.
+import { DelayedError, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from '../config.js';
+import type { JobQueue } from '../domain/ports.js';
+import { redisKeys, type Redis } from '../storage/redis.js';
+
+export const TRAINING_QUEUE = 'training';
+
+export const TrainingJobDataSchema = z.object({ jobId: z.string().min(1), tenant: z.string().min(1) }).strict();
+export type TrainingJobData = z.infer<typeof TrainingJobDataSchema>;
+
+export type QueueConfig = Pick<
+  Config,
+  'JOB_ATTEMPTS' | 'LOCK_DURATION_MS' | 'STALLED_INTERVAL_MS' | 'WORKER_CONCURRENCY' | 'REDIS_PREFIX'
+>;
+
+/** Stalls allowed before BullMQ fails a job for good (each stall is a worker that died or froze). */
+export const MAX_STALLED_COUNT = 2;
+const DAY_S = 24 * 3600;
+
+export function createTrainingQueue(deps: {
+  /** An "api" connection (createRedis(url, 'api')): adds fail fast while Redis is down. */
+  connection: Redis;
+  config: Pick<QueueConfig, 'JOB_ATTEMPTS' | 'REDIS_PREFIX'>;
+}): JobQueue & { close(): Promise<void> } {
+  const queue = new Queue<TrainingJobData>(TRAINING_QUEUE, {
+    connection: deps.connection,
+    prefix: redisKeys(deps.config.REDIS_PREFIX).queuePrefix,
+    defaultJobOptions: {
+      attempts: deps.config.JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
+      // Results and history live in our own records; BullMQ's copies only need to outlive debugging.
+      removeOnComplete: { age: DAY_S },
+      removeOnFail: { age: 7 * DAY_S },
+    },
+  });
+  queue.on('error', () => {}); // surfaced to callers as rejected adds (503), not as a crash
+  return {
+    async enqueue(tenant, jobId) {
+      await queue.add('train', TrainingJobDataSchema.parse({ jobId, tenant }), { jobId });
+    },
+    async remove(jobId) {
+      const job = await queue.getJob(jobId);
+      if (!job) return false;
+      try {
+        // Refused (throws) while a worker holds the job's lock.
+        await job.remove();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => queue.close(),
+  };
+}
+
+/** One delivery of a queued job to this worker. */
+export interface TrainingDelivery {
+  data: TrainingJobData;
+  /** Failed attempts so far (BullMQ attemptsMade); a stall or a hand-back does not count. */
+  attemptsMade: number;
+  maxAttempts: number;
+}
+
+/**
+ * What the processor decided: done (the record holds the final state), handBack (put the job back in
+ * the queue untouched, e.g. on shutdown), fail (no retry), retry (an error BullMQ should retry).
+ */
+export type DeliveryOutcome =
+  | { kind: 'done' }
+  | { kind: 'handBack' }
+  | { kind: 'fail'; message: string }
+  | { kind: 'retry'; error: Error };
+
+export interface TrainingConsumer {
+  close(): Promise<void>;
+  /** Stops taking new jobs (running ones continue). */
+  pause(): Promise<void>;
+}
+
+export function createTrainingConsumer(deps: {
+  /** A "worker" connection (maxRetriesPerRequest null): waits and reconnects by itself. */
+  connection: Redis;
+  config: QueueConfig;
+  process: (delivery: TrainingDelivery) => Promise<DeliveryOutcome>;
+  /** BullMQ failed the job for good outside our processor (it stalled too often): record it. */
+  onStalledOut: (data: { jobId: string; reason: string }) => Promise<void>;
+  onError: (err: unknown) => void;
+}): TrainingConsumer {
+  const prefix = redisKeys(deps.config.REDIS_PREFIX).queuePrefix;
+  const worker = new Worker<TrainingJobData>(
+    TRAINING_QUEUE,
+    async (job: QueueJob<TrainingJobData>, token?: string) => {
+      const parsed = TrainingJobDataSchema.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`malformed queue payload for ${job.id}`);
+      const outcome = await deps.process({
+        data: parsed.data,
+        attemptsMade: job.attemptsMade,
+        maxAttempts: job.opts.attempts ?? 1,
+      });
+      switch (outcome.kind) {
+        case 'done':
+          return;
+        case 'handBack':
+          if (token) {
+            await job.moveToWait(token);
+            throw new WaitingError();
+          }
+          // No token: let the stalled checker hand it back after the lock expires.
+          throw new DelayedError();
+        case 'fail':
+          throw new UnrecoverableError(outcome.message);
+        case 'retry':
+          throw outcome.error;
+      }
+    },
+    {
+      connection: deps.connection,
+      prefix,
+      concurrency: deps.config.WORKER_CONCURRENCY,
+      lockDuration: deps.config.LOCK_DURATION_MS,
+      stalledInterval: deps.config.STALLED_INTERVAL_MS,
+      maxStalledCount: MAX_STALLED_COUNT,
+    },
+  );
+  worker.on('error', deps.onError);
+
+  // A job that stalled too often is failed by the stalled checker of whichever worker notices,
+  // without running our processor: QueueEvents tells every worker, and the record update is a CAS.
+  const eventsConnection = deps.connection.duplicate();
+  const events = new QueueEvents(TRAINING_QUEUE, { connection: eventsConnection, prefix });
+  events.on('error', deps.onError);
+  events.on('failed', ({ jobId, failedReason }) => {
+    if (/stalled more than allowable limit/i.test(failedReason)) {
+      deps.onStalledOut({ jobId, reason: failedReason }).catch(deps.onError);
+    }
+  });
+
+  return {
+    async close() {
+      await worker.close();
+      await events.close();
+      eventsConnection.disconnect();
+    },
+    pause: () => worker.pause(true),
+  };
+}

@@ -1,0 +1,228 @@
+// Job records in Redis. A record is `{"tenant", "data": Job, "lease"?}` at redisKeys().job(id) (the
+// format of redis.ts), indexed per tenant by creation time. Every change is a compare-and-set on a
+// revision counter beside the record, so the API (cancel) and any number of workers (progress,
+// success) never overwrite each other's writes, and a worker whose attempt was superseded cannot
+// write at all. The lease names the attempt that may write training results.
+import type { JobEventBus, JobLease, JobMutation, JobStore, StoredJob, TenantId } from '../domain/ports.js';
+import { TERMINAL_STATUSES, type Job, type JobStatus, type Model, type Page } from '../domain/schemas.js';
+import type { JobEvent } from '../domain/services.js';
+import { redisKeys, type Redis } from './redis.js';
+
+interface Envelope {
+  tenant: string;
+  data: Job;
+  lease?: JobLease | null;
+}
+
+// KEYS: record, revision, tenant's active set, tenant's job index [, model record, tenant's model index]
+// ARGV: expected revision ('' = the record must not exist), record JSON, job id, active ('1' add,
+//       '0' remove, '' leave), created ms (index score, '' = no index change) [, model JSON, model ms, model id]
+// Returns 1 when written, 0 when the revision moved (the caller reads again and retries).
+const CAS_SCRIPT = `
+local rev = redis.call('GET', KEYS[2])
+if ARGV[1] == '' then
+  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+elseif rev ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('INCR', KEYS[2])
+if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) elseif ARGV[4] == '0' then redis.call('SREM', KEYS[3], ARGV[3]) end
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3]) end
+if KEYS[5] then
+  redis.call('SET', KEYS[5], ARGV[6])
+  redis.call('ZADD', KEYS[6], ARGV[7], ARGV[8])
+end
+return 1
+`;
+
+// Creates a job only while the tenant has fewer than ARGV[4] queued or running jobs.
+// KEYS: record, revision, active set, job index. ARGV: record JSON, job id, created ms, cap.
+// Returns -1 when the cap is reached, 1 when created.
+const CREATE_SCRIPT = `
+if tonumber(ARGV[4]) > 0 and redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -1 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], '1')
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+return 1
+`;
+
+const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
+const MAX_CAS_RETRIES = 50;
+
+export interface JobStoreOptions {
+  redis: Redis;
+  prefix: string;
+}
+
+export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStore {
+  const keys = redisKeys(prefix);
+  const revKey = (id: string) => `${keys.job(id)}:rev`;
+  const activeKey = (tenant: string) => `${keys.jobs(tenant)}:active`;
+
+  async function read(id: string): Promise<(StoredJob & { rev: string }) | null> {
+    const [raw, rev] = await redis.mget(keys.job(id), revKey(id));
+    if (raw == null) return null;
+    const env = JSON.parse(raw) as Envelope;
+    return { tenant: env.tenant, job: env.data, lease: env.lease ?? null, rev: rev ?? '0' };
+  }
+
+  async function cas(
+    id: string,
+    current: StoredJob & { rev: string },
+    next: { job: Job; lease: JobLease | null },
+    model?: Model,
+  ): Promise<boolean> {
+    const env: Envelope = { tenant: current.tenant, data: next.job, lease: next.lease };
+    const wasActive = !isTerminal(current.job.status);
+    const nowActive = !isTerminal(next.job.status);
+    const active = wasActive === nowActive ? '' : nowActive ? '1' : '0';
+    const keyList = [keys.job(id), revKey(id), activeKey(current.tenant), keys.jobs(current.tenant)];
+    const argv = [current.rev, JSON.stringify(env), id, active, ''];
+    if (model) {
+      keyList.push(keys.model(model.id), keys.models(current.tenant));
+      argv.push(JSON.stringify({ tenant: current.tenant, data: model }), String(Date.parse(model.createdAt)), model.id);
+    }
+    const written = (await redis.eval(CAS_SCRIPT, keyList.length, ...keyList, ...argv)) as number;
+    return written === 1;
+  }
+
+  async function create(tenant: TenantId, job: Job, maxActive = 0): Promise<boolean> {
+    const env: Envelope = { tenant, data: job, lease: null };
+    const k = [keys.job(job.id), revKey(job.id), activeKey(tenant), keys.jobs(tenant)];
+    const out = (await redis.eval(
+      CREATE_SCRIPT,
+      k.length,
+      ...k,
+      JSON.stringify(env),
+      job.id,
+      String(Date.parse(job.createdAt)),
+      String(maxActive),
+    )) as number;
+    return out === 1;
+  }
+
+  return {
+    async create(tenant, job) {
+      await create(tenant, job);
+    },
+
+    createWithinCap: (tenant, job, maxActive) => create(tenant, job, maxActive),
+
+    async get(tenant, id) {
+      const stored = await read(id);
+      return stored && stored.tenant === tenant ? stored.job : null;
+    },
+
+    async read(id) {
+      const stored = await read(id);
+      return stored && { tenant: stored.tenant, job: stored.job, lease: stored.lease };
+    },
+
+    async update(id, mutate: JobMutation, model?: Model) {
+      for (let i = 0; i < MAX_CAS_RETRIES; i++) {
+        const current = await read(id);
+        if (!current) return { written: false, stored: null };
+        const next = mutate({ tenant: current.tenant, job: current.job, lease: current.lease });
+        if (next === null) return { written: false, stored: current };
+        const lease = next.lease === undefined ? current.lease : next.lease;
+        if (await cas(id, current, { job: next.job, lease }, model)) {
+          return { written: true, stored: { tenant: current.tenant, job: next.job, lease } };
+        }
+      }
+      throw new Error(`job ${id}: too many concurrent updates`);
+    },
+
+    async remove(tenant, id) {
+      await redis
+        .multi()
+        .del(keys.job(id), revKey(id))
+        .srem(activeKey(tenant), id)
+        .zrem(keys.jobs(tenant), id)
+        .exec();
+    },
+
+    countActive: (tenant) => redis.scard(activeKey(tenant)),
+
+    async list(tenant, query): Promise<Page<Job>> {
+      const out: Job[] = [];
+      let cursor = decodeCursor(query.cursor);
+      const CHUNK = 500;
+      // Newest first; a cursor is the (score, id) of the last item returned. Redis orders equal
+      // scores by id, descending, in ZREVRANGEBYSCORE, which the filter below relies on.
+      for (;;) {
+        const raw = await redis.zrevrangebyscore(keys.jobs(tenant), cursor ? cursor.score : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, CHUNK);
+        const entries: { id: string; score: number }[] = [];
+        for (let i = 0; i < raw.length; i += 2) entries.push({ id: raw[i], score: Number(raw[i + 1]) });
+        const c = cursor;
+        const fresh = c ? entries.filter((e) => e.score < c.score || e.id < c.id) : entries;
+        const records = fresh.length ? await redis.mget(...fresh.map((e) => keys.job(e.id))) : [];
+        for (let i = 0; i < fresh.length; i++) {
+          const rec = records[i];
+          if (rec == null) continue;
+          const env = JSON.parse(rec) as Envelope;
+          if (env.tenant !== tenant || (query.status && env.data.status !== query.status)) continue;
+          out.push(env.data);
+          if (out.length === query.limit) {
+            const more = i < fresh.length - 1 || entries.length === CHUNK;
+            return { data: out, nextCursor: more ? encodeCursor(fresh[i]) : null };
+          }
+        }
+        if (entries.length < CHUNK || fresh.length === 0) return { data: out, nextCursor: null };
+        cursor = entries[entries.length - 1];
+      }
+    },
+  };
+}
+
+function encodeCursor(c: { score: number; id: string }): string {
+  return Buffer.from(`${c.score}:${c.id}`).toString('base64url');
+}
+
+function decodeCursor(raw: string | undefined): { score: number; id: string } | null {
+  if (!raw) return null;
+  const text = Buffer.from(raw, 'base64url').toString();
+  const at = text.indexOf(':');
+  const score = Number(text.slice(0, at));
+  if (at <= 0 || !Number.isFinite(score)) return null;
+  return { score, id: text.slice(at + 1) };
+}
+
+/** Job events over Redis pub/sub: one channel per job, so the API and the workers may be different processes. */
+export function createRedisJobEventBus({ redis, prefix }: JobStoreOptions): JobEventBus {
+  const keys = redisKeys(prefix);
+  return {
+    async publish(jobId, event) {
+      await redis.publish(keys.events(jobId), JSON.stringify(event));
+    },
+    async subscribe(jobId, onEvent) {
+      // A dedicated connection per subscription: a subscribed connection can issue no other command.
+      const sub = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true });
+      sub.on('error', () => {}); // reconnects by itself; the stream's reader sees no events meanwhile
+      const channel = keys.events(jobId);
+      sub.on('message', (ch: string, message: string) => {
+        if (ch !== channel) return;
+        try {
+          onEvent(JSON.parse(message) as JobEvent | { type: 'cancel' });
+        } catch {
+          // a malformed message is ignored: only this service publishes on the channel
+        }
+      });
+      try {
+        await sub.connect();
+        await sub.subscribe(channel);
+      } catch (err) {
+        sub.disconnect();
+        throw err;
+      }
+      return async () => {
+        try {
+          await sub.quit();
+        } catch {
+          sub.disconnect();
+        }
+      };
+    },
+  };
+}
