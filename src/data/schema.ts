@@ -125,3 +125,21 @@ export function findColumn(t: Table, name: string): Column | undefined {
   const i = t.names.indexOf(name);
   return i < 0 ? undefined : t.columns[i];
 }
+
+/**
+ * The sorted class labels of a target column over all its non-missing rows: strings in code-unit
+ * order, or for a numeric column the numbers in ascending order, as strings. The label space is
+ * fixed by the whole table so a class absent from the training rows still has an output.
+ */
+export function classList(table: Table, target: string): string[] {
+  const col = findColumn(table, target);
+  if (!col) throw new RangeError(`no column named "${target}"`);
+  if (col.type === 'numeric') {
+    const seen = new Set<number>();
+    for (const v of col.values) if (!Number.isNaN(v)) seen.add(v);
+    return [...seen].sort((a, b) => a - b).map(String);
+  }
+  const seen = new Set<string>();
+  for (const v of col.values) if (v !== null) seen.add(v);
+  return [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}

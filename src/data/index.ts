@@ -1,0 +1,26 @@
+// The tabular data path: CSV → typed columns → summaries, splits and the fitted encoder.
+export { readCsv, CsvError, CSV_SIZE_KINDS, type CsvLimits, type CsvErrorKind } from './csv.js';
+export {
+  describeTable,
+  classList,
+  type Table,
+  type Column,
+  type ColumnType,
+  type NumericColumn,
+  type CategoricalColumn,
+  type ColumnSummary,
+} from './schema.js';
+export { splitRows, targetStrata, type Split, type SplitOptions } from './split.js';
+export {
+  fitEncoder,
+  encoderFromJSON,
+  Encoder,
+  EncoderError,
+  RowValueError,
+  EncoderJSONSchema,
+  type EncoderJSON,
+  type EncoderOptions,
+  type Encoded,
+  type Scaling,
+  type Task,
+} from './encoder.js';

@@ -1,0 +1,104 @@
+// Seeded train/validation/test split, stratified per class when strata are given.
+import { createRng } from '../engine/index.js';
+import { classList, findColumn, type Table } from './schema.js';
+
+export interface SplitOptions {
+  /** Fraction of rows for validation, in [0, 1). */
+  validation: number;
+  /** Fraction of rows for test, in [0, 1); validation + test < 1. */
+  test: number;
+  seed: number;
+  /** A group per row (e.g. the class index from targetStrata); each group is split in the same proportions. */
+  strata?: Int32Array;
+}
+
+export interface Split {
+  train: Int32Array;
+  validation: Int32Array;
+  test: Int32Array;
+}
+
+/**
+ * Row indices 0..n-1 split into disjoint train, validation and test sets covering every row, in
+ * ascending order within each set. Each group gets round(size × fraction) validation and test
+ * rows, reduced when needed so every non-empty group keeps at least one training row.
+ * The same n, options and seed always give the same split.
+ */
+export function splitRows(n: number, opts: SplitOptions): Split {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`row count must be a non-negative integer, got ${n}`);
+  for (const key of ['validation', 'test'] as const) {
+    const f = opts[key];
+    if (!(f >= 0 && f < 1)) throw new RangeError(`${key} fraction must be in [0, 1), got ${f}`);
+  }
+  if (opts.validation + opts.test >= 1) {
+    throw new RangeError(`validation + test must be below 1, got ${opts.validation + opts.test}`);
+  }
+  if (opts.strata && opts.strata.length !== n) {
+    throw new RangeError(`strata has ${opts.strata.length} entries for ${n} rows`);
+  }
+  const rng = createRng(opts.seed);
+  const groups = groupRows(n, opts.strata);
+  const train: number[] = [];
+  const validation: number[] = [];
+  const test: number[] = [];
+  for (const group of groups) {
+    rng.shuffle(group);
+    const size = group.length;
+    let nVal = Math.round(size * opts.validation);
+    let nTest = Math.round(size * opts.test);
+    // A small class still lands in train: give back held-out rows, the larger share first.
+    while (size - nVal - nTest < 1 && nVal + nTest > 0) {
+      if (nTest >= nVal) nTest--;
+      else nVal--;
+    }
+    for (let i = 0; i < size; i++) {
+      if (i < nVal) validation.push(group[i]);
+      else if (i < nVal + nTest) test.push(group[i]);
+      else train.push(group[i]);
+    }
+  }
+  const sorted = (a: number[]): Int32Array => Int32Array.from(a).sort();
+  return { train: sorted(train), validation: sorted(validation), test: sorted(test) };
+}
+
+/** Row indices per stratum, strata in ascending order of their value; one group without strata. */
+function groupRows(n: number, strata?: Int32Array): Int32Array[] {
+  if (!strata) {
+    const all = new Int32Array(n);
+    for (let i = 0; i < n; i++) all[i] = i;
+    return [all];
+  }
+  const byKey = new Map<number, number[]>();
+  for (let i = 0; i < n; i++) {
+    const k = strata[i];
+    let g = byKey.get(k);
+    if (!g) byKey.set(k, (g = []));
+    g.push(i);
+  }
+  return [...byKey.keys()].sort((a, b) => a - b).map((k) => Int32Array.from(byKey.get(k)!));
+}
+
+/**
+ * The stratum of each row for splitting on a classification target: the index of its class in the
+ * sorted class list, -1 for a missing target (those rows form their own stratum). Undefined for a
+ * numeric target unless `task` is 'classification' (a numeric target used as class labels).
+ */
+export function targetStrata(
+  table: Table,
+  target: string,
+  task?: 'classification' | 'regression',
+): Int32Array | undefined {
+  const col = findColumn(table, target);
+  if (!col) return undefined;
+  if (col.type === 'numeric' && task !== 'classification') return undefined;
+  if (task === 'regression') return undefined;
+  const keys = col.type === 'numeric' ? Array.from(col.values, (v) => (Number.isNaN(v) ? null : String(v))) : col.values;
+  const classes = classList(table, target);
+  const index = new Map(classes.map((c, i) => [c, i]));
+  const out = new Int32Array(table.rowCount);
+  for (let i = 0; i < table.rowCount; i++) {
+    const k = keys[i];
+    out[i] = k === null ? -1 : index.get(k)!;
+  }
+  return out;
+}
