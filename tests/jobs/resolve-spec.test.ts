@@ -1,0 +1,121 @@
+import { describe, expect, it } from 'vitest';
+import { defaultHiddenLayers, encodedInputSize, parameterCount, resolveSpec, type JobLimits } from '../../src/domain/jobs.js';
+import { TrainingSpecInputSchema, type Dataset } from '../../src/domain/schemas.js';
+import { UnprocessableError } from '../../src/domain/errors.js';
+
+const limits: JobLimits = {
+  MAX_EPOCHS: 1000,
+  MAX_LAYERS: 4,
+  MAX_UNITS: 256,
+  MAX_PARAMETERS: 50_000,
+  MAX_RUNTIME_SECONDS: 600,
+  MAX_ACTIVE_JOBS_PER_TENANT: 3,
+};
+
+const num = (name: string) => ({ name, type: 'numeric' as const, missing: 0, min: 0, max: 1, mean: 0.5, std: 0.2 });
+const cat = (name: string, cats: string[]) => ({
+  name,
+  type: 'categorical' as const,
+  missing: 0,
+  categories: Object.fromEntries(cats.map((c) => [c, 10])),
+});
+
+const iris: Dataset = {
+  id: 'ds_iris',
+  name: 'iris',
+  rowCount: 150,
+  sizeBytes: 4000,
+  createdAt: new Date(0).toISOString(),
+  columns: [num('a'), num('b'), num('c'), num('d'), cat('species', ['setosa', 'versicolor', 'virginica'])],
+};
+const loans: Dataset = {
+  ...iris,
+  id: 'ds_loans',
+  columns: [num('age'), cat('region', ['n', 's', 'e', 'w']), cat('approved', ['yes', 'no']), num('income')],
+};
+
+const parse = (input: object) => TrainingSpecInputSchema.parse(input);
+const refusal = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(UnprocessableError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('resolveSpec', () => {
+  it('when only datasetId and target are given, then a categorical target becomes classification with crossEntropy and sized ReLU layers', () => {
+    const spec = resolveSpec(parse({ datasetId: 'ds_iris', target: 'species' }), iris, limits);
+    expect(spec.task).toBe('classification');
+    expect(spec.training.loss).toBe('crossEntropy');
+    expect(spec.features).toEqual(['a', 'b', 'c', 'd']);
+    // 4 inputs → nextPow2(16) = 16, then 8
+    expect(spec.model.layers).toEqual([
+      { units: 16, activation: 'relu' },
+      { units: 8, activation: 'relu' },
+    ]);
+    expect(spec.model.initializer).toBe('he');
+    expect(spec.model.binaryOutput).toBe('softmax');
+    expect(spec.training.maxRuntimeSeconds).toBe(600);
+  });
+
+  it('when the target is numeric, then the task is regression with mse', () => {
+    const spec = resolveSpec(parse({ datasetId: 'ds_loans', target: 'income' }), loans, limits);
+    expect(spec.task).toBe('regression');
+    expect(spec.training.loss).toBe('mse');
+    // age 1 + region 4+1 + approved 2+1 = 9 inputs → nextPow2(36) = 64
+    expect(encodedInputSize(loans, spec.features)).toBe(9);
+    expect(spec.model.layers.map((l) => l.units)).toEqual([64, 32]);
+  });
+
+  it('when the hidden layers use tanh, then the initializer defaults to xavier', () => {
+    const spec = resolveSpec(
+      parse({ datasetId: 'ds_iris', target: 'species', model: { layers: [{ units: 8, activation: 'tanh' }] } }),
+      iris,
+      limits,
+    );
+    expect(spec.model.initializer).toBe('xavier');
+  });
+
+  it('when binaryOutput is sigmoid on two classes, then the loss is binaryCrossEntropy', () => {
+    const spec = resolveSpec(
+      parse({ datasetId: 'ds_loans', target: 'approved', model: { binaryOutput: 'sigmoid' } }),
+      loans,
+      limits,
+    );
+    expect(spec.training.loss).toBe('binaryCrossEntropy');
+  });
+
+  it('refuses impossible pairs of task, loss and target, naming them', () => {
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'nope' }), iris, limits))).toMatch(/"nope"/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', features: ['a', 'zz'] }), iris, limits))).toMatch(/zz/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', features: ['a', 'species'] }), iris, limits))).toMatch(/target/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', task: 'regression' }), iris, limits))).toMatch(/categorical/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'a', task: 'classification' }), iris, limits))).toMatch(/numeric/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', training: { loss: 'mse' } }), iris, limits))).toMatch(/mse/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'a', training: { loss: 'crossEntropy' } }), iris, limits))).toMatch(/crossEntropy/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', training: { loss: 'binaryCrossEntropy' } }), iris, limits))).toMatch(/2 classes/);
+  });
+
+  it('refuses specs beyond the limits, naming the limit', () => {
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', training: { epochs: 1001 } }), iris, limits))).toMatch(/1000/);
+    const five = Array.from({ length: 5 }, () => ({ units: 4 }));
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: five } }), iris, limits))).toMatch(/limit is 4/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: [{ units: 257 }] } }), iris, limits))).toMatch(/256/);
+    // (4+1)·200 + (200+1)·200 + (200+1)·3 = 41 803 fits; one more 200-unit layer (+40 200) does not
+    const ok = resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: [{ units: 200 }, { units: 200 }] } }), iris, limits);
+    expect(parameterCount(4, [...ok.model.layers.map((l) => l.units), 3])).toBe(41_803);
+    expect(
+      refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: [{ units: 200 }, { units: 200 }, { units: 200 }] } }), iris, limits)),
+    ).toMatch(/82003 parameters/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', training: { maxRuntimeSeconds: 601 } }), iris, limits))).toMatch(/600/);
+  });
+
+  it('sizes default layers between 16 and 128 units', () => {
+    expect(defaultHiddenLayers(1).map((l) => l.units)).toEqual([16, 8]);
+    expect(defaultHiddenLayers(10).map((l) => l.units)).toEqual([64, 32]);
+    expect(defaultHiddenLayers(500).map((l) => l.units)).toEqual([128, 64]);
+  });
+});
