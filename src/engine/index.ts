@@ -1,0 +1,13 @@
+// The public surface of the engine: the rest of src/ imports from here only.
+export type * from './types.js';
+export { createRng, rngFromState, initializers, type Rng, type Initializer } from './random.js';
+export { activations, type Activation } from './activations.js';
+export { lossFunctions, fusedLosses, outputActivationFor, type LossFunction, type FusedLoss } from './losses.js';
+export { optimizers, createOptimizer, type Optimizer, type OptimizerState } from './optimizers.js';
+export { Dense } from './layers.js';
+export { Sequential, ModelFormatError } from './model.js';
+export { fit, TrainingDivergedError, TrainingAbortedError } from './train.js';
+export { evaluate, classificationMetrics, regressionMetrics } from './metrics.js';
+export { encodeTrainingState, decodeTrainingState, StateFormatError } from './state.js';
+export { createParam, type Param } from './tensor.js';
+export { getKernels, setKernels, jsKernels, type Kernels } from './kernels/index.js';

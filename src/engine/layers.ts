@@ -1,0 +1,138 @@
+// The dense layer: forward keeps its input, pre-activation and output for backward; backward
+// returns dL/dX and accumulates dL/dW, dL/db. Buffers are sized once for the largest batch seen
+// and reused; a smaller batch gets cached subarray views, so steady training allocates nothing.
+import { activations, type Activation } from './activations.js';
+import { getKernels } from './kernels/index.js';
+import { initializers, type Rng } from './random.js';
+import { createParam, type Param } from './tensor.js';
+import type { ActivationName, InitializerName } from './types.js';
+
+interface Views {
+  z: Float32Array;
+  a: Float32Array;
+  dz: Float32Array;
+  dx: Float32Array;
+}
+
+// A model sees a handful of batch sizes (full batch, last batch, evaluation chunks); past this
+// many the view cache is dropped so odd predict sizes cannot grow it without bound.
+const MAX_CACHED_VIEWS = 8;
+
+export class Dense {
+  /** inputSize × units, row-major: z = x·W + b. */
+  readonly weight: Param;
+  readonly bias: Param;
+  private readonly act: Activation;
+  private capacity = 0;
+  private zBuf = new Float32Array(0);
+  private aBuf = new Float32Array(0);
+  private dzBuf = new Float32Array(0);
+  private dxBuf = new Float32Array(0);
+  private readonly views = new Map<number, Views>();
+  private cur: Views | null = null;
+  private input: Float32Array | null = null;
+  private rows = 0;
+
+  constructor(
+    readonly inputSize: number,
+    readonly units: number,
+    readonly activation: ActivationName,
+    name = 'dense',
+  ) {
+    const act = activations[activation];
+    if (!act) throw new RangeError(`Dense: unknown activation "${activation}"`);
+    this.act = act;
+    this.weight = createParam(`${name}.weight`, inputSize * units, true);
+    this.bias = createParam(`${name}.bias`, units, false);
+  }
+
+  get params(): Param[] {
+    return [this.weight, this.bias];
+  }
+
+  /** Fills the weights from an initializer; biases start at zero. */
+  init(rng: Rng, initializer: InitializerName): void {
+    const init = initializers[initializer];
+    if (!init) throw new RangeError(`Dense: unknown initializer "${initializer}"`);
+    init(rng, this.inputSize, this.units, this.weight.value);
+    this.bias.value.fill(0);
+  }
+
+  /** The pre-activation, output and dL/dz of the last forward (rows × units views). */
+  get z(): Float32Array {
+    return this.current().z;
+  }
+  get a(): Float32Array {
+    return this.current().a;
+  }
+  get dz(): Float32Array {
+    return this.current().dz;
+  }
+
+  /** a = f(x·W + b) for `rows` rows of x; returns a view that the next forward overwrites. */
+  forward(x: Float32Array, rows: number): Float32Array {
+    if (x.length < rows * this.inputSize) {
+      throw new RangeError(
+        `Dense.forward: input has ${x.length} values, expected ${rows}×${this.inputSize} = ${rows * this.inputSize}`,
+      );
+    }
+    const v = this.viewsFor(rows);
+    const k = getKernels();
+    k.gemm(false, false, rows, this.units, this.inputSize, x, this.weight.value, v.z, false);
+    k.addBias(rows, this.units, v.z, this.bias.value);
+    this.act.forward(v.z, v.a, rows, this.units);
+    this.input = x;
+    this.rows = rows;
+    this.cur = v;
+    return v.a;
+  }
+
+  /** Given dL/da of the last forward, accumulates dW, db and returns dL/dx (null when not needed). */
+  backward(da: Float32Array, needInputGrad = true): Float32Array | null {
+    const v = this.current();
+    this.act.backward(v.z, v.a, da, v.dz, this.rows, this.units);
+    return this.backwardFromDz(needInputGrad);
+  }
+
+  /** Like backward, with dL/dz already written into `this.dz` (the fused output gradients). */
+  backwardFromDz(needInputGrad = true): Float32Array | null {
+    const v = this.current();
+    const x = this.input as Float32Array;
+    const k = getKernels();
+    const rows = this.rows;
+    // dW += Xᵀ·dZ, db += Σ_rows dZ, dX = dZ·Wᵀ.
+    k.gemm(true, false, this.inputSize, this.units, rows, x, v.dz, this.weight.grad, true);
+    k.sumRows(rows, this.units, v.dz, this.bias.grad, true);
+    if (!needInputGrad) return null;
+    k.gemm(false, true, rows, this.inputSize, this.units, v.dz, this.weight.value, v.dx, false);
+    return v.dx;
+  }
+
+  private current(): Views {
+    if (!this.cur) throw new Error('Dense: backward before forward');
+    return this.cur;
+  }
+
+  private viewsFor(rows: number): Views {
+    const cached = this.views.get(rows);
+    if (cached) return cached;
+    if (rows > this.capacity) {
+      this.capacity = rows;
+      this.zBuf = new Float32Array(rows * this.units);
+      this.aBuf = new Float32Array(rows * this.units);
+      this.dzBuf = new Float32Array(rows * this.units);
+      this.dxBuf = new Float32Array(rows * this.inputSize);
+      this.views.clear();
+    }
+    if (this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
+    const n = rows * this.units;
+    const v: Views = {
+      z: this.zBuf.subarray(0, n),
+      a: this.aBuf.subarray(0, n),
+      dz: this.dzBuf.subarray(0, n),
+      dx: this.dxBuf.subarray(0, rows * this.inputSize),
+    };
+    this.views.set(rows, v);
+    return v;
+  }
+}

@@ -1,0 +1,175 @@
+// Classification and regression metrics, and evaluate(): a model's loss and metrics on a data set.
+import type { Sequential } from './model.js';
+import type { Batchable, ClassificationMetrics, LossName, MetricsKind, RegressionMetrics } from './types.js';
+
+// Log loss clamps probabilities to [ε, 1 − ε] like scikit-learn, so one confident miss is finite.
+const LOG_LOSS_EPS = 1e-15;
+const EVAL_CHUNK = 1024;
+
+/**
+ * Metrics of class probabilities (rows × classes) against integer labels. Macro averages are over
+ * all `classes` classes; a class never predicted has precision 0 (and F1 0), as scikit-learn's
+ * zero_division=0. confusionMatrix[true][predicted].
+ */
+export function classificationMetrics(
+  probs: Float32Array,
+  rows: number,
+  classes: number,
+  labels: Int32Array,
+): ClassificationMetrics {
+  if (probs.length !== rows * classes) {
+    throw new RangeError(`classificationMetrics: probs has ${probs.length} values, expected ${rows}×${classes}`);
+  }
+  if (labels.length !== rows) throw new RangeError(`classificationMetrics: ${labels.length} labels for ${rows} rows`);
+  const cm: number[][] = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let correct = 0;
+  let logLoss = 0;
+  for (let r = 0; r < rows; r++) {
+    const o = r * classes;
+    let best = 0;
+    for (let j = 1; j < classes; j++) if (probs[o + j] > probs[o + best]) best = j;
+    const t = labels[r];
+    if (!(t >= 0 && t < classes)) throw new RangeError(`classificationMetrics: label ${t} at row ${r} is not in [0, ${classes})`);
+    cm[t][best]++;
+    if (best === t) correct++;
+    const p = Math.min(Math.max(probs[o + t], LOG_LOSS_EPS), 1 - LOG_LOSS_EPS);
+    logLoss -= Math.log(p);
+  }
+  let precision = 0;
+  let recall = 0;
+  let f1 = 0;
+  for (let c = 0; c < classes; c++) {
+    const tp = cm[c][c];
+    let predicted = 0;
+    let actual = 0;
+    for (let k = 0; k < classes; k++) {
+      predicted += cm[k][c];
+      actual += cm[c][k];
+    }
+    const p = predicted > 0 ? tp / predicted : 0;
+    const rc = actual > 0 ? tp / actual : 0;
+    precision += p;
+    recall += rc;
+    f1 += p + rc > 0 ? (2 * p * rc) / (p + rc) : 0;
+  }
+  return {
+    accuracy: rows > 0 ? correct / rows : 0,
+    precisionMacro: precision / classes,
+    recallMacro: recall / classes,
+    f1Macro: f1 / classes,
+    logLoss: rows > 0 ? logLoss / rows : 0,
+    confusionMatrix: cm,
+  };
+}
+
+/**
+ * mse, rmse, mae and r2 of predictions against targets (both n × outputs, row-major). r2 is
+ * 1 − SS_res / SS_tot per output, averaged over outputs; a constant target gives 1 when predicted
+ * exactly and 0 otherwise (scikit-learn's convention).
+ */
+export function regressionMetrics(pred: Float32Array, target: Float32Array, outputs = 1): RegressionMetrics {
+  if (pred.length !== target.length) {
+    throw new RangeError(`regressionMetrics: ${pred.length} predictions for ${target.length} targets`);
+  }
+  if (!Number.isInteger(outputs) || outputs < 1 || pred.length % outputs !== 0) {
+    throw new RangeError(`regressionMetrics: ${pred.length} values do not split into ${outputs} outputs`);
+  }
+  const n = pred.length;
+  const rows = n / outputs;
+  let se = 0;
+  let ae = 0;
+  for (let i = 0; i < n; i++) {
+    const d = pred[i] - target[i];
+    se += d * d;
+    ae += Math.abs(d);
+  }
+  let r2 = 0;
+  for (let j = 0; j < outputs; j++) {
+    let mean = 0;
+    for (let r = 0; r < rows; r++) mean += target[r * outputs + j];
+    mean /= rows;
+    let res = 0;
+    let tot = 0;
+    for (let r = 0; r < rows; r++) {
+      const t = target[r * outputs + j];
+      const d = pred[r * outputs + j] - t;
+      res += d * d;
+      tot += (t - mean) * (t - mean);
+    }
+    r2 += tot > 0 ? 1 - res / tot : res === 0 ? 1 : 0;
+  }
+  const mse = n > 0 ? se / n : 0;
+  return { mse, rmse: Math.sqrt(mse), mae: n > 0 ? ae / n : 0, r2: r2 / outputs };
+}
+
+/** Integer labels from targets: argmax of one-hot rows, or y ≥ 0.5 for a single 0/1 column. */
+export function labelsFromTargets(y: Float32Array, rows: number, cols: number): Int32Array {
+  const labels = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    if (cols === 1) {
+      labels[r] = y[r] >= 0.5 ? 1 : 0;
+      continue;
+    }
+    const o = r * cols;
+    let best = 0;
+    for (let j = 1; j < cols; j++) if (y[o + j] > y[o + best]) best = j;
+    labels[r] = best;
+  }
+  return labels;
+}
+
+/** Two-column probabilities [1 − p, p] from a single sigmoid output column. */
+function binaryProbs(p: Float32Array, rows: number): Float32Array {
+  const out = new Float32Array(rows * 2);
+  for (let r = 0; r < rows; r++) {
+    out[2 * r] = 1 - p[r];
+    out[2 * r + 1] = p[r];
+  }
+  return out;
+}
+
+/** Outputs and the mean loss of `model` on `data`, computed in chunks. */
+export function predictWithLoss(model: Sequential, data: Batchable, loss: LossName): { pred: Float32Array; loss: number } {
+  const inSize = model.inputSize;
+  const outSize = model.outputSize;
+  checkBatchable('evaluate', data, inSize, outSize);
+  const pred = new Float32Array(data.rows * outSize);
+  let total = 0;
+  for (let r = 0; r < data.rows; r += EVAL_CHUNK) {
+    const n = Math.min(EVAL_CHUNK, data.rows - r);
+    const a = model.forward(data.x.subarray(r * inSize, (r + n) * inSize), n);
+    pred.set(a.subarray(0, n * outSize), r * outSize);
+    total += model.loss(loss, data.y.subarray(r * outSize, (r + n) * outSize), n) * n;
+  }
+  return { pred, loss: data.rows > 0 ? total / data.rows : 0 };
+}
+
+export function checkBatchable(op: string, data: Batchable, inSize: number, outSize: number): void {
+  if (!data || !(data.x instanceof Float32Array) || !(data.y instanceof Float32Array)) {
+    throw new TypeError(`${op}: data needs Float32Array x and y`);
+  }
+  if (!Number.isInteger(data.rows) || data.rows < 0) throw new RangeError(`${op}: rows must be a non-negative integer`);
+  if (data.x.length !== data.rows * inSize) {
+    throw new RangeError(`${op}: x has ${data.x.length} values, expected ${data.rows}×${inSize} = ${data.rows * inSize}`);
+  }
+  if (data.y.length !== data.rows * outSize) {
+    throw new RangeError(`${op}: y has ${data.y.length} values, expected ${data.rows}×${outSize} = ${data.rows * outSize}`);
+  }
+}
+
+/**
+ * The model's loss and metrics on `data`. Classification: y one-hot (or one 0/1 column with a
+ * sigmoid output); regression: y the target value(s).
+ */
+export function evaluate(
+  model: Sequential,
+  data: Batchable,
+  opts: { loss: LossName; kind: MetricsKind },
+): { loss: number } & (ClassificationMetrics | RegressionMetrics) {
+  const { pred, loss } = predictWithLoss(model, data, opts.loss);
+  const outSize = model.outputSize;
+  if (opts.kind === 'regression') return { loss, ...regressionMetrics(pred, data.y, outSize) };
+  const labels = labelsFromTargets(data.y, data.rows, outSize);
+  const probs = outSize === 1 ? binaryProbs(pred, data.rows) : pred;
+  return { loss, ...classificationMetrics(probs, data.rows, outSize === 1 ? 2 : outSize, labels) };
+}

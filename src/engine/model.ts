@@ -1,0 +1,207 @@
+// Sequential: a stack of dense layers with forward, backward through a loss, the parameter list,
+// and a versioned JSON form whose weights (base64 little-endian Float32) restore bit for bit.
+import { activations } from './activations.js';
+import { Dense } from './layers.js';
+import { fusedLosses, lossFunctions } from './losses.js';
+import { initializers, type Rng } from './random.js';
+import { base64ToFloat32, float32ToBase64, type Param } from './tensor.js';
+import type { LossName, ModelSpec, SerializedModel } from './types.js';
+
+/** A model file or spec that cannot be used; the message names the field. */
+export class ModelFormatError extends Error {
+  readonly code = 'invalid_model';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelFormatError';
+  }
+}
+
+const FORMAT = 'backprop.sequential';
+const VERSION = 1;
+// predict runs in chunks so a large request does not grow the layer buffers without bound.
+const PREDICT_CHUNK = 1024;
+
+const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 0;
+
+export function validateSpec(spec: ModelSpec): void {
+  if (!spec || typeof spec !== 'object') throw new ModelFormatError('model spec must be an object');
+  if (!isPositiveInt(spec.inputSize)) throw new ModelFormatError('spec.inputSize must be a positive integer');
+  if (!Array.isArray(spec.layers) || spec.layers.length === 0) {
+    throw new ModelFormatError('spec.layers must be a non-empty array');
+  }
+  spec.layers.forEach((l, i) => {
+    if (!l || !isPositiveInt(l.units)) throw new ModelFormatError(`spec.layers[${i}].units must be a positive integer`);
+    if (!Object.hasOwn(activations, l.activation)) {
+      throw new ModelFormatError(`spec.layers[${i}].activation "${String(l.activation)}" is not one of ${Object.keys(activations).join(', ')}`);
+    }
+  });
+  if (!Object.hasOwn(initializers, spec.initializer)) {
+    throw new ModelFormatError(`spec.initializer "${String(spec.initializer)}" is not one of ${Object.keys(initializers).join(', ')}`);
+  }
+}
+
+function cloneSpec(spec: ModelSpec): ModelSpec {
+  return {
+    inputSize: spec.inputSize,
+    layers: spec.layers.map((l) => ({ units: l.units, activation: l.activation })),
+    initializer: spec.initializer,
+  };
+}
+
+export class Sequential {
+  readonly layers: Dense[];
+  private readonly paramList: Param[];
+  private dOut = new Float32Array(0);
+  private readonly dOutViews = new Map<number, Float32Array>();
+
+  private constructor(readonly spec: ModelSpec) {
+    let inSize = spec.inputSize;
+    this.layers = spec.layers.map((l, i) => {
+      const d = new Dense(inSize, l.units, l.activation, `layers.${i}`);
+      inSize = l.units;
+      return d;
+    });
+    this.paramList = this.layers.flatMap((l) => l.params);
+  }
+
+  /** A new model with weights drawn from spec.initializer with `rng`, biases zero. */
+  static create(spec: ModelSpec, rng: Rng): Sequential {
+    validateSpec(spec);
+    const m = new Sequential(cloneSpec(spec));
+    for (const l of m.layers) l.init(rng, spec.initializer);
+    return m;
+  }
+
+  get inputSize(): number {
+    return this.spec.inputSize;
+  }
+  get outputSize(): number {
+    return this.spec.layers[this.spec.layers.length - 1].units;
+  }
+
+  /** The (value, grad) pairs, weights and biases of each layer in order. */
+  params(): Param[] {
+    return this.paramList;
+  }
+
+  paramCount(): number {
+    let n = 0;
+    for (const p of this.paramList) n += p.value.length;
+    return n;
+  }
+
+  zeroGrad(): void {
+    for (const p of this.paramList) p.grad.fill(0);
+  }
+
+  /** The output for `rows` rows of x: a view into the last layer's buffer, valid until the next forward. */
+  forward(x: Float32Array, rows: number): Float32Array {
+    let h = x;
+    for (const l of this.layers) h = l.forward(h, rows);
+    return h;
+  }
+
+  /** The loss of the last forward against y, without gradients. */
+  loss(loss: LossName, y: Float32Array, rows: number): number {
+    const last = this.layers[this.layers.length - 1];
+    const fused = fusedLosses[last.activation]?.[loss];
+    if (fused) return fused.value(last.z, last.a, y, rows, last.units);
+    return lossFunctions[loss].value(last.a, y, rows, last.units);
+  }
+
+  /**
+   * The loss of the last forward against y; backpropagates it, accumulating every parameter's
+   * gradient. Softmax + crossEntropy and sigmoid + binaryCrossEntropy use the fused dL/dz.
+   */
+  backward(loss: LossName, y: Float32Array, rows: number): number {
+    const n = this.layers.length;
+    const last = this.layers[n - 1];
+    const fused = fusedLosses[last.activation]?.[loss];
+    let value: number;
+    let d: Float32Array | null;
+    if (fused) {
+      value = fused.gradient(last.z, last.a, y, last.dz, rows, last.units);
+      d = last.backwardFromDz(n > 1);
+    } else {
+      const dOut = this.dOutFor(rows * last.units);
+      value = lossFunctions[loss].gradient(last.a, y, dOut, rows, last.units);
+      d = last.backward(dOut, n > 1);
+    }
+    for (let i = n - 2; i >= 0; i--) d = this.layers[i].backward(d as Float32Array, i > 0);
+    return value;
+  }
+
+  private dOutFor(size: number): Float32Array {
+    let v = this.dOutViews.get(size);
+    if (v) return v;
+    if (size > this.dOut.length) {
+      this.dOut = new Float32Array(size);
+      this.dOutViews.clear();
+    }
+    if (this.dOutViews.size >= 8) this.dOutViews.clear();
+    v = this.dOut.subarray(0, size);
+    this.dOutViews.set(size, v);
+    return v;
+  }
+
+  /** A new rows × outputSize array of outputs (softmax and sigmoid give probabilities). */
+  predict(x: Float32Array, rows: number): Float32Array {
+    if (!Number.isInteger(rows) || rows < 0) throw new RangeError(`predict: rows must be a non-negative integer, got ${rows}`);
+    if (x.length !== rows * this.inputSize) {
+      throw new RangeError(`predict: x has ${x.length} values, expected ${rows}×${this.inputSize} = ${rows * this.inputSize}`);
+    }
+    const out = new Float32Array(rows * this.outputSize);
+    for (let r = 0; r < rows; r += PREDICT_CHUNK) {
+      const n = Math.min(PREDICT_CHUNK, rows - r);
+      const a = this.forward(x.subarray(r * this.inputSize, (r + n) * this.inputSize), n);
+      out.set(a.subarray(0, n * this.outputSize), r * this.outputSize);
+    }
+    return out;
+  }
+
+  /** Copies of the parameter values, in params() order. */
+  getWeights(): Float32Array[] {
+    return this.paramList.map((p) => p.value.slice());
+  }
+
+  setWeights(ws: Float32Array[]): void {
+    if (ws.length !== this.paramList.length) {
+      throw new ModelFormatError(`expected ${this.paramList.length} weight arrays, got ${ws.length}`);
+    }
+    ws.forEach((w, i) => {
+      if (w.length !== this.paramList[i].value.length) {
+        throw new ModelFormatError(`${this.paramList[i].name} has ${w.length} values, expected ${this.paramList[i].value.length}`);
+      }
+    });
+    ws.forEach((w, i) => this.paramList[i].value.set(w));
+  }
+
+  toJSON(): SerializedModel {
+    return {
+      format: FORMAT,
+      version: VERSION,
+      spec: cloneSpec(this.spec),
+      params: this.paramList.map((p) => float32ToBase64(p.value)),
+    };
+  }
+
+  static fromJSON(j: SerializedModel): Sequential {
+    if (!j || typeof j !== 'object') throw new ModelFormatError('model must be an object');
+    if (j.format !== FORMAT) throw new ModelFormatError(`model format "${String(j.format)}" is not "${FORMAT}"`);
+    if (j.version !== VERSION) throw new ModelFormatError(`model version ${String(j.version)} is not supported (expected ${VERSION})`);
+    validateSpec(j.spec);
+    const m = new Sequential(cloneSpec(j.spec));
+    if (!Array.isArray(j.params) || j.params.length !== m.paramList.length) {
+      throw new ModelFormatError(`model has ${Array.isArray(j.params) ? j.params.length : 'no'} parameter arrays, expected ${m.paramList.length}`);
+    }
+    const ws = j.params.map((s, i) => {
+      try {
+        return base64ToFloat32(s);
+      } catch {
+        throw new ModelFormatError(`params[${i}] (${m.paramList[i].name}) is not base64 Float32 data`);
+      }
+    });
+    m.setWeights(ws);
+    return m;
+  }
+}
