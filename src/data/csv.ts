@@ -145,8 +145,13 @@ class ColumnBuilder {
   }
 }
 
-function fromParseError(err: ParseError & { lines?: number; column?: number | string | null }, names: string[]): CsvError {
-  const row = typeof err.lines === 'number' ? err.lines : undefined;
+function fromParseError(
+  err: ParseError & { lines?: number; column?: number | string | null },
+  names: string[],
+  lastRecordLine: number,
+): CsvError {
+  // An unclosed quote runs to the end of the file; the record it belongs to starts after the last one read.
+  const row = err.code === 'CSV_QUOTE_NOT_CLOSED' ? lastRecordLine + 1 : typeof err.lines === 'number' ? err.lines : undefined;
   const column = typeof err.column === 'number' ? names[err.column] : undefined;
   const where = row !== undefined ? `row ${row}` : 'a row';
   const inColumn = column !== undefined ? `, column "${column}"` : '';
@@ -156,7 +161,7 @@ function fromParseError(err: ParseError & { lines?: number; column?: number | st
       return new CsvError('width', `${where} has ${got ?? 'a different number of'} fields, the header has ${names.length}`, row);
     }
     case 'CSV_QUOTE_NOT_CLOSED':
-      return new CsvError('quoting', `${where}${inColumn}: a quoted field is still open at the end of the file`, row, column);
+      return new CsvError('quoting', `${where}${inColumn} opens a quoted field that is never closed`, row, column);
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return new CsvError('quoting', `${where}${inColumn} has text after a closing quote`, row, column);
@@ -178,9 +183,11 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
   let names: string[] | null = null;
   let builders: ColumnBuilder[] = [];
   let rowCount = 0;
+  let lastRecordLine = 0;
   // Rows are consumed in on_record, synchronously and in order, and dropped (null) so the parser
   // never buffers them; an error thrown here becomes the parser's error.
   const onRecord = (record: string[], info: { lines: number }): null => {
+    lastRecordLine = info.lines;
     if (names === null) {
       if (record.length === 1 && record[0].trim() === '') throw new CsvError('empty', 'the file is empty: it has no header row');
       names = readHeader(record, limits);
@@ -219,7 +226,7 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
     parser.destroy();
     await text.return(undefined).catch(() => undefined);
     if (err instanceof CsvError) throw err;
-    if (err && typeof err === 'object' && 'code' in err) throw fromParseError(err as ParseError, names ?? []);
+    if (err && typeof err === 'object' && 'code' in err) throw fromParseError(err as ParseError, names ?? [], lastRecordLine);
     throw err;
   }
   if (names === null) throw new CsvError('empty', 'the file is empty: it has no header row');
