@@ -1,12 +1,20 @@
 // The active kernel backend. Layers and optimizers call getKernels() at run time, so a backend can
-// be swapped (benchmarks, tests) without touching them.
+// be swapped (benchmarks, tests) without touching them. The default is the fastest backend this
+// runtime supports: WebAssembly SIMD where it compiles, else the plain-JS one.
 import { jsKernels } from './js.js';
 import type { Kernels } from './types.js';
+import { wasmKernels } from './wasm.js';
 
 export type { Kernels } from './types.js';
 export { jsKernels } from './js.js';
+export { wasmKernels, wasmSimdAvailable } from './wasm.js';
 
-let current: Kernels = jsKernels;
+/** Every backend this runtime can run, fastest first. */
+export function availableKernels(): Kernels[] {
+  return wasmKernels ? [wasmKernels, jsKernels] : [jsKernels];
+}
+
+let current: Kernels = availableKernels()[0];
 
 export function getKernels(): Kernels {
   return current;
@@ -14,4 +22,18 @@ export function getKernels(): Kernels {
 
 export function setKernels(k: Kernels): void {
   current = k;
+}
+
+/**
+ * Makes the named backend the active one and returns it; without a name, the fastest available.
+ * Throws naming the available backends when the name is unknown or unsupported here.
+ */
+export function selectKernels(name?: string): Kernels {
+  const all = availableKernels();
+  const chosen = name === undefined ? all[0] : all.find((k) => k.name === name);
+  if (!chosen) {
+    throw new RangeError(`unknown or unavailable kernel backend "${name}" (available: ${all.map((k) => k.name).join(', ')})`);
+  }
+  current = chosen;
+  return chosen;
 }

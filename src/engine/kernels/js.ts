@@ -1,9 +1,11 @@
 // Reference kernels in plain JavaScript: the correctness baseline every other backend is tested against.
+import { checkGemm } from './check.js';
 import type { Kernels } from './types.js';
 
 export const jsKernels: Kernels = {
   name: 'js',
   gemm(transA, transB, m, n, k, a, b, c, accumulate) {
+    checkGemm(m, n, k, a, b, c);
     if (!accumulate) c.fill(0, 0, m * n);
     for (let i = 0; i < m; i++) {
       const ci = i * n;
