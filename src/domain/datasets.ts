@@ -1,0 +1,99 @@
+// Datasets: an upload is streamed to a staging file (counting bytes against the limit), parsed and
+// described by the data module, then moved into place and recorded. Nothing is kept on failure.
+import { createReadStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CsvError, describeTable, readCsv } from '../data/index.js';
+import { NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
+import { newId } from './ids.js';
+import type { DatasetStore } from './ports.js';
+import type { Dataset } from './schemas.js';
+import type { DatasetService } from './services.js';
+
+export interface DatasetLimits {
+  maxUploadBytes: number;
+  maxColumns: number;
+  maxRows: number;
+  maxLineBytes: number;
+}
+
+/** CSV errors that mean "beyond the configured size limits" (413); every other kind is a 422. */
+const TOO_LARGE_KINDS = new Set(['tooManyColumns', 'tooManyRows', 'lineTooLong']);
+
+export function createDatasetService(deps: {
+  store: DatasetStore;
+  limits: DatasetLimits;
+  now?: () => Date;
+}): DatasetService {
+  const { store, limits } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  return {
+    async create(tenant, input) {
+      const staged = store.stagingPath();
+      try {
+        const sizeBytes = await streamToFile(input.body, staged, limits.maxUploadBytes);
+        let table: Awaited<ReturnType<typeof readCsv>>;
+        try {
+          table = await readCsv(createReadStream(staged), {
+            maxColumns: limits.maxColumns,
+            maxRows: limits.maxRows,
+            maxLineBytes: limits.maxLineBytes,
+          });
+        } catch (err) {
+          throw csvProblem(err);
+        }
+        const columns = describeTable(table);
+        const dataset: Dataset = {
+          id: newId('ds'),
+          name: input.name,
+          rowCount: table.rowCount,
+          sizeBytes,
+          createdAt: now().toISOString(),
+          columns,
+        };
+        await store.save(tenant, dataset, staged);
+        return dataset;
+      } finally {
+        // After a successful save the file has moved away and this is a no-op.
+        await rm(staged, { force: true });
+      }
+    },
+
+    async get(tenant, id) {
+      const dataset = await store.get(tenant, id);
+      if (!dataset) throw new NotFoundError('Dataset', id);
+      return dataset;
+    },
+
+    list: (tenant, query) => store.list(tenant, query),
+
+    async remove(tenant, id) {
+      if (!(await store.remove(tenant, id))) throw new NotFoundError('Dataset', id);
+    },
+  };
+}
+
+/** Copies body to path, failing with 413 as soon as more than maxBytes arrived. Returns the size. */
+async function streamToFile(body: Readable, path: string, maxBytes: number): Promise<number> {
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      size += chunk.length;
+      if (size > maxBytes) callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
+      else callback(null, chunk);
+    },
+  });
+  await pipeline(body, counter, createWriteStream(path));
+  return size;
+}
+
+function csvProblem(err: unknown): unknown {
+  if (!(err instanceof CsvError)) return err;
+  const where = err.row !== undefined ? ` (row ${err.row}${err.column !== undefined ? `, column ${err.column}` : ''})` : '';
+  const message = err.message.includes('row') ? err.message : `${err.message}${where}`;
+  const detail = `The file is not a usable table: ${message}`;
+  return TOO_LARGE_KINDS.has(err.kind) ? new TooLargeError(detail) : new UnprocessableError(detail);
+}

@@ -1,0 +1,88 @@
+// Models: metadata and deletion, and prediction with the model's own preprocessing. Loaded models
+// (network + encoder) are kept in an LRU cache of MODEL_CACHE_SIZE entries, so repeated predictions
+// skip reading and parsing the artifact.
+import { RowValueError, encoderFromJSON } from '../data/index.js';
+import { Sequential } from '../engine/index.js';
+import { InvalidRequestError, NotFoundError, UnprocessableError } from './errors.js';
+import type { ModelStore } from './ports.js';
+import type { Model, PredictResponse } from './schemas.js';
+import type { ModelService } from './services.js';
+
+interface LoadedModel {
+  network: Sequential;
+  encoder: ReturnType<typeof encoderFromJSON>;
+}
+
+export function createModelService(deps: { store: ModelStore; cacheSize: number }): ModelService {
+  const { store } = deps;
+  // Map keeps insertion order: re-inserting on a hit makes the first key the least recently used.
+  const cache = new Map<string, Promise<LoadedModel>>();
+
+  function load(id: string): Promise<LoadedModel> {
+    const hit = cache.get(id);
+    if (hit) {
+      cache.delete(id);
+      cache.set(id, hit);
+      return hit;
+    }
+    const loading = store.loadArtifact(id).then((artifact) => ({
+      network: Sequential.fromJSON(artifact.network as Parameters<typeof Sequential.fromJSON>[0]),
+      encoder: encoderFromJSON(artifact.encoder as Parameters<typeof encoderFromJSON>[0]),
+    }));
+    cache.set(id, loading);
+    loading.catch(() => cache.delete(id));
+    while (cache.size > deps.cacheSize) cache.delete(cache.keys().next().value as string);
+    return loading;
+  }
+
+  async function get(tenant: string, id: string): Promise<Model> {
+    const model = await store.get(tenant, id);
+    if (!model) throw new NotFoundError('Model', id);
+    return model;
+  }
+
+  return {
+    get,
+    list: (tenant, query) => store.list(tenant, query),
+
+    async remove(tenant, id) {
+      if (!(await store.remove(tenant, id))) throw new NotFoundError('Model', id);
+      cache.delete(id);
+    },
+
+    async predict(tenant, id, request) {
+      const model = await get(tenant, id);
+      const { network, encoder } = await load(id);
+      const rows = request.rows;
+      let x: Float32Array;
+      try {
+        x = encoder.transformRecords(rows);
+      } catch (err) {
+        if (err instanceof RowValueError) {
+          const path = err.column ? `rows[${err.row}].${err.column}` : `rows[${err.row}]`;
+          throw new InvalidRequestError(`${path}: ${err.message}`, [{ path, message: err.message }]);
+        }
+        throw err;
+      }
+      const out = network.predict(x, rows.length);
+      const width = network.outputSize;
+      if (!out.every(Number.isFinite)) throw new UnprocessableError('The model produced a non-finite output for these rows');
+      const predictions: PredictResponse['predictions'] = [];
+      for (let r = 0; r < rows.length; r++) {
+        if (model.task === 'regression') {
+          predictions.push({ value: encoder.decodeValue(out[r * width]) });
+          continue;
+        }
+        const classes = model.classes ?? encoder.classes ?? [];
+        // One sigmoid unit gives p(classes[1]); the other class gets 1 - p.
+        const probs = width === 1 ? [1 - out[r], out[r]] : Array.from(out.subarray(r * width, (r + 1) * width));
+        let best = 0;
+        for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
+        const probabilities: Record<string, number> = {};
+        probs.forEach((p, k) => (probabilities[classes[k] ?? String(k)] = p));
+        predictions.push({ label: classes[best] ?? String(best), probabilities });
+      }
+      return { predictions };
+    },
+  };
+}

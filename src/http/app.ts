@@ -1,0 +1,163 @@
+// buildApp(deps): the whole HTTP API as a Fastify instance that never listens (tests call it with
+// supertest; server.ts listens). Hardening follows RELIABILITY.md "(c) Fastify 5".
+import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Config } from '../config.js';
+import { TooManyRequestsError } from '../domain/errors.js';
+import type { HealthProbe } from '../domain/ports.js';
+import type { DatasetService, JobService, ModelService } from '../domain/services.js';
+import type { Logger } from '../logger.js';
+import type { IdempotencyStore } from '../storage/idempotency-store.js';
+import type { Redis } from '../storage/redis.js';
+import { authHook, createAuthenticator } from './auth.js';
+import { registerBodyParsers } from './body-parsers.js';
+import { errorHandler, notFoundHandler } from './errors.js';
+import { createIdempotencyRunner } from './idempotency.js';
+import { datasetRoutes } from './routes/datasets.js';
+import { healthRoutes } from './routes/health.js';
+import { modelRoutes } from './routes/models.js';
+import { trainingJobRoutes } from './routes/training-jobs.js';
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  datasets: DatasetService;
+  jobs: JobService;
+  models: ModelService;
+  health: HealthProbe;
+  idempotency: IdempotencyStore;
+  /** The shared store of the rate limiter (keys under `${REDIS_PREFIX}:rl:`). */
+  redis: Redis;
+  /** Interval of the keep-alive comment on event streams; 15 s unless a test needs it shorter. */
+  sseHeartbeatMs?: number;
+}
+
+export const API_VERSION = '1.0.0';
+const JSON_BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(deps: AppDeps) {
+  const { config, logger } = deps;
+  const base = Fastify({
+    loggerInstance: logger,
+    bodyLimit: JSON_BODY_LIMIT,
+    connectionTimeout: 60_000,
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: 72_000,
+    maxRequestsPerSocket: 1000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    trustProxy: false,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    routerOptions: { maxParamLength: 100 },
+  });
+  registerBodyParsers(base);
+  const app = base.withTypeProvider<ZodTypeProvider>();
+  // Node checks requestTimeout only after the headers arrived; keep headersTimeout at or below it.
+  app.server.headersTimeout = Math.min(60_000, config.REQUEST_TIMEOUT_MS);
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler(notFoundHandler);
+  app.decorateRequest('principal', null as never);
+
+  if (!config.API_KEYS) {
+    logger.warn('API_KEYS is not set: authentication is off and every request belongs to tenant "default"');
+  }
+
+  await app.register(multipart, {
+    limits: {
+      fileSize: config.MAX_UPLOAD_BYTES,
+      files: 1,
+      fields: 5,
+      parts: 6,
+      fieldSize: 1024,
+      fieldNameSize: 100,
+      headerPairs: 100,
+    },
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Backprop',
+        version: API_VERSION,
+        description: [
+          'Self-hosted training-as-a-service: upload CSV datasets, train neural networks on them, predict.',
+          '',
+          'Errors are RFC 9457 problem details (`application/problem+json`). Lists are newest first with',
+          '`?limit=` (1-100, default 20) and an opaque `?cursor=`. POST /v1/datasets and POST',
+          '/v1/training-jobs accept an `Idempotency-Key` header: the same key and body within 24 h answer',
+          'the original response; the same key with another body answers 422.',
+        ].join('\n'),
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      tags: [
+        { name: 'datasets', description: 'CSV uploads and their column statistics' },
+        { name: 'training-jobs', description: 'Training runs, their progress and cancellation' },
+        { name: 'models', description: 'Trained models and prediction' },
+        { name: 'health', description: 'Liveness and readiness probes' },
+      ],
+    },
+    transform: (document) => {
+      const out = jsonSchemaTransform(document);
+      const schema = out.schema as Record<string, unknown>;
+      const openapiBody = (document.route.config as { openapiBody?: unknown } | undefined)?.openapiBody;
+      if (openapiBody) schema.body = openapiBody;
+      if (document.url.startsWith('/v1/')) schema.security = [{ bearerAuth: [] }];
+      return out;
+    },
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes(deps.health));
+
+  const idempotency = createIdempotencyRunner({
+    store: deps.idempotency,
+    waitTimeoutMs: config.REQUEST_TIMEOUT_MS,
+  });
+  const authenticate = createAuthenticator(config.API_KEYS);
+
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', authHook(authenticate));
+      await v1.register(rateLimit, {
+        max: config.RATE_LIMIT_PER_MINUTE,
+        timeWindow: 60_000,
+        redis: deps.redis,
+        nameSpace: `${config.REDIS_PREFIX}:rl:`,
+        keyGenerator: (request) => (request.principal?.keyId ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
+        errorResponseBuilder: (_request, context) =>
+          new TooManyRequestsError(
+            `Rate limit of ${context.max} requests a minute exceeded; retry in ${context.after}`,
+            Math.ceil(context.ttl / 1000),
+          ),
+      });
+      await v1.register(datasetRoutes({ datasets: deps.datasets, idempotency, maxUploadBytes: config.MAX_UPLOAD_BYTES }));
+      await v1.register(trainingJobRoutes({ jobs: deps.jobs, idempotency, heartbeatMs: deps.sseHeartbeatMs }));
+      await v1.register(modelRoutes({ models: deps.models }));
+    },
+    { prefix: '/v1' },
+  );
+
+  return app;
+}
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -1,0 +1,241 @@
+// /v1/datasets: upload (multipart or text/csv, streamed, never buffered), list, get, delete.
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { DomainError, InvalidRequestError, TooLargeError } from '../../domain/errors.js';
+import { DatasetSchema, IdParamsSchema, ListQuerySchema, pageSchema } from '../../domain/schemas.js';
+import type { DatasetService } from '../../domain/services.js';
+import type { IdempotencyRunner } from '../idempotency.js';
+import { problems, tenantOf } from './common.js';
+
+export const DatasetNameSchema = z.string().trim().min(1).max(200);
+
+const UPLOAD_DESCRIPTION = [
+  'Uploads a CSV whose first row is the header, either as `multipart/form-data` (the file in field',
+  '`file`, an optional `name` field sent before the file) or as the raw body with',
+  '`Content-Type: text/csv` (optional `?name=`). The default name is the file name without its',
+  'extension, else "dataset". Files beyond the upload, column, row or line limits are refused with',
+  '413; a file that is no table (empty, header only, rows of the wrong width, broken quoting, not',
+  'text) with 422 naming the row.',
+  '',
+  '`Idempotency-Key` (optional, 1-255 visible ASCII characters, kept 24 h per tenant): a retry with',
+  'the same key, name and bytes answers the original 201 and dataset without creating another; the',
+  'same key with a different file or name answers 422. Concurrent requests with one key wait for the',
+  'first, so exactly one dataset is created.',
+].join('\n');
+
+/** The OpenAPI body of the upload; Fastify does not validate it (the route reads the stream itself). */
+export const UPLOAD_OPENAPI_BODY = {
+  content: {
+    'multipart/form-data': {
+      schema: {
+        type: 'object',
+        required: ['file'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 200, description: 'Dataset name; send it before the file' },
+          file: { type: 'string', format: 'binary', description: 'The CSV file' },
+        },
+      },
+    },
+    'text/csv': { schema: { type: 'string', description: 'The CSV text, header first' } },
+  },
+};
+
+interface Upload {
+  name: string;
+  body: Readable;
+  /** sha256 of name and bytes; reads whatever the service left unread. */
+  fingerprint: () => Promise<string>;
+  /** Consumes any parts after the file so the request completes. */
+  finish: () => Promise<void>;
+}
+
+export const datasetRoutes =
+  (deps: { datasets: DatasetService; idempotency: IdempotencyRunner; maxUploadBytes: number }): FastifyPluginAsyncZod =>
+  async (app) => {
+    const { datasets, idempotency } = deps;
+
+    app.post(
+      '/datasets',
+      {
+        config: { openapiBody: UPLOAD_OPENAPI_BODY },
+        schema: {
+          tags: ['datasets'],
+          operationId: 'createDataset',
+          summary: 'Upload a CSV dataset',
+          description: UPLOAD_DESCRIPTION,
+          querystring: z.object({ name: DatasetNameSchema.optional() }).strict(),
+          headers: z.looseObject({ 'idempotency-key': z.string().optional() }),
+          response: { 201: DatasetSchema, ...problems(400, 413, 415, 422) },
+        },
+      },
+      async (request, reply) => {
+        const upload = await openUpload(request, request.query.name, deps.maxUploadBytes);
+        const result = await idempotency.run({
+          tenant: tenantOf(request),
+          scope: 'datasets',
+          key: request.headers['idempotency-key'],
+          create: async () => ({
+            status: 201,
+            body: await datasets.create(tenantOf(request), { name: upload.name, body: upload.body }),
+          }),
+          fingerprint: upload.fingerprint,
+        });
+        await upload.finish();
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(result.status as 201).send(result.body as z.infer<typeof DatasetSchema>);
+      },
+    );
+
+    app.get(
+      '/datasets',
+      {
+        schema: {
+          tags: ['datasets'],
+          operationId: 'listDatasets',
+          summary: 'List datasets, newest first',
+          querystring: ListQuerySchema,
+          response: { 200: pageSchema(DatasetSchema), ...problems(400) },
+        },
+      },
+      async (request) => datasets.list(tenantOf(request), request.query),
+    );
+
+    app.get(
+      '/datasets/:id',
+      {
+        schema: {
+          tags: ['datasets'],
+          operationId: 'getDataset',
+          summary: 'Get a dataset with its column statistics',
+          params: IdParamsSchema,
+          response: { 200: DatasetSchema, ...problems(400, 404) },
+        },
+      },
+      async (request) => datasets.get(tenantOf(request), request.params.id),
+    );
+
+    app.delete(
+      '/datasets/:id',
+      {
+        schema: {
+          tags: ['datasets'],
+          operationId: 'deleteDataset',
+          summary: 'Delete a dataset and its file',
+          params: IdParamsSchema,
+          response: { 204: z.null().describe('Deleted'), ...problems(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        await datasets.remove(tenantOf(request), request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+  };
+
+/** Finds the CSV in the request and wraps it in a stream that hashes what passes through. */
+async function openUpload(request: FastifyRequest, queryName: string | undefined, maxBytes: number): Promise<Upload> {
+  const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (contentType === 'text/csv') {
+    return hashed(queryName ?? 'dataset', request.body as Readable, async () => undefined, maxBytes);
+  }
+  if (contentType !== 'multipart/form-data' || !request.isMultipart()) {
+    throw new UnsupportedMediaTypeError(
+      `Content-Type must be multipart/form-data or text/csv, not ${contentType || 'missing'}`,
+    );
+  }
+  let name = queryName;
+  let parts: AsyncIterableIterator<Awaited<ReturnType<FastifyRequest['file']>> | { type: 'field' }>;
+  try {
+    parts = request.parts() as typeof parts;
+    for (;;) {
+      const next = await parts.next();
+      if (next.done || !next.value) break;
+      const part = next.value as unknown as
+        | { type: 'field'; fieldname: string; value: unknown }
+        | { type: 'file'; fieldname: string; filename: string; file: Readable };
+      if (part.type === 'field') {
+        if (part.fieldname === 'name') {
+          const parsed = DatasetNameSchema.safeParse(part.value);
+          if (!parsed.success) throw new InvalidRequestError('name must be 1 to 200 characters', [{ path: 'name', message: 'Invalid name' }]);
+          name = parsed.data;
+        }
+        continue;
+      }
+      if (part.fieldname !== 'file') {
+        part.file.resume();
+        throw new InvalidRequestError(`Unexpected file field "${part.fieldname}"; send the CSV in field "file"`, [
+          { path: part.fieldname, message: 'Unexpected file field' },
+        ]);
+      }
+      const fromFile = part.filename ? part.filename.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') : '';
+      const finalName = name ?? (fromFile.trim() ? fromFile.trim().slice(0, 200) : 'dataset');
+      const drainRest = async () => {
+        try {
+          for (;;) {
+            const rest = await parts.next();
+            if (rest.done) break;
+            const p = rest.value as unknown as { type: string; file?: Readable };
+            if (p.type === 'file') p.file?.resume();
+          }
+        } catch {
+          // Trailing garbage after the file changes nothing that was already accepted.
+        }
+      };
+      return hashed(finalName, part.file, drainRest, maxBytes);
+    }
+  } catch (err) {
+    throw uploadError(err);
+  }
+  throw new InvalidRequestError('The multipart body has no "file" field', [{ path: 'file', message: 'Required' }]);
+}
+
+function hashed(name: string, source: Readable, finish: () => Promise<void>, maxBytes: number): Upload {
+  const hash = createHash('sha256').update(name, 'utf8').update('\0');
+  let bytes = 0;
+  const body = new PassThrough({
+    transform(chunk: Buffer, _enc, callback) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) return callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
+      hash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+  source.once('error', (err) => body.destroy(uploadError(err) as Error));
+  source.once('aborted', () => body.destroy(new InvalidRequestError('The upload was interrupted')));
+  source.pipe(body);
+  let digest: Promise<string> | undefined;
+  return {
+    name,
+    body,
+    finish,
+    fingerprint() {
+      digest ??= (async () => {
+        if (!body.readableEnded) {
+          body.resume();
+          await finished(body);
+        }
+        return hash.digest('hex');
+      })();
+      return digest;
+    },
+  };
+}
+
+/** Errors raised while reading a multipart body are the client's: 400, or 413 for the limits. */
+function uploadError(err: unknown): unknown {
+  if (err instanceof DomainError) return err;
+  const code = (err as { code?: string }).code;
+  if (typeof code === 'string' && code.startsWith('FST_')) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/aborted|ECONNRESET/i.test(message)) return new InvalidRequestError('The upload was interrupted');
+  return new InvalidRequestError(`Malformed multipart body: ${message}`);
+}
+
+export class UnsupportedMediaTypeError extends DomainError {
+  readonly status = 415;
+  readonly title = 'Unsupported Media Type';
+}

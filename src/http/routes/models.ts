@@ -1,0 +1,90 @@
+// /v1/models: trained models (written by the worker), their deletion, and prediction.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  IdParamsSchema,
+  ListQuerySchema,
+  ModelSchema,
+  PredictRequestSchema,
+  PredictResponseSchema,
+  pageSchema,
+} from '../../domain/schemas.js';
+import type { ModelService } from '../../domain/services.js';
+import { problems, tenantOf } from './common.js';
+
+/** Prediction bodies hold up to 10,000 rows, more than the 1 MiB JSON default. */
+export const PREDICT_BODY_LIMIT = 16 * 1024 * 1024;
+
+export const modelRoutes =
+  (deps: { models: ModelService }): FastifyPluginAsyncZod =>
+  async (app) => {
+    const { models } = deps;
+
+    app.get(
+      '/models',
+      {
+        schema: {
+          tags: ['models'],
+          operationId: 'listModels',
+          summary: 'List models, newest first',
+          querystring: ListQuerySchema,
+          response: { 200: pageSchema(ModelSchema), ...problems(400) },
+        },
+      },
+      async (request) => models.list(tenantOf(request), request.query),
+    );
+
+    app.get(
+      '/models/:id',
+      {
+        schema: {
+          tags: ['models'],
+          operationId: 'getModel',
+          summary: 'Get a model with its metrics',
+          params: IdParamsSchema,
+          response: { 200: ModelSchema, ...problems(400, 404) },
+        },
+      },
+      async (request) => models.get(tenantOf(request), request.params.id),
+    );
+
+    app.delete(
+      '/models/:id',
+      {
+        schema: {
+          tags: ['models'],
+          operationId: 'deleteModel',
+          summary: 'Delete a model and its weights',
+          params: IdParamsSchema,
+          response: { 204: z.null().describe('Deleted'), ...problems(400, 404) },
+        },
+      },
+      async (request, reply) => {
+        await models.remove(tenantOf(request), request.params.id);
+        return reply.code(204).send(null);
+      },
+    );
+
+    app.post(
+      '/models/:id/predict',
+      {
+        bodyLimit: PREDICT_BODY_LIMIT,
+        schema: {
+          tags: ['models'],
+          operationId: 'predict',
+          summary: 'Predict with a model',
+          description: [
+            'Rows carry raw values as in the CSV; the model applies its own preprocessing. An absent or',
+            'null feature is missing and imputed as in training; keys the model does not use are ignored;',
+            'a value of the wrong type is a 400 naming `rows[i].column`. An unknown category is treated',
+            "as missing or refused with 400, as the model's `unknownCategory` says. Classification answers",
+            '`{label, probabilities}` per row, regression `{value}`.',
+          ].join('\n'),
+          params: IdParamsSchema,
+          body: PredictRequestSchema,
+          response: { 200: PredictResponseSchema, ...problems(400, 404, 413, 415, 422) },
+        },
+      },
+      async (request) => models.predict(tenantOf(request), request.params.id, request.body),
+    );
+  };

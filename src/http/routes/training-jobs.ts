@@ -1,0 +1,160 @@
+// /v1/training-jobs: submit (202), read, list, cancel, and a server-sent event stream of progress.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { toProblem } from '../errors.js';
+import {
+  IdParamsSchema,
+  JobListQuerySchema,
+  JobSchema,
+  TrainingSpecInputSchema,
+  pageSchema,
+} from '../../domain/schemas.js';
+import type { JobEvent, JobService } from '../../domain/services.js';
+import { canonicalJson, sha256Hex, type IdempotencyRunner } from '../idempotency.js';
+import { problems, tenantOf } from './common.js';
+
+const SUBMIT_DESCRIPTION = [
+  'Validates the spec, fills in every default (echoed in `spec`), checks it against the limits and',
+  'queues the job. Only `datasetId` and `target` are required.',
+  '',
+  '`Idempotency-Key` (optional, 1-255 visible ASCII characters, kept 24 h per tenant): a retry with',
+  'the same key and the same body (compared after defaults are filled) answers the original 202 and',
+  'job without queueing another; the same key with a different body answers 422. Concurrent',
+  'requests with one key wait for the first, so exactly one job is created.',
+].join('\n');
+
+const EVENTS_DESCRIPTION = [
+  '`text/event-stream`: first a `status` event with the job, then an `epoch` event per trained epoch',
+  'and a `status` event per status change; the stream closes after the final status. Each event is',
+  '`event: <type>` and `data: <json>`; a comment line is sent every 15 s to keep the connection open.',
+].join('\n');
+
+export const trainingJobRoutes =
+  (deps: { jobs: JobService; idempotency: IdempotencyRunner; heartbeatMs?: number }): FastifyPluginAsyncZod =>
+  async (app) => {
+    const { jobs, idempotency } = deps;
+    const heartbeatMs = deps.heartbeatMs ?? 15_000;
+
+    app.post(
+      '/training-jobs',
+      {
+        schema: {
+          tags: ['training-jobs'],
+          operationId: 'createTrainingJob',
+          summary: 'Submit a training job',
+          description: SUBMIT_DESCRIPTION,
+          headers: z.looseObject({ 'idempotency-key': z.string().optional() }),
+          body: TrainingSpecInputSchema,
+          response: { 202: JobSchema, ...problems(400, 404, 409, 413, 415, 422) },
+        },
+      },
+      async (request, reply) => {
+        const tenant = tenantOf(request);
+        const result = await idempotency.run({
+          tenant,
+          scope: 'training-jobs',
+          key: request.headers['idempotency-key'],
+          create: async () => ({ status: 202, body: await jobs.submit(tenant, request.body) }),
+          fingerprint: async () => sha256Hex(canonicalJson(request.body)),
+        });
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(result.status as 202).send(result.body as z.infer<typeof JobSchema>);
+      },
+    );
+
+    app.get(
+      '/training-jobs',
+      {
+        schema: {
+          tags: ['training-jobs'],
+          operationId: 'listTrainingJobs',
+          summary: 'List training jobs, newest first, optionally by status',
+          querystring: JobListQuerySchema,
+          response: { 200: pageSchema(JobSchema), ...problems(400) },
+        },
+      },
+      async (request) => jobs.list(tenantOf(request), request.query),
+    );
+
+    app.get(
+      '/training-jobs/:id',
+      {
+        schema: {
+          tags: ['training-jobs'],
+          operationId: 'getTrainingJob',
+          summary: 'Get a training job with its progress and history',
+          params: IdParamsSchema,
+          response: { 200: JobSchema, ...problems(400, 404) },
+        },
+      },
+      async (request) => jobs.get(tenantOf(request), request.params.id),
+    );
+
+    app.post(
+      '/training-jobs/:id/cancel',
+      {
+        schema: {
+          tags: ['training-jobs'],
+          operationId: 'cancelTrainingJob',
+          summary: 'Cancel a job: at once when queued, within one epoch when running; 409 when finished',
+          params: IdParamsSchema,
+          response: { 200: JobSchema, ...problems(400, 404, 409) },
+        },
+      },
+      async (request) => jobs.cancel(tenantOf(request), request.params.id),
+    );
+
+    app.get(
+      '/training-jobs/:id/events',
+      {
+        schema: {
+          tags: ['training-jobs'],
+          operationId: 'streamTrainingJobEvents',
+          summary: 'Stream progress as server-sent events',
+          description: EVENTS_DESCRIPTION,
+          params: IdParamsSchema,
+          response: {
+            200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+            ...problems(400, 404),
+          },
+        },
+      },
+      async (request, reply) => {
+        const controller = new AbortController();
+        const iterator = jobs.events(tenantOf(request), request.params.id, controller.signal)[Symbol.asyncIterator]();
+        let next: IteratorResult<JobEvent>;
+        try {
+          // The first item (or a 404) comes before any byte is sent, so errors are still problems.
+          next = await iterator.next();
+        } catch (err) {
+          controller.abort();
+          throw err;
+        }
+        reply.hijack();
+        const res = reply.raw;
+        res.on('close', () => controller.abort());
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+        try {
+          while (!next.done && !controller.signal.aborted) {
+            res.write(`event: ${next.value.type}\ndata: ${JSON.stringify(next.value.data)}\n\n`);
+            next = await iterator.next();
+          }
+        } catch (err) {
+          const p = toProblem(err, request.id);
+          if (p.internal) request.log.error({ err }, 'event stream failed');
+          if (!res.writableEnded) res.write(`event: error\ndata: ${JSON.stringify(p.problem)}\n\n`);
+        } finally {
+          clearInterval(heartbeat);
+          controller.abort();
+          await iterator.return?.().catch(() => undefined);
+          if (!res.writableEnded) res.end();
+        }
+      },
+    );
+  };

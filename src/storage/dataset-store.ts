@@ -1,0 +1,44 @@
+// DatasetStore: the CSV under DATA_DIR/datasets, the metadata as a Redis record (see redis.ts).
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DatasetStore } from '../domain/ports.js';
+import type { Dataset } from '../domain/schemas.js';
+import { dataPaths, moveIntoPlace } from './files.js';
+import { createRecordStore } from './record-store.js';
+import { redisKeys, type Redis } from './redis.js';
+
+export function createDatasetStore(deps: { redis: Redis; prefix: string; dataDir: string }): DatasetStore {
+  const paths = dataPaths(deps.dataDir);
+  const keys = redisKeys(deps.prefix);
+  const records = createRecordStore<Dataset>({ redis: deps.redis, recordKey: keys.dataset, indexKey: keys.datasets });
+  mkdirSync(paths.staging, { recursive: true });
+
+  return {
+    stagingPath: () => join(paths.staging, `${randomUUID()}.csv`),
+
+    async save(tenant, dataset, stagedFile) {
+      // File first, then the record: a record never points at a missing file.
+      await moveIntoPlace(stagedFile, paths.dataset(dataset.id));
+      try {
+        await records.put(tenant, dataset);
+      } catch (err) {
+        await rm(paths.dataset(dataset.id), { force: true });
+        throw err;
+      }
+    },
+
+    get: (tenant, id) => records.get(tenant, id),
+    list: (tenant, query) => records.list(tenant, query),
+
+    async remove(tenant, id) {
+      // Record first: once it is gone nobody can reach the file, so a crash leaves only an orphan file.
+      const removed = await records.remove(tenant, id);
+      if (removed) await rm(paths.dataset(id), { force: true });
+      return removed;
+    },
+
+    filePath: (id) => paths.dataset(id),
+  };
+}
