@@ -1,0 +1,191 @@
+// What `npm start` does, as a function: make sure Redis answers (starting a private one if it must),
+// run the API and one worker as child processes, report the docs URL once /healthz answers, and
+// take everything down together: on a signal, or as soon as one child dies on its own.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Config } from '../config.js';
+import { dataPaths } from '../storage/files.js';
+import { isLoopback, parseRedisUrl, redisAnswers, startPrivateRedis, type PrivateRedis } from './redis.js';
+
+export interface ServiceSpec {
+  name: string;
+  /** Absolute path of the TypeScript entry point, run with the same tsx runtime as this process. */
+  script: string;
+}
+
+export interface SupervisorOptions {
+  config: Config;
+  services: ServiceSpec[];
+  /** Environment of the children; undefined inherits this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Name of the redis-server binary looked up on the PATH. */
+  redisBinary?: string;
+  /** Where messages for the person at the terminal go. */
+  print?: (line: string) => void;
+  /** After a stop was asked for: how long children get before SIGKILL. */
+  stopGraceMs?: number;
+}
+
+export interface Supervisor {
+  /** Resolves with the docs URL once /healthz answered (never, if the API does not come up). */
+  readonly ready: Promise<string>;
+  /** Resolves with the exit code once every child and the private Redis are gone. */
+  readonly done: Promise<number>;
+  /** True when a private Redis was started. */
+  readonly privateRedis: boolean;
+  /** Forwards a signal to the children (the first asks them to stop; a second one kills them). */
+  stop(signal?: NodeJS.Signals): void;
+}
+
+interface RunningChild {
+  spec: ServiceSpec;
+  child: ChildProcess;
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `--import <tsx loader>` resolved from this file, so it works from any working directory. */
+function tsxImportArgs(): string[] {
+  return ['--import', import.meta.resolve('tsx')];
+}
+
+/** Host to call for the health check and to print: a wildcard bind is reached on loopback. */
+function reachableHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export async function startSupervisor(options: SupervisorOptions): Promise<Supervisor> {
+  const { config, services } = options;
+  const print = options.print ?? ((line: string) => console.error(`[start] ${line}`));
+  const stopGraceMs = options.stopGraceMs ?? config.SHUTDOWN_GRACE_MS + 5000;
+
+  // 1. Redis.
+  const address = parseRedisUrl(config.REDIS_URL);
+  let redis: PrivateRedis | null = null;
+  if (await redisAnswers(address)) {
+    print(`Redis answers at ${address.host}:${address.port}`);
+  } else {
+    if (!isLoopback(address.host)) {
+      throw new Error(
+        `Nothing answers at REDIS_URL (${address.host}:${address.port}). Start that Redis, or unset REDIS_URL to use a local one.`,
+      );
+    }
+    const dir = dataPaths(config.DATA_DIR).redis;
+    print(`Nothing answers at ${address.host}:${address.port}: starting a private redis-server (files in ${dir})`);
+    redis = await startPrivateRedis(
+      { address, dir, binary: options.redisBinary ?? 'redis-server' },
+      `${address.host}:${address.port}`,
+    );
+    print(`Private Redis ready (pid ${redis.pid}, append-only file on)`);
+  }
+
+  // 2. The services.
+  const children: RunningChild[] = services.map((spec) => {
+    const child = spawn(process.execPath, [...tsxImportArgs(), spec.script], {
+      env: options.env,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      // Own process group: a Ctrl-C reaches the children once, through us, not twice.
+      detached: true,
+    });
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+      child.once('exit', (code, signal) => resolveExit({ code, signal }));
+      child.once('error', (err) => {
+        print(`${spec.name} could not start: ${err.message}`);
+        resolveExit({ code: 1, signal: null });
+      });
+    });
+    return { spec, child, exit };
+  });
+
+  let stopping = false;
+  let signalsSent = 0;
+  let failed = false;
+  let forced = false;
+  let killTimer: NodeJS.Timeout | undefined;
+
+  const signalChildren = (signal: NodeJS.Signals) => {
+    for (const { child } of children) {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        try {
+          process.kill(child.pid, signal);
+        } catch {
+          // already gone
+        }
+      }
+    }
+  };
+
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
+    signalsSent += 1;
+    if (signalsSent > 1) {
+      print('Second stop request: killing the services now');
+      forced = true;
+      signalChildren('SIGKILL');
+      return;
+    }
+    stopping = true;
+    print(`Stopping (${signal})…`);
+    signalChildren(signal);
+    killTimer = setTimeout(() => {
+      print(`Services still running after ${stopGraceMs} ms: killing them`);
+      forced = true;
+      signalChildren('SIGKILL');
+    }, stopGraceMs);
+    killTimer.unref();
+  };
+
+  // A child that exits while nobody asked it to takes the others down with it.
+  for (const { spec, exit } of children) {
+    void exit.then(({ code, signal }) => {
+      if (stopping) return;
+      failed = true;
+      print(`${spec.name} exited unexpectedly (code ${code}, signal ${signal}): stopping the rest`);
+      stop('SIGTERM');
+    });
+  }
+  if (redis !== null) {
+    void redis.exited.then(({ code, signal }) => {
+      if (stopping) return;
+      failed = true;
+      print(`The private Redis exited unexpectedly (code ${code}, signal ${signal}): stopping the services`);
+      stop('SIGTERM');
+    });
+  }
+
+  // 3. Ready once /healthz answers.
+  const base = `http://${reachableHost(config.HOST)}:${config.PORT}`;
+  const ready = (async () => {
+    let waitedMs = 0;
+    while (!stopping) {
+      try {
+        const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
+        if (res.ok) {
+          const docs = `${base}/docs`;
+          print(`Backprop is ready. API docs: ${docs}`);
+          return docs;
+        }
+      } catch {
+        // not listening yet
+      }
+      await sleep(200);
+      waitedMs += 200;
+      if (waitedMs % 30_000 === 0) print(`Still waiting for ${base}/healthz…`);
+    }
+    return new Promise<string>(() => undefined); // stopped before it was ready: never resolves
+  })();
+
+  const done = (async () => {
+    const exits = await Promise.all(children.map((c) => c.exit));
+    if (killTimer) clearTimeout(killTimer);
+    if (redis !== null) {
+      print('Stopping the private Redis');
+      await redis.stop();
+    }
+    const unclean = exits.some((e) => e.code !== 0 && e.signal === null);
+    return failed || forced || unclean ? 1 : 0;
+  })();
+
+  return { ready, done, privateRedis: redis !== null, stop };
+}
