@@ -1,0 +1,75 @@
+// Composition root of the API process (`npm run start:api`): config, Redis, stores, services, the
+// app; listens on HOST:PORT and shuts down gracefully (stop accepting, finish in-flight requests,
+// close the queue and Redis) on SIGINT/SIGTERM.
+import closeWithGrace from 'close-with-grace';
+import { loadConfig } from '../config.js';
+import { createDatasetService } from '../domain/datasets.js';
+import { createJobService } from '../domain/jobs.js';
+import { createModelService } from '../domain/models.js';
+import { createLogger } from '../logger.js';
+import { createTrainingQueue } from '../queue/training-queue.js';
+import { createDatasetStore } from '../storage/dataset-store.js';
+import { createRedisHealthProbe } from '../storage/health.js';
+import { createIdempotencyStore } from '../storage/idempotency-store.js';
+import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
+import { createModelStore } from '../storage/model-store.js';
+import { createRedis } from '../storage/redis.js';
+import { buildApp } from './app.js';
+
+export async function startApiServer() {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'api');
+  const redis = createRedis(config.REDIS_URL, 'api');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
+  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR };
+  const datasetStore = createDatasetStore(storeDeps);
+  const queue = createTrainingQueue({ connection: redis, config });
+
+  const app = await buildApp({
+    config,
+    logger,
+    redis,
+    health: createRedisHealthProbe(redis),
+    idempotency: createIdempotencyStore({ redis, prefix: config.REDIS_PREFIX, pendingTtlMs: config.REQUEST_TIMEOUT_MS + 60_000 }),
+    datasets: createDatasetService({
+      store: datasetStore,
+      limits: {
+        maxUploadBytes: config.MAX_UPLOAD_BYTES,
+        maxColumns: config.MAX_COLUMNS,
+        maxRows: config.MAX_ROWS,
+        maxLineBytes: config.MAX_LINE_BYTES,
+      },
+    }),
+    models: createModelService({ store: createModelStore(storeDeps), cacheSize: config.MODEL_CACHE_SIZE }),
+    jobs: createJobService({
+      datasets: datasetStore,
+      jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }),
+      queue,
+      events: createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }),
+      limits: config,
+      logger,
+    }),
+  });
+
+  closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
+    if (err) logger.error({ err }, 'shutting down after an error');
+    else logger.info({ signal }, 'shutting down');
+    await app.close();
+    await queue.close();
+    await redis.quit().catch(() => redis.disconnect());
+  });
+
+  await app.listen({ host: config.HOST, port: config.PORT });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.PORT;
+  const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
+  logger.info({ docs: `http://${host}:${port}/docs` }, `API ready; docs at http://${host}:${port}/docs`);
+  return app;
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/http/server.ts')) {
+  startApiServer().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

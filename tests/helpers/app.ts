@@ -1,0 +1,110 @@
+// Builds the API against the real Redis with a unique REDIS_PREFIX and a temporary DATA_DIR, and
+// removes both afterwards. Jobs use the real service and queue unless a test passes its own.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createDatasetService } from '../../src/domain/datasets.js';
+import { createJobService } from '../../src/domain/jobs.js';
+import { createModelService } from '../../src/domain/models.js';
+import type { DatasetStore, ModelStore } from '../../src/domain/ports.js';
+import type { JobService } from '../../src/domain/services.js';
+import { buildApp, type App } from '../../src/http/app.js';
+import { createLogger } from '../../src/logger.js';
+import { createTrainingQueue } from '../../src/queue/training-queue.js';
+import { createDatasetStore } from '../../src/storage/dataset-store.js';
+import { createRedisHealthProbe } from '../../src/storage/health.js';
+import { createIdempotencyStore } from '../../src/storage/idempotency-store.js';
+import { createRedisJobEventBus, createRedisJobStore } from '../../src/storage/job-store.js';
+import { createModelStore } from '../../src/storage/model-store.js';
+import { createRedis, type Redis } from '../../src/storage/redis.js';
+
+export interface TestApp {
+  app: App;
+  config: Config;
+  redis: Redis;
+  datasetStore: DatasetStore;
+  modelStore: ModelStore;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  jobs?: JobService;
+  sseHeartbeatMs?: number;
+}
+
+export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'bp-http-'));
+  const config = loadConfig({
+    REDIS_PREFIX: `test-http-${randomUUID()}`,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const redis = createRedis(config.REDIS_URL, 'api');
+  redis.on('error', () => {});
+  const logger = createLogger('silent', 'test');
+  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir };
+  const datasetStore = createDatasetStore(storeDeps);
+  const modelStore = createModelStore(storeDeps);
+  const queue = options.jobs ? null : createTrainingQueue({ connection: redis, config });
+  const jobs =
+    options.jobs ??
+    createJobService({
+      datasets: datasetStore,
+      jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }),
+      queue: queue!,
+      events: createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }),
+      limits: config,
+    });
+  const app = await buildApp({
+    config,
+    logger,
+    redis,
+    health: createRedisHealthProbe(redis),
+    idempotency: createIdempotencyStore({ redis, prefix: config.REDIS_PREFIX, pendingTtlMs: 30_000 }),
+    datasets: createDatasetService({
+      store: datasetStore,
+      limits: {
+        maxUploadBytes: config.MAX_UPLOAD_BYTES,
+        maxColumns: config.MAX_COLUMNS,
+        maxRows: config.MAX_ROWS,
+        maxLineBytes: config.MAX_LINE_BYTES,
+      },
+    }),
+    models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
+    jobs,
+    sseHeartbeatMs: options.sseHeartbeatMs,
+  });
+  await app.ready();
+
+  return {
+    app,
+    config,
+    redis,
+    datasetStore,
+    modelStore,
+    async close() {
+      await app.close();
+      await queue?.close().catch(() => undefined);
+      if (redis.status === 'ready') {
+        await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
+        await redis.quit();
+      } else {
+        redis.disconnect();
+      }
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
