@@ -1,0 +1,80 @@
+// Composition root of the worker (`npm run start:worker`): takes training jobs from the queue and
+// runs them, one thread per job. On SIGTERM/SIGINT it stops taking jobs, stops the running
+// trainings and hands their jobs back to the queue, so another worker resumes them from their
+// checkpoints; it exits within SHUTDOWN_GRACE_MS in any case.
+import { pathToFileURL } from 'node:url';
+import { loadConfig, type Config } from '../config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { createTrainingConsumer } from '../queue/training-queue.js';
+import { dataPaths } from '../storage/files.js';
+import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
+import { createRedis } from '../storage/redis.js';
+import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
+
+export interface TrainingWorker {
+  processor: TrainingProcessor;
+  /** Graceful stop: hand running jobs back, close the queue connections (bounded by SHUTDOWN_GRACE_MS). */
+  close(): Promise<void>;
+}
+
+export function startTrainingWorker(config: Config, logger: Logger): TrainingWorker {
+  const redis = createRedis(config.REDIS_URL, 'worker');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error; reconnecting'));
+  const jobs = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
+  const events = createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX });
+  const processor = createTrainingProcessor({
+    jobs,
+    events,
+    paths: dataPaths(config.DATA_DIR),
+    csvLimits: { maxColumns: config.MAX_COLUMNS, maxRows: config.MAX_ROWS, maxLineBytes: config.MAX_LINE_BYTES },
+    logger,
+  });
+  const consumer = createTrainingConsumer({
+    connection: redis,
+    config,
+    process: (delivery) => processor.process(delivery),
+    onStalledOut: ({ jobId, reason }) => processor.recordStalledOut(jobId, reason),
+    onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'queue error'),
+  });
+  let closing: Promise<void> | null = null;
+  return {
+    processor,
+    close() {
+      closing ??= (async () => {
+        processor.shutdown();
+        const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref());
+        // BullMQ's close waits for active jobs without a deadline of its own.
+        const outcome = await Promise.race([consumer.close().then(() => 'closed' as const), deadline]);
+        if (outcome === 'timeout') logger.warn('shutdown grace period over; leaving unfinished jobs to the stalled check');
+        redis.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL, 'worker');
+  const worker = startTrainingWorker(config, logger);
+  logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  const onSignal = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    worker.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,25 @@
+// Messages between the worker's main thread and its training thread.
+import type { CsvLimits } from '../data/index.js';
+import type { TrainingOutcome } from '../domain/training.js';
+import type { TrainingSpec } from '../domain/schemas.js';
+import type { EpochReport } from '../engine/index.js';
+
+export interface ThreadInput {
+  spec: TrainingSpec;
+  csvPath: string;
+  csvLimits: CsvLimits;
+  /** An encoded TrainingState to continue from. */
+  resume: Uint8Array | null;
+}
+
+export type ThreadErrorKind = 'diverged' | 'invalidData' | 'datasetDeleted' | 'aborted' | 'internal';
+
+/** Thread → main. After 'epoch' the thread waits for a ThreadReply. */
+export type ThreadMessage =
+  | { type: 'epoch'; report: EpochReport; state: Uint8Array }
+  | { type: 'done'; outcome: TrainingOutcome }
+  | { type: 'error'; kind: ThreadErrorKind; message: string; stack?: string };
+
+export type ThreadReply = { type: 'continue' } | { type: 'stop' };
+/** Main → thread: a reply to an epoch, or abort (stop mid-epoch). */
+export type ThreadRequest = ThreadReply | { type: 'abort' };

@@ -1,0 +1,70 @@
+// The training thread: loads the CSV, trains, and reports each epoch to the worker's main thread,
+// which persists it and answers continue or stop. Training runs here so the main thread's event
+// loop stays free to renew the job's lock in Redis.
+import { createReadStream } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { CsvError, readCsv } from '../data/index.js';
+import { InvalidTrainingDataError, runTraining } from '../domain/training.js';
+import {
+  TrainingAbortedError,
+  TrainingDivergedError,
+  decodeTrainingState,
+  encodeTrainingState,
+} from '../engine/index.js';
+import type { ThreadInput, ThreadReply, ThreadRequest, ThreadMessage } from './thread-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('train-thread.ts runs as a worker thread only');
+const input = workerData as ThreadInput;
+const controller = new AbortController();
+let answer: ((reply: ThreadReply) => void) | null = null;
+
+port.on('message', (msg: ThreadRequest) => {
+  if (msg.type === 'abort') controller.abort();
+  else if (answer) {
+    const a = answer;
+    answer = null;
+    a(msg);
+  }
+});
+
+const post = (msg: ThreadMessage) => port.postMessage(msg);
+
+async function main(): Promise<void> {
+  let table;
+  try {
+    table = await readCsv(createReadStream(input.csvPath), input.csvLimits);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      return post({ type: 'error', kind: 'datasetDeleted', message: 'the dataset file no longer exists' });
+    }
+    if (err instanceof CsvError) return post({ type: 'error', kind: 'invalidData', message: err.message });
+    throw err;
+  }
+  try {
+    const outcome = await runTraining(table, input.spec, {
+      signal: controller.signal,
+      resume: input.resume ? decodeTrainingState(input.resume) : undefined,
+      onEpoch: async (report, snapshot) => {
+        const state = encodeTrainingState(snapshot());
+        const reply = new Promise<ThreadReply>((resolve) => (answer = resolve));
+        post({ type: 'epoch', report, state });
+        const r = await reply;
+        if (r.type === 'stop') controller.abort();
+      },
+    });
+    post({ type: 'done', outcome });
+  } catch (err) {
+    if (err instanceof TrainingDivergedError) return post({ type: 'error', kind: 'diverged', message: err.message });
+    if (err instanceof TrainingAbortedError || controller.signal.aborted) {
+      return post({ type: 'error', kind: 'aborted', message: 'training stopped on request' });
+    }
+    if (err instanceof InvalidTrainingDataError) return post({ type: 'error', kind: 'invalidData', message: err.message });
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  const e = err instanceof Error ? err : new Error(String(err));
+  post({ type: 'error', kind: 'internal', message: e.message, stack: e.stack });
+});
