@@ -59,8 +59,8 @@ export const testProfile: Record<string, string> = {
   LOG_LEVEL: 'info',
 };
 
-/** A startup line of src/worker/main.ts once it consumes the queue; pass readyLine to be exact. */
-export const DEFAULT_WORKER_READY = /\bready\b|\bstarted\b|waiting for jobs|\blistening\b/i;
+/** The startup line of src/worker/main.ts ("worker started"); pass readyLine for another. */
+export const DEFAULT_WORKER_READY = /worker (started|ready)/i;
 
 const MAX_LINES = 5000;
 const started = new Set<ServiceProcess>();
