@@ -6,7 +6,14 @@ export interface Activation {
   /** a = f(z) for n = rows × cols values. */
   forward(z: Float32Array, a: Float32Array, rows: number, cols: number): void;
   /** dz = f'(z) ⊙ da (softmax: the Jacobian-vector product of each row). */
-  backward(z: Float32Array, a: Float32Array, da: Float32Array, dz: Float32Array, rows: number, cols: number): void;
+  backward(
+    z: Float32Array,
+    a: Float32Array,
+    da: Float32Array,
+    dz: Float32Array,
+    rows: number,
+    cols: number,
+  ): void;
 }
 
 /** Slope of leakyRelu for negative inputs (the common default, as in PyTorch). */

@@ -2,7 +2,13 @@
 export type * from './types.js';
 export { createRng, rngFromState, initializers, type Rng, type Initializer } from './random.js';
 export { activations, type Activation } from './activations.js';
-export { lossFunctions, fusedLosses, outputActivationFor, type LossFunction, type FusedLoss } from './losses.js';
+export {
+  lossFunctions,
+  fusedLosses,
+  outputActivationFor,
+  type LossFunction,
+  type FusedLoss,
+} from './losses.js';
 export { optimizers, createOptimizer, type Optimizer, type OptimizerState } from './optimizers.js';
 export { Dense } from './layers.js';
 export { Sequential, ModelFormatError } from './model.js';

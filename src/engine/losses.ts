@@ -13,7 +13,14 @@ export interface LossFunction {
 export interface FusedLoss {
   value(z: Float32Array, a: Float32Array, y: Float32Array, rows: number, cols: number): number;
   /** Writes dL/dz (through the output activation) into dz and returns the loss. */
-  gradient(z: Float32Array, a: Float32Array, y: Float32Array, dz: Float32Array, rows: number, cols: number): number;
+  gradient(
+    z: Float32Array,
+    a: Float32Array,
+    y: Float32Array,
+    dz: Float32Array,
+    rows: number,
+    cols: number,
+  ): number;
 }
 
 // Probabilities are clamped before a log so a saturated output gives a large finite loss.

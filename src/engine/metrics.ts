@@ -18,9 +18,12 @@ export function classificationMetrics(
   labels: Int32Array,
 ): ClassificationMetrics {
   if (probs.length !== rows * classes) {
-    throw new RangeError(`classificationMetrics: probs has ${probs.length} values, expected ${rows}×${classes}`);
+    throw new RangeError(
+      `classificationMetrics: probs has ${probs.length} values, expected ${rows}×${classes}`,
+    );
   }
-  if (labels.length !== rows) throw new RangeError(`classificationMetrics: ${labels.length} labels for ${rows} rows`);
+  if (labels.length !== rows)
+    throw new RangeError(`classificationMetrics: ${labels.length} labels for ${rows} rows`);
   const cm: number[][] = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0;
   let logLoss = 0;
@@ -29,7 +32,8 @@ export function classificationMetrics(
     let best = 0;
     for (let j = 1; j < classes; j++) if (probs[o + j] > probs[o + best]) best = j;
     const t = labels[r];
-    if (!(t >= 0 && t < classes)) throw new RangeError(`classificationMetrics: label ${t} at row ${r} is not in [0, ${classes})`);
+    if (!(t >= 0 && t < classes))
+      throw new RangeError(`classificationMetrics: label ${t} at row ${r} is not in [0, ${classes})`);
     cm[t][best]++;
     if (best === t) correct++;
     const p = Math.min(Math.max(probs[o + t], LOG_LOSS_EPS), 1 - LOG_LOSS_EPS);
@@ -129,7 +133,11 @@ function binaryProbs(p: Float32Array, rows: number): Float32Array {
 }
 
 /** Outputs and the mean loss of `model` on `data`, computed in chunks. */
-export function predictWithLoss(model: Sequential, data: Batchable, loss: LossName): { pred: Float32Array; loss: number } {
+export function predictWithLoss(
+  model: Sequential,
+  data: Batchable,
+  loss: LossName,
+): { pred: Float32Array; loss: number } {
   const inSize = model.inputSize;
   const outSize = model.outputSize;
   checkBatchable('evaluate', data, inSize, outSize);
@@ -148,12 +156,17 @@ export function checkBatchable(op: string, data: Batchable, inSize: number, outS
   if (!data || !(data.x instanceof Float32Array) || !(data.y instanceof Float32Array)) {
     throw new TypeError(`${op}: data needs Float32Array x and y`);
   }
-  if (!Number.isInteger(data.rows) || data.rows < 0) throw new RangeError(`${op}: rows must be a non-negative integer`);
+  if (!Number.isInteger(data.rows) || data.rows < 0)
+    throw new RangeError(`${op}: rows must be a non-negative integer`);
   if (data.x.length !== data.rows * inSize) {
-    throw new RangeError(`${op}: x has ${data.x.length} values, expected ${data.rows}×${inSize} = ${data.rows * inSize}`);
+    throw new RangeError(
+      `${op}: x has ${data.x.length} values, expected ${data.rows}×${inSize} = ${data.rows * inSize}`,
+    );
   }
   if (data.y.length !== data.rows * outSize) {
-    throw new RangeError(`${op}: y has ${data.y.length} values, expected ${data.rows}×${outSize} = ${data.rows * outSize}`);
+    throw new RangeError(
+      `${op}: y has ${data.y.length} values, expected ${data.rows}×${outSize} = ${data.rows * outSize}`,
+    );
   }
 }
 

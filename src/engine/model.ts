@@ -30,13 +30,18 @@ export function validateSpec(spec: ModelSpec): void {
     throw new ModelFormatError('spec.layers must be a non-empty array');
   }
   spec.layers.forEach((l, i) => {
-    if (!l || !isPositiveInt(l.units)) throw new ModelFormatError(`spec.layers[${i}].units must be a positive integer`);
+    if (!l || !isPositiveInt(l.units))
+      throw new ModelFormatError(`spec.layers[${i}].units must be a positive integer`);
     if (!Object.hasOwn(activations, l.activation)) {
-      throw new ModelFormatError(`spec.layers[${i}].activation "${String(l.activation)}" is not one of ${Object.keys(activations).join(', ')}`);
+      throw new ModelFormatError(
+        `spec.layers[${i}].activation "${String(l.activation)}" is not one of ${Object.keys(activations).join(', ')}`,
+      );
     }
   });
   if (!Object.hasOwn(initializers, spec.initializer)) {
-    throw new ModelFormatError(`spec.initializer "${String(spec.initializer)}" is not one of ${Object.keys(initializers).join(', ')}`);
+    throw new ModelFormatError(
+      `spec.initializer "${String(spec.initializer)}" is not one of ${Object.keys(initializers).join(', ')}`,
+    );
   }
 }
 
@@ -146,9 +151,12 @@ export class Sequential {
 
   /** A new rows × outputSize array of outputs (softmax and sigmoid give probabilities). */
   predict(x: Float32Array, rows: number): Float32Array {
-    if (!Number.isInteger(rows) || rows < 0) throw new RangeError(`predict: rows must be a non-negative integer, got ${rows}`);
+    if (!Number.isInteger(rows) || rows < 0)
+      throw new RangeError(`predict: rows must be a non-negative integer, got ${rows}`);
     if (x.length !== rows * this.inputSize) {
-      throw new RangeError(`predict: x has ${x.length} values, expected ${rows}×${this.inputSize} = ${rows * this.inputSize}`);
+      throw new RangeError(
+        `predict: x has ${x.length} values, expected ${rows}×${this.inputSize} = ${rows * this.inputSize}`,
+      );
     }
     const out = new Float32Array(rows * this.outputSize);
     for (let r = 0; r < rows; r += PREDICT_CHUNK) {
@@ -170,7 +178,9 @@ export class Sequential {
     }
     ws.forEach((w, i) => {
       if (w.length !== this.paramList[i].value.length) {
-        throw new ModelFormatError(`${this.paramList[i].name} has ${w.length} values, expected ${this.paramList[i].value.length}`);
+        throw new ModelFormatError(
+          `${this.paramList[i].name} has ${w.length} values, expected ${this.paramList[i].value.length}`,
+        );
       }
     });
     ws.forEach((w, i) => this.paramList[i].value.set(w));
@@ -187,12 +197,16 @@ export class Sequential {
 
   static fromJSON(j: SerializedModel): Sequential {
     if (!j || typeof j !== 'object') throw new ModelFormatError('model must be an object');
-    if (j.format !== FORMAT) throw new ModelFormatError(`model format "${String(j.format)}" is not "${FORMAT}"`);
-    if (j.version !== VERSION) throw new ModelFormatError(`model version ${String(j.version)} is not supported (expected ${VERSION})`);
+    if (j.format !== FORMAT)
+      throw new ModelFormatError(`model format "${String(j.format)}" is not "${FORMAT}"`);
+    if (j.version !== VERSION)
+      throw new ModelFormatError(`model version ${String(j.version)} is not supported (expected ${VERSION})`);
     validateSpec(j.spec);
     const m = new Sequential(cloneSpec(j.spec));
     if (!Array.isArray(j.params) || j.params.length !== m.paramList.length) {
-      throw new ModelFormatError(`model has ${Array.isArray(j.params) ? j.params.length : 'no'} parameter arrays, expected ${m.paramList.length}`);
+      throw new ModelFormatError(
+        `model has ${Array.isArray(j.params) ? j.params.length : 'no'} parameter arrays, expected ${m.paramList.length}`,
+      );
     }
     const ws = j.params.map((s, i) => {
       try {

@@ -169,7 +169,8 @@ function checkConfig(cfg: OptimizerConfig): void {
   const bad = (what: string): never => {
     throw new RangeError(`optimizer ${cfg.type}: ${what}`);
   };
-  if (!Number.isFinite(cfg.learningRate) || cfg.learningRate <= 0) bad('learningRate must be a positive number');
+  if (!Number.isFinite(cfg.learningRate) || cfg.learningRate <= 0)
+    bad('learningRate must be a positive number');
   if (cfg.weightDecay !== undefined && !(cfg.weightDecay >= 0)) bad('weightDecay must be ≥ 0');
   if (cfg.clipNorm !== undefined && !(cfg.clipNorm > 0)) bad('clipNorm must be > 0');
   const c = cfg as { momentum?: number; rho?: number; beta1?: number; beta2?: number; epsilon?: number };

@@ -39,7 +39,10 @@ interface BinaryModel extends Omit<SerializedModel, 'params'> {
 }
 
 const toBinaryModel = (m: SerializedModel): BinaryModel => ({ ...m, params: m.params.map(base64ToFloat32) });
-const fromBinaryModel = (m: BinaryModel): SerializedModel => ({ ...m, params: m.params.map(float32ToBase64) });
+const fromBinaryModel = (m: BinaryModel): SerializedModel => ({
+  ...m,
+  params: m.params.map(float32ToBase64),
+});
 
 export function encodeTrainingState(s: TrainingState): Uint8Array {
   const blobs: Float32Array[] = [];
@@ -85,36 +88,52 @@ export function decodeTrainingState(b: Uint8Array): TrainingState {
   }
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const version = view.getUint32(4, true);
-  if (version !== VERSION) throw new StateFormatError(`version ${version} is not supported (expected ${VERSION})`);
+  if (version !== VERSION)
+    throw new StateFormatError(`version ${version} is not supported (expected ${VERSION})`);
   const headerLen = view.getUint32(8, true);
   const headerPadded = (headerLen + 3) & ~3;
   if (PREAMBLE + headerPadded > b.length) throw new StateFormatError('truncated header');
-  if (crc32(b, PREAMBLE) !== view.getUint32(12, true)) throw new StateFormatError('checksum mismatch (corrupt or truncated)');
+  if (crc32(b, PREAMBLE) !== view.getUint32(12, true))
+    throw new StateFormatError('checksum mismatch (corrupt or truncated)');
   let offset = PREAMBLE + headerPadded;
   const blobs: Float32Array[] = [];
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(PREAMBLE, PREAMBLE + headerLen)), (_k, v: unknown) => {
-      if (v && typeof v === 'object' && '$num' in v) return Number((v as { $num: string }).$num);
-      if (v && typeof v === 'object' && '$f32' in v) {
-        const { $f32: i, n } = v as { $f32: number; n: number };
-        if (i !== blobs.length || !Number.isInteger(n) || n < 0) throw new StateFormatError('bad binary reference');
-        const bytes = n * 4;
-        if (offset + bytes > b.length) throw new StateFormatError('truncated binary data');
-        const arr = bytesToFloat32(b.subarray(offset, offset + bytes));
-        offset += bytes;
-        blobs.push(arr);
-        return arr;
-      }
-      return v;
-    });
+    parsed = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(b.subarray(PREAMBLE, PREAMBLE + headerLen)),
+      (_k, v: unknown) => {
+        if (v && typeof v === 'object' && '$num' in v) return Number((v as { $num: string }).$num);
+        if (v && typeof v === 'object' && '$f32' in v) {
+          const { $f32: i, n } = v as { $f32: number; n: number };
+          if (i !== blobs.length || !Number.isInteger(n) || n < 0)
+            throw new StateFormatError('bad binary reference');
+          const bytes = n * 4;
+          if (offset + bytes > b.length) throw new StateFormatError('truncated binary data');
+          const arr = bytesToFloat32(b.subarray(offset, offset + bytes));
+          offset += bytes;
+          blobs.push(arr);
+          return arr;
+        }
+        return v;
+      },
+    );
   } catch (e) {
     if (e instanceof StateFormatError) throw e;
     throw new StateFormatError(`header is not valid JSON (${(e as Error).message})`);
   }
   if (offset !== b.length) throw new StateFormatError('trailing bytes after the binary data');
-  const s = parsed as TrainingState & { model: BinaryModel; earlyStopping: { bestWeights: BinaryModel | null } };
-  if (!s || typeof s !== 'object' || s.version !== 1 || !s.model || !Array.isArray(s.model.params) || !s.earlyStopping) {
+  const s = parsed as TrainingState & {
+    model: BinaryModel;
+    earlyStopping: { bestWeights: BinaryModel | null };
+  };
+  if (
+    !s ||
+    typeof s !== 'object' ||
+    s.version !== 1 ||
+    !s.model ||
+    !Array.isArray(s.model.params) ||
+    !s.earlyStopping
+  ) {
     throw new StateFormatError('the header does not describe a training state');
   }
   return {

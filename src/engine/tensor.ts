@@ -42,7 +42,9 @@ export function matmul(a: Matrix, b: Matrix): Matrix {
 /** Throws a RangeError naming `op` when a buffer does not hold rows × cols numbers. */
 export function assertShape(op: string, what: string, arr: Float32Array, rows: number, cols: number): void {
   if (arr.length !== rows * cols) {
-    throw new RangeError(`${op}: ${what} has ${arr.length} values, expected ${rows}×${cols} = ${rows * cols}`);
+    throw new RangeError(
+      `${op}: ${what} has ${arr.length} values, expected ${rows}×${cols} = ${rows * cols}`,
+    );
   }
 }
 
@@ -59,7 +61,8 @@ export function float32ToBytes(a: Float32Array): Uint8Array {
 
 /** A new Float32Array from little-endian bytes (length must be a multiple of 4). */
 export function bytesToFloat32(b: Uint8Array): Float32Array {
-  if (b.byteLength % 4 !== 0) throw new RangeError(`bytesToFloat32: ${b.byteLength} bytes is not a multiple of 4`);
+  if (b.byteLength % 4 !== 0)
+    throw new RangeError(`bytesToFloat32: ${b.byteLength} bytes is not a multiple of 4`);
   const out = new Float32Array(b.byteLength / 4);
   if (littleEndian) {
     new Uint8Array(out.buffer).set(b);

@@ -10,7 +10,15 @@ import { createOptimizer } from './optimizers.js';
 import { createRng, rngFromState } from './random.js';
 import { float32ToBase64 } from './tensor.js';
 import type { OptimizerState } from './optimizers.js';
-import type { Batchable, EpochReport, FitOptions, FitResult, LossName, MetricsKind, TrainingState } from './types.js';
+import type {
+  Batchable,
+  EpochReport,
+  FitOptions,
+  FitResult,
+  LossName,
+  MetricsKind,
+  TrainingState,
+} from './types.js';
 
 export class TrainingDivergedError extends Error {
   readonly code = 'diverged';
@@ -42,16 +50,20 @@ function defaultMetrics(loss: LossName): MetricsKind {
 }
 
 function checkOptions(opts: FitOptions): void {
-  if (!Number.isInteger(opts.epochs) || opts.epochs < 0) throw new RangeError(`fit: epochs must be an integer ≥ 0, got ${opts.epochs}`);
+  if (!Number.isInteger(opts.epochs) || opts.epochs < 0)
+    throw new RangeError(`fit: epochs must be an integer ≥ 0, got ${opts.epochs}`);
   if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) {
     throw new RangeError(`fit: batchSize must be an integer ≥ 1, got ${opts.batchSize}`);
   }
-  if (!Object.hasOwn(lossFunctions, opts.loss)) throw new RangeError(`fit: unknown loss "${String(opts.loss)}"`);
+  if (!Object.hasOwn(lossFunctions, opts.loss))
+    throw new RangeError(`fit: unknown loss "${String(opts.loss)}"`);
   if (!Number.isFinite(opts.seed)) throw new RangeError(`fit: seed must be a finite number`);
   const es = opts.earlyStopping;
   if (es) {
-    if (!Number.isInteger(es.patience) || es.patience < 0) throw new RangeError('fit: earlyStopping.patience must be an integer ≥ 0');
-    if (es.minDelta !== undefined && !(es.minDelta >= 0)) throw new RangeError('fit: earlyStopping.minDelta must be ≥ 0');
+    if (!Number.isInteger(es.patience) || es.patience < 0)
+      throw new RangeError('fit: earlyStopping.patience must be an integer ≥ 0');
+    if (es.minDelta !== undefined && !(es.minDelta >= 0))
+      throw new RangeError('fit: earlyStopping.minDelta must be ≥ 0');
   }
 }
 
@@ -93,9 +105,11 @@ export async function fit(model: Sequential, train: Batchable, opts: FitOptions)
 
   const r = opts.resume;
   if (r) {
-    if (r.version !== 1) throw new ModelFormatError(`training state version ${String(r.version)} is not supported`);
+    if (r.version !== 1)
+      throw new ModelFormatError(`training state version ${String(r.version)} is not supported`);
     const saved = Sequential.fromJSON(r.model);
-    if (!sameSpec(saved.spec, model.spec)) throw new ModelFormatError('training state is for a different model shape');
+    if (!sameSpec(saved.spec, model.spec))
+      throw new ModelFormatError('training state is for a different model shape');
     model.setWeights(saved.getWeights());
     optimizer.load(r.optimizer as OptimizerState);
     rng = rngFromState(r.rng);
@@ -104,7 +118,9 @@ export async function fit(model: Sequential, train: Batchable, opts: FitOptions)
     bestLoss = r.earlyStopping.bestLoss;
     bestEpoch = r.earlyStopping.bestEpoch;
     wait = r.earlyStopping.wait;
-    bestWeights = r.earlyStopping.bestWeights ? Sequential.fromJSON(r.earlyStopping.bestWeights).getWeights() : null;
+    bestWeights = r.earlyStopping.bestWeights
+      ? Sequential.fromJSON(r.earlyStopping.bestWeights).getWeights()
+      : null;
   }
 
   const snapshot = (): TrainingState => {
@@ -219,4 +235,3 @@ export async function fit(model: Sequential, train: Batchable, opts: FitOptions)
   }
   return { history: history.map((h) => ({ ...h })), bestEpoch: finalEpoch, stoppedEarly };
 }
-

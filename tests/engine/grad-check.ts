@@ -9,7 +9,12 @@ export const ABS_TOL = 2e-3;
 export const REL_TOL = 1e-2;
 
 /** Checks `analytic` (dL/dv) against central differences of `loss` while perturbing v in place. */
-export function checkGradient(what: string, v: Float32Array, analytic: Float32Array, loss: () => number): void {
+export function checkGradient(
+  what: string,
+  v: Float32Array,
+  analytic: Float32Array,
+  loss: () => number,
+): void {
   expect(analytic.length).toBe(v.length);
   for (let i = 0; i < v.length; i++) {
     const orig = v[i];

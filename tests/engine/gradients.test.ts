@@ -71,7 +71,8 @@ function outputs(loss: LossName, rows: number, cols: number, seed: number): Floa
   const rng = createRng(seed);
   const a = new Float32Array(rows * cols);
   if (loss === 'crossEntropy') activations.softmax.forward(randomArray(rng, rows * cols), a, rows, cols);
-  else if (loss === 'binaryCrossEntropy') activations.sigmoid.forward(randomArray(rng, rows * cols), a, rows, cols);
+  else if (loss === 'binaryCrossEntropy')
+    activations.sigmoid.forward(randomArray(rng, rows * cols), a, rows, cols);
   else a.set(randomArray(rng, rows * cols));
   return a;
 }
@@ -96,34 +97,37 @@ describe('loss gradients (finite differences)', () => {
     ['sigmoid', 'binaryCrossEntropy'],
   ];
 
-  it.each(PAIRS)('when %s is paired with %s, then the fused dL/dz matches differences and the unfused chain', (act, name) => {
-    const rows = 4;
-    const cols = 3;
-    const fused = fusedLosses[act]?.[name];
-    expect(fused).toBeDefined();
-    const f = fused!;
-    const rng = createRng(8);
-    const z = randomArray(rng, rows * cols, 2);
-    const y = targets(name, rows, cols, 9);
-    const a = new Float32Array(rows * cols);
-    const lossOfZ = () => {
+  it.each(PAIRS)(
+    'when %s is paired with %s, then the fused dL/dz matches differences and the unfused chain',
+    (act, name) => {
+      const rows = 4;
+      const cols = 3;
+      const fused = fusedLosses[act]?.[name];
+      expect(fused).toBeDefined();
+      const f = fused!;
+      const rng = createRng(8);
+      const z = randomArray(rng, rows * cols, 2);
+      const y = targets(name, rows, cols, 9);
+      const a = new Float32Array(rows * cols);
+      const lossOfZ = () => {
+        activations[act].forward(z, a, rows, cols);
+        return f.value(z, a, y, rows, cols);
+      };
       activations[act].forward(z, a, rows, cols);
-      return f.value(z, a, y, rows, cols);
-    };
-    activations[act].forward(z, a, rows, cols);
-    const dz = new Float32Array(rows * cols);
-    const value = f.gradient(z, a, y, dz, rows, cols);
-    checkGradient(`${act}+${name} z`, z, dz, lossOfZ);
+      const dz = new Float32Array(rows * cols);
+      const value = f.gradient(z, a, y, dz, rows, cols);
+      checkGradient(`${act}+${name} z`, z, dz, lossOfZ);
 
-    // The same loss and gradient through the generic loss and the activation's backward.
-    activations[act].forward(z, a, rows, cols);
-    expect(value).toBeCloseTo(lossFunctions[name].value(a, y, rows, cols), 5);
-    const da = new Float32Array(rows * cols);
-    lossFunctions[name].gradient(a, y, da, rows, cols);
-    const dzChain = new Float32Array(rows * cols);
-    activations[act].backward(z, a, da, dzChain, rows, cols);
-    for (let i = 0; i < dz.length; i++) expect(dzChain[i]).toBeCloseTo(dz[i], 5);
-  });
+      // The same loss and gradient through the generic loss and the activation's backward.
+      activations[act].forward(z, a, rows, cols);
+      expect(value).toBeCloseTo(lossFunctions[name].value(a, y, rows, cols), 5);
+      const da = new Float32Array(rows * cols);
+      lossFunctions[name].gradient(a, y, da, rows, cols);
+      const dzChain = new Float32Array(rows * cols);
+      activations[act].backward(z, a, da, dzChain, rows, cols);
+      for (let i = 0; i < dz.length; i++) expect(dzChain[i]).toBeCloseTo(dz[i], 5);
+    },
+  );
 
   it('when logits are huge, then softmax cross-entropy stays finite and exact (log-sum-exp)', () => {
     const z = new Float32Array([1000, 0, -1000]);
@@ -139,40 +143,73 @@ describe('loss gradients (finite differences)', () => {
 });
 
 describe('network gradients end to end (finite differences)', () => {
-  const CASES: { name: string; hidden: ActivationName[]; out: ActivationName; loss: LossName; outSize: number }[] = [
-    { name: 'tanh, leakyRelu, softmax + crossEntropy', hidden: ['tanh', 'leakyRelu'], out: 'softmax', loss: 'crossEntropy', outSize: 3 },
-    { name: 'sigmoid, relu, sigmoid + binaryCrossEntropy', hidden: ['sigmoid', 'relu'], out: 'sigmoid', loss: 'binaryCrossEntropy', outSize: 2 },
+  const CASES: {
+    name: string;
+    hidden: ActivationName[];
+    out: ActivationName;
+    loss: LossName;
+    outSize: number;
+  }[] = [
+    {
+      name: 'tanh, leakyRelu, softmax + crossEntropy',
+      hidden: ['tanh', 'leakyRelu'],
+      out: 'softmax',
+      loss: 'crossEntropy',
+      outSize: 3,
+    },
+    {
+      name: 'sigmoid, relu, sigmoid + binaryCrossEntropy',
+      hidden: ['sigmoid', 'relu'],
+      out: 'sigmoid',
+      loss: 'binaryCrossEntropy',
+      outSize: 2,
+    },
     { name: 'relu, tanh, linear + mse', hidden: ['relu', 'tanh'], out: 'linear', loss: 'mse', outSize: 2 },
-    { name: 'tanh, sigmoid, linear + mae', hidden: ['tanh', 'sigmoid'], out: 'linear', loss: 'mae', outSize: 1 },
-    { name: 'tanh, tanh, softmax + mse (unfused softmax Jacobian)', hidden: ['tanh', 'tanh'], out: 'softmax', loss: 'mse', outSize: 3 },
+    {
+      name: 'tanh, sigmoid, linear + mae',
+      hidden: ['tanh', 'sigmoid'],
+      out: 'linear',
+      loss: 'mae',
+      outSize: 1,
+    },
+    {
+      name: 'tanh, tanh, softmax + mse (unfused softmax Jacobian)',
+      hidden: ['tanh', 'tanh'],
+      out: 'softmax',
+      loss: 'mse',
+      outSize: 3,
+    },
   ];
 
-  it.each(CASES)('when the network is $name, then every parameter gradient matches', ({ hidden, out, loss, outSize }) => {
-    const rng = createRng(21);
-    const rows = 5;
-    const model = Sequential.create(
-      {
-        inputSize: 4,
-        layers: [
-          { units: 6, activation: hidden[0] },
-          { units: 5, activation: hidden[1] },
-          { units: outSize, activation: out },
-        ],
-        initializer: 'xavierNormal',
-      },
-      rng,
-    );
-    for (const l of model.layers) l.bias.value.set(randomArray(rng, l.units, 0.2));
-    const x = randomArray(rng, rows * 4);
-    const y = targets(loss, rows, outSize, 22);
-    const lossFn = () => {
+  it.each(CASES)(
+    'when the network is $name, then every parameter gradient matches',
+    ({ hidden, out, loss, outSize }) => {
+      const rng = createRng(21);
+      const rows = 5;
+      const model = Sequential.create(
+        {
+          inputSize: 4,
+          layers: [
+            { units: 6, activation: hidden[0] },
+            { units: 5, activation: hidden[1] },
+            { units: outSize, activation: out },
+          ],
+          initializer: 'xavierNormal',
+        },
+        rng,
+      );
+      for (const l of model.layers) l.bias.value.set(randomArray(rng, l.units, 0.2));
+      const x = randomArray(rng, rows * 4);
+      const y = targets(loss, rows, outSize, 22);
+      const lossFn = () => {
+        model.forward(x, rows);
+        return model.loss(loss, y, rows);
+      };
+      model.zeroGrad();
       model.forward(x, rows);
-      return model.loss(loss, y, rows);
-    };
-    model.zeroGrad();
-    model.forward(x, rows);
-    const value = model.backward(loss, y, rows);
-    expect(value).toBeCloseTo(lossFn(), 10);
-    for (const p of model.params()) checkGradient(p.name, p.value, p.grad.slice(), lossFn);
-  });
+      const value = model.backward(loss, y, rows);
+      expect(value).toBeCloseTo(lossFn(), 10);
+      for (const p of model.params()) checkGradient(p.name, p.value, p.grad.slice(), lossFn);
+    },
+  );
 });

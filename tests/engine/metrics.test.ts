@@ -41,7 +41,9 @@ describe('classification metrics against a hand-worked example', () => {
   });
 
   it('when a label is out of range, then the error names it', () => {
-    expect(() => classificationMetrics(new Float32Array([1, 0]), 1, 2, Int32Array.from([2]))).toThrow(/label 2 at row 0/);
+    expect(() => classificationMetrics(new Float32Array([1, 0]), 1, 2, Int32Array.from([2]))).toThrow(
+      /label 2 at row 0/,
+    );
   });
 });
 
@@ -57,7 +59,11 @@ describe('regression metrics against a hand-worked example', () => {
 
   it('when there are two outputs, then r2 is the mean of the per-output r2', () => {
     // output 0: pred 1,2,3 vs 1,2,4 → SS_res 1, SS_tot 4.6667 → 0.785714; output 1 exact → 1
-    const m = regressionMetrics(new Float32Array([1, 5, 2, 6, 3, 7]), new Float32Array([1, 5, 2, 6, 4, 7]), 2);
+    const m = regressionMetrics(
+      new Float32Array([1, 5, 2, 6, 3, 7]),
+      new Float32Array([1, 5, 2, 6, 4, 7]),
+      2,
+    );
     expect(m.r2).toBeCloseTo((1 - 1 / (14 / 3) + 1) / 2, 10);
     expect(m.mse).toBeCloseTo(1 / 6, 10);
   });
@@ -74,10 +80,17 @@ describe('evaluate', () => {
       format: 'backprop.sequential',
       version: 1,
       spec: { inputSize: 1, layers: [{ units: 1, activation: 'sigmoid' }], initializer: 'xavier' },
-      params: [Buffer.from(new Float32Array([1]).buffer).toString('base64'), Buffer.from(new Float32Array([0]).buffer).toString('base64')],
+      params: [
+        Buffer.from(new Float32Array([1]).buffer).toString('base64'),
+        Buffer.from(new Float32Array([0]).buffer).toString('base64'),
+      ],
     });
     // p = σ(x) = 0.8808, 0.2689, 0.6225, 0.0474 → predicted 1, 0, 1, 0 against 1, 0, 0, 1
-    const m = evaluate(model, { x: new Float32Array([2, -1, 0.5, -3]), y: new Float32Array([1, 0, 0, 1]), rows: 4 }, { loss: 'binaryCrossEntropy', kind: 'classification' });
+    const m = evaluate(
+      model,
+      { x: new Float32Array([2, -1, 0.5, -3]), y: new Float32Array([1, 0, 0, 1]), rows: 4 },
+      { loss: 'binaryCrossEntropy', kind: 'classification' },
+    );
     if (!('accuracy' in m)) throw new Error('expected classification metrics');
     expect(m.accuracy).toBe(0.5);
     expect(m.confusionMatrix).toEqual([

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, ModelFormatError, Sequential, type ModelSpec, type SerializedModel } from '../../src/engine/index.js';
+import {
+  createRng,
+  ModelFormatError,
+  Sequential,
+  type ModelSpec,
+  type SerializedModel,
+} from '../../src/engine/index.js';
 
 const SPEC: ModelSpec = {
   inputSize: 5,
@@ -26,7 +32,12 @@ describe('Sequential', () => {
     expect(m.inputSize).toBe(5);
     expect(m.outputSize).toBe(3);
     expect(m.paramCount()).toBe(5 * 7 + 7 + 7 * 6 + 6 + 6 * 3 + 3);
-    expect(m.params().filter((p) => !p.decay).every((p) => p.value.every((v) => v === 0))).toBe(true);
+    expect(
+      m
+        .params()
+        .filter((p) => !p.decay)
+        .every((p) => p.value.every((v) => v === 0)),
+    ).toBe(true);
   });
 
   it('when predicting, then a new rows × outputs array of probabilities comes back', () => {
@@ -72,9 +83,13 @@ describe('Sequential', () => {
     expect(bad({ format: 'other' })).toThrow(/format "other"/);
     expect(bad({ version: 2 })).toThrow(/version 2/);
     expect(bad({ params: good.params.slice(1) })).toThrow(/5 parameter arrays, expected 6/);
-    expect(bad({ params: [good.params[1], ...good.params.slice(1)] })).toThrow(/layers\.0\.weight has 7 values, expected 35/);
+    expect(bad({ params: [good.params[1], ...good.params.slice(1)] })).toThrow(
+      /layers\.0\.weight has 7 values, expected 35/,
+    );
     expect(bad({ params: ['@@@@', ...good.params.slice(1)] })).toThrow(/params\[0\]/);
-    expect(bad({ spec: { ...SPEC, layers: [{ units: 3, activation: 'gelu' }] } })).toThrow(/activation "gelu"/);
+    expect(bad({ spec: { ...SPEC, layers: [{ units: 3, activation: 'gelu' }] } })).toThrow(
+      /activation "gelu"/,
+    );
     expect(bad({ spec: { ...SPEC, inputSize: 0 } })).toThrow(/inputSize/);
   });
 });

@@ -137,6 +137,8 @@ describe('optimizers: shared options', () => {
     expect(() => createOptimizer([p], { type: 'sgd', learningRate: -1 })).toThrow(/learningRate/);
     expect(() => createOptimizer([p], { type: 'adam', learningRate: 0.1, beta1: 1 })).toThrow(/beta1/);
     expect(() => createOptimizer([p], { type: 'sgd', learningRate: 0.1, clipNorm: 0 })).toThrow(/clipNorm/);
-    expect(() => createOptimizer([p], { type: 'momentum', learningRate: 0.1 }).load({ type: 'adam', t: 1, slots: [] })).toThrow(/adam/);
+    expect(() =>
+      createOptimizer([p], { type: 'momentum', learningRate: 0.1 }).load({ type: 'adam', t: 1, slots: [] }),
+    ).toThrow(/adam/);
   });
 });

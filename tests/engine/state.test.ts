@@ -1,10 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, decodeTrainingState, encodeTrainingState, fit, Sequential, StateFormatError, type TrainingState } from '../../src/engine/index.js';
+import {
+  createRng,
+  decodeTrainingState,
+  encodeTrainingState,
+  fit,
+  Sequential,
+  StateFormatError,
+  type TrainingState,
+} from '../../src/engine/index.js';
 import { blobs } from './datasets.js';
 
 async function sampleState(): Promise<TrainingState> {
   const model = Sequential.create(
-    { inputSize: 6, layers: [{ units: 10, activation: 'relu' }, { units: 4, activation: 'softmax' }], initializer: 'xavier' },
+    {
+      inputSize: 6,
+      layers: [
+        { units: 10, activation: 'relu' },
+        { units: 4, activation: 'softmax' },
+      ],
+      initializer: 'xavier',
+    },
     createRng(1),
   );
   let state: TrainingState | null = null;
@@ -54,7 +69,9 @@ describe('training state codec', () => {
     expect(() => decodeTrainingState(flipped)).toThrow(StateFormatError);
     expect(() => decodeTrainingState(flipped)).toThrow(/checksum/);
     expect(() => decodeTrainingState(enc.subarray(0, enc.length - 8))).toThrow(/checksum|truncated/);
-    expect(() => decodeTrainingState(new TextEncoder().encode('{"version":1}'))).toThrow(/not a Backprop training state/);
+    expect(() => decodeTrainingState(new TextEncoder().encode('{"version":1}'))).toThrow(
+      /not a Backprop training state/,
+    );
     expect(() => decodeTrainingState(new Uint8Array(3))).toThrow(/not a Backprop training state/);
     const v2 = enc.slice();
     new DataView(v2.buffer).setUint32(4, 2, true);

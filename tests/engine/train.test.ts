@@ -22,10 +22,23 @@ function weightBytes(m: Sequential): string {
 describe('fit: convergence with a fixed seed', () => {
   it('when trained on XOR, then it classifies all four points', async () => {
     const model = Sequential.create(
-      { inputSize: 2, layers: [{ units: 8, activation: 'tanh' }, { units: 2, activation: 'softmax' }], initializer: 'xavier' },
+      {
+        inputSize: 2,
+        layers: [
+          { units: 8, activation: 'tanh' },
+          { units: 2, activation: 'softmax' },
+        ],
+        initializer: 'xavier',
+      },
       createRng(1),
     );
-    await fit(model, xor(), { epochs: 400, batchSize: 4, optimizer: { type: 'adam', learningRate: 0.05 }, loss: 'crossEntropy', seed: 1 });
+    await fit(model, xor(), {
+      epochs: 400,
+      batchSize: 4,
+      optimizer: { type: 'adam', learningRate: 0.05 },
+      loss: 'crossEntropy',
+      seed: 1,
+    });
     const m = evaluate(model, xor(), { loss: 'crossEntropy', kind: 'classification' });
     expect('accuracy' in m && m.accuracy).toBe(1);
   });
@@ -65,7 +78,14 @@ describe('fit: convergence with a fixed seed', () => {
     const train = smoothRegression(600, 4);
     const test = smoothRegression(300, 5);
     const model = Sequential.create(
-      { inputSize: 2, layers: [{ units: 32, activation: 'tanh' }, { units: 1, activation: 'linear' }], initializer: 'xavier' },
+      {
+        inputSize: 2,
+        layers: [
+          { units: 32, activation: 'tanh' },
+          { units: 1, activation: 'linear' },
+        ],
+        initializer: 'xavier',
+      },
       createRng(4),
     );
     const res = await fit(model, train, {
@@ -147,7 +167,11 @@ describe('fit: determinism and resume', () => {
 
   it('when early stopping is configured, then a resumed run also ends byte for byte as the straight one', async () => {
     // A tight patience and a large minDelta make the stop fall inside the 10 epochs.
-    const es = { validation: val, epochs: 10, earlyStopping: { patience: 2, minDelta: 0.02, restoreBest: true } };
+    const es = {
+      validation: val,
+      epochs: 10,
+      earlyStopping: { patience: 2, minDelta: 0.02, restoreBest: true },
+    };
     const { straight, resumed, full, rest } = await straightVsResumed(es);
     expect(full.stoppedEarly).toBe(true);
     expect(full.history.length).toBeGreaterThan(5);
@@ -207,7 +231,9 @@ describe('fit: cancellation and divergence', () => {
     const model = Sequential.create(SPEC, createRng(1));
     const ctrl = new AbortController();
     setTimeout(() => ctrl.abort(), 20);
-    await expect(fit(model, blobs(100, 2), { ...baseOpts({ epochs: 100_000 }), signal: ctrl.signal })).rejects.toMatchObject({
+    await expect(
+      fit(model, blobs(100, 2), { ...baseOpts({ epochs: 100_000 }), signal: ctrl.signal }),
+    ).rejects.toMatchObject({
       code: 'aborted',
     });
   });
@@ -217,17 +243,32 @@ describe('fit: cancellation and divergence', () => {
     const before = weightBytes(model);
     const ctrl = new AbortController();
     ctrl.abort();
-    await expect(fit(model, blobs(50, 1), { ...baseOpts(), signal: ctrl.signal })).rejects.toMatchObject({ code: 'aborted' });
+    await expect(fit(model, blobs(50, 1), { ...baseOpts(), signal: ctrl.signal })).rejects.toMatchObject({
+      code: 'aborted',
+    });
     expect(weightBytes(model)).toBe(before);
   });
 
   it('when the learning rate is huge, then fit rejects with TrainingDivergedError and the weights stay finite', async () => {
     const data = smoothRegression(200, 1);
     const model = Sequential.create(
-      { inputSize: 2, layers: [{ units: 16, activation: 'relu' }, { units: 1, activation: 'linear' }], initializer: 'he' },
+      {
+        inputSize: 2,
+        layers: [
+          { units: 16, activation: 'relu' },
+          { units: 1, activation: 'linear' },
+        ],
+        initializer: 'he',
+      },
       createRng(1),
     );
-    const run = fit(model, data, { epochs: 50, batchSize: 10, optimizer: { type: 'sgd', learningRate: 1e6 }, loss: 'mse', seed: 1 });
+    const run = fit(model, data, {
+      epochs: 50,
+      batchSize: 10,
+      optimizer: { type: 'sgd', learningRate: 1e6 },
+      loss: 'mse',
+      seed: 1,
+    });
     await expect(run).rejects.toBeInstanceOf(TrainingDivergedError);
     await expect(run).rejects.toMatchObject({ code: 'diverged' });
     for (const p of model.params()) for (const v of p.value) expect(Number.isFinite(v)).toBe(true);
@@ -236,7 +277,9 @@ describe('fit: cancellation and divergence', () => {
 
   it('when inputs do not fit the model, then fit names the mismatch', async () => {
     const model = Sequential.create(SPEC, createRng(1));
-    await expect(fit(model, { x: new Float32Array(10), y: new Float32Array(8), rows: 2 }, baseOpts())).rejects.toThrow(/x has 10 values, expected 2×6/);
+    await expect(
+      fit(model, { x: new Float32Array(10), y: new Float32Array(8), rows: 2 }, baseOpts()),
+    ).rejects.toThrow(/x has 10 values, expected 2×6/);
     await expect(fit(model, blobs(10, 1), baseOpts({ batchSize: 0 }))).rejects.toThrow(/batchSize/);
   });
 });
