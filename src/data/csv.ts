@@ -145,6 +145,12 @@ class ColumnBuilder {
   }
 }
 
+// csv-parse's own errors; anything else (e.g. the caller's stream failing) is rethrown untouched.
+function isParseError(err: unknown): err is ParseError {
+  const code = err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (code.startsWith('CSV_') || code === 'INVALID_OPENING_QUOTE');
+}
+
 function fromParseError(
   err: ParseError & { lines?: number; column?: number | string | null },
   names: string[],
@@ -226,7 +232,7 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
     parser.destroy();
     await text.return(undefined).catch(() => undefined);
     if (err instanceof CsvError) throw err;
-    if (err && typeof err === 'object' && 'code' in err) throw fromParseError(err as ParseError, names ?? [], lastRecordLine);
+    if (isParseError(err)) throw fromParseError(err, names ?? [], lastRecordLine);
     throw err;
   }
   if (names === null) throw new CsvError('empty', 'the file is empty: it has no header row');

@@ -202,6 +202,19 @@ describe('readCsv errors name the kind and the row', () => {
   });
 });
 
+describe('readCsv and its source', () => {
+  it("when the caller's stream fails, then that error reaches the caller unchanged", async () => {
+    class UploadTooLarge extends Error {
+      code = 'FST_TOO_LARGE';
+    }
+    async function* failing(): AsyncGenerator<string> {
+      yield 'a,b\n1,2\n';
+      throw new UploadTooLarge('stop');
+    }
+    await expect(readCsv(failing(), LIMITS)).rejects.toBeInstanceOf(UploadTooLarge);
+  });
+});
+
 describe('describeTable', () => {
   it('when categories have different counts, then keys are ordered by count descending and an all-missing numeric column has null stats', async () => {
     const t: Table = await readCsv('c,n\nb,\na,NA\nb,\nc,\nb,\nc,\n__proto__,\n', LIMITS);
