@@ -16,4 +16,11 @@ export { fit, TrainingDivergedError, TrainingAbortedError } from './train.js';
 export { evaluate, classificationMetrics, regressionMetrics } from './metrics.js';
 export { encodeTrainingState, decodeTrainingState, StateFormatError } from './state.js';
 export { createParam, type Param } from './tensor.js';
-export { getKernels, setKernels, jsKernels, type Kernels } from './kernels/index.js';
+export {
+  getKernels,
+  setKernels,
+  jsKernels,
+  availableKernels,
+  selectKernels,
+  type Kernels,
+} from './kernels/index.js';

@@ -160,7 +160,9 @@ export async function fit(model: Sequential, train: Batchable, opts: FitOptions)
     return new TrainingDivergedError(epoch + 1, detail);
   };
 
-  let stoppedEarly = esOpts !== undefined && epoch > 0 && wait >= esOpts.patience;
+  // A resumed state may already be past its stopping point (wait only grows on a non-improvement,
+  // so wait > 0 tells a stop with patience 0 apart from a fresh improvement).
+  let stoppedEarly = esOpts !== undefined && wait > 0 && wait >= esOpts.patience;
   let lastYield = performance.now();
 
   while (!stoppedEarly && epoch < opts.epochs) {

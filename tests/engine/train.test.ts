@@ -179,6 +179,14 @@ describe('fit: determinism and resume', () => {
     expect(weightBytes(resumed)).toBe(weightBytes(straight));
     expect(rest).toEqual(full);
   });
+  it('when early stopping has patience 0, then a resumed run still matches the straight one', async () => {
+    const { straight, resumed, full, rest } = await straightVsResumed({
+      validation: val,
+      earlyStopping: { patience: 0 },
+    });
+    expect(weightBytes(resumed)).toBe(weightBytes(straight));
+    expect(rest).toEqual(full);
+  });
 });
 
 describe('fit: early stopping', () => {
