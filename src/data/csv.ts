@@ -145,6 +145,17 @@ class ColumnBuilder {
   }
 }
 
+/** Where the last record read ended, and how many blank lines had been skipped by then. */
+interface RecordPosition {
+  line: number;
+  emptyLines: number;
+}
+
+/** The line on which the record after `last` starts: past its end and any blank lines skipped since. */
+function nextRecordStart(last: RecordPosition, emptyLinesNow: number | undefined): number {
+  return last.line + 1 + Math.max(0, (emptyLinesNow ?? last.emptyLines) - last.emptyLines);
+}
+
 // csv-parse's own errors; anything else (e.g. the caller's stream failing) is rethrown untouched.
 function isParseError(err: unknown): err is ParseError {
   const code = err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
@@ -152,12 +163,14 @@ function isParseError(err: unknown): err is ParseError {
 }
 
 function fromParseError(
-  err: ParseError & { lines?: number; column?: number | string | null },
+  err: ParseError & { lines?: number; empty_lines?: number; column?: number | string | null },
   names: string[],
-  lastRecordLine: number,
+  last: RecordPosition,
 ): CsvError {
-  // An unclosed quote runs to the end of the file; the record it belongs to starts after the last one read.
-  const row = err.code === 'CSV_QUOTE_NOT_CLOSED' ? lastRecordLine + 1 : typeof err.lines === 'number' ? err.lines : undefined;
+  // Quote errors point at the line of the offending character; the others at the line where the
+  // record starts (a quoted field may span lines, and an unclosed quote runs to the end of the file).
+  const atChar = err.code === 'CSV_INVALID_CLOSING_QUOTE' || err.code === 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE' || err.code === 'INVALID_OPENING_QUOTE';
+  const row = atChar && typeof err.lines === 'number' ? err.lines : nextRecordStart(last, err.empty_lines);
   const column = typeof err.column === 'number' ? names[err.column] : undefined;
   const where = row !== undefined ? `row ${row}` : 'a row';
   const inColumn = column !== undefined ? `, column "${column}"` : '';
@@ -189,11 +202,13 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
   let names: string[] | null = null;
   let builders: ColumnBuilder[] = [];
   let rowCount = 0;
-  let lastRecordLine = 0;
+  const last: RecordPosition = { line: 0, emptyLines: 0 };
   // Rows are consumed in on_record, synchronously and in order, and dropped (null) so the parser
   // never buffers them; an error thrown here becomes the parser's error.
-  const onRecord = (record: string[], info: { lines: number }): null => {
-    lastRecordLine = info.lines;
+  const onRecord = (record: string[], info: { lines: number; empty_lines: number }): null => {
+    const start = nextRecordStart(last, info.empty_lines);
+    last.line = info.lines;
+    last.emptyLines = info.empty_lines;
     if (names === null) {
       if (record.length === 1 && record[0].trim() === '') throw new CsvError('empty', 'the file is empty: it has no header row');
       names = readHeader(record, limits);
@@ -201,7 +216,7 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
       return null;
     }
     if (rowCount >= limits.maxRows) {
-      throw new CsvError('tooManyRows', `row ${info.lines} is beyond the limit of ${limits.maxRows} rows`, info.lines);
+      throw new CsvError('tooManyRows', `row ${start} is beyond the limit of ${limits.maxRows} rows`, start);
     }
     for (let j = 0; j < builders.length; j++) builders[j].push(record[j]);
     rowCount++;
@@ -232,7 +247,7 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
     parser.destroy();
     await text.return(undefined).catch(() => undefined);
     if (err instanceof CsvError) throw err;
-    if (isParseError(err)) throw fromParseError(err, names ?? [], lastRecordLine);
+    if (isParseError(err)) throw fromParseError(err, names ?? [], last);
     throw err;
   }
   if (names === null) throw new CsvError('empty', 'the file is empty: it has no header row');

@@ -131,6 +131,15 @@ describe('readCsv parsing rules', () => {
     }
   });
 
+  it('when quoted fields span lines and blank lines are skipped, then errors still name the line where the record starts', async () => {
+    const text = 'a,b\n1,"two\nlines"\n\n\n"x\ny\nz",3\n\n4,5,6\n';
+    const t = await readCsv('a,b\n1,"two\nlines"\n\n"x\ny",3\n', LIMITS);
+    expect(t.columns[1].values).toEqual(['two\nlines', 3].map(String));
+    expect(await failure(text)).toMatchObject({ kind: 'width', row: 10 });
+    expect(await failure('a,b\n1,"2\n3"\n\n4,"5\n6\n')).toMatchObject({ kind: 'quoting', row: 5, column: 'b' });
+    expect(await failure('a,b\n1,"2\n3"\n\n4,5\n', { ...LIMITS, maxRows: 1 })).toMatchObject({ kind: 'tooManyRows', row: 5 });
+  });
+
   it('when lines end in CRLF and blank lines appear, then rows read the same as with LF', async () => {
     const crlf = await readCsv('a,b\r\n1,x\r\n\r\n2,y\r\n', LIMITS);
     const lf = await readCsv('a,b\n1,x\n2,y\n', LIMITS);
