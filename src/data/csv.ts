@@ -23,7 +23,11 @@ export type CsvErrorKind =
   | 'lineTooLong';
 
 /** The oversize kinds; a caller answers these with 413 and the others with 422. */
-export const CSV_SIZE_KINDS: ReadonlySet<CsvErrorKind> = new Set(['tooManyColumns', 'tooManyRows', 'lineTooLong']);
+export const CSV_SIZE_KINDS: ReadonlySet<CsvErrorKind> = new Set([
+  'tooManyColumns',
+  'tooManyRows',
+  'lineTooLong',
+]);
 
 export class CsvError extends Error {
   override name = 'CsvError';
@@ -46,7 +50,11 @@ async function* decodeText(source: Source): AsyncGenerator<string> {
   const check = (text: string): void => {
     const nul = text.indexOf('\0');
     if (nul >= 0) {
-      throw new CsvError('notText', `row ${lines + countNewlines(text, nul)} contains a NUL byte: the file is not text`, lines + countNewlines(text, nul));
+      throw new CsvError(
+        'notText',
+        `row ${lines + countNewlines(text, nul)} contains a NUL byte: the file is not text`,
+        lines + countNewlines(text, nul),
+      );
     }
     lines += countNewlines(text, text.length);
   };
@@ -127,7 +135,8 @@ class ColumnBuilder {
   private toStrings(): void {
     const nums = this.numbers!;
     const strings: (string | null)[] = new Array(this.length);
-    for (let i = 0; i < this.length; i++) strings[i] = Number.isNaN(nums[i]) ? null : this.interned(String(nums[i]));
+    for (let i = 0; i < this.length; i++)
+      strings[i] = Number.isNaN(nums[i]) ? null : this.interned(String(nums[i]));
     this.strings = strings;
     this.numbers = null;
   }
@@ -140,7 +149,13 @@ class ColumnBuilder {
   }
 
   build(): Column {
-    if (this.numbers) return { name: this.name, type: 'numeric', values: this.numbers.slice(0, this.length), missing: this.missing };
+    if (this.numbers)
+      return {
+        name: this.name,
+        type: 'numeric',
+        values: this.numbers.slice(0, this.length),
+        missing: this.missing,
+      };
     return { name: this.name, type: 'categorical', values: this.strings!, missing: this.missing };
   }
 }
@@ -169,18 +184,32 @@ function fromParseError(
 ): CsvError {
   // Quote errors point at the line of the offending character; the others at the line where the
   // record starts (a quoted field may span lines, and an unclosed quote runs to the end of the file).
-  const atChar = err.code === 'CSV_INVALID_CLOSING_QUOTE' || err.code === 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE' || err.code === 'INVALID_OPENING_QUOTE';
+  const atChar =
+    err.code === 'CSV_INVALID_CLOSING_QUOTE' ||
+    err.code === 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE' ||
+    err.code === 'INVALID_OPENING_QUOTE';
   const row = atChar && typeof err.lines === 'number' ? err.lines : nextRecordStart(last, err.empty_lines);
   const column = typeof err.column === 'number' ? names[err.column] : undefined;
   const where = row !== undefined ? `row ${row}` : 'a row';
   const inColumn = column !== undefined ? `, column "${column}"` : '';
   switch (err.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
-      const got = Array.isArray((err as { record?: unknown }).record) ? (err as unknown as { record: unknown[] }).record.length : undefined;
-      return new CsvError('width', `${where} has ${got ?? 'a different number of'} fields, the header has ${names.length}`, row);
+      const got = Array.isArray((err as { record?: unknown }).record)
+        ? (err as unknown as { record: unknown[] }).record.length
+        : undefined;
+      return new CsvError(
+        'width',
+        `${where} has ${got ?? 'a different number of'} fields, the header has ${names.length}`,
+        row,
+      );
     }
     case 'CSV_QUOTE_NOT_CLOSED':
-      return new CsvError('quoting', `${where}${inColumn} opens a quoted field that is never closed`, row, column);
+      return new CsvError(
+        'quoting',
+        `${where}${inColumn} opens a quoted field that is never closed`,
+        row,
+        column,
+      );
     case 'CSV_INVALID_CLOSING_QUOTE':
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
       return new CsvError('quoting', `${where}${inColumn} has text after a closing quote`, row, column);
@@ -210,7 +239,8 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
     last.line = info.lines;
     last.emptyLines = info.empty_lines;
     if (names === null) {
-      if (record.length === 1 && record[0].trim() === '') throw new CsvError('empty', 'the file is empty: it has no header row');
+      if (record.length === 1 && record[0].trim() === '')
+        throw new CsvError('empty', 'the file is empty: it has no header row');
       names = readHeader(record, limits);
       builders = names.map((n) => new ColumnBuilder(n));
       return null;
@@ -257,13 +287,18 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
 
 function readHeader(record: string[], limits: CsvLimits): string[] {
   if (record.length > limits.maxColumns) {
-    throw new CsvError('tooManyColumns', `the header has ${record.length} columns, the limit is ${limits.maxColumns}`, 1);
+    throw new CsvError(
+      'tooManyColumns',
+      `the header has ${record.length} columns, the limit is ${limits.maxColumns}`,
+      1,
+    );
   }
   const names = record.map((n) => n.trim());
   const seen = new Set<string>();
   for (let j = 0; j < names.length; j++) {
     if (names[j] === '') throw new CsvError('header', `header column ${j + 1} has no name`, 1);
-    if (seen.has(names[j])) throw new CsvError('header', `header column ${j + 1} repeats the name "${names[j]}"`, 1, names[j]);
+    if (seen.has(names[j]))
+      throw new CsvError('header', `header column ${j + 1} repeats the name "${names[j]}"`, 1, names[j]);
     seen.add(names[j]);
   }
   return names;

@@ -2,7 +2,15 @@
 // one-hot encoding of the features; label encoding (classification) or standardization
 // (regression) of the target. Serializable to plain, versioned JSON.
 import { z } from 'zod';
-import { classList, findColumn, isMissingCell, numericStats, parseNumberCell, type Column, type Table } from './schema.js';
+import {
+  classList,
+  findColumn,
+  isMissingCell,
+  numericStats,
+  parseNumberCell,
+  type Column,
+  type Table,
+} from './schema.js';
 
 export type Scaling = 'standardize' | 'minmax' | 'none';
 export type Task = 'classification' | 'regression';
@@ -77,10 +85,18 @@ export const EncoderJSONSchema = z
   })
   .superRefine((j, ctx) => {
     if (j.task === 'classification' && (j.classes === null || j.classes.length < 2)) {
-      ctx.addIssue({ code: 'custom', message: 'a classification encoder needs at least two classes', path: ['classes'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a classification encoder needs at least two classes',
+        path: ['classes'],
+      });
     }
     if (j.binaryOutput && j.classes?.length !== 2) {
-      ctx.addIssue({ code: 'custom', message: 'binaryOutput needs exactly two classes', path: ['binaryOutput'] });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'binaryOutput needs exactly two classes',
+        path: ['binaryOutput'],
+      });
     }
   });
 export type EncoderJSON = z.infer<typeof EncoderJSONSchema>;
@@ -117,7 +133,9 @@ export class Encoder {
     this.inputSize = state.features.reduce((n, f) => n + width(f), 0);
     this.outputSize = state.task === 'regression' || state.binaryOutput ? 1 : state.classes!.length;
     this.classIndex = new Map((state.classes ?? []).map((c, i) => [c, i]));
-    this.categoryIndex = state.features.map((f) => new Map(f.type === 'categorical' ? f.categories.map((c, i) => [c, i]) : []));
+    this.categoryIndex = state.features.map(
+      (f) => new Map(f.type === 'categorical' ? f.categories.map((c, i) => [c, i]) : []),
+    );
   }
 
   /** @internal use fitEncoder */
@@ -144,7 +162,8 @@ export class Encoder {
     const cols = this.state.features.map((f) => {
       const col = findColumn(table, f.name);
       if (!col) throw new EncoderError(`the table has no column "${f.name}"`, f.name);
-      if (col.type !== f.type) throw new EncoderError(`column "${f.name}" is ${col.type}, the encoder expects ${f.type}`, f.name);
+      if (col.type !== f.type)
+        throw new EncoderError(`column "${f.name}" is ${col.type}, the encoder expects ${f.type}`, f.name);
       return col;
     });
     const targetCol = findColumn(table, this.target);
@@ -191,7 +210,8 @@ export class Encoder {
       for (let f = 0; f < this.state.features.length; f++) {
         const feat = this.state.features[f];
         const raw = Object.hasOwn(rec, feat.name) ? rec[feat.name] : undefined;
-        const value = feat.type === 'numeric' ? readNumber(raw, i, feat.name) : readCategory(raw, i, feat.name);
+        const value =
+          feat.type === 'numeric' ? readNumber(raw, i, feat.name) : readCategory(raw, i, feat.name);
         off = this.writeFeature(f, value, x, off, i, true);
       }
     }
@@ -205,7 +225,8 @@ export class Encoder {
 
   private targetOf(col: Column, r: number): number {
     if (this.task === 'regression') return col.type === 'numeric' ? col.values[r] : Number.NaN;
-    const key = col.type === 'numeric' ? (Number.isNaN(col.values[r]) ? null : String(col.values[r])) : col.values[r];
+    const key =
+      col.type === 'numeric' ? (Number.isNaN(col.values[r]) ? null : String(col.values[r])) : col.values[r];
     if (key === null) return Number.NaN;
     return this.classIndex.get(key) ?? Number.NaN;
   }
@@ -221,7 +242,14 @@ export class Encoder {
   }
 
   /** Writes feature f of row `row` at x[off…]; returns the offset after it. */
-  private writeFeature(f: number, value: number | string | null, x: Float32Array, off: number, row: number, strict: boolean): number {
+  private writeFeature(
+    f: number,
+    value: number | string | null,
+    x: Float32Array,
+    off: number,
+    row: number,
+    strict: boolean,
+  ): number {
     const feat = this.state.features[f];
     if (feat.type === 'numeric') {
       const v = typeof value === 'number' && !Number.isNaN(value) ? value : feat.impute;
@@ -236,7 +264,11 @@ export class Encoder {
     const idx = this.categoryIndex[f].get(value);
     if (idx !== undefined) x[off + idx] = 1;
     else if (strict && this.state.unknownCategory === 'error') {
-      throw new RowValueError(`row ${row}, column "${feat.name}": the category "${value}" was not seen in training`, row, feat.name);
+      throw new RowValueError(
+        `row ${row}, column "${feat.name}": the category "${value}" was not seen in training`,
+        row,
+        feat.name,
+      );
     }
     return off + size;
   }
@@ -259,7 +291,11 @@ function readNumber(raw: unknown, row: number, column: string): number {
     if (!Number.isNaN(v)) return v;
     throw new RowValueError(`row ${row}, column "${column}": "${raw}" is not a number`, row, column);
   }
-  throw new RowValueError(`row ${row}, column "${column}": expected a number, got ${describeType(raw)}`, row, column);
+  throw new RowValueError(
+    `row ${row}, column "${column}": expected a number, got ${describeType(raw)}`,
+    row,
+    column,
+  );
 }
 
 function readCategory(raw: unknown, row: number, column: string): string | null {
@@ -270,7 +306,11 @@ function readCategory(raw: unknown, row: number, column: string): string | null 
   }
   if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
   if (typeof raw === 'boolean') return String(raw);
-  throw new RowValueError(`row ${row}, column "${column}": expected a string, got ${describeType(raw)}`, row, column);
+  throw new RowValueError(
+    `row ${row}, column "${column}": expected a string, got ${describeType(raw)}`,
+    row,
+    column,
+  );
 }
 
 function describeType(v: unknown): string {
@@ -295,7 +335,9 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
     if (name === opts.target) throw new EncoderError(`the target "${name}" cannot also be a feature`, name);
     if (seen.has(name)) throw new EncoderError(`the feature "${name}" is listed twice`, name);
     seen.add(name);
-    return col.type === 'numeric' ? fitNumeric(col.name, col.values, opts.scaling, trainRows) : fitCategorical(col.name, col.values, trainRows);
+    return col.type === 'numeric'
+      ? fitNumeric(col.name, col.values, opts.scaling, trainRows)
+      : fitCategorical(col.name, col.values, trainRows);
   });
   if (features.length === 0) throw new EncoderError('at least one feature is needed');
 
@@ -304,14 +346,26 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
   let targetStd = 1;
   if (opts.task === 'classification') {
     classes = classList(table, opts.target);
-    if (classes.length < 2) throw new EncoderError(`the target "${opts.target}" needs at least two classes, it has ${classes.length}`, opts.target);
+    if (classes.length < 2)
+      throw new EncoderError(
+        `the target "${opts.target}" needs at least two classes, it has ${classes.length}`,
+        opts.target,
+      );
     if (opts.binaryOutput && classes.length !== 2) {
-      throw new EncoderError(`a binary output needs exactly two classes, "${opts.target}" has ${classes.length}`, opts.target);
+      throw new EncoderError(
+        `a binary output needs exactly two classes, "${opts.target}" has ${classes.length}`,
+        opts.target,
+      );
     }
   } else {
-    if (targetCol.type !== 'numeric') throw new EncoderError(`regression needs a numeric target, "${opts.target}" is categorical`, opts.target);
+    if (targetCol.type !== 'numeric')
+      throw new EncoderError(
+        `regression needs a numeric target, "${opts.target}" is categorical`,
+        opts.target,
+      );
     const s = numericStats(targetCol.values, trainRows);
-    if (s.count === 0) throw new EncoderError(`the target "${opts.target}" has no values in the training rows`, opts.target);
+    if (s.count === 0)
+      throw new EncoderError(`the target "${opts.target}" has no values in the training rows`, opts.target);
     targetMean = s.mean;
     targetStd = s.std > 0 ? s.std : 1;
   }
@@ -333,8 +387,10 @@ function fitNumeric(name: string, values: Float64Array, scaling: Scaling, rows: 
   const s = numericStats(values, rows);
   // No training values at all: impute 0 and leave the (constant) input unscaled.
   if (s.count === 0) return { name, type: 'numeric', impute: 0, shift: 0, scale: 1 };
-  if (scaling === 'standardize') return { name, type: 'numeric', impute: s.mean, shift: s.mean, scale: s.std > 0 ? s.std : 1 };
-  if (scaling === 'minmax') return { name, type: 'numeric', impute: s.mean, shift: s.min, scale: s.max > s.min ? s.max - s.min : 1 };
+  if (scaling === 'standardize')
+    return { name, type: 'numeric', impute: s.mean, shift: s.mean, scale: s.std > 0 ? s.std : 1 };
+  if (scaling === 'minmax')
+    return { name, type: 'numeric', impute: s.mean, shift: s.min, scale: s.max > s.min ? s.max - s.min : 1 };
   return { name, type: 'numeric', impute: s.mean, shift: 0, scale: 1 };
 }
 

@@ -25,7 +25,8 @@ export interface Split {
  * The same n, options and seed always give the same split.
  */
 export function splitRows(n: number, opts: SplitOptions): Split {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`row count must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new RangeError(`row count must be a non-negative integer, got ${n}`);
   for (const key of ['validation', 'test'] as const) {
     const f = opts[key];
     if (!(f >= 0 && f < 1)) throw new RangeError(`${key} fraction must be in [0, 1), got ${f}`);
@@ -92,7 +93,8 @@ export function targetStrata(
   if (!col) return undefined;
   if (col.type === 'numeric' && task !== 'classification') return undefined;
   if (task === 'regression') return undefined;
-  const keys = col.type === 'numeric' ? Array.from(col.values, (v) => (Number.isNaN(v) ? null : String(v))) : col.values;
+  const keys =
+    col.type === 'numeric' ? Array.from(col.values, (v) => (Number.isNaN(v) ? null : String(v))) : col.values;
   const classes = classList(table, target);
   const index = new Map(classes.map((c, i) => [c, i]));
   const out = new Int32Array(table.rowCount);

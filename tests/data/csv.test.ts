@@ -9,7 +9,9 @@ const LIMITS: CsvLimits = { maxColumns: 1000, maxRows: 1_000_000, maxLineBytes: 
 
 /** The raw cells of a simple (unquoted) CSV fixture, split by hand. */
 function rawCells(name: string): { header: string[]; rows: string[][] } {
-  const lines = readFileSync(fixture(name), 'utf8').split(/\r?\n/).filter((l) => l.length > 0);
+  const lines = readFileSync(fixture(name), 'utf8')
+    .split(/\r?\n/)
+    .filter((l) => l.length > 0);
   return { header: lines[0].split(','), rows: lines.slice(1).map((l) => l.split(',')) };
 }
 
@@ -115,7 +117,16 @@ describe('readCsv parsing rules', () => {
     const x = t.columns[0];
     expect(x.type).toBe('numeric');
     expect(x.missing).toBe(6);
-    expect(Array.from(x.values as Float64Array).map((v) => (Number.isNaN(v) ? null : v))).toEqual([1, null, null, null, null, null, null, 0.25]);
+    expect(Array.from(x.values as Float64Array).map((v) => (Number.isNaN(v) ? null : v))).toEqual([
+      1,
+      null,
+      null,
+      null,
+      null,
+      null,
+      null,
+      0.25,
+    ]);
     const summary = describeTable(t)[0];
     expect(summary).toMatchObject({ min: 0.25, max: 1, mean: 0.625, missing: 6 });
   });
@@ -136,8 +147,15 @@ describe('readCsv parsing rules', () => {
     const t = await readCsv('a,b\n1,"two\nlines"\n\n"x\ny",3\n', LIMITS);
     expect(t.columns[1].values).toEqual(['two\nlines', 3].map(String));
     expect(await failure(text)).toMatchObject({ kind: 'width', row: 10 });
-    expect(await failure('a,b\n1,"2\n3"\n\n4,"5\n6\n')).toMatchObject({ kind: 'quoting', row: 5, column: 'b' });
-    expect(await failure('a,b\n1,"2\n3"\n\n4,5\n', { ...LIMITS, maxRows: 1 })).toMatchObject({ kind: 'tooManyRows', row: 5 });
+    expect(await failure('a,b\n1,"2\n3"\n\n4,"5\n6\n')).toMatchObject({
+      kind: 'quoting',
+      row: 5,
+      column: 'b',
+    });
+    expect(await failure('a,b\n1,"2\n3"\n\n4,5\n', { ...LIMITS, maxRows: 1 })).toMatchObject({
+      kind: 'tooManyRows',
+      row: 5,
+    });
   });
 
   it('when lines end in CRLF and blank lines appear, then rows read the same as with LF', async () => {
@@ -201,7 +219,9 @@ describe('readCsv errors name the kind and the row', () => {
   it('when there are more data rows than maxRows, then kind is tooManyRows at the first row beyond', async () => {
     const e = await failure(createReadStream(fixture('iris.csv')), { ...LIMITS, maxRows: 100 });
     expect(e).toMatchObject({ kind: 'tooManyRows', row: 102 });
-    await expect(readCsv(createReadStream(fixture('iris.csv')), { ...LIMITS, maxRows: 150 })).resolves.toMatchObject({ rowCount: 150 });
+    await expect(
+      readCsv(createReadStream(fixture('iris.csv')), { ...LIMITS, maxRows: 150 }),
+    ).resolves.toMatchObject({ rowCount: 150 });
   });
 
   it('when a record is longer than maxLineBytes, then kind is lineTooLong with its row', async () => {
@@ -233,6 +253,14 @@ describe('describeTable', () => {
     expect(c.categories.b).toBe(3);
     expect(Object.getOwnPropertyDescriptor(c.categories, '__proto__')?.value).toBe(1);
     expect(JSON.parse(JSON.stringify(c.categories))).toEqual({ b: 3, c: 2, ['__proto__']: 1, a: 1 });
-    expect(n).toEqual({ name: 'n', type: 'numeric', missing: 7, min: null, max: null, mean: null, std: null });
+    expect(n).toEqual({
+      name: 'n',
+      type: 'numeric',
+      missing: 7,
+      min: null,
+      max: null,
+      mean: null,
+      std: null,
+    });
   });
 });

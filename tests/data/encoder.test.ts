@@ -47,8 +47,17 @@ describe('encoder on iris (classification)', () => {
   });
 
   it('when standardizing, then each training column has mean 0 and std 1, and y is one-hot over the sorted classes', () => {
-    const split = splitRows(iris.rowCount, { validation: 0.2, test: 0, seed: 5, strata: targetStrata(iris, 'species') });
-    const enc = fitEncoder(iris, { features, target: 'species', task: 'classification', scaling: 'standardize' }, split.train);
+    const split = splitRows(iris.rowCount, {
+      validation: 0.2,
+      test: 0,
+      seed: 5,
+      strata: targetStrata(iris, 'species'),
+    });
+    const enc = fitEncoder(
+      iris,
+      { features, target: 'species', task: 'classification', scaling: 'standardize' },
+      split.train,
+    );
     expect(enc.inputSize).toBe(4);
     expect(enc.outputSize).toBe(3);
     expect(enc.classes).toEqual([...new Set(col(iris, 'species').values as string[])].sort());
@@ -70,7 +79,11 @@ describe('encoder on iris (classification)', () => {
 
   it('when scaling minmax, then training columns span exactly [0, 1] and other rows may fall outside', () => {
     const train = Int32Array.from(range(150).filter((i) => i % 2 === 0));
-    const enc = fitEncoder(iris, { features, target: 'species', task: 'classification', scaling: 'minmax' }, train);
+    const enc = fitEncoder(
+      iris,
+      { features, target: 'species', task: 'classification', scaling: 'minmax' },
+      train,
+    );
     const d = enc.transform(iris, train);
     for (let j = 0; j < 4; j++) {
       const c = column(d.x, 4, j);
@@ -86,20 +99,36 @@ describe('encoder on iris (classification)', () => {
   });
 
   it('when scaling is none, then values pass through unchanged', () => {
-    const enc = fitEncoder(iris, { features, target: 'species', task: 'classification', scaling: 'none' }, range(100));
+    const enc = fitEncoder(
+      iris,
+      { features, target: 'species', task: 'classification', scaling: 'none' },
+      range(100),
+    );
     const d = enc.transform(iris, range(150));
-    expect(column(d.x, 4, 2)).toEqual(Array.from(col(iris, features[2]).values as Float64Array, (v) => Math.fround(v)));
+    expect(column(d.x, 4, 2)).toEqual(
+      Array.from(col(iris, features[2]).values as Float64Array, (v) => Math.fround(v)),
+    );
   });
 
   it('when a classification target has two classes and binaryOutput is set, then y is one 0/1 column for classes[1]', async () => {
     const t = await readCsv('x,y\n1,no\n2,yes\n3,no\n4,yes\n5,\n', LIMITS);
-    const enc = fitEncoder(t, { features: ['x'], target: 'y', task: 'classification', scaling: 'none', binaryOutput: true }, range(5));
+    const enc = fitEncoder(
+      t,
+      { features: ['x'], target: 'y', task: 'classification', scaling: 'none', binaryOutput: true },
+      range(5),
+    );
     expect(enc.outputSize).toBe(1);
     expect(enc.classes).toEqual(['no', 'yes']);
     const d = enc.transform(t, range(5));
     expect(Array.from(d.kept)).toEqual([0, 1, 2, 3]);
     expect(Array.from(d.y)).toEqual([0, 1, 0, 1]);
-    expect(() => fitEncoder(iris, { features, target: 'species', task: 'classification', scaling: 'none', binaryOutput: true }, range(150))).toThrow(EncoderError);
+    expect(() =>
+      fitEncoder(
+        iris,
+        { features, target: 'species', task: 'classification', scaling: 'none', binaryOutput: true },
+        range(150),
+      ),
+    ).toThrow(EncoderError);
   });
 });
 
@@ -116,7 +145,12 @@ describe('encoder on loans (missing values, categorical features)', () => {
   });
 
   it('when fitting, then numeric missing values are imputed with the training mean only; an extreme validation value changes nothing', () => {
-    const split = splitRows(loans.rowCount, { validation: 0.15, test: 0.15, seed: 42, strata: targetStrata(loans, 'decision') });
+    const split = splitRows(loans.rowCount, {
+      validation: 0.15,
+      test: 0.15,
+      seed: 42,
+      strata: targetStrata(loans, 'decision'),
+    });
     const age = col(loans, 'age').values as Float64Array;
     const victim = Array.from(split.validation).find((r) => !Number.isNaN(age[r]))!;
     const trainAges = Array.from(split.train, (r) => age[r]).filter((v) => !Number.isNaN(v));
@@ -125,7 +159,9 @@ describe('encoder on loans (missing values, categorical features)', () => {
     const enc = fitEncoder(loans, opts, split.train);
     const tampered: Table = {
       ...loans,
-      columns: loans.columns.map((c) => (c.name === 'age' && c.type === 'numeric' ? { ...c, values: Float64Array.from(age) } : c)),
+      columns: loans.columns.map((c) =>
+        c.name === 'age' && c.type === 'numeric' ? { ...c, values: Float64Array.from(age) } : c,
+      ),
     };
     (col(tampered, 'age').values as Float64Array)[victim] = 1e9;
     const encTampered = fitEncoder(tampered, opts, split.train);
@@ -165,7 +201,9 @@ describe('encoder on loans (missing values, categorical features)', () => {
     const empCats = [...new Set(emp.slice(0, 2000).filter((v): v is string => v !== null))].sort();
     const start = 2; // after age and income
     for (let i = 0; i < 50; i++) {
-      const block = Array.from(d.x.subarray(i * enc.inputSize + start, i * enc.inputSize + start + empCats.length + 1));
+      const block = Array.from(
+        d.x.subarray(i * enc.inputSize + start, i * enc.inputSize + start + empCats.length + 1),
+      );
       expect(block.reduce((a, b) => a + b, 0)).toBe(1);
       const hot = block.indexOf(1);
       expect(hot === empCats.length ? null : empCats[hot]).toBe(emp[i]);
@@ -174,7 +212,11 @@ describe('encoder on loans (missing values, categorical features)', () => {
 
   it('when the target is missing in some rows, then those rows are dropped and kept lists the others', async () => {
     const t = await readCsv('a,b,y\n1,x,p\n2,y,\n3,x,q\n4,,NA\n5,y,p\n', LIMITS);
-    const enc = fitEncoder(t, { features: ['a', 'b'], target: 'y', task: 'classification', scaling: 'none' }, range(5));
+    const enc = fitEncoder(
+      t,
+      { features: ['a', 'b'], target: 'y', task: 'classification', scaling: 'none' },
+      range(5),
+    );
     const d = enc.transform(t, range(5));
     expect(Array.from(d.kept)).toEqual([0, 2, 4]);
     expect(d.rows).toBe(3);
@@ -184,7 +226,9 @@ describe('encoder on loans (missing values, categorical features)', () => {
 
   it('when the spec names an unknown column, the target as a feature, or a categorical regression target, then fitting throws EncoderError', () => {
     expect(() => fitEncoder(loans, { ...opts, features: ['nope'] }, range(10))).toThrow(/nope/);
-    expect(() => fitEncoder(loans, { ...opts, features: ['age', 'decision'] }, range(10))).toThrow(EncoderError);
+    expect(() => fitEncoder(loans, { ...opts, features: ['age', 'decision'] }, range(10))).toThrow(
+      EncoderError,
+    );
     expect(() => fitEncoder(loans, { ...opts, target: 'gone' }, range(10))).toThrow(EncoderError);
     expect(() => fitEncoder(loans, { ...opts, task: 'regression' }, range(10))).toThrow(/numeric target/);
   });
@@ -194,16 +238,32 @@ describe('encoder on loans (missing values, categorical features)', () => {
     let reference: Record<string, unknown>;
     beforeAll(() => {
       enc = fitEncoder(loans, opts, range(3000));
-      reference = { age: 40, income: 50000, employment: 'retired', region: 'west', debt_ratio: 0.3, has_mortgage: 'no' };
+      reference = {
+        age: 40,
+        income: 50000,
+        employment: 'retired',
+        region: 'west',
+        debt_ratio: 0.3,
+        has_mortgage: 'no',
+      };
     });
 
     it('when values come as in the CSV, then numeric strings equal numbers and extra keys are ignored', () => {
       const a = enc.transformRecords([reference]);
-      const b = enc.transformRecords([{ ...reference, age: '40', income: ' 5e4 ', unrelated: { deep: true }, decision: 'approve' }]);
+      const b = enc.transformRecords([
+        { ...reference, age: '40', income: ' 5e4 ', unrelated: { deep: true }, decision: 'approve' },
+      ]);
       expect(Array.from(b)).toEqual(Array.from(a));
       const table = enc.transform(loans, range(5));
       const fromRecords = enc.transformRecords(
-        Array.from({ length: 5 }, (_, r) => Object.fromEntries(loans.columns.map((c) => [c.name, c.type === 'numeric' ? (Number.isNaN(c.values[r]) ? null : c.values[r]) : c.values[r]]))),
+        Array.from({ length: 5 }, (_, r) =>
+          Object.fromEntries(
+            loans.columns.map((c) => [
+              c.name,
+              c.type === 'numeric' ? (Number.isNaN(c.values[r]) ? null : c.values[r]) : c.values[r],
+            ]),
+          ),
+        ),
       );
       expect(Array.from(fromRecords)).toEqual(Array.from(table.x));
     });
@@ -214,7 +274,8 @@ describe('encoder on loans (missing values, categorical features)', () => {
       const nulls = enc.transformRecords([{ ...reference, age: null, employment: 'NA' }]);
       expect(Array.from(nulls)).toEqual(Array.from(absent));
       expect(absent[0]).toBe(0); // standardized mean
-      const empCats = (enc.toJSON().features.find((f) => f.name === 'employment') as { categories: string[] }).categories;
+      const empCats = (enc.toJSON().features.find((f) => f.name === 'employment') as { categories: string[] })
+        .categories;
       expect(Array.from(absent.subarray(2, 2 + empCats.length + 1))).toEqual([...empCats.map(() => 0), 1]);
     });
 
@@ -245,14 +306,22 @@ describe('encoder on loans (missing values, categorical features)', () => {
       const known = enc.transformRecords([reference]);
       expect(Array.from(known.subarray(offset, offset + width)).filter((v) => v === 1)).toHaveLength(1);
       const strict = fitEncoder(loans, { ...opts, unknownCategory: 'error' }, range(3000));
-      expect(() => strict.transformRecords([reference, { ...reference, region: 'atlantis' }])).toThrow(RowValueError);
+      expect(() => strict.transformRecords([reference, { ...reference, region: 'atlantis' }])).toThrow(
+        RowValueError,
+      );
       expect(() => strict.transformRecords([reference])).not.toThrow();
     });
 
     it('when a number is given for a categorical column, then its string form is the category', async () => {
       const t = await readCsv('grade,y\n1,a\n2,b\nx,a\n', LIMITS);
-      const e = fitEncoder(t, { features: ['grade'], target: 'y', task: 'classification', scaling: 'none' }, range(3));
-      expect(Array.from(e.transformRecords([{ grade: 2 }]))).toEqual(Array.from(e.transformRecords([{ grade: '2' }])));
+      const e = fitEncoder(
+        t,
+        { features: ['grade'], target: 'y', task: 'classification', scaling: 'none' },
+        range(3),
+      );
+      expect(Array.from(e.transformRecords([{ grade: 2 }]))).toEqual(
+        Array.from(e.transformRecords([{ grade: '2' }])),
+      );
       expect(Array.from(e.transformRecords([{ grade: 2 }])).some((v) => v === 1)).toBe(true);
     });
   });
@@ -263,7 +332,11 @@ describe('encoder on friedman1 (regression)', () => {
     const t = await load('friedman1.csv');
     const features = t.names.filter((n) => n !== 'y');
     const split = splitRows(t.rowCount, { validation: 0.2, test: 0.1, seed: 9 });
-    const enc = fitEncoder(t, { features, target: 'y', task: 'regression', scaling: 'standardize' }, split.train);
+    const enc = fitEncoder(
+      t,
+      { features, target: 'y', task: 'regression', scaling: 'standardize' },
+      split.train,
+    );
     expect(enc.outputSize).toBe(1);
     expect(enc.classes).toBeNull();
     const d = enc.transform(t, split.train);
@@ -284,7 +357,13 @@ describe('encoder JSON', () => {
     const split = splitRows(loans.rowCount, { validation: 0.15, test: 0.15, seed: 1 });
     const enc = fitEncoder(
       loans,
-      { features: ['age', 'income', 'employment', 'region'], target: 'decision', task: 'classification', scaling: 'minmax', unknownCategory: 'error' },
+      {
+        features: ['age', 'income', 'employment', 'region'],
+        target: 'decision',
+        task: 'classification',
+        scaling: 'minmax',
+        unknownCategory: 'error',
+      },
       split.train,
     );
     const restored = encoderFromJSON(JSON.parse(JSON.stringify(enc)));
@@ -295,7 +374,10 @@ describe('encoder JSON', () => {
       expect(e.classes).toEqual(enc.classes);
       expect(e.features).toEqual(enc.features);
       expect(e.transform(loans, split.test)).toEqual(enc.transform(loans, split.test));
-      const recs = [{ age: 30, employment: 'salaried' }, { income: '1000', region: null }];
+      const recs = [
+        { age: 30, employment: 'salaried' },
+        { income: '1000', region: null },
+      ];
       expect(e.transformRecords(recs)).toEqual(enc.transformRecords(recs));
       expect(() => e.transformRecords([{ region: 'atlantis' }])).toThrow(RowValueError);
     }
@@ -303,10 +385,19 @@ describe('encoder JSON', () => {
 
   it('when the JSON is invalid, then fromJSON throws EncoderError naming the field', async () => {
     const t = await readCsv('x,y\n1,2\n3,5\n', LIMITS);
-    const good = fitEncoder(t, { features: ['x'], target: 'y', task: 'regression', scaling: 'standardize' }, range(2)).toJSON();
+    const good = fitEncoder(
+      t,
+      { features: ['x'], target: 'y', task: 'regression', scaling: 'standardize' },
+      range(2),
+    ).toJSON();
     expect(() => encoderFromJSON({ ...good, version: 2 })).toThrow(/version/);
     expect(() => encoderFromJSON({ ...good, targetStd: 0 })).toThrow(/targetStd/);
-    expect(() => encoderFromJSON({ ...good, features: [{ name: 'x', type: 'numeric', impute: 0, shift: 0, scale: -1 }] })).toThrow(/features/);
+    expect(() =>
+      encoderFromJSON({
+        ...good,
+        features: [{ name: 'x', type: 'numeric', impute: 0, shift: 0, scale: -1 }],
+      }),
+    ).toThrow(/features/);
     expect(() => encoderFromJSON({ ...good, task: 'classification', classes: ['only'] })).toThrow(/classes/);
     expect(() => encoderFromJSON('nonsense')).toThrow(EncoderError);
     expect(encoderFromJSON(good).decodeValue(0)).toBe(good.targetMean);

@@ -49,7 +49,9 @@ describe('splitRows', () => {
     expect(() => splitRows(10, { validation: -0.1, test: 0, seed: 1 })).toThrow(/validation/);
     expect(() => splitRows(10, { validation: 0, test: 1, seed: 1 })).toThrow(/test/);
     expect(() => splitRows(10, { validation: 0.5, test: 0.5, seed: 1 })).toThrow(/below 1/);
-    expect(() => splitRows(10, { validation: 0.1, test: 0.1, seed: 1, strata: new Int32Array(9) })).toThrow(/strata/);
+    expect(() => splitRows(10, { validation: 0.1, test: 0.1, seed: 1, strata: new Int32Array(9) })).toThrow(
+      /strata/,
+    );
   });
 
   it('when stratified on iris species, then each class is split in the same proportions', async () => {
