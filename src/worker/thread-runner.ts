@@ -1,5 +1,8 @@
 // Runs one training in a worker thread and turns its messages into a promise. Under tsx (and
-// vitest) the thread is a .ts file and needs the tsx loader; in a build it would be plain .js.
+// vitest) the thread is a .ts file: Node 20 applies no `--import tsx` hooks to a worker's entry
+// module, so a small bootstrap registers tsx's loader first, then imports the thread.
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EpochReport } from '../engine/index.js';
 import type { TrainingOutcome } from '../domain/training.js';
@@ -9,6 +12,12 @@ const isTs = import.meta.url.endsWith('.ts');
 const THREAD_URL = new URL(isTs ? './train-thread.ts' : './train-thread.js', import.meta.url);
 /** How long an aborted thread may take to stop on its own before it is terminated. */
 const ABORT_GRACE_MS = 3000;
+
+function tsBootstrap(): string {
+  // tsx's ESM API (the .mjs build: the package's "import" export of tsx/esm/api).
+  const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(THREAD_URL.href)}); })`;
+}
 
 export type ThreadResult = { kind: 'done'; outcome: TrainingOutcome } | { kind: ThreadErrorKind; message: string; stack?: string };
 
@@ -22,10 +31,9 @@ export function startTrainingThread(
   input: ThreadInput,
   onEpoch: (report: EpochReport, state: Uint8Array) => Promise<'continue' | 'stop'>,
 ): ThreadHandle {
-  const worker = new Worker(THREAD_URL, {
-    workerData: input,
-    execArgv: isTs ? [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--import', 'tsx'] : process.execArgv,
-  });
+  const worker = isTs
+    ? new Worker(tsBootstrap(), { eval: true, workerData: input })
+    : new Worker(THREAD_URL, { workerData: input });
   let settled = false;
   let aborted = false;
   let killTimer: NodeJS.Timeout | null = null;
