@@ -1,0 +1,113 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { createRedisJobEventBus } from '../../src/storage/job-store.js';
+import { createTrainingProcessor } from '../../src/worker/processor.js';
+import type { ThreadResult } from '../../src/worker/thread-runner.js';
+import { createHarness, TENANT, type Harness } from './harness.js';
+
+let h: Harness;
+let friedman: string;
+
+beforeAll(async () => {
+  h = await createHarness();
+  friedman = await h.upload('friedman1');
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const terminal = (j: { status: string }) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
+
+describe('resume from a checkpoint', () => {
+  it('when a worker shuts down mid-run, then another resumes from the checkpoint and ends with the weights of an uninterrupted run', async () => {
+    const spec = {
+      datasetId: friedman,
+      target: 'y',
+      model: { layers: [{ units: 32 }, { units: 32 }] },
+      training: { epochs: 30, batchSize: 16, earlyStopping: { patience: 1000 } },
+    };
+    const first = h.startWorker();
+    const interrupted = await h.submit(spec);
+    await h.waitFor(interrupted.id, (j) => j.progress.epoch >= 5);
+    await first.close(); // hands the job back to the queue
+    const handedBack = await h.jobs.get(TENANT, interrupted.id);
+    expect(handedBack.status).toBe('queued');
+    expect(handedBack.attempts).toHaveLength(1);
+    expect(handedBack.attempts[0].outcome).toBe('shutdown');
+    expect(handedBack.progress.epoch).toBeLessThan(30);
+    expect(existsSync(h.paths.checkpoint(interrupted.id))).toBe(true);
+
+    const second = h.startWorker();
+    const resumed = await h.waitFor(interrupted.id, terminal);
+    expect(resumed.status).toBe('succeeded');
+    expect(resumed.history.map((e) => e.epoch)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(resumed.attempts).toHaveLength(2);
+    expect(resumed.attempts[1].resumedFromEpoch).toBeGreaterThanOrEqual(5);
+    expect(resumed.attempts[1].outcome).toBeNull();
+
+    const straight = await h.waitFor((await h.submit(spec)).id, terminal);
+    expect(straight.status).toBe('succeeded');
+    expect(straight.attempts).toHaveLength(1);
+    const a = await h.models.loadArtifact(resumed.modelId!);
+    const b = await h.models.loadArtifact(straight.modelId!);
+    expect((a.network as { params: string[] }).params).toEqual((b.network as { params: string[] }).params);
+    expect(resumed.history).toEqual(straight.history);
+    await second.close();
+  });
+});
+
+describe('compare-and-set on the attempt', () => {
+  it('when another attempt took the job over, then the stale one can neither append epochs nor commit a model', async () => {
+    const job = await h.submit({ datasetId: friedman, target: 'y', training: { epochs: 3 } });
+    const events = createRedisJobEventBus({ redis: h.redis, prefix: h.config.REDIS_PREFIX });
+    const appended: string[] = [];
+    const processor = createTrainingProcessor({
+      jobs: h.jobStore,
+      events,
+      paths: h.paths,
+      csvLimits: { maxColumns: 100, maxRows: 100_000, maxLineBytes: 100_000 },
+      logger: createLogger('silent', 'test'),
+      startThread: (_input, onEpoch) => ({
+        abort() {},
+        result: (async (): Promise<ThreadResult> => {
+          const state = new Uint8Array([1, 2, 3]);
+          appended.push(await onEpoch({ epoch: 1, loss: 1 }, state));
+          appended.push(await onEpoch({ epoch: 1, loss: 1 }, state)); // a repeat is not appended twice
+          // A second attempt takes the job over (its lock had expired): a new lease.
+          await h.jobStore.update(job.id, ({ job: j }) => ({ job: j, lease: { token: 'the-other-attempt', attempt: 2 } }));
+          appended.push(await onEpoch({ epoch: 2, loss: 0.5 }, state));
+          return {
+            kind: 'done',
+            outcome: {
+              artifact: { network: { stale: true }, encoder: {} },
+              metrics: { train: null, validation: null, test: null },
+              classes: null,
+              features: [{ name: 'x1', type: 'numeric' }],
+              parameterCount: 1,
+              epochsTrained: 2,
+              history: [
+                { epoch: 1, loss: 1 },
+                { epoch: 2, loss: 0.5 },
+              ],
+            },
+          };
+        })(),
+      }),
+    });
+    const outcome = await processor.process({ data: { jobId: job.id, tenant: TENANT }, attemptsMade: 0, maxAttempts: 3 });
+    expect(outcome).toEqual({ kind: 'done' });
+    expect(appended).toEqual(['continue', 'continue', 'stop']);
+    const after = await h.jobs.get(TENANT, job.id);
+    expect(after.status).toBe('running');
+    expect(after.modelId).toBeNull();
+    expect(after.history.map((e) => e.epoch)).toEqual([1]);
+    expect((await h.models.list(TENANT, { limit: 10 })).data.filter((m) => m.jobId === job.id)).toEqual([]);
+    const modelDir = h.paths.model('x').replace(/x\.json$/, '');
+    const files = existsSync(modelDir) ? readdirSync(modelDir) : [];
+    for (const f of files) {
+      const model = await h.models.loadArtifact(f.replace(/\.json$/, ''));
+      expect(model.network).not.toEqual({ stale: true });
+    }
+  });
+});
