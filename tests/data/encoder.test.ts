@@ -132,6 +132,32 @@ describe('encoder on iris (classification)', () => {
   });
 });
 
+describe('encoder with a numeric target used for classification', () => {
+  it('when the classes are numbers, then they sort numerically and a sigmoid output marks the larger one', async () => {
+    const t = await readCsv('x,label\n0.5,10\n1.5,2\n2.5,10\n3.5,2\n', LIMITS);
+    const enc = fitEncoder(
+      t,
+      { features: ['x'], target: 'label', task: 'classification', scaling: 'none', binaryOutput: true },
+      range(4),
+    );
+    expect(enc.classes).toEqual(['2', '10']);
+    const d = enc.transform(t, range(4));
+    expect(Array.from(d.y)).toEqual([1, 0, 1, 0]);
+    expect(Array.from(d.labels!)).toEqual([1, 0, 1, 0]);
+  });
+
+  it('when transforming a table whose column has another type than in training, then it throws EncoderError naming it', async () => {
+    const t = await readCsv('x,label\n1,a\n2,b\n', LIMITS);
+    const enc = fitEncoder(
+      t,
+      { features: ['x'], target: 'label', task: 'classification', scaling: 'none' },
+      range(2),
+    );
+    const other = await readCsv('x,label\none,a\ntwo,b\n', LIMITS);
+    expect(() => enc.transform(other, range(2))).toThrow(/"x" is categorical/);
+  });
+});
+
 describe('encoder on loans (missing values, categorical features)', () => {
   let loans: Table;
   const opts = {
