@@ -21,6 +21,17 @@ export async function startApiServer() {
   const logger = createLogger(config.LOG_LEVEL, 'api');
   const redis = createRedis(config.REDIS_URL, 'api');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'Redis connection error'));
+  // Give Redis a moment, so the first requests do not answer 503 while it connects.
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      logger.warn('Redis is not reachable yet; requests answer 503 until it is');
+      resolve();
+    }, 5000);
+    redis.once('ready', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR };
   const datasetStore = createDatasetStore(storeDeps);
   const queue = createTrainingQueue({ connection: redis, config });

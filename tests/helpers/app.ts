@@ -45,6 +45,12 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const redis = createRedis(config.REDIS_URL, 'api');
   redis.on('error', () => {});
+  // Wait for the connection (or its first failure) so the first request does not race it.
+  await new Promise<void>((resolve) => {
+    if (redis.status === 'ready') return resolve();
+    redis.once('ready', () => resolve());
+    redis.once('error', () => resolve());
+  });
   const logger = createLogger('silent', 'test');
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir };
   const datasetStore = createDatasetStore(storeDeps);

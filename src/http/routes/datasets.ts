@@ -140,7 +140,7 @@ export const datasetRoutes =
 async function openUpload(request: FastifyRequest, queryName: string | undefined, maxBytes: number): Promise<Upload> {
   const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (contentType === 'text/csv') {
-    return hashed(queryName ?? 'dataset', request.body as Readable, async () => undefined, maxBytes);
+    return { ...hashed(queryName ?? 'dataset', request.body as Readable, maxBytes), finish: async () => undefined };
   }
   if (contentType !== 'multipart/form-data' || !request.isMultipart()) {
     throw new UnsupportedMediaTypeError(
@@ -173,19 +173,23 @@ async function openUpload(request: FastifyRequest, queryName: string | undefined
       }
       const fromFile = part.filename ? part.filename.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') : '';
       const finalName = name ?? (fromFile.trim() ? fromFile.trim().slice(0, 200) : 'dataset');
-      const drainRest = async () => {
+      const upload = hashed(finalName, part.file, maxBytes);
+      // Read the rest of the form now: busboy reports a truncated body ("Unexpected end of multipart
+      // data") only to the iterator, while the file stream just stalls; destroying it with a 400
+      // lets the upload fail instead of hanging.
+      const rest = (async () => {
         try {
           for (;;) {
-            const rest = await parts.next();
-            if (rest.done) break;
-            const p = rest.value as unknown as { type: string; file?: Readable };
+            const next = await parts.next();
+            if (next.done) break;
+            const p = next.value as unknown as { type: string; file?: Readable };
             if (p.type === 'file') p.file?.resume();
           }
-        } catch {
-          // Trailing garbage after the file changes nothing that was already accepted.
+        } catch (err) {
+          if (!upload.body.readableEnded) upload.body.destroy(uploadError(err) as Error);
         }
-      };
-      return hashed(finalName, part.file, drainRest, maxBytes);
+      })();
+      return { ...upload, finish: () => rest };
     }
   } catch (err) {
     throw uploadError(err);
@@ -193,7 +197,7 @@ async function openUpload(request: FastifyRequest, queryName: string | undefined
   throw new InvalidRequestError('The multipart body has no "file" field', [{ path: 'file', message: 'Required' }]);
 }
 
-function hashed(name: string, source: Readable, finish: () => Promise<void>, maxBytes: number): Upload {
+function hashed(name: string, source: Readable, maxBytes: number): Omit<Upload, 'finish'> {
   const hash = createHash('sha256').update(name, 'utf8').update('\0');
   let bytes = 0;
   const body = new PassThrough({
@@ -211,7 +215,6 @@ function hashed(name: string, source: Readable, finish: () => Promise<void>, max
   return {
     name,
     body,
-    finish,
     fingerprint() {
       digest ??= (async () => {
         if (!body.readableEnded) {
