@@ -175,6 +175,39 @@ describe('kernel backends', () => {
         out.forEach((v, j) => expect(Math.abs(v - 2 * exact[j])).toBeLessThanOrEqual(4 * m * U * m));
       });
 
+      it('when B is prepared, then gemmPrepared matches gemm for every shape and transpose, and ignores later writes to B', () => {
+        const rand = rng(23);
+        for (const [m, n, k] of [[1, 256, 784], [1, 10, 128], [64, 4, 128], [13, 7, 5], [129, 23, 300], [5, 1, 9]] as const) {
+          for (const transA of [false, true]) {
+            for (const transB of [false, true]) {
+              for (const accumulate of [false, true]) {
+                const a = randomArray(m * k, rand);
+                const b = randomArray(k * n, rand);
+                const c0 = randomArray(m * n, rand);
+                const want = c0.slice();
+                jsKernels.gemm(transA, transB, m, n, k, a, b, want, accumulate);
+                const bOriginal = b.slice();
+                const prepared = kernels.prepare(transB, k, n, b);
+                b.fill(1000); // the prepared copy keeps the values it was made from
+                const got = c0.slice();
+                kernels.gemmPrepared(transA, m, a, prepared, got, accumulate);
+                const label = `${m}x${n}x${k} transA=${transA} transB=${transB} accumulate=${accumulate}`;
+                expect(prepared).toMatchObject({ backend: kernels.name, k, n });
+                expect(boundRatio(transA, transB, m, n, k, a, bOriginal, c0, accumulate, got, want), label)
+                  .toBeLessThanOrEqual(1);
+              }
+            }
+          }
+        }
+      });
+
+      it('when a matrix prepared by another backend is passed, then gemmPrepared throws naming both', () => {
+        const other = backends.find((o) => o !== kernels) as Kernels;
+        const prepared = other.prepare(false, 2, 2, new Float32Array(4));
+        expect(() => kernels.gemmPrepared(false, 2, new Float32Array(4), prepared, new Float32Array(4), false))
+          .toThrow(new RegExp(`${other.name}.*${kernels.name}`));
+      });
+
       it('when an operand is too short, then gemm throws a RangeError naming it', () => {
         expect(() => kernels.gemm(false, false, 2, 2, 2, new Float32Array(3), new Float32Array(4), new Float32Array(4), false))
           .toThrow(/A/);

@@ -1,6 +1,11 @@
 // Reference kernels in plain JavaScript: the correctness baseline every other backend is tested against.
-import { checkGemm } from './check.js';
-import type { Kernels } from './types.js';
+import { checkGemm, checkPrepared } from './check.js';
+import type { Kernels, PreparedMatrix } from './types.js';
+
+interface JsPrepared extends PreparedMatrix {
+  readonly transB: boolean;
+  readonly data: Float32Array;
+}
 
 export const jsKernels: Kernels = {
   name: 'js',
@@ -33,5 +38,15 @@ export const jsKernels: Kernels = {
       const row = i * n;
       for (let j = 0; j < n; j++) out[j] += x[row + j];
     }
+  },
+  prepare(transB, k, n, b): JsPrepared {
+    checkGemm(0, n, k, null, b, null);
+    return { backend: 'js', k, n, transB, data: b.slice(0, k * n) };
+  },
+  gemmPrepared(transA, m, a, b, c, accumulate) {
+    checkPrepared('js', b);
+    const p = b as JsPrepared;
+    checkGemm(m, p.n, p.k, a, null, c);
+    jsKernels.gemm(transA, p.transB, m, p.n, p.k, a, p.data, c, accumulate);
   },
 };

@@ -25,4 +25,20 @@ export interface Kernels {
   addBias(m: number, n: number, x: Float32Array, bias: Float32Array): void;
   /** out[j] (+)= Σ_i x[i, j] over an m×n matrix x: the bias gradient. */
   sumRows(m: number, n: number, x: Float32Array, out: Float32Array, accumulate: boolean): void;
+  /**
+   * Keeps a copy of op(B) (k×n; B is n×k when transB) in the backend's own memory for repeated
+   * products with the same right operand, e.g. inference weights: no copy of B per call. The copy
+   * does not follow later writes to `b`; prepare again after the weights change.
+   */
+  prepare(transB: boolean, k: number, n: number, b: Float32Array): PreparedMatrix;
+  /** C (+)= op(A)·B for a matrix prepared by this same backend; op(A) is m×k. */
+  gemmPrepared(transA: boolean, m: number, a: Float32Array, b: PreparedMatrix, c: Float32Array, accumulate: boolean): void;
+}
+
+/** A right-hand operand held by one backend; see Kernels.prepare. */
+export interface PreparedMatrix {
+  /** The name of the backend that made it. */
+  readonly backend: string;
+  readonly k: number;
+  readonly n: number;
 }
