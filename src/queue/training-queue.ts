@@ -19,6 +19,7 @@ export type QueueConfig = Pick<
 /** Stalls allowed before BullMQ fails a job for good (each stall is a worker that died or froze). */
 export const MAX_STALLED_COUNT = 2;
 const DAY_S = 24 * 3600;
+const ENQUEUE_TIMEOUT_MS = 3000;
 
 export function createTrainingQueue(deps: {
   /** An "api" connection (createRedis(url, 'api')): adds fail fast while Redis is down. */
@@ -39,7 +40,18 @@ export function createTrainingQueue(deps: {
   queue.on('error', () => {}); // surfaced to callers as rejected adds (503), not as a crash
   return {
     async enqueue(tenant, jobId) {
-      await queue.add('train', TrainingJobDataSchema.parse({ jobId, tenant }), { jobId });
+      // A queue created while Redis was down waits for its first connection instead of failing;
+      // bound the wait so the client gets a 503, not a hung request. A late add is harmless: the
+      // worker skips a job whose record is gone.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('enqueue timed out: Redis unreachable')), ENQUEUE_TIMEOUT_MS);
+      });
+      try {
+        await Promise.race([queue.add('train', TrainingJobDataSchema.parse({ jobId, tenant }), { jobId }), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
     async remove(jobId) {
       const job = await queue.getJob(jobId);
