@@ -35,7 +35,13 @@ const epochs = Number(flags.epochs);
 const workerCount = Number(flags.workers);
 const parallel = Number(flags.parallel);
 const timeoutMs = Number(flags.timeout) * 1000;
-for (const [name, v] of Object.entries({ jobs: jobCount, epochs, workers: workerCount, parallel, timeout: timeoutMs })) {
+for (const [name, v] of Object.entries({
+  jobs: jobCount,
+  epochs,
+  workers: workerCount,
+  parallel,
+  timeout: timeoutMs,
+})) {
   if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
 }
 
@@ -94,7 +100,12 @@ function client(base: string, key: string | undefined) {
     ...(key ? { authorization: `Bearer ${key}` } : {}),
     ...extra,
   });
-  async function call<T>(method: string, path: string, body?: unknown, extra: Record<string, string> = {}): Promise<T> {
+  async function call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extra: Record<string, string> = {},
+  ): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const res = await fetch(`${base}${path}`, {
         method,
@@ -144,11 +155,18 @@ function quantile(sorted: number[], q: number): number {
 }
 
 async function main(): Promise<number> {
-  const stack = flags.url ? { url: flags.url.replace(/\/$/, ''), stop: async () => undefined } : await ownStack();
+  const stack = flags.url
+    ? { url: flags.url.replace(/\/$/, ''), stop: async () => undefined }
+    : await ownStack();
   try {
     const api = client(stack.url, flags.key);
-    const dataset = await api.uploadCsv('iris-load', readFileSync(join(repoRoot, 'tests/fixtures/iris.csv'), 'utf8'));
-    log(`dataset ${dataset.id} uploaded; submitting ${jobCount} jobs of ${epochs} epochs (${parallel} at a time)`);
+    const dataset = await api.uploadCsv(
+      'iris-load',
+      readFileSync(join(repoRoot, 'tests/fixtures/iris.csv'), 'utf8'),
+    );
+    log(
+      `dataset ${dataset.id} uploaded; submitting ${jobCount} jobs of ${epochs} epochs (${parallel} at a time)`,
+    );
 
     const spec = {
       datasetId: dataset.id,
@@ -163,7 +181,9 @@ async function main(): Promise<number> {
       Array.from({ length: parallel }, async () => {
         while (next < jobCount) {
           next += 1;
-          const job = await api.call<Job>('POST', '/v1/training-jobs', spec, { 'idempotency-key': randomUUID() });
+          const job = await api.call<Job>('POST', '/v1/training-jobs', spec, {
+            'idempotency-key': randomUUID(),
+          });
           submitted.push(job);
         }
       }),
@@ -177,21 +197,26 @@ async function main(): Promise<number> {
     let finished: Job[] = [];
     for (;;) {
       const jobs = (await api.listAll<Job>('/v1/training-jobs')).filter((j) => ids.has(j.id));
-      finished = jobs.filter((j) => j.status === 'succeeded' || j.status === 'failed' || j.status === 'cancelled');
+      finished = jobs.filter(
+        (j) => j.status === 'succeeded' || j.status === 'failed' || j.status === 'cancelled',
+      );
       const running = jobs.filter((j) => j.status === 'running').length;
       log(`${finished.length}/${jobCount} finished, ${running} running`);
       if (finished.length === jobCount) break;
-      if (Date.now() > deadline) throw new Error(`timed out with ${jobCount - finished.length} jobs unfinished`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out with ${jobCount - finished.length} jobs unfinished`);
       await sleep(2000);
     }
 
     // Exactly once: every job succeeded, with one model of its own, and each epoch once in its history.
     const problems: string[] = [];
     for (const job of finished) {
-      if (job.status !== 'succeeded') problems.push(`${job.id} ended ${job.status} ${JSON.stringify(job.error)}`);
+      if (job.status !== 'succeeded')
+        problems.push(`${job.id} ended ${job.status} ${JSON.stringify(job.error)}`);
       const epochsSeen = job.history.map((h) => h.epoch).join(',');
       const expected = Array.from({ length: epochs }, (_, i) => i + 1).join(',');
-      if (epochsSeen !== expected) problems.push(`${job.id} history epochs [${epochsSeen}], expected [${expected}]`);
+      if (epochsSeen !== expected)
+        problems.push(`${job.id} history epochs [${epochsSeen}], expected [${expected}]`);
     }
     const models = (await api.listAll<Model>('/v1/models')).filter((m) => ids.has(m.jobId));
     const modelsByJob = new Map<string, string[]>();
@@ -199,16 +224,25 @@ async function main(): Promise<number> {
     for (const job of finished) {
       const mine = modelsByJob.get(job.id) ?? [];
       if (mine.length !== 1) problems.push(`${job.id} has ${mine.length} models (${mine.join(', ')})`);
-      else if (job.modelId !== mine[0]) problems.push(`${job.id} modelId ${job.modelId} but its model is ${mine[0]}`);
+      else if (job.modelId !== mine[0])
+        problems.push(`${job.id} modelId ${job.modelId} but its model is ${mine[0]}`);
     }
 
     const ms = (a: string | null, b: string | null) => (a && b ? Date.parse(b) - Date.parse(a) : NaN);
-    const toStart = finished.map((j) => ms(j.createdAt, j.startedAt)).filter(Number.isFinite).sort((a, b) => a - b);
-    const toFinish = finished.map((j) => ms(j.createdAt, j.finishedAt)).filter(Number.isFinite).sort((a, b) => a - b);
+    const toStart = finished
+      .map((j) => ms(j.createdAt, j.startedAt))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
+    const toFinish = finished
+      .map((j) => ms(j.createdAt, j.finishedAt))
+      .filter(Number.isFinite)
+      .sort((a, b) => a - b);
     const wall = (Date.now() - submitStarted) / 1000;
 
     console.log('');
-    console.log(`jobs: ${jobCount}, epochs each: ${epochs}, wall time: ${wall.toFixed(1)} s, ${(jobCount / wall).toFixed(2)} jobs/s`);
+    console.log(
+      `jobs: ${jobCount}, epochs each: ${epochs}, wall time: ${wall.toFixed(1)} s, ${(jobCount / wall).toFixed(2)} jobs/s`,
+    );
     console.log(`submit→start  median ${quantile(toStart, 0.5)} ms, p99 ${quantile(toStart, 0.99)} ms`);
     console.log(`submit→finish median ${quantile(toFinish, 0.5)} ms, p99 ${quantile(toFinish, 0.99)} ms`);
     console.log(`models: ${models.length} for ${jobCount} jobs`);

@@ -172,14 +172,18 @@ describe('import rules of ARCHITECTURE.md', () => {
   });
 
   it('only queue/ imports bullmq', () => {
-    expect(violations((i) => packageName(i.specifier) === 'bullmq' && !inFolder(i.file, 'queue'))).toEqual([]);
+    expect(violations((i) => packageName(i.specifier) === 'bullmq' && !inFolder(i.file, 'queue'))).toEqual(
+      [],
+    );
   });
 
   it('only storage/ and queue/ import ioredis', () => {
     expect(
       violations(
         (i) =>
-          packageName(i.specifier) === 'ioredis' && !inFolder(i.file, 'storage') && !inFolder(i.file, 'queue'),
+          packageName(i.specifier) === 'ioredis' &&
+          !inFolder(i.file, 'storage') &&
+          !inFolder(i.file, 'queue'),
       ),
     ).toEqual([]);
   });
@@ -191,7 +195,10 @@ describe('import rules of ARCHITECTURE.md', () => {
   });
 
   it('only config.ts reads process.env', () => {
-    const envReads = codeMatches(/\bprocess\s*(\.\s*env\b|\[\s*['"`]env['"`]\s*\])/, (f) => f === 'config.ts');
+    const envReads = codeMatches(
+      /\bprocess\s*(\.\s*env\b|\[\s*['"`]env['"`]\s*\])/,
+      (f) => f === 'config.ts',
+    );
     const envImports = violations(
       (i) =>
         i.file !== 'config.ts' &&

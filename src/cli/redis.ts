@@ -167,7 +167,9 @@ export async function startPrivateRedis(options: PrivateRedisOptions, url: strin
     if (outcome.ok) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${binary} did not answer on port ${address.port} within ${readyTimeoutMs} ms:\n${await readLog()}`);
+      throw new Error(
+        `${binary} did not answer on port ${address.port} within ${readyTimeoutMs} ms:\n${await readLog()}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

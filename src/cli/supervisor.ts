@@ -73,7 +73,9 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
       );
     }
     const dir = dataPaths(config.DATA_DIR).redis;
-    print(`Nothing answers at ${address.host}:${address.port}: starting a private redis-server (files in ${dir})`);
+    print(
+      `Nothing answers at ${address.host}:${address.port}: starting a private redis-server (files in ${dir})`,
+    );
     redis = await startPrivateRedis(
       { address, dir, binary: options.redisBinary ?? 'redis-server' },
       `${address.host}:${address.port}`,

@@ -133,7 +133,11 @@ export function spawnScript(name: string, script: string, options: StartOptions)
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms. Output:\n${proc.output()}`));
+          reject(
+            new Error(
+              `${name}: no line matching ${pattern} within ${timeoutMs} ms. Output:\n${proc.output()}`,
+            ),
+          );
         }, timeoutMs);
         waiters.add(onLine);
         void exited().then((info) => {
@@ -173,7 +177,9 @@ export async function waitForHttp(url: string, proc: ServiceProcess, timeoutMs =
   while (Date.now() < deadline) {
     if (!proc.alive()) {
       const info = await proc.exited();
-      throw new Error(`${proc.name} exited (code ${info.code}, signal ${info.signal}) before ${url} answered. Output:\n${proc.output()}`);
+      throw new Error(
+        `${proc.name} exited (code ${info.code}, signal ${info.signal}) before ${url} answered. Output:\n${proc.output()}`,
+      );
     }
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });

@@ -97,15 +97,24 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const readyTimeoutMs = options.readyTimeoutMs ?? 10_000;
   const logFile = join(dir, 'redis.log');
   const args = [
-    '--port', String(port),
-    '--bind', '127.0.0.1',
-    '--dir', dir,
-    '--appendonly', 'yes',
-    '--appendfsync', options.appendfsync ?? 'always',
-    '--save', '',
-    '--maxmemory-policy', 'noeviction',
-    '--logfile', logFile,
-    '--daemonize', 'no',
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--appendonly',
+    'yes',
+    '--appendfsync',
+    options.appendfsync ?? 'always',
+    '--save',
+    '',
+    '--maxmemory-policy',
+    'noeviction',
+    '--logfile',
+    logFile,
+    '--daemonize',
+    'no',
     ...(options.args ?? []),
   ];
 
@@ -119,7 +128,11 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const spawnError = new Promise<never>((_, reject) =>
       proc.once('error', (err) => {
         spawnFailed = true;
-        reject(new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`));
+        reject(
+          new Error(
+            `cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`,
+          ),
+        );
       }),
     );
     child = proc;
@@ -131,7 +144,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
         await sleep(50);
       }
       proc.kill('SIGKILL');
-      throw new Error(`redis-server on port ${port} did not answer PING within ${readyTimeoutMs} ms:\n${readLog()}`);
+      throw new Error(
+        `redis-server on port ${port} did not answer PING within ${readyTimeoutMs} ms:\n${readLog()}`,
+      );
     })();
     ready.catch(() => undefined); // when the spawn error wins the race, this one is reported instead
     await Promise.race([ready, spawnError]);
@@ -180,7 +195,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (proc !== null) {
         proc.kill('SIGCONT'); // a paused server cannot act on SIGTERM
         proc.kill('SIGTERM');
-        const exited = await Promise.race([waitForExit(proc).then(() => true), sleep(5000).then(() => false)]);
+        const exited = await Promise.race([
+          waitForExit(proc).then(() => true),
+          sleep(5000).then(() => false),
+        ]);
         if (!exited) {
           proc.kill('SIGKILL');
           await waitForExit(proc);

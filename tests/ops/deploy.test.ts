@@ -26,7 +26,9 @@ const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, s
 const commandText = (c: ComposeService['command']) => (Array.isArray(c) ? c.join(' ') : (c ?? ''));
 const envOf = (s: ComposeService): Record<string, string> =>
   Array.isArray(s.environment)
-    ? Object.fromEntries(s.environment.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+    ? Object.fromEntries(
+        s.environment.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+      )
     : (s.environment ?? {});
 
 /** `npm run X` in shell form and in JSON exec form (["npm", "run", "X"]). */

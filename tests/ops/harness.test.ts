@@ -77,7 +77,9 @@ describe('private redis-server', () => {
 
 describe('child processes', () => {
   it('when started with an env, then the child sees it and is ready', async () => {
-    const p = spawnScript('ticker', 'tests/ops/fixtures/ticker.ts', { env: { FIXTURE_VALUE: 'from-the-test' } });
+    const p = spawnScript('ticker', 'tests/ops/fixtures/ticker.ts', {
+      env: { FIXTURE_VALUE: 'from-the-test' },
+    });
     const line = await p.waitForLine(/ready/);
     expect(line).toContain('FIXTURE_VALUE=from-the-test');
     await p.stop();

@@ -31,7 +31,11 @@ async function setup(redisPort?: number) {
   const apiPort = await getFreePort();
   const port = redisPort ?? (await getFreePort());
   const env = { ...process.env, PORT: String(apiPort), HOST: '127.0.0.1' };
-  const config = loadConfig({ PORT: String(apiPort), REDIS_URL: `redis://127.0.0.1:${port}`, DATA_DIR: dataDir });
+  const config = loadConfig({
+    PORT: String(apiPort),
+    REDIS_URL: `redis://127.0.0.1:${port}`,
+    DATA_DIR: dataDir,
+  });
   const lines: string[] = [];
   return { dataDir, apiPort, redisPort: port, env, config, lines, print: (l: string) => lines.push(l) };
 }
@@ -39,7 +43,12 @@ async function setup(redisPort?: number) {
 describe('npm start supervisor', () => {
   it('when no Redis answers, then it starts a private one under DATA_DIR, prints the docs URL, and stops it all on SIGTERM', async () => {
     const s = await setup();
-    const sup = await startSupervisor({ config: s.config, services: [fakeApi, fakeWorker], env: s.env, print: s.print });
+    const sup = await startSupervisor({
+      config: s.config,
+      services: [fakeApi, fakeWorker],
+      env: s.env,
+      print: s.print,
+    });
     supervisors.push(sup);
     expect(sup.privateRedis).toBe(true);
     expect(existsSync(join(s.dataDir, 'redis'))).toBe(true);
@@ -64,7 +73,12 @@ describe('npm start supervisor', () => {
     const server = await startRedisServer();
     servers.push(server);
     const s = await setup(server.port);
-    const sup = await startSupervisor({ config: s.config, services: [fakeApi, fakeWorker], env: s.env, print: s.print });
+    const sup = await startSupervisor({
+      config: s.config,
+      services: [fakeApi, fakeWorker],
+      env: s.env,
+      print: s.print,
+    });
     supervisors.push(sup);
     expect(sup.privateRedis).toBe(false);
     expect(existsSync(join(s.dataDir, 'redis'))).toBe(false);
@@ -108,9 +122,9 @@ describe('npm start supervisor', () => {
     const s = await setup();
     // .invalid never resolves (RFC 2606), so the probe fails without sending anything anywhere.
     const config = loadConfig({ REDIS_URL: 'redis://redis.invalid:6379', DATA_DIR: s.dataDir });
-    await expect(startSupervisor({ config, services: [fakeApi], env: s.env, print: s.print })).rejects.toThrow(
-      /Nothing answers at REDIS_URL/,
-    );
+    await expect(
+      startSupervisor({ config, services: [fakeApi], env: s.env, print: s.print }),
+    ).rejects.toThrow(/Nothing answers at REDIS_URL/);
     expect(existsSync(join(s.dataDir, 'redis'))).toBe(false);
   });
 });
