@@ -226,7 +226,9 @@ export async function fit(model: Sequential, train: Batchable, opts: FitOptions)
     }
 
     if (opts.onEpoch) await opts.onEpoch({ ...report }, snapshot);
-    else await yieldToLoop();
+    // A turn of the event loop at every epoch boundary (a sync onEpoch only yields to microtasks),
+    // so a cancel message can arrive even when epochs are short.
+    await yieldToLoop();
     lastYield = performance.now();
   }
 

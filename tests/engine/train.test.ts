@@ -246,6 +246,23 @@ describe('fit: cancellation and divergence', () => {
     });
   });
 
+  it('when onEpoch is synchronous, then fit still gives the event loop a turn at each epoch boundary', async () => {
+    const model = Sequential.create(SPEC, createRng(1));
+    const ctrl = new AbortController();
+    let last = 0;
+    const run = fit(model, blobs(16, 2), {
+      ...baseOpts({ epochs: 100_000, batchSize: 16 }),
+      signal: ctrl.signal,
+      onEpoch: (r) => {
+        last = r.epoch;
+        // Lands only if fit lets a macrotask run before the next epoch's first batch.
+        if (r.epoch === 3) setImmediate(() => ctrl.abort());
+      },
+    });
+    await expect(run).rejects.toMatchObject({ code: 'aborted', epoch: 4 });
+    expect(last).toBe(3);
+  });
+
   it('when the signal is already aborted, then no batch runs and the weights are unchanged', async () => {
     const model = Sequential.create(SPEC, createRng(1));
     const before = weightBytes(model);
