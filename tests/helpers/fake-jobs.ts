@@ -11,6 +11,8 @@ export interface FakeJobService extends JobService {
   /** Moves a job to a status and emits the status event. */
   setStatus(id: string, status: JobStatus): void;
   submitted: number;
+  /** Event streams currently open (a closed client connection must bring this back down). */
+  openStreams: number;
 }
 
 export function createFakeJobService(): FakeJobService {
@@ -25,6 +27,7 @@ export function createFakeJobService(): FakeJobService {
 
   const fake: FakeJobService = {
     submitted: 0,
+    openStreams: 0,
     async submit(tenant, spec) {
       fake.submitted++;
       const resolved: TrainingSpec = {
@@ -86,6 +89,7 @@ export function createFakeJobService(): FakeJobService {
       set.add(listener);
       const onAbort = () => wake?.();
       signal.addEventListener('abort', onAbort);
+      fake.openStreams++;
       try {
         yield { type: 'status', data: structuredClone(job) };
         if (TERMINAL_STATUSES.includes(job.status)) return;
@@ -100,6 +104,7 @@ export function createFakeJobService(): FakeJobService {
           if (e.type === 'status' && TERMINAL_STATUSES.includes(e.data.status)) return;
         }
       } finally {
+        fake.openStreams--;
         set.delete(listener);
         signal.removeEventListener('abort', onAbort);
       }
