@@ -67,6 +67,22 @@ function checkOptions(opts: FitOptions): void {
   }
 }
 
+/** Copies rows idx[start … start+n) of a rows × width matrix into the first n rows of dst. */
+function gatherRows(
+  src: Float32Array,
+  width: number,
+  idx: Int32Array,
+  start: number,
+  n: number,
+  dst: Float32Array,
+): void {
+  for (let b = 0; b < n; b++) {
+    let so = idx[start + b] * width;
+    let o = b * width;
+    for (let j = 0; j < width; j++) dst[o++] = src[so++];
+  }
+}
+
 function allFinite(ws: Float32Array[]): boolean {
   for (const w of ws) for (let i = 0; i < w.length; i++) if (!Number.isFinite(w[i])) return false;
   return true;
@@ -160,44 +176,53 @@ export async function fit(model: Sequential, train: Batchable, opts: FitOptions)
     return new TrainingDivergedError(epoch + 1, detail);
   };
 
+  let lossSum = 0;
+  let lastYield = performance.now();
+  const loss = opts.loss;
+
+  // The batches of an epoch from row `from` until the epoch ends or YIELD_EVERY_MS has passed;
+  // returns where it stopped. Kept synchronous and out of the async loop, which V8 would not
+  // optimize while it runs (no on-stack replacement into a resumable function).
+  const runBatches = (from: number): number => {
+    let start = from;
+    while (start < rows) {
+      if (signal?.aborted) throw new TrainingAbortedError(epoch + 1);
+      const n = Math.min(bs, rows - start);
+      gatherRows(tx, inSize, idx, start, n, xb);
+      gatherRows(ty, outSize, idx, start, n, yb);
+      model.forward(n === bs ? xb : xLast, n);
+      const l = model.backward(loss, n === bs ? yb : yLast, n);
+      if (!Number.isFinite(l)) throw diverged(`the batch loss is ${l}`);
+      optimizer.step();
+      lossSum += l * n;
+      start += n;
+      if (performance.now() - lastYield > YIELD_EVERY_MS) break;
+    }
+    return start;
+  };
+
   // A resumed state may already be past its stopping point (wait only grows on a non-improvement,
   // so wait > 0 tells a stop with patience 0 apart from a fresh improvement).
   let stoppedEarly = esOpts !== undefined && wait > 0 && wait >= esOpts.patience;
-  let lastYield = performance.now();
 
   while (!stoppedEarly && epoch < opts.epochs) {
     for (let i = 0; i < rows; i++) idx[i] = i;
     if (shuffle) rng.shuffle(idx);
-    let lossSum = 0;
-    for (let start = 0; start < rows; start += bs) {
-      if (signal?.aborted) throw new TrainingAbortedError(epoch + 1);
-      const n = Math.min(bs, rows - start);
-      for (let b = 0; b < n; b++) {
-        const src = idx[start + b];
-        let so = src * inSize;
-        let o = b * inSize;
-        for (let j = 0; j < inSize; j++) xb[o++] = tx[so++];
-        so = src * outSize;
-        o = b * outSize;
-        for (let j = 0; j < outSize; j++) yb[o++] = ty[so++];
-      }
-      const xv = n === bs ? xb : xLast;
-      const yv = n === bs ? yb : yLast;
-      model.forward(xv, n);
-      const l = model.backward(opts.loss, yv, n);
-      if (!Number.isFinite(l)) throw diverged(`the batch loss is ${l}`);
-      optimizer.step();
-      lossSum += l * n;
-      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+    lossSum = 0;
+    let start = 0;
+    while (start < rows) {
+      start = runBatches(start);
+      if (start < rows) {
         await yieldToLoop();
         lastYield = performance.now();
       }
     }
-    const loss = lossSum / rows;
+    const epochLoss = lossSum / rows;
     for (let i = 0; i < params.length; i++) weightsNow[i].set(params[i].value);
-    if (!Number.isFinite(loss) || !allFinite(weightsNow)) throw diverged(`the epoch loss is ${loss}`);
+    if (!Number.isFinite(epochLoss) || !allFinite(weightsNow))
+      throw diverged(`the epoch loss is ${epochLoss}`);
 
-    const report: EpochReport = { epoch: epoch + 1, loss };
+    const report: EpochReport = { epoch: epoch + 1, loss: epochLoss };
     if (opts.validation) {
       const m = evaluate(model, opts.validation, { loss: opts.loss, kind: metricsKind });
       if (!Number.isFinite(m.loss)) throw diverged(`the validation loss is ${m.loss}`);
