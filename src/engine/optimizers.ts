@@ -147,17 +147,35 @@ export const optimizers: Record<OptimizerType, OptimizerKind> = {
         const gr = p.grad;
         const m = s[base];
         const v = s[base + 1];
-        const c1 = 1 / (1 - Math.pow(b1, t));
-        const c2 = 1 / (1 - Math.pow(b2, t));
-        const ob1 = 1 - b1;
-        const ob2 = 1 - b2;
-        for (let i = 0; i < w.length; i++) {
+        // Settings copied to locals so the optimized loop keeps them in registers.
+        const beta1 = b1;
+        const beta2 = b2;
+        const e = eps;
+        const ob1 = 1 - beta1;
+        const ob2 = 1 - beta2;
+        const step = lr / (1 - Math.pow(beta1, t));
+        const c2 = 1 / (1 - Math.pow(beta2, t));
+        const n = w.length;
+        if (wd === 0 && scale === 1) {
+          // The common case (no decay, no clipping) without the two extra multiplies.
+          for (let i = 0; i < n; i++) {
+            const g = gr[i];
+            const mi = beta1 * m[i] + ob1 * g;
+            const vi = beta2 * v[i] + ob2 * g * g;
+            m[i] = mi;
+            v[i] = vi;
+            w[i] -= (step * mi) / (Math.sqrt(vi * c2) + e);
+            gr[i] = 0;
+          }
+          return;
+        }
+        for (let i = 0; i < n; i++) {
           const g = (gr[i] + wd * w[i]) * scale;
-          const mi = b1 * m[i] + ob1 * g;
-          const vi = b2 * v[i] + ob2 * g * g;
+          const mi = beta1 * m[i] + ob1 * g;
+          const vi = beta2 * v[i] + ob2 * g * g;
           m[i] = mi;
           v[i] = vi;
-          w[i] -= (lr * mi * c1) / (Math.sqrt(vi * c2) + eps);
+          w[i] -= (step * mi) / (Math.sqrt(vi * c2) + e);
           gr[i] = 0;
         }
       };
