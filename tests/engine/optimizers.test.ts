@@ -105,6 +105,32 @@ describe('optimizers: shared options', () => {
     expect(b.value[0]).toBeCloseTo(-1.2, 6);
   });
 
+  it('when adam has weightDecay, then the decay term is its only gradient for a zero loss gradient', () => {
+    const w = weight([1]);
+    const opt = createOptimizer([w], { type: 'adam', learningRate: 0.1, weightDecay: 0.5 });
+    // g = 0.5·w. t1: g = 0.5 → the first step is lr·sign(g): w1 = 0.9.
+    // t2: g = 0.45; m = 0.045 + 0.045 = 0.09, v = 0.00024975 + 0.0002025 = 0.00045225;
+    //     m̂ = 0.09/0.19 = 0.4736842, v̂ = 0.00045225/0.001999 = 0.2262381 → w2 = 0.9 − 0.1·0.4736842/0.4756449 = 0.8004122
+    opt.step();
+    expect(w.value[0]).toBeCloseTo(0.9, 6);
+    opt.step();
+    expect(w.value[0]).toBeCloseTo(0.8004122, 6);
+  });
+
+  it('when adam has clipNorm, then the clipped gradient feeds its moments', () => {
+    const w = weight([0]);
+    const opt = createOptimizer([w], { type: 'adam', learningRate: 0.1, clipNorm: 1 });
+    // t1: g = 3 clipped to 1 → m = 0.1, v = 0.001, w1 = −0.1.
+    // t2: g = 0.5 (unclipped) → m = 0.14, v = 0.001249; m̂ = 0.7368421, v̂ = 0.6248124 → w2 = −0.1 − 0.1·0.7368421/0.7904508 = −0.1932180
+    // (unclipped moments would give w2 = −0.1783327)
+    w.grad[0] = 3;
+    opt.step();
+    expect(w.value[0]).toBeCloseTo(-0.1, 6);
+    w.grad[0] = 0.5;
+    opt.step();
+    expect(w.value[0]).toBeCloseTo(-0.193218, 6);
+  });
+
   it('when a step is taken, then the gradients are zeroed for the next backward', () => {
     const p = weight([1, 2]);
     p.grad.set([0.5, -0.5]);
