@@ -24,6 +24,8 @@ export interface ProcessorDeps {
   csvLimits: CsvLimits;
   logger: Logger;
   now?: () => Date;
+  /** Least time between checkpoints; default CHECKPOINT_INTERVAL_MS. */
+  checkpointIntervalMs?: number;
   /** Replaceable in tests (e.g. to watch epochs); defaults to a worker thread. */
   startThread?: typeof startTrainingThread;
 }
@@ -39,6 +41,8 @@ export interface TrainingProcessor {
 
 type StopReason = 'cancel' | 'shutdown' | 'timeout' | 'lost';
 
+/** At most one checkpoint a second: a resume repeats at most a second of training. */
+export const CHECKPOINT_INTERVAL_MS = 1000;
 const GENERIC_INTERNAL = 'training failed because of an internal error';
 
 export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor {
@@ -241,18 +245,24 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         csvPath: deps.paths.dataset(spec.datasetId),
         csvLimits: deps.csvLimits,
         resume: checkpoint?.bytes ?? null,
+        checkpointIntervalMs: deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
       };
-      const onEpoch = async (report: EpochReport, state: Uint8Array): Promise<'continue' | 'stop'> => {
-        // Checkpoint first, then the record: a record never shows an epoch no checkpoint holds.
-        await writeFileAtomic(deps.paths.checkpoint(jobId), state);
+      const onEpochs = async (reports: EpochReport[], state: Uint8Array | null): Promise<'continue' | 'stop'> => {
+        // The record may run ahead of the last checkpoint; a resumed attempt trims it back.
+        if (state) await writeFileAtomic(deps.paths.checkpoint(jobId), state);
+        let added: EpochReport[] = [];
         const res = await deps.jobs.update(jobId, ({ job, lease }) => {
           if (job.status !== 'running' || lease?.token !== token) return null;
-          if (job.history.length !== report.epoch - 1) return null; // appended already: exactly once
+          // Exactly once: only the epoch right after the last recorded one is appended.
+          added = [];
+          let next = job.history.length + 1;
+          for (const r of reports) if (r.epoch === next) (added.push(r), next++);
+          if (added.length === 0) return null;
           return {
             job: {
               ...job,
-              history: [...job.history, toEntry(report)],
-              progress: { epoch: report.epoch, epochs: job.progress.epochs },
+              history: [...job.history, ...added.map(toEntry)],
+              progress: { epoch: next - 1, epochs: job.progress.epochs },
             },
           };
         });
@@ -262,15 +272,16 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
           return 'stop';
         }
         if (res.written) {
-          await deps.events
-            .publish(jobId, { type: 'epoch', data: { ...toEntry(report), epochs: current.job.progress.epochs } })
-            .catch(() => {});
+          const epochs = current.job.progress.epochs;
+          await Promise.all(
+            added.map((r) => deps.events.publish(jobId, { type: 'epoch', data: { ...toEntry(r), epochs } }).catch(() => {})),
+          );
         }
         if (current.job.cancelRequested) stopReason ??= 'cancel';
         if (shuttingDown) stopReason ??= 'shutdown';
         return stopReason ? 'stop' : 'continue';
       };
-      thread = startThread(input, onEpoch);
+      thread = startThread(input, onEpochs);
       if (stopReason) thread.abort();
       const result: ThreadResult = await thread.result;
       return await settle(stored, token, result, stopReason, delivery, log);

@@ -10,13 +10,18 @@ export interface ThreadInput {
   csvLimits: CsvLimits;
   /** An encoded TrainingState to continue from. */
   resume: Uint8Array | null;
+  /** The least time between two checkpoints (the first epoch always gets one). */
+  checkpointIntervalMs: number;
 }
 
 export type ThreadErrorKind = 'diverged' | 'invalidData' | 'datasetDeleted' | 'aborted' | 'internal';
 
-/** Thread → main. After 'epoch' the thread waits for a ThreadReply. */
+/**
+ * Thread → main. An epoch with a state (a checkpoint) waits for a ThreadReply; one without goes on
+ * at once, and a 'stop' sent later still stops it.
+ */
 export type ThreadMessage =
-  | { type: 'epoch'; report: EpochReport; state: Uint8Array }
+  | { type: 'epoch'; report: EpochReport; state: Uint8Array | null }
   | { type: 'done'; outcome: TrainingOutcome }
   | { type: 'error'; kind: ThreadErrorKind; message: string; stack?: string };
 

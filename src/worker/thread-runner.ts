@@ -29,7 +29,8 @@ export interface ThreadHandle {
 
 export function startTrainingThread(
   input: ThreadInput,
-  onEpoch: (report: EpochReport, state: Uint8Array) => Promise<'continue' | 'stop'>,
+  /** Consecutive epochs in order, with the newest checkpoint among them (if any). */
+  onEpochs: (reports: EpochReport[], state: Uint8Array | null) => Promise<'continue' | 'stop'>,
 ): ThreadHandle {
   const worker = isTs
     ? new Worker(tsBootstrap(), { eval: true, workerData: input })
@@ -50,20 +51,35 @@ export function startTrainingThread(
     if (!settled) worker.postMessage(msg);
   };
 
+  // Epochs are persisted in order; those that arrive while a write is under way are written
+  // together next, so a slow Redis costs round trips per batch, not per epoch.
+  let pending: { report: EpochReport; state: Uint8Array | null }[] = [];
+  let chain: Promise<void> = Promise.resolve();
+  const drain = async () => {
+    if (settled || pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const withState = batch.filter((m) => m.state !== null);
+    try {
+      const answer = await onEpochs(
+        batch.map((m) => m.report),
+        withState.length > 0 ? withState[withState.length - 1].state : null,
+      );
+      // The thread waits after a checkpoint epoch only; a stop reaches it either way.
+      if (withState.length > 0 || answer === 'stop') send({ type: answer });
+    } catch (err) {
+      // Persisting the epoch failed (Redis or disk): stop here and let the job be retried.
+      const e = err instanceof Error ? err : new Error(String(err));
+      finish({ kind: 'internal', message: e.message, stack: e.stack });
+    }
+  };
   worker.on('message', (msg: ThreadMessage) => {
     if (msg.type === 'epoch') {
-      onEpoch(msg.report, msg.state).then(
-        (answer) => send({ type: answer }),
-        (err: unknown) => {
-          // Persisting the epoch failed (Redis or disk): stop here and let the job be retried.
-          const e = err instanceof Error ? err : new Error(String(err));
-          finish({ kind: 'internal', message: e.message, stack: e.stack });
-        },
-      );
-    } else if (msg.type === 'done') {
-      finish({ kind: 'done', outcome: msg.outcome });
+      pending.push({ report: msg.report, state: msg.state });
+      chain = chain.then(drain);
     } else {
-      finish({ kind: msg.kind, message: msg.message, stack: msg.stack });
+      // The result waits for the epochs before it, so the record has them all when it settles.
+      chain = chain.then(() => finish(msg.type === 'done' ? { kind: 'done', outcome: msg.outcome } : msg));
     }
   });
   worker.on('error', (err) => finish({ kind: 'internal', message: err.message, stack: err.stack }));

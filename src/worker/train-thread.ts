@@ -18,10 +18,11 @@ if (!port) throw new Error('train-thread.ts runs as a worker thread only');
 const input = workerData as ThreadInput;
 const controller = new AbortController();
 let answer: ((reply: ThreadReply) => void) | null = null;
+let lastCheckpoint = 0;
 
 port.on('message', (msg: ThreadRequest) => {
-  if (msg.type === 'abort') controller.abort();
-  else if (answer) {
+  if (msg.type === 'abort' || msg.type === 'stop') controller.abort();
+  if (answer && msg.type !== 'abort') {
     const a = answer;
     answer = null;
     a(msg);
@@ -46,7 +47,16 @@ async function main(): Promise<void> {
       signal: controller.signal,
       resume: input.resume ? decodeTrainingState(input.resume) : undefined,
       onEpoch: async (report, snapshot) => {
+        // A checkpoint at most every CHECKPOINT_INTERVAL_MS (and after the first epoch): encoding and
+        // fsyncing the full state every epoch would cost more than a small epoch itself. The thread
+        // waits for the checkpoint to be stored, so at most one interval of epochs is ever in flight.
+        const due = report.epoch === 1 || performance.now() - lastCheckpoint >= input.checkpointIntervalMs;
+        if (!due) {
+          post({ type: 'epoch', report, state: null });
+          return;
+        }
         const state = encodeTrainingState(snapshot());
+        lastCheckpoint = performance.now();
         const reply = new Promise<ThreadReply>((resolve) => (answer = resolve));
         post({ type: 'epoch', report, state });
         const r = await reply;
