@@ -1,7 +1,5 @@
-// Float32Array matrices: the (value, grad) parameter pair, shape checks that name the op and both
-// shapes, and the little-endian binary form of weights used by model files and training states.
-import { getKernels } from './kernels/index.js';
-
+// Float32Array tensors: the (value, grad) parameter pair and the little-endian binary form of
+// weights used by model files and training states. Matrix products live behind ./kernels.
 /** A trainable tensor and its gradient. `decay` marks weights (L2 weight decay applies) vs biases. */
 export interface Param {
   readonly name: string;
@@ -12,40 +10,6 @@ export interface Param {
 
 export function createParam(name: string, size: number, decay: boolean): Param {
   return { name, value: new Float32Array(size), grad: new Float32Array(size), decay };
-}
-
-/** A row-major matrix view over a Float32Array. */
-export interface Matrix {
-  rows: number;
-  cols: number;
-  data: Float32Array;
-}
-
-export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
-  const d = data ?? new Float32Array(rows * cols);
-  if (d.length !== rows * cols) {
-    throw new RangeError(`matrix: data of length ${d.length} does not fit ${rows}×${cols}`);
-  }
-  return { rows, cols, data: d };
-}
-
-/** C = A·B through the active kernels; a shape mismatch names both shapes. */
-export function matmul(a: Matrix, b: Matrix): Matrix {
-  if (a.cols !== b.rows) {
-    throw new RangeError(`matmul: cannot multiply ${a.rows}×${a.cols} by ${b.rows}×${b.cols}`);
-  }
-  const c = matrix(a.rows, b.cols);
-  getKernels().gemm(false, false, a.rows, b.cols, a.cols, a.data, b.data, c.data, false);
-  return c;
-}
-
-/** Throws a RangeError naming `op` when a buffer does not hold rows × cols numbers. */
-export function assertShape(op: string, what: string, arr: Float32Array, rows: number, cols: number): void {
-  if (arr.length !== rows * cols) {
-    throw new RangeError(
-      `${op}: ${what} has ${arr.length} values, expected ${rows}×${cols} = ${rows * cols}`,
-    );
-  }
 }
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
