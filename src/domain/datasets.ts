@@ -82,7 +82,8 @@ async function streamToFile(body: Readable, path: string, maxBytes: number): Pro
   const counter = new Transform({
     transform(chunk: Buffer, _enc, callback) {
       size += chunk.length;
-      if (size > maxBytes) callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
+      if (size > maxBytes)
+        callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
       else callback(null, chunk);
     },
   });
@@ -92,7 +93,10 @@ async function streamToFile(body: Readable, path: string, maxBytes: number): Pro
 
 function csvProblem(err: unknown): unknown {
   if (!(err instanceof CsvError)) return err;
-  const where = err.row !== undefined ? ` (row ${err.row}${err.column !== undefined ? `, column ${err.column}` : ''})` : '';
+  const where =
+    err.row !== undefined
+      ? ` (row ${err.row}${err.column !== undefined ? `, column ${err.column}` : ''})`
+      : '';
   const message = err.message.includes('row') ? err.message : `${err.message}${where}`;
   const detail = `The file is not a usable table: ${message}`;
   return TOO_LARGE_KINDS.has(err.kind) ? new TooLargeError(detail) : new UnprocessableError(detail);

@@ -66,7 +66,8 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
       }
       const out = network.predict(x, rows.length);
       const width = network.outputSize;
-      if (!out.every(Number.isFinite)) throw new UnprocessableError('The model produced a non-finite output for these rows');
+      if (!out.every(Number.isFinite))
+        throw new UnprocessableError('The model produced a non-finite output for these rows');
       const predictions: PredictResponse['predictions'] = [];
       for (let r = 0; r < rows.length; r++) {
         if (model.task === 'regression') {
@@ -75,7 +76,8 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
         }
         const classes = model.classes ?? encoder.classes ?? [];
         // One sigmoid unit gives p(classes[1]); the other class gets 1 - p.
-        const probs = width === 1 ? [1 - out[r], out[r]] : Array.from(out.subarray(r * width, (r + 1) * width));
+        const probs =
+          width === 1 ? [1 - out[r], out[r]] : Array.from(out.subarray(r * width, (r + 1) * width));
         let best = 0;
         for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
         const probabilities: Record<string, number> = {};

@@ -176,7 +176,7 @@ export const TrainingSpecInputSchema = z
       .prefault({}),
   })
   .strict()
-  .meta({ id: 'TrainingSpecInput' });
+  .meta({ id: 'TrainingSpecRequest' }); // not "…Input": the OpenAPI generator names input forms `<id>Input`
 export type TrainingSpecInput = z.input<typeof TrainingSpecInputSchema>;
 export type TrainingSpecParsed = z.output<typeof TrainingSpecInputSchema>;
 

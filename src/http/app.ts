@@ -143,15 +143,20 @@ export async function buildApp(deps: AppDeps) {
         timeWindow: 60_000,
         redis: deps.redis,
         nameSpace: `${config.REDIS_PREFIX}:rl:`,
-        keyGenerator: (request) => (request.principal?.keyId ? `key:${request.principal.keyId}` : `ip:${request.ip}`),
+        keyGenerator: (request) =>
+          request.principal?.keyId ? `key:${request.principal.keyId}` : `ip:${request.ip}`,
         errorResponseBuilder: (_request, context) =>
           new TooManyRequestsError(
             `Rate limit of ${context.max} requests a minute exceeded; retry in ${context.after}`,
             Math.ceil(context.ttl / 1000),
           ),
       });
-      await v1.register(datasetRoutes({ datasets: deps.datasets, idempotency, maxUploadBytes: config.MAX_UPLOAD_BYTES }));
-      await v1.register(trainingJobRoutes({ jobs: deps.jobs, idempotency, heartbeatMs: deps.sseHeartbeatMs }));
+      await v1.register(
+        datasetRoutes({ datasets: deps.datasets, idempotency, maxUploadBytes: config.MAX_UPLOAD_BYTES }),
+      );
+      await v1.register(
+        trainingJobRoutes({ jobs: deps.jobs, idempotency, heartbeatMs: deps.sseHeartbeatMs }),
+      );
       await v1.register(modelRoutes({ models: deps.models }));
     },
     { prefix: '/v1' },

@@ -34,7 +34,8 @@ export function createAuthenticator(apiKeys: ReadonlyMap<string, string> | undef
   return function authenticate(header: string | undefined): Principal {
     if (!entries) return { tenant: DEFAULT_TENANT, keyId: null };
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header ?? '');
-    if (!match) throw new UnauthorizedError('Missing or malformed Authorization header; expected "Bearer <key>"');
+    if (!match)
+      throw new UnauthorizedError('Missing or malformed Authorization header; expected "Bearer <key>"');
     const given = digest(match[1]);
     let tenant: string | null = null;
     for (const e of entries) if (timingSafeEqual(e.hash, given) && tenant === null) tenant = e.tenant;

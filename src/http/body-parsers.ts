@@ -49,7 +49,9 @@ class ForbiddenKeyError extends Error {
   }
 }
 
-export function registerBodyParsers(app: Pick<FastifyInstance, 'addContentTypeParser' | 'removeContentTypeParser'>): void {
+export function registerBodyParsers(
+  app: Pick<FastifyInstance, 'addContentTypeParser' | 'removeContentTypeParser'>,
+): void {
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     try {

@@ -71,16 +71,23 @@ const MULTIPART_CODES: Record<string, number> = {
 export function toProblem(err: unknown, requestId: string): ProblemReply {
   if (err instanceof DomainError) {
     const retryAfterSeconds =
-      err instanceof TooManyRequestsError || err instanceof UnavailableError ? err.retryAfterSeconds : undefined;
+      err instanceof TooManyRequestsError || err instanceof UnavailableError
+        ? err.retryAfterSeconds
+        : undefined;
     if (err.status >= 500) {
-      return { problem: problem(err.status, `${err.message} (request ${requestId})`), retryAfterSeconds, internal: true };
+      return {
+        problem: problem(err.status, `${err.message} (request ${requestId})`),
+        retryAfterSeconds,
+        internal: true,
+      };
     }
     return { problem: problem(err.status, err.message, err.errors), retryAfterSeconds, internal: false };
   }
 
   if (hasZodFastifySchemaValidationErrors(err)) {
     const context = (err as { validationContext?: string }).validationContext;
-    const where = context === 'querystring' ? 'query' : context === 'params' ? 'path' : (context ?? 'request');
+    const where =
+      context === 'querystring' ? 'query' : context === 'params' ? 'path' : (context ?? 'request');
     const errors = err.validation.map((v) => ({
       path: pointerToPath(v.instancePath) || (context === 'body' ? '(body)' : `(${where})`),
       message: v.message ?? 'Invalid value',
@@ -99,7 +106,10 @@ export function toProblem(err: unknown, requestId: string): ProblemReply {
 
   const fe = err as Partial<FastifyError> & { statusCode?: number };
   if (typeof fe.code === 'string' && fe.code in MULTIPART_CODES) {
-    return { problem: problem(MULTIPART_CODES[fe.code], fe.message ?? 'Invalid multipart body'), internal: false };
+    return {
+      problem: problem(MULTIPART_CODES[fe.code], fe.message ?? 'Invalid multipart body'),
+      internal: false,
+    };
   }
   if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return { problem: problem(400, fe.message ?? 'Malformed JSON body'), internal: false };
@@ -113,7 +123,8 @@ export function toProblem(err: unknown, requestId: string): ProblemReply {
 }
 
 export function sendProblem(reply: FastifyReply, p: ProblemReply): FastifyReply {
-  if (p.retryAfterSeconds !== undefined) reply.header('retry-after', String(Math.max(1, Math.ceil(p.retryAfterSeconds))));
+  if (p.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(Math.max(1, Math.ceil(p.retryAfterSeconds))));
   return reply.code(p.problem.status).type(PROBLEM_CONTENT_TYPE).send(p.problem);
 }
 

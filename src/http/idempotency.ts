@@ -9,6 +9,7 @@
 // Fingerprints: sha256 of the canonical JSON body for jobs; sha256 of the name and the uploaded
 // bytes for datasets. Keys are scoped per tenant and per route.
 import { createHash } from 'node:crypto';
+import { z } from 'zod';
 import { ConflictError, InvalidRequestError, UnprocessableError } from '../domain/errors.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
 
@@ -82,7 +83,9 @@ export function createIdempotencyRunner(deps: {
         }
         if (claim.state === 'done') {
           if ((await fingerprint()) !== claim.response.fingerprint) {
-            throw new UnprocessableError('This Idempotency-Key was already used with a different request body');
+            throw new UnprocessableError(
+              'This Idempotency-Key was already used with a different request body',
+            );
           }
           return { status: claim.response.status, body: claim.response.body, replayed: true };
         }
@@ -94,3 +97,10 @@ export function createIdempotencyRunner(deps: {
     },
   };
 }
+
+export const IdempotencyKeyHeaderSchema = z
+  .string()
+  .optional()
+  .describe(
+    'Makes the POST safe to retry: same key and body within 24 h → the original response; other body → 422',
+  );

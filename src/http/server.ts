@@ -41,7 +41,11 @@ export async function startApiServer() {
     logger,
     redis,
     health: createRedisHealthProbe(redis),
-    idempotency: createIdempotencyStore({ redis, prefix: config.REDIS_PREFIX, pendingTtlMs: config.REQUEST_TIMEOUT_MS + 60_000 }),
+    idempotency: createIdempotencyStore({
+      redis,
+      prefix: config.REDIS_PREFIX,
+      pendingTtlMs: config.REQUEST_TIMEOUT_MS + 60_000,
+    }),
     datasets: createDatasetService({
       store: datasetStore,
       limits: {

@@ -12,7 +12,11 @@ import { redisKeys, type Redis } from './redis.js';
 export function createDatasetStore(deps: { redis: Redis; prefix: string; dataDir: string }): DatasetStore {
   const paths = dataPaths(deps.dataDir);
   const keys = redisKeys(deps.prefix);
-  const records = createRecordStore<Dataset>({ redis: deps.redis, recordKey: keys.dataset, indexKey: keys.datasets });
+  const records = createRecordStore<Dataset>({
+    redis: deps.redis,
+    recordKey: keys.dataset,
+    indexKey: keys.datasets,
+  });
   mkdirSync(paths.staging, { recursive: true });
 
   return {

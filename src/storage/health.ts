@@ -18,7 +18,10 @@ export function createRedisHealthProbe(redis: Redis, timeoutMs = 1000): HealthPr
         }
         return { ok: true, detail: 'Redis is reachable and never evicts keys' };
       } catch (err) {
-        const reason = err instanceof Error && err.message.startsWith('Redis did not answer') ? err.message : 'Redis is unreachable';
+        const reason =
+          err instanceof Error && err.message.startsWith('Redis did not answer')
+            ? err.message
+            : 'Redis is unreachable';
         return { ok: false, detail: reason };
       } finally {
         clearTimeout(timer);

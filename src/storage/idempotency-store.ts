@@ -12,9 +12,7 @@ export interface IdempotentResponse {
 }
 
 export type ClaimResult =
-  | { state: 'claimed' }
-  | { state: 'pending' }
-  | { state: 'done'; response: IdempotentResponse };
+  { state: 'claimed' } | { state: 'pending' } | { state: 'done'; response: IdempotentResponse };
 
 export interface IdempotencyStore {
   claim(tenant: string, scope: string, key: string): Promise<ClaimResult>;
@@ -25,7 +23,11 @@ export interface IdempotencyStore {
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
-export function createIdempotencyStore(deps: { redis: Redis; prefix: string; pendingTtlMs: number }): IdempotencyStore {
+export function createIdempotencyStore(deps: {
+  redis: Redis;
+  prefix: string;
+  pendingTtlMs: number;
+}): IdempotencyStore {
   const keys = redisKeys(deps.prefix);
   const PENDING = JSON.stringify({ state: 'pending' });
   return {
@@ -38,7 +40,10 @@ export function createIdempotencyStore(deps: { redis: Redis; prefix: string; pen
       if (raw === null) return { state: 'pending' };
       const value = JSON.parse(raw) as { state: 'pending' } | ({ state: 'done' } & IdempotentResponse);
       if (value.state === 'pending') return { state: 'pending' };
-      return { state: 'done', response: { fingerprint: value.fingerprint, status: value.status, body: value.body } };
+      return {
+        state: 'done',
+        response: { fingerprint: value.fingerprint, status: value.status, body: value.body },
+      };
     },
     async complete(tenant, scope, key, response) {
       await deps.redis.set(

@@ -11,7 +11,11 @@ import { redisKeys, type Redis } from './redis.js';
 export function createModelStore(deps: { redis: Redis; prefix: string; dataDir: string }): ModelStore {
   const paths = dataPaths(deps.dataDir);
   const keys = redisKeys(deps.prefix);
-  const records = createRecordStore<Model>({ redis: deps.redis, recordKey: keys.model, indexKey: keys.models });
+  const records = createRecordStore<Model>({
+    redis: deps.redis,
+    recordKey: keys.model,
+    indexKey: keys.models,
+  });
 
   return {
     async save(tenant, model, artifact) {

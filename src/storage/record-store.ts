@@ -41,7 +41,8 @@ export function encodeCursor(score: number, id: string): string {
 
 /** Reads a cursor made by encodeCursor; anything else is a 400 naming `cursor`. */
 export function decodeCursor(cursor: string): { score: number; id: string } {
-  const bad = () => new InvalidRequestError('cursor is malformed', [{ path: 'cursor', message: 'Malformed cursor' }]);
+  const bad = () =>
+    new InvalidRequestError('cursor is malformed', [{ path: 'cursor', message: 'Malformed cursor' }]);
   if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw bad();
   let parsed: unknown;
   try {
@@ -68,7 +69,8 @@ export function createRecordStore<T extends { id: string; createdAt: string }>(
 ): RecordStore<T> {
   const { redis, recordKey, indexKey } = options;
 
-  const parse = (raw: string | null): StoredRecord<T> | null => (raw === null ? null : (JSON.parse(raw) as StoredRecord<T>));
+  const parse = (raw: string | null): StoredRecord<T> | null =>
+    raw === null ? null : (JSON.parse(raw) as StoredRecord<T>);
 
   async function getRecord(id: string): Promise<StoredRecord<T> | null> {
     return parse(await redis.get(recordKey(id)));

@@ -35,7 +35,11 @@ export function createFakeJobService(): FakeJobService {
         target: spec.target,
         features: spec.features ?? [],
         task: spec.task ?? 'classification',
-        model: { layers: spec.model.layers ?? [], initializer: spec.model.initializer ?? 'he', binaryOutput: 'softmax' },
+        model: {
+          layers: spec.model.layers ?? [],
+          initializer: spec.model.initializer ?? 'he',
+          binaryOutput: 'softmax',
+        },
         training: { ...spec.training, loss: spec.training.loss ?? 'crossEntropy', maxRuntimeSeconds: 60 },
         preprocessing: spec.preprocessing,
       };
@@ -72,7 +76,8 @@ export function createFakeJobService(): FakeJobService {
     },
     async cancel(tenant, id) {
       const job = find(tenant, id);
-      if (TERMINAL_STATUSES.includes(job.status)) throw new ConflictError(`Training job ${id} has already finished`);
+      if (TERMINAL_STATUSES.includes(job.status))
+        throw new ConflictError(`Training job ${id} has already finished`);
       fake.setStatus(id, 'cancelled');
       return job;
     },
@@ -122,4 +127,3 @@ export function createFakeJobService(): FakeJobService {
   };
   return fake;
 }
-

@@ -32,8 +32,21 @@ describe('datasets', () => {
     expect(body.id).toMatch(/^ds_[0-9A-Za-z]{24}$/);
     expect(new Date(body.createdAt as string).toISOString()).toBe(body.createdAt);
     const cols = body.columns as Array<Record<string, unknown>>;
-    expect(cols.map((c) => c.name)).toEqual(['sepal_length', 'sepal_width', 'petal_length', 'petal_width', 'species']);
-    const sl = cols[0] as { type: string; missing: number; min: number; max: number; mean: number; std: number };
+    expect(cols.map((c) => c.name)).toEqual([
+      'sepal_length',
+      'sepal_width',
+      'petal_length',
+      'petal_width',
+      'species',
+    ]);
+    const sl = cols[0] as {
+      type: string;
+      missing: number;
+      min: number;
+      max: number;
+      mean: number;
+      std: number;
+    };
     expect(sl.type).toBe('numeric');
     expect(sl.missing).toBe(0);
     expect(sl.min).toBe(4.3);
@@ -72,16 +85,28 @@ describe('datasets', () => {
   });
 
   it('when a multipart name field comes before the file, then it names the dataset; text/csv defaults to "dataset"', async () => {
-    const named = await request(t.app.server).post('/v1/datasets').set(ACME).field('name', 'petals').attach('file', IRIS);
+    const named = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .field('name', 'petals')
+      .attach('file', IRIS);
     expect(named.status).toBe(201);
     expect(named.body.name).toBe('petals');
-    const plain = await request(t.app.server).post('/v1/datasets').set(ACME).set('content-type', 'text/csv').send('a,b\n1,2\n');
+    const plain = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .set('content-type', 'text/csv')
+      .send('a,b\n1,2\n');
     expect(plain.status).toBe(201);
     expect(plain.body.name).toBe('dataset');
   });
 
   it('when a dataset is fetched, then it equals the created one; another tenant gets 404 like an unknown id', async () => {
-    const created = await request(t.app.server).post('/v1/datasets').set(ACME).set('content-type', 'text/csv').send('x,y\n1,a\n2,b\n');
+    const created = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .set('content-type', 'text/csv')
+      .send('x,y\n1,a\n2,b\n');
     const got = await request(t.app.server).get(`/v1/datasets/${created.body.id}`).set(ACME);
     expect(got.status).toBe(200);
     expect(got.body).toEqual(created.body);
@@ -94,7 +119,11 @@ describe('datasets', () => {
   });
 
   it('when a dataset is deleted, then 204, its file is gone and it is 404 afterwards', async () => {
-    const created = await request(t.app.server).post('/v1/datasets').set(ACME).set('content-type', 'text/csv').send('x,y\n1,2\n');
+    const created = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .set('content-type', 'text/csv')
+      .send('x,y\n1,2\n');
     const file = t.datasetStore.filePath(created.body.id);
     await stat(file);
     const del = await request(t.app.server).delete(`/v1/datasets/${created.body.id}`).set(ACME);
@@ -107,7 +136,11 @@ describe('datasets', () => {
   it('when a tenant lists across pages, then every dataset appears once, newest first, and another tenant sees none', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await request(t.app.server).post('/v1/datasets').set(GLOBEX).set('content-type', 'text/csv').send(`v\n${i}\n`);
+      const res = await request(t.app.server)
+        .post('/v1/datasets')
+        .set(GLOBEX)
+        .set('content-type', 'text/csv')
+        .send(`v\n${i}\n`);
       ids.push(res.body.id);
     }
     const seen: string[] = [];
@@ -138,7 +171,11 @@ describe('datasets', () => {
       ['', /empty/i],
     ];
     for (const [csv, detail] of cases) {
-      const res = await request(t.app.server).post('/v1/datasets').set(ACME).set('content-type', 'text/csv').send(csv);
+      const res = await request(t.app.server)
+        .post('/v1/datasets')
+        .set(ACME)
+        .set('content-type', 'text/csv')
+        .send(csv);
       expectProblem(res, 422);
       expect(res.body.detail).toMatch(detail);
     }
@@ -202,9 +239,19 @@ describe('datasets', () => {
   });
 
   it('when a request with a key fails, then the key is freed and a retry creates the dataset', async () => {
-    const bad = await request(t.app.server).post('/v1/datasets').set(ACME).set('idempotency-key', 'k-fail').set('content-type', 'text/csv').send('');
+    const bad = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .set('idempotency-key', 'k-fail')
+      .set('content-type', 'text/csv')
+      .send('');
     expectProblem(bad, 422);
-    const good = await request(t.app.server).post('/v1/datasets').set(ACME).set('idempotency-key', 'k-fail').set('content-type', 'text/csv').send('a\n1\n');
+    const good = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .set('idempotency-key', 'k-fail')
+      .set('content-type', 'text/csv')
+      .send('a\n1\n');
     expect(good.status).toBe(201);
   });
 });
@@ -218,7 +265,10 @@ describe('dataset limits', () => {
 
   it('when an upload is larger than MAX_UPLOAD_BYTES, then 413 both ways and no file is left', async () => {
     const csv = await readFile(IRIS);
-    expectProblem(await request(t.app.server).post('/v1/datasets').set('content-type', 'text/csv').send(csv.toString()), 413);
+    expectProblem(
+      await request(t.app.server).post('/v1/datasets').set('content-type', 'text/csv').send(csv.toString()),
+      413,
+    );
     expectProblem(await request(t.app.server).post('/v1/datasets').attach('file', IRIS), 413);
     expect(await readdir(join(t.config.DATA_DIR, 'staging'))).toEqual([]);
     const list = await request(t.app.server).get('/v1/datasets');
@@ -226,7 +276,10 @@ describe('dataset limits', () => {
   });
 
   it('when a table has more columns than MAX_COLUMNS, then 413', async () => {
-    const res = await request(t.app.server).post('/v1/datasets').set('content-type', 'text/csv').send('a,b,c,d\n1,2,3,4\n');
+    const res = await request(t.app.server)
+      .post('/v1/datasets')
+      .set('content-type', 'text/csv')
+      .send('a,b,c,d\n1,2,3,4\n');
     expectProblem(res, 413);
     expect(res.body.detail).toMatch(/column/i);
   });

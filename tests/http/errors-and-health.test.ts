@@ -10,7 +10,12 @@ const AUTH = { authorization: 'Bearer key-acme' };
 function expectProblem(res: request.Response, status: number) {
   expect(res.status).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: expect.any(String), title: expect.any(String), status, detail: expect.any(String) });
+  expect(res.body).toMatchObject({
+    type: expect.any(String),
+    title: expect.any(String),
+    status,
+    detail: expect.any(String),
+  });
 }
 
 describe('errors and health', () => {
@@ -40,7 +45,10 @@ describe('errors and health', () => {
   it('when the Authorization header is missing or wrong, then 401 problem', async () => {
     expectProblem(await request(t.app.server).get('/v1/datasets'), 401);
     expectProblem(await request(t.app.server).get('/v1/datasets').set({ authorization: 'Bearer nope' }), 401);
-    expectProblem(await request(t.app.server).get('/v1/datasets').set({ authorization: 'Basic a2V5LWFjbWU=' }), 401);
+    expectProblem(
+      await request(t.app.server).get('/v1/datasets').set({ authorization: 'Basic a2V5LWFjbWU=' }),
+      401,
+    );
     const ok = await request(t.app.server).get('/v1/datasets').set(AUTH);
     expect(ok.status).toBe(200);
   });
@@ -126,7 +134,9 @@ describe('errors and health', () => {
     const jobs = createFakeJobService();
     const t2 = await createTestApp({ jobs });
     try {
-      const created = await request(t2.app.server).post('/v1/training-jobs').send({ datasetId: 'ds_x', target: 'y' });
+      const created = await request(t2.app.server)
+        .post('/v1/training-jobs')
+        .send({ datasetId: 'ds_x', target: 'y' });
       expect(created.status).toBe(202);
       jobs.setStatus(created.body.id, 'succeeded');
       expectProblem(await request(t2.app.server).post(`/v1/training-jobs/${created.body.id}/cancel`), 409);
@@ -139,12 +149,15 @@ describe('errors and health', () => {
 describe('rate limits', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ env: { API_KEYS: 'acme:key-acme,globex:key-globex', RATE_LIMIT_PER_MINUTE: '3' } });
+    t = await createTestApp({
+      env: { API_KEYS: 'acme:key-acme,globex:key-globex', RATE_LIMIT_PER_MINUTE: '3' },
+    });
   });
   afterAll(async () => t?.close());
 
   it('when a key exceeds its requests a minute, then 429 with Retry-After, other keys and probes unaffected', async () => {
-    for (let i = 0; i < 3; i++) expect((await request(t.app.server).get('/v1/datasets').set(AUTH)).status).toBe(200);
+    for (let i = 0; i < 3; i++)
+      expect((await request(t.app.server).get('/v1/datasets').set(AUTH)).status).toBe(200);
     const limited = await request(t.app.server).get('/v1/datasets').set(AUTH);
     expectProblem(limited, 429);
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);

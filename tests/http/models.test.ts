@@ -7,7 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeTable, encoderFromJSON, readCsv } from '../../src/data/index.js';
 import { newId } from '../../src/domain/ids.js';
 import { resolveSpec } from '../../src/domain/jobs.js';
-import { TrainingSpecInputSchema, type Dataset, type Model, type TrainingSpecInput } from '../../src/domain/schemas.js';
+import {
+  TrainingSpecInputSchema,
+  type Dataset,
+  type Model,
+  type TrainingSpecInput,
+} from '../../src/domain/schemas.js';
 import { runTraining } from '../../src/domain/training.js';
 import { Sequential } from '../../src/engine/index.js';
 import { dataPaths } from '../../src/storage/files.js';
@@ -24,7 +29,12 @@ function parseCsvRows(text: string): Record<string, string>[] {
   return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [names[i], v])));
 }
 
-async function trainAndSave(t: TestApp, tenant: string, file: string, spec: Omit<TrainingSpecInput, 'datasetId'>) {
+async function trainAndSave(
+  t: TestApp,
+  tenant: string,
+  file: string,
+  spec: Omit<TrainingSpecInput, 'datasetId'>,
+) {
   const table = await readCsv(await readFile(join(FIXTURES, file), 'utf8'), LIMITS);
   const dataset: Dataset = {
     id: newId('ds'),
@@ -34,7 +44,11 @@ async function trainAndSave(t: TestApp, tenant: string, file: string, spec: Omit
     createdAt: new Date().toISOString(),
     columns: describeTable(table),
   };
-  const resolved = resolveSpec(TrainingSpecInputSchema.parse({ ...spec, datasetId: dataset.id }), dataset, t.config);
+  const resolved = resolveSpec(
+    TrainingSpecInputSchema.parse({ ...spec, datasetId: dataset.id }),
+    dataset,
+    t.config,
+  );
   const outcome = await runTraining(table, resolved);
   const model: Model = {
     id: newId('mdl'),
@@ -83,20 +97,35 @@ describe('models', () => {
     expect(got.body).toEqual(iris.model);
     const list = await request(t.app.server).get('/v1/models?limit=2').set(ACME);
     expect(list.body.data.map((m: Model) => m.id)).toEqual([loans.model.id, friedman.model.id]);
-    const next = await request(t.app.server).get(`/v1/models?limit=2&cursor=${list.body.nextCursor}`).set(ACME);
+    const next = await request(t.app.server)
+      .get(`/v1/models?limit=2&cursor=${list.body.nextCursor}`)
+      .set(ACME);
     expect(next.body).toEqual({ data: [iris.model], nextCursor: null });
     const foreign = await request(t.app.server).get(`/v1/models/${iris.model.id}`).set(GLOBEX);
     expect(foreign.status).toBe(404);
     expect(foreign.headers['content-type']).toMatch(/problem\+json/);
     expect((await request(t.app.server).get('/v1/models').set(GLOBEX)).body.data).toEqual([]);
-    expect((await request(t.app.server).post(`/v1/models/${iris.model.id}/predict`).set(GLOBEX).send({ rows: [{}] })).status).toBe(404);
+    expect(
+      (
+        await request(t.app.server)
+          .post(`/v1/models/${iris.model.id}/predict`)
+          .set(GLOBEX)
+          .send({ rows: [{}] })
+      ).status,
+    ).toBe(404);
   });
 
   it('when iris rows are predicted, then labels match the species for nearly all rows and probabilities sum to 1', async () => {
     const rows = irisRows.map(({ species: _species, ...features }) => features);
-    const res = await request(t.app.server).post(`/v1/models/${iris.model.id}/predict`).set(ACME).send({ rows });
+    const res = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict`)
+      .set(ACME)
+      .send({ rows });
     expect(res.status).toBe(200);
-    const predictions = res.body.predictions as Array<{ label: string; probabilities: Record<string, number> }>;
+    const predictions = res.body.predictions as Array<{
+      label: string;
+      probabilities: Record<string, number>;
+    }>;
     expect(predictions).toHaveLength(150);
     let correct = 0;
     predictions.forEach((p, i) => {
@@ -127,25 +156,45 @@ describe('models', () => {
   });
 
   it('when the body is not a predict request, then 400 naming the field', async () => {
-    const res = await request(t.app.server).post(`/v1/models/${iris.model.id}/predict`).set(ACME).send({ rows: [] });
+    const res = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict`)
+      .set(ACME)
+      .send({ rows: [] });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].path).toBe('rows');
   });
 
   it('when a regression model predicts, then each value is the decoded network output', async () => {
     const rows = parseCsvRows(await readFile(join(FIXTURES, 'friedman1.csv'), 'utf8')).slice(0, 5);
-    const res = await request(t.app.server).post(`/v1/models/${friedman.model.id}/predict`).set(ACME).send({ rows });
+    const res = await request(t.app.server)
+      .post(`/v1/models/${friedman.model.id}/predict`)
+      .set(ACME)
+      .send({ rows });
     expect(res.status).toBe(200);
     const encoder = encoderFromJSON(friedman.artifact.encoder);
-    const network = Sequential.fromJSON(friedman.artifact.network as Parameters<typeof Sequential.fromJSON>[0]);
+    const network = Sequential.fromJSON(
+      friedman.artifact.network as Parameters<typeof Sequential.fromJSON>[0],
+    );
     const out = network.predict(encoder.transformRecords(rows), rows.length);
     expect(res.body.predictions).toEqual(Array.from(out, (v) => ({ value: encoder.decodeValue(v) })));
   });
 
   it('when a binary model has one sigmoid output, then both classes get probabilities summing to 1', async () => {
     expect(loans.model.classes).toHaveLength(2);
-    const rows = [{ age: 40, income: 50000, employment: 'employed', region: 'east', debt_ratio: 0.2, decision: 'approve' }];
-    const res = await request(t.app.server).post(`/v1/models/${loans.model.id}/predict`).set(ACME).send({ rows });
+    const rows = [
+      {
+        age: 40,
+        income: 50000,
+        employment: 'employed',
+        region: 'east',
+        debt_ratio: 0.2,
+        decision: 'approve',
+      },
+    ];
+    const res = await request(t.app.server)
+      .post(`/v1/models/${loans.model.id}/predict`)
+      .set(ACME)
+      .send({ rows });
     expect(res.status).toBe(200);
     const p = res.body.predictions[0];
     expect(Object.keys(p.probabilities).sort()).toEqual([...loans.model.classes!].sort());
@@ -156,11 +205,17 @@ describe('models', () => {
 
   it('when a model was predicted once, then later predictions come from the cache, not the file', async () => {
     const rows = [{ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }];
-    const first = await request(t.app.server).post(`/v1/models/${iris.model.id}/predict`).set(ACME).send({ rows });
+    const first = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict`)
+      .set(ACME)
+      .send({ rows });
     const file = dataPaths(t.config.DATA_DIR).model(iris.model.id);
     const saved = await readFile(file);
     await rm(file);
-    const second = await request(t.app.server).post(`/v1/models/${iris.model.id}/predict`).set(ACME).send({ rows });
+    const second = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict`)
+      .set(ACME)
+      .send({ rows });
     expect(second.status).toBe(200);
     expect(second.body).toEqual(first.body);
     await import('node:fs/promises').then((fs) => fs.writeFile(file, saved));
@@ -169,8 +224,12 @@ describe('models', () => {
   it('when a model is deleted, then 204, its artifact is gone and it is 404 afterwards, also for predict', async () => {
     const file = dataPaths(t.config.DATA_DIR).model(friedman.model.id);
     await stat(file);
-    expect((await request(t.app.server).delete(`/v1/models/${friedman.model.id}`).set(GLOBEX)).status).toBe(404);
-    expect((await request(t.app.server).delete(`/v1/models/${friedman.model.id}`).set(ACME)).status).toBe(204);
+    expect((await request(t.app.server).delete(`/v1/models/${friedman.model.id}`).set(GLOBEX)).status).toBe(
+      404,
+    );
+    expect((await request(t.app.server).delete(`/v1/models/${friedman.model.id}`).set(ACME)).status).toBe(
+      204,
+    );
     await expect(stat(file)).rejects.toThrow();
     expect((await request(t.app.server).get(`/v1/models/${friedman.model.id}`).set(ACME)).status).toBe(404);
     const predict = await request(t.app.server)

@@ -49,7 +49,9 @@ describe('training jobs with the real job service', () => {
     const res = await request(t.app.server).post('/v1/training-jobs').send({ datasetId, target: 'colour' });
     expect(res.status).toBe(422);
     expect(res.body.errors[0].path).toBe('target');
-    const missing = await request(t.app.server).post('/v1/training-jobs').send({ datasetId: 'ds_nope', target: 'species' });
+    const missing = await request(t.app.server)
+      .post('/v1/training-jobs')
+      .send({ datasetId: 'ds_nope', target: 'species' });
     expect([404, 422]).toContain(missing.status);
     expect(missing.headers['content-type']).toMatch(/problem\+json/);
   });
@@ -70,7 +72,9 @@ describe('training jobs with the real job service', () => {
     const body = { datasetId, target: 'species', training: { epochs: 20 } };
     const before = (await request(t.app.server).get('/v1/training-jobs?limit=100')).body.data.length;
     const results = await Promise.all(
-      Array.from({ length: 10 }, () => request(t.app.server).post('/v1/training-jobs').set('idempotency-key', 'job-key-1').send(body)),
+      Array.from({ length: 10 }, () =>
+        request(t.app.server).post('/v1/training-jobs').set('idempotency-key', 'job-key-1').send(body),
+      ),
     );
     expect(results.map((r) => r.status)).toEqual(Array(10).fill(202));
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
@@ -88,7 +92,10 @@ describe('training jobs with the real job service', () => {
       .set('idempotency-key', 'job-key-1')
       .send({ ...body, training: { epochs: 21 } });
     expect(other.status).toBe(422);
-    const badKey = await request(t.app.server).post('/v1/training-jobs').set('idempotency-key', 'x'.repeat(300)).send(body);
+    const badKey = await request(t.app.server)
+      .post('/v1/training-jobs')
+      .set('idempotency-key', 'x'.repeat(300))
+      .send(body);
     expect(badKey.status).toBe(400);
   });
 });
@@ -106,12 +113,16 @@ describe('training job events', () => {
   afterAll(async () => t?.close());
 
   function openStream(id: string): Promise<http.IncomingMessage> {
-    return new Promise((resolve, reject) => http.get(`${base}/v1/training-jobs/${id}/events`, resolve).on('error', reject));
+    return new Promise((resolve, reject) =>
+      http.get(`${base}/v1/training-jobs/${id}/events`, resolve).on('error', reject),
+    );
   }
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   it('when a job trains and finishes, then the stream carries status, epochs and the final status, then closes', async () => {
-    const job = (await request(t.app.server).post('/v1/training-jobs').send({ datasetId: 'ds_x', target: 'y' })).body;
+    const job = (
+      await request(t.app.server).post('/v1/training-jobs').send({ datasetId: 'ds_x', target: 'y' })
+    ).body;
     const res = await openStream(job.id);
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
@@ -133,14 +144,22 @@ describe('training job events', () => {
         return { type: eventLine.slice('event: '.length), data: JSON.parse(dataLine.slice('data: '.length)) };
       });
     expect(events.map((e) => e.type)).toEqual(['status', 'status', 'epoch', 'epoch', 'status']);
-    expect(events.map((e) => (e.type === 'status' ? e.data.status : e.data.epoch))).toEqual(['queued', 'running', 1, 2, 'succeeded']);
+    expect(events.map((e) => (e.type === 'status' ? e.data.status : e.data.epoch))).toEqual([
+      'queued',
+      'running',
+      1,
+      2,
+      'succeeded',
+    ]);
     expect(events[2].data).toEqual({ epoch: 1, loss: 0.9, epochs: expect.any(Number) });
     expect(text).toMatch(/^: heartbeat$/m);
     expect(jobs.openStreams).toBe(0);
   });
 
   it('when the client disconnects, then the job stream is released', async () => {
-    const job = (await request(t.app.server).post('/v1/training-jobs').send({ datasetId: 'ds_x', target: 'y' })).body;
+    const job = (
+      await request(t.app.server).post('/v1/training-jobs').send({ datasetId: 'ds_x', target: 'y' })
+    ).body;
     const res = await openStream(job.id);
     await sleep(50);
     expect(jobs.openStreams).toBe(1);

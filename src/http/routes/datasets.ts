@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DomainError, InvalidRequestError, TooLargeError } from '../../domain/errors.js';
 import { DatasetSchema, IdParamsSchema, ListQuerySchema, pageSchema } from '../../domain/schemas.js';
 import type { DatasetService } from '../../domain/services.js';
-import type { IdempotencyRunner } from '../idempotency.js';
+import { IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
 import { problems, tenantOf } from './common.js';
 
 export const DatasetNameSchema = z.string().trim().min(1).max(200);
@@ -35,7 +35,12 @@ export const UPLOAD_OPENAPI_BODY = {
         type: 'object',
         required: ['file'],
         properties: {
-          name: { type: 'string', minLength: 1, maxLength: 200, description: 'Dataset name; send it before the file' },
+          name: {
+            type: 'string',
+            minLength: 1,
+            maxLength: 200,
+            description: 'Dataset name; send it before the file',
+          },
           file: { type: 'string', format: 'binary', description: 'The CSV file' },
         },
       },
@@ -54,7 +59,11 @@ interface Upload {
 }
 
 export const datasetRoutes =
-  (deps: { datasets: DatasetService; idempotency: IdempotencyRunner; maxUploadBytes: number }): FastifyPluginAsyncZod =>
+  (deps: {
+    datasets: DatasetService;
+    idempotency: IdempotencyRunner;
+    maxUploadBytes: number;
+  }): FastifyPluginAsyncZod =>
   async (app) => {
     const { datasets, idempotency } = deps;
 
@@ -68,7 +77,7 @@ export const datasetRoutes =
           summary: 'Upload a CSV dataset',
           description: UPLOAD_DESCRIPTION,
           querystring: z.object({ name: DatasetNameSchema.optional() }).strict(),
-          headers: z.looseObject({ 'idempotency-key': z.string().optional() }),
+          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
           response: { 201: DatasetSchema, ...problems(400, 413, 415, 422) },
         },
       },
@@ -137,10 +146,17 @@ export const datasetRoutes =
   };
 
 /** Finds the CSV in the request and wraps it in a stream that hashes what passes through. */
-async function openUpload(request: FastifyRequest, queryName: string | undefined, maxBytes: number): Promise<Upload> {
+async function openUpload(
+  request: FastifyRequest,
+  queryName: string | undefined,
+  maxBytes: number,
+): Promise<Upload> {
   const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (contentType === 'text/csv') {
-    return { ...hashed(queryName ?? 'dataset', request.body as Readable, maxBytes), finish: async () => undefined };
+    return {
+      ...hashed(queryName ?? 'dataset', request.body as Readable, maxBytes),
+      finish: async () => undefined,
+    };
   }
   if (contentType !== 'multipart/form-data' || !request.isMultipart()) {
     throw new UnsupportedMediaTypeError(
@@ -160,16 +176,20 @@ async function openUpload(request: FastifyRequest, queryName: string | undefined
       if (part.type === 'field') {
         if (part.fieldname === 'name') {
           const parsed = DatasetNameSchema.safeParse(part.value);
-          if (!parsed.success) throw new InvalidRequestError('name must be 1 to 200 characters', [{ path: 'name', message: 'Invalid name' }]);
+          if (!parsed.success)
+            throw new InvalidRequestError('name must be 1 to 200 characters', [
+              { path: 'name', message: 'Invalid name' },
+            ]);
           name = parsed.data;
         }
         continue;
       }
       if (part.fieldname !== 'file') {
         part.file.resume();
-        throw new InvalidRequestError(`Unexpected file field "${part.fieldname}"; send the CSV in field "file"`, [
-          { path: part.fieldname, message: 'Unexpected file field' },
-        ]);
+        throw new InvalidRequestError(
+          `Unexpected file field "${part.fieldname}"; send the CSV in field "file"`,
+          [{ path: part.fieldname, message: 'Unexpected file field' }],
+        );
       }
       const fromFile = part.filename ? part.filename.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') : '';
       const finalName = name ?? (fromFile.trim() ? fromFile.trim().slice(0, 200) : 'dataset');
@@ -194,7 +214,9 @@ async function openUpload(request: FastifyRequest, queryName: string | undefined
   } catch (err) {
     throw uploadError(err);
   }
-  throw new InvalidRequestError('The multipart body has no "file" field', [{ path: 'file', message: 'Required' }]);
+  throw new InvalidRequestError('The multipart body has no "file" field', [
+    { path: 'file', message: 'Required' },
+  ]);
 }
 
 function hashed(name: string, source: Readable, maxBytes: number): Omit<Upload, 'finish'> {
@@ -203,7 +225,8 @@ function hashed(name: string, source: Readable, maxBytes: number): Omit<Upload, 
   const body = new PassThrough({
     transform(chunk: Buffer, _enc, callback) {
       bytes += chunk.length;
-      if (bytes > maxBytes) return callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
+      if (bytes > maxBytes)
+        return callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
       hash.update(chunk);
       callback(null, chunk);
     },

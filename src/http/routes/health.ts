@@ -28,7 +28,10 @@ export const healthRoutes =
           tags: ['health'],
           operationId: 'getReadiness',
           summary: 'Redis answers PING within 1 s and its maxmemory-policy is noeviction',
-          response: { 200: z.object({ status: z.literal('ready'), detail: z.string() }), 503: problemResponse(503) },
+          response: {
+            200: z.object({ status: z.literal('ready'), detail: z.string() }),
+            503: problemResponse(503),
+          },
         },
       },
       async () => {

@@ -10,7 +10,12 @@ import {
   pageSchema,
 } from '../../domain/schemas.js';
 import type { JobEvent, JobService } from '../../domain/services.js';
-import { canonicalJson, sha256Hex, type IdempotencyRunner } from '../idempotency.js';
+import {
+  IdempotencyKeyHeaderSchema,
+  canonicalJson,
+  sha256Hex,
+  type IdempotencyRunner,
+} from '../idempotency.js';
 import { problems, tenantOf } from './common.js';
 
 const SUBMIT_DESCRIPTION = [
@@ -43,7 +48,7 @@ export const trainingJobRoutes =
           operationId: 'createTrainingJob',
           summary: 'Submit a training job',
           description: SUBMIT_DESCRIPTION,
-          headers: z.looseObject({ 'idempotency-key': z.string().optional() }),
+          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
           body: TrainingSpecInputSchema,
           response: { 202: JobSchema, ...problems(400, 404, 409, 413, 415, 422) },
         },
@@ -121,7 +126,8 @@ export const trainingJobRoutes =
       },
       async (request, reply) => {
         const controller = new AbortController();
-        const iterator = jobs.events(tenantOf(request), request.params.id, controller.signal)[Symbol.asyncIterator]();
+        const stream = jobs.events(tenantOf(request), request.params.id, controller.signal);
+        const iterator = stream[Symbol.asyncIterator]();
         let next: IteratorResult<JobEvent>;
         try {
           // The first item (or a 404) comes before any byte is sent, so errors are still problems.
