@@ -4,6 +4,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeJobService } from '../helpers/fake-jobs.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { startRedisServer, type RedisServer } from '../helpers/redis-server.js';
 
 const AUTH = { authorization: 'Bearer key-acme' };
 
@@ -189,5 +190,40 @@ describe('when Redis is unreachable', () => {
     expectProblem(ready, 503);
     expect(ready.body.detail).toMatch(/Redis/);
     expect((await request(t.app.server).get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('readiness against a private Redis', () => {
+  let server: RedisServer;
+  let t: TestApp;
+  beforeAll(async () => {
+    // Later arguments win: this Redis would evict keys under memory pressure.
+    server = await startRedisServer({ args: ['--maxmemory-policy', 'allkeys-lru'] });
+    t = await createTestApp({ env: { REDIS_URL: server.url }, jobs: createFakeJobService() });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await server?.stop();
+  });
+
+  it('when Redis may evict keys, then /readyz answers 503 naming the policy', async () => {
+    const res = await request(t.app.server).get('/readyz');
+    expectProblem(res, 503);
+    expect(res.body.detail).toMatch(/allkeys-lru.*noeviction/);
+    await t.redis.config('SET', 'maxmemory-policy', 'noeviction');
+    expect((await request(t.app.server).get('/readyz')).status).toBe(200);
+  });
+
+  it('when Redis hangs, then /readyz answers 503 within about a second', async () => {
+    server.pause();
+    try {
+      const started = Date.now();
+      const res = await request(t.app.server).get('/readyz');
+      expect(Date.now() - started).toBeLessThan(1800);
+      expectProblem(res, 503);
+      expect(res.body.detail).toMatch(/did not answer within 1000 ms/);
+    } finally {
+      server.resume();
+    }
   });
 });
