@@ -1,0 +1,66 @@
+// Workers as real processes (node --import tsx src/worker/main.ts), killed with SIGKILL mid-run
+// like a crash or an OOM kill. Short locks and stall checks (tests/helpers/processes.ts) make the
+// queue notice within seconds.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWorker, stopAllProcesses, testProfile, type ServiceProcess } from '../helpers/processes.js';
+import { createHarness, TENANT, type Harness } from './harness.js';
+
+let h: Harness;
+let friedman: string;
+
+beforeAll(async () => {
+  h = await createHarness({ LOCK_DURATION_MS: testProfile.LOCK_DURATION_MS, STALLED_INTERVAL_MS: testProfile.STALLED_INTERVAL_MS });
+  friedman = await h.upload('friedman1');
+});
+afterAll(async () => {
+  await stopAllProcesses();
+  await h?.close();
+});
+
+const env = () => ({ REDIS_PREFIX: h.config.REDIS_PREFIX, DATA_DIR: h.paths.root, LOG_LEVEL: 'info' });
+const terminal = (j: { status: string }) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
+const longSpec = (epochs: number) => ({
+  datasetId: friedman,
+  target: 'y',
+  model: { layers: [{ units: 32 }, { units: 32 }] },
+  training: { epochs, batchSize: 16, earlyStopping: false as const },
+});
+
+async function killWhileRunning(worker: ServiceProcess, jobId: string, attempt: number) {
+  await h.waitFor(jobId, (j) => j.status === 'running' && j.attempts.length === attempt && j.progress.epoch >= 2, 30_000);
+  worker.signal('SIGKILL');
+  await worker.exited();
+}
+
+describe('worker crashes', () => {
+  it('when the worker running a job is killed, then another worker resumes it from the checkpoint and each epoch is recorded once', async () => {
+    const first = await startWorker({ env: env() }, 'worker-1');
+    const job = await h.submit(longSpec(60));
+    await killWhileRunning(first, job.id, 1);
+    await startWorker({ env: env() }, 'worker-2');
+    const done = await h.waitFor(job.id, terminal, 50_000);
+    expect(done.status).toBe('succeeded');
+    expect(done.history.map((e) => e.epoch)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    expect(done.attempts).toHaveLength(2);
+    expect(done.attempts[0].outcome).toBe('workerCrashed');
+    expect(done.attempts[1].resumedFromEpoch).toBeGreaterThanOrEqual(1);
+    expect(await h.models.get(TENANT, done.modelId!)).not.toBeNull();
+    await stopAllProcesses();
+  });
+
+  it('when every worker that takes a job dies, then the job ends failed with code workerCrashed', async () => {
+    const job = await h.submit(longSpec(9000));
+    // maxStalledCount 2: the third stall fails the job for good.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const w = await startWorker({ env: env() }, `doomed-${attempt}`);
+      await killWhileRunning(w, job.id, attempt);
+    }
+    await startWorker({ env: env() }, 'survivor');
+    const done = await h.waitFor(job.id, terminal, 30_000);
+    expect(done.status).toBe('failed');
+    expect(done.error?.code).toBe('workerCrashed');
+    expect(done.modelId).toBeNull();
+    expect(done.attempts.every((a) => a.endedAt !== null)).toBe(true);
+    expect(await h.jobStore.countActive(TENANT)).toBe(0);
+  });
+});
