@@ -1,0 +1,62 @@
+// A worker frozen (SIGSTOP) past its lock duration while another worker takes the job over, then
+// continued (SIGCONT): the compare-and-set on the job record leaves one result and one model.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { epochs1toN, longRegression, sleep, startStack, terminal, type Stack } from './stack.js';
+
+let stack: Stack;
+let friedman: string;
+
+beforeAll(async () => {
+  stack = await startStack();
+  friedman = await stack.uploadFixture('friedman1');
+}, 60_000);
+afterAll(async () => {
+  await stack?.close();
+});
+
+const EPOCHS = 250;
+
+describe('a worker that lost its lock', () => {
+  it('when a frozen worker is continued after another took its job over, then the job has one result, one model and each epoch once', async () => {
+    const frozen = await stack.startWorker('frozen');
+    const job = await stack.submit(longRegression(friedman, EPOCHS));
+    await stack.waitFor(job.id, (j) => j.progress.epoch >= 1);
+    const successor = await stack.startWorker('successor');
+    await stack.waitFor(job.id, (j) => j.progress.epoch >= 5);
+    frozen.signal('SIGSTOP');
+
+    // The lock (2 s) expires, the stalled check hands the job to the successor.
+    const takenOver = await stack.waitFor(
+      job.id,
+      (j) => j.attempts.length === 2 && j.status === 'running',
+      30_000,
+    );
+    expect(takenOver.attempts[0].outcome).toBe('workerCrashed');
+    await successor.waitForLine(
+      new RegExp(`"jobId":"${job.id}".*"attempt":2\\b.*training attempt started`),
+      5000,
+    );
+    await stack.waitFor(
+      job.id,
+      (j) => j.attempts.length === 2 && j.progress.epoch >= takenOver.progress.epoch + 3,
+    );
+    frozen.signal('SIGCONT');
+
+    const done = await stack.waitFor(job.id, terminal, 60_000);
+    // Give the continued worker time to try whatever it still had in mind.
+    await sleep(2000);
+    const after = await stack.job(job.id);
+    expect(after).toEqual(done);
+    expect(after.status).toBe('succeeded');
+    expect(after.history.map((e) => e.epoch)).toEqual(epochs1toN(EPOCHS));
+    expect(after.attempts).toHaveLength(2);
+    expect(after.attempts[1].outcome).toBeNull();
+    const models = await stack.modelsOf(job.id);
+    expect(models).toHaveLength(1);
+    expect(models[0].id).toBe(after.modelId);
+    // No orphan artifact from the stale attempt either.
+    expect(stack.modelFiles()).toEqual([`${after.modelId}.json`]);
+    expect(frozen.alive()).toBe(true);
+    expect(successor.alive()).toBe(true);
+  }, 120_000);
+});
