@@ -100,6 +100,37 @@ describe('training jobs with the real job service', () => {
   });
 });
 
+describe('training job events from the real job service', () => {
+  let t: TestApp;
+  let base: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => t?.close());
+
+  it('when a queued job is cancelled while its stream is open, then the stream shows both statuses and closes', async () => {
+    const dataset = await request(t.app.server)
+      .post('/v1/datasets')
+      .set('content-type', 'text/csv; charset=utf-8')
+      .send('a,b\n1,x\n2,y\n3,x\n4,y\n');
+    expect(dataset.status).toBe(201);
+    const job = await request(t.app.server)
+      .post('/v1/training-jobs')
+      .send({ datasetId: dataset.body.id, target: 'b' });
+    expect(job.status).toBe(202);
+    const res = await fetch(`${base}/v1/training-jobs/${job.body.id}/events`);
+    expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const text = res.text();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await request(t.app.server).post(`/v1/training-jobs/${job.body.id}/cancel`)).status).toBe(200);
+    const body = await text;
+    const statuses = [...body.matchAll(/^event: status\ndata: (.*)$/gm)].map((m) => JSON.parse(m[1]).status);
+    expect(statuses).toEqual(['queued', 'cancelled']);
+  });
+});
+
 describe('training job events', () => {
   let t: TestApp;
   let jobs: FakeJobService;
