@@ -130,7 +130,11 @@ export async function startPrivateRedis(options: PrivateRedisOptions, url: strin
     ...(address.password ? [`requirepass ${confValue(address.password)}`] : []),
   ];
 
-  const child: ChildProcess = spawn(binary, ['-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(binary, ['-'], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    // Own process group: a Ctrl-C must not stop Redis before the services have handed their jobs back.
+    detached: true,
+  });
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (s: string) => {

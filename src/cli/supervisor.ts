@@ -44,9 +44,12 @@ interface RunningChild {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `--import <tsx loader>` resolved from this file, so it works from any working directory. */
-function tsxImportArgs(): string[] {
-  return ['--import', import.meta.resolve('tsx')];
+/**
+ * `--import <tsx loader>` resolved from this file, so it works from any working directory, and the
+ * hook that stops a service whose supervisor died.
+ */
+function runtimeArgs(): string[] {
+  return ['--import', import.meta.resolve('tsx'), '--import', import.meta.resolve('./exit-with-parent.ts')];
 }
 
 /** Host to call for the health check and to print: a wildcard bind is reached on loopback. */
@@ -85,9 +88,10 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
 
   // 2. The services.
   const children: RunningChild[] = services.map((spec) => {
-    const child = spawn(process.execPath, [...tsxImportArgs(), spec.script], {
+    const child = spawn(process.execPath, [...runtimeArgs(), spec.script], {
       env: options.env,
-      stdio: ['ignore', 'inherit', 'inherit'],
+      // The IPC channel only tells the child when this process is gone (see exit-with-parent.ts).
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Own process group: a Ctrl-C reaches the children once, through us, not twice.
       detached: true,
     });

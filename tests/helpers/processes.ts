@@ -23,6 +23,8 @@ export interface ServiceProcess {
   /** Resolves with the first line (past or future) that matches; rejects after timeoutMs or on exit. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
   signal(sig: NodeJS.Signals): void;
+  /** Signals the whole process group (only for a process started with detached: true). */
+  signalGroup(sig: NodeJS.Signals): void;
   /** Resolves when the process has exited (at once if it already has). */
   exited(): Promise<ExitInfo>;
   /** True until the process has exited. */
@@ -44,6 +46,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Echo the child's output to this process's stderr (for debugging a test). */
   echo?: boolean;
+  /** Run in a process group of its own, so signalGroup() reaches it the way a terminal's Ctrl-C does. */
+  detached?: boolean;
 }
 
 export interface WorkerStartOptions extends StartOptions {
@@ -78,6 +82,7 @@ export function spawnScript(name: string, script: string, options: StartOptions)
     cwd: repoRoot,
     env: { ...process.env, ...testProfile, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
   });
   if (child.pid === undefined) throw new Error(`could not spawn ${name} (${script})`);
   const pid = child.pid;
@@ -153,6 +158,10 @@ export function spawnScript(name: string, script: string, options: StartOptions)
     },
     signal(sig) {
       if (exitInfo === null) child.kill(sig);
+    },
+    signalGroup(sig) {
+      if (!options.detached) throw new Error(`${name} was not started with detached: true`);
+      if (exitInfo === null) process.kill(-pid, sig);
     },
     exited,
     alive: () => exitInfo === null,
