@@ -2,7 +2,7 @@
 // returns dL/dX and accumulates dL/dW, dL/db. Buffers are sized once for the largest batch seen
 // and reused; a smaller batch gets cached subarray views, so steady training allocates nothing.
 import { activations, type Activation } from './activations.js';
-import { getKernels } from './kernels/index.js';
+import { getKernels, type Kernels, type PreparedMatrix } from './kernels/index.js';
 import { initializers, type Rng } from './random.js';
 import { createParam, type Param } from './tensor.js';
 import type { ActivationName, InitializerName } from './types.js';
@@ -80,6 +80,21 @@ export class Dense {
     const k = getKernels();
     k.gemm(false, false, rows, this.units, this.inputSize, x, this.weight.value, v.z, false);
     k.addBias(rows, this.units, v.z, this.bias.value);
+    this.act.forward(v.z, v.a, rows, this.units);
+    this.input = x;
+    this.rows = rows;
+    this.cur = v;
+    return v.a;
+  }
+
+  /**
+   * Like forward, with the weights already prepared in `kernels` (see Kernels.prepare): for
+   * repeated inference, where copying the weights into the backend on every call would dominate.
+   */
+  forwardPrepared(x: Float32Array, rows: number, kernels: Kernels, weight: PreparedMatrix): Float32Array {
+    const v = this.viewsFor(rows);
+    kernels.gemmPrepared(false, rows, x, weight, v.z, false);
+    kernels.addBias(rows, this.units, v.z, this.bias.value);
     this.act.forward(v.z, v.a, rows, this.units);
     this.input = x;
     this.rows = rows;

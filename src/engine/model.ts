@@ -1,6 +1,7 @@
 // Sequential: a stack of dense layers with forward, backward through a loss, the parameter list,
 // and a versioned JSON form whose weights (base64 little-endian Float32) restore bit for bit.
 import { activations } from './activations.js';
+import { getKernels, type Kernels, type PreparedMatrix } from './kernels/index.js';
 import { Dense } from './layers.js';
 import { fusedLosses, lossFunctions } from './losses.js';
 import { initializers, type Rng } from './random.js';
@@ -58,6 +59,8 @@ export class Sequential {
   private readonly paramList: Param[];
   private dOut = new Float32Array(0);
   private readonly dOutViews = new Map<number, Float32Array>();
+  // The weights as predict last prepared them in a kernel backend; dropped whenever they may change.
+  private prepared: { kernels: Kernels; weights: PreparedMatrix[] } | null = null;
 
   private constructor(readonly spec: ModelSpec) {
     let inSize = spec.inputSize;
@@ -84,9 +87,21 @@ export class Sequential {
     return this.spec.layers[this.spec.layers.length - 1].units;
   }
 
-  /** The (value, grad) pairs, weights and biases of each layer in order. */
+  /**
+   * The (value, grad) pairs, weights and biases of each layer in order. Handing them out counts
+   * as a weight change for predict's prepared copy (see weightsChanged).
+   */
   params(): Param[] {
+    this.prepared = null;
     return this.paramList;
+  }
+
+  /**
+   * predict keeps a copy of the weights prepared in the kernel backend. backward, setWeights and
+   * params() drop it; code that writes weights some other way (e.g. through `layers`) calls this.
+   */
+  weightsChanged(): void {
+    this.prepared = null;
   }
 
   paramCount(): number {
@@ -119,6 +134,7 @@ export class Sequential {
    * gradient. Softmax + crossEntropy and sigmoid + binaryCrossEntropy use the fused dL/dz.
    */
   backward(loss: LossName, y: Float32Array, rows: number): number {
+    this.prepared = null; // an optimizer step follows
     const n = this.layers.length;
     const last = this.layers[n - 1];
     const fused = fusedLosses[last.activation]?.[loss];
@@ -159,12 +175,28 @@ export class Sequential {
       );
     }
     const out = new Float32Array(rows * this.outputSize);
+    const kernels = getKernels();
+    const prepared = this.preparedWeights(kernels);
     for (let r = 0; r < rows; r += PREDICT_CHUNK) {
       const n = Math.min(PREDICT_CHUNK, rows - r);
-      const a = this.forward(x.subarray(r * this.inputSize, (r + n) * this.inputSize), n);
-      out.set(a.subarray(0, n * this.outputSize), r * this.outputSize);
+      let h = x.subarray(r * this.inputSize, (r + n) * this.inputSize);
+      for (let i = 0; i < this.layers.length; i++) {
+        h = prepared
+          ? this.layers[i].forwardPrepared(h, n, kernels, prepared[i])
+          : this.layers[i].forward(h, n);
+      }
+      out.set(h.subarray(0, n * this.outputSize), r * this.outputSize);
     }
     return out;
+  }
+
+  private preparedWeights(kernels: Kernels): PreparedMatrix[] | null {
+    if (typeof kernels.prepare !== 'function') return null;
+    if (this.prepared?.kernels !== kernels) {
+      const weights = this.layers.map((l) => kernels.prepare(false, l.inputSize, l.units, l.weight.value));
+      this.prepared = { kernels, weights };
+    }
+    return this.prepared.weights;
   }
 
   /** Copies of the parameter values, in params() order. */
@@ -184,6 +216,7 @@ export class Sequential {
       }
     });
     ws.forEach((w, i) => this.paramList[i].value.set(w));
+    this.prepared = null;
   }
 
   toJSON(): SerializedModel {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   createRng,
+  fit,
   ModelFormatError,
   Sequential,
   type ModelSpec,
@@ -67,6 +68,39 @@ describe('Sequential', () => {
     expect(bytes(loaded.predict(x, 50))).toBe(bytes(m.predict(x, 50)));
     expect(loaded.spec).toEqual(SPEC);
     expect(loaded.toJSON()).toEqual(m.toJSON());
+  });
+
+  it('when the weights change (setWeights, fit, params()), then predict follows them, not a stale prepared copy', async () => {
+    const m = Sequential.create(SPEC, createRng(1));
+    const other = Sequential.create(SPEC, createRng(2));
+    const x = inputs(3, 6);
+    const before = m.predict(x, 3);
+    m.setWeights(other.getWeights());
+    expect(bytes(m.predict(x, 3))).toBe(bytes(other.predict(x, 3)));
+    expect(bytes(m.predict(x, 3))).not.toBe(bytes(before));
+
+    const y = new Float32Array(9).fill(0);
+    for (let r = 0; r < 3; r++) y[r * 3 + r] = 1;
+    const beforeFit = m.predict(x, 3);
+    await fit(
+      m,
+      { x, y, rows: 3 },
+      {
+        epochs: 3,
+        batchSize: 3,
+        optimizer: { type: 'sgd', learningRate: 0.5 },
+        loss: 'crossEntropy',
+        seed: 1,
+      },
+    );
+    const afterFit = m.predict(x, 3);
+    expect(bytes(afterFit)).not.toBe(bytes(beforeFit));
+    const viaForward = m.forward(x, 3);
+    for (let i = 0; i < 9; i++) expect(afterFit[i]).toBeCloseTo(viaForward[i], 6);
+
+    m.params()[4].value.fill(0); // the last layer's weights: every output becomes softmax(bias)
+    const flat = m.predict(x, 3);
+    for (let i = 0; i < 9; i++) expect(flat[i]).toBeCloseTo(flat[i % 3], 6);
   });
 
   it('when the same seed creates two models, then their weights are byte-identical; another seed differs', () => {
