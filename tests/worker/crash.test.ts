@@ -48,6 +48,26 @@ describe('worker crashes', () => {
     await stopAllProcesses();
   });
 
+  it('when a worker gets SIGTERM, then it hands its job back, exits 0 within the grace period, and another worker finishes the job', async () => {
+    const first = await startWorker({ env: env() }, 'terminated');
+    const job = await h.submit(longSpec(60));
+    await h.waitFor(job.id, (j) => j.status === 'running' && j.progress.epoch >= 2, 30_000);
+    const sent = Date.now();
+    first.signal('SIGTERM');
+    const exit = await first.exited();
+    expect(exit.code).toBe(0);
+    expect(Date.now() - sent).toBeLessThan(Number(testProfile.SHUTDOWN_GRACE_MS));
+    const handedBack = await h.jobs.get(TENANT, job.id);
+    expect(handedBack.status).toBe('queued');
+    expect(handedBack.attempts[0].outcome).toBe('shutdown');
+    await startWorker({ env: env() }, 'successor');
+    const done = await h.waitFor(job.id, terminal, 50_000);
+    expect(done.status).toBe('succeeded');
+    expect(done.attempts.map((a) => a.outcome)).toEqual(['shutdown', null]);
+    expect(done.history.map((e) => e.epoch)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+    await stopAllProcesses();
+  });
+
   it('when every worker that takes a job dies, then the job ends failed with code workerCrashed', async () => {
     const job = await h.submit(longSpec(9000));
     // maxStalledCount 2: the third stall fails the job for good.

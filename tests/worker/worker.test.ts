@@ -87,6 +87,19 @@ describe('training worker', () => {
     expect(job.attempts).toHaveLength(1); // no retry
   });
 
+  it('when a job runs past maxRuntimeSeconds, then it fails with code timeout and no model', async () => {
+    const submitted = await h.submit({
+      datasetId: friedman,
+      target: 'y',
+      training: { epochs: 9000, earlyStopping: false, batchSize: 8, maxRuntimeSeconds: 1 },
+    });
+    const job = await h.waitFor(submitted.id, terminal, 15_000);
+    expect(job.status).toBe('failed');
+    expect(job.error).toEqual({ code: 'timeout', message: expect.stringContaining('maxRuntimeSeconds') });
+    expect(job.modelId).toBeNull();
+    expect(job.progress.epoch).toBeLessThan(9000);
+  });
+
   it('when a queued job is cancelled, then it is cancelled at once and never runs', async () => {
     // Fill the single worker slot first, so the next job stays queued.
     const blocker = await h.submit({
