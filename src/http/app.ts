@@ -20,7 +20,7 @@ import type { DatasetService, JobService, ModelService } from '../domain/service
 import type { Logger } from '../logger.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
 import type { Redis } from '../storage/redis.js';
-import { authHook, createAuthenticator } from './auth.js';
+import { authHooks, createAuthenticator } from './auth.js';
 import { registerBodyParsers } from './body-parsers.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { createIdempotencyRunner } from './idempotency.js';
@@ -137,7 +137,9 @@ export async function buildApp(deps: AppDeps) {
 
   await app.register(
     async (v1) => {
-      v1.addHook('onRequest', authHook(authenticate));
+      const auth = authHooks(authenticate);
+      v1.addHook('onRequest', auth.identify);
+      v1.addHook('preParsing', auth.enforce);
       await v1.register(rateLimit, {
         max: config.RATE_LIMIT_PER_MINUTE,
         timeWindow: 60_000,

@@ -3,7 +3,7 @@
 // nothing about how much of a key matched. Keys are never logged or stored: the rate limiter
 // sees only a digest prefix.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../domain/errors.js';
 
 export const DEFAULT_TENANT = 'default';
@@ -44,9 +44,26 @@ export function createAuthenticator(apiKeys: ReadonlyMap<string, string> | undef
   };
 }
 
-export function authHook(authenticate: ReturnType<typeof createAuthenticator>) {
-  return async (request: FastifyRequest, reply: FastifyReply) => {
-    void reply;
-    request.principal = authenticate(request.headers.authorization);
+const failures = new WeakMap<FastifyRequest, UnauthorizedError>();
+
+/**
+ * Two hooks. `identify` (onRequest) works out the principal but does not refuse yet, so the rate
+ * limiter that runs next can count a request with a bad key against its client address: guessing
+ * keys is rate limited too. `enforce` (preParsing, still before any body is read) refuses it.
+ */
+export function authHooks(authenticate: ReturnType<typeof createAuthenticator>) {
+  return {
+    async identify(request: FastifyRequest) {
+      try {
+        request.principal = authenticate(request.headers.authorization);
+      } catch (err) {
+        if (!(err instanceof UnauthorizedError)) throw err;
+        failures.set(request, err);
+      }
+    },
+    async enforce(request: FastifyRequest) {
+      const failure = failures.get(request);
+      if (failure) throw failure;
+    },
   };
 }

@@ -166,6 +166,15 @@ describe('rate limits', () => {
     expect(other.status).toBe(200);
     expect((await request(t.app.server).get('/healthz')).status).toBe(200);
   });
+
+  it('when a client keeps guessing keys, then its failures are rate limited too', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await request(t.app.server).get('/v1/models').set({ authorization: `Bearer guess-${i}` });
+      statuses.push(res.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
 });
 
 describe('when Redis is unreachable', () => {
