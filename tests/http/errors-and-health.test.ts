@@ -170,7 +170,9 @@ describe('rate limits', () => {
   it('when a client keeps guessing keys, then its failures are rate limited too', async () => {
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await request(t.app.server).get('/v1/models').set({ authorization: `Bearer guess-${i}` });
+      const res = await request(t.app.server)
+        .get('/v1/models')
+        .set({ authorization: `Bearer guess-${i}` });
       statuses.push(res.status);
     }
     expect(statuses).toEqual([401, 401, 401, 429, 429]);
