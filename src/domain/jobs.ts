@@ -1,7 +1,13 @@
 // Training jobs: resolve a submitted spec against its dataset, check the limits, record, enqueue;
 // read, list, cancel and stream a job's events. The worker side lives in src/worker.
 import type { Config } from '../config.js';
-import { ConflictError, NotFoundError, TooManyRequestsError, UnavailableError, UnprocessableError } from './errors.js';
+import {
+  ConflictError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnavailableError,
+  UnprocessableError,
+} from './errors.js';
 import { newId } from './ids.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
 import {
@@ -15,7 +21,12 @@ import type { JobEvent, JobService } from './services.js';
 
 export type JobLimits = Pick<
   Config,
-  'MAX_EPOCHS' | 'MAX_LAYERS' | 'MAX_UNITS' | 'MAX_PARAMETERS' | 'MAX_RUNTIME_SECONDS' | 'MAX_ACTIVE_JOBS_PER_TENANT'
+  | 'MAX_EPOCHS'
+  | 'MAX_LAYERS'
+  | 'MAX_UNITS'
+  | 'MAX_PARAMETERS'
+  | 'MAX_RUNTIME_SECONDS'
+  | 'MAX_ACTIVE_JOBS_PER_TENANT'
 >;
 
 export interface JobServiceDeps {
@@ -77,9 +88,10 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   const features = input.features ?? dataset.columns.map((c) => c.name).filter((n) => n !== input.target);
   const missing = features.filter((f) => !columns.has(f));
   if (missing.length > 0) {
-    throw new UnprocessableError(`feature columns do not exist in dataset ${dataset.id}: ${missing.join(', ')}`, [
-      { path: 'features', message: `unknown columns: ${missing.join(', ')}` },
-    ]);
+    throw new UnprocessableError(
+      `feature columns do not exist in dataset ${dataset.id}: ${missing.join(', ')}`,
+      [{ path: 'features', message: `unknown columns: ${missing.join(', ')}` }],
+    );
   }
   if (features.includes(input.target)) {
     throw new UnprocessableError(`the target "${input.target}" cannot also be a feature`, [
@@ -88,10 +100,14 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   }
   const duplicates = features.filter((f, i) => features.indexOf(f) !== i);
   if (duplicates.length > 0) {
-    throw new UnprocessableError(`features are listed more than once: ${[...new Set(duplicates)].join(', ')}`);
+    throw new UnprocessableError(
+      `features are listed more than once: ${[...new Set(duplicates)].join(', ')}`,
+    );
   }
   if (features.length === 0) {
-    throw new UnprocessableError(`dataset ${dataset.id} has no column to use as a feature besides the target`);
+    throw new UnprocessableError(
+      `dataset ${dataset.id} has no column to use as a feature besides the target`,
+    );
   }
 
   const task = input.task ?? (targetColumn.type === 'categorical' ? 'classification' : 'regression');
@@ -108,7 +124,9 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   }
   const classCount = targetColumn.type === 'categorical' ? Object.keys(targetColumn.categories).length : 0;
   if (task === 'classification' && classCount < 2) {
-    throw new UnprocessableError(`the target "${input.target}" has ${classCount} class(es); classification needs at least 2`);
+    throw new UnprocessableError(
+      `the target "${input.target}" has ${classCount} class(es); classification needs at least 2`,
+    );
   }
 
   // Loss and output: classification → crossEntropy over a softmax, or binaryCrossEntropy on one sigmoid unit.
@@ -116,15 +134,21 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   let binaryOutput = input.model.binaryOutput;
   if (task === 'classification') {
     if (loss === 'mse' || loss === 'mae') {
-      throw new UnprocessableError(`loss "${loss}" is for regression; classification uses crossEntropy or binaryCrossEntropy`, [
-        { path: 'training.loss', message: 'not a classification loss' },
-      ]);
+      throw new UnprocessableError(
+        `loss "${loss}" is for regression; classification uses crossEntropy or binaryCrossEntropy`,
+        [{ path: 'training.loss', message: 'not a classification loss' }],
+      );
     }
     if (loss === 'binaryCrossEntropy' || binaryOutput === 'sigmoid') {
       if (classCount !== 2) {
         throw new UnprocessableError(
           `binaryCrossEntropy and a sigmoid output need exactly 2 classes; "${input.target}" has ${classCount}`,
-          [{ path: loss === 'binaryCrossEntropy' ? 'training.loss' : 'model.binaryOutput', message: 'needs 2 classes' }],
+          [
+            {
+              path: loss === 'binaryCrossEntropy' ? 'training.loss' : 'model.binaryOutput',
+              message: 'needs 2 classes',
+            },
+          ],
         );
       }
       if (loss === 'crossEntropy') {
@@ -156,18 +180,22 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   const hiddenActivations = new Set(layers.map((l) => l.activation));
   const initializer =
     input.model.initializer ??
-    ([...hiddenActivations].every((a) => a === 'relu' || a === 'leakyRelu') && layers.length > 0 ? 'he' : 'xavier');
+    ([...hiddenActivations].every((a) => a === 'relu' || a === 'leakyRelu') && layers.length > 0
+      ? 'he'
+      : 'xavier');
 
   const { training } = input;
   if (training.epochs > limits.MAX_EPOCHS) {
-    throw new UnprocessableError(`training.epochs ${training.epochs} exceeds the limit of ${limits.MAX_EPOCHS}`, [
-      { path: 'training.epochs', message: `at most ${limits.MAX_EPOCHS}` },
-    ]);
+    throw new UnprocessableError(
+      `training.epochs ${training.epochs} exceeds the limit of ${limits.MAX_EPOCHS}`,
+      [{ path: 'training.epochs', message: `at most ${limits.MAX_EPOCHS}` }],
+    );
   }
   if (layers.length > limits.MAX_LAYERS) {
-    throw new UnprocessableError(`model.layers has ${layers.length} hidden layers; the limit is ${limits.MAX_LAYERS}`, [
-      { path: 'model.layers', message: `at most ${limits.MAX_LAYERS} layers` },
-    ]);
+    throw new UnprocessableError(
+      `model.layers has ${layers.length} hidden layers; the limit is ${limits.MAX_LAYERS}`,
+      [{ path: 'model.layers', message: `at most ${limits.MAX_LAYERS} layers` }],
+    );
   }
   const wide = layers.findIndex((l) => l.units > limits.MAX_UNITS);
   if (wide >= 0) {
@@ -192,9 +220,10 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
     );
   }
   if (training.validationSplit + training.testSplit >= 0.9) {
-    throw new UnprocessableError('validationSplit + testSplit must leave at least 10% of the rows for training', [
-      { path: 'training', message: 'splits too large' },
-    ]);
+    throw new UnprocessableError(
+      'validationSplit + testSplit must leave at least 10% of the rows for training',
+      [{ path: 'training', message: 'splits too large' }],
+    );
   }
 
   return {

@@ -62,7 +62,8 @@ export interface PreparedTraining {
 export function prepareTraining(table: Table, spec: TrainingSpec): PreparedTraining {
   const { training } = spec;
   try {
-    const strata = spec.task === 'classification' ? targetStrata(table, spec.target, 'classification') : undefined;
+    const strata =
+      spec.task === 'classification' ? targetStrata(table, spec.target, 'classification') : undefined;
     const split = splitRows(table.rowCount, {
       validation: training.validationSplit,
       test: training.testSplit,
@@ -82,7 +83,8 @@ export function prepareTraining(table: Table, spec: TrainingSpec): PreparedTrain
       split.train,
     );
     const train = encoder.transform(table, split.train);
-    if (train.rows === 0) throw new InvalidTrainingDataError(`no training rows have a value for the target "${spec.target}"`);
+    if (train.rows === 0)
+      throw new InvalidTrainingDataError(`no training rows have a value for the target "${spec.target}"`);
     const validation = split.validation.length > 0 ? encoder.transform(table, split.validation) : null;
     const test = split.test.length > 0 ? encoder.transform(table, split.test) : null;
     const model = Sequential.create(
@@ -110,7 +112,11 @@ export function prepareTraining(table: Table, spec: TrainingSpec): PreparedTrain
 }
 
 /** Trains the spec on the table. Throws the engine's TrainingDivergedError / TrainingAbortedError as they come. */
-export async function runTraining(table: Table, spec: TrainingSpec, hooks: TrainingHooks = {}): Promise<TrainingOutcome> {
+export async function runTraining(
+  table: Table,
+  spec: TrainingSpec,
+  hooks: TrainingHooks = {},
+): Promise<TrainingOutcome> {
   const prepared = prepareTraining(table, spec);
   const { encoder, train, validation, test, model } = prepared;
   const { training } = spec;
@@ -129,7 +135,8 @@ export async function runTraining(table: Table, spec: TrainingSpec, hooks: Train
     signal: hooks.signal,
     resume: hooks.resume,
   });
-  const metricsOf = (data: Encoded | null): SplitMetrics => (data ? splitMetrics(model, encoder, data, loss, kind) : null);
+  const metricsOf = (data: Encoded | null): SplitMetrics =>
+    data ? splitMetrics(model, encoder, data, loss, kind) : null;
   return {
     artifact: { network: model.toJSON(), encoder: encoder.toJSON() },
     metrics: { train: metricsOf(train), validation: metricsOf(validation), test: metricsOf(test) },

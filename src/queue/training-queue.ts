@@ -1,6 +1,14 @@
 // The one training queue: the producer (API side) and the consumer wiring (worker side). The only
 // folder that imports bullmq. Job data holds ids only; the record in the job store is the truth.
-import { DelayedError, Queue, QueueEvents, UnrecoverableError, WaitingError, Worker, type Job as QueueJob } from 'bullmq';
+import {
+  DelayedError,
+  Queue,
+  QueueEvents,
+  UnrecoverableError,
+  WaitingError,
+  Worker,
+  type Job as QueueJob,
+} from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import type { JobQueue } from '../domain/ports.js';
@@ -8,7 +16,9 @@ import { redisKeys, type Redis } from '../storage/redis.js';
 
 export const TRAINING_QUEUE = 'training';
 
-export const TrainingJobDataSchema = z.object({ jobId: z.string().min(1), tenant: z.string().min(1) }).strict();
+export const TrainingJobDataSchema = z
+  .object({ jobId: z.string().min(1), tenant: z.string().min(1) })
+  .strict();
 export type TrainingJobData = z.infer<typeof TrainingJobDataSchema>;
 
 export type QueueConfig = Pick<
@@ -45,10 +55,16 @@ export function createTrainingQueue(deps: {
       // worker skips a job whose record is gone.
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('enqueue timed out: Redis unreachable')), ENQUEUE_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error('enqueue timed out: Redis unreachable')),
+          ENQUEUE_TIMEOUT_MS,
+        );
       });
       try {
-        await Promise.race([queue.add('train', TrainingJobDataSchema.parse({ jobId, tenant }), { jobId }), timeout]);
+        await Promise.race([
+          queue.add('train', TrainingJobDataSchema.parse({ jobId, tenant }), { jobId }),
+          timeout,
+        ]);
       } finally {
         clearTimeout(timer);
       }

@@ -82,7 +82,11 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
     const argv = [current.rev, JSON.stringify(env), id, active, ''];
     if (model) {
       keyList.push(keys.model(model.id), keys.models(current.tenant));
-      argv.push(JSON.stringify({ tenant: current.tenant, data: model }), String(Date.parse(model.createdAt)), model.id);
+      argv.push(
+        JSON.stringify({ tenant: current.tenant, data: model }),
+        String(Date.parse(model.createdAt)),
+        model.id,
+      );
     }
     const written = (await redis.eval(CAS_SCRIPT, keyList.length, ...keyList, ...argv)) as number;
     return written === 1;
@@ -152,7 +156,15 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
       // Newest first; a cursor is the (score, id) of the last item returned. Redis orders equal
       // scores by id, descending, in ZREVRANGEBYSCORE, which the filter below relies on.
       for (;;) {
-        const raw = await redis.zrevrangebyscore(keys.jobs(tenant), cursor ? cursor.score : '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, CHUNK);
+        const raw = await redis.zrevrangebyscore(
+          keys.jobs(tenant),
+          cursor ? cursor.score : '+inf',
+          '-inf',
+          'WITHSCORES',
+          'LIMIT',
+          0,
+          CHUNK,
+        );
         const entries: { id: string; score: number }[] = [];
         for (let i = 0; i < raw.length; i += 2) entries.push({ id: raw[i], score: Number(raw[i + 1]) });
         const c = cursor;
@@ -198,7 +210,11 @@ export function createRedisJobEventBus({ redis, prefix }: JobStoreOptions): JobE
     },
     async subscribe(jobId, onEvent) {
       // A dedicated connection per subscription: a subscribed connection can issue no other command.
-      const sub = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true });
+      const sub = redis.duplicate({
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+        lazyConnect: true,
+      });
       sub.on('error', () => {}); // reconnects by itself; the stream's reader sees no events meanwhile
       const channel = keys.events(jobId);
       sub.on('message', (ch: string, message: string) => {

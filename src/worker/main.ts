@@ -26,7 +26,11 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     jobs,
     events,
     paths: dataPaths(config.DATA_DIR),
-    csvLimits: { maxColumns: config.MAX_COLUMNS, maxRows: config.MAX_ROWS, maxLineBytes: config.MAX_LINE_BYTES },
+    csvLimits: {
+      maxColumns: config.MAX_COLUMNS,
+      maxRows: config.MAX_ROWS,
+      maxLineBytes: config.MAX_LINE_BYTES,
+    },
     logger,
   });
   const consumer = createTrainingConsumer({
@@ -42,10 +46,13 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     close() {
       closing ??= (async () => {
         processor.shutdown();
-        const deadline = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref());
+        const deadline = new Promise<'timeout'>((r) =>
+          setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref(),
+        );
         // BullMQ's close waits for active jobs without a deadline of its own.
         const outcome = await Promise.race([consumer.close().then(() => 'closed' as const), deadline]);
-        if (outcome === 'timeout') logger.warn('shutdown grace period over; leaving unfinished jobs to the stalled check');
+        if (outcome === 'timeout')
+          logger.warn('shutdown grace period over; leaving unfinished jobs to the stalled check');
         redis.disconnect();
       })();
       return closing;

@@ -51,7 +51,8 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
   const active = new Map<string, { stop(reason: StopReason): void }>();
   let shuttingDown = false;
 
-  const publishStatus = (job: Job) => deps.events.publish(job.id, { type: 'status', data: job }).catch(() => {});
+  const publishStatus = (job: Job) =>
+    deps.events.publish(job.id, { type: 'status', data: job }).catch(() => {});
 
   /** Ends the open attempt (if any) with an outcome. */
   const closeAttempt = (attempts: Attempt[], outcome: string | null, at: string): Attempt[] =>
@@ -63,7 +64,13 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     const res = await deps.jobs.update(jobId, ({ job, lease }) => {
       if (isTerminal(job) || (token !== null && lease?.token !== token)) return null;
       return {
-        job: { ...job, status: 'failed', error: { code, message }, finishedAt: at, attempts: closeAttempt(job.attempts, code, at) },
+        job: {
+          ...job,
+          status: 'failed',
+          error: { code, message },
+          finishedAt: at,
+          attempts: closeAttempt(job.attempts, code, at),
+        },
         lease: null,
       };
     });
@@ -79,7 +86,12 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     const res = await deps.jobs.update(jobId, ({ job, lease }) => {
       if (isTerminal(job) || (token !== null && lease?.token !== token)) return null;
       return {
-        job: { ...job, status: 'cancelled', finishedAt: at, attempts: closeAttempt(job.attempts, 'cancelled', at) },
+        job: {
+          ...job,
+          status: 'cancelled',
+          finishedAt: at,
+          attempts: closeAttempt(job.attempts, 'cancelled', at),
+        },
         lease: null,
       };
     });
@@ -94,7 +106,10 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     const at = now().toISOString();
     const res = await deps.jobs.update(jobId, ({ job, lease }) => {
       if (isTerminal(job) || lease?.token !== token) return null;
-      return { job: { ...job, status: 'queued', attempts: closeAttempt(job.attempts, outcome, at) }, lease: null };
+      return {
+        job: { ...job, status: 'queued', attempts: closeAttempt(job.attempts, outcome, at) },
+        lease: null,
+      };
     });
     if (res.written && res.stored) await publishStatus(res.stored.job);
   }
@@ -164,7 +179,10 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     if (!res.written) {
       // Another attempt owns the job now (or it was cancelled): this model must not exist.
       await rm(artifactPath, { force: true });
-      deps.logger.warn({ jobId: start.id, tenant }, 'attempt lost the job before committing; model discarded');
+      deps.logger.warn(
+        { jobId: start.id, tenant },
+        'attempt lost the job before committing; model discarded',
+      );
       return false;
     }
     await rm(deps.paths.checkpoint(start.id), { force: true });
@@ -191,7 +209,13 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
       if (isTerminal(job) || job.cancelRequested) return null;
       // An attempt still open was left running by a worker that died (its lock expired).
       const attempts = closeAttempt(job.attempts, 'workerCrashed', startedAt);
-      attempts.push({ attempt: attempts.length + 1, startedAt, endedAt: null, outcome: null, resumedFromEpoch: resumedFrom });
+      attempts.push({
+        attempt: attempts.length + 1,
+        startedAt,
+        endedAt: null,
+        outcome: null,
+        resumedFromEpoch: resumedFrom,
+      });
       // The record keeps exactly the epochs the checkpoint holds: later ones will be trained again.
       const history = checkpoint ? checkpoint.state.history.map(toEntry) : [];
       return {
@@ -247,7 +271,10 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         resume: checkpoint?.bytes ?? null,
         checkpointIntervalMs: deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
       };
-      const onEpochs = async (reports: EpochReport[], state: Uint8Array | null): Promise<'continue' | 'stop'> => {
+      const onEpochs = async (
+        reports: EpochReport[],
+        state: Uint8Array | null,
+      ): Promise<'continue' | 'stop'> => {
         // The record may run ahead of the last checkpoint; a resumed attempt trims it back.
         if (state) await writeFileAtomic(deps.paths.checkpoint(jobId), state);
         let added: EpochReport[] = [];
@@ -256,7 +283,11 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
           // Exactly once: only the epoch right after the last recorded one is appended.
           added = [];
           let next = job.history.length + 1;
-          for (const r of reports) if (r.epoch === next) (added.push(r), next++);
+          for (const r of reports) {
+            if (r.epoch !== next) continue;
+            added.push(r);
+            next++;
+          }
           if (added.length === 0) return null;
           return {
             job: {
@@ -274,7 +305,9 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         if (res.written) {
           const epochs = current.job.progress.epochs;
           await Promise.all(
-            added.map((r) => deps.events.publish(jobId, { type: 'epoch', data: { ...toEntry(r), epochs } }).catch(() => {})),
+            added.map((r) =>
+              deps.events.publish(jobId, { type: 'epoch', data: { ...toEntry(r), epochs } }).catch(() => {}),
+            ),
           );
         }
         if (current.job.cancelRequested) stopReason ??= 'cancel';
@@ -326,7 +359,10 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         await finishFailed(jobId, token, result.kind, result.message);
         return { kind: 'fail', message: result.message };
       default: {
-        log.error({ detail: result.message, stack: 'stack' in result ? result.stack : undefined }, 'training attempt failed');
+        log.error(
+          { detail: result.message, stack: 'stack' in result ? result.stack : undefined },
+          'training attempt failed',
+        );
         const last = delivery.attemptsMade + 1 >= delivery.maxAttempts;
         if (last) {
           await finishFailed(jobId, token, 'internal', GENERIC_INTERNAL);

@@ -15,11 +15,16 @@ const ABORT_GRACE_MS = 3000;
 
 function tsBootstrap(): string {
   // tsx's ESM API (the .mjs build: the package's "import" export of tsx/esm/api).
-  const api = pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+  const api = pathToFileURL(
+    createRequire(import.meta.url)
+      .resolve('tsx/esm/api')
+      .replace(/\.cjs$/, '.mjs'),
+  ).href;
   return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(THREAD_URL.href)}); })`;
 }
 
-export type ThreadResult = { kind: 'done'; outcome: TrainingOutcome } | { kind: ThreadErrorKind; message: string; stack?: string };
+export type ThreadResult =
+  { kind: 'done'; outcome: TrainingOutcome } | { kind: ThreadErrorKind; message: string; stack?: string };
 
 export interface ThreadHandle {
   result: Promise<ThreadResult>;
@@ -83,7 +88,9 @@ export function startTrainingThread(
     }
   });
   worker.on('error', (err) => finish({ kind: 'internal', message: err.message, stack: err.stack }));
-  worker.on('exit', (code) => finish({ kind: 'internal', message: `training thread exited with code ${code}` }));
+  worker.on('exit', (code) =>
+    finish({ kind: 'internal', message: `training thread exited with code ${code}` }),
+  );
 
   return {
     result,
@@ -91,7 +98,10 @@ export function startTrainingThread(
       if (settled || aborted) return;
       aborted = true;
       send({ type: 'abort' });
-      killTimer = setTimeout(() => finish({ kind: 'aborted', message: 'training stopped on request' }), ABORT_GRACE_MS);
+      killTimer = setTimeout(
+        () => finish({ kind: 'aborted', message: 'training stopped on request' }),
+        ABORT_GRACE_MS,
+      );
     },
   };
 }

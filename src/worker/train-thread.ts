@@ -65,11 +65,13 @@ async function main(): Promise<void> {
     });
     post({ type: 'done', outcome });
   } catch (err) {
-    if (err instanceof TrainingDivergedError) return post({ type: 'error', kind: 'diverged', message: err.message });
+    if (err instanceof TrainingDivergedError)
+      return post({ type: 'error', kind: 'diverged', message: err.message });
     if (err instanceof TrainingAbortedError || controller.signal.aborted) {
       return post({ type: 'error', kind: 'aborted', message: 'training stopped on request' });
     }
-    if (err instanceof InvalidTrainingDataError) return post({ type: 'error', kind: 'invalidData', message: err.message });
+    if (err instanceof InvalidTrainingDataError)
+      return post({ type: 'error', kind: 'invalidData', message: err.message });
     throw err;
   }
 }

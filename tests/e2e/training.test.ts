@@ -30,12 +30,17 @@ const api = () => request(t.app.server);
 async function upload(name: string, form: 'multipart' | 'csv' = 'multipart'): Promise<string> {
   const res =
     form === 'multipart'
-      ? await api().post('/v1/datasets').set(AUTH).attach('file', join(FIXTURES, `${name}.csv`))
+      ? await api()
+          .post('/v1/datasets')
+          .set(AUTH)
+          .attach('file', join(FIXTURES, `${name}.csv`))
       : await api()
           .post(`/v1/datasets?name=${name}`)
           .set(AUTH)
           .set('content-type', 'text/csv')
-          .send(await import('node:fs/promises').then((fs) => fs.readFile(join(FIXTURES, `${name}.csv`), 'utf8')));
+          .send(
+            await import('node:fs/promises').then((fs) => fs.readFile(join(FIXTURES, `${name}.csv`), 'utf8')),
+          );
   expect(res.status).toBe(201);
   return res.body.id as string;
 }
@@ -47,13 +52,18 @@ async function submit(body: object) {
   return res.body as { id: string; spec: Record<string, unknown> };
 }
 
-async function until(id: string, done: (job: { status: string; progress: { epoch: number } }) => boolean, timeoutMs = 50_000) {
+async function until(
+  id: string,
+  done: (job: { status: string; progress: { epoch: number } }) => boolean,
+  timeoutMs = 50_000,
+) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await api().get(`/v1/training-jobs/${id}`).set(AUTH);
     expect(res.status).toBe(200);
     if (done(res.body)) return res.body;
-    if (Date.now() > deadline) throw new Error(`job ${id} still ${res.body.status} at epoch ${res.body.progress.epoch}`);
+    if (Date.now() > deadline)
+      throw new Error(`job ${id} still ${res.body.status} at epoch ${res.body.progress.epoch}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -91,12 +101,20 @@ describe('training end to end', () => {
 
   it('when iris is uploaded as text/csv and its events are streamed, then the stream has the status, every epoch once, and closes after succeeded', async () => {
     const id = await upload('iris', 'csv');
-    const job = await submit({ datasetId: id, target: 'species', training: { epochs: 15, earlyStopping: false } });
-    const res = await api().get(`/v1/training-jobs/${job.id}/events`).set(AUTH).buffer(true).parse((r, cb) => {
-      let text = '';
-      r.on('data', (c: Buffer) => (text += c.toString()));
-      r.on('end', () => cb(null, text));
+    const job = await submit({
+      datasetId: id,
+      target: 'species',
+      training: { epochs: 15, earlyStopping: false },
     });
+    const res = await api()
+      .get(`/v1/training-jobs/${job.id}/events`)
+      .set(AUTH)
+      .buffer(true)
+      .parse((r, cb) => {
+        let text = '';
+        r.on('data', (c: Buffer) => (text += c.toString()));
+        r.on('end', () => cb(null, text));
+      });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
     const events = (res.body as string)
@@ -126,7 +144,14 @@ describe('training end to end', () => {
       .set(AUTH)
       .send({
         rows: [
-          { age: 45, income: 120000, employment: 'salaried', region: 'north', debt_ratio: 0.1, has_mortgage: 'yes' },
+          {
+            age: 45,
+            income: 120000,
+            employment: 'salaried',
+            region: 'north',
+            debt_ratio: 0.1,
+            has_mortgage: 'yes',
+          },
           { age: null, income: 20000, employment: 'unemployed', debt_ratio: 0.6, has_mortgage: 'no' },
           { income: '55000', region: null },
         ],
@@ -147,7 +172,10 @@ describe('training end to end', () => {
     expect(model.metrics.test.r2).toBeGreaterThanOrEqual(0.88);
     // y = 10 sin(π x1 x2) + 20 (x3 − 0.5)² + 10 x4 + 5 x5 (+ noise): at x = 0.5 everywhere ≈ 7.07 + 0 + 5 + 2.5 = 14.57
     const row = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x${i + 1}`, 0.5]));
-    const res = await api().post(`/v1/models/${model.id}/predict`).set(AUTH).send({ rows: [row] });
+    const res = await api()
+      .post(`/v1/models/${model.id}/predict`)
+      .set(AUTH)
+      .send({ rows: [row] });
     expect(res.status).toBe(200);
     expect(res.body.predictions[0].value).toBeGreaterThan(11);
     expect(res.body.predictions[0].value).toBeLessThan(18);

@@ -15,7 +15,11 @@ import { createRedisJobEventBus, createRedisJobStore } from '../../src/storage/j
 import { createRedis, redisKeys, type Redis } from '../../src/storage/redis.js';
 import { fixture } from '../worker/harness.js';
 
-const config = loadConfig({ REDIS_PREFIX: `test-jobs-${randomUUID()}`, MAX_ACTIVE_JOBS_PER_TENANT: '2', LOG_LEVEL: 'silent' });
+const config = loadConfig({
+  REDIS_PREFIX: `test-jobs-${randomUUID()}`,
+  MAX_ACTIVE_JOBS_PER_TENANT: '2',
+  LOG_LEVEL: 'silent',
+});
 let redis: Redis;
 let dataDir: string;
 let irisId: string;
@@ -23,7 +27,8 @@ let jobs: JobService;
 let queue: ReturnType<typeof createTrainingQueue>;
 const closers: (() => Promise<unknown>)[] = [];
 
-const spec = (extra: object = {}) => TrainingSpecInputSchema.parse({ datasetId: irisId, target: 'species', ...extra });
+const spec = (extra: object = {}) =>
+  TrainingSpecInputSchema.parse({ datasetId: irisId, target: 'species', ...extra });
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'bp-jobs-'));
@@ -54,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('job service', () => {
-  it('when the dataset does not exist (or is another tenant\'s), then submit answers 422 naming it', async () => {
+  it("when the dataset does not exist (or is another tenant's), then submit answers 422 naming it", async () => {
     await expect(jobs.submit('t1', spec({ datasetId: 'ds_nope' }))).rejects.toMatchObject({
       status: 422,
       message: 'dataset ds_nope does not exist',
@@ -64,7 +69,13 @@ describe('job service', () => {
 
   it('when a job is submitted, then it is recorded queued with its resolved spec and enqueued under its own id', async () => {
     const job = await jobs.submit('t1', spec({ training: { epochs: 7 } }));
-    expect(job).toMatchObject({ status: 'queued', progress: { epoch: 0, epochs: 7 }, history: [], attempts: [], modelId: null });
+    expect(job).toMatchObject({
+      status: 'queued',
+      progress: { epoch: 0, epochs: 7 },
+      history: [],
+      attempts: [],
+      modelId: null,
+    });
     expect(job.spec.task).toBe('classification');
     expect(await jobs.get('t1', job.id)).toEqual(job);
     await expect(jobs.get('t2', job.id)).rejects.toMatchObject({ status: 404 });
@@ -106,7 +117,10 @@ describe('job service', () => {
     const dead = createRedis('redis://127.0.0.1:1', 'api');
     dead.on('error', () => {});
     const deadQueue = createTrainingQueue({ connection: dead, config });
-    closers.push(() => deadQueue.close(), async () => dead.disconnect());
+    closers.push(
+      () => deadQueue.close(),
+      async () => dead.disconnect(),
+    );
     const store = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
     const service = createJobService({
       datasets: createDatasetStore({ redis, prefix: config.REDIS_PREFIX, dataDir }),
@@ -137,7 +151,9 @@ describe('job service', () => {
     const again: JobEvent[] = [];
     for await (const event of jobs.events('t1', job.id, controller.signal)) again.push(event);
     expect(again).toHaveLength(1);
-    await expect(jobs.events('t2', job.id, controller.signal)[Symbol.asyncIterator]().next()).rejects.toMatchObject({ status: 404 });
+    await expect(
+      jobs.events('t2', job.id, controller.signal)[Symbol.asyncIterator]().next(),
+    ).rejects.toMatchObject({ status: 404 });
   });
 
   it('when the reader aborts, then the stream ends', async () => {

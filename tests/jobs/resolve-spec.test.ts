@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defaultHiddenLayers, encodedInputSize, parameterCount, resolveSpec, type JobLimits } from '../../src/domain/jobs.js';
+import {
+  defaultHiddenLayers,
+  encodedInputSize,
+  parameterCount,
+  resolveSpec,
+  type JobLimits,
+} from '../../src/domain/jobs.js';
 import { TrainingSpecInputSchema, type Dataset } from '../../src/domain/schemas.js';
 import { UnprocessableError } from '../../src/domain/errors.js';
 
@@ -12,7 +18,15 @@ const limits: JobLimits = {
   MAX_ACTIVE_JOBS_PER_TENANT: 3,
 };
 
-const num = (name: string) => ({ name, type: 'numeric' as const, missing: 0, min: 0, max: 1, mean: 0.5, std: 0.2 });
+const num = (name: string) => ({
+  name,
+  type: 'numeric' as const,
+  missing: 0,
+  min: 0,
+  max: 1,
+  mean: 0.5,
+  std: 0.2,
+});
 const cat = (name: string, cats: string[]) => ({
   name,
   type: 'categorical' as const,
@@ -72,7 +86,11 @@ describe('resolveSpec', () => {
 
   it('when the hidden layers use tanh, then the initializer defaults to xavier', () => {
     const spec = resolveSpec(
-      parse({ datasetId: 'ds_iris', target: 'species', model: { layers: [{ units: 8, activation: 'tanh' }] } }),
+      parse({
+        datasetId: 'ds_iris',
+        target: 'species',
+        model: { layers: [{ units: 8, activation: 'tanh' }] },
+      }),
       iris,
       limits,
     );
@@ -89,28 +107,100 @@ describe('resolveSpec', () => {
   });
 
   it('refuses impossible pairs of task, loss and target, naming them', () => {
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'nope' }), iris, limits))).toMatch(/"nope"/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', features: ['a', 'zz'] }), iris, limits))).toMatch(/zz/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', features: ['a', 'species'] }), iris, limits))).toMatch(/target/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', task: 'regression' }), iris, limits))).toMatch(/categorical/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'a', task: 'classification' }), iris, limits))).toMatch(/numeric/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', training: { loss: 'mse' } }), iris, limits))).toMatch(/mse/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'a', training: { loss: 'crossEntropy' } }), iris, limits))).toMatch(/crossEntropy/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', training: { loss: 'binaryCrossEntropy' } }), iris, limits))).toMatch(/2 classes/);
+    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'nope' }), iris, limits))).toMatch(
+      /"nope"/,
+    );
+    expect(
+      refusal(() =>
+        resolveSpec(parse({ datasetId: 'x', target: 'species', features: ['a', 'zz'] }), iris, limits),
+      ),
+    ).toMatch(/zz/);
+    expect(
+      refusal(() =>
+        resolveSpec(parse({ datasetId: 'x', target: 'species', features: ['a', 'species'] }), iris, limits),
+      ),
+    ).toMatch(/target/);
+    expect(
+      refusal(() =>
+        resolveSpec(parse({ datasetId: 'x', target: 'species', task: 'regression' }), iris, limits),
+      ),
+    ).toMatch(/categorical/);
+    expect(
+      refusal(() =>
+        resolveSpec(parse({ datasetId: 'x', target: 'a', task: 'classification' }), iris, limits),
+      ),
+    ).toMatch(/numeric/);
+    expect(
+      refusal(() =>
+        resolveSpec(parse({ datasetId: 'x', target: 'species', training: { loss: 'mse' } }), iris, limits),
+      ),
+    ).toMatch(/mse/);
+    expect(
+      refusal(() =>
+        resolveSpec(parse({ datasetId: 'x', target: 'a', training: { loss: 'crossEntropy' } }), iris, limits),
+      ),
+    ).toMatch(/crossEntropy/);
+    expect(
+      refusal(() =>
+        resolveSpec(
+          parse({ datasetId: 'x', target: 'species', training: { loss: 'binaryCrossEntropy' } }),
+          iris,
+          limits,
+        ),
+      ),
+    ).toMatch(/2 classes/);
   });
 
   it('refuses specs beyond the limits, naming the limit', () => {
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', training: { epochs: 1001 } }), iris, limits))).toMatch(/1000/);
+    expect(
+      refusal(() =>
+        resolveSpec(parse({ datasetId: 'x', target: 'species', training: { epochs: 1001 } }), iris, limits),
+      ),
+    ).toMatch(/1000/);
     const five = Array.from({ length: 5 }, () => ({ units: 4 }));
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: five } }), iris, limits))).toMatch(/limit is 4/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: [{ units: 257 }] } }), iris, limits))).toMatch(/256/);
+    expect(
+      refusal(() =>
+        resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: five } }), iris, limits),
+      ),
+    ).toMatch(/limit is 4/);
+    expect(
+      refusal(() =>
+        resolveSpec(
+          parse({ datasetId: 'x', target: 'species', model: { layers: [{ units: 257 }] } }),
+          iris,
+          limits,
+        ),
+      ),
+    ).toMatch(/256/);
     // (4+1)·200 + (200+1)·200 + (200+1)·3 = 41 803 fits; one more 200-unit layer (+40 200) does not
-    const ok = resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: [{ units: 200 }, { units: 200 }] } }), iris, limits);
+    const ok = resolveSpec(
+      parse({ datasetId: 'x', target: 'species', model: { layers: [{ units: 200 }, { units: 200 }] } }),
+      iris,
+      limits,
+    );
     expect(parameterCount(4, [...ok.model.layers.map((l) => l.units), 3])).toBe(41_803);
     expect(
-      refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', model: { layers: [{ units: 200 }, { units: 200 }, { units: 200 }] } }), iris, limits)),
+      refusal(() =>
+        resolveSpec(
+          parse({
+            datasetId: 'x',
+            target: 'species',
+            model: { layers: [{ units: 200 }, { units: 200 }, { units: 200 }] },
+          }),
+          iris,
+          limits,
+        ),
+      ),
     ).toMatch(/82003 parameters/);
-    expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'species', training: { maxRuntimeSeconds: 601 } }), iris, limits))).toMatch(/600/);
+    expect(
+      refusal(() =>
+        resolveSpec(
+          parse({ datasetId: 'x', target: 'species', training: { maxRuntimeSeconds: 601 } }),
+          iris,
+          limits,
+        ),
+      ),
+    ).toMatch(/600/);
   });
 
   it('sizes default layers between 16 and 128 units', () => {

@@ -9,7 +9,10 @@ let h: Harness;
 let friedman: string;
 
 beforeAll(async () => {
-  h = await createHarness({ LOCK_DURATION_MS: testProfile.LOCK_DURATION_MS, STALLED_INTERVAL_MS: testProfile.STALLED_INTERVAL_MS });
+  h = await createHarness({
+    LOCK_DURATION_MS: testProfile.LOCK_DURATION_MS,
+    STALLED_INTERVAL_MS: testProfile.STALLED_INTERVAL_MS,
+  });
   friedman = await h.upload('friedman1');
 });
 afterAll(async () => {
@@ -27,7 +30,11 @@ const longSpec = (epochs: number) => ({
 });
 
 async function killWhileRunning(worker: ServiceProcess, jobId: string, attempt: number) {
-  await h.waitFor(jobId, (j) => j.status === 'running' && j.attempts.length === attempt && j.progress.epoch >= 2, 30_000);
+  await h.waitFor(
+    jobId,
+    (j) => j.status === 'running' && j.attempts.length === attempt && j.progress.epoch >= 2,
+    30_000,
+  );
   worker.signal('SIGKILL');
   await worker.exited();
 }

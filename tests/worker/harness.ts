@@ -54,7 +54,6 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   });
   const redis = createRedis(config.REDIS_URL, 'api');
   redis.on('error', () => {});
-  const logger = createLogger('silent', 'test');
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir };
   const datasetStore = createDatasetStore(storeDeps);
   const datasets = createDatasetService({
@@ -94,7 +93,10 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
       for (;;) {
         const job = await jobs.get(TENANT, jobId);
         if (until(job)) return job;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for job ${jobId}: ${JSON.stringify({ status: job.status, progress: job.progress, error: job.error })}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `timed out waiting for job ${jobId}: ${JSON.stringify({ status: job.status, progress: job.progress, error: job.error })}`,
+          );
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -76,7 +76,10 @@ describe('compare-and-set on the attempt', () => {
           appended.push(await onEpoch([{ epoch: 1, loss: 1 }], state));
           appended.push(await onEpoch([{ epoch: 1, loss: 1 }], state)); // a repeat is not appended twice
           // A second attempt takes the job over (its lock had expired): a new lease.
-          await h.jobStore.update(job.id, ({ job: j }) => ({ job: j, lease: { token: 'the-other-attempt', attempt: 2 } }));
+          await h.jobStore.update(job.id, ({ job: j }) => ({
+            job: j,
+            lease: { token: 'the-other-attempt', attempt: 2 },
+          }));
           appended.push(await onEpoch([{ epoch: 2, loss: 0.5 }], state));
           return {
             kind: 'done',
@@ -96,7 +99,11 @@ describe('compare-and-set on the attempt', () => {
         })(),
       }),
     });
-    const outcome = await processor.process({ data: { jobId: job.id, tenant: TENANT }, attemptsMade: 0, maxAttempts: 3 });
+    const outcome = await processor.process({
+      data: { jobId: job.id, tenant: TENANT },
+      attemptsMade: 0,
+      maxAttempts: 3,
+    });
     expect(outcome).toEqual({ kind: 'done' });
     expect(appended).toEqual(['continue', 'continue', 'stop']);
     const after = await h.jobs.get(TENANT, job.id);

@@ -22,7 +22,11 @@ const terminal = (j: { status: string }) => ['succeeded', 'failed', 'cancelled']
 
 describe('training worker', () => {
   it('when a job is submitted, then it runs to succeeded and its model predicts the classes', async () => {
-    const submitted = await h.submit({ datasetId: iris, target: 'species', training: { epochs: 40, earlyStopping: false } });
+    const submitted = await h.submit({
+      datasetId: iris,
+      target: 'species',
+      training: { epochs: 40, earlyStopping: false },
+    });
     expect(submitted.status).toBe('queued');
     const job = await h.waitFor(submitted.id, terminal);
     expect(job.status).toBe('succeeded');
@@ -35,7 +39,12 @@ describe('training worker', () => {
     expect(existsSync(h.paths.checkpoint(job.id))).toBe(false);
 
     const model = await h.models.get(TENANT, job.modelId!);
-    expect(model).toMatchObject({ jobId: job.id, task: 'classification', classes: ['setosa', 'versicolor', 'virginica'], epochsTrained: 40 });
+    expect(model).toMatchObject({
+      jobId: job.id,
+      task: 'classification',
+      classes: ['setosa', 'versicolor', 'virginica'],
+      epochsTrained: 40,
+    });
     expect(await h.models.get('someone-else', job.modelId!)).toBeNull();
     await expect(h.jobs.cancel(TENANT, job.id)).rejects.toMatchObject({ status: 409 });
     const artifact = await h.models.loadArtifact(job.modelId!);
