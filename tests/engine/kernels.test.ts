@@ -74,7 +74,7 @@ describe('kernel backends', () => {
   it('when SIMD WebAssembly compiles here, then wasm-simd is available and the default', () => {
     expect(wasmSimdAvailable).toBe(true);
     expect(wasmKernels).not.toBeNull();
-    expect(backends.map((k) => k.name)).toEqual(['wasm-simd', 'js']);
+    expect(backends.map((k) => k.name)).toEqual(['wasm-simd', 'js-blocked', 'js']);
   });
 
   for (const kernels of backends) {
@@ -242,7 +242,7 @@ describe('selection', () => {
       expect(selectKernels('js')).toBe(jsKernels);
       expect(getKernels()).toBe(jsKernels);
       expect(selectKernels().name).toBe('wasm-simd');
-      expect(() => selectKernels('cuda')).toThrow(/cuda.*available: wasm-simd, js/);
+      expect(() => selectKernels('cuda')).toThrow(/cuda.*available: wasm-simd, js-blocked, js/);
     } finally {
       setKernels(before);
     }

@@ -1,17 +1,19 @@
 // The active kernel backend. Layers and optimizers call getKernels() at run time, so a backend can
 // be swapped (benchmarks, tests) without touching them. The default is the fastest backend this
-// runtime supports: WebAssembly SIMD where it compiles, else the plain-JS one.
+// runtime supports: WebAssembly SIMD where it compiles, else register-blocked plain JS.
+import { jsBlockedKernels } from './js-blocked.js';
 import { jsKernels } from './js.js';
 import type { Kernels } from './types.js';
 import { wasmKernels } from './wasm.js';
 
-export type { Kernels } from './types.js';
+export type { Kernels, PreparedMatrix } from './types.js';
 export { jsKernels } from './js.js';
+export { jsBlockedKernels } from './js-blocked.js';
 export { wasmKernels, wasmSimdAvailable } from './wasm.js';
 
-/** Every backend this runtime can run, fastest first. */
+/** Every backend this runtime can run, fastest first; the naive reference comes last. */
 export function availableKernels(): Kernels[] {
-  return wasmKernels ? [wasmKernels, jsKernels] : [jsKernels];
+  return wasmKernels ? [wasmKernels, jsBlockedKernels, jsKernels] : [jsBlockedKernels, jsKernels];
 }
 
 let current: Kernels = availableKernels()[0];
