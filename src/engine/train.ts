@@ -103,6 +103,8 @@ export async function fit(model: Sequential, train: Batchable, opts: FitOptions)
   checkBatchable('fit (training data)', train, inSize, outSize);
   if (train.rows < 1) throw new RangeError('fit: the training data has no rows');
   if (opts.validation) checkBatchable('fit (validation data)', opts.validation, inSize, outSize);
+  // An empty validation set has no loss to monitor: train as if none was given.
+  const validation = opts.validation && opts.validation.rows > 0 ? opts.validation : undefined;
 
   const params = model.params();
   const optimizer = createOptimizer(params, opts.optimizer);
@@ -223,8 +225,8 @@ export async function fit(model: Sequential, train: Batchable, opts: FitOptions)
       throw diverged(`the epoch loss is ${epochLoss}`);
 
     const report: EpochReport = { epoch: epoch + 1, loss: epochLoss };
-    if (opts.validation) {
-      const m = evaluate(model, opts.validation, { loss: opts.loss, kind: metricsKind });
+    if (validation) {
+      const m = evaluate(model, validation, { loss: opts.loss, kind: metricsKind });
       if (!Number.isFinite(m.loss)) throw diverged(`the validation loss is ${m.loss}`);
       report.valLoss = m.loss;
       if ('accuracy' in m) report.valAccuracy = m.accuracy;
