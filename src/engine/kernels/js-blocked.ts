@@ -14,8 +14,8 @@ const KC_MAX = 256;
 // Below this many multiply-adds (or for one row) packing costs more than it saves.
 const SMALL = 4096;
 
-let packA = new Float64Array(0);
-let packB = new Float64Array(0);
+let packA: Float64Array = new Float64Array(0);
+let packB: Float64Array = new Float64Array(0);
 
 function ensure(buf: Float64Array, len: number): Float64Array {
   return buf.length >= len ? buf : new Float64Array(len);
