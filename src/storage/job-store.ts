@@ -4,8 +4,9 @@
 // success) never overwrite each other's writes, and a worker whose attempt was superseded cannot
 // write at all. The lease names the attempt that may write training results.
 import type { JobEventBus, JobLease, JobMutation, JobStore, StoredJob, TenantId } from '../domain/ports.js';
-import { TERMINAL_STATUSES, type Job, type JobStatus, type Model, type Page } from '../domain/schemas.js';
+import { TERMINAL_STATUSES, type Job, type JobStatus, type Model } from '../domain/schemas.js';
 import type { JobEvent } from '../domain/services.js';
+import { createRecordStore } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
 
 interface Envelope {
@@ -60,6 +61,7 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
   const keys = redisKeys(prefix);
   const revKey = (id: string) => `${keys.job(id)}:rev`;
   const activeKey = (tenant: string) => `${keys.jobs(tenant)}:active`;
+  const records = createRecordStore<Job>({ redis, recordKey: keys.job, indexKey: keys.jobs });
 
   async function read(id: string): Promise<(StoredJob & { rev: string }) | null> {
     const [raw, rev] = await redis.mget(keys.job(id), revKey(id));
@@ -149,56 +151,14 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
 
     countActive: (tenant) => redis.scard(activeKey(tenant)),
 
-    async list(tenant, query): Promise<Page<Job>> {
-      const out: Job[] = [];
-      let cursor = decodeCursor(query.cursor);
-      const CHUNK = 500;
-      // Newest first; a cursor is the (score, id) of the last item returned. Redis orders equal
-      // scores by id, descending, in ZREVRANGEBYSCORE, which the filter below relies on.
-      for (;;) {
-        const raw = await redis.zrevrangebyscore(
-          keys.jobs(tenant),
-          cursor ? cursor.score : '+inf',
-          '-inf',
-          'WITHSCORES',
-          'LIMIT',
-          0,
-          CHUNK,
-        );
-        const entries: { id: string; score: number }[] = [];
-        for (let i = 0; i < raw.length; i += 2) entries.push({ id: raw[i], score: Number(raw[i + 1]) });
-        const c = cursor;
-        const fresh = c ? entries.filter((e) => e.score < c.score || e.id < c.id) : entries;
-        const records = fresh.length ? await redis.mget(...fresh.map((e) => keys.job(e.id))) : [];
-        for (let i = 0; i < fresh.length; i++) {
-          const rec = records[i];
-          if (rec == null) continue;
-          const env = JSON.parse(rec) as Envelope;
-          if (env.tenant !== tenant || (query.status && env.data.status !== query.status)) continue;
-          out.push(env.data);
-          if (out.length === query.limit) {
-            const more = i < fresh.length - 1 || entries.length === CHUNK;
-            return { data: out, nextCursor: more ? encodeCursor(fresh[i]) : null };
-          }
-        }
-        if (entries.length < CHUNK || fresh.length === 0) return { data: out, nextCursor: null };
-        cursor = entries[entries.length - 1];
-      }
-    },
+    // The generic record store reads the same format; its cursors are the ones every list uses.
+    list: (tenant, query) =>
+      records.list(tenant, {
+        limit: query.limit,
+        cursor: query.cursor,
+        filter: query.status ? (job) => job.status === query.status : undefined,
+      }),
   };
-}
-
-function encodeCursor(c: { score: number; id: string }): string {
-  return Buffer.from(`${c.score}:${c.id}`).toString('base64url');
-}
-
-function decodeCursor(raw: string | undefined): { score: number; id: string } | null {
-  if (!raw) return null;
-  const text = Buffer.from(raw, 'base64url').toString();
-  const at = text.indexOf(':');
-  const score = Number(text.slice(0, at));
-  if (at <= 0 || !Number.isFinite(score)) return null;
-  return { score, id: text.slice(at + 1) };
 }
 
 /** Job events over Redis pub/sub: one channel per job, so the API and the workers may be different processes. */

@@ -195,6 +195,8 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     const log = deps.logger.child({ jobId });
     const first = await deps.jobs.read(jobId);
     if (!first || isTerminal(first.job)) return { kind: 'done' }; // removed or already final (e.g. cancelled while queued)
+    if (first.tenant !== delivery.data.tenant)
+      return { kind: 'fail', message: `queue entry for ${jobId} names another tenant` };
     if (first.job.cancelRequested) {
       await finishCancelled(jobId, null);
       return { kind: 'done' };
