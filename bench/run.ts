@@ -8,6 +8,7 @@
 // BENCH_DIR (default ${TMPDIR:-/tmp}/backprop-bench) is where the harness keeps data and results.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { activations, createRng, fit, Sequential, type ModelSpec } from '../src/engine/index.js';
@@ -235,6 +236,8 @@ async function main(): Promise<void> {
     r && tfjs(w) ? Math.abs(Number(r.train_acc) - Number(tfjs(w)?.train_acc)) <= 0.01 : null;
   process.stdout.write(JSON.stringify({
     targets: best,
+    // Other processes on the machine skew every ratio; the 1-minute load average at the end says how much.
+    load_avg_1m: round(loadavg()[0], 2),
     wtab_2x_tfjs: wtab && tfjs('wtab') ? Number(wtab.samples_per_s) >= 2 * Number(tfjs('wtab')?.samples_per_s) : null,
     wmnist_1x_tfjs: wmnist && tfjs('wmnist') ? Number(wmnist.samples_per_s) >= Number(tfjs('wmnist')?.samples_per_s) : null,
     single_row_le_50us: infer ? Number(infer.single_row_us) <= 50 : null,
