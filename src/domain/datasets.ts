@@ -1,10 +1,5 @@
 // Datasets: an upload is streamed to a staging file (counting bytes against the limit), parsed and
 // described by the data module, then moved into place and recorded. Nothing is kept on failure.
-import { createReadStream } from 'node:fs';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { CsvError, describeTable, readCsv } from '../data/index.js';
 import { NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
 import { newId } from './ids.js';
@@ -32,12 +27,11 @@ export function createDatasetService(deps: {
 
   return {
     async create(tenant, input) {
-      const staged = store.stagingPath();
+      const { path: staged, sizeBytes } = await store.stage(input.body, limits.maxUploadBytes);
       try {
-        const sizeBytes = await streamToFile(input.body, staged, limits.maxUploadBytes);
         let table: Awaited<ReturnType<typeof readCsv>>;
         try {
-          table = await readCsv(createReadStream(staged), {
+          table = await readCsv(store.readStaged(staged), {
             maxColumns: limits.maxColumns,
             maxRows: limits.maxRows,
             maxLineBytes: limits.maxLineBytes,
@@ -58,7 +52,7 @@ export function createDatasetService(deps: {
         return dataset;
       } finally {
         // After a successful save the file has moved away and this is a no-op.
-        await rm(staged, { force: true });
+        await store.discard(staged);
       }
     },
 
@@ -74,21 +68,6 @@ export function createDatasetService(deps: {
       if (!(await store.remove(tenant, id))) throw new NotFoundError('Dataset', id);
     },
   };
-}
-
-/** Copies body to path, failing with 413 as soon as more than maxBytes arrived. Returns the size. */
-async function streamToFile(body: Readable, path: string, maxBytes: number): Promise<number> {
-  let size = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      size += chunk.length;
-      if (size > maxBytes)
-        callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
-      else callback(null, chunk);
-    },
-  });
-  await pipeline(body, counter, createWriteStream(path));
-  return size;
 }
 
 function csvProblem(err: unknown): unknown {

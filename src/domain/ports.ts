@@ -1,5 +1,6 @@
 // The interfaces the domain needs from the outside world. src/storage and src/queue implement
 // them; only the composition roots (src/http/server.ts, src/worker/main.ts) pick implementations.
+import type { Readable } from 'node:stream';
 import type { Dataset, Job, JobStatus, ListQuery, Model, Page } from './schemas.js';
 import type { JobEvent } from './services.js';
 
@@ -9,6 +10,15 @@ export type TenantId = string;
 export interface DatasetStore {
   /** A fresh path under DATA_DIR where an upload may be streamed before it is accepted. */
   stagingPath(): string;
+  /**
+   * Streams an upload to a fresh staging file, counting bytes; rejects with TooLargeError as soon
+   * as more than maxBytes arrived (and removes the partial file).
+   */
+  stage(body: Readable, maxBytes: number): Promise<{ path: string; sizeBytes: number }>;
+  /** Reads a staged file back (to parse it). */
+  readStaged(path: string): AsyncIterable<Uint8Array>;
+  /** Removes a staged file that will not be saved; a missing file is fine. */
+  discard(path: string): Promise<void>;
   /** Moves the staged file into place (atomically), then records the metadata. */
   save(tenant: TenantId, dataset: Dataset, stagedFile: string): Promise<void>;
   get(tenant: TenantId, id: string): Promise<Dataset | null>;
@@ -70,7 +80,10 @@ export type JobMutation = (current: StoredJob) => { job: Job; lease?: JobLease |
 export interface JobEventBus {
   publish(jobId: string, event: JobEvent | { type: 'cancel' }): Promise<void>;
   /** Resolves once subscribed; the returned function unsubscribes. */
-  subscribe(jobId: string, onEvent: (event: JobEvent | { type: 'cancel' }) => void): Promise<() => Promise<void>>;
+  subscribe(
+    jobId: string,
+    onEvent: (event: JobEvent | { type: 'cancel' }) => void,
+  ): Promise<() => Promise<void>>;
 }
 
 export interface JobQueue {

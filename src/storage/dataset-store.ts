@@ -1,8 +1,11 @@
 // DatasetStore: the CSV under DATA_DIR/datasets, the metadata as a Redis record (see redis.ts).
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { TooLargeError } from '../domain/errors.js';
 import type { DatasetStore } from '../domain/ports.js';
 import type { Dataset } from '../domain/schemas.js';
 import { dataPaths, moveIntoPlace } from './files.js';
@@ -19,8 +22,34 @@ export function createDatasetStore(deps: { redis: Redis; prefix: string; dataDir
   });
   mkdirSync(paths.staging, { recursive: true });
 
+  const stagingPath = () => join(paths.staging, `${randomUUID()}.csv`);
+
   return {
-    stagingPath: () => join(paths.staging, `${randomUUID()}.csv`),
+    stagingPath,
+
+    async stage(body, maxBytes) {
+      const path = stagingPath();
+      let sizeBytes = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _enc, callback) {
+          sizeBytes += chunk.length;
+          if (sizeBytes > maxBytes) {
+            callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
+          } else callback(null, chunk);
+        },
+      });
+      try {
+        await pipeline(body, counter, createWriteStream(path));
+      } catch (err) {
+        await rm(path, { force: true });
+        throw err;
+      }
+      return { path, sizeBytes };
+    },
+
+    readStaged: (path) => createReadStream(path),
+
+    discard: (path) => rm(path, { force: true }),
 
     async save(tenant, dataset, stagedFile) {
       // File first, then the record: a record never points at a missing file.
