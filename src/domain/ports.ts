@@ -80,10 +80,7 @@ export type JobMutation = (current: StoredJob) => { job: Job; lease?: JobLease |
 export interface JobEventBus {
   publish(jobId: string, event: JobEvent | { type: 'cancel' }): Promise<void>;
   /** Resolves once subscribed; the returned function unsubscribes. */
-  subscribe(
-    jobId: string,
-    onEvent: (event: JobEvent | { type: 'cancel' }) => void,
-  ): Promise<() => Promise<void>>;
+  subscribe(jobId: string, onEvent: (event: JobEvent | { type: 'cancel' }) => void): Promise<() => Promise<void>>;
 }
 
 export interface JobQueue {
