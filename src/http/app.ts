@@ -66,7 +66,7 @@ export async function buildApp(deps: AppDeps) {
   });
   registerBodyParsers(base);
   const app = base.withTypeProvider<ZodTypeProvider>();
-  // Node checks requestTimeout only after the headers arrived; keep headersTimeout at or below it.
+  // Node enforces requestTimeout only while headersTimeout is not above it (RELIABILITY.md F3).
   app.server.headersTimeout = Math.min(60_000, config.REQUEST_TIMEOUT_MS);
 
   app.setValidatorCompiler(validatorCompiler);

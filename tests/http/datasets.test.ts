@@ -1,6 +1,8 @@
 // /v1/datasets against the real Redis and a temporary DATA_DIR: both upload forms, statistics,
 // pagination, tenancy, deletion, limits, bad files and idempotency keys.
 import { readdir, readFile, stat } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -253,6 +255,35 @@ describe('datasets', () => {
       .set('content-type', 'text/csv')
       .send('a\n1\n');
     expect(good.status).toBe(201);
+  });
+});
+
+describe('interrupted uploads', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => t?.close());
+
+  it('when the client disconnects mid-upload, then no dataset and no staged file are left', async () => {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    socket.write(
+      'POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100000\r\n\r\na,b\n1,2\n3,4\n',
+    );
+    const staging = join(t.config.DATA_DIR, 'staging');
+    // Wait until the upload is being staged, then drop the connection.
+    for (let i = 0; i < 50 && (await readdir(staging)).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect((await readdir(staging)).length).toBe(1);
+    socket.destroy();
+    for (let i = 0; i < 100 && (await readdir(staging)).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(await readdir(staging)).toEqual([]);
+    expect((await request(t.app.server).get('/v1/datasets')).body.data).toEqual([]);
   });
 });
 
