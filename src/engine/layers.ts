@@ -10,8 +10,10 @@ import type { ActivationName, InitializerName } from './types.js';
 interface Views {
   z: Float32Array;
   a: Float32Array;
-  dz: Float32Array;
-  dx: Float32Array;
+  // Gradient views are made on the first backward at this size: a model used only for
+  // inference never allocates gradient buffers, and the first layer never needs dx.
+  dz: Float32Array | null;
+  dx: Float32Array | null;
 }
 
 // A model sees a handful of batch sizes (full batch, last batch, evaluation chunks); past this
@@ -66,7 +68,7 @@ export class Dense {
     return this.current().a;
   }
   get dz(): Float32Array {
-    return this.current().dz;
+    return this.dzOf(this.current());
   }
 
   /** a = f(x·W + b) for `rows` rows of x; returns a view that the next forward overwrites. */
@@ -105,7 +107,7 @@ export class Dense {
   /** Given dL/da of the last forward, accumulates dW, db and returns dL/dx (null when not needed). */
   backward(da: Float32Array, needInputGrad = true): Float32Array | null {
     const v = this.current();
-    this.act.backward(v.z, v.a, da, v.dz, this.rows, this.units);
+    this.act.backward(v.z, v.a, da, this.dzOf(v), this.rows, this.units);
     return this.backwardFromDz(needInputGrad);
   }
 
@@ -115,11 +117,30 @@ export class Dense {
     const x = this.input as Float32Array;
     const k = getKernels();
     const rows = this.rows;
+    const dz = this.dzOf(v);
     // dW += Xᵀ·dZ, db += Σ_rows dZ, dX = dZ·Wᵀ.
-    k.gemm(true, false, this.inputSize, this.units, rows, x, v.dz, this.weight.grad, true);
-    k.sumRows(rows, this.units, v.dz, this.bias.grad, true);
+    k.gemm(true, false, this.inputSize, this.units, rows, x, dz, this.weight.grad, true);
+    k.sumRows(rows, this.units, dz, this.bias.grad, true);
     if (!needInputGrad) return null;
-    k.gemm(false, true, rows, this.inputSize, this.units, v.dz, this.weight.value, v.dx, false);
+    const dx = this.dxOf(v);
+    k.gemm(false, true, rows, this.inputSize, this.units, dz, this.weight.value, dx, false);
+    return dx;
+  }
+
+  // Views of the current forward's rows. The buffers grow to the largest batch that ran backward
+  // (not the largest forward, e.g. an evaluation chunk); a view keeps the buffer it was cut from.
+  private dzOf(v: Views): Float32Array {
+    if (v.dz) return v.dz;
+    if (this.dzBuf.length < this.rows * this.units) this.dzBuf = new Float32Array(this.rows * this.units);
+    v.dz = this.dzBuf.subarray(0, this.rows * this.units);
+    return v.dz;
+  }
+
+  private dxOf(v: Views): Float32Array {
+    if (v.dx) return v.dx;
+    if (this.dxBuf.length < this.rows * this.inputSize)
+      this.dxBuf = new Float32Array(this.rows * this.inputSize);
+    v.dx = this.dxBuf.subarray(0, this.rows * this.inputSize);
     return v.dx;
   }
 
@@ -135,8 +156,6 @@ export class Dense {
       this.capacity = rows;
       this.zBuf = new Float32Array(rows * this.units);
       this.aBuf = new Float32Array(rows * this.units);
-      this.dzBuf = new Float32Array(rows * this.units);
-      this.dxBuf = new Float32Array(rows * this.inputSize);
       this.views.clear();
     }
     if (this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
@@ -144,8 +163,8 @@ export class Dense {
     const v: Views = {
       z: this.zBuf.subarray(0, n),
       a: this.aBuf.subarray(0, n),
-      dz: this.dzBuf.subarray(0, n),
-      dx: this.dxBuf.subarray(0, rows * this.inputSize),
+      dz: null,
+      dx: null,
     };
     this.views.set(rows, v);
     return v;
