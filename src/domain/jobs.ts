@@ -3,6 +3,7 @@
 import type { Config } from '../config.js';
 import {
   ConflictError,
+  DomainError,
   NotFoundError,
   TooManyRequestsError,
   UnavailableError,
@@ -249,6 +250,16 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
 
 export const isTerminal = (job: Job) => TERMINAL_STATUSES.includes(job.status);
 
+/** A store that cannot be reached is a 503 for the client, not a 500. */
+async function unavailableOnFailure<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof DomainError) throw err;
+    throw new UnavailableError('the job store is unavailable; retry shortly');
+  }
+}
+
 export function createJobService(deps: JobServiceDeps): JobService {
   const now = deps.now ?? (() => new Date());
 
@@ -260,7 +271,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
 
   return {
     async submit(tenant, input) {
-      const dataset = await deps.datasets.get(tenant, input.datasetId);
+      const dataset = await unavailableOnFailure(() => deps.datasets.get(tenant, input.datasetId));
       if (!dataset) {
         throw new UnprocessableError(`dataset ${input.datasetId} does not exist`, [
           { path: 'datasetId', message: 'no such dataset' },
@@ -282,7 +293,9 @@ export function createJobService(deps: JobServiceDeps): JobService {
         cancelRequested: false,
         attempts: [],
       };
-      const created = await deps.jobs.createWithinCap(tenant, job, deps.limits.MAX_ACTIVE_JOBS_PER_TENANT);
+      const created = await unavailableOnFailure(() =>
+        deps.jobs.createWithinCap(tenant, job, deps.limits.MAX_ACTIVE_JOBS_PER_TENANT),
+      );
       if (!created) {
         throw new TooManyRequestsError(
           `this tenant already has ${deps.limits.MAX_ACTIVE_JOBS_PER_TENANT} queued or running jobs; wait for one to finish or cancel one`,

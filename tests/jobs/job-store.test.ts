@@ -1,0 +1,93 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Job } from '../../src/domain/schemas.js';
+import { createRedisJobStore } from '../../src/storage/job-store.js';
+import { createRedis, type Redis } from '../../src/storage/redis.js';
+
+const prefix = `test-jobstore-${randomUUID()}`;
+let redis: Redis;
+let store: ReturnType<typeof createRedisJobStore>;
+
+const job = (id: string, createdAt = new Date().toISOString()): Job => ({
+  id,
+  status: 'queued',
+  datasetId: 'ds_x',
+  spec: {} as Job['spec'],
+  createdAt,
+  startedAt: null,
+  finishedAt: null,
+  progress: { epoch: 0, epochs: 100 },
+  history: [],
+  modelId: null,
+  error: null,
+  cancelRequested: false,
+  attempts: [],
+});
+
+beforeAll(async () => {
+  redis = createRedis('redis://127.0.0.1:6379', 'api');
+  await new Promise((resolve) => redis.once('ready', resolve));
+  store = createRedisJobStore({ redis, prefix });
+});
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length) await redis.del(...keys);
+  await redis.quit();
+});
+
+describe('redis job store', () => {
+  it('when many creates race against the cap, then exactly the cap is created', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.createWithinCap('capped', job(`job_cap${i}`), 3)),
+    );
+    expect(results.filter(Boolean)).toHaveLength(3);
+    expect(await store.countActive('capped')).toBe(3);
+  });
+
+  it('when updates race, then none is lost (each one re-reads and retries on a moved revision)', async () => {
+    await store.create('t', job('job_race'));
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        store.update('job_race', ({ job: j }) => ({
+          job: { ...j, history: [...j.history, { epoch: i + 1, loss: i }] },
+        })),
+      ),
+    );
+    const after = await store.get('t', 'job_race');
+    expect(after?.history.map((e) => e.loss).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+  });
+
+  it('when a job becomes final, then it leaves the active set; a model commits in the same step', async () => {
+    await store.create('t2', job('job_final'));
+    expect(await store.countActive('t2')).toBe(1);
+    const model = { id: 'mdl_x', createdAt: new Date(1000).toISOString() } as never;
+    const res = await store.update(
+      'job_final',
+      ({ job: j }) => ({ job: { ...j, status: 'succeeded', modelId: 'mdl_x' } }),
+      model,
+    );
+    expect(res.written).toBe(true);
+    expect(await store.countActive('t2')).toBe(0);
+    expect(JSON.parse((await redis.get(`${prefix}:model:mdl_x`))!)).toEqual({ tenant: 't2', data: model });
+    expect(await redis.zscore(`${prefix}:tenant:t2:models`, 'mdl_x')).toBe('1000');
+    // A mutation that declines writes nothing.
+    const declined = await store.update('job_final', () => null, {
+      id: 'mdl_y',
+      createdAt: new Date().toISOString(),
+    } as never);
+    expect(declined.written).toBe(false);
+    expect(await redis.exists(`${prefix}:model:mdl_y`)).toBe(0);
+  });
+
+  it('keeps tenants apart: get, list and remove see only their own jobs', async () => {
+    await store.create('a', job('job_a'));
+    expect(await store.get('b', 'job_a')).toBeNull();
+    expect((await store.list('b', { limit: 10 })).data).toEqual([]);
+    expect((await store.list('a', { limit: 10 })).data.map((j) => j.id)).toEqual(['job_a']);
+    await store.remove('a', 'job_a');
+    expect(await store.get('a', 'job_a')).toBeNull();
+    expect(await store.countActive('a')).toBe(0);
+  });
+});
