@@ -199,6 +199,24 @@ describe('training job events', () => {
     expect(jobs.openStreams).toBe(0);
   });
 
+  it('when the server shuts down, then open streams end at once instead of holding up the close', async () => {
+    const own = await createTestApp({ jobs: createFakeJobService() });
+    await own.app.listen({ port: 0, host: '127.0.0.1' });
+    const url = `http://127.0.0.1:${(own.app.server.address() as AddressInfo).port}`;
+    const job = (
+      await request(own.app.server).post('/v1/training-jobs').send({ datasetId: 'ds_x', target: 'y' })
+    ).body;
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get(`${url}/v1/training-jobs/${job.id}/events`, resolve).on('error', reject),
+    );
+    res.resume();
+    const ended = new Promise((r) => res.on('close', r));
+    const started = Date.now();
+    await own.close();
+    await ended;
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
   it('when the job does not exist, then 404 problem before any event', async () => {
     const res = await request(t.app.server).get('/v1/training-jobs/job_nope/events');
     expect(res.status).toBe(404);

@@ -39,6 +39,11 @@ export const trainingJobRoutes =
   async (app) => {
     const { jobs, idempotency } = deps;
     const heartbeatMs = deps.heartbeatMs ?? 15_000;
+    // Open event streams never go idle, so shutdown ends them instead of waiting out its grace period.
+    const streams = new Set<AbortController>();
+    app.addHook('preClose', async () => {
+      for (const controller of streams) controller.abort();
+    });
 
     app.post(
       '/training-jobs',
@@ -126,6 +131,8 @@ export const trainingJobRoutes =
       },
       async (request, reply) => {
         const controller = new AbortController();
+        streams.add(controller);
+        controller.signal.addEventListener('abort', () => streams.delete(controller));
         const stream = jobs.events(tenantOf(request), request.params.id, controller.signal);
         const iterator = stream[Symbol.asyncIterator]();
         let next: IteratorResult<JobEvent>;
