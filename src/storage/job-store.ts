@@ -1,49 +1,58 @@
 // Job records in Redis. A record is `{"tenant", "data": Job, "lease"?}` at redisKeys().job(id) (the
-// format of redis.ts), indexed per tenant by creation time. Every change is a compare-and-set on a
-// revision counter beside the record, so the API (cancel) and any number of workers (progress,
-// success) never overwrite each other's writes, and a worker whose attempt was superseded cannot
-// write at all. The lease names the attempt that may write training results.
+// format of redis.ts), indexed per tenant by creation time. The epoch history lives in a list
+// beside it (`…:history`, one JSON entry per epoch), so recording an epoch appends one entry instead
+// of rewriting a record that grows with every epoch. Every change is a compare-and-set on a
+// revision counter (`…:rev`), so the API (cancel) and any number of workers (progress, success)
+// never overwrite each other's writes, and a worker whose attempt was superseded cannot write at
+// all. The lease names the attempt that may write training results.
 import type { JobEventBus, JobLease, JobMutation, JobStore, StoredJob, TenantId } from '../domain/ports.js';
-import { TERMINAL_STATUSES, type Job, type JobStatus, type Model } from '../domain/schemas.js';
+import {
+  TERMINAL_STATUSES,
+  type EpochEntry,
+  type Job,
+  type JobStatus,
+  type Model,
+} from '../domain/schemas.js';
 import type { JobEvent } from '../domain/services.js';
 import { createRecordStore } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
 
 interface Envelope {
   tenant: string;
+  /** history is kept in its own list; the record holds [] */
   data: Job;
   lease?: JobLease | null;
 }
 
-// KEYS: record, revision, tenant's active set, tenant's job index [, model record, tenant's model index]
-// ARGV: expected revision ('' = the record must not exist), record JSON, job id, active ('1' add,
-//       '0' remove, '' leave), created ms (index score, '' = no index change) [, model JSON, model ms, model id]
+// KEYS: record, revision, tenant's active set, history [, model record, tenant's model index]
+// ARGV: 1 expected revision, 2 record JSON, 3 job id, 4 active ('1' add, '0' remove, '' leave),
+//       5 history ('' keep, 'append', 'replace'), 6 model JSON, 7 model ms, 8 model id ('' = no model),
+//       9… history entries to push
 // Returns 1 when written, 0 when the revision moved (the caller reads again and retries).
 const CAS_SCRIPT = `
-local rev = redis.call('GET', KEYS[2])
-if ARGV[1] == '' then
-  if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-elseif rev ~= ARGV[1] then
-  return 0
-end
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('INCR', KEYS[2])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) elseif ARGV[4] == '0' then redis.call('SREM', KEYS[3], ARGV[3]) end
-if ARGV[5] ~= '' then redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3]) end
-if KEYS[5] then
+if ARGV[5] == 'replace' then redis.call('DEL', KEYS[4]) end
+if ARGV[5] ~= '' then
+  for i = 9, #ARGV, 1000 do redis.call('RPUSH', KEYS[4], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
+end
+if ARGV[8] ~= '' then
   redis.call('SET', KEYS[5], ARGV[6])
   redis.call('ZADD', KEYS[6], ARGV[7], ARGV[8])
 end
 return 1
 `;
 
-// Creates a job only while the tenant has fewer than ARGV[4] queued or running jobs.
-// KEYS: record, revision, active set, job index. ARGV: record JSON, job id, created ms, cap.
+// Creates a job only while the tenant has fewer than ARGV[4] queued or running jobs (0 = no cap).
+// KEYS: record, revision, active set, job index, history. ARGV: record JSON, job id, created ms, cap.
 // Returns -1 when the cap is reached, 1 when created.
 const CREATE_SCRIPT = `
 if tonumber(ARGV[4]) > 0 and redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -1 end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], '1')
+redis.call('DEL', KEYS[5])
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 return 1
@@ -57,17 +66,35 @@ export interface JobStoreOptions {
   prefix: string;
 }
 
+/** How the next history relates to the current one: unchanged, extended at the end, or different. */
+function historyChange(current: EpochEntry[], next: EpochEntry[]): '' | 'append' | 'replace' {
+  if (next === current) return '';
+  if (next.length < current.length) return 'replace';
+  for (let i = 0; i < current.length; i++) {
+    if (next[i] !== current[i] && JSON.stringify(next[i]) !== JSON.stringify(current[i])) return 'replace';
+  }
+  return next.length === current.length ? '' : 'append';
+}
+
 export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStore {
   const keys = redisKeys(prefix);
   const revKey = (id: string) => `${keys.job(id)}:rev`;
+  const historyKey = (id: string) => `${keys.job(id)}:history`;
   const activeKey = (tenant: string) => `${keys.jobs(tenant)}:active`;
   const records = createRecordStore<Job>({ redis, recordKey: keys.job, indexKey: keys.jobs });
 
+  const parseHistory = (raw: string[]): EpochEntry[] => raw.map((e) => JSON.parse(e) as EpochEntry);
+
   async function read(id: string): Promise<(StoredJob & { rev: string }) | null> {
-    const [raw, rev] = await redis.mget(keys.job(id), revKey(id));
+    // One transaction, so record, revision and history belong together.
+    const out = await redis.multi().get(keys.job(id)).get(revKey(id)).lrange(historyKey(id), 0, -1).exec();
+    if (!out) throw new Error(`job ${id}: read transaction aborted`);
+    for (const [err] of out) if (err) throw err;
+    const raw = out[0][1] as string | null;
     if (raw == null) return null;
     const env = JSON.parse(raw) as Envelope;
-    return { tenant: env.tenant, job: env.data, lease: env.lease ?? null, rev: rev ?? '0' };
+    const job = { ...env.data, history: parseHistory(out[2][1] as string[]) };
+    return { tenant: env.tenant, job, lease: env.lease ?? null, rev: (out[1][1] as string | null) ?? '0' };
   }
 
   async function cas(
@@ -76,12 +103,19 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
     next: { job: Job; lease: JobLease | null },
     model?: Model,
   ): Promise<boolean> {
-    const env: Envelope = { tenant: current.tenant, data: next.job, lease: next.lease };
+    const env: Envelope = { tenant: current.tenant, data: { ...next.job, history: [] }, lease: next.lease };
     const wasActive = !isTerminal(current.job.status);
     const nowActive = !isTerminal(next.job.status);
     const active = wasActive === nowActive ? '' : nowActive ? '1' : '0';
-    const keyList = [keys.job(id), revKey(id), activeKey(current.tenant), keys.jobs(current.tenant)];
-    const argv = [current.rev, JSON.stringify(env), id, active, ''];
+    const change = historyChange(current.job.history, next.job.history);
+    const pushed =
+      change === 'append'
+        ? next.job.history.slice(current.job.history.length)
+        : change === 'replace'
+          ? next.job.history
+          : [];
+    const keyList = [keys.job(id), revKey(id), activeKey(current.tenant), historyKey(id)];
+    const argv = [current.rev, JSON.stringify(env), id, active, change];
     if (model) {
       keyList.push(keys.model(model.id), keys.models(current.tenant));
       argv.push(
@@ -89,14 +123,18 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
         String(Date.parse(model.createdAt)),
         model.id,
       );
+    } else {
+      argv.push('', '', '');
     }
+    argv.push(...pushed.map((e) => JSON.stringify(e)));
     const written = (await redis.eval(CAS_SCRIPT, keyList.length, ...keyList, ...argv)) as number;
     return written === 1;
   }
 
   async function create(tenant: TenantId, job: Job, maxActive = 0): Promise<boolean> {
+    if (job.history.length > 0) throw new Error('a new job has no history');
     const env: Envelope = { tenant, data: job, lease: null };
-    const k = [keys.job(job.id), revKey(job.id), activeKey(tenant), keys.jobs(tenant)];
+    const k = [keys.job(job.id), revKey(job.id), activeKey(tenant), keys.jobs(tenant), historyKey(job.id)];
     const out = (await redis.eval(
       CREATE_SCRIPT,
       k.length,
@@ -107,6 +145,19 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
       String(maxActive),
     )) as number;
     return out === 1;
+  }
+
+  /** Fills in the history lists of jobs read through the generic record store. */
+  async function withHistory(jobs: Job[]): Promise<Job[]> {
+    if (jobs.length === 0) return jobs;
+    const pipe = redis.pipeline();
+    for (const j of jobs) pipe.lrange(historyKey(j.id), 0, -1);
+    const out = (await pipe.exec()) ?? [];
+    return jobs.map((j, i) => {
+      const [err, raw] = out[i] ?? [new Error('no reply'), null];
+      if (err) throw err;
+      return { ...j, history: parseHistory(raw as string[]) };
+    });
   }
 
   return {
@@ -143,7 +194,7 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
     async remove(tenant, id) {
       await redis
         .multi()
-        .del(keys.job(id), revKey(id))
+        .del(keys.job(id), revKey(id), historyKey(id))
         .srem(activeKey(tenant), id)
         .zrem(keys.jobs(tenant), id)
         .exec();
@@ -152,12 +203,14 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
     countActive: (tenant) => redis.scard(activeKey(tenant)),
 
     // The generic record store reads the same format; its cursors are the ones every list uses.
-    list: (tenant, query) =>
-      records.list(tenant, {
+    async list(tenant, query) {
+      const page = await records.list(tenant, {
         limit: query.limit,
         cursor: query.cursor,
         filter: query.status ? (job) => job.status === query.status : undefined,
-      }),
+      });
+      return { data: await withHistory(page.data), nextCursor: page.nextCursor };
+    },
   };
 }
 

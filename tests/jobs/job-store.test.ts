@@ -57,6 +57,13 @@ describe('redis job store', () => {
     expect(after?.history.map((e) => e.loss).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 20 }, (_, i) => i),
     );
+    // The history is a list beside the record: an epoch appends an entry, the record stays small.
+    expect(JSON.parse((await redis.get(`${prefix}:job:job_race`))!).data.history).toEqual([]);
+    expect(await redis.llen(`${prefix}:job:job_race:history`)).toBe(20);
+    // A shorter history (a resumed attempt trims to its checkpoint) replaces the list.
+    await store.update('job_race', ({ job: j }) => ({ job: { ...j, history: j.history.slice(0, 5) } }));
+    expect((await store.get('t', 'job_race'))?.history).toEqual(after?.history.slice(0, 5));
+    expect((await store.list('t', { limit: 10 })).data[0].history).toHaveLength(5);
   });
 
   it('when a job becomes final, then it leaves the active set; a model commits in the same step', async () => {
