@@ -63,6 +63,9 @@ export async function buildApp(deps: AppDeps) {
     requestIdHeader: false,
     genReqId: () => randomUUID(),
     routerOptions: { maxParamLength: 100 },
+    // Node checks request timeouts every connectionsCheckingInterval (30 s by default): check at a
+    // quarter of the timeout so a stalled client is cut off close to REQUEST_TIMEOUT_MS.
+    http: { connectionsCheckingInterval: Math.max(250, Math.min(30_000, config.REQUEST_TIMEOUT_MS / 4)) },
   });
   registerBodyParsers(base);
   const app = base.withTypeProvider<ZodTypeProvider>();

@@ -315,3 +315,35 @@ describe('dataset limits', () => {
     expect(res.body.detail).toMatch(/column/i);
   });
 });
+
+describe('request timeout', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { REQUEST_TIMEOUT_MS: '1000' } });
+    await t.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (t.app.server.address() as AddressInfo).port;
+  });
+  afterAll(async () => t?.close());
+
+  it('when a client stops sending its upload, then the server answers 408 and drops it soon after the timeout', async () => {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    const closed = new Promise((r) => socket.once('close', r));
+    const started = Date.now();
+    socket.write(
+      'POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\nContent-Length: 100000\r\n\r\na,b\n1,2\n',
+    );
+    await closed;
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(900);
+    expect(elapsed).toBeLessThan(3000);
+    expect(received).toMatch(/^HTTP\/1\.1 408/);
+    const staging = join(t.config.DATA_DIR, 'staging');
+    for (let i = 0; i < 50 && (await readdir(staging)).length > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(await readdir(staging)).toEqual([]);
+  });
+});
