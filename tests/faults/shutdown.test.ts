@@ -32,6 +32,8 @@ describe('SIGTERM on a worker', () => {
     const exitMs = Date.now() - termAt;
     expect(exit).toEqual({ code: 0, signal: null });
     expect(exitMs).toBeLessThan(25_000);
+    // It handed the job back itself rather than leaving it to the stalled check.
+    expect(leaving.output()).not.toMatch(/grace period over/);
 
     const done = await stack.waitFor(job.id, terminal, 60_000);
     expect(done.status).toBe('succeeded');
