@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createRedisJobEventBus } from '../../src/storage/job-store.js';
@@ -117,5 +118,61 @@ describe('compare-and-set on the attempt', () => {
       const model = await h.models.loadArtifact(f.replace(/\.json$/, ''));
       expect(model.network).not.toEqual({ stale: true });
     }
+  });
+});
+
+describe('failures the processor decides', () => {
+  const processorWith = (startThread?: Parameters<typeof createTrainingProcessor>[0]['startThread']) =>
+    createTrainingProcessor({
+      jobs: h.jobStore,
+      events: createRedisJobEventBus({ redis: h.redis, prefix: h.config.REDIS_PREFIX }),
+      paths: h.paths,
+      csvLimits: { maxColumns: 100, maxRows: 100_000, maxLineBytes: 100_000 },
+      logger: createLogger('silent', 'test'),
+      startThread,
+    });
+
+  it('when an attempt fails for an internal reason, then it is retried, and the last attempt fails with a generic message', async () => {
+    const job = await h.submit({ datasetId: friedman, target: 'y', training: { epochs: 3 } });
+    const processor = processorWith(() => ({
+      abort() {},
+      result: Promise.resolve<ThreadResult>({
+        kind: 'internal',
+        message: 'ENOMEM at /secret/path',
+        stack: 'x',
+      }),
+    }));
+    const delivery = { data: { jobId: job.id, tenant: TENANT }, attemptsMade: 0, maxAttempts: 2 };
+    const first = await processor.process(delivery);
+    expect(first.kind).toBe('retry');
+    const between = await h.jobs.get(TENANT, job.id);
+    expect(between.status).toBe('queued');
+    expect(between.attempts.map((a) => a.outcome)).toEqual(['internal']);
+
+    const last = await processor.process({ ...delivery, attemptsMade: 1 });
+    expect(last.kind).toBe('fail');
+    const after = await h.jobs.get(TENANT, job.id);
+    expect(after.status).toBe('failed');
+    expect(after.error).toEqual({
+      code: 'internal',
+      message: 'training failed because of an internal error',
+    });
+    expect(JSON.stringify(after)).not.toContain('/secret/path');
+    expect(after.attempts.map((a) => a.outcome)).toEqual(['internal', 'internal']);
+  });
+
+  it('when the dataset file is gone before training starts, then the job fails with code datasetDeleted', async () => {
+    const ds = await h.upload('iris');
+    const job = await h.submit({ datasetId: ds, target: 'species', training: { epochs: 3 } });
+    await rm(h.paths.dataset(ds));
+    const outcome = await processorWith().process({
+      data: { jobId: job.id, tenant: TENANT },
+      attemptsMade: 0,
+      maxAttempts: 3,
+    });
+    expect(outcome.kind).toBe('fail');
+    const after = await h.jobs.get(TENANT, job.id);
+    expect(after.status).toBe('failed');
+    expect(after.error?.code).toBe('datasetDeleted');
   });
 });
