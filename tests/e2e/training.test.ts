@@ -13,6 +13,7 @@ const AUTH = { authorization: 'Bearer key-acme' };
 let t: TestApp;
 let worker: TrainingWorker;
 const durations: Record<string, number> = {};
+const measured: Record<string, unknown> = {};
 
 beforeAll(async () => {
   t = await createTestApp({ env: { API_KEYS: 'acme:key-acme' }, sseHeartbeatMs: 60_000 });
@@ -22,7 +23,7 @@ afterAll(async () => {
   await worker?.close();
   await t?.close();
   // Visible in the run's output: how long each default training took end to end.
-  console.log('e2e job durations (ms):', JSON.stringify(durations));
+  console.log('e2e job durations (ms):', JSON.stringify(durations), 'test metrics:', JSON.stringify(measured));
 });
 
 const api = () => request(t.app.server);
@@ -77,6 +78,8 @@ async function trainWithDefaults(label: string, datasetId: string, target: strin
   expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
   const model = await api().get(`/v1/models/${done.modelId}`).set(AUTH);
   expect(model.status).toBe(200);
+  const { confusionMatrix: _cm, ...test } = model.body.metrics.test;
+  measured[label] = { epochs: done.history.length, ...test };
   return { job: done, model: model.body };
 }
 
