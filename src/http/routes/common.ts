@@ -1,6 +1,7 @@
 // Pieces every route shares: the problem responses of the OpenAPI document, and the tenant.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyRequest } from 'fastify';
+import type { z } from 'zod';
 import { ProblemSchema } from '../../domain/schemas.js';
 import { PROBLEM_CONTENT_TYPE } from '../errors.js';
 
@@ -28,6 +29,11 @@ export function problems(...statuses: number[]) {
   const out: Record<number, ReturnType<typeof problemResponse>> = {};
   for (const s of [...new Set([...statuses, 401, 429, 503])].sort()) out[s] = problemResponse(s);
   return out;
+}
+
+/** A success response with a description for the docs (a bare schema would read "Default Response"). */
+export function json<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { 'application/json': { schema } } };
 }
 
 export const tenantOf = (request: FastifyRequest): string => request.principal.tenant;

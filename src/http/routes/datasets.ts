@@ -9,7 +9,7 @@ import { DomainError, InvalidRequestError, TooLargeError } from '../../domain/er
 import { DatasetSchema, IdParamsSchema, ListQuerySchema, pageSchema } from '../../domain/schemas.js';
 import type { DatasetService } from '../../domain/services.js';
 import { IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
-import { problems, tenantOf } from './common.js';
+import { json, problems, tenantOf } from './common.js';
 
 export const DatasetNameSchema = z.string().trim().min(1).max(200);
 
@@ -78,7 +78,10 @@ export const datasetRoutes =
           description: UPLOAD_DESCRIPTION,
           querystring: z.object({ name: DatasetNameSchema.optional() }).strict(),
           headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
-          response: { 201: DatasetSchema, ...problems(400, 413, 415, 422) },
+          response: {
+            201: json('The dataset with its column statistics', DatasetSchema),
+            ...problems(400, 413, 415, 422),
+          },
         },
       },
       async (request, reply) => {
@@ -107,7 +110,10 @@ export const datasetRoutes =
           operationId: 'listDatasets',
           summary: 'List datasets, newest first',
           querystring: ListQuerySchema,
-          response: { 200: pageSchema(DatasetSchema), ...problems(400) },
+          response: {
+            200: json('A page of datasets, newest first', pageSchema(DatasetSchema)),
+            ...problems(400),
+          },
         },
       },
       async (request) => datasets.list(tenantOf(request), request.query),
@@ -121,7 +127,7 @@ export const datasetRoutes =
           operationId: 'getDataset',
           summary: 'Get a dataset with its column statistics',
           params: IdParamsSchema,
-          response: { 200: DatasetSchema, ...problems(400, 404) },
+          response: { 200: json('The dataset', DatasetSchema), ...problems(400, 404) },
         },
       },
       async (request) => datasets.get(tenantOf(request), request.params.id),

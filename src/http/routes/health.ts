@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { HealthProbe } from '../../domain/ports.js';
 import { UnavailableError } from '../../domain/errors.js';
-import { problemResponse } from './common.js';
+import { json, problemResponse } from './common.js';
 
 export const healthRoutes =
   (health: HealthProbe): FastifyPluginAsyncZod =>
@@ -15,7 +15,7 @@ export const healthRoutes =
           tags: ['health'],
           operationId: 'getHealth',
           summary: 'The process is up',
-          response: { 200: z.object({ status: z.literal('ok') }) },
+          response: { 200: json('The process is up', z.object({ status: z.literal('ok') })) },
         },
       },
       async () => ({ status: 'ok' as const }),
@@ -29,7 +29,7 @@ export const healthRoutes =
           operationId: 'getReadiness',
           summary: 'Redis answers PING within 1 s and its maxmemory-policy is noeviction',
           response: {
-            200: z.object({ status: z.literal('ready'), detail: z.string() }),
+            200: json('Ready to serve', z.object({ status: z.literal('ready'), detail: z.string() })),
             503: problemResponse(503),
           },
         },

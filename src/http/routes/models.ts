@@ -10,7 +10,7 @@ import {
   pageSchema,
 } from '../../domain/schemas.js';
 import type { ModelService } from '../../domain/services.js';
-import { problems, tenantOf } from './common.js';
+import { json, problems, tenantOf } from './common.js';
 
 /** Prediction bodies hold up to 10,000 rows, more than the 1 MiB JSON default. */
 export const PREDICT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -28,7 +28,10 @@ export const modelRoutes =
           operationId: 'listModels',
           summary: 'List models, newest first',
           querystring: ListQuerySchema,
-          response: { 200: pageSchema(ModelSchema), ...problems(400) },
+          response: {
+            200: json('A page of models, newest first', pageSchema(ModelSchema)),
+            ...problems(400),
+          },
         },
       },
       async (request) => models.list(tenantOf(request), request.query),
@@ -42,7 +45,7 @@ export const modelRoutes =
           operationId: 'getModel',
           summary: 'Get a model with its metrics',
           params: IdParamsSchema,
-          response: { 200: ModelSchema, ...problems(400, 404) },
+          response: { 200: json('The model with its metrics', ModelSchema), ...problems(400, 404) },
         },
       },
       async (request) => models.get(tenantOf(request), request.params.id),
@@ -82,7 +85,10 @@ export const modelRoutes =
           ].join('\n'),
           params: IdParamsSchema,
           body: PredictRequestSchema,
-          response: { 200: PredictResponseSchema, ...problems(400, 404, 413, 415, 422) },
+          response: {
+            200: json('One prediction per row, in order', PredictResponseSchema),
+            ...problems(400, 404, 413, 415, 422),
+          },
         },
       },
       async (request) => models.predict(tenantOf(request), request.params.id, request.body),

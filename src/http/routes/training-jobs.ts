@@ -16,7 +16,7 @@ import {
   sha256Hex,
   type IdempotencyRunner,
 } from '../idempotency.js';
-import { problems, tenantOf } from './common.js';
+import { json, problems, tenantOf } from './common.js';
 
 const SUBMIT_DESCRIPTION = [
   'Validates the spec, fills in every default (echoed in `spec`), checks it against the limits and',
@@ -55,7 +55,10 @@ export const trainingJobRoutes =
           description: SUBMIT_DESCRIPTION,
           headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
           body: TrainingSpecInputSchema,
-          response: { 202: JobSchema, ...problems(400, 404, 409, 413, 415, 422) },
+          response: {
+            202: json('The queued job with its resolved spec', JobSchema),
+            ...problems(400, 404, 409, 413, 415, 422),
+          },
         },
       },
       async (request, reply) => {
@@ -80,7 +83,7 @@ export const trainingJobRoutes =
           operationId: 'listTrainingJobs',
           summary: 'List training jobs, newest first, optionally by status',
           querystring: JobListQuerySchema,
-          response: { 200: pageSchema(JobSchema), ...problems(400) },
+          response: { 200: json('A page of jobs, newest first', pageSchema(JobSchema)), ...problems(400) },
         },
       },
       async (request) => jobs.list(tenantOf(request), request.query),
@@ -94,7 +97,7 @@ export const trainingJobRoutes =
           operationId: 'getTrainingJob',
           summary: 'Get a training job with its progress and history',
           params: IdParamsSchema,
-          response: { 200: JobSchema, ...problems(400, 404) },
+          response: { 200: json('The job', JobSchema), ...problems(400, 404) },
         },
       },
       async (request) => jobs.get(tenantOf(request), request.params.id),
@@ -108,7 +111,7 @@ export const trainingJobRoutes =
           operationId: 'cancelTrainingJob',
           summary: 'Cancel a job: at once when queued, within one epoch when running; 409 when finished',
           params: IdParamsSchema,
-          response: { 200: JobSchema, ...problems(400, 404, 409) },
+          response: { 200: json('The job, cancelled or stopping', JobSchema), ...problems(400, 404, 409) },
         },
       },
       async (request) => jobs.cancel(tenantOf(request), request.params.id),
