@@ -1,7 +1,7 @@
 // The interfaces the domain needs from the outside world. src/storage and src/queue implement
 // them; only the composition roots (src/http/server.ts, src/worker/main.ts) pick implementations.
 import type { Readable } from 'node:stream';
-import type { Dataset, Job, JobStatus, ListQuery, Model, Page } from './schemas.js';
+import type { Dataset, EpochEntry, Job, JobStatus, ListQuery, Model, Page } from './schemas.js';
 import type { JobEvent } from './services.js';
 
 /** Tenant id: from the API key, or "default" when auth is off. Never shown to another tenant. */
@@ -59,7 +59,21 @@ export interface JobStore {
    * it is called again when someone else wrote in between. With a model, the model record and its
    * index entry are written in the same atomic step.
    */
-  update(id: string, mutate: JobMutation, model?: Model): Promise<{ written: boolean; stored: StoredJob | null }>;
+  update(
+    id: string,
+    mutate: JobMutation,
+    model?: Model,
+  ): Promise<{ written: boolean; stored: StoredJob | null }>;
+  /**
+   * Appends epochs to a running job's history, exactly once each (only the epoch right after the
+   * last recorded one is taken), if the attempt with this lease token still owns the job. Cheap:
+   * it neither reads nor rewrites the history.
+   */
+  appendEpochs(
+    id: string,
+    token: string,
+    entries: EpochEntry[],
+  ): Promise<{ owned: boolean; cancelRequested: boolean; appended: EpochEntry[] }>;
   remove(tenant: TenantId, id: string): Promise<void>;
   countActive(tenant: TenantId): Promise<number>;
 }
@@ -80,7 +94,10 @@ export type JobMutation = (current: StoredJob) => { job: Job; lease?: JobLease |
 export interface JobEventBus {
   publish(jobId: string, event: JobEvent | { type: 'cancel' }): Promise<void>;
   /** Resolves once subscribed; the returned function unsubscribes. */
-  subscribe(jobId: string, onEvent: (event: JobEvent | { type: 'cancel' }) => void): Promise<() => Promise<void>>;
+  subscribe(
+    jobId: string,
+    onEvent: (event: JobEvent | { type: 'cancel' }) => void,
+  ): Promise<() => Promise<void>>;
 }
 
 export interface JobQueue {

@@ -58,6 +58,30 @@ redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 return 1
 `;
 
+// Appends epochs if the lease still matches and the job runs; never touches the record itself.
+// KEYS: record, revision, history. ARGV: lease token, entries as [epoch, json] pairs.
+// Returns {owned (0/1), cancelRequested (0/1), number appended}.
+const APPEND_SCRIPT = `
+local raw = redis.call('GET', KEYS[1])
+if not raw then return {0, 0, 0} end
+local rec = cjson.decode(raw)
+local lease = rec.lease
+if type(lease) ~= 'table' or lease.token ~= ARGV[1] or rec.data.status ~= 'running' then return {0, 0, 0} end
+local cancel = 0
+if rec.data.cancelRequested == true then cancel = 1 end
+local n = redis.call('LLEN', KEYS[3])
+local added = 0
+for i = 2, #ARGV, 2 do
+  if tonumber(ARGV[i]) == n + 1 then
+    redis.call('RPUSH', KEYS[3], ARGV[i + 1])
+    n = n + 1
+    added = added + 1
+  end
+end
+if added > 0 then redis.call('INCR', KEYS[2]) end
+return {1, cancel, added}
+`;
+
 const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
 const MAX_CAS_RETRIES = 50;
 
@@ -93,7 +117,9 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
     const raw = out[0][1] as string | null;
     if (raw == null) return null;
     const env = JSON.parse(raw) as Envelope;
-    const job = { ...env.data, history: parseHistory(out[2][1] as string[]) };
+    const history = parseHistory(out[2][1] as string[]);
+    // progress.epoch is the length of the history: appends move it without rewriting the record.
+    const job = { ...env.data, history, progress: { ...env.data.progress, epoch: history.length } };
     return { tenant: env.tenant, job, lease: env.lease ?? null, rev: (out[1][1] as string | null) ?? '0' };
   }
 
@@ -156,7 +182,8 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
     return jobs.map((j, i) => {
       const [err, raw] = out[i] ?? [new Error('no reply'), null];
       if (err) throw err;
-      return { ...j, history: parseHistory(raw as string[]) };
+      const history = parseHistory(raw as string[]);
+      return { ...j, history, progress: { ...j.progress, epoch: history.length } };
     });
   }
 
@@ -201,6 +228,22 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
     },
 
     countActive: (tenant) => redis.scard(activeKey(tenant)),
+
+    async appendEpochs(id, token, entries) {
+      const args = entries.flatMap((e) => [String(e.epoch), JSON.stringify(e)]);
+      const [owned, cancel, added] = (await redis.eval(
+        APPEND_SCRIPT,
+        3,
+        keys.job(id),
+        revKey(id),
+        historyKey(id),
+        token,
+        ...args,
+      )) as [number, number, number];
+      // Entries are taken in order from the first that follows the recorded history.
+      const first = entries.length - added;
+      return { owned: owned === 1, cancelRequested: cancel === 1, appended: entries.slice(first) };
+    },
 
     // The generic record store reads the same format; its cursors are the ones every list uses.
     async list(tenant, query) {

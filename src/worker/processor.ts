@@ -279,40 +279,18 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
       ): Promise<'continue' | 'stop'> => {
         // The record may run ahead of the last checkpoint; a resumed attempt trims it back.
         if (state) await writeFileAtomic(deps.paths.checkpoint(jobId), state);
-        let added: EpochReport[] = [];
-        const res = await deps.jobs.update(jobId, ({ job, lease }) => {
-          if (job.status !== 'running' || lease?.token !== token) return null;
-          // Exactly once: only the epoch right after the last recorded one is appended.
-          added = [];
-          let next = job.history.length + 1;
-          for (const r of reports) {
-            if (r.epoch !== next) continue;
-            added.push(r);
-            next++;
-          }
-          if (added.length === 0) return null;
-          return {
-            job: {
-              ...job,
-              history: [...job.history, ...added.map(toEntry)],
-              progress: { epoch: next - 1, epochs: job.progress.epochs },
-            },
-          };
-        });
-        const current = res.stored;
-        if (!current || current.lease?.token !== token || current.job.status !== 'running') {
+        const res = await deps.jobs.appendEpochs(jobId, token, reports.map(toEntry));
+        if (!res.owned) {
           stopReason ??= 'lost';
           return 'stop';
         }
-        if (res.written) {
-          const epochs = current.job.progress.epochs;
-          await Promise.all(
-            added.map((r) =>
-              deps.events.publish(jobId, { type: 'epoch', data: { ...toEntry(r), epochs } }).catch(() => {}),
-            ),
-          );
-        }
-        if (current.job.cancelRequested) stopReason ??= 'cancel';
+        const epochs = spec.training.epochs;
+        await Promise.all(
+          res.appended.map((e) =>
+            deps.events.publish(jobId, { type: 'epoch', data: { ...e, epochs } }).catch(() => {}),
+          ),
+        );
+        if (res.cancelRequested) stopReason ??= 'cancel';
         if (shuttingDown) stopReason ??= 'shutdown';
         return stopReason ? 'stop' : 'continue';
       };
