@@ -88,6 +88,32 @@ describe('redis job store', () => {
     expect(await redis.exists(`${prefix}:model:mdl_y`)).toBe(0);
   });
 
+  it('when epochs are appended under a lease, then each lands once, only for the owning attempt, and the progress follows', async () => {
+    await store.create('t3', job('job_append'));
+    const running = { token: 'tok-1', attempt: 1 };
+    await store.update('job_append', ({ job: j }) => ({ job: { ...j, status: 'running' }, lease: running }));
+    const e = (epoch: number) => ({ epoch, loss: 1 / epoch });
+    expect(await store.appendEpochs('job_append', 'tok-1', [e(1), e(2)])).toEqual({
+      owned: true,
+      cancelRequested: false,
+      appended: [e(1), e(2)],
+    });
+    // A repeat of epoch 2 is skipped, 3 follows; a gap (5 before 4) is refused.
+    expect((await store.appendEpochs('job_append', 'tok-1', [e(2), e(3)])).appended).toEqual([e(3)]);
+    expect((await store.appendEpochs('job_append', 'tok-1', [e(5)])).appended).toEqual([]);
+    // Another attempt's token is not the owner.
+    expect(await store.appendEpochs('job_append', 'tok-other', [e(4)])).toEqual({
+      owned: false,
+      cancelRequested: false,
+      appended: [],
+    });
+    await store.update('job_append', ({ job: j }) => ({ job: { ...j, cancelRequested: true } }));
+    expect((await store.appendEpochs('job_append', 'tok-1', [e(4)])).cancelRequested).toBe(true);
+    const after = await store.get('t3', 'job_append');
+    expect(after?.history).toEqual([e(1), e(2), e(3), e(4)]);
+    expect(after?.progress).toEqual({ epoch: 4, epochs: 100 });
+  });
+
   it('keeps tenants apart: get, list and remove see only their own jobs', async () => {
     await store.create('a', job('job_a'));
     expect(await store.get('b', 'job_a')).toBeNull();
