@@ -29,6 +29,7 @@ export function createDatasetService(deps: {
     async create(tenant, input) {
       const { path: staged, sizeBytes } = await store.stage(input.body, limits.maxUploadBytes);
       try {
+        const name = input.resolveName ? await input.resolveName() : input.name;
         let table: Awaited<ReturnType<typeof readCsv>>;
         try {
           table = await readCsv(store.readStaged(staged), {
@@ -42,7 +43,7 @@ export function createDatasetService(deps: {
         const columns = describeTable(table);
         const dataset: Dataset = {
           id: newId('ds'),
-          name: input.name,
+          name,
           rowCount: table.rowCount,
           sizeBytes,
           createdAt: now().toISOString(),

@@ -17,7 +17,15 @@ import type {
 
 export interface DatasetService {
   /** Streams the CSV to disk, parses and describes it, then records it. 413/422 on bad input. */
-  create(tenant: TenantId, input: { name: string; body: Readable }): Promise<Dataset>;
+  create(
+    tenant: TenantId,
+    input: {
+      name: string;
+      body: Readable;
+      /** The final name, asked for once the body is read (a form may send its name after the file). */
+      resolveName?: () => Promise<string>;
+    },
+  ): Promise<Dataset>;
   get(tenant: TenantId, id: string): Promise<Dataset>;
   list(tenant: TenantId, query: ListQuery): Promise<Page<Dataset>>;
   remove(tenant: TenantId, id: string): Promise<void>;

@@ -86,7 +86,7 @@ describe('datasets', () => {
     expectIrisSummary(res.body);
   });
 
-  it('when a multipart name field comes before the file, then it names the dataset; text/csv defaults to "dataset"', async () => {
+  it('when a multipart name field comes before or after the file, then it names the dataset; text/csv defaults to "dataset"', async () => {
     const named = await request(t.app.server)
       .post('/v1/datasets')
       .set(ACME)
@@ -94,6 +94,20 @@ describe('datasets', () => {
       .attach('file', IRIS);
     expect(named.status).toBe(201);
     expect(named.body.name).toBe('petals');
+    const after = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .attach('file', IRIS)
+      .field('name', 'sepals');
+    expect(after.status).toBe(201);
+    expect(after.body.name).toBe('sepals');
+    const tooLong = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .attach('file', IRIS)
+      .field('name', 'x'.repeat(201));
+    expectProblem(tooLong, 400);
+    expect(tooLong.body.errors[0].path).toBe('name');
     const plain = await request(t.app.server)
       .post('/v1/datasets')
       .set(ACME)

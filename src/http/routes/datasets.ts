@@ -15,7 +15,7 @@ export const DatasetNameSchema = z.string().trim().min(1).max(200);
 
 const UPLOAD_DESCRIPTION = [
   'Uploads a CSV whose first row is the header, either as `multipart/form-data` (the file in field',
-  '`file`, an optional `name` field sent before the file) or as the raw body with',
+  '`file`, an optional `name` field before or after it) or as the raw body with',
   '`Content-Type: text/csv` (optional `?name=`). The default name is the file name without its',
   'extension, else "dataset". Files beyond the upload, column, row or line limits are refused with',
   '413; a file that is no table (empty, header only, rows of the wrong width, broken quoting, not',
@@ -39,7 +39,7 @@ export const UPLOAD_OPENAPI_BODY = {
             type: 'string',
             minLength: 1,
             maxLength: 200,
-            description: 'Dataset name; send it before the file',
+            description: 'Dataset name (default: the file name without its extension)',
           },
           file: { type: 'string', format: 'binary', description: 'The CSV file' },
         },
@@ -50,11 +50,12 @@ export const UPLOAD_OPENAPI_BODY = {
 };
 
 interface Upload {
-  name: string;
   body: Readable;
-  /** sha256 of name and bytes; reads whatever the service left unread. */
+  /** The dataset name; final once the whole form is read (a `name` field may follow the file). */
+  name: () => Promise<string>;
+  /** sha256 of the name and the bytes; reads whatever the service left unread. */
   fingerprint: () => Promise<string>;
-  /** Consumes any parts after the file so the request completes. */
+  /** Waits until the rest of the request is consumed. */
   finish: () => Promise<void>;
 }
 
@@ -92,7 +93,11 @@ export const datasetRoutes =
           key: request.headers['idempotency-key'],
           create: async () => ({
             status: 201,
-            body: await datasets.create(tenantOf(request), { name: upload.name, body: upload.body }),
+            body: await datasets.create(tenantOf(request), {
+              name: 'dataset',
+              body: upload.body,
+              resolveName: upload.name,
+            }),
           }),
           fingerprint: upload.fingerprint,
         });
@@ -159,35 +164,37 @@ async function openUpload(
 ): Promise<Upload> {
   const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (contentType === 'text/csv') {
-    return {
-      ...hashed(queryName ?? 'dataset', request.body as Readable, maxBytes),
-      finish: async () => undefined,
-    };
+    const name = queryName ?? 'dataset';
+    return { ...hashed(request.body as Readable, maxBytes, async () => name), finish: async () => undefined };
   }
   if (contentType !== 'multipart/form-data' || !request.isMultipart()) {
     throw new UnsupportedMediaTypeError(
       `Content-Type must be multipart/form-data or text/csv, not ${contentType || 'missing'}`,
     );
   }
-  let name = queryName;
-  let parts: AsyncIterableIterator<Awaited<ReturnType<FastifyRequest['file']>> | { type: 'field' }>;
+  let fieldName: string | undefined;
+  const takeField = (part: { fieldname: string; value: unknown }) => {
+    if (part.fieldname !== 'name') return;
+    const parsed = DatasetNameSchema.safeParse(part.value);
+    if (!parsed.success) {
+      throw new InvalidRequestError('name must be 1 to 200 characters', [
+        { path: 'name', message: 'Invalid name' },
+      ]);
+    }
+    fieldName = parsed.data;
+  };
+  type Part =
+    | { type: 'field'; fieldname: string; value: unknown }
+    | { type: 'file'; fieldname: string; filename: string; file: Readable };
+  let parts: AsyncIterableIterator<unknown>;
   try {
-    parts = request.parts() as typeof parts;
+    parts = request.parts() as AsyncIterableIterator<unknown>;
     for (;;) {
       const next = await parts.next();
       if (next.done || !next.value) break;
-      const part = next.value as unknown as
-        | { type: 'field'; fieldname: string; value: unknown }
-        | { type: 'file'; fieldname: string; filename: string; file: Readable };
+      const part = next.value as Part;
       if (part.type === 'field') {
-        if (part.fieldname === 'name') {
-          const parsed = DatasetNameSchema.safeParse(part.value);
-          if (!parsed.success)
-            throw new InvalidRequestError('name must be 1 to 200 characters', [
-              { path: 'name', message: 'Invalid name' },
-            ]);
-          name = parsed.data;
-        }
+        takeField(part);
         continue;
       }
       if (part.fieldname !== 'file') {
@@ -197,22 +204,34 @@ async function openUpload(
           [{ path: part.fieldname, message: 'Unexpected file field' }],
         );
       }
-      const fromFile = part.filename ? part.filename.replace(/^.*[\\/]/, '').replace(/\.[^.]*$/, '') : '';
-      const finalName = name ?? (fromFile.trim() ? fromFile.trim().slice(0, 200) : 'dataset');
-      const upload = hashed(finalName, part.file, maxBytes);
-      // Read the rest of the form now: busboy reports a truncated body ("Unexpected end of multipart
-      // data") only to the iterator, while the file stream just stalls; destroying it with a 400
-      // lets the upload fail instead of hanging.
-      const rest = (async () => {
+      const fromFile = part.filename
+        ? part.filename
+            .replace(/^.*[\\/]/, '')
+            .replace(/\.[^.]*$/, '')
+            .trim()
+        : '';
+      let restError: unknown = null;
+      let rest: Promise<void> = Promise.resolve();
+      const upload = hashed(part.file, maxBytes, async () => {
+        await rest;
+        if (restError) throw restError;
+        return fieldName ?? queryName ?? (fromFile ? fromFile.slice(0, 200) : 'dataset');
+      });
+      // Read the rest of the form now: a `name` field may follow the file, and busboy reports a
+      // truncated body ("Unexpected end of multipart data") only to the iterator while the file
+      // stream just stalls; destroying the upload with a 400 lets it fail instead of hanging.
+      rest = (async () => {
         try {
           for (;;) {
             const next = await parts.next();
             if (next.done) break;
-            const p = next.value as unknown as { type: string; file?: Readable };
-            if (p.type === 'file') p.file?.resume();
+            const p = next.value as Part;
+            if (p.type === 'file') p.file.resume();
+            else takeField(p);
           }
         } catch (err) {
-          if (!upload.body.readableEnded) upload.body.destroy(uploadError(err) as Error);
+          restError = uploadError(err);
+          if (!upload.body.readableEnded) upload.body.destroy(restError as Error);
         }
       })();
       return { ...upload, finish: () => rest };
@@ -225,14 +244,15 @@ async function openUpload(
   ]);
 }
 
-function hashed(name: string, source: Readable, maxBytes: number): Omit<Upload, 'finish'> {
-  const hash = createHash('sha256').update(name, 'utf8').update('\0');
+function hashed(source: Readable, maxBytes: number, name: () => Promise<string>): Omit<Upload, 'finish'> {
+  const hash = createHash('sha256');
   let bytes = 0;
   const body = new PassThrough({
     transform(chunk: Buffer, _enc, callback) {
       bytes += chunk.length;
-      if (bytes > maxBytes)
+      if (bytes > maxBytes) {
         return callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
+      }
       hash.update(chunk);
       callback(null, chunk);
     },
@@ -242,15 +262,18 @@ function hashed(name: string, source: Readable, maxBytes: number): Omit<Upload, 
   source.pipe(body);
   let digest: Promise<string> | undefined;
   return {
-    name,
     body,
+    name,
     fingerprint() {
       digest ??= (async () => {
         if (!body.readableEnded) {
           body.resume();
           await finished(body);
         }
-        return hash.digest('hex');
+        const bytesDigest = hash.digest('hex');
+        return createHash('sha256')
+          .update(`${await name()}\0${bytesDigest}`, 'utf8')
+          .digest('hex');
       })();
       return digest;
     },
