@@ -63,6 +63,11 @@ describe('Redis outage', () => {
     const dataset = await stack.request('GET', `/v1/datasets/${friedman}`);
     expect(dataset.status).toBe(200);
     expect(dataset.body).toMatchObject({ id: friedman, rowCount: 2000 });
+    // And what was refused with 503 left nothing behind.
+    const datasets = await stack.request('GET', '/v1/datasets?limit=100');
+    expect(datasets.body.data.map((d: { id: string }) => d.id)).toEqual([friedman]);
+    const jobs = await stack.request('GET', '/v1/training-jobs?limit=100');
+    expect(jobs.body.data.map((j: { id: string }) => j.id).sort()).toEqual([running.id, queued.id].sort());
 
     for (const [job, epochs] of [
       [running, 250],
