@@ -1,6 +1,6 @@
 // Datasets: an upload is streamed to a staging file (counting bytes against the limit), parsed and
 // described by the data module, then moved into place and recorded. Nothing is kept on failure.
-import { CsvError, describeTable, readCsv } from '../data/index.js';
+import { CSV_SIZE_KINDS, CsvError, describeTable, readCsv } from '../data/index.js';
 import { NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
 import { newId } from './ids.js';
 import type { DatasetStore } from './ports.js';
@@ -14,8 +14,6 @@ export interface DatasetLimits {
   maxLineBytes: number;
 }
 
-/** CSV errors that mean "beyond the configured size limits" (413); every other kind is a 422. */
-const TOO_LARGE_KINDS = new Set(['tooManyColumns', 'tooManyRows', 'lineTooLong']);
 
 export function createDatasetService(deps: {
   store: DatasetStore;
@@ -71,6 +69,7 @@ export function createDatasetService(deps: {
   };
 }
 
+/** CSV errors beyond the configured size limits (CSV_SIZE_KINDS) are 413; every other kind is a 422. */
 function csvProblem(err: unknown): unknown {
   if (!(err instanceof CsvError)) return err;
   const where =
@@ -79,5 +78,5 @@ function csvProblem(err: unknown): unknown {
       : '';
   const message = err.message.includes('row') ? err.message : `${err.message}${where}`;
   const detail = `The file is not a usable table: ${message}`;
-  return TOO_LARGE_KINDS.has(err.kind) ? new TooLargeError(detail) : new UnprocessableError(detail);
+  return CSV_SIZE_KINDS.has(err.kind) ? new TooLargeError(detail) : new UnprocessableError(detail);
 }
