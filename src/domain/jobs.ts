@@ -256,7 +256,7 @@ async function unavailableOnFailure<T>(op: () => Promise<T>): Promise<T> {
     return await op();
   } catch (err) {
     if (err instanceof DomainError) throw err;
-    throw new UnavailableError('the job store is unavailable; retry shortly');
+    throw new UnavailableError('job storage is unavailable; retry shortly');
   }
 }
 
@@ -357,7 +357,7 @@ async function* streamEvents(
   id: string,
   signal: AbortSignal,
 ): AsyncGenerator<JobEvent> {
-  const first = await deps.jobs.get(tenant, id);
+  const first = await unavailableOnFailure(() => deps.jobs.get(tenant, id));
   if (!first) throw new NotFoundError('training job', id);
 
   const pending: JobEvent[] = [];
@@ -368,11 +368,13 @@ async function* streamEvents(
     w?.();
   };
   // Subscribe before reading the record, so nothing published in between is lost.
-  const unsubscribe = await deps.events.subscribe(id, (event) => {
-    if (event.type === 'cancel') return;
-    pending.push(event);
-    notify();
-  });
+  const unsubscribe = await unavailableOnFailure(() =>
+    deps.events.subscribe(id, (event) => {
+      if (event.type === 'cancel') return;
+      pending.push(event);
+      notify();
+    }),
+  );
   const onAbort = () => notify();
   signal.addEventListener('abort', onAbort);
   try {

@@ -84,6 +84,7 @@ return {1, cancel, added}
 
 const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
 const MAX_CAS_RETRIES = 50;
+const SUBSCRIBE_TIMEOUT_MS = 3000;
 
 export interface JobStoreOptions {
   redis: Redis;
@@ -281,12 +282,21 @@ export function createRedisJobEventBus({ redis, prefix }: JobStoreOptions): JobE
           // a malformed message is ignored: only this service publishes on the channel
         }
       });
+      let timer: NodeJS.Timeout | undefined;
       try {
-        await sub.connect();
-        await sub.subscribe(channel);
+        // A reconnecting client would wait for Redis forever; a stream that cannot start should fail.
+        const timeout = new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new Error('subscribe timed out: Redis unreachable')),
+            SUBSCRIBE_TIMEOUT_MS,
+          );
+        });
+        await Promise.race([sub.connect().then(() => sub.subscribe(channel)), timeout]);
       } catch (err) {
         sub.disconnect();
         throw err;
+      } finally {
+        clearTimeout(timer);
       }
       return async () => {
         try {
