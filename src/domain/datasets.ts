@@ -14,7 +14,6 @@ export interface DatasetLimits {
   maxLineBytes: number;
 }
 
-
 export function createDatasetService(deps: {
   store: DatasetStore;
   limits: DatasetLimits;
