@@ -1,6 +1,8 @@
 // Redis killed (SIGKILL) under a running API and worker, then restarted on the same port and dir so
 // it replays its append-only file: creating requests fail fast with 503 meanwhile, nothing accepted
 // before the outage is lost, jobs continue, and readiness tracks Redis (and its eviction policy).
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../helpers/processes.js';
 import { epochs1toN, longRegression, sleep, startStack, terminal, type Reply, type Stack } from './stack.js';
@@ -17,6 +19,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
+
+const filesIn = (dir: string) => (existsSync(dir) ? readdirSync(dir) : []);
 
 const expectFastUnavailable = (reply: Reply, what: string) => {
   expect(reply.status, `${what}: ${JSON.stringify(reply.body)}`).toBe(503);
@@ -66,6 +70,8 @@ describe('Redis outage', () => {
     // And what was refused with 503 left nothing behind.
     const datasets = await stack.request('GET', '/v1/datasets?limit=100');
     expect(datasets.body.data.map((d: { id: string }) => d.id)).toEqual([friedman]);
+    expect(filesIn(join(stack.dataDir, 'datasets'))).toEqual([`${friedman}.csv`]);
+    expect(filesIn(join(stack.dataDir, 'staging'))).toEqual([]);
     const jobs = await stack.request('GET', '/v1/training-jobs?limit=100');
     expect(jobs.body.data.map((j: { id: string }) => j.id).sort()).toEqual([running.id, queued.id].sort());
 
