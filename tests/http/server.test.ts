@@ -39,4 +39,14 @@ describe('API server process', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(api.output()).not.toContain('secret-key-123');
   });
+
+  it('when API_KEYS is unset, then it warns once that auth is off and serves tenant "default" without a key', async () => {
+    const open = await startApi({
+      env: { REDIS_PREFIX: prefix, DATA_DIR: dataDir, API_KEYS: '', LOG_LEVEL: 'info' },
+    });
+    await open.waitForLine(/authentication is off/, 10_000);
+    expect((await fetch(`${open.url}/v1/datasets`)).status).toBe(200);
+    expect(open.output().match(/authentication is off/g)).toHaveLength(1);
+    expect(await open.stop(10_000)).toEqual({ code: 0, signal: null });
+  });
 });
