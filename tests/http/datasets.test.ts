@@ -117,6 +117,25 @@ describe('datasets', () => {
     expect(plain.body.name).toBe('dataset');
   });
 
+  it('when a column has empty or NA cells, then they are counted as missing, not as categories', async () => {
+    const text = await readFile(join(import.meta.dirname, '..', 'fixtures', 'loans.csv'), 'utf8');
+    const lines = text.trim().split(/\r?\n/).slice(1);
+    const missingAge = lines.filter((l) => ['', 'NA', 'null', 'NaN'].includes(l.split(',')[0])).length;
+    expect(missingAge).toBeGreaterThan(0);
+    const res = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .attach('file', join(import.meta.dirname, '..', 'fixtures', 'loans.csv'));
+    expect(res.status).toBe(201);
+    expect(res.body.rowCount).toBe(lines.length);
+    const age = res.body.columns.find((c: { name: string }) => c.name === 'age');
+    expect(age).toMatchObject({ type: 'numeric', missing: missingAge });
+    const decision = res.body.columns.find((c: { name: string }) => c.name === 'decision');
+    expect(decision.type).toBe('categorical');
+    const counted = Object.values(decision.categories as Record<string, number>).reduce((a, b) => a + b, 0);
+    expect(counted + decision.missing).toBe(lines.length);
+  });
+
   it('when a dataset is fetched, then it equals the created one; another tenant gets 404 like an unknown id', async () => {
     const created = await request(t.app.server)
       .post('/v1/datasets')
