@@ -54,6 +54,8 @@ export const ConfigSchema = z.object({
   LOCK_DURATION_MS: intFrom(30_000, 1000),
   STALLED_INTERVAL_MS: intFrom(15_000, 500),
   SHUTDOWN_GRACE_MS: intFrom(25_000, 1000),
+  /** Least time between two checkpoints of a running job; 0 writes one after every epoch. */
+  CHECKPOINT_INTERVAL_MS: intFrom(1000, 0),
   MODEL_CACHE_SIZE: intFrom(32, 1),
 });
 

@@ -32,6 +32,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
       maxLineBytes: config.MAX_LINE_BYTES,
     },
     logger,
+    checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
   });
   const consumer = createTrainingConsumer({
     connection: redis,
@@ -63,11 +64,11 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL, 'worker');
-  const worker = startTrainingWorker(config, logger);
-  logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  let worker: TrainingWorker | null = null;
+  // Handlers first: a SIGTERM that arrives while the worker starts must still stop it gracefully.
   const onSignal = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    worker.close().then(
+    (worker?.close() ?? Promise.resolve()).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  worker = startTrainingWorker(config, logger);
+  logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
