@@ -11,8 +11,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { activations, createRng, fit, Sequential, type ModelSpec } from '../src/engine/index.js';
-import { availableKernels, getKernels, selectKernels } from '../src/engine/kernels/index.js';
+import { createRng, fit, Sequential, type ModelSpec } from '../src/engine/index.js';
+import { availableKernels, selectKernels } from '../src/engine/kernels/index.js';
 import {
   forwardFlopsPerRow, hasData, INFER, inferInputs, loadSet, median, RECIPES, type DataSet, type TrainWorkload,
 } from './data.js';
@@ -102,32 +102,8 @@ function runInference(backend: string): Record<string, unknown> {
   const batchMs = median(timeCalls(INFER.batchCalls, () => (sink += model.predict(batch, INFER.batchRows)[0])));
   if (!Number.isFinite(sink)) throw new Error('inference produced a non-finite output');
   const rowsPerS = INFER.batchRows / (batchMs / 1e3);
-  // The same single-row forward with the weights prepared once (Kernels.prepare) instead of copied
-  // into the backend on every call: what Sequential.predict gains by keeping prepared weights.
-  const kernels = getKernels();
-  const dims = INFER.layers;
-  const weights = model.layers.map((l, i) => kernels.prepare(false, dims[i], dims[i + 1], l.params[0].value));
-  const acts = model.layers.map((l) => activations[l.activation]);
-  const z = dims.slice(1).map((d) => new Float32Array(d));
-  const h = dims.slice(1).map((d) => new Float32Array(d));
-  const preparedRow = () => {
-    let x = row;
-    model.layers.forEach((l, i) => {
-      kernels.gemmPrepared(false, 1, x, weights[i], z[i], false);
-      kernels.addBias(1, dims[i + 1], z[i], l.params[1].value);
-      acts[i].forward(z[i], h[i], 1, dims[i + 1]);
-      x = h[i];
-    });
-    sink += h[h.length - 1].slice()[0];
-  };
-  timeCalls(INFER.rowWarmup, preparedRow);
-  const preparedMs = median(timeCalls(INFER.rowCalls, preparedRow));
-  const expected = model.predict(row, 1);
-  preparedRow();
-  if (expected.some((v, i) => Math.abs(v - h[h.length - 1][i]) > 1e-5)) throw new Error('prepared forward differs from predict');
   return {
-    workload: 'infer', backend, single_row_us: round(rowMs * 1e3, 2),
-    single_row_prepared_us: round(preparedMs * 1e3, 2), batch1024_rows_per_s: Math.round(rowsPerS),
+    workload: 'infer', backend, single_row_us: round(rowMs * 1e3, 2), batch1024_rows_per_s: Math.round(rowsPerS),
     gflops: round((rowsPerS * forwardFlopsPerRow(INFER.layers)) / 1e9, 3),
   };
 }
