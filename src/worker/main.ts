@@ -10,6 +10,7 @@ import { dataPaths } from '../storage/files.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createRedis } from '../storage/redis.js';
 import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
+import { keepSpareTrainingThread, stopSpareTrainingThread } from './thread-runner.js';
 
 export interface TrainingWorker {
   processor: TrainingProcessor;
@@ -41,12 +42,14 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     onStalledOut: ({ jobId, reason }) => processor.recordStalledOut(jobId, reason),
     onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'queue error'),
   });
+  keepSpareTrainingThread();
   let closing: Promise<void> | null = null;
   return {
     processor,
     close() {
       closing ??= (async () => {
         processor.shutdown();
+        await stopSpareTrainingThread();
         const deadline = new Promise<'timeout'>((r) =>
           setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref(),
         );

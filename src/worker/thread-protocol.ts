@@ -26,5 +26,5 @@ export type ThreadMessage =
   | { type: 'error'; kind: ThreadErrorKind; message: string; stack?: string };
 
 export type ThreadReply = { type: 'continue' } | { type: 'stop' };
-/** Main → thread: a reply to an epoch, or abort (stop mid-epoch). */
-export type ThreadRequest = ThreadReply | { type: 'abort' };
+/** Main → thread: the job to run (first message), a reply to an epoch, or abort (stop mid-epoch). */
+export type ThreadRequest = ThreadReply | { type: 'abort' } | { type: 'start'; input: ThreadInput };

@@ -32,14 +32,59 @@ export interface ThreadHandle {
   abort(): void;
 }
 
+function spawnThread(): Worker {
+  return isTs ? new Worker(tsBootstrap(), { eval: true }) : new Worker(THREAD_URL);
+}
+
+// One thread kept loaded ahead of the next job: loading the engine and data modules in a new
+// thread takes a second or more, which would otherwise delay every job's start.
+let spare: Worker | null = null;
+let keepSpare = false;
+const forgetSpare = () => {
+  spare = null;
+};
+
+function makeSpare(): void {
+  if (spare || !keepSpare) return;
+  const w = spawnThread();
+  w.unref(); // an idle spare never keeps the process alive
+  w.once('exit', forgetSpare);
+  w.once('error', forgetSpare);
+  spare = w;
+}
+
+function takeThread(): Worker {
+  const w = spare;
+  spare = null;
+  if (!w) return spawnThread();
+  w.off('exit', forgetSpare);
+  w.off('error', forgetSpare);
+  w.ref();
+  return w;
+}
+
+/** From now on, keep one training thread loaded ahead of the next job (the worker process calls this). */
+export function keepSpareTrainingThread(): void {
+  keepSpare = true;
+  makeSpare();
+}
+
+/** Stops the spare thread (on shutdown). */
+export async function stopSpareTrainingThread(): Promise<void> {
+  keepSpare = false;
+  const w = spare;
+  spare = null;
+  if (w) await w.terminate();
+}
+
 export function startTrainingThread(
   input: ThreadInput,
   /** Consecutive epochs in order, with the newest checkpoint among them (if any). */
   onEpochs: (reports: EpochReport[], state: Uint8Array | null) => Promise<'continue' | 'stop'>,
 ): ThreadHandle {
-  const worker = isTs
-    ? new Worker(tsBootstrap(), { eval: true, workerData: input })
-    : new Worker(THREAD_URL, { workerData: input });
+  const worker = takeThread();
+  worker.postMessage({ type: 'start', input } satisfies ThreadRequest);
+  makeSpare();
   let settled = false;
   let aborted = false;
   let killTimer: NodeJS.Timeout | null = null;

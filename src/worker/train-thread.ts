@@ -2,7 +2,7 @@
 // which persists it and answers continue or stop. Training runs here so the main thread's event
 // loop stays free to renew the job's lock in Redis.
 import { createReadStream } from 'node:fs';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { CsvError, readCsv } from '../data/index.js';
 import { InvalidTrainingDataError, runTraining } from '../domain/training.js';
 import {
@@ -15,12 +15,24 @@ import type { ThreadInput, ThreadReply, ThreadRequest, ThreadMessage } from './t
 
 const port = parentPort;
 if (!port) throw new Error('train-thread.ts runs as a worker thread only');
-const input = workerData as ThreadInput;
 const controller = new AbortController();
 let answer: ((reply: ThreadReply) => void) | null = null;
 let lastCheckpoint = 0;
 
+// The thread may be started before there is a job for it (a warm spare); the job arrives as the
+// first message.
+let started = false;
+
 port.on('message', (msg: ThreadRequest) => {
+  if (msg.type === 'start') {
+    if (started) return;
+    started = true;
+    main(msg.input).catch((err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      post({ type: 'error', kind: 'internal', message: e.message, stack: e.stack });
+    });
+    return;
+  }
   if (msg.type === 'abort' || msg.type === 'stop') controller.abort();
   if (answer && msg.type !== 'abort') {
     const a = answer;
@@ -31,7 +43,7 @@ port.on('message', (msg: ThreadRequest) => {
 
 const post = (msg: ThreadMessage) => port.postMessage(msg);
 
-async function main(): Promise<void> {
+async function main(input: ThreadInput): Promise<void> {
   let table;
   try {
     table = await readCsv(createReadStream(input.csvPath), input.csvLimits);
@@ -75,8 +87,3 @@ async function main(): Promise<void> {
     throw err;
   }
 }
-
-main().catch((err: unknown) => {
-  const e = err instanceof Error ? err : new Error(String(err));
-  post({ type: 'error', kind: 'internal', message: e.message, stack: e.stack });
-});
