@@ -1,9 +1,10 @@
 // Datasets: an upload is streamed to a staging file (counting bytes against the limit), parsed and
-// described by the data module, then moved into place and recorded. Nothing is kept on failure.
-import { CSV_SIZE_KINDS, CsvError, describeTable, readCsv } from '../data/index.js';
+// described by the CsvDescriber (off the event loop), then moved into place and recorded. Nothing
+// is kept on failure.
+import { CSV_SIZE_KINDS, CsvError } from '../data/index.js';
 import { NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
 import { newId } from './ids.js';
-import type { DatasetStore } from './ports.js';
+import type { CsvDescriber, DatasetStore } from './ports.js';
 import type { Dataset } from './schemas.js';
 import type { DatasetService } from './services.js';
 
@@ -16,10 +17,11 @@ export interface DatasetLimits {
 
 export function createDatasetService(deps: {
   store: DatasetStore;
+  describer: CsvDescriber;
   limits: DatasetLimits;
   now?: () => Date;
 }): DatasetService {
-  const { store, limits } = deps;
+  const { store, describer, limits } = deps;
   const now = deps.now ?? (() => new Date());
 
   return {
@@ -27,21 +29,19 @@ export function createDatasetService(deps: {
       const { path: staged, sizeBytes } = await store.stage(input.body, limits.maxUploadBytes);
       try {
         const name = input.resolveName ? await input.resolveName() : input.name;
-        let table: Awaited<ReturnType<typeof readCsv>>;
-        try {
-          table = await readCsv(store.readStaged(staged), {
+        const { rowCount, columns } = await describer
+          .describe(staged, {
             maxColumns: limits.maxColumns,
             maxRows: limits.maxRows,
             maxLineBytes: limits.maxLineBytes,
+          })
+          .catch((err: unknown) => {
+            throw csvProblem(err);
           });
-        } catch (err) {
-          throw csvProblem(err);
-        }
-        const columns = describeTable(table);
         const dataset: Dataset = {
           id: newId('ds'),
           name,
-          rowCount: table.rowCount,
+          rowCount,
           sizeBytes,
           createdAt: now().toISOString(),
           columns,

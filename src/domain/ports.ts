@@ -1,7 +1,8 @@
 // The interfaces the domain needs from the outside world. src/storage and src/queue implement
 // them; only the composition roots (src/http/server.ts, src/worker/main.ts) pick implementations.
 import type { Readable } from 'node:stream';
-import type { Dataset, EpochEntry, Job, JobStatus, ListQuery, Model, Page } from './schemas.js';
+import type { CsvLimits } from '../data/index.js';
+import type { ColumnSummary, Dataset, EpochEntry, Job, JobStatus, ListQuery, Model, Page } from './schemas.js';
 import type { JobEvent } from './services.js';
 
 /** Tenant id: from the API key, or "default" when auth is off. Never shown to another tenant. */
@@ -27,6 +28,16 @@ export interface DatasetStore {
   remove(tenant: TenantId, id: string): Promise<boolean>;
   /** Where the dataset's CSV lives (workers read it). */
   filePath(id: string): string;
+}
+
+/**
+ * Parses a CSV file and describes its columns, off the caller's event loop. Rejects with the data
+ * module's CsvError (kind, row and column kept) when the file is not a usable table.
+ */
+export interface CsvDescriber {
+  describe(path: string, limits: CsvLimits): Promise<{ rowCount: number; columns: ColumnSummary[] }>;
+  /** Stops the threads; later calls to describe reject. */
+  close(): Promise<void>;
 }
 
 /** What a trained model needs at prediction time besides its description. */

@@ -9,6 +9,7 @@ import { createModelService } from '../domain/models.js';
 import { createLogger } from '../logger.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
+import { createCsvDescriber } from '../storage/csv-describer.js';
 import { createRedisHealthProbe } from '../storage/health.js';
 import { createIdempotencyStore } from '../storage/idempotency-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
@@ -35,6 +36,8 @@ export async function startApiServer() {
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR };
   const datasetStore = createDatasetStore(storeDeps);
   const queue = createTrainingQueue({ connection: redis, config });
+  // Uploads are parsed in a worker thread, loaded now so the first upload does not wait for it.
+  const csvDescriber = createCsvDescriber({ prestart: true });
 
   const app = await buildApp({
     config,
@@ -48,6 +51,7 @@ export async function startApiServer() {
     }),
     datasets: createDatasetService({
       store: datasetStore,
+      describer: csvDescriber,
       limits: {
         maxUploadBytes: config.MAX_UPLOAD_BYTES,
         maxColumns: config.MAX_COLUMNS,
@@ -70,6 +74,7 @@ export async function startApiServer() {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');
     await app.close();
+    await csvDescriber.close();
     await queue.close();
     await redis.quit().catch(() => redis.disconnect());
   });

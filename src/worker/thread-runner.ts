@@ -1,27 +1,13 @@
-// Runs one training in a worker thread and turns its messages into a promise. Under tsx (and
-// vitest) the thread is a .ts file: Node 20 applies no `--import tsx` hooks to a worker's entry
-// module, so a small bootstrap registers tsx's loader first, then imports the thread.
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+// Runs one training in a worker thread and turns its messages into a promise.
+import type { Worker } from 'node:worker_threads';
 import type { EpochReport } from '../engine/index.js';
 import type { TrainingOutcome } from '../domain/training.js';
+import { spawnThread as spawnTsThread, threadEntry } from '../ts-thread.js';
 import type { ThreadErrorKind, ThreadInput, ThreadMessage, ThreadRequest } from './thread-protocol.js';
 
-const isTs = import.meta.url.endsWith('.ts');
-const THREAD_URL = new URL(isTs ? './train-thread.ts' : './train-thread.js', import.meta.url);
+const THREAD_URL = threadEntry(import.meta.url, 'train-thread');
 /** How long an aborted thread may take to stop on its own before it is terminated. */
 const ABORT_GRACE_MS = 3000;
-
-function tsBootstrap(): string {
-  // tsx's ESM API (the .mjs build: the package's "import" export of tsx/esm/api).
-  const api = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(THREAD_URL.href)}); })`;
-}
 
 export type ThreadResult =
   { kind: 'done'; outcome: TrainingOutcome } | { kind: ThreadErrorKind; message: string; stack?: string };
@@ -33,7 +19,7 @@ export interface ThreadHandle {
 }
 
 function spawnThread(): Worker {
-  return isTs ? new Worker(tsBootstrap(), { eval: true }) : new Worker(THREAD_URL);
+  return spawnTsThread(THREAD_URL);
 }
 
 // One thread kept loaded ahead of the next job: loading the engine and data modules in a new

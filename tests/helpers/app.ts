@@ -14,6 +14,7 @@ import { buildApp, type App } from '../../src/http/app.js';
 import { createLogger } from '../../src/logger.js';
 import { createTrainingQueue } from '../../src/queue/training-queue.js';
 import { createDatasetStore } from '../../src/storage/dataset-store.js';
+import { createCsvDescriber } from '../../src/storage/csv-describer.js';
 import { createRedisHealthProbe } from '../../src/storage/health.js';
 import { createIdempotencyStore } from '../../src/storage/idempotency-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../../src/storage/job-store.js';
@@ -55,6 +56,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir };
   const datasetStore = createDatasetStore(storeDeps);
   const modelStore = createModelStore(storeDeps);
+  const csvDescriber = createCsvDescriber();
   const queue = options.jobs ? null : createTrainingQueue({ connection: redis, config });
   const jobs =
     options.jobs ??
@@ -73,6 +75,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     idempotency: createIdempotencyStore({ redis, prefix: config.REDIS_PREFIX, pendingTtlMs: 30_000 }),
     datasets: createDatasetService({
       store: datasetStore,
+      describer: csvDescriber,
       limits: {
         maxUploadBytes: config.MAX_UPLOAD_BYTES,
         maxColumns: config.MAX_COLUMNS,
@@ -94,6 +97,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     modelStore,
     async close() {
       await app.close();
+      await csvDescriber.close();
       await queue?.close().catch(() => undefined);
       if (redis.status === 'ready') {
         await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);

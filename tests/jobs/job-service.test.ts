@@ -10,6 +10,7 @@ import { createJobService } from '../../src/domain/jobs.js';
 import { TrainingSpecInputSchema } from '../../src/domain/schemas.js';
 import type { JobEvent, JobService } from '../../src/domain/services.js';
 import { createTrainingQueue } from '../../src/queue/training-queue.js';
+import { createCsvDescriber } from '../../src/storage/csv-describer.js';
 import { createDatasetStore } from '../../src/storage/dataset-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../../src/storage/job-store.js';
 import { createRedis, redisKeys, type Redis } from '../../src/storage/redis.js';
@@ -34,11 +35,14 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'bp-jobs-'));
   redis = createRedis(config.REDIS_URL, 'api');
   const store = createDatasetStore({ redis, prefix: config.REDIS_PREFIX, dataDir });
+  const describer = createCsvDescriber();
   const datasets = createDatasetService({
     store,
+    describer,
     limits: { maxUploadBytes: 1e7, maxColumns: 100, maxRows: 1e5, maxLineBytes: 1e5 },
   });
   irisId = (await datasets.create('t1', { name: 'iris', body: createReadStream(fixture('iris')) })).id;
+  await describer.close();
   queue = createTrainingQueue({ connection: redis, config });
   jobs = createJobService({
     datasets: store,

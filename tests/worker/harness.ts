@@ -15,6 +15,7 @@ import { TrainingSpecInputSchema } from '../../src/domain/schemas.js';
 import type { JobService } from '../../src/domain/services.js';
 import { createLogger } from '../../src/logger.js';
 import { createTrainingQueue } from '../../src/queue/training-queue.js';
+import { createCsvDescriber } from '../../src/storage/csv-describer.js';
 import { createDatasetStore } from '../../src/storage/dataset-store.js';
 import { dataPaths, type DataPaths } from '../../src/storage/files.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../../src/storage/job-store.js';
@@ -56,8 +57,10 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   redis.on('error', () => {});
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir };
   const datasetStore = createDatasetStore(storeDeps);
+  const describer = createCsvDescriber();
   const datasets = createDatasetService({
     store: datasetStore,
+    describer,
     limits: { maxUploadBytes: 10_000_000, maxColumns: 100, maxRows: 100_000, maxLineBytes: 100_000 },
   });
   const jobStore = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
@@ -102,6 +105,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     },
     async close() {
       await Promise.all(workers.map((w) => w.close()));
+      await describer.close();
       await queue.close().catch(() => undefined);
       let cursor = '0';
       do {

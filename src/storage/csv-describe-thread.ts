@@ -1,0 +1,32 @@
+// The CSV thread: parses and describes one staged upload per message, so the API's event loop never
+// runs the parser. Errors go back as plain data (a CsvError's kind, row and column included),
+// because an Error's own fields do not survive postMessage.
+import { createReadStream } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import { CsvError, describeTable, readCsv } from '../data/index.js';
+import type { DescribeReply, DescribeRequest } from './csv-describer.js';
+
+const port = parentPort;
+if (!port) throw new Error('csv-describe-thread.ts runs as a worker thread only');
+
+port.on('message', (msg: DescribeRequest) => {
+  void describe(msg).then((reply) => port.postMessage(reply));
+});
+
+async function describe({ id, path, limits }: DescribeRequest): Promise<DescribeReply> {
+  try {
+    const table = await readCsv(createReadStream(path), limits);
+    return { id, ok: true, rowCount: table.rowCount, columns: describeTable(table) };
+  } catch (err) {
+    if (err instanceof CsvError) {
+      return {
+        id,
+        ok: false,
+        error: { csv: true, kind: err.kind, message: err.message, row: err.row, column: err.column },
+      };
+    }
+    const e = err instanceof Error ? err : new Error(String(err));
+    const code = (e as NodeJS.ErrnoException).code;
+    return { id, ok: false, error: { csv: false, message: e.message, code } };
+  }
+}
