@@ -4,7 +4,16 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../helpers/processes.js';
-import { epochs1toN, longRegression, sleep, startStack, terminal, type Stack } from './stack.js';
+import {
+  attemptStarted,
+  epochs1toN,
+  runnerOf,
+  longRegression,
+  sleep,
+  startStack,
+  terminal,
+  type Stack,
+} from './stack.js';
 
 let stack: Stack;
 let friedman: string;
@@ -44,10 +53,10 @@ async function expectNoOrphans(jobId: string) {
 
 describe('a worker that lost its lock', () => {
   it('when a frozen worker is continued after another took its job over, then the job has one result, one model and each epoch once', async () => {
-    const frozen = await startWorker('frozen');
+    const pair = [await startWorker('worker-a'), await startWorker('worker-b')];
     const job = await stack.submit(longRegression(friedman, EPOCHS));
-    await stack.waitFor(job.id, (j) => j.progress.epoch >= 1);
-    const successor = await startWorker('successor');
+    const { runner: frozen, others } = await runnerOf(pair, job.id, 1);
+    const successor = others[0];
     await stack.waitFor(job.id, (j) => j.progress.epoch >= 5);
     frozen.signal('SIGSTOP');
 
@@ -58,10 +67,7 @@ describe('a worker that lost its lock', () => {
       30_000,
     );
     expect(takenOver.attempts[0].outcome).toBe('workerCrashed');
-    await successor.waitForLine(
-      new RegExp(`"jobId":"${job.id}".*"attempt":2\\b.*training attempt started`),
-      5000,
-    );
+    await successor.waitForLine(attemptStarted(job.id, 2), 5000);
     await stack.waitFor(
       job.id,
       (j) => j.attempts.length === 2 && j.progress.epoch >= takenOver.progress.epoch + 3,

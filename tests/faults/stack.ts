@@ -60,6 +60,27 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** The line a worker logs when it starts (or resumes) an attempt of a job. */
+export const attemptStarted = (jobId: string, attempt: number) =>
+  new RegExp(`"jobId":"${jobId}".*"attempt":${attempt}\\b.*training attempt started`);
+
+/** Which of these workers runs the given attempt of a job (by its log line), and the others. */
+export async function runnerOf(
+  workers: ServiceProcess[],
+  jobId: string,
+  attempt: number,
+  timeoutMs = 20_000,
+): Promise<{ runner: ServiceProcess; others: ServiceProcess[] }> {
+  const deadline = Date.now() + timeoutMs;
+  const line = attemptStarted(jobId, attempt);
+  while (Date.now() < deadline) {
+    const runner = workers.find((w) => line.test(w.output()));
+    if (runner) return { runner, others: workers.filter((w) => w !== runner) };
+    await sleep(50);
+  }
+  throw new Error(`no worker logged attempt ${attempt} of ${jobId} within ${timeoutMs} ms`);
+}
+
 export const terminal = (j: JobView) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
 export const epochs1toN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
