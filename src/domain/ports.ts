@@ -2,7 +2,16 @@
 // them; only the composition roots (src/http/server.ts, src/worker/main.ts) pick implementations.
 import type { Readable } from 'node:stream';
 import type { CsvLimits } from '../data/index.js';
-import type { ColumnSummary, Dataset, EpochEntry, Job, JobStatus, ListQuery, Model, Page } from './schemas.js';
+import type {
+  ColumnSummary,
+  Dataset,
+  EpochEntry,
+  Job,
+  JobStatus,
+  ListQuery,
+  Model,
+  Page,
+} from './schemas.js';
 import type { JobEvent } from './services.js';
 
 /** Tenant id: from the API key, or "default" when auth is off. Never shown to another tenant. */
