@@ -2,7 +2,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { EpochReport } from '../engine/index.js';
 import type { TrainingOutcome } from '../domain/training.js';
-import { spawnThread as spawnTsThread, threadEntry } from '../ts-thread.js';
+import { spawnThread, threadEntry } from '../ts-thread.js';
 import type { ThreadErrorKind, ThreadInput, ThreadMessage, ThreadRequest } from './thread-protocol.js';
 
 const THREAD_URL = threadEntry(import.meta.url, 'train-thread');
@@ -18,10 +18,6 @@ export interface ThreadHandle {
   abort(): void;
 }
 
-function spawnThread(): Worker {
-  return spawnTsThread(THREAD_URL);
-}
-
 // One thread kept loaded ahead of the next job: loading the engine and data modules in a new
 // thread takes a second or more, which would otherwise delay every job's start.
 let spare: Worker | null = null;
@@ -32,7 +28,7 @@ const forgetSpare = () => {
 
 function makeSpare(): void {
   if (spare || !keepSpare) return;
-  const w = spawnThread();
+  const w = spawnThread(THREAD_URL);
   w.unref(); // an idle spare never keeps the process alive
   w.once('exit', forgetSpare);
   w.once('error', forgetSpare);
@@ -42,7 +38,7 @@ function makeSpare(): void {
 function takeThread(): Worker {
   const w = spare;
   spare = null;
-  if (!w) return spawnThread();
+  if (!w) return spawnThread(THREAD_URL);
   w.off('exit', forgetSpare);
   w.off('error', forgetSpare);
   w.ref();
