@@ -3,9 +3,15 @@
 import type { ActivationName } from './types.js';
 
 export interface Activation {
-  /** a = f(z) for n = rows × cols values. */
-  forward(z: Float32Array, a: Float32Array, rows: number, cols: number): void;
-  /** dz = f'(z) ⊙ da (softmax: the Jacobian-vector product of each row). */
+  /**
+   * a = f(z) for n = rows × cols values. With `bias`, first z[r, j] += bias[j] in the same pass
+   * (kept in z, which backward needs): the layer's bias add costs no pass of its own.
+   */
+  forward(z: Float32Array, a: Float32Array, rows: number, cols: number, bias?: Float32Array): void;
+  /**
+   * dz = f'(z) ⊙ da (softmax: the Jacobian-vector product of each row). With `biasGrad`, also
+   * biasGrad[j] += Σ_r dz[r, j] in the same pass, summed in row order as a separate pass would.
+   */
   backward(
     z: Float32Array,
     a: Float32Array,
@@ -13,91 +19,178 @@ export interface Activation {
     dz: Float32Array,
     rows: number,
     cols: number,
+    biasGrad?: Float32Array,
   ): void;
 }
 
 /** Slope of leakyRelu for negative inputs (the common default, as in PyTorch). */
 export const LEAKY_SLOPE = 0.01;
 
+// Each pass runs over rows and columns so the bias add (forward) and the bias gradient (backward)
+// ride along. Without a bias, forward adds a row of zeros (v + 0 is v; only a -0 becomes 0) and
+// backward sums into a scratch row nobody reads: one loop per activation, not two.
+let zeros = new Float32Array(256);
+let sink = new Float32Array(256);
+const zerosFor = (cols: number): Float32Array => {
+  if (zeros.length < cols) zeros = new Float32Array(cols);
+  return zeros;
+};
+const sinkFor = (cols: number): Float32Array => {
+  if (sink.length < cols) sink = new Float32Array(cols);
+  return sink;
+};
+// z + b is rounded to float32 as the stored z is: the same bits as a separate `z[i] += b[j]`.
+const f32 = Math.fround;
+
 export const activations: Record<ActivationName, Activation> = {
   linear: {
-    forward(z, a, rows, cols) {
-      a.set(z.subarray(0, rows * cols));
-    },
-    backward(_z, _a, da, dz, rows, cols) {
-      dz.set(da.subarray(0, rows * cols));
-    },
-  },
-  sigmoid: {
-    forward(z, a, rows, cols) {
-      const n = rows * cols;
-      for (let i = 0; i < n; i++) {
-        const v = z[i];
-        // Split by sign so exp never overflows: σ(v) = 1/(1+e^-v) = e^v/(1+e^v).
-        if (v >= 0) a[i] = 1 / (1 + Math.exp(-v));
-        else {
-          const e = Math.exp(v);
-          a[i] = e / (1 + e);
+    forward(z, a, rows, cols, bias) {
+      const b = bias ?? zerosFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const v = f32(z[o + j] + b[j]);
+          z[o + j] = v;
+          a[o + j] = v;
         }
       }
     },
-    backward(_z, a, da, dz, rows, cols) {
-      const n = rows * cols;
-      for (let i = 0; i < n; i++) dz[i] = da[i] * a[i] * (1 - a[i]);
+    backward(_z, _a, da, dz, rows, cols, biasGrad) {
+      const g = biasGrad ?? sinkFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const d = da[o + j];
+          dz[o + j] = d;
+          g[j] += d;
+        }
+      }
+    },
+  },
+  sigmoid: {
+    forward(z, a, rows, cols, bias) {
+      const b = bias ?? zerosFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const v = f32(z[o + j] + b[j]);
+          z[o + j] = v;
+          // Split by sign so exp never overflows: σ(v) = 1/(1+e^-v) = e^v/(1+e^v).
+          if (v >= 0) a[o + j] = 1 / (1 + Math.exp(-v));
+          else {
+            const e = Math.exp(v);
+            a[o + j] = e / (1 + e);
+          }
+        }
+      }
+    },
+    backward(_z, a, da, dz, rows, cols, biasGrad) {
+      const g = biasGrad ?? sinkFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const ai = a[o + j];
+          const d = f32(da[o + j] * ai * (1 - ai));
+          dz[o + j] = d;
+          g[j] += d;
+        }
+      }
     },
   },
   tanh: {
-    forward(z, a, rows, cols) {
-      const n = rows * cols;
-      for (let i = 0; i < n; i++) a[i] = Math.tanh(z[i]);
+    forward(z, a, rows, cols, bias) {
+      const b = bias ?? zerosFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const v = f32(z[o + j] + b[j]);
+          z[o + j] = v;
+          a[o + j] = Math.tanh(v);
+        }
+      }
     },
-    backward(_z, a, da, dz, rows, cols) {
-      const n = rows * cols;
-      for (let i = 0; i < n; i++) dz[i] = da[i] * (1 - a[i] * a[i]);
+    backward(_z, a, da, dz, rows, cols, biasGrad) {
+      const g = biasGrad ?? sinkFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const ai = a[o + j];
+          const d = f32(da[o + j] * (1 - ai * ai));
+          dz[o + j] = d;
+          g[j] += d;
+        }
+      }
     },
   },
   // Branch-free: on random-sign data a branch per value mispredicts about half the time (the
   // multiply by 0/1 ran 2–4× faster on a 64×128 layer). A NaN stays NaN so divergence is seen;
-  // negatives give -0. x·0 is NaN for x = -∞, so that rare case takes the (predictable) fallback.
+  // negatives give -0. v·0 is NaN for v = -∞, so that rare case takes the (predictable) fallback.
   relu: {
-    forward(z, a, rows, cols) {
-      const n = rows * cols;
-      for (let i = 0; i < n; i++) {
-        const v = z[i];
-        const r = v * +(v > 0);
-        a[i] = r === r ? r : v === -Infinity ? 0 : v;
+    forward(z, a, rows, cols, bias) {
+      const b = bias ?? zerosFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const v = f32(z[o + j] + b[j]);
+          z[o + j] = v;
+          const y = v * +(v > 0);
+          a[o + j] = y === y ? y : v === -Infinity ? 0 : v;
+        }
       }
     },
-    backward(z, _a, da, dz, rows, cols) {
-      const n = rows * cols;
-      for (let i = 0; i < n; i++) dz[i] = da[i] * +(z[i] > 0);
+    backward(z, _a, da, dz, rows, cols, biasGrad) {
+      const g = biasGrad ?? sinkFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const d = f32(da[o + j] * +(z[o + j] > 0));
+          dz[o + j] = d;
+          g[j] += d;
+        }
+      }
     },
   },
   // v·(s + (1 − s)·[v > 0]): the factor is exactly 1 or s (0.99 + 0.01 = 1 in float64), so this
   // is the branching form bit for bit, ±∞ and NaN included.
   leakyRelu: {
-    forward(z, a, rows, cols) {
-      const n = rows * cols;
+    forward(z, a, rows, cols, bias) {
+      const b = bias ?? zerosFor(cols);
       const s = LEAKY_SLOPE;
       const k = 1 - LEAKY_SLOPE;
-      for (let i = 0; i < n; i++) {
-        const v = z[i];
-        a[i] = v * (s + k * +(v > 0));
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const v = f32(z[o + j] + b[j]);
+          z[o + j] = v;
+          a[o + j] = v * (s + k * +(v > 0));
+        }
       }
     },
-    backward(z, _a, da, dz, rows, cols) {
-      const n = rows * cols;
+    backward(z, _a, da, dz, rows, cols, biasGrad) {
+      const g = biasGrad ?? sinkFor(cols);
       const s = LEAKY_SLOPE;
       const k = 1 - LEAKY_SLOPE;
-      for (let i = 0; i < n; i++) dz[i] = da[i] * (s + k * +(z[i] > 0));
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const d = f32(da[o + j] * (s + k * +(z[o + j] > 0)));
+          dz[o + j] = d;
+          g[j] += d;
+        }
+      }
     },
   },
   softmax: {
-    forward(z, a, rows, cols) {
+    forward(z, a, rows, cols, bias) {
+      const b = bias ?? zerosFor(cols);
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
         let max = -Infinity;
-        for (let j = 0; j < cols; j++) if (z[o + j] > max) max = z[o + j];
+        for (let j = 0; j < cols; j++) {
+          const v = f32(z[o + j] + b[j]);
+          z[o + j] = v;
+          if (v > max) max = v;
+        }
         let sum = 0;
         for (let j = 0; j < cols; j++) {
           const e = Math.exp(z[o + j] - max);
@@ -108,13 +201,18 @@ export const activations: Record<ActivationName, Activation> = {
         for (let j = 0; j < cols; j++) a[o + j] *= inv;
       }
     },
-    backward(_z, a, da, dz, rows, cols) {
+    backward(_z, a, da, dz, rows, cols, biasGrad) {
+      const g = biasGrad ?? sinkFor(cols);
       // dz_j = a_j (da_j − Σ_k da_k a_k), the softmax Jacobian applied to da.
       for (let r = 0; r < rows; r++) {
         const o = r * cols;
         let dot = 0;
         for (let j = 0; j < cols; j++) dot += da[o + j] * a[o + j];
-        for (let j = 0; j < cols; j++) dz[o + j] = a[o + j] * (da[o + j] - dot);
+        for (let j = 0; j < cols; j++) {
+          const d = f32(a[o + j] * (da[o + j] - dot));
+          dz[o + j] = d;
+          g[j] += d;
+        }
       }
     },
   },

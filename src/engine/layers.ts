@@ -81,8 +81,8 @@ export class Dense {
     const v = this.viewsFor(rows);
     const k = getKernels();
     k.gemm(false, false, rows, this.units, this.inputSize, x, this.weight.value, v.z, false);
-    k.addBias(rows, this.units, v.z, this.bias.value);
-    this.act.forward(v.z, v.a, rows, this.units);
+    // The activation adds the bias in its own pass over z.
+    this.act.forward(v.z, v.a, rows, this.units, this.bias.value);
     this.input = x;
     this.rows = rows;
     this.cur = v;
@@ -96,8 +96,7 @@ export class Dense {
   forwardPrepared(x: Float32Array, rows: number, kernels: Kernels, weight: PreparedMatrix): Float32Array {
     const v = this.viewsFor(rows);
     kernels.gemmPrepared(false, rows, x, weight, v.z, false);
-    kernels.addBias(rows, this.units, v.z, this.bias.value);
-    this.act.forward(v.z, v.a, rows, this.units);
+    this.act.forward(v.z, v.a, rows, this.units, this.bias.value);
     this.input = x;
     this.rows = rows;
     this.cur = v;
@@ -107,20 +106,25 @@ export class Dense {
   /** Given dL/da of the last forward, accumulates dW, db and returns dL/dx (null when not needed). */
   backward(da: Float32Array, needInputGrad = true): Float32Array | null {
     const v = this.current();
-    this.act.backward(v.z, v.a, da, this.dzOf(v), this.rows, this.units);
-    return this.backwardFromDz(needInputGrad);
+    // The activation's pass also accumulates db += Σ_rows dZ.
+    this.act.backward(v.z, v.a, da, this.dzOf(v), this.rows, this.units, this.bias.grad);
+    return this.weightGrads(v, needInputGrad);
   }
 
   /** Like backward, with dL/dz already written into `this.dz` (the fused output gradients). */
   backwardFromDz(needInputGrad = true): Float32Array | null {
     const v = this.current();
+    getKernels().sumRows(this.rows, this.units, this.dzOf(v), this.bias.grad, true);
+    return this.weightGrads(v, needInputGrad);
+  }
+
+  // dW += Xᵀ·dZ and dX = dZ·Wᵀ, once dZ (and db) are in place.
+  private weightGrads(v: Views, needInputGrad: boolean): Float32Array | null {
     const x = this.input as Float32Array;
     const k = getKernels();
     const rows = this.rows;
     const dz = this.dzOf(v);
-    // dW += Xᵀ·dZ, db += Σ_rows dZ, dX = dZ·Wᵀ.
     k.gemm(true, false, this.inputSize, this.units, rows, x, dz, this.weight.grad, true);
-    k.sumRows(rows, this.units, dz, this.bias.grad, true);
     if (!needInputGrad) return null;
     const dx = this.dxOf(v);
     k.gemm(false, true, rows, this.inputSize, this.units, dz, this.weight.value, dx, false);

@@ -60,3 +60,39 @@ describe('relu and leakyRelu', () => {
     expectSame(dz, Array.from(z, (v, i) => (v > 0 ? da[i] : LEAKY_SLOPE * da[i])), 'leakyRelu dz');
   });
 });
+
+describe('the bias pass fused into each activation', () => {
+  const rows = 5;
+  const cols = 7;
+  it.each(Object.keys(activations) as (keyof typeof activations)[])(
+    'when %s gets the bias and the bias gradient, then z, a, dz and db are bit for bit a separate add and column sum',
+    (name) => {
+      const act = activations[name];
+      const rng = createRng(21);
+      const z0 = Float32Array.from({ length: rows * cols }, () => rng.normal() * 2);
+      const bias = Float32Array.from({ length: cols }, () => rng.normal());
+      const da = Float32Array.from({ length: rows * cols }, () => rng.normal());
+
+      // Reference: z += bias in its own loop, then the activation without a bias.
+      const zRef = z0.slice();
+      for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) zRef[r * cols + j] += bias[j];
+      const aRef = new Float32Array(rows * cols);
+      act.forward(zRef, aRef, rows, cols);
+      const dzRef = new Float32Array(rows * cols);
+      act.backward(zRef, aRef, da, dzRef, rows, cols);
+      const dbRef = Float32Array.of(...Array.from({ length: cols }, () => 0.5));
+      for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) dbRef[j] += dzRef[r * cols + j];
+
+      const z = z0.slice();
+      const a = new Float32Array(rows * cols);
+      act.forward(z, a, rows, cols, bias);
+      const dz = new Float32Array(rows * cols);
+      const db = new Float32Array(cols).fill(0.5); // accumulates onto what is there
+      act.backward(z, a, da, dz, rows, cols, db);
+      expect(z).toEqual(zRef);
+      expect(a).toEqual(aRef);
+      expect(dz).toEqual(dzRef);
+      expect(db).toEqual(dbRef);
+    },
+  );
+});
