@@ -36,7 +36,8 @@ describe('training worker', () => {
     expect(job.attempts).toHaveLength(1);
     expect(job.attempts[0]).toMatchObject({ attempt: 1, outcome: null, resumedFromEpoch: 0 });
     expect(job.attempts[0].endedAt).not.toBeNull();
-    expect(existsSync(h.paths.checkpoint(job.id))).toBe(false);
+    // The checkpoint is removed just after the final state is committed.
+    await expect.poll(() => existsSync(h.paths.checkpoint(job.id)), { timeout: 2000 }).toBe(false);
 
     const model = await h.models.get(TENANT, job.modelId!);
     expect(model).toMatchObject({
