@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  createOptimizer,
   createRng,
   decodeTrainingState,
   encodeTrainingState,
@@ -306,5 +307,64 @@ describe('fit: cancellation and divergence', () => {
       fit(model, { x: new Float32Array(10), y: new Float32Array(8), rows: 2 }, baseOpts()),
     ).rejects.toThrow(/x has 10 values, expected 2×6/);
     await expect(fit(model, blobs(10, 1), baseOpts({ batchSize: 0 }))).rejects.toThrow(/batchSize/);
+  });
+});
+
+describe('fit: which rows make each batch', () => {
+  // One epoch by hand: the seeded shuffle (as fit draws it) or file order, batches of `bs` rows
+  // copied out of the data, forward, backward, one Adam step each.
+  function byHand(model: Sequential, data: { x: Float32Array; y: Float32Array; rows: number }, bs: number, shuffle: boolean): void {
+    const opt = createOptimizer(model.params(), { type: 'adam', learningRate: 0.01 });
+    const inSize = model.inputSize;
+    const outSize = model.outputSize;
+    const idx = Int32Array.from({ length: data.rows }, (_, i) => i);
+    if (shuffle) createRng(9).shuffle(idx);
+    for (let s = 0; s < data.rows; s += bs) {
+      const n = Math.min(bs, data.rows - s);
+      const xb = new Float32Array(n * inSize);
+      const yb = new Float32Array(n * outSize);
+      for (let b = 0; b < n; b++) {
+        xb.set(data.x.subarray(idx[s + b] * inSize, (idx[s + b] + 1) * inSize), b * inSize);
+        yb.set(data.y.subarray(idx[s + b] * outSize, (idx[s + b] + 1) * outSize), b * outSize);
+      }
+      model.forward(xb, n);
+      model.backward('crossEntropy', yb, n);
+      opt.step();
+    }
+  }
+
+  it.each([
+    ['shuffled, 80-value rows (copied a row at a time)', 80, true],
+    ['shuffled, 6-value rows', 6, true],
+    ['in file order (batches used in place)', 80, false],
+  ] as const)('when rows are %s, then one epoch equals the same batches by hand byte for byte', async (_, width, shuffle) => {
+    const rows = 45; // the last batch is short
+    const rng = createRng(4);
+    const x = Float32Array.from({ length: rows * width }, () => rng.normal());
+    const y = new Float32Array(rows * 3);
+    for (let r = 0; r < rows; r++) y[r * 3 + (r % 3)] = 1;
+    const spec: ModelSpec = {
+      inputSize: width,
+      layers: [
+        { units: 7, activation: 'relu' },
+        { units: 3, activation: 'softmax' },
+      ],
+      initializer: 'xavier',
+    };
+    const viaFit = Sequential.create(spec, createRng(5));
+    const manual = Sequential.create(spec, createRng(5));
+    const xBefore = x.slice();
+    await fit(viaFit, { x, y, rows }, {
+      epochs: 1,
+      batchSize: 16,
+      optimizer: { type: 'adam', learningRate: 0.01 },
+      loss: 'crossEntropy',
+      seed: 9,
+      shuffle,
+    });
+    byHand(manual, { x, y, rows }, 16, shuffle);
+    expect(weightBytes(viaFit)).toBe(weightBytes(manual));
+    expect(weightBytes(viaFit)).not.toBe(weightBytes(Sequential.create(spec, createRng(5))));
+    expect(x).toEqual(xBefore); // training never writes its input
   });
 });
