@@ -83,7 +83,17 @@ export function numericStats(
     if (Number.isNaN(v)) continue;
     ss += (v - mean) * (v - mean);
   }
-  return { count, mean, std: Math.sqrt(ss / count), min, max };
+  const std = Math.sqrt(ss / count);
+  if (Number.isFinite(mean) && Number.isFinite(std)) return { count, mean, std, min, max };
+  // Values near the float64 limit overflow the sums: compute on values scaled into [-1, 1] instead.
+  const scale = Math.max(Math.abs(min), Math.abs(max));
+  const scaled = new Float64Array(count);
+  for (let i = 0, j = 0; i < n; i++) {
+    const v = values[rows ? rows[i] : i];
+    if (!Number.isNaN(v)) scaled[j++] = v / scale;
+  }
+  const inner = numericStats(scaled);
+  return { count, mean: inner.mean * scale, std: inner.std * scale, min, max };
 }
 
 /** Sets an own enumerable property, so a category named "__proto__" is a key like any other. */
