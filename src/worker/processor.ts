@@ -43,6 +43,8 @@ type StopReason = 'cancel' | 'shutdown' | 'timeout' | 'lost';
 
 /** At most one checkpoint a second: a resume repeats at most a second of training. */
 export const CHECKPOINT_INTERVAL_MS = 1000;
+/** On shutdown, how long the epoch under way may take to finish and checkpoint (within the worker's grace). */
+const SHUTDOWN_CHECKPOINT_MS = 10_000;
 const GENERIC_INTERNAL = 'training failed because of an internal error';
 
 export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor {
@@ -53,6 +55,12 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
 
   const publishStatus = (job: Job) =>
     deps.events.publish(job.id, { type: 'status', data: job }).catch(() => {});
+
+  /** An attempt that lost its job may have checkpointed late: once the job is final, nothing stays behind. */
+  async function removeCheckpointIfFinished(jobId: string) {
+    const current = await deps.jobs.read(jobId);
+    if (!current || isTerminal(current.job)) await rm(deps.paths.checkpoint(jobId), { force: true });
+  }
 
   /** Ends the open attempt (if any) with an outcome. */
   const closeAttempt = (attempts: Attempt[], outcome: string | null, at: string): Attempt[] =>
@@ -179,6 +187,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     if (!res.written) {
       // Another attempt owns the job now (or it was cancelled): this model must not exist.
       await rm(artifactPath, { force: true });
+      await removeCheckpointIfFinished(start.id);
       deps.logger.warn(
         { jobId: start.id, tenant },
         'attempt lost the job before committing; model discarded',
@@ -252,7 +261,9 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     let thread: ThreadHandle | null = null;
     const stop = (reason: StopReason) => {
       stopReason ??= reason;
-      thread?.abort();
+      // On shutdown the epoch under way is finished and checkpointed, so the next worker resumes there.
+      if (reason === 'shutdown') thread?.checkpointAndStop(SHUTDOWN_CHECKPOINT_MS);
+      else thread?.abort();
     };
     active.set(jobId, { stop });
     const unsubscribe = await deps.events
@@ -277,13 +288,14 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         reports: EpochReport[],
         state: Uint8Array | null,
       ): Promise<'continue' | 'stop'> => {
-        // The record may run ahead of the last checkpoint; a resumed attempt trims it back.
-        if (state) await writeFileAtomic(deps.paths.checkpoint(jobId), state);
+        // Only the attempt that owns the job writes its checkpoint (a stale one would leave a file
+        // behind). The record may run ahead of the last checkpoint; a resumed attempt trims it back.
         const res = await deps.jobs.appendEpochs(jobId, token, reports.map(toEntry));
         if (!res.owned) {
           stopReason ??= 'lost';
           return 'stop';
         }
+        if (state) await writeFileAtomic(deps.paths.checkpoint(jobId), state);
         const epochs = spec.training.epochs;
         await Promise.all(
           res.appended.map((e) =>
@@ -295,7 +307,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         return stopReason ? 'stop' : 'continue';
       };
       thread = startThread(input, onEpochs);
-      if (stopReason) thread.abort();
+      if (stopReason) stop(stopReason);
       const result: ThreadResult = await thread.result;
       return await settle(stored, token, result, stopReason, delivery, log);
     } finally {
@@ -314,7 +326,10 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     log: Logger,
   ): Promise<DeliveryOutcome> {
     const jobId = stored.job.id;
-    if (reason === 'lost') return { kind: 'done' };
+    if (reason === 'lost') {
+      await removeCheckpointIfFinished(jobId);
+      return { kind: 'done' };
+    }
     if (reason === 'cancel') {
       await finishCancelled(jobId, token);
       return { kind: 'done' };

@@ -26,5 +26,9 @@ export type ThreadMessage =
   | { type: 'error'; kind: ThreadErrorKind; message: string; stack?: string };
 
 export type ThreadReply = { type: 'continue' } | { type: 'stop' };
-/** Main → thread: the job to run (first message), a reply to an epoch, or abort (stop mid-epoch). */
-export type ThreadRequest = ThreadReply | { type: 'abort' } | { type: 'start'; input: ThreadInput };
+/**
+ * Main → thread: the job to run (first message), a reply to an epoch, abort (stop mid-epoch), or
+ * checkpointAndStop (finish the current epoch, checkpoint it whatever the interval, then stop).
+ */
+export type ThreadRequest =
+  ThreadReply | { type: 'abort' } | { type: 'checkpointAndStop' } | { type: 'start'; input: ThreadInput };

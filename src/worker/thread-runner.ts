@@ -16,6 +16,11 @@ export interface ThreadHandle {
   result: Promise<ThreadResult>;
   /** Stops the training mid-epoch; the result then is 'aborted'. */
   abort(): void;
+  /**
+   * Lets the epoch under way finish and checkpoint, then stops (the result is 'aborted'); aborts
+   * mid-epoch if that takes longer than withinMs.
+   */
+  checkpointAndStop(withinMs: number): void;
 }
 
 // One thread kept loaded ahead of the next job: loading the engine and data modules in a new
@@ -70,12 +75,14 @@ export function startTrainingThread(
   let settled = false;
   let aborted = false;
   let killTimer: NodeJS.Timeout | null = null;
+  let stopTimer: NodeJS.Timeout | null = null;
   let resolve!: (r: ThreadResult) => void;
   const result = new Promise<ThreadResult>((res) => (resolve = res));
   const finish = (r: ThreadResult) => {
     if (settled) return;
     settled = true;
     if (killTimer) clearTimeout(killTimer);
+    if (stopTimer) clearTimeout(stopTimer);
     resolve(aborted && r.kind !== 'done' ? { kind: 'aborted', message: 'training stopped on request' } : r);
     void worker.terminate();
   };
@@ -119,8 +126,13 @@ export function startTrainingThread(
     finish({ kind: 'internal', message: `training thread exited with code ${code}` }),
   );
 
-  return {
+  const handle: ThreadHandle = {
     result,
+    checkpointAndStop(withinMs) {
+      if (settled || aborted || stopTimer) return;
+      send({ type: 'checkpointAndStop' });
+      stopTimer = setTimeout(() => handle.abort(), withinMs);
+    },
     abort() {
       if (settled || aborted) return;
       aborted = true;
@@ -131,4 +143,5 @@ export function startTrainingThread(
       );
     },
   };
+  return handle;
 }

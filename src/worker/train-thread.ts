@@ -18,6 +18,8 @@ if (!port) throw new Error('train-thread.ts runs as a worker thread only');
 const controller = new AbortController();
 let answer: ((reply: ThreadReply) => void) | null = null;
 let lastCheckpoint = 0;
+/** Set on shutdown: the epoch under way ends with a checkpoint, then training stops. */
+let checkpointThenStop = false;
 
 // The thread may be started before there is a job for it (a warm spare); the job arrives as the
 // first message.
@@ -33,7 +35,12 @@ port.on('message', (msg: ThreadRequest) => {
     });
     return;
   }
-  if (msg.type === 'abort' || msg.type === 'stop') controller.abort();
+  if (msg.type === 'checkpointAndStop') {
+    checkpointThenStop = true;
+    return;
+  }
+  // A stop while the epoch's checkpoint is still to come waits for that checkpoint.
+  if (msg.type === 'abort' || (msg.type === 'stop' && (answer || !checkpointThenStop))) controller.abort();
   if (answer && msg.type !== 'abort') {
     const a = answer;
     answer = null;
@@ -62,7 +69,10 @@ async function main(input: ThreadInput): Promise<void> {
         // A checkpoint at most every CHECKPOINT_INTERVAL_MS (and after the first epoch): encoding and
         // fsyncing the full state every epoch would cost more than a small epoch itself. The thread
         // waits for the checkpoint to be stored, so at most one interval of epochs is ever in flight.
-        const due = report.epoch === 1 || performance.now() - lastCheckpoint >= input.checkpointIntervalMs;
+        const due =
+          checkpointThenStop ||
+          report.epoch === 1 ||
+          performance.now() - lastCheckpoint >= input.checkpointIntervalMs;
         if (!due) {
           post({ type: 'epoch', report, state: null });
           return;
@@ -72,7 +82,7 @@ async function main(input: ThreadInput): Promise<void> {
         const reply = new Promise<ThreadReply>((resolve) => (answer = resolve));
         post({ type: 'epoch', report, state });
         const r = await reply;
-        if (r.type === 'stop') controller.abort();
+        if (r.type === 'stop' || checkpointThenStop) controller.abort();
       },
     });
     post({ type: 'done', outcome });

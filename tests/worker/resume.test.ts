@@ -72,6 +72,7 @@ describe('compare-and-set on the attempt', () => {
       logger: createLogger('silent', 'test'),
       startThread: (_input, onEpoch) => ({
         abort() {},
+        checkpointAndStop() {},
         result: (async (): Promise<ThreadResult> => {
           const state = new Uint8Array([1, 2, 3]);
           appended.push(await onEpoch([{ epoch: 1, loss: 1 }], state));
@@ -136,6 +137,7 @@ describe('failures the processor decides', () => {
     const job = await h.submit({ datasetId: friedman, target: 'y', training: { epochs: 3 } });
     const processor = processorWith(() => ({
       abort() {},
+      checkpointAndStop() {},
       result: Promise.resolve<ThreadResult>({
         kind: 'internal',
         message: 'ENOMEM at /secret/path',
