@@ -90,4 +90,26 @@ describe('a worker that lost its lock', () => {
     expect(frozen.alive()).toBe(true);
     expect(successor.alive()).toBe(true);
   }, 120_000);
+
+  it('when a frozen worker is continued only after another finished its job, then the result stands and nothing is left behind', async () => {
+    const pair = [await startWorker('worker-c'), await startWorker('worker-d')];
+    const job = await stack.submit(longRegression(friedman, EPOCHS));
+    const { runner: frozen, others } = await runnerOf(pair, job.id, 1);
+    const successor = others[0];
+    await stack.waitFor(job.id, (j) => j.progress.epoch >= 5);
+    frozen.signal('SIGSTOP');
+
+    const done = await stack.waitFor(job.id, terminal, 60_000);
+    expect(done.status).toBe('succeeded');
+    expect(done.attempts.map((a) => a.outcome)).toEqual(['workerCrashed', null]);
+    frozen.signal('SIGCONT');
+    await sleep(3000);
+    const after = await stack.job(job.id);
+    expect(after).toEqual(done);
+    expect(after.history.map((e) => e.epoch)).toEqual(epochs1toN(EPOCHS));
+    expect(await stack.modelsOf(job.id)).toHaveLength(1);
+    await expectNoOrphans(job.id);
+    expect(frozen.alive()).toBe(true);
+    expect(successor.alive()).toBe(true);
+  }, 120_000);
 });
