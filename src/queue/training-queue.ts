@@ -29,7 +29,8 @@ export type QueueConfig = Pick<
 /** Stalls allowed before BullMQ fails a job for good (each stall is a worker that died or froze). */
 export const MAX_STALLED_COUNT = 2;
 const DAY_S = 24 * 3600;
-const ENQUEUE_TIMEOUT_MS = 3000;
+/** Below a second, like the API's Redis command timeout: a client hears 503 fast when Redis hangs. */
+const ENQUEUE_TIMEOUT_MS = 900;
 
 export function createTrainingQueue(deps: {
   /** An "api" connection (createRedis(url, 'api')): adds fail fast while Redis is down. */

@@ -5,13 +5,14 @@ import { Redis, type RedisOptions } from 'ioredis';
 export type { Redis };
 
 /**
- * role "api": fail fast while Redis is unreachable (requests answer 503 instead of hanging).
+ * role "api": fail fast while Redis is unreachable (requests answer 503 instead of hanging): a
+ * refused connection fails at once, a hung Redis after commandTimeout, so a client hears 503 in < 1 s.
  * role "worker": wait and reconnect forever (BullMQ requires maxRetriesPerRequest: null).
  */
 export function createRedis(url: string, role: 'api' | 'worker', extra: RedisOptions = {}): Redis {
   const base: RedisOptions =
     role === 'api'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 2000 }
+      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 800 }
       : { maxRetriesPerRequest: null, enableReadyCheck: true };
   return new Redis(url, {
     ...base,
