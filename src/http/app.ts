@@ -67,6 +67,16 @@ export async function buildApp(deps: AppDeps) {
     // quarter of the timeout so a stalled client is cut off close to REQUEST_TIMEOUT_MS.
     http: { connectionsCheckingInterval: Math.max(250, Math.min(30_000, config.REQUEST_TIMEOUT_MS / 4)) },
   });
+  // While closing, every response ends its connection: a keep-alive socket left open after an
+  // in-flight request would otherwise hold the server open until the grace period runs out.
+  let closing = false;
+  base.addHook('preClose', async () => {
+    closing = true;
+  });
+  base.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   registerBodyParsers(base);
   const app = base.withTypeProvider<ZodTypeProvider>();
   // Node enforces requestTimeout only while headersTimeout is not above it (RELIABILITY.md F3).
