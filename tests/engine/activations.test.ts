@@ -43,7 +43,11 @@ describe('relu and leakyRelu', () => {
   it('when relu runs backward, then dz is da where z > 0 and 0 elsewhere for finite da', () => {
     const finiteDa = da.map((v) => (Number.isFinite(v) ? v : 1));
     activations.relu.backward(z, a, finiteDa, dz, 1, n);
-    expectSame(dz, Array.from(z, (v, i) => (v > 0 ? finiteDa[i] : 0)), 'relu dz');
+    expectSame(
+      dz,
+      Array.from(z, (v, i) => (v > 0 ? finiteDa[i] : 0)),
+      'relu dz',
+    );
   });
 
   it('when da is NaN, then relu backward passes the NaN on wherever it lands', () => {
@@ -57,7 +61,11 @@ describe('relu and leakyRelu', () => {
     expectSame(a, Array.from(z, leakyRef), 'leakyRelu(z)');
     expect(a[SPECIAL.indexOf(-Infinity)]).toBe(-Infinity);
     activations.leakyRelu.backward(z, a, da, dz, 1, n);
-    expectSame(dz, Array.from(z, (v, i) => (v > 0 ? da[i] : LEAKY_SLOPE * da[i])), 'leakyRelu dz');
+    expectSame(
+      dz,
+      Array.from(z, (v, i) => (v > 0 ? da[i] : LEAKY_SLOPE * da[i])),
+      'leakyRelu dz',
+    );
   });
 });
 

@@ -313,7 +313,12 @@ describe('fit: cancellation and divergence', () => {
 describe('fit: which rows make each batch', () => {
   // One epoch by hand: the seeded shuffle (as fit draws it) or file order, batches of `bs` rows
   // copied out of the data, forward, backward, one Adam step each.
-  function byHand(model: Sequential, data: { x: Float32Array; y: Float32Array; rows: number }, bs: number, shuffle: boolean): void {
+  function byHand(
+    model: Sequential,
+    data: { x: Float32Array; y: Float32Array; rows: number },
+    bs: number,
+    shuffle: boolean,
+  ): void {
     const opt = createOptimizer(model.params(), { type: 'adam', learningRate: 0.01 });
     const inSize = model.inputSize;
     const outSize = model.outputSize;
@@ -337,34 +342,41 @@ describe('fit: which rows make each batch', () => {
     ['shuffled, 80-value rows (copied a row at a time)', 80, true],
     ['shuffled, 6-value rows', 6, true],
     ['in file order (batches used in place)', 80, false],
-  ] as const)('when rows are %s, then one epoch equals the same batches by hand byte for byte', async (_, width, shuffle) => {
-    const rows = 45; // the last batch is short
-    const rng = createRng(4);
-    const x = Float32Array.from({ length: rows * width }, () => rng.normal());
-    const y = new Float32Array(rows * 3);
-    for (let r = 0; r < rows; r++) y[r * 3 + (r % 3)] = 1;
-    const spec: ModelSpec = {
-      inputSize: width,
-      layers: [
-        { units: 7, activation: 'relu' },
-        { units: 3, activation: 'softmax' },
-      ],
-      initializer: 'xavier',
-    };
-    const viaFit = Sequential.create(spec, createRng(5));
-    const manual = Sequential.create(spec, createRng(5));
-    const xBefore = x.slice();
-    await fit(viaFit, { x, y, rows }, {
-      epochs: 1,
-      batchSize: 16,
-      optimizer: { type: 'adam', learningRate: 0.01 },
-      loss: 'crossEntropy',
-      seed: 9,
-      shuffle,
-    });
-    byHand(manual, { x, y, rows }, 16, shuffle);
-    expect(weightBytes(viaFit)).toBe(weightBytes(manual));
-    expect(weightBytes(viaFit)).not.toBe(weightBytes(Sequential.create(spec, createRng(5))));
-    expect(x).toEqual(xBefore); // training never writes its input
-  });
+  ] as const)(
+    'when rows are %s, then one epoch equals the same batches by hand byte for byte',
+    async (_, width, shuffle) => {
+      const rows = 45; // the last batch is short
+      const rng = createRng(4);
+      const x = Float32Array.from({ length: rows * width }, () => rng.normal());
+      const y = new Float32Array(rows * 3);
+      for (let r = 0; r < rows; r++) y[r * 3 + (r % 3)] = 1;
+      const spec: ModelSpec = {
+        inputSize: width,
+        layers: [
+          { units: 7, activation: 'relu' },
+          { units: 3, activation: 'softmax' },
+        ],
+        initializer: 'xavier',
+      };
+      const viaFit = Sequential.create(spec, createRng(5));
+      const manual = Sequential.create(spec, createRng(5));
+      const xBefore = x.slice();
+      await fit(
+        viaFit,
+        { x, y, rows },
+        {
+          epochs: 1,
+          batchSize: 16,
+          optimizer: { type: 'adam', learningRate: 0.01 },
+          loss: 'crossEntropy',
+          seed: 9,
+          shuffle,
+        },
+      );
+      byHand(manual, { x, y, rows }, 16, shuffle);
+      expect(weightBytes(viaFit)).toBe(weightBytes(manual));
+      expect(weightBytes(viaFit)).not.toBe(weightBytes(Sequential.create(spec, createRng(5))));
+      expect(x).toEqual(xBefore); // training never writes its input
+    },
+  );
 });
