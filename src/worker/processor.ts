@@ -66,18 +66,25 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
   const closeAttempt = (attempts: Attempt[], outcome: string | null, at: string): Attempt[] =>
     attempts.map((a) => (a.endedAt === null ? { ...a, endedAt: at, outcome } : a));
 
-  /** Final failure written under the attempt's lease (or, with token null, whatever the lease). */
-  async function finishFailed(jobId: string, token: string | null, code: JobErrorCode, message: string) {
+  /**
+   * A final state (failed or cancelled) written under the attempt's lease, or, with token null,
+   * whatever the lease. The open attempt ends with the given outcome.
+   */
+  async function finish(
+    jobId: string,
+    token: string | null,
+    end: { status: 'failed'; error: { code: JobErrorCode; message: string } } | { status: 'cancelled' },
+  ) {
     const at = now().toISOString();
+    const outcome = end.status === 'failed' ? end.error.code : 'cancelled';
     const res = await deps.jobs.update(jobId, ({ job, lease }) => {
       if (isTerminal(job) || (token !== null && lease?.token !== token)) return null;
       return {
         job: {
           ...job,
-          status: 'failed',
-          error: { code, message },
+          ...end,
           finishedAt: at,
-          attempts: closeAttempt(job.attempts, code, at),
+          attempts: closeAttempt(job.attempts, outcome, at),
         },
         lease: null,
       };
@@ -89,25 +96,10 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     return res.written;
   }
 
-  async function finishCancelled(jobId: string, token: string | null) {
-    const at = now().toISOString();
-    const res = await deps.jobs.update(jobId, ({ job, lease }) => {
-      if (isTerminal(job) || (token !== null && lease?.token !== token)) return null;
-      return {
-        job: {
-          ...job,
-          status: 'cancelled',
-          finishedAt: at,
-          attempts: closeAttempt(job.attempts, 'cancelled', at),
-        },
-        lease: null,
-      };
-    });
-    if (res.written && res.stored) {
-      await rm(deps.paths.checkpoint(jobId), { force: true });
-      await publishStatus(res.stored.job);
-    }
-  }
+  const finishFailed = (jobId: string, token: string | null, code: JobErrorCode, message: string) =>
+    finish(jobId, token, { status: 'failed', error: { code, message } });
+  const finishCancelled = (jobId: string, token: string | null) =>
+    finish(jobId, token, { status: 'cancelled' });
 
   /** The attempt ends without a final state: the job waits in the queue again (retry or hand-back). */
   async function releaseAttempt(jobId: string, token: string, outcome: string) {
