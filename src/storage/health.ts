@@ -1,9 +1,9 @@
-// Readiness of Redis: it answers PING within a second and will never evict keys
+// Readiness of Redis: it answers PING within 700 ms (below the API connection's command timeout) and will never evict keys
 // (maxmemory-policy noeviction is the only policy BullMQ supports; RELIABILITY.md B13).
 import type { HealthProbe } from '../domain/ports.js';
 import type { Redis } from './redis.js';
 
-export function createRedisHealthProbe(redis: Redis, timeoutMs = 1000): HealthProbe {
+export function createRedisHealthProbe(redis: Redis, timeoutMs = 700): HealthProbe {
   return {
     async ready() {
       let timer: NodeJS.Timeout | undefined;
@@ -18,9 +18,11 @@ export function createRedisHealthProbe(redis: Redis, timeoutMs = 1000): HealthPr
         }
         return { ok: true, detail: 'Redis is reachable and never evicts keys' };
       } catch (err) {
-        const reason =
-          err instanceof Error && err.message.startsWith('Redis did not answer')
-            ? err.message
+        const message = err instanceof Error ? err.message : '';
+        const reason = message.startsWith('Redis did not answer')
+          ? message
+          : message === 'Command timed out' // ioredis's commandTimeout
+            ? `Redis did not answer within ${timeoutMs} ms`
             : 'Redis is unreachable';
         return { ok: false, detail: reason };
       } finally {

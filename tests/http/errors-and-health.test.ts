@@ -232,7 +232,7 @@ describe('readiness against a private Redis', () => {
       const res = await request(t.app.server).get('/readyz');
       expect(Date.now() - started).toBeLessThan(1800);
       expectProblem(res, 503);
-      expect(res.body.detail).toMatch(/did not answer within 1000 ms/);
+      expect(res.body.detail).toMatch(/did not answer within \d+ ms/);
     } finally {
       server.resume();
     }
