@@ -14,8 +14,13 @@ export type TrainWorkload = keyof typeof RECIPES;
 // Inference: untrained 784-256-128-10; median of rowCalls one-row predicts after rowWarmup, and of
 // batchCalls predicts of batchRows rows after batchWarmup. Inputs uniform in [-1, 1) from seed 99.
 export const INFER = {
-  layers: [784, 256, 128, 10], seed: 99,
-  rowWarmup: 300, rowCalls: 2000, batchRows: 1024, batchWarmup: 3, batchCalls: 15,
+  layers: [784, 256, 128, 10],
+  seed: 99,
+  rowWarmup: 300,
+  rowCalls: 2000,
+  batchRows: 1024,
+  batchWarmup: 3,
+  batchCalls: 15,
 } as const;
 
 export interface DataSet {
@@ -71,7 +76,11 @@ function readInto(file: string, target: Uint8Array): void {
 /** <name>.json, <name>.x.bin (Float32 LE, n×d) and <name>.y.bin (Int32 LE, n) from dataDir. */
 export function loadSet(dataDir: string, name: string): DataSet {
   const header = JSON.parse(readFileSync(join(dataDir, `${name}.json`), 'utf8')) as {
-    n: number; d: number; k: number; x: string; y: string;
+    n: number;
+    d: number;
+    k: number;
+    x: string;
+    y: string;
   };
   const X = new Float32Array(header.n * header.d);
   const Y = new Int32Array(header.n);

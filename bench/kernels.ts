@@ -50,9 +50,18 @@ for (const kernels of backends) {
       rounds.push((used.user + used.system) / calls);
     }
     const us = median(rounds);
-    process.stdout.write(JSON.stringify({
-      backend: kernels.name, shape: name, m, n, k, transA, transB,
-      cpu_us: Number(us.toFixed(2)), gflops: Number(((2 * m * n * k) / us / 1e3).toFixed(2)),
-    }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        backend: kernels.name,
+        shape: name,
+        m,
+        n,
+        k,
+        transA,
+        transB,
+        cpu_us: Number(us.toFixed(2)),
+        gflops: Number(((2 * m * n * k) / us / 1e3).toFixed(2)),
+      }) + '\n',
+    );
   }
 }

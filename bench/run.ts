@@ -14,7 +14,15 @@ import { fileURLToPath } from 'node:url';
 import { createRng, fit, Sequential, type ModelSpec } from '../src/engine/index.js';
 import { availableKernels, selectKernels } from '../src/engine/kernels/index.js';
 import {
-  forwardFlopsPerRow, hasData, INFER, inferInputs, loadSet, median, RECIPES, type DataSet, type TrainWorkload,
+  forwardFlopsPerRow,
+  hasData,
+  INFER,
+  inferInputs,
+  loadSet,
+  median,
+  RECIPES,
+  type DataSet,
+  type TrainWorkload,
 } from './data.js';
 
 const WORKLOADS = ['wtab', 'wmnist', 'infer'] as const;
@@ -30,13 +38,17 @@ function parseArgs(argv: string[]): Record<string, string | true> {
   const args: Record<string, string | true> = {};
   for (const a of argv) {
     const m = /^--([^=]+)(?:=(.*))?$/.exec(a);
-    if (!m) throw new Error(`unexpected argument: ${a} (usage: --peers --backends=a,b --workloads=wtab,wmnist,infer)`);
+    if (!m)
+      throw new Error(
+        `unexpected argument: ${a} (usage: --peers --backends=a,b --workloads=wtab,wmnist,infer)`,
+      );
     args[m[1]] = m[2] ?? true;
   }
   return args;
 }
 
-const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+const log = (msg: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 const round = (x: number, digits: number) => Number(x.toFixed(digits));
 
 // ---- one run (child process) ------------------------------------------------------------------
@@ -44,7 +56,9 @@ const round = (x: number, digits: number) => Number(x.toFixed(digits));
 function modelSpec(layers: readonly number[]): ModelSpec {
   return {
     inputSize: layers[0],
-    layers: layers.slice(1).map((units, i) => ({ units, activation: i === layers.length - 2 ? 'softmax' : 'relu' })),
+    layers: layers
+      .slice(1)
+      .map((units, i) => ({ units, activation: i === layers.length - 2 ? 'softmax' : 'relu' })),
     initializer: 'xavier',
   };
 }
@@ -67,18 +81,32 @@ async function runTraining(workload: TrainWorkload, backend: string): Promise<Re
   for (let r = 0; r < set.n; r++) y[r * set.k + set.Y[r]] = 1;
   const model = Sequential.create(modelSpec(recipe.layers), createRng(1));
   const t0 = performance.now();
-  await fit(model, { x: set.X, y, rows: set.n }, {
-    epochs: recipe.epochs, batchSize: recipe.batch, optimizer: { type: 'adam', learningRate: recipe.lr },
-    loss: 'crossEntropy', seed: 1, shuffle: false,
-  });
+  await fit(
+    model,
+    { x: set.X, y, rows: set.n },
+    {
+      epochs: recipe.epochs,
+      batchSize: recipe.batch,
+      optimizer: { type: 'adam', learningRate: recipe.lr },
+      loss: 'crossEntropy',
+      seed: 1,
+      shuffle: false,
+    },
+  );
   const wallS = (performance.now() - t0) / 1e3;
   const samples = set.n * recipe.epochs;
   const trainFlops = 3 * forwardFlopsPerRow(recipe.layers) * samples;
   return {
-    workload, backend, samples, samples_per_s: Math.round(samples / wallS), wall_s: round(wallS, 3),
-    train_acc: round(accuracy(model, set), 4), gflops: round(trainFlops / wallS / 1e9, 3),
+    workload,
+    backend,
+    samples,
+    samples_per_s: Math.round(samples / wallS),
+    wall_s: round(wallS, 3),
+    train_acc: round(accuracy(model, set), 4),
+    gflops: round(trainFlops / wallS / 1e9, 3),
     // Peak resident memory of this process (loading, training, scoring); the data set is `data_mb`.
-    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1), data_mb: round(set.bytes / 2 ** 20, 1),
+    peak_rss_mb: round(process.resourceUsage().maxRSS / 1024, 1),
+    data_mb: round(set.bytes / 2 ** 20, 1),
   };
 }
 
@@ -99,11 +127,16 @@ function runInference(backend: string): Record<string, unknown> {
   timeCalls(INFER.rowWarmup, () => (sink += model.predict(row, 1)[0]));
   const rowMs = median(timeCalls(INFER.rowCalls, () => (sink += model.predict(row, 1)[0])));
   timeCalls(INFER.batchWarmup, () => (sink += model.predict(batch, INFER.batchRows)[0]));
-  const batchMs = median(timeCalls(INFER.batchCalls, () => (sink += model.predict(batch, INFER.batchRows)[0])));
+  const batchMs = median(
+    timeCalls(INFER.batchCalls, () => (sink += model.predict(batch, INFER.batchRows)[0])),
+  );
   if (!Number.isFinite(sink)) throw new Error('inference produced a non-finite output');
   const rowsPerS = INFER.batchRows / (batchMs / 1e3);
   return {
-    workload: 'infer', backend, single_row_us: round(rowMs * 1e3, 2), batch1024_rows_per_s: Math.round(rowsPerS),
+    workload: 'infer',
+    backend,
+    single_row_us: round(rowMs * 1e3, 2),
+    batch1024_rows_per_s: Math.round(rowsPerS),
     gflops: round((rowsPerS * forwardFlopsPerRow(INFER.layers)) / 1e9, 3),
   };
 }
@@ -150,10 +183,19 @@ function ratios(result: Record<string, unknown>, peers: Map<string, PeerLine>): 
 
 function runChild(workload: Workload, backend: string): Record<string, unknown> | null {
   const script = fileURLToPath(import.meta.url);
-  const out = spawnSync(process.execPath, [...process.execArgv, script, '--child', `--workloads=${workload}`, `--backends=${backend}`], {
-    stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 1 << 20,
-  });
-  const line = out.stdout.split('\n').filter((l) => l.startsWith('{')).pop();
+  const out = spawnSync(
+    process.execPath,
+    [...process.execArgv, script, '--child', `--workloads=${workload}`, `--backends=${backend}`],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    },
+  );
+  const line = out.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .pop();
   if (out.status !== 0 || !line) {
     log(`${workload} on ${backend} failed (exit ${out.status})`);
     return null;
@@ -165,9 +207,14 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const names = availableKernels().map((k) => k.name);
   const backends = typeof args.backends === 'string' ? args.backends.split(',') : names;
-  const workloads = (typeof args.workloads === 'string' ? args.workloads.split(',') : [...WORKLOADS]) as Workload[];
-  for (const b of backends) if (!names.includes(b)) throw new Error(`unknown backend "${b}" (available: ${names.join(', ')})`);
-  for (const w of workloads) if (!WORKLOADS.includes(w)) throw new Error(`unknown workload "${w}" (workloads: ${WORKLOADS.join(', ')})`);
+  const workloads = (
+    typeof args.workloads === 'string' ? args.workloads.split(',') : [...WORKLOADS]
+  ) as Workload[];
+  for (const b of backends)
+    if (!names.includes(b)) throw new Error(`unknown backend "${b}" (available: ${names.join(', ')})`);
+  for (const w of workloads)
+    if (!WORKLOADS.includes(w))
+      throw new Error(`unknown workload "${w}" (workloads: ${WORKLOADS.join(', ')})`);
   if (args.child) {
     await child(workloads[0], backends[0]);
     return;
@@ -176,7 +223,8 @@ async function main(): Promise<void> {
   const env = { ...process.env, BENCH_DIR: benchDir };
   if (!hasData(dataDir)) {
     const gen = join(harness, 'gen-data.mjs');
-    if (!existsSync(gen)) throw new Error(`no data in ${dataDir} and no harness at ${harness} to generate it`);
+    if (!existsSync(gen))
+      throw new Error(`no data in ${dataDir} and no harness at ${harness} to generate it`);
     log(`generating data in ${dataDir}`);
     const r = spawnSync(process.execPath, [gen], { stdio: ['ignore', 'inherit', 'inherit'], env });
     if (r.status !== 0) throw new Error(`gen-data.mjs failed (exit ${r.status})`);
@@ -185,11 +233,15 @@ async function main(): Promise<void> {
     const peersSh = join(harness, 'peers.sh');
     if (!existsSync(peersSh)) throw new Error(`--peers: no harness at ${peersSh}`);
     log('running the peers (peers.sh --quick --only=tfjs-wasm,torch)');
-    const r = spawnSync('bash', [peersSh, '--quick', `--only=${PEERS.join(',')}`], { stdio: ['ignore', 'ignore', 'inherit'], env });
+    const r = spawnSync('bash', [peersSh, '--quick', `--only=${PEERS.join(',')}`], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env,
+    });
     if (r.status !== 0) log(`peers.sh exited ${r.status}; using whatever lines it wrote`);
   }
   const peers = readPeers();
-  if (peers.size === 0) log(`no peer results in ${join(benchDir, 'out', 'peers.jsonl')}: run with --peers for ratios`);
+  if (peers.size === 0)
+    log(`no peer results in ${join(benchDir, 'out', 'peers.jsonl')}: run with --peers for ratios`);
 
   const results: Record<string, unknown>[] = [];
   for (const workload of workloads) {
@@ -210,17 +262,25 @@ async function main(): Promise<void> {
   const infer = find('infer');
   const accOk = (r: Record<string, unknown> | undefined, w: string) =>
     r && tfjs(w) ? Math.abs(Number(r.train_acc) - Number(tfjs(w)?.train_acc)) <= 0.01 : null;
-  process.stdout.write(JSON.stringify({
-    targets: best,
-    // Other processes on the machine skew every ratio; the 1-minute load average at the end says how much.
-    load_avg_1m: round(loadavg()[0], 2),
-    wtab_2x_tfjs: wtab && tfjs('wtab') ? Number(wtab.samples_per_s) >= 2 * Number(tfjs('wtab')?.samples_per_s) : null,
-    wmnist_1x_tfjs: wmnist && tfjs('wmnist') ? Number(wmnist.samples_per_s) >= Number(tfjs('wmnist')?.samples_per_s) : null,
-    single_row_le_50us: infer ? Number(infer.single_row_us) <= 50 : null,
-    wtab_acc_within_0_01: accOk(wtab, 'wtab') ?? null,
-    wmnist_acc_within_0_01: accOk(wmnist, 'wmnist') ?? null,
-    wmnist_peak_rss_le_data_plus_150mb: wmnist ? Number(wmnist.peak_rss_mb) <= Number(wmnist.data_mb) + 150 : null,
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      targets: best,
+      // Other processes on the machine skew every ratio; the 1-minute load average at the end says how much.
+      load_avg_1m: round(loadavg()[0], 2),
+      wtab_2x_tfjs:
+        wtab && tfjs('wtab') ? Number(wtab.samples_per_s) >= 2 * Number(tfjs('wtab')?.samples_per_s) : null,
+      wmnist_1x_tfjs:
+        wmnist && tfjs('wmnist')
+          ? Number(wmnist.samples_per_s) >= Number(tfjs('wmnist')?.samples_per_s)
+          : null,
+      single_row_le_50us: infer ? Number(infer.single_row_us) <= 50 : null,
+      wtab_acc_within_0_01: accOk(wtab, 'wtab') ?? null,
+      wmnist_acc_within_0_01: accOk(wmnist, 'wmnist') ?? null,
+      wmnist_peak_rss_le_data_plus_150mb: wmnist
+        ? Number(wmnist.peak_rss_mb) <= Number(wmnist.data_mb) + 150
+        : null,
+    }) + '\n',
+  );
 }
 
 await main();

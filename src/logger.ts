@@ -7,7 +7,13 @@ export const loggerOptions = (level: string, name: string): LoggerOptions => ({
   level,
   name,
   redact: {
-    paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', '*.apiKey', 'apiKey'],
+    paths: [
+      'req.headers.authorization',
+      'req.headers["x-api-key"]',
+      'headers.authorization',
+      '*.apiKey',
+      'apiKey',
+    ],
     censor: '[redacted]',
   },
 });

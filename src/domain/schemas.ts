@@ -101,7 +101,13 @@ export const OptimizerSchema = z
         ...optimizerCommon,
       })
       .strict(),
-    z.object({ type: z.literal('adagrad'), epsilon: z.number().positive().default(1e-7), ...optimizerCommon }).strict(),
+    z
+      .object({
+        type: z.literal('adagrad'),
+        epsilon: z.number().positive().default(1e-7),
+        ...optimizerCommon,
+      })
+      .strict(),
     z
       .object({
         type: z.literal('rmsprop'),
@@ -123,7 +129,13 @@ export const OptimizerSchema = z
   .transform((o) => ({ ...o, learningRate: o.learningRate ?? DEFAULT_LEARNING_RATE[o.type] }));
 
 /** Learning rates that suit each optimizer on standardized tabular data. */
-export const DEFAULT_LEARNING_RATE = { sgd: 0.01, momentum: 0.01, adagrad: 0.05, rmsprop: 0.001, adam: 0.001 } as const;
+export const DEFAULT_LEARNING_RATE = {
+  sgd: 0.01,
+  momentum: 0.01,
+  adagrad: 0.05,
+  rmsprop: 0.001,
+  adam: 0.001,
+} as const;
 
 export const EarlyStoppingSchema = z
   .object({
@@ -161,7 +173,12 @@ export const TrainingSpecInputSchema = z
         validationSplit: z.number().min(0).max(0.5).default(0.15),
         testSplit: z.number().min(0).max(0.5).default(0.15),
         earlyStopping: z.union([EarlyStoppingSchema, z.literal(false)]).prefault({}),
-        seed: z.number().int().min(0).max(2 ** 32 - 1).default(42),
+        seed: z
+          .number()
+          .int()
+          .min(0)
+          .max(2 ** 32 - 1)
+          .default(42),
         maxRuntimeSeconds: z.number().int().min(1).optional(),
       })
       .strict()
@@ -195,7 +212,9 @@ export const TrainingSpecSchema = z
     training: z.object({
       epochs: z.number().int(),
       batchSize: z.number().int(),
-      optimizer: z.object({ type: z.enum(['sgd', 'momentum', 'adagrad', 'rmsprop', 'adam']), learningRate: z.number() }).loose(),
+      optimizer: z
+        .object({ type: z.enum(['sgd', 'momentum', 'adagrad', 'rmsprop', 'adam']), learningRate: z.number() })
+        .loose(),
       loss: LossSchema,
       validationSplit: z.number(),
       testSplit: z.number(),
@@ -299,7 +318,11 @@ export const ModelSchema = z
     features: z.array(z.object({ name: z.string(), type: z.enum(['numeric', 'categorical']) })),
     /** How prediction treats a category not seen in training: as missing, or a 400. */
     unknownCategory: z.enum(['missing', 'error']),
-    metrics: z.object({ test: SplitMetricsSchema, validation: SplitMetricsSchema, train: SplitMetricsSchema }),
+    metrics: z.object({
+      test: SplitMetricsSchema,
+      validation: SplitMetricsSchema,
+      train: SplitMetricsSchema,
+    }),
     parameterCount: z.number().int(),
     epochsTrained: z.number().int(),
     createdAt: IsoDateSchema,
@@ -310,7 +333,10 @@ export type Model = z.infer<typeof ModelSchema>;
 export const PredictCellSchema = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]);
 export const PredictRequestSchema = z
   .object({
-    rows: z.array(z.record(z.string().max(1000), PredictCellSchema)).min(1).max(10_000),
+    rows: z
+      .array(z.record(z.string().max(1000), PredictCellSchema))
+      .min(1)
+      .max(10_000),
   })
   .strict()
   .meta({ id: 'PredictRequest' });

@@ -32,8 +32,7 @@ export interface DatasetService {
 }
 
 export type JobEvent =
-  | { type: 'epoch'; data: EpochEntry & { epochs: number } }
-  | { type: 'status'; data: Job };
+  { type: 'epoch'; data: EpochEntry & { epochs: number } } | { type: 'status'; data: Job };
 
 export interface JobService {
   /** Resolves the defaults against the dataset, checks the limits, records and enqueues the job. */

@@ -23,7 +23,12 @@ afterAll(async () => {
   await worker?.close();
   await t?.close();
   // Visible in the run's output: how long each default training took end to end.
-  console.log('e2e job durations (ms):', JSON.stringify(durations), 'test metrics:', JSON.stringify(measured));
+  console.log(
+    'e2e job durations (ms):',
+    JSON.stringify(durations),
+    'test metrics:',
+    JSON.stringify(measured),
+  );
 });
 
 const api = () => request(t.app.server);

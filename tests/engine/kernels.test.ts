@@ -38,8 +38,17 @@ const U = 2 ** -24;
 
 /** The largest |got - want| / bound over C; ≤ 1 means within the stated error bound. */
 function boundRatio(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: Float32Array, b: Float32Array, c0: Float32Array, accumulate: boolean, got: Float32Array, want: Float32Array,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  c0: Float32Array,
+  accumulate: boolean,
+  got: Float32Array,
+  want: Float32Array,
 ): number {
   let worst = 0;
   for (let i = 0; i < m; i++) {
@@ -93,7 +102,10 @@ describe('kernel backends', () => {
                 const got = c0.slice();
                 kernels.gemm(transA, transB, m, n, k, a, b, got, accumulate);
                 const ratio = boundRatio(transA, transB, m, n, k, a, b, c0, accumulate, got, want);
-                expect(ratio, `transA=${transA} transB=${transB} accumulate=${accumulate}`).toBeLessThanOrEqual(1);
+                expect(
+                  ratio,
+                  `transA=${transA} transB=${transB} accumulate=${accumulate}`,
+                ).toBeLessThanOrEqual(1);
               }
             }
           }
@@ -114,7 +126,9 @@ describe('kernel backends', () => {
         const want = c.slice();
         jsKernels.gemm(false, true, m, n, k, a.slice(), b.slice(), want, true);
         kernels.gemm(false, true, m, n, k, a, b, c, true);
-        expect(boundRatio(false, true, m, n, k, a, b, before.subarray(2), true, c, want)).toBeLessThanOrEqual(1);
+        expect(boundRatio(false, true, m, n, k, a, b, before.subarray(2), true, c, want)).toBeLessThanOrEqual(
+          1,
+        );
         expect(Array.from(cBuf.subarray(0, 2))).toEqual(Array.from(before.subarray(0, 2)));
         expect(Array.from(cBuf.subarray(2 + m * n))).toEqual(Array.from(before.subarray(2 + m * n)));
       });
@@ -138,7 +152,10 @@ describe('kernel backends', () => {
 
       it('when a large product is followed by a small one, then both are right (memory growth)', () => {
         const rand = rng(3);
-        for (const [m, n, k] of [[300, 300, 300], [5, 6, 7]] as const) {
+        for (const [m, n, k] of [
+          [300, 300, 300],
+          [5, 6, 7],
+        ] as const) {
           const a = randomArray(m * k, rand);
           const b = randomArray(k * n, rand);
           const want = new Float32Array(m * n);
@@ -177,7 +194,14 @@ describe('kernel backends', () => {
 
       it('when B is prepared, then gemmPrepared matches gemm for every shape and transpose, and ignores later writes to B', () => {
         const rand = rng(23);
-        for (const [m, n, k] of [[1, 256, 784], [1, 10, 128], [64, 4, 128], [13, 7, 5], [129, 23, 300], [5, 1, 9]] as const) {
+        for (const [m, n, k] of [
+          [1, 256, 784],
+          [1, 10, 128],
+          [64, 4, 128],
+          [13, 7, 5],
+          [129, 23, 300],
+          [5, 1, 9],
+        ] as const) {
           for (const transA of [false, true]) {
             for (const transB of [false, true]) {
               for (const accumulate of [false, true]) {
@@ -193,8 +217,10 @@ describe('kernel backends', () => {
                 kernels.gemmPrepared(transA, m, a, prepared, got, accumulate);
                 const label = `${m}x${n}x${k} transA=${transA} transB=${transB} accumulate=${accumulate}`;
                 expect(prepared).toMatchObject({ backend: kernels.name, k, n });
-                expect(boundRatio(transA, transB, m, n, k, a, bOriginal, c0, accumulate, got, want), label)
-                  .toBeLessThanOrEqual(1);
+                expect(
+                  boundRatio(transA, transB, m, n, k, a, bOriginal, c0, accumulate, got, want),
+                  label,
+                ).toBeLessThanOrEqual(1);
               }
             }
           }
@@ -204,13 +230,25 @@ describe('kernel backends', () => {
       it('when a matrix prepared by another backend is passed, then gemmPrepared throws naming both', () => {
         const other = backends.find((o) => o !== kernels) as Kernels;
         const prepared = other.prepare(false, 2, 2, new Float32Array(4));
-        expect(() => kernels.gemmPrepared(false, 2, new Float32Array(4), prepared, new Float32Array(4), false))
-          .toThrow(new RegExp(`${other.name}.*${kernels.name}`));
+        expect(() =>
+          kernels.gemmPrepared(false, 2, new Float32Array(4), prepared, new Float32Array(4), false),
+        ).toThrow(new RegExp(`${other.name}.*${kernels.name}`));
       });
 
       it('when an operand is too short, then gemm throws a RangeError naming it', () => {
-        expect(() => kernels.gemm(false, false, 2, 2, 2, new Float32Array(3), new Float32Array(4), new Float32Array(4), false))
-          .toThrow(/A/);
+        expect(() =>
+          kernels.gemm(
+            false,
+            false,
+            2,
+            2,
+            2,
+            new Float32Array(3),
+            new Float32Array(4),
+            new Float32Array(4),
+            false,
+          ),
+        ).toThrow(/A/);
       });
     });
   }
@@ -221,18 +259,21 @@ describe('wasm-simd slicing of large products', () => {
   it.each([
     ['row slices', false, 11_000, 2, 784],
     ['depth slices', true, 784, 2, 11_000],
-  ] as const)('when the working set is over the slice size (%s), then the result matches the reference', (_label, transA, m, n, k) => {
-    const kernels = wasmKernels as Kernels;
-    const rand = rng(17);
-    const a = randomArray(m * k, rand);
-    const b = randomArray(k * n, rand);
-    const c0 = randomArray(m * n, rand);
-    const want = c0.slice();
-    jsKernels.gemm(transA, false, m, n, k, a, b, want, true);
-    const got = c0.slice();
-    kernels.gemm(transA, false, m, n, k, a, b, got, true);
-    expect(boundRatio(transA, false, m, n, k, a, b, c0, true, got, want)).toBeLessThanOrEqual(1);
-  });
+  ] as const)(
+    'when the working set is over the slice size (%s), then the result matches the reference',
+    (_label, transA, m, n, k) => {
+      const kernels = wasmKernels as Kernels;
+      const rand = rng(17);
+      const a = randomArray(m * k, rand);
+      const b = randomArray(k * n, rand);
+      const c0 = randomArray(m * n, rand);
+      const want = c0.slice();
+      jsKernels.gemm(transA, false, m, n, k, a, b, want, true);
+      const got = c0.slice();
+      kernels.gemm(transA, false, m, n, k, a, b, got, true);
+      expect(boundRatio(transA, false, m, n, k, a, b, c0, true, got, want)).toBeLessThanOrEqual(1);
+    },
+  );
 });
 
 describe('selection', () => {

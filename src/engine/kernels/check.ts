@@ -7,10 +7,20 @@ import type { PreparedMatrix } from './types.js';
  * A null operand is not checked (a prepared B, or a prepare call with no A and C yet).
  */
 export function checkGemm(
-  m: number, n: number, k: number, a: Float32Array | null, b: Float32Array | null, c: Float32Array | null,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array | null,
+  b: Float32Array | null,
+  c: Float32Array | null,
 ): void {
-  for (const [name, v] of [['m', m], ['n', n], ['k', k]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new RangeError(`gemm: ${name} must be a non-negative integer, got ${v}`);
+  for (const [name, v] of [
+    ['m', m],
+    ['n', n],
+    ['k', k],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0)
+      throw new RangeError(`gemm: ${name} must be a non-negative integer, got ${v}`);
   }
   if (a && a.length < m * k) throw new RangeError(`gemm: A has ${a.length} elements, needs ${m}x${k}`);
   if (b && b.length < k * n) throw new RangeError(`gemm: B has ${b.length} elements, needs ${k}x${n}`);
@@ -20,6 +30,8 @@ export function checkGemm(
 /** Throws unless `b` was prepared by the backend named `backend`. */
 export function checkPrepared(backend: string, b: PreparedMatrix): void {
   if (b.backend !== backend) {
-    throw new TypeError(`gemmPrepared: the matrix was prepared by the "${b.backend}" backend, not "${backend}"`);
+    throw new TypeError(
+      `gemmPrepared: the matrix was prepared by the "${b.backend}" backend, not "${backend}"`,
+    );
   }
 }

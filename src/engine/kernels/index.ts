@@ -34,7 +34,9 @@ export function selectKernels(name?: string): Kernels {
   const all = availableKernels();
   const chosen = name === undefined ? all[0] : all.find((k) => k.name === name);
   if (!chosen) {
-    throw new RangeError(`unknown or unavailable kernel backend "${name}" (available: ${all.map((k) => k.name).join(', ')})`);
+    throw new RangeError(
+      `unknown or unavailable kernel backend "${name}" (available: ${all.map((k) => k.name).join(', ')})`,
+    );
   }
   current = chosen;
   return chosen;

@@ -22,7 +22,16 @@ function ensure(buf: Float64Array, len: number): Float64Array {
 }
 
 // dst[panel][p][q] = op(X)[x0 + panel*w + q][p0 + p], zero past xn; element (x, p) is at x*sx + p*sp.
-function pack(dst: Float64Array, src: Float32Array, off: number, sx: number, sp: number, xn: number, kc: number, w: number) {
+function pack(
+  dst: Float64Array,
+  src: Float32Array,
+  off: number,
+  sx: number,
+  sp: number,
+  xn: number,
+  kc: number,
+  w: number,
+) {
   let d = 0;
   for (let x0 = 0; x0 < xn; x0 += w) {
     const xw = Math.min(w, xn - x0);
@@ -36,32 +45,72 @@ function pack(dst: Float64Array, src: Float32Array, off: number, sx: number, sp:
 }
 
 // C[mc x n] += packedA · packedB for one K block; C rows start at cOff with row stride n.
-function kernel(mc: number, n: number, kc: number, pa: Float64Array, pb: Float64Array, c: Float32Array, cOff: number) {
+function kernel(
+  mc: number,
+  n: number,
+  kc: number,
+  pa: Float64Array,
+  pb: Float64Array,
+  c: Float32Array,
+  cOff: number,
+) {
   for (let j0 = 0, bPanel = 0; j0 < n; j0 += NR, bPanel += kc * NR) {
     const nr = Math.min(NR, n - j0);
     for (let i0 = 0, aPanel = 0; i0 < mc; i0 += MR, aPanel += kc * MR) {
       const mr = Math.min(MR, mc - i0);
-      let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
-      let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
-      let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+      let c00 = 0,
+        c01 = 0,
+        c02 = 0,
+        c03 = 0;
+      let c10 = 0,
+        c11 = 0,
+        c12 = 0,
+        c13 = 0;
+      let c20 = 0,
+        c21 = 0,
+        c22 = 0,
+        c23 = 0;
       let ai = aPanel;
       let bi = bPanel;
       for (let p = 0; p < kc; p++) {
-        const a0 = pa[ai], a1 = pa[ai + 1], a2 = pa[ai + 2];
-        const b0 = pb[bi], b1 = pb[bi + 1], b2 = pb[bi + 2], b3 = pb[bi + 3];
-        c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
-        c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
-        c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+        const a0 = pa[ai],
+          a1 = pa[ai + 1],
+          a2 = pa[ai + 2];
+        const b0 = pb[bi],
+          b1 = pb[bi + 1],
+          b2 = pb[bi + 2],
+          b3 = pb[bi + 3];
+        c00 += a0 * b0;
+        c01 += a0 * b1;
+        c02 += a0 * b2;
+        c03 += a0 * b3;
+        c10 += a1 * b0;
+        c11 += a1 * b1;
+        c12 += a1 * b2;
+        c13 += a1 * b3;
+        c20 += a2 * b0;
+        c21 += a2 * b1;
+        c22 += a2 * b2;
+        c23 += a2 * b3;
         ai += MR;
         bi += NR;
       }
       const r0 = cOff + i0 * n + j0;
       if (mr === MR && nr === NR) {
-        c[r0] += c00; c[r0 + 1] += c01; c[r0 + 2] += c02; c[r0 + 3] += c03;
+        c[r0] += c00;
+        c[r0 + 1] += c01;
+        c[r0 + 2] += c02;
+        c[r0 + 3] += c03;
         const r1 = r0 + n;
-        c[r1] += c10; c[r1 + 1] += c11; c[r1 + 2] += c12; c[r1 + 3] += c13;
+        c[r1] += c10;
+        c[r1 + 1] += c11;
+        c[r1 + 2] += c12;
+        c[r1 + 3] += c13;
         const r2 = r1 + n;
-        c[r2] += c20; c[r2 + 1] += c21; c[r2 + 2] += c22; c[r2 + 3] += c23;
+        c[r2] += c20;
+        c[r2 + 1] += c21;
+        c[r2 + 2] += c22;
+        c[r2 + 3] += c23;
       } else {
         const tile = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23];
         for (let r = 0; r < mr; r++) for (let q = 0; q < nr; q++) c[r0 + r * n + q] += tile[r * NR + q];
@@ -71,8 +120,15 @@ function kernel(mc: number, n: number, kc: number, pa: Float64Array, pb: Float64
 }
 
 function gemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number,
-  a: Float32Array, b: Float32Array, c: Float32Array, accumulate: boolean,
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  accumulate: boolean,
 ): void {
   checkGemm(m, n, k, a, b, c);
   if (m === 1 || m * n * k < SMALL) return jsKernels.gemm(transA, transB, m, n, k, a, b, c, accumulate);
@@ -81,8 +137,10 @@ function gemm(
   packA = ensure(packA, kcMax * (Math.ceil(Math.min(m, MC) / MR) * MR));
   packB = ensure(packB, kcMax * (Math.ceil(n / NR) * NR));
   // Element strides of op(A)[i][p] and op(B)[p][j] along the packed (x) and depth (p) axes.
-  const sxA = transA ? 1 : k, spA = transA ? m : 1;
-  const sxB = transB ? k : 1, spB = transB ? 1 : n;
+  const sxA = transA ? 1 : k,
+    spA = transA ? m : 1;
+  const sxB = transB ? k : 1,
+    spB = transB ? 1 : n;
   for (let p0 = 0; p0 < k; p0 += kcMax) {
     const kc = Math.min(kcMax, k - p0);
     pack(packB, b, p0 * spB, sxB, spB, n, kc, NR);

@@ -32,7 +32,14 @@ export interface Kernels {
    */
   prepare(transB: boolean, k: number, n: number, b: Float32Array): PreparedMatrix;
   /** C (+)= op(A)·B for a matrix prepared by this same backend; op(A) is m×k. */
-  gemmPrepared(transA: boolean, m: number, a: Float32Array, b: PreparedMatrix, c: Float32Array, accumulate: boolean): void;
+  gemmPrepared(
+    transA: boolean,
+    m: number,
+    a: Float32Array,
+    b: PreparedMatrix,
+    c: Float32Array,
+    accumulate: boolean,
+  ): void;
 }
 
 /** A right-hand operand held by one backend; see Kernels.prepare. */

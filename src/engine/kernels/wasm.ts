@@ -22,7 +22,16 @@ const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 interface GemmExports {
   memory: WasmMemory;
   pack(dst: number, src: number, sx: number, sp: number, xn: number, kc: number, w: number): void;
-  kernel(mc: number, nc: number, kc: number, pa: number, pb: number, c: number, ldc: number, scratch: number): void;
+  kernel(
+    mc: number,
+    nc: number,
+    kc: number,
+    pa: number,
+    pb: number,
+    c: number,
+    ldc: number,
+    scratch: number,
+  ): void;
   gemv_n(a: number, b: number, c: number, n: number, k: number): void;
   gemv_t(a: number, b: number, c: number, n: number, k: number): void;
 }
@@ -81,7 +90,15 @@ class Workspace {
   }
 
   // One row: c (1 x n) (+)= a (1 x k) · op(B); no packing, B is streamed once.
-  private gemv(transB: boolean, n: number, k: number, a: Float32Array, b: Operand, c: Float32Array, acc: boolean): void {
+  private gemv(
+    transB: boolean,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Operand,
+    c: Float32Array,
+    acc: boolean,
+  ): void {
     const aOff = this.base;
     const bOff = typeof b === 'number' ? b : aOff + align16(k * 4);
     const cOff = typeof b === 'number' ? aOff + align16(k * 4) : bOff + align16(k * n * 4);
@@ -98,8 +115,16 @@ class Workspace {
   // The packed product. With transposeOut, the m x n result is added into c as its transpose
   // (c is n x m): that is how a narrow C is computed as Cᵀ = op(B)ᵀ·op(A)ᵀ.
   private packed(
-    transA: boolean, transB: boolean, m: number, n: number, k: number,
-    a: Operand, b: Operand, c: Float32Array, acc: boolean, transposeOut: boolean,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Operand,
+    b: Operand,
+    c: Float32Array,
+    acc: boolean,
+    transposeOut: boolean,
   ): void {
     const kBlocks = Math.ceil(k / KC_MAX);
     const kcMax = Math.ceil(k / kBlocks);
@@ -146,8 +171,15 @@ class Workspace {
   }
 
   private product(
-    transA: boolean, transB: boolean, m: number, n: number, k: number,
-    a: Float32Array, b: Operand, c: Float32Array, acc: boolean,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Operand,
+    c: Float32Array,
+    acc: boolean,
   ): void {
     if (m === 1) return this.gemv(transB, n, k, a, b, c, acc);
     // A one-column C is the row Cᵀ = op(B)ᵀ·op(A)ᵀ, where op(A)ᵀ is A read the other way.
@@ -161,8 +193,15 @@ class Workspace {
 
   /** C (+)= op(A)·op(B) after the checks, split into slices when the working set is large. */
   gemm(
-    transA: boolean, transB: boolean, m: number, n: number, k: number,
-    a: Float32Array, b: Operand, c: Float32Array, acc: boolean,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Operand,
+    c: Float32Array,
+    acc: boolean,
   ): void {
     if (m === 0 || n === 0) return;
     if (k === 0) {
@@ -175,7 +214,17 @@ class Workspace {
       const rows = Math.max(MC, Math.floor(SLICE_BYTES / (4 * (k + n)) / MC) * MC);
       for (let i0 = 0; i0 < m; i0 += rows) {
         const i1 = Math.min(m, i0 + rows);
-        this.product(false, transB, i1 - i0, n, k, a.subarray(i0 * k, i1 * k), b, c.subarray(i0 * n, i1 * n), acc);
+        this.product(
+          false,
+          transB,
+          i1 - i0,
+          n,
+          k,
+          a.subarray(i0 * k, i1 * k),
+          b,
+          c.subarray(i0 * n, i1 * n),
+          acc,
+        );
       }
       return;
     }
@@ -184,7 +233,17 @@ class Workspace {
       const depth = Math.max(KC_MAX, Math.floor(SLICE_BYTES / (4 * (m + n)) / KC_MAX) * KC_MAX);
       for (let p0 = 0; p0 < k; p0 += depth) {
         const p1 = Math.min(k, p0 + depth);
-        this.product(true, false, m, n, p1 - p0, a.subarray(p0 * m, p1 * m), b.subarray(p0 * n, p1 * n), c, acc || p0 > 0);
+        this.product(
+          true,
+          false,
+          m,
+          n,
+          p1 - p0,
+          a.subarray(p0 * m, p1 * m),
+          b.subarray(p0 * n, p1 * n),
+          c,
+          acc || p0 > 0,
+        );
       }
       return;
     }
