@@ -332,7 +332,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
       if (!job) throw new NotFoundError('training job', id);
       if (!result.written) {
         if (job.cancelRequested && !isTerminal(job)) return job; // already on its way
-        if (job.status === 'cancelled') return job;
+        // Any final status, cancelled included, is "already finished" (API.md): 409.
         throw new ConflictError(`training job ${id} has already finished (${job.status})`);
       }
       if (job.status === 'cancelled') {

@@ -56,15 +56,18 @@ describe('training jobs with the real job service', () => {
     expect(missing.headers['content-type']).toMatch(/problem\+json/);
   });
 
-  it('when a queued job is cancelled, then 200 cancelled, and cancelling again changes nothing', async () => {
+  it('when a queued job is cancelled, then 200 cancelled, and cancelling it again is a 409 conflict', async () => {
     const job = await request(t.app.server).post('/v1/training-jobs').send({ datasetId, target: 'species' });
     const cancelled = await request(t.app.server).post(`/v1/training-jobs/${job.body.id}/cancel`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body.status).toBe('cancelled');
-    // 409 is for succeeded and failed jobs (tests/http/errors-and-health.test.ts drives one by hand).
+    // A cancelled job has finished: cancelling it again conflicts with its state, as for succeeded or failed.
     const again = await request(t.app.server).post(`/v1/training-jobs/${job.body.id}/cancel`);
-    expect(again.status).toBe(200);
-    expect(again.body.status).toBe('cancelled');
+    expect(again.status).toBe(409);
+    expect(again.headers['content-type']).toMatch(/problem\+json/);
+    expect((await request(t.app.server).get(`/v1/training-jobs/${job.body.id}`)).body.status).toBe(
+      'cancelled',
+    );
     expect((await request(t.app.server).post('/v1/training-jobs/job_unknown/cancel')).status).toBe(404);
   });
 
