@@ -56,6 +56,8 @@ export const ConfigSchema = z.object({
   SHUTDOWN_GRACE_MS: intFrom(25_000, 1000),
   /** Least time between two checkpoints of a running job; 0 writes one after every epoch. */
   CHECKPOINT_INTERVAL_MS: intFrom(1000, 0),
+  /** How often a worker re-queues recorded jobs that lost their queue entry; they wait 2 × this first. */
+  RECONCILE_INTERVAL_MS: intFrom(30_000, 100),
   MODEL_CACHE_SIZE: intFrom(32, 1),
 });
 

@@ -176,3 +176,62 @@ export function createTrainingConsumer(deps: {
     pause: () => worker.pause(true),
   };
 }
+
+/** What the queue holds for a job id: nothing, a job that may still run, or one BullMQ has finished. */
+export type QueueEntryState = 'missing' | 'live' | 'finished';
+
+/** The worker's view of the queue for its reconciler: look a job up, put it back, hold the reconcile lock. */
+export interface QueueReconcileTarget {
+  entryState(jobId: string): Promise<QueueEntryState>;
+  /** Adds the job again under the same jobId, first removing a finished entry (an add over it is a no-op). */
+  reenqueue(tenant: string, jobId: string): Promise<void>;
+  /** SET NX PX: true for the one caller that may reconcile for the next ttlMs. */
+  tryLock(ttlMs: number): Promise<boolean>;
+  /** BullMQ's counts of its jobs by state (waiting, active, completed, …). */
+  counts(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+export function createQueueReconcileTarget(deps: {
+  connection: Redis;
+  config: Pick<QueueConfig, 'JOB_ATTEMPTS' | 'REDIS_PREFIX'>;
+}): QueueReconcileTarget {
+  const prefix = redisKeys(deps.config.REDIS_PREFIX).queuePrefix;
+  const queue = new Queue<TrainingJobData>(TRAINING_QUEUE, {
+    connection: deps.connection,
+    prefix,
+    defaultJobOptions: {
+      attempts: deps.config.JOB_ATTEMPTS,
+      backoff: { type: 'exponential', delay: 5000, jitter: 0.5 },
+      removeOnComplete: { age: DAY_S },
+      removeOnFail: { age: 7 * DAY_S },
+    },
+  });
+  queue.on('error', () => {}); // a failed call rejects; the reconciler logs it and tries next round
+  const lockKey = `${deps.config.REDIS_PREFIX}:reconcile-lock`;
+  return {
+    async entryState(jobId) {
+      const job = await queue.getJob(jobId);
+      if (!job) return 'missing';
+      const state = await job.getState();
+      if (state === 'unknown') return 'missing';
+      return state === 'completed' || state === 'failed' ? 'finished' : 'live';
+    },
+    async reenqueue(tenant, jobId) {
+      const job = await queue.getJob(jobId);
+      if (job) {
+        const state = await job.getState();
+        if (state !== 'completed' && state !== 'failed' && state !== 'unknown') return; // still queued
+        await job.remove();
+      }
+      await queue.add('train', TrainingJobDataSchema.parse({ jobId, tenant }), { jobId });
+    },
+    async tryLock(ttlMs) {
+      return (await deps.connection.set(lockKey, '1', 'PX', ttlMs, 'NX')) === 'OK';
+    },
+    async counts() {
+      return queue.getJobCounts();
+    },
+    close: () => queue.close(),
+  };
+}

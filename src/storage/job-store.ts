@@ -24,7 +24,8 @@ interface Envelope {
   lease?: JobLease | null;
 }
 
-// KEYS: record, revision, tenant's active set, history [, model record, tenant's model index]
+// KEYS: record, revision, tenant's active set, history, all tenants' active set
+//       [, model record, tenant's model index]
 // ARGV: 1 expected revision, 2 record JSON, 3 job id, 4 active ('1' add, '0' remove, '' leave),
 //       5 history ('' keep, 'append', 'replace'), 6 model JSON, 7 model ms, 8 model id ('' = no model),
 //       9… history entries to push
@@ -33,20 +34,26 @@ const CAS_SCRIPT = `
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('INCR', KEYS[2])
-if ARGV[4] == '1' then redis.call('SADD', KEYS[3], ARGV[3]) elseif ARGV[4] == '0' then redis.call('SREM', KEYS[3], ARGV[3]) end
+if ARGV[4] == '1' then
+  redis.call('SADD', KEYS[3], ARGV[3])
+  redis.call('SADD', KEYS[5], ARGV[3])
+elseif ARGV[4] == '0' then
+  redis.call('SREM', KEYS[3], ARGV[3])
+  redis.call('SREM', KEYS[5], ARGV[3])
+end
 if ARGV[5] == 'replace' then redis.call('DEL', KEYS[4]) end
 if ARGV[5] ~= '' then
   for i = 9, #ARGV, 1000 do redis.call('RPUSH', KEYS[4], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 end
 if ARGV[8] ~= '' then
-  redis.call('SET', KEYS[5], ARGV[6])
-  redis.call('ZADD', KEYS[6], ARGV[7], ARGV[8])
+  redis.call('SET', KEYS[6], ARGV[6])
+  redis.call('ZADD', KEYS[7], ARGV[7], ARGV[8])
 end
 return 1
 `;
 
 // Creates a job only while the tenant has fewer than ARGV[4] queued or running jobs (0 = no cap).
-// KEYS: record, revision, active set, job index, history. ARGV: record JSON, job id, created ms, cap.
+// KEYS: record, revision, active set, job index, history, all tenants' active set. ARGV: record JSON, job id, created ms, cap.
 // Returns -1 when the cap is reached, 1 when created.
 const CREATE_SCRIPT = `
 if tonumber(ARGV[4]) > 0 and redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -1 end
@@ -54,6 +61,7 @@ redis.call('SET', KEYS[1], ARGV[1])
 redis.call('SET', KEYS[2], '1')
 redis.call('DEL', KEYS[5])
 redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('SADD', KEYS[6], ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
 return 1
 `;
@@ -101,11 +109,19 @@ function historyChange(current: EpochEntry[], next: EpochEntry[]): '' | 'append'
   return next.length === current.length ? '' : 'append';
 }
 
-export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStore {
+/** The job store plus what only the worker's reconciler needs. */
+export interface RedisJobStore extends JobStore {
+  /** Ids of every queued or running job, all tenants (the set changes with each status write). */
+  activeIds(): Promise<string[]>;
+}
+
+export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJobStore {
   const keys = redisKeys(prefix);
   const revKey = (id: string) => `${keys.job(id)}:rev`;
   const historyKey = (id: string) => `${keys.job(id)}:history`;
   const activeKey = (tenant: string) => `${keys.jobs(tenant)}:active`;
+  // Queued and running jobs of every tenant, for the worker's reconciler.
+  const allActiveKey = `${prefix}:jobs:active`;
   const records = createRecordStore<Job>({ redis, recordKey: keys.job, indexKey: keys.jobs });
 
   const parseHistory = (raw: string[]): EpochEntry[] => raw.map((e) => JSON.parse(e) as EpochEntry);
@@ -141,7 +157,7 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
         : change === 'replace'
           ? next.job.history
           : [];
-    const keyList = [keys.job(id), revKey(id), activeKey(current.tenant), historyKey(id)];
+    const keyList = [keys.job(id), revKey(id), activeKey(current.tenant), historyKey(id), allActiveKey];
     const argv = [current.rev, JSON.stringify(env), id, active, change];
     if (model) {
       keyList.push(keys.model(model.id), keys.models(current.tenant));
@@ -161,7 +177,14 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
   async function create(tenant: TenantId, job: Job, maxActive = 0): Promise<boolean> {
     if (job.history.length > 0) throw new Error('a new job has no history');
     const env: Envelope = { tenant, data: job, lease: null };
-    const k = [keys.job(job.id), revKey(job.id), activeKey(tenant), keys.jobs(tenant), historyKey(job.id)];
+    const k = [
+      keys.job(job.id),
+      revKey(job.id),
+      activeKey(tenant),
+      keys.jobs(tenant),
+      historyKey(job.id),
+      allActiveKey,
+    ];
     const out = (await redis.eval(
       CREATE_SCRIPT,
       k.length,
@@ -224,11 +247,24 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): JobStor
         .multi()
         .del(keys.job(id), revKey(id), historyKey(id))
         .srem(activeKey(tenant), id)
+        .srem(allActiveKey, id)
         .zrem(keys.jobs(tenant), id)
         .exec();
     },
 
     countActive: (tenant) => redis.scard(activeKey(tenant)),
+
+    async activeIds() {
+      // SSCAN in pages, so a large set never blocks Redis in one command.
+      const ids = new Set<string>();
+      let cursor = '0';
+      do {
+        const [next, page] = await redis.sscan(allActiveKey, cursor, 'COUNT', 500);
+        cursor = next;
+        for (const id of page) ids.add(id);
+      } while (cursor !== '0');
+      return [...ids];
+    },
 
     async appendEpochs(id, token, entries) {
       const args = entries.flatMap((e) => [String(e.epoch), JSON.stringify(e)]);

@@ -5,15 +5,18 @@
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
-import { createTrainingConsumer } from '../queue/training-queue.js';
+import { createQueueReconcileTarget, createTrainingConsumer } from '../queue/training-queue.js';
 import { dataPaths } from '../storage/files.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createRedis } from '../storage/redis.js';
 import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
+import { createReconciler, type Reconciler } from './reconciler.js';
 import { keepSpareTrainingThread, stopSpareTrainingThread } from './thread-runner.js';
 
 export interface TrainingWorker {
   processor: TrainingProcessor;
+  /** Re-queues recorded jobs that lost their queue entry, every RECONCILE_INTERVAL_MS. */
+  reconciler: Reconciler;
   /** Graceful stop: hand running jobs back, close the queue connections (bounded by SHUTDOWN_GRACE_MS). */
   close(): Promise<void>;
 }
@@ -42,10 +45,19 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     onStalledOut: ({ jobId, reason }) => processor.recordStalledOut(jobId, reason),
     onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'queue error'),
   });
+  const reconcileQueue = createQueueReconcileTarget({ connection: redis, config });
+  const reconciler = createReconciler({
+    jobs,
+    queue: reconcileQueue,
+    logger,
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+  });
+  reconciler.start();
   keepSpareTrainingThread();
   let closing: Promise<void> | null = null;
   return {
     processor,
+    reconciler,
     close() {
       closing ??= (async () => {
         processor.shutdown();
@@ -54,7 +66,12 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
           setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref(),
         );
         // BullMQ's close waits for active jobs without a deadline of its own.
-        const outcome = await Promise.race([consumer.close().then(() => 'closed' as const), deadline]);
+        // A reconcile pass under way is waited for too (it may hang on Redis, hence the same deadline).
+        const closed = Promise.all([
+          consumer.close(),
+          reconciler.stop().then(() => reconcileQueue.close()),
+        ]).then(() => 'closed' as const);
+        const outcome = await Promise.race([closed, deadline]);
         if (outcome === 'timeout')
           logger.warn('shutdown grace period over; leaving unfinished jobs to the stalled check');
         redis.disconnect();

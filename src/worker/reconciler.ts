@@ -1,0 +1,115 @@
+// The reconciler: a job record is the truth, so a recorded job that is queued or running must have a
+// queue entry. Two ways to lose one: a submit whose enqueue and cleanup both failed, and a Redis
+// restart (appendfsync everysec) that kept the record but not the entry written just after it.
+// Every interval one worker (a short Redis lock) looks at the active jobs older than a grace period
+// and adds back those whose entry is gone, under the same jobId, so a race with a late add is a no-op.
+import type { StoredJob } from '../domain/ports.js';
+import type { Logger } from '../logger.js';
+import type { QueueReconcileTarget } from '../queue/training-queue.js';
+import type { RedisJobStore } from '../storage/job-store.js';
+
+export interface ReconcilerDeps {
+  jobs: Pick<RedisJobStore, 'activeIds' | 'read'>;
+  queue: Pick<QueueReconcileTarget, 'entryState' | 'reenqueue' | 'tryLock'>;
+  logger: Pick<Logger, 'info' | 'warn'>;
+  intervalMs: number;
+  /** Younger records are skipped: their submit may still be adding the entry. Default 2 × intervalMs. */
+  graceMs?: number;
+  now?: () => Date;
+}
+
+export interface ReconcilePass {
+  /** false when another worker holds the lock for this round. */
+  ran: boolean;
+  checked: number;
+  reenqueued: string[];
+}
+
+export interface Reconciler {
+  /** One pass now (under the lock); the timer calls this every intervalMs. */
+  runOnce(): Promise<ReconcilePass>;
+  start(): void;
+  /** Stops the timer and waits for a pass under way. */
+  stop(): Promise<void>;
+}
+
+export function createReconciler(deps: ReconcilerDeps): Reconciler {
+  const now = deps.now ?? (() => new Date());
+  const graceMs = deps.graceMs ?? 2 * deps.intervalMs;
+  let timer: NodeJS.Timeout | null = null;
+  let stopped = false;
+  let current: Promise<unknown> | null = null;
+
+  /** Whether the record still needs an entry: queued (missing or finished entry), or running with none. */
+  function needsEntry(stored: StoredJob, entry: 'missing' | 'live' | 'finished'): boolean {
+    if (stored.job.status === 'queued') return entry !== 'live';
+    // A running job whose entry is only finished belongs to BullMQ's own stalled handling.
+    if (stored.job.status === 'running') return entry === 'missing';
+    return false;
+  }
+
+  async function runOnce(): Promise<ReconcilePass> {
+    // The lock lasts one interval and is not released: one pass per interval across all workers.
+    if (!(await deps.queue.tryLock(deps.intervalMs))) return { ran: false, checked: 0, reenqueued: [] };
+    const reenqueued: string[] = [];
+    const ids = await deps.jobs.activeIds();
+    const cutoff = now().getTime() - graceMs;
+    for (const id of ids) {
+      if (stopped) break;
+      try {
+        const before = await deps.jobs.read(id);
+        if (!before || Date.parse(before.job.createdAt) > cutoff) continue;
+        const entry = await deps.queue.entryState(id);
+        if (!needsEntry(before, entry)) continue;
+        // Read again: a worker may have finished the job between the two reads above.
+        const after = await deps.jobs.read(id);
+        if (!after || after.job.status !== before.job.status || !needsEntry(after, entry)) continue;
+        await deps.queue.reenqueue(after.tenant, id);
+        reenqueued.push(id);
+        // A running record resumes from its checkpoint; its open attempt is closed as workerCrashed.
+        deps.logger.warn(
+          { jobId: id, tenant: after.tenant, status: after.job.status, entry },
+          'job had no live queue entry; enqueued again',
+        );
+      } catch (err) {
+        deps.logger.warn(
+          { jobId: id, err: err instanceof Error ? err.message : String(err) },
+          'reconcile failed for a job; retried next round',
+        );
+      }
+    }
+    return { ran: true, checked: ids.length, reenqueued };
+  }
+
+  const tick = () => {
+    timer = null;
+    if (stopped) return;
+    const pass = runOnce()
+      .catch((err: unknown) =>
+        deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'reconcile pass failed'),
+      )
+      .finally(() => {
+        current = null;
+        if (!stopped) schedule();
+      });
+    current = pass;
+  };
+  const schedule = () => {
+    timer = setTimeout(tick, deps.intervalMs);
+    timer.unref();
+  };
+
+  return {
+    runOnce,
+    start() {
+      if (timer || stopped) return;
+      schedule();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      await current;
+    },
+  };
+}
