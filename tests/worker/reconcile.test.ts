@@ -151,4 +151,23 @@ describe('reconciler', () => {
     expect(done.attempts[0].outcome).toBe('workerCrashed');
     expect(done.attempts[1].outcome).toBeNull();
   });
+
+  it('when a record says queued but its queue entry already finished, then the entry is replaced and the job runs again', async () => {
+    ensureWorker();
+    const first = await expectSucceededWithModel((await h.submit(spec())).id);
+    expect(await target.entryState(first.id)).toBe('finished');
+    // The record rolls back to queued (as a restart may keep an older record than the queue's).
+    const res = await store.update(first.id, ({ job }) => ({
+      job: { ...job, status: 'queued', modelId: null, finishedAt: null },
+      lease: null,
+    }));
+    expect(res.written).toBe(true);
+    const again = await h.waitFor(
+      first.id,
+      (j) => j.status === 'succeeded' && j.modelId !== first.modelId,
+      40_000,
+    );
+    expect(again.attempts).toHaveLength(2);
+    expect(await h.models.get(TENANT, again.modelId!)).toMatchObject({ jobId: first.id });
+  });
 });
