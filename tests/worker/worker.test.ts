@@ -77,8 +77,8 @@ describe('training worker', () => {
     expect(job.attempts.at(-1)?.outcome).toBe('cancelled');
     // The checkpoint goes right after the final state is committed.
     await expect.poll(() => existsSync(h.paths.checkpoint(job.id)), { timeout: 2000 }).toBe(false);
-    // Cancelling again is harmless; cancelling a job that finished otherwise is a conflict.
-    expect((await h.jobs.cancel(TENANT, submitted.id)).status).toBe('cancelled');
+    // The job has finished (cancelled): cancelling it again is a conflict.
+    await expect(h.jobs.cancel(TENANT, submitted.id)).rejects.toMatchObject({ status: 409 });
   });
 
   it('when the loss diverges, then the job fails with code diverged and no model is written', async () => {
