@@ -1,7 +1,7 @@
 // The dense layer: forward keeps its input, pre-activation and output for backward; backward
 // returns dL/dX and accumulates dL/dW, dL/db. Buffers are sized once for the largest batch seen
 // and reused; a smaller batch gets cached subarray views, so steady training allocates nothing.
-import { activations, type Activation } from './activations.js';
+import { activations } from './activations.js';
 import { getKernels, type Kernels, type PreparedMatrix } from './kernels/index.js';
 import { initializers, type Rng } from './random.js';
 import { createParam, type Param } from './tensor.js';
@@ -24,7 +24,6 @@ export class Dense {
   /** inputSize × units, row-major: z = x·W + b. */
   readonly weight: Param;
   readonly bias: Param;
-  private readonly act: Activation;
   private capacity = 0;
   private zBuf = new Float32Array(0);
   private aBuf = new Float32Array(0);
@@ -41,9 +40,8 @@ export class Dense {
     readonly activation: ActivationName,
     name = 'dense',
   ) {
-    const act = activations[activation];
-    if (!act) throw new RangeError(`Dense: unknown activation "${activation}"`);
-    this.act = act;
+    if (!Object.hasOwn(activations, activation))
+      throw new RangeError(`Dense: unknown activation "${activation}"`);
     this.weight = createParam(`${name}.weight`, inputSize * units, true);
     this.bias = createParam(`${name}.bias`, units, false);
   }
@@ -82,7 +80,7 @@ export class Dense {
     const k = getKernels();
     k.gemm(false, false, rows, this.units, this.inputSize, x, this.weight.value, v.z, false);
     // The activation adds the bias in its own pass over z.
-    this.act.forward(v.z, v.a, rows, this.units, this.bias.value);
+    k.activations[this.activation].forward(v.z, v.a, rows, this.units, this.bias.value);
     this.input = x;
     this.rows = rows;
     this.cur = v;
@@ -96,7 +94,7 @@ export class Dense {
   forwardPrepared(x: Float32Array, rows: number, kernels: Kernels, weight: PreparedMatrix): Float32Array {
     const v = this.viewsFor(rows);
     kernels.gemmPrepared(false, rows, x, weight, v.z, false);
-    this.act.forward(v.z, v.a, rows, this.units, this.bias.value);
+    kernels.activations[this.activation].forward(v.z, v.a, rows, this.units, this.bias.value);
     this.input = x;
     this.rows = rows;
     this.cur = v;
@@ -107,7 +105,15 @@ export class Dense {
   backward(da: Float32Array, needInputGrad = true): Float32Array | null {
     const v = this.current();
     // The activation's pass also accumulates db += Σ_rows dZ.
-    this.act.backward(v.z, v.a, da, this.dzOf(v), this.rows, this.units, this.bias.grad);
+    getKernels().activations[this.activation].backward(
+      v.z,
+      v.a,
+      da,
+      this.dzOf(v),
+      this.rows,
+      this.units,
+      this.bias.grad,
+    );
     return this.weightGrads(v, needInputGrad);
   }
 

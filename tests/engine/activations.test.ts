@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { activations, createRng } from '../../src/engine/index.js';
+import {
+  activations,
+  createRng,
+  Dense,
+  getKernels,
+  jsKernels,
+  setKernels,
+  type Kernels,
+} from '../../src/engine/index.js';
 import { LEAKY_SLOPE } from '../../src/engine/activations.js';
 
 // Values every element-wise activation must handle: signs, both zeros, extremes, ±∞ and NaN.
@@ -103,4 +111,40 @@ describe('the bias pass fused into each activation', () => {
       expect(db).toEqual(dbRef);
     },
   );
+});
+
+describe('activation passes behind the kernel interface', () => {
+  it('when the active backend brings its own activation pass, then dense layers use it forward and backward', () => {
+    const calls: string[] = [];
+    const relu = activations.relu;
+    const backend: Kernels = {
+      ...jsKernels,
+      name: 'js-with-own-relu',
+      activations: {
+        ...jsKernels.activations,
+        relu: {
+          forward(z, a, rows, cols, bias) {
+            calls.push('forward');
+            relu.forward(z, a, rows, cols, bias);
+          },
+          backward(z, a, da, dz, rows, cols, biasGrad) {
+            calls.push('backward');
+            relu.backward(z, a, da, dz, rows, cols, biasGrad);
+          },
+        },
+      },
+    };
+    const before = getKernels();
+    setKernels(backend);
+    try {
+      const layer = new Dense(3, 2, 'relu');
+      layer.init(createRng(1), 'he');
+      const out = layer.forward(new Float32Array([1, -2, 3, 0.5, 0.5, -1]), 2);
+      expect(out.every((v) => v >= 0)).toBe(true);
+      layer.backward(new Float32Array([1, 1, 1, 1]));
+      expect(calls).toEqual(['forward', 'backward']);
+    } finally {
+      setKernels(before);
+    }
+  });
 });

@@ -160,6 +160,7 @@ interface BlockedPrepared extends PreparedMatrix {
 export const jsBlockedKernels: Kernels = {
   name: 'js-blocked',
   gemm,
+  activations: jsKernels.activations,
   addBias: jsKernels.addBias,
   sumRows: jsKernels.sumRows,
   prepare(transB, k, n, b): BlockedPrepared {

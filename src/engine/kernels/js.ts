@@ -1,4 +1,5 @@
 // Reference kernels in plain JavaScript: the correctness baseline every other backend is tested against.
+import { activations } from '../activations.js';
 import { checkGemm, checkPrepared } from './check.js';
 import type { Kernels, PreparedMatrix } from './types.js';
 
@@ -9,6 +10,7 @@ interface JsPrepared extends PreparedMatrix {
 
 export const jsKernels: Kernels = {
   name: 'js',
+  activations,
   gemm(transA, transB, m, n, k, a, b, c, accumulate) {
     checkGemm(m, n, k, a, b, c);
     if (!accumulate) c.fill(0, 0, m * n);

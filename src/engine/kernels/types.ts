@@ -2,6 +2,8 @@
 // threads) can replace the reference one without touching layers or optimizers.
 // All matrices are row-major Float32Array. Backends must accept any Float32Array (including
 // subarrays); a backend that keeps its own memory copies in and out.
+import type { Activation } from '../activations.js';
+import type { ActivationName } from '../types.js';
 
 export interface Kernels {
   /** A short name for logs and benchmarks: "js", "wasm-simd", … */
@@ -21,6 +23,12 @@ export interface Kernels {
     c: Float32Array,
     accumulate: boolean,
   ): void;
+  /**
+   * The element-wise passes, by activation: forward a = f(z) with the bias add fused, backward
+   * dz = f'(z) ⊙ da with the bias gradient fused. Layers look them up here on every pass, so a
+   * backend can bring faster ones; the backends so far share the JavaScript table (activations.ts).
+   */
+  readonly activations: Readonly<Record<ActivationName, Activation>>;
   /** x[i, j] += bias[j] for an m×n matrix x. */
   addBias(m: number, n: number, x: Float32Array, bias: Float32Array): void;
   /** out[j] (+)= Σ_i x[i, j] over an m×n matrix x: the bias gradient. */

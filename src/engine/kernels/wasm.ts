@@ -266,6 +266,7 @@ function createWasmKernels(api: WasmApi): Kernels {
       shared.gemm(transA, transB, m, n, k, a, b, c, accumulate);
     },
     // Bias passes touch each element once: copying into the module would cost more than the work.
+    activations: jsKernels.activations,
     addBias: jsKernels.addBias,
     sumRows: jsKernels.sumRows,
     prepare(transB, k, n, b): WasmPrepared {
