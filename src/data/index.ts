@@ -1,5 +1,6 @@
 // The tabular data path: CSV → typed columns → summaries, splits and the fitted encoder.
 export { readCsv, CsvError, CSV_SIZE_KINDS, type CsvLimits, type CsvErrorKind } from './csv.js';
+export { writeCsv, neutralizeCell } from './csv-write.js';
 export {
   describeTable,
   classList,

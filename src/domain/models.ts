@@ -1,11 +1,11 @@
 // Models: metadata and deletion, and prediction with the model's own preprocessing. Loaded models
 // (network + encoder) are kept in an LRU cache of MODEL_CACHE_SIZE entries, so repeated predictions
 // skip reading and parsing the artifact.
-import { RowValueError, encoderFromJSON } from '../data/index.js';
+import { RowValueError, encoderFromJSON, writeCsv } from '../data/index.js';
 import { Sequential } from '../engine/index.js';
 import { InvalidRequestError, NotFoundError, UnprocessableError } from './errors.js';
 import type { ModelStore } from './ports.js';
-import type { Model, PredictResponse } from './schemas.js';
+import type { Model, PredictRequest, PredictResponse } from './schemas.js';
 import type { ModelService } from './services.js';
 
 interface LoadedModel {
@@ -50,41 +50,65 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
       cache.delete(id);
     },
 
-    async predict(tenant, id, request) {
-      const model = await get(tenant, id);
-      const { network, encoder } = await load(id);
-      const rows = request.rows;
-      let x: Float32Array;
-      try {
-        x = encoder.transformRecords(rows);
-      } catch (err) {
-        if (err instanceof RowValueError) {
-          const path = err.column ? `rows[${err.row}].${err.column}` : `rows[${err.row}]`;
-          throw new InvalidRequestError(`${path}: ${err.message}`, [{ path, message: err.message }]);
-        }
-        throw err;
+    predict: async (tenant, id, request) => ({
+      predictions: (await predictRows(tenant, id, request)).predictions,
+    }),
+
+    async predictCsv(tenant, id, request) {
+      const { model, predictions } = await predictRows(tenant, id, request);
+      if (model.task === 'regression') {
+        return writeCsv(
+          ['value'],
+          predictions.map((p) => ['value' in p ? p.value : null]),
+        );
       }
-      const out = network.predict(x, rows.length);
-      const width = network.outputSize;
-      if (!out.every(Number.isFinite))
-        throw new UnprocessableError('The model produced a non-finite output for these rows');
-      const predictions: PredictResponse['predictions'] = [];
-      for (let r = 0; r < rows.length; r++) {
-        if (model.task === 'regression') {
-          predictions.push({ value: encoder.decodeValue(out[r * width]) });
-          continue;
-        }
-        const classes = model.classes ?? encoder.classes ?? [];
-        // One sigmoid unit gives p(classes[1]); the other class gets 1 - p.
-        const probs =
-          width === 1 ? [1 - out[r], out[r]] : Array.from(out.subarray(r * width, (r + 1) * width));
-        let best = 0;
-        for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
-        const probabilities: Record<string, number> = {};
-        probs.forEach((p, k) => (probabilities[classes[k] ?? String(k)] = p));
-        predictions.push({ label: classes[best] ?? String(best), probabilities });
-      }
-      return { predictions };
+      const classes = model.classes ?? [];
+      return writeCsv(
+        ['label', ...classes.map((c) => `probability:${c}`)],
+        predictions.map((p) =>
+          'label' in p ? [p.label, ...classes.map((c) => p.probabilities[c] ?? null)] : [null],
+        ),
+      );
     },
   };
+
+  async function predictRows(
+    tenant: string,
+    id: string,
+    request: PredictRequest,
+  ): Promise<{ model: Model; predictions: PredictResponse['predictions'] }> {
+    const model = await get(tenant, id);
+    const { network, encoder } = await load(id);
+    const rows = request.rows;
+    let x: Float32Array;
+    try {
+      x = encoder.transformRecords(rows);
+    } catch (err) {
+      if (err instanceof RowValueError) {
+        const path = err.column ? `rows[${err.row}].${err.column}` : `rows[${err.row}]`;
+        throw new InvalidRequestError(`${path}: ${err.message}`, [{ path, message: err.message }]);
+      }
+      throw err;
+    }
+    const out = network.predict(x, rows.length);
+    const width = network.outputSize;
+    if (!out.every(Number.isFinite))
+      throw new UnprocessableError('The model produced a non-finite output for these rows');
+    const predictions: PredictResponse['predictions'] = [];
+    for (let r = 0; r < rows.length; r++) {
+      if (model.task === 'regression') {
+        predictions.push({ value: encoder.decodeValue(out[r * width]) });
+        continue;
+      }
+      const classes = model.classes ?? encoder.classes ?? [];
+      // One sigmoid unit gives p(classes[1]); the other class gets 1 - p.
+      const probs = width === 1 ? [1 - out[r], out[r]] : Array.from(out.subarray(r * width, (r + 1) * width));
+      let best = 0;
+      for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
+      const probabilities: Record<string, number> = {};
+      probs.forEach((p, k) => (probabilities[classes[k] ?? String(k)] = p));
+      predictions.push({ label: classes[best] ?? String(best), probabilities });
+    }
+    return { model, predictions };
+  }
 }

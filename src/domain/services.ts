@@ -50,4 +50,9 @@ export interface ModelService {
   list(tenant: TenantId, query: ListQuery): Promise<Page<Model>>;
   remove(tenant: TenantId, id: string): Promise<void>;
   predict(tenant: TenantId, id: string, request: PredictRequest): Promise<PredictResponse>;
+  /**
+   * The same predictions as a CSV document: `label` and one `probability:<class>` column per class,
+   * or `value` for regression; cells that a spreadsheet would run as formulas are neutralized.
+   */
+  predictCsv(tenant: TenantId, id: string, request: PredictRequest): Promise<string>;
 }

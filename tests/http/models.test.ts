@@ -2,6 +2,7 @@
 // the model store, then read, predicted with and deleted over HTTP.
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeTable, encoderFromJSON, readCsv } from '../../src/data/index.js';
@@ -237,5 +238,72 @@ describe('models', () => {
       .set(ACME)
       .send({ rows: [{ x1: 1 }] });
     expect(predict.status).toBe(404);
+  });
+
+  it('when predictions are asked for as CSV, then the lines carry the same labels and probabilities as the JSON answer', async () => {
+    const rows = irisRows.slice(0, 20).map(({ species: _species, ...features }) => features);
+    const json = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict`)
+      .set(ACME)
+      .send({ rows });
+    const csv = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict.csv`)
+      .set(ACME)
+      .send({ rows });
+    expect(csv.status, csv.text).toBe(200);
+    expect(csv.headers['content-type']).toMatch(/^text\/csv/);
+    const [header, ...lines] = parse(csv.text) as string[][];
+    const classes = iris.model.classes!;
+    expect(header).toEqual(['label', ...classes.map((c) => `probability:${c}`)]);
+    expect(lines).toHaveLength(20);
+    lines.forEach((line, r) => {
+      const p = json.body.predictions[r];
+      expect(line[0]).toBe(p.label);
+      classes.forEach((c, k) => expect(Number(line[k + 1])).toBe(p.probabilities[c]));
+    });
+    const regressor = await trainAndSave(t, 'acme', 'friedman1.csv', {
+      target: 'y',
+      training: { epochs: 2 },
+    });
+    const regression = await request(t.app.server)
+      .post(`/v1/models/${regressor.model.id}/predict.csv`)
+      .set(ACME)
+      .send({ rows: [{ x1: 0.5 }] });
+    const [valueHeader, valueLine] = parse(regression.text) as string[][];
+    expect(valueHeader).toEqual(['value']);
+    expect(Number.isFinite(Number(valueLine[0]))).toBe(true);
+    const foreign = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict.csv`)
+      .set(GLOBEX)
+      .send({ rows });
+    expect(foreign.status).toBe(404);
+  });
+
+  it('when class names from the uploaded file look like spreadsheet formulas, then the CSV answer neutralizes them', async () => {
+    const risky = await trainAndSave(t, 'acme', 'formula-labels.csv', {
+      target: 'outcome',
+      training: { epochs: 30 },
+    });
+    const classes = risky.model.classes!;
+    expect(classes.some((c) => c.startsWith('='))).toBe(true);
+    const res = await request(t.app.server)
+      .post(`/v1/models/${risky.model.id}/predict.csv`)
+      .set(ACME)
+      .send({
+        rows: [
+          { x: 0.1, signal: 'low' },
+          { x: 2.2, signal: '+1' },
+          { x: 4.3, signal: 'low' },
+        ],
+      });
+    expect(res.status).toBe(200);
+    const cells = (parse(res.text) as string[][]).flat();
+    // No cell may start with a formula character; the risky names come back behind an apostrophe.
+    expect(cells.filter((c) => /^[=+\-@\t\r]/.test(c))).toEqual([]);
+    // A header cell starts with "probability:", which no spreadsheet reads as a formula.
+    expect(cells).toContain('probability:=HYPERLINK("http://example.com";"x")');
+    const labels = (parse(res.text) as string[][]).slice(1).map((l) => l[0]);
+    for (const label of labels)
+      expect(classes.map((c) => (/^[=+\-@]/.test(c) ? `'${c}` : c))).toContain(label);
   });
 });

@@ -93,4 +93,32 @@ export const modelRoutes =
       },
       async (request) => models.predict(tenantOf(request), request.params.id, request.body),
     );
+
+    app.post(
+      '/models/:id/predict.csv',
+      {
+        bodyLimit: PREDICT_BODY_LIMIT,
+        schema: {
+          tags: ['models'],
+          operationId: 'predictCsv',
+          summary: 'Predict with a model, answered as CSV',
+          description: [
+            'The same request and predictions as `POST /v1/models/{id}/predict`, answered as',
+            '`text/csv`: a header, then one line per row — `label` and `probability:<class>` for each',
+            'class, or `value` for regression. Text cells that a spreadsheet would run as a formula',
+            '(starting with `=`, `+`, `-`, `@`, a tab or a carriage return) get a leading apostrophe.',
+          ].join('\n'),
+          params: IdParamsSchema,
+          body: PredictRequestSchema,
+          response: {
+            200: z.string().describe('text/csv: one line per row, after the header'),
+            ...problems(400, 404, 413, 415, 422),
+          },
+        },
+      },
+      async (request, reply) => {
+        const csv = await models.predictCsv(tenantOf(request), request.params.id, request.body);
+        return reply.type('text/csv; charset=utf-8').send(csv);
+      },
+    );
   };
