@@ -3,7 +3,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ServiceProcess } from '../helpers/processes.js';
 import {
   attemptStarted,
   epochs1toN,
@@ -29,19 +28,7 @@ afterAll(async () => {
 const EPOCHS = 250;
 
 // Each test starts its own workers; none may take the next test's job.
-const workers: ServiceProcess[] = [];
-const startWorker = async (name: string) => {
-  const w = await stack.startWorker(name);
-  workers.push(w);
-  return w;
-};
-afterEach(async () => {
-  for (const w of workers.splice(0)) {
-    w.signal('SIGCONT');
-    w.signal('SIGKILL');
-    await w.exited();
-  }
-});
+afterEach(() => stack.stopWorkers());
 
 /** No artifact without a model record, and no checkpoint left behind by the stale attempt. */
 async function expectNoOrphans(jobId: string) {
@@ -53,7 +40,7 @@ async function expectNoOrphans(jobId: string) {
 
 describe('a worker that lost its lock', () => {
   it('when a frozen worker is continued after another took its job over, then the job has one result, one model and each epoch once', async () => {
-    const pair = [await startWorker('worker-a'), await startWorker('worker-b')];
+    const pair = [await stack.startWorker('worker-a'), await stack.startWorker('worker-b')];
     const job = await stack.submit(longRegression(friedman, EPOCHS));
     const { runner: frozen, others } = await runnerOf(pair, job.id, 1);
     const successor = others[0];
@@ -92,7 +79,7 @@ describe('a worker that lost its lock', () => {
   }, 120_000);
 
   it('when a frozen worker is continued only after another finished its job, then the result stands and nothing is left behind', async () => {
-    const pair = [await startWorker('worker-c'), await startWorker('worker-d')];
+    const pair = [await stack.startWorker('worker-c'), await stack.startWorker('worker-d')];
     const job = await stack.submit(longRegression(friedman, EPOCHS));
     const { runner: frozen, others } = await runnerOf(pair, job.id, 1);
     const successor = others[0];

@@ -46,6 +46,8 @@ export interface Stack {
   /** A direct client to the private Redis (CONFIG SET and the like). */
   admin(): Redis;
   startWorker(name?: string): Promise<ServiceProcess>;
+  /** Kills every worker started so far (continuing a frozen one first): each test's own workers end with it. */
+  stopWorkers(): Promise<void>;
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   uploadFixture(name: string): Promise<string>;
   submit(spec: Record<string, unknown>): Promise<JobView>;
@@ -102,6 +104,7 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
   const api = await startApi({ env });
   const admins: Redis[] = [];
   let workerCount = 0;
+  const workers: ServiceProcess[] = [];
 
   const request = async (
     method: string,
@@ -144,9 +147,18 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
       admins.push(c);
       return c;
     },
-    startWorker(name) {
+    async startWorker(name) {
       workerCount += 1;
-      return startWorker({ env }, name ?? `worker-${workerCount}`);
+      const w = await startWorker({ env }, name ?? `worker-${workerCount}`);
+      workers.push(w);
+      return w;
+    },
+    async stopWorkers() {
+      for (const w of workers.splice(0)) {
+        w.signal('SIGCONT');
+        w.signal('SIGKILL');
+        await w.exited();
+      }
     },
     request,
     async uploadFixture(name) {

@@ -26,25 +26,14 @@ afterAll(async () => {
 });
 
 // Each test starts its own workers; none may take the next test's job.
-const workers: ServiceProcess[] = [];
-const startWorker = async (name: string) => {
-  const w = await stack.startWorker(name);
-  workers.push(w);
-  return w;
-};
-afterEach(async () => {
-  for (const w of workers.splice(0)) {
-    w.signal('SIGKILL');
-    await w.exited();
-  }
-});
+afterEach(() => stack.stopWorkers());
 
 // About 7 s of training on two cores (~28 ms an epoch): long enough to be interrupted mid-run.
 const EPOCHS = 250;
 
 describe('a worker killed mid-training', () => {
   it('when the worker running a job is SIGKILLed, then another worker resumes it from the checkpoint and the weights equal an uninterrupted run', async () => {
-    const pair = [await startWorker('worker-a'), await startWorker('worker-b')];
+    const pair = [await stack.startWorker('worker-a'), await stack.startWorker('worker-b')];
     const job = await stack.submit(longRegression(friedman, EPOCHS));
     const { runner: first, others } = await runnerOf(pair, job.id, 1);
     const second = others[0];
@@ -86,7 +75,7 @@ describe('a job that kills every worker that starts it', () => {
     let current: JobView = job;
     let worker: ServiceProcess | null = null;
     for (let round = 1; round <= 6 && !terminal(current); round++) {
-      worker = await startWorker(`crasher-${round}`);
+      worker = await stack.startWorker(`crasher-${round}`);
       const started = attemptStarted(job.id, round);
       const outcome = await Promise.race([
         worker.waitForLine(started, 30_000).then(() => 'started' as const),
@@ -102,7 +91,7 @@ describe('a job that kills every worker that starts it', () => {
     }
     // The last worker killed leaves no one to run the stalled check: a fresh one notices.
     if (!terminal(current)) {
-      worker ??= await startWorker('observer');
+      worker ??= await stack.startWorker('observer');
       current = await stack.waitFor(job.id, terminal, 30_000);
     }
     expect(current.status).toBe('failed');
@@ -118,7 +107,7 @@ describe('a job that kills every worker that starts it', () => {
 
 describe('a diverging job', () => {
   it('when the loss becomes non-finite, then the job fails with diverged, is not retried and leaves no model', async () => {
-    const worker = await startWorker('diverge');
+    const worker = await stack.startWorker('diverge');
     const job = await stack.submit({
       datasetId: friedman,
       target: 'y',
