@@ -2,11 +2,13 @@
 // app; listens on HOST:PORT and shuts down gracefully (stop accepting, finish in-flight requests,
 // close the queue and Redis) on SIGINT/SIGTERM.
 import closeWithGrace from 'close-with-grace';
-import { loadConfig } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { createDatasetService } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
-import { createLogger } from '../logger.js';
+import type { CsvDescriber } from '../domain/ports.js';
+import type { JobService } from '../domain/services.js';
+import { createLogger, type Logger } from '../logger.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
 import { createCsvDescriber } from '../storage/csv-describer.js';
@@ -14,8 +16,61 @@ import { createRedisHealthProbe } from '../storage/health.js';
 import { createIdempotencyStore } from '../storage/idempotency-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createModelStore } from '../storage/model-store.js';
-import { createRedis } from '../storage/redis.js';
-import { buildApp } from './app.js';
+import { createRedis, type Redis } from '../storage/redis.js';
+import { buildApp, type AppDeps } from './app.js';
+
+/**
+ * The API's stores and services over one Redis connection: the wiring the server uses, shared
+ * with the tests' app so both run the same composition. With `jobs`, that service replaces the
+ * real one and no queue is created.
+ */
+export function createApiDeps(options: {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  describer: CsvDescriber;
+  jobs?: JobService;
+}) {
+  const { config, logger, redis } = options;
+  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR };
+  const datasetStore = createDatasetStore(storeDeps);
+  const modelStore = createModelStore(storeDeps);
+  const queue = options.jobs ? null : createTrainingQueue({ connection: redis, config });
+  const jobs =
+    options.jobs ??
+    createJobService({
+      datasets: datasetStore,
+      jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }),
+      queue: queue!,
+      events: createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }),
+      limits: config,
+      logger,
+    });
+  const deps: AppDeps = {
+    config,
+    logger,
+    redis,
+    health: createRedisHealthProbe(redis),
+    idempotency: createIdempotencyStore({
+      redis,
+      prefix: config.REDIS_PREFIX,
+      pendingTtlMs: config.REQUEST_TIMEOUT_MS + 60_000,
+    }),
+    datasets: createDatasetService({
+      store: datasetStore,
+      describer: options.describer,
+      limits: {
+        maxUploadBytes: config.MAX_UPLOAD_BYTES,
+        maxColumns: config.MAX_COLUMNS,
+        maxRows: config.MAX_ROWS,
+        maxLineBytes: config.MAX_LINE_BYTES,
+      },
+    }),
+    models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
+    jobs,
+  };
+  return { deps, datasetStore, modelStore, queue };
+}
 
 export async function startApiServer() {
   const config = loadConfig();
@@ -33,49 +88,17 @@ export async function startApiServer() {
       resolve();
     });
   });
-  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR };
-  const datasetStore = createDatasetStore(storeDeps);
-  const queue = createTrainingQueue({ connection: redis, config });
   // Uploads are parsed in a worker thread, loaded now so the first upload does not wait for it.
   const csvDescriber = createCsvDescriber({ prestart: true });
-
-  const app = await buildApp({
-    config,
-    logger,
-    redis,
-    health: createRedisHealthProbe(redis),
-    idempotency: createIdempotencyStore({
-      redis,
-      prefix: config.REDIS_PREFIX,
-      pendingTtlMs: config.REQUEST_TIMEOUT_MS + 60_000,
-    }),
-    datasets: createDatasetService({
-      store: datasetStore,
-      describer: csvDescriber,
-      limits: {
-        maxUploadBytes: config.MAX_UPLOAD_BYTES,
-        maxColumns: config.MAX_COLUMNS,
-        maxRows: config.MAX_ROWS,
-        maxLineBytes: config.MAX_LINE_BYTES,
-      },
-    }),
-    models: createModelService({ store: createModelStore(storeDeps), cacheSize: config.MODEL_CACHE_SIZE }),
-    jobs: createJobService({
-      datasets: datasetStore,
-      jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }),
-      queue,
-      events: createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }),
-      limits: config,
-      logger,
-    }),
-  });
+  const { deps, queue } = createApiDeps({ config, logger, redis, describer: csvDescriber });
+  const app = await buildApp(deps);
 
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
     if (err) logger.error({ err }, 'shutting down after an error');
     else logger.info({ signal }, 'shutting down');
     await app.close();
     await csvDescriber.close();
-    await queue.close();
+    await queue?.close();
     await redis.quit().catch(() => redis.disconnect());
   });
 

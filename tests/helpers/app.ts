@@ -5,20 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createDatasetService } from '../../src/domain/datasets.js';
-import { createJobService } from '../../src/domain/jobs.js';
-import { createModelService } from '../../src/domain/models.js';
 import type { DatasetStore, ModelStore } from '../../src/domain/ports.js';
 import type { JobService } from '../../src/domain/services.js';
 import { buildApp, type App } from '../../src/http/app.js';
+import { createApiDeps } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
-import { createTrainingQueue } from '../../src/queue/training-queue.js';
-import { createDatasetStore } from '../../src/storage/dataset-store.js';
 import { createCsvDescriber } from '../../src/storage/csv-describer.js';
-import { createRedisHealthProbe } from '../../src/storage/health.js';
-import { createIdempotencyStore } from '../../src/storage/idempotency-store.js';
-import { createRedisJobEventBus, createRedisJobStore } from '../../src/storage/job-store.js';
-import { createModelStore } from '../../src/storage/model-store.js';
 import { createRedis, type Redis } from '../../src/storage/redis.js';
 
 export interface TestApp {
@@ -53,40 +45,15 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     redis.once('error', () => resolve());
   });
   const logger = createLogger('silent', 'test');
-  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir };
-  const datasetStore = createDatasetStore(storeDeps);
-  const modelStore = createModelStore(storeDeps);
   const csvDescriber = createCsvDescriber();
-  const queue = options.jobs ? null : createTrainingQueue({ connection: redis, config });
-  const jobs =
-    options.jobs ??
-    createJobService({
-      datasets: datasetStore,
-      jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }),
-      queue: queue!,
-      events: createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }),
-      limits: config,
-    });
-  const app = await buildApp({
+  const { deps, datasetStore, modelStore, queue } = createApiDeps({
     config,
     logger,
     redis,
-    health: createRedisHealthProbe(redis),
-    idempotency: createIdempotencyStore({ redis, prefix: config.REDIS_PREFIX, pendingTtlMs: 30_000 }),
-    datasets: createDatasetService({
-      store: datasetStore,
-      describer: csvDescriber,
-      limits: {
-        maxUploadBytes: config.MAX_UPLOAD_BYTES,
-        maxColumns: config.MAX_COLUMNS,
-        maxRows: config.MAX_ROWS,
-        maxLineBytes: config.MAX_LINE_BYTES,
-      },
-    }),
-    models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
-    jobs,
-    sseHeartbeatMs: options.sseHeartbeatMs,
+    describer: csvDescriber,
+    jobs: options.jobs,
   });
+  const app = await buildApp({ ...deps, sseHeartbeatMs: options.sseHeartbeatMs });
   await app.ready();
 
   return {
