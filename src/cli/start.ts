@@ -4,15 +4,17 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
 import { startSupervisor } from './supervisor.js';
 
-const script = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+// The services next to this file: the compiled .js under dist/, or the .ts sources under tsx.
+const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+const script = (relative: string) => fileURLToPath(new URL(`${relative}.${ext}`, import.meta.url));
 
 async function main(): Promise<number> {
   const config = loadConfig();
   const supervisor = await startSupervisor({
     config,
     services: [
-      { name: 'api', script: script('../http/server.ts') },
-      { name: 'worker', script: script('../worker/main.ts') },
+      { name: 'api', script: script('../http/server') },
+      { name: 'worker', script: script('../worker/main') },
     ],
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {

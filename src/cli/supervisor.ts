@@ -8,7 +8,7 @@ import { isLoopback, parseRedisUrl, redisAnswers, startPrivateRedis, type Privat
 
 export interface ServiceSpec {
   name: string;
-  /** Absolute path of the TypeScript entry point, run with the same tsx runtime as this process. */
+  /** Absolute path of the entry point: compiled .js (run by plain node) or .ts (run under tsx, in development). */
   script: string;
 }
 
@@ -45,11 +45,14 @@ interface RunningChild {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * `--import <tsx loader>` resolved from this file, so it works from any working directory, and the
- * hook that stops a service whose supervisor died.
+ * The hook that stops a service whose supervisor died, resolved from this file so it works from any
+ * working directory; under tsx (development, tests) also tsx's loader, so a .ts child runs too. The
+ * compiled build (`npm start`) runs plain node.
  */
 function runtimeArgs(): string[] {
-  return ['--import', import.meta.resolve('tsx'), '--import', import.meta.resolve('./exit-with-parent.ts')];
+  const fromSources = import.meta.url.endsWith('.ts');
+  const exitWithParent = ['--import', import.meta.resolve(`./exit-with-parent.${fromSources ? 'ts' : 'js'}`)];
+  return fromSources ? ['--import', import.meta.resolve('tsx'), ...exitWithParent] : exitWithParent;
 }
 
 /** Host to call for the health check and to print: a wildcard bind is reached on loopback. */

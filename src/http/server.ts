@@ -1,6 +1,7 @@
 // Composition root of the API process (`npm run start:api`): config, Redis, stores, services, the
 // app; listens on HOST:PORT and shuts down gracefully (stop accepting, finish in-flight requests,
 // close the queue and Redis) on SIGINT/SIGTERM.
+import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, type Config } from '../config.js';
 import { createDatasetService } from '../domain/datasets.js';
@@ -110,7 +111,7 @@ export async function startApiServer() {
   return app;
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/http/server.ts')) {
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   startApiServer().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exit(1);

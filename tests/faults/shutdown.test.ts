@@ -13,6 +13,7 @@ import {
   terminal,
   type Stack,
 } from './stack.js';
+import { assertBuildIsFresh } from '../helpers/build.js';
 
 let stack: Stack;
 let friedman: string;
@@ -56,6 +57,35 @@ describe('SIGTERM on a worker', () => {
     expect(await stack.modelsOf(job.id)).toHaveLength(1);
     staying.signal('SIGKILL');
     await staying.exited();
+  }, 120_000);
+});
+
+describe('SIGTERM to the npm process of `npm run start:worker`', () => {
+  it('when npm is told to stop mid-training, then node (the compiled build) hands the job back as shutdown, not workerCrashed', async () => {
+    assertBuildIsFresh();
+    const viaNpm = await stack.startWorker('npm-worker', { viaNpm: true });
+    const job = await stack.submit(longRegression(friedman, EPOCHS));
+    await viaNpm.waitForLine(attemptStarted(job.id, 1));
+    await stack.waitFor(job.id, (j) => j.progress.epoch >= 3);
+
+    // Only npm gets the signal, as from a process manager that started `npm run start:worker`.
+    viaNpm.signal('SIGTERM');
+    const handedBack = await stack.waitFor(
+      job.id,
+      (j) => j.status === 'queued' && j.attempts[0]?.endedAt !== null,
+      30_000,
+    );
+    expect(handedBack.attempts[0].outcome).toBe('shutdown');
+    expect(await viaNpm.exited()).toEqual({ code: 0, signal: null });
+    expect(viaNpm.output()).toMatch(/"signal":"SIGTERM".*shutting down/);
+
+    // The job was not left behind: a fresh worker resumes it from the hand-back's checkpoint.
+    await stack.startWorker('after-npm');
+    const done = await stack.waitFor(job.id, terminal, 60_000);
+    expect(done.status).toBe('succeeded');
+    expect(done.attempts.map((a) => a.outcome)).toEqual(['shutdown', null]);
+    expect(done.attempts[1].resumedFromEpoch).toBeGreaterThanOrEqual(3);
+    await stack.stopWorkers();
   }, 120_000);
 });
 

@@ -45,7 +45,7 @@ export interface Stack {
   env: Record<string, string>;
   /** A direct client to the private Redis (CONFIG SET and the like). */
   admin(): Redis;
-  startWorker(name?: string): Promise<ServiceProcess>;
+  startWorker(name?: string, options?: { viaNpm?: boolean }): Promise<ServiceProcess>;
   /** Kills every worker started so far (continuing a frozen one first): each test's own workers end with it. */
   stopWorkers(): Promise<void>;
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
@@ -147,16 +147,16 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
       admins.push(c);
       return c;
     },
-    async startWorker(name) {
+    async startWorker(name, options) {
       workerCount += 1;
-      const w = await startWorker({ env }, name ?? `worker-${workerCount}`);
+      const w = await startWorker({ env, ...options }, name ?? `worker-${workerCount}`);
       workers.push(w);
       return w;
     },
     async stopWorkers() {
       for (const w of workers.splice(0)) {
         w.signal('SIGCONT');
-        w.signal('SIGKILL');
+        w.kill();
         await w.exited();
       }
     },

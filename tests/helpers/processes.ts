@@ -23,6 +23,8 @@ export interface ServiceProcess {
   /** Resolves with the first line (past or future) that matches; rejects after timeoutMs or on exit. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
   signal(sig: NodeJS.Signals): void;
+  /** SIGKILL, to its whole process group when it was started with detached: true. */
+  kill(): void;
   /** Signals the whole process group (only for a process started with detached: true). */
   signalGroup(sig: NodeJS.Signals): void;
   /** Resolves when the process has exited (at once if it already has). */
@@ -53,6 +55,11 @@ export interface StartOptions {
 export interface WorkerStartOptions extends StartOptions {
   /** A log line that means the worker takes jobs. */
   readyLine?: RegExp;
+  /**
+   * Start it as an operator would, with `npm run start:worker` (the compiled build; the process
+   * is then npm's, started detached so that kill() takes node down with it).
+   */
+  viaNpm?: boolean;
 }
 
 /** Short locks and stall checks so a killed worker's job moves on in seconds (RELIABILITY.md B4). */
@@ -71,20 +78,26 @@ const started = new Set<ServiceProcess>();
 
 // Last line of defence if a test file forgot stopAllProcesses().
 process.once('exit', () => {
-  for (const p of started) if (p.alive()) p.child.kill('SIGKILL');
+  for (const p of started) if (p.alive()) p.kill();
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Runs a TypeScript file of this repo with the same tsx runtime as `npm start` (node --import tsx). */
+/** Runs a TypeScript file of this repo under tsx (node --import tsx), as `npm run dev` does. */
 export function spawnScript(name: string, script: string, options: StartOptions): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, script)], {
+  return spawnCommand(name, [process.execPath, '--import', 'tsx', join(repoRoot, script)], options);
+}
+
+/** Runs a command (program and arguments) in the repository's folder, e.g. `npm run start:worker`. */
+export function spawnCommand(name: string, command: string[], options: StartOptions): ServiceProcess {
+  const [program, ...args] = command;
+  const child = spawn(program, args, {
     cwd: repoRoot,
     env: { ...process.env, ...testProfile, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: options.detached ?? false,
   });
-  if (child.pid === undefined) throw new Error(`could not spawn ${name} (${script})`);
+  if (child.pid === undefined) throw new Error(`could not spawn ${name} (${command.join(' ')})`);
   const pid = child.pid;
 
   const lines: string[] = [];
@@ -159,6 +172,12 @@ export function spawnScript(name: string, script: string, options: StartOptions)
     signal(sig) {
       if (exitInfo === null) child.kill(sig);
     },
+    kill() {
+      // A detached process may have children of its own (npm runs node): the whole group goes.
+      if (exitInfo !== null) return;
+      if (options.detached) process.kill(-pid, 'SIGKILL');
+      else child.kill('SIGKILL');
+    },
     signalGroup(sig) {
       if (!options.detached) throw new Error(`${name} was not started with detached: true`);
       if (exitInfo === null) process.kill(-pid, sig);
@@ -218,13 +237,15 @@ export async function startApi(options: StartOptions): Promise<ApiProcess> {
   return Object.assign(proc, { port, url });
 }
 
-/** Starts `src/worker/main.ts` and waits for its ready line. */
+/** Starts `src/worker/main.ts` (or `npm run start:worker`) and waits for its ready line. */
 export async function startWorker(options: WorkerStartOptions, name = 'worker'): Promise<ServiceProcess> {
-  const proc = spawnScript(name, 'src/worker/main.ts', options);
+  const proc = options.viaNpm
+    ? spawnCommand(name, ['npm', 'run', '--silent', 'start:worker'], { ...options, detached: true })
+    : spawnScript(name, 'src/worker/main.ts', options);
   try {
     await proc.waitForLine(options.readyLine ?? DEFAULT_WORKER_READY, options.readyTimeoutMs ?? 30_000);
   } catch (err) {
-    proc.signal('SIGKILL');
+    proc.kill();
     throw err;
   }
   return proc;
@@ -235,7 +256,7 @@ export async function stopAllProcesses(): Promise<void> {
   const all = [...started];
   for (const p of all) {
     p.child.kill('SIGCONT');
-    p.child.kill('SIGKILL');
+    p.kill();
   }
   await Promise.all(all.map((p) => p.exited()));
 }
