@@ -290,13 +290,55 @@ export const JobListQuerySchema = ListQuerySchema.extend({ status: JobStatusSche
 
 // ---------- models ----------
 
+const CalibrationBinSchema = z.object({
+  lower: z.number(),
+  upper: z.number(),
+  count: z.number().int(),
+  meanPredicted: z.number().describe('Mean predicted probability of the rows in the bin'),
+  observed: z.number().describe('Fraction of those rows where the event happened'),
+});
+// Fields added after the first release are optional: models trained before them lack them.
 const ClassificationMetricsSchema = z.object({
   accuracy: z.number(),
   loss: z.number(),
-  f1Macro: z.number(),
+  f1Macro: z.number().describe('Mean over the classes present in the true or predicted labels'),
   precisionMacro: z.number(),
   recallMacro: z.number(),
-  confusionMatrix: z.array(z.array(z.number().int())),
+  logLoss: z.number().optional().describe('Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15]'),
+  brierScore: z
+    .number()
+    .optional()
+    .describe('Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)²'),
+  rocAuc: z
+    .number()
+    .nullable()
+    .optional()
+    .describe('ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined'),
+  prAuc: z
+    .number()
+    .nullable()
+    .optional()
+    .describe('Average precision (step-wise PR AUC), same averaging as rocAuc'),
+  classes: z.array(z.string()).optional().describe('Class names of the confusion matrix rows and columns'),
+  confusionMatrix: z.array(z.array(z.number().int())).describe('[true class][predicted class]'),
+  perClass: z
+    .array(
+      z.object({
+        class: z.string(),
+        precision: z.number(),
+        recall: z.number(),
+        f1: z.number(),
+        support: z.number().int().describe('Rows whose true class this is'),
+      }),
+    )
+    .optional(),
+  calibration: z
+    .array(CalibrationBinSchema)
+    .optional()
+    .describe(
+      'Ten equal-width bins of predicted probability (p(second class) for two classes, the top ' +
+        "class's otherwise), empty bins left out",
+    ),
 });
 const RegressionMetricsSchema = z.object({
   loss: z.number(),
@@ -304,6 +346,11 @@ const RegressionMetricsSchema = z.object({
   rmse: z.number(),
   mae: z.number(),
   r2: z.number(),
+  mape: z.number().optional().describe('Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %)'),
+  residualQuantiles: z
+    .object({ q05: z.number(), q25: z.number(), q50: z.number(), q75: z.number(), q95: z.number() })
+    .optional()
+    .describe('Quantiles of actual − predicted (linear interpolation)'),
 });
 export const SplitMetricsSchema = z.union([ClassificationMetricsSchema, RegressionMetricsSchema]).nullable();
 

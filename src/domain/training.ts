@@ -158,13 +158,12 @@ export function splitMetrics(
 ): SplitMetrics {
   const m = evaluate(model, data, { loss, kind });
   if ('accuracy' in m) {
+    const classes = encoder.classes ?? [];
+    const { perClass, ...rest } = m;
     return {
-      accuracy: m.accuracy,
-      loss: m.loss,
-      f1Macro: m.f1Macro,
-      precisionMacro: m.precisionMacro,
-      recallMacro: m.recallMacro,
-      confusionMatrix: m.confusionMatrix,
+      ...rest,
+      classes,
+      perClass: perClass.map((c, k) => ({ class: classes[k] ?? String(k), ...c })),
     };
   }
   // The network predicts the standardized target; decode both sides before comparing.

@@ -1,15 +1,31 @@
 // Classification and regression metrics, and evaluate(): a model's loss and metrics on a data set.
 import type { Sequential } from './model.js';
-import type { Batchable, ClassificationMetrics, LossName, MetricsKind, RegressionMetrics } from './types.js';
+import { averagePrecision, classCalibration, oneVsRestMacro, quantileSorted, rocAuc } from './ranking.js';
+import type {
+  Batchable,
+  ClassScores,
+  ClassificationMetrics,
+  LossName,
+  MetricsKind,
+  RegressionMetrics,
+} from './types.js';
 
 // Log loss clamps probabilities to [ε, 1 − ε] like scikit-learn, so one confident miss is finite.
 const LOG_LOSS_EPS = 1e-15;
 const EVAL_CHUNK = 1024;
+// Float64 machine epsilon: scikit-learn's floor of |actual| in MAPE.
+const MAPE_EPS = 2.220446049250313e-16;
 
 /**
- * Metrics of class probabilities (rows × classes) against integer labels. Macro averages are over
- * all `classes` classes; a class never predicted has precision 0 (and F1 0), as scikit-learn's
- * zero_division=0. confusionMatrix[true][predicted].
+ * Metrics of class probabilities (rows × classes, row-major) against integer labels.
+ * confusionMatrix[true][predicted] over all `classes`; perClass[c] is class c's precision, recall,
+ * F1 and support (a class never predicted has precision 0, scikit-learn's zero_division=0). Macro
+ * averages are over the classes present in the true or the predicted labels, as scikit-learn's
+ * precision_recall_fscore_support(average="macro") does. rocAuc and prAuc (average precision) are
+ * of p(class 1) for two classes, one-vs-rest macro over classes present in the labels otherwise
+ * (null when undefined). brierScore is the mean over rows of Σ_k (p_k − y_k)², halved for two
+ * classes so it equals the binary (p − y)² (scikit-learn's brier_score_loss). calibration: see
+ * classCalibration.
  */
 export function classificationMetrics(
   probs: Float32Array,
@@ -27,6 +43,7 @@ export function classificationMetrics(
   const cm: number[][] = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let correct = 0;
   let logLoss = 0;
+  let brier = 0;
   for (let r = 0; r < rows; r++) {
     const o = r * classes;
     let best = 0;
@@ -38,10 +55,31 @@ export function classificationMetrics(
     if (best === t) correct++;
     const p = Math.min(Math.max(probs[o + t], LOG_LOSS_EPS), 1 - LOG_LOSS_EPS);
     logLoss -= Math.log(p);
+    for (let j = 0; j < classes; j++) brier += (probs[o + j] - (j === t ? 1 : 0)) ** 2;
   }
-  let precision = 0;
-  let recall = 0;
-  let f1 = 0;
+  const perClass = perClassScores(cm);
+  const present = perClass.filter((c, k) => c.support > 0 || cm.some((row) => row[k] > 0));
+  const macro = (key: 'precision' | 'recall' | 'f1'): number =>
+    present.length > 0 ? present.reduce((s, c) => s + c[key], 0) / present.length : 0;
+  return {
+    accuracy: rows > 0 ? correct / rows : 0,
+    precisionMacro: macro('precision'),
+    recallMacro: macro('recall'),
+    f1Macro: macro('f1'),
+    logLoss: rows > 0 ? logLoss / rows : 0,
+    brierScore: rows > 0 ? brier / rows / (classes === 2 ? 2 : 1) : 0,
+    rocAuc: oneVsRestMacro(rocAuc, probs, rows, classes, labels),
+    prAuc: oneVsRestMacro(averagePrecision, probs, rows, classes, labels),
+    confusionMatrix: cm,
+    perClass,
+    calibration: classCalibration(probs, rows, classes, labels),
+  };
+}
+
+/** Precision, recall, F1 and support of each class from a confusion matrix [true][predicted]. */
+function perClassScores(cm: number[][]): ClassScores[] {
+  const classes = cm.length;
+  const scores: ClassScores[] = [];
   for (let c = 0; c < classes; c++) {
     const tp = cm[c][c];
     let predicted = 0;
@@ -50,26 +88,20 @@ export function classificationMetrics(
       predicted += cm[k][c];
       actual += cm[c][k];
     }
-    const p = predicted > 0 ? tp / predicted : 0;
-    const rc = actual > 0 ? tp / actual : 0;
-    precision += p;
-    recall += rc;
-    f1 += p + rc > 0 ? (2 * p * rc) / (p + rc) : 0;
+    const precision = predicted > 0 ? tp / predicted : 0;
+    const recall = actual > 0 ? tp / actual : 0;
+    const f1 = precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : 0;
+    scores.push({ precision, recall, f1, support: actual });
   }
-  return {
-    accuracy: rows > 0 ? correct / rows : 0,
-    precisionMacro: precision / classes,
-    recallMacro: recall / classes,
-    f1Macro: f1 / classes,
-    logLoss: rows > 0 ? logLoss / rows : 0,
-    confusionMatrix: cm,
-  };
+  return scores;
 }
 
 /**
  * mse, rmse, mae and r2 of predictions against targets (both n × outputs, row-major). r2 is
  * 1 − SS_res / SS_tot per output, averaged over outputs; a constant target gives 1 when predicted
- * exactly and 0 otherwise (scikit-learn's convention).
+ * exactly and 0 otherwise (scikit-learn's convention). mape is scikit-learn's
+ * mean_absolute_percentage_error (|actual − predicted| / max(|actual|, ε), ε = 2.2e-16, as a
+ * fraction); residualQuantiles are of actual − predicted over all outputs.
  */
 export function regressionMetrics(pred: Float32Array, target: Float32Array, outputs = 1): RegressionMetrics {
   if (pred.length !== target.length) {
@@ -103,7 +135,33 @@ export function regressionMetrics(pred: Float32Array, target: Float32Array, outp
     r2 += tot > 0 ? 1 - res / tot : res === 0 ? 1 : 0;
   }
   const mse = n > 0 ? se / n : 0;
-  return { mse, rmse: Math.sqrt(mse), mae: n > 0 ? ae / n : 0, r2: r2 / outputs };
+  return {
+    mse,
+    rmse: Math.sqrt(mse),
+    mae: n > 0 ? ae / n : 0,
+    r2: r2 / outputs,
+    ...residualStats(pred, target),
+  };
+}
+
+/** MAPE and residual quantiles; empty input gives 0s. */
+function residualStats(
+  pred: Float32Array,
+  target: Float32Array,
+): Pick<RegressionMetrics, 'mape' | 'residualQuantiles'> {
+  const n = pred.length;
+  const residuals = new Float64Array(n);
+  let ape = 0;
+  for (let i = 0; i < n; i++) {
+    residuals[i] = target[i] - pred[i];
+    ape += Math.abs(residuals[i]) / Math.max(Math.abs(target[i]), MAPE_EPS);
+  }
+  residuals.sort();
+  const q = (p: number): number => (n > 0 ? quantileSorted(residuals, p) : 0);
+  return {
+    mape: n > 0 ? ape / n : 0,
+    residualQuantiles: { q05: q(0.05), q25: q(0.25), q50: q(0.5), q75: q(0.75), q95: q(0.95) },
+  };
 }
 
 /** Integer labels from targets: argmax of one-hot rows, or y ≥ 0.5 for a single 0/1 column. */

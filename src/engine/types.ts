@@ -1,5 +1,8 @@
 // The public types of the engine. src/engine/index.ts re-exports these with the implementations;
 // the rest of src/ imports from index.ts only.
+import type { CalibrationBin } from './ranking.js';
+
+export type { CalibrationBin };
 
 export type ActivationName = 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'linear' | 'softmax';
 export type LossName = 'mse' | 'mae' | 'crossEntropy' | 'binaryCrossEntropy';
@@ -42,19 +45,47 @@ export interface Batchable {
 
 export type MetricsKind = 'classification' | 'regression';
 
+/** One class's scores; support = rows whose true label is the class. */
+export interface ClassScores {
+  precision: number;
+  recall: number;
+  f1: number;
+  support: number;
+}
+
+/** See classificationMetrics (src/engine/metrics.ts) for each definition. */
 export interface ClassificationMetrics {
   accuracy: number;
   precisionMacro: number;
   recallMacro: number;
   f1Macro: number;
   logLoss: number;
+  brierScore: number;
+  rocAuc: number | null;
+  prAuc: number | null;
   confusionMatrix: number[][];
+  perClass: ClassScores[];
+  calibration: CalibrationBin[];
 }
+
+/** Quantiles of the residuals (actual − predicted), numpy's linear interpolation. */
+export interface ResidualQuantiles {
+  q05: number;
+  q25: number;
+  q50: number;
+  q75: number;
+  q95: number;
+}
+
+/** See regressionMetrics (src/engine/metrics.ts) for each definition. */
 export interface RegressionMetrics {
   mse: number;
   rmse: number;
   mae: number;
   r2: number;
+  /** Mean of |actual − predicted| / max(|actual|, 2.2e-16), a fraction (0.1 = 10 %). */
+  mape: number;
+  residualQuantiles: ResidualQuantiles;
 }
 
 /** One entry of the training history; validation fields are present when a validation set was given. */

@@ -94,6 +94,14 @@ describe('training end to end', () => {
     const { job, model } = await trainWithDefaults('iris', id, 'species');
     expect(job.spec).toMatchObject({ task: 'classification', training: { loss: 'crossEntropy' } });
     expect(model.metrics.test.accuracy).toBeGreaterThanOrEqual(0.9);
+    const test = model.metrics.test;
+    expect(test.classes).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect(test.perClass.map((c: { class: string }) => c.class)).toEqual(test.classes);
+    expect(test.perClass.reduce((n: number, c: { support: number }) => n + c.support, 0)).toBe(
+      test.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0),
+    );
+    expect(test.rocAuc).toBeGreaterThan(0.9);
+    expect(test.calibration.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(24);
     const res = await api()
       .post(`/v1/models/${model.id}/predict`)
       .set(AUTH)
