@@ -260,6 +260,21 @@ async function unavailableOnFailure<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The dataset a spec names, for this tenant; 422 naming `datasetId` when there is none, 503 when storage is down. */
+export async function datasetForSpec(
+  datasets: Pick<DatasetStore, 'get'>,
+  tenant: TenantId,
+  datasetId: string,
+): Promise<Dataset> {
+  const dataset = await unavailableOnFailure(() => datasets.get(tenant, datasetId));
+  if (!dataset) {
+    throw new UnprocessableError(`dataset ${datasetId} does not exist`, [
+      { path: 'datasetId', message: 'no such dataset' },
+    ]);
+  }
+  return dataset;
+}
+
 export function createJobService(deps: JobServiceDeps): JobService {
   const now = deps.now ?? (() => new Date());
 
@@ -271,12 +286,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
 
   return {
     async submit(tenant, input) {
-      const dataset = await unavailableOnFailure(() => deps.datasets.get(tenant, input.datasetId));
-      if (!dataset) {
-        throw new UnprocessableError(`dataset ${input.datasetId} does not exist`, [
-          { path: 'datasetId', message: 'no such dataset' },
-        ]);
-      }
+      const dataset = await datasetForSpec(deps.datasets, tenant, input.datasetId);
       const spec = resolveSpec(input, dataset, deps.limits);
       const job: Job = {
         id: newId('job'),

@@ -16,6 +16,7 @@ import {
 import type { Config } from '../config.js';
 import { TooManyRequestsError } from '../domain/errors.js';
 import type { HealthProbe } from '../domain/ports.js';
+import type { PreflightService } from '../domain/preflight.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import type { Logger } from '../logger.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
@@ -34,6 +35,7 @@ export interface AppDeps {
   logger: Logger;
   datasets: DatasetService;
   jobs: JobService;
+  preflight: PreflightService;
   models: ModelService;
   health: HealthProbe;
   idempotency: IdempotencyStore;
@@ -170,7 +172,12 @@ export async function buildApp(deps: AppDeps) {
         datasetRoutes({ datasets: deps.datasets, idempotency, maxUploadBytes: config.MAX_UPLOAD_BYTES }),
       );
       await v1.register(
-        trainingJobRoutes({ jobs: deps.jobs, idempotency, heartbeatMs: deps.sseHeartbeatMs }),
+        trainingJobRoutes({
+          jobs: deps.jobs,
+          preflight: deps.preflight,
+          idempotency,
+          heartbeatMs: deps.sseHeartbeatMs,
+        }),
       );
       await v1.register(modelRoutes({ models: deps.models }));
     },

@@ -2,6 +2,7 @@
 // dependencies (nothing is connected or called). Keys are sorted so the file is stable.
 import { loadConfig } from '../config.js';
 import type { HealthProbe } from '../domain/ports.js';
+import type { PreflightService } from '../domain/preflight.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import { createLogger } from '../logger.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
@@ -33,6 +34,7 @@ export async function generateOpenApiDocument(): Promise<string> {
     logger: createLogger('silent', 'openapi'),
     datasets: inert as DatasetService,
     jobs: inert as JobService,
+    preflight: inert as PreflightService,
     models: inert as ModelService,
     health: inert as HealthProbe,
     idempotency: inert as IdempotencyStore,

@@ -7,6 +7,7 @@ import { loadConfig, type Config } from '../config.js';
 import { createDatasetService } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
+import { createPreflightService } from '../domain/preflight.js';
 import type { CsvDescriber } from '../domain/ports.js';
 import type { JobService } from '../domain/services.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -69,6 +70,7 @@ export function createApiDeps(options: {
     }),
     models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
     jobs,
+    preflight: createPreflightService({ datasets: datasetStore, limits: config }),
   };
   return { deps, datasetStore, modelStore, queue };
 }

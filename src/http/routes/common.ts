@@ -1,7 +1,7 @@
 // Pieces every route shares: the problem responses of the OpenAPI document, and the tenant.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ProblemSchema } from '../../domain/schemas.js';
 import { PROBLEM_CONTENT_TYPE } from '../errors.js';
 
@@ -37,3 +37,12 @@ export function json<T extends z.ZodType>(description: string, schema: T) {
 }
 
 export const tenantOf = (request: FastifyRequest): string => request.principal.tenant;
+
+/** `?dryRun=true` (or `1`): check and report instead of creating. */
+export const DryRunQuerySchema = z.object({
+  dryRun: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => v === 'true' || v === '1')
+    .describe('true: validate and report (200) without queueing or storing anything'),
+});

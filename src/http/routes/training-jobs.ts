@@ -9,6 +9,7 @@ import {
   TrainingSpecInputSchema,
   pageSchema,
 } from '../../domain/schemas.js';
+import { PreflightSchema, type PreflightService } from '../../domain/preflight.js';
 import type { JobEvent, JobService } from '../../domain/services.js';
 import {
   IdempotencyKeyHeaderSchema,
@@ -16,7 +17,7 @@ import {
   sha256Hex,
   type IdempotencyRunner,
 } from '../idempotency.js';
-import { json, problems, tenantOf } from './common.js';
+import { DryRunQuerySchema, json, problems, tenantOf } from './common.js';
 
 const SUBMIT_DESCRIPTION = [
   'Validates the spec, fills in every default (echoed in `spec`), checks it against the limits and',
@@ -26,6 +27,10 @@ const SUBMIT_DESCRIPTION = [
   'the same key and the same body (compared after defaults are filled) answers the original 202 and',
   'job without queueing another; the same key with a different body answers 422. Concurrent',
   'requests with one key wait for the first, so exactly one job is created.',
+  '',
+  '`?dryRun=true`: the same checks (same errors), then 200 with the pre-flight report instead of a',
+  'job: the resolved spec, parameter count, encoded input width, split sizes, an estimate of training',
+  'time (from a short measured probe) and peak memory, and warnings. Nothing is queued or stored.',
 ].join('\n');
 
 const EVENTS_DESCRIPTION = [
@@ -35,7 +40,12 @@ const EVENTS_DESCRIPTION = [
 ].join('\n');
 
 export const trainingJobRoutes =
-  (deps: { jobs: JobService; idempotency: IdempotencyRunner; heartbeatMs?: number }): FastifyPluginAsyncZod =>
+  (deps: {
+    jobs: JobService;
+    preflight: PreflightService;
+    idempotency: IdempotencyRunner;
+    heartbeatMs?: number;
+  }): FastifyPluginAsyncZod =>
   async (app) => {
     const { jobs, idempotency } = deps;
     const heartbeatMs = deps.heartbeatMs ?? 15_000;
@@ -54,8 +64,10 @@ export const trainingJobRoutes =
           summary: 'Submit a training job',
           description: SUBMIT_DESCRIPTION,
           headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
+          querystring: DryRunQuerySchema,
           body: TrainingSpecInputSchema,
           response: {
+            200: json('Dry run: the pre-flight report; nothing was queued or stored', PreflightSchema),
             202: json('The queued job with its resolved spec', JobSchema),
             ...problems(400, 404, 409, 413, 415, 422),
           },
@@ -63,6 +75,9 @@ export const trainingJobRoutes =
       },
       async (request, reply) => {
         const tenant = tenantOf(request);
+        if (request.query.dryRun) {
+          return reply.code(200).send(await deps.preflight.training(tenant, request.body));
+        }
         const result = await idempotency.run({
           tenant,
           scope: 'training-jobs',

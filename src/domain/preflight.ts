@@ -1,0 +1,234 @@
+// Pre-flight of a training spec (`?dryRun=true`): what a submit would train, how big it is, how long
+// it should take and how much memory it needs, and what looks wrong, without queueing or storing.
+// Training time comes from a short measured probe: the spec's network trained for a few batches on
+// seeded synthetic rows of the encoded width (the speed of a dense network does not depend on the
+// values it sees), scaled to the rows and epochs of the real run.
+import { z } from 'zod';
+import {
+  Sequential,
+  createRng,
+  fit,
+  outputActivationFor,
+  type LossName,
+  type OptimizerConfig,
+} from '../engine/index.js';
+import { datasetForSpec, encodedInputSize, parameterCount, resolveSpec, type JobLimits } from './jobs.js';
+import type { DatasetStore, TenantId } from './ports.js';
+import { TrainingSpecSchema, type Dataset, type TrainingSpec, type TrainingSpecParsed } from './schemas.js';
+
+/** Rows a probe trains on at most, and the wall-clock time it aims to stay under. */
+const PROBE_MAX_BATCHES = 16;
+const PROBE_TARGET_MS = 150;
+/** A forward pass of a validation row costs about a third of a training step (forward + backward). */
+const FORWARD_SHARE = 1 / 3;
+const FLOAT_BYTES = 4;
+
+export const SplitSizesSchema = z.object({
+  train: z.number().int(),
+  validation: z.number().int(),
+  test: z.number().int(),
+});
+export type SplitSizes = z.infer<typeof SplitSizesSchema>;
+
+export const TrainingEstimateSchema = z.object({
+  secondsPerEpoch: z
+    .number()
+    .describe('Seconds one epoch takes here (training rows plus the validation pass)'),
+  maxTrainingSeconds: z
+    .number()
+    .describe('Seconds for every epoch of the spec; early stopping usually ends sooner'),
+  peakMemoryBytes: z
+    .number()
+    .int()
+    .describe('Bytes at the peak: encoded splits, the parsed table, weights with optimizer state, a batch'),
+  probe: z
+    .object({ rows: z.number().int(), batches: z.number().int(), seconds: z.number() })
+    .describe('What was measured: synthetic rows of the encoded width trained with the spec'),
+});
+export type TrainingEstimate = z.infer<typeof TrainingEstimateSchema>;
+
+export const PreflightSchema = z
+  .object({
+    dryRun: z.literal(true),
+    spec: TrainingSpecSchema,
+    parameterCount: z.number().int().describe('Weights and biases, output layer included'),
+    inputWidth: z.number().int().describe('Encoded input width: numeric features plus one-hot categories'),
+    outputWidth: z.number().int(),
+    rows: SplitSizesSchema,
+    estimate: TrainingEstimateSchema,
+    warnings: z.array(z.string()),
+  })
+  .meta({ id: 'TrainingPreflight' });
+export type Preflight = z.infer<typeof PreflightSchema>;
+
+/** Output units: one for regression or a sigmoid output, else one per class. */
+export function outputWidth(dataset: Dataset, spec: TrainingSpec): number {
+  if (spec.task === 'regression' || spec.model.binaryOutput === 'sigmoid') return 1;
+  const col = dataset.columns.find((c) => c.name === spec.target);
+  return col && col.type === 'categorical' ? Object.keys(col.categories).length : 1;
+}
+
+/** Split sizes as splitRows (src/data/split.ts) makes them, up to its per-class rounding. */
+export function splitSizes(rowCount: number, spec: TrainingSpec): SplitSizes {
+  const validation = Math.round(rowCount * spec.training.validationSplit);
+  const test = Math.round(rowCount * spec.training.testSplit);
+  return { train: Math.max(0, rowCount - validation - test), validation, test };
+}
+
+/**
+ * Trains the spec's network for a few batches on seeded synthetic rows of the given width and
+ * returns the measured seconds per training row. Blocks the caller for about PROBE_TARGET_MS
+ * (longer only when a single batch of a very large network takes longer).
+ */
+export async function probeSecondsPerRow(
+  spec: TrainingSpec,
+  inputWidth: number,
+  outWidth: number,
+): Promise<{ secondsPerRow: number; rows: number; batches: number; seconds: number }> {
+  const loss = spec.training.loss as LossName;
+  const rng = createRng(spec.training.seed);
+  const model = Sequential.create(
+    {
+      inputSize: inputWidth,
+      layers: [...spec.model.layers, { units: outWidth, activation: outputActivationFor(loss) }],
+      initializer: spec.model.initializer,
+    },
+    rng,
+  );
+  const run = async (batches: number) => {
+    const rows = batches * spec.training.batchSize;
+    const x = new Float32Array(rows * inputWidth);
+    for (let i = 0; i < x.length; i++) x[i] = rng.normal();
+    const y = new Float32Array(rows * outWidth);
+    for (let r = 0; r < rows; r++) y[r * outWidth + (outWidth > 1 ? r % outWidth : 0)] = 1;
+    const started = performance.now();
+    await fit(
+      model,
+      { x, y, rows },
+      {
+        epochs: 1,
+        batchSize: spec.training.batchSize,
+        optimizer: spec.training.optimizer as OptimizerConfig,
+        loss,
+        seed: spec.training.seed,
+      },
+    );
+    return { rows, batches, seconds: (performance.now() - started) / 1000 };
+  };
+  // A first small run warms the kernels up; the second, sized from it, is the measurement.
+  const warm = await run(1);
+  const fitting = Math.floor(PROBE_TARGET_MS / 1000 / Math.max(warm.seconds, 1e-6));
+  const measured = await run(Math.max(1, Math.min(PROBE_MAX_BATCHES, fitting)));
+  return { ...measured, secondsPerRow: measured.seconds / measured.rows };
+}
+
+/**
+ * Peak bytes of one training run, from its shapes: the encoded splits (float32), the parsed table
+ * (about three times the CSV's size as JavaScript strings and numbers), weights with gradients and
+ * two optimizer moments (4 × parameters × 4 bytes), and one batch's pre-activations, activations
+ * and their gradients (3 × batch × units × 4 bytes).
+ */
+export function peakMemoryBytes(
+  dataset: Dataset,
+  spec: TrainingSpec,
+  inputWidth: number,
+  outWidth: number,
+  params: number,
+): number {
+  const encoded = dataset.rowCount * (inputWidth + outWidth) * FLOAT_BYTES;
+  const table = dataset.sizeBytes * 3;
+  const weights = 4 * params * FLOAT_BYTES;
+  const units = inputWidth + outWidth + spec.model.layers.reduce((s, l) => s + l.units, 0);
+  const activations = 3 * spec.training.batchSize * units * FLOAT_BYTES;
+  return encoded + table + weights + activations;
+}
+
+/** What a client should know before training this spec on this dataset (the submit would run it as is). */
+export function specWarnings(dataset: Dataset, spec: TrainingSpec, rows: SplitSizes): string[] {
+  const warnings: string[] = [];
+  const target = dataset.columns.find((c) => c.name === spec.target);
+  if (target?.type === 'categorical' && spec.task === 'classification') {
+    const rare = Object.entries(target.categories).filter(([, n]) => n < 3);
+    if (rare.length > 0) {
+      warnings.push(
+        `classes with fewer than 3 rows cannot appear in every split: ${rare.map(([c]) => c).join(', ')}`,
+      );
+    }
+  }
+  if (target && target.missing > 0) {
+    warnings.push(`${target.missing} rows have no value for the target "${spec.target}" and are left out`);
+  }
+  for (const name of spec.features) {
+    const col = dataset.columns.find((c) => c.name === name);
+    if (!col) continue;
+    const present = dataset.rowCount - col.missing;
+    const constant =
+      present === 0 || (col.type === 'numeric' ? col.std === 0 : Object.keys(col.categories).length <= 1);
+    if (constant) warnings.push(`feature "${name}" has a single value (or none) and carries no information`);
+    else if (
+      col.type === 'categorical' &&
+      Object.keys(col.categories).length > 0.5 * present &&
+      present > 20
+    ) {
+      warnings.push(
+        `feature "${name}" is nearly unique per row (an id?): its one-hot columns will not generalize`,
+      );
+    }
+  }
+  if (spec.training.earlyStopping !== false && rows.validation === 0) {
+    warnings.push(
+      'early stopping watches the validation loss, but validationSplit leaves no validation rows',
+    );
+  }
+  if (rows.test === 0) warnings.push('testSplit leaves no test rows: the model will have no test metrics');
+  return warnings;
+}
+
+/** The full pre-flight report of a resolved spec; nothing is stored or queued. */
+export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<Preflight> {
+  const inputWidth = encodedInputSize(dataset, spec.features);
+  const outWidth = outputWidth(dataset, spec);
+  const params = parameterCount(inputWidth, [...spec.model.layers.map((l) => l.units), outWidth]);
+  const rows = splitSizes(dataset.rowCount, spec);
+  const probe = await probeSecondsPerRow(spec, inputWidth, outWidth);
+  const secondsPerEpoch = probe.secondsPerRow * (rows.train + FORWARD_SHARE * rows.validation);
+  const maxTrainingSeconds = secondsPerEpoch * spec.training.epochs;
+  const warnings = specWarnings(dataset, spec, rows);
+  if (maxTrainingSeconds > spec.training.maxRuntimeSeconds) {
+    warnings.push(
+      `all ${spec.training.epochs} epochs would take about ${Math.round(maxTrainingSeconds)} s, beyond maxRuntimeSeconds (${spec.training.maxRuntimeSeconds} s): the job fails with "timeout" unless early stopping ends it sooner`,
+    );
+  }
+  return {
+    dryRun: true,
+    spec,
+    parameterCount: params,
+    inputWidth,
+    outputWidth: outWidth,
+    rows,
+    estimate: {
+      secondsPerEpoch,
+      maxTrainingSeconds,
+      peakMemoryBytes: peakMemoryBytes(dataset, spec, inputWidth, outWidth, params),
+      probe: { rows: probe.rows, batches: probe.batches, seconds: probe.seconds },
+    },
+    warnings,
+  };
+}
+
+export interface PreflightService {
+  /** Resolves and checks the spec exactly as a submit would (same 4xx), then reports on it. */
+  training(tenant: TenantId, input: TrainingSpecParsed): Promise<Preflight>;
+}
+
+export function createPreflightService(deps: {
+  datasets: Pick<DatasetStore, 'get'>;
+  limits: JobLimits;
+}): PreflightService {
+  return {
+    async training(tenant, input) {
+      const dataset = await datasetForSpec(deps.datasets, tenant, input.datasetId);
+      return preflight(dataset, resolveSpec(input, dataset, deps.limits));
+    },
+  };
+}

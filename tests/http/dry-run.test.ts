@@ -1,0 +1,106 @@
+// POST /v1/training-jobs?dryRun=true: the same checks as a submit, a report instead of a job, and
+// nothing queued or stored.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, deleteKeys, type TestApp } from '../helpers/app.js';
+
+const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', `${name}.csv`);
+
+async function keysOf(t: TestApp): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await t.redis.scan(cursor, 'MATCH', `${t.config.REDIS_PREFIX}:*`, 'COUNT', 500);
+    cursor = next;
+    out.push(...keys.filter((k) => !k.includes(':rl:')));
+  } while (cursor !== '0');
+  return out.sort();
+}
+
+describe('training job dry run', () => {
+  let t: TestApp;
+  let iris: string;
+  let loans: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    const upload = async (name: string) =>
+      (
+        await request(t.app.server)
+          .post(`/v1/datasets?name=${name}`)
+          .set('content-type', 'text/csv')
+          .send(await readFile(fixture(name), 'utf8'))
+      ).body.id as string;
+    iris = await upload('iris');
+    loans = await upload('loans');
+  });
+  afterAll(async () => t?.close());
+
+  it('when a spec is dry-run, then 200 with the resolved spec, sizes and estimates, and no key appears in Redis', async () => {
+    const before = await keysOf(t);
+    const res = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: iris, target: 'species', model: { layers: [{ units: 16 }, { units: 8 }] } });
+    expect(res.status).toBe(200);
+    expect(res.body.dryRun).toBe(true);
+    expect(res.body.spec).toMatchObject({ task: 'classification', training: { loss: 'crossEntropy' } });
+    // 4 numeric features → 16 → 8 → 3 classes: (4+1)·16 + (16+1)·8 + (8+1)·3 = 80 + 136 + 27.
+    expect(res.body.inputWidth).toBe(4);
+    expect(res.body.outputWidth).toBe(3);
+    expect(res.body.parameterCount).toBe(243);
+    // 150 rows, 15 % validation and 15 % test: round(22.5) = 23 each, 104 for training.
+    expect(res.body.rows).toEqual({ train: 104, validation: 23, test: 23 });
+    const { estimate } = res.body;
+    expect(estimate.probe.rows).toBeGreaterThanOrEqual(32);
+    expect(estimate.probe.seconds).toBeGreaterThan(0);
+    expect(estimate.secondsPerEpoch).toBeGreaterThan(0);
+    expect(estimate.maxTrainingSeconds).toBeCloseTo(estimate.secondsPerEpoch * 500, 6);
+    // At least the weights with their optimizer state: 4 copies of 243 float32s.
+    expect(estimate.peakMemoryBytes).toBeGreaterThan(4 * 243 * 4);
+    expect(res.body.warnings).toEqual([]);
+    expect(await keysOf(t)).toEqual(before);
+    expect((await request(t.app.server).get('/v1/training-jobs')).body.data).toEqual([]);
+  });
+
+  it('when the spec is impossible, then the dry run answers the same 422 as a submit would', async () => {
+    for (const body of [
+      { datasetId: iris, target: 'colour' },
+      { datasetId: 'ds_none', target: 'species' },
+      { datasetId: iris, target: 'species', model: { layers: [{ units: 9000 }] } },
+    ]) {
+      const dry = await request(t.app.server).post('/v1/training-jobs?dryRun=true').send(body);
+      const real = await request(t.app.server).post('/v1/training-jobs').send(body);
+      expect(dry.status).toBe(422);
+      expect(dry.body.errors).toEqual(real.body.errors);
+    }
+    const bad = await request(t.app.server).post('/v1/training-jobs?dryRun=maybe').send({});
+    expect(bad.status).toBe(400);
+  });
+
+  it('when the spec has risky settings, then the warnings name them', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=1')
+      .send({
+        datasetId: loans,
+        target: 'decision',
+        training: { validationSplit: 0, testSplit: 0, maxRuntimeSeconds: 1, epochs: 10000 },
+        model: { layers: [{ units: 1024 }, { units: 1024 }] },
+      });
+    expect(res.status).toBe(200);
+    const text = res.body.warnings.join('\n');
+    expect(text).toMatch(/no validation rows/);
+    expect(text).toMatch(/no test rows/);
+    expect(text).toMatch(/beyond maxRuntimeSeconds \(1 s\)/);
+    expect(res.body.rows).toEqual({ train: 3000, validation: 0, test: 0 });
+  });
+
+  it('when dryRun=false, then the submit queues a job as usual', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=false')
+      .send({ datasetId: iris, target: 'species' });
+    expect(res.status).toBe(202);
+    expect(res.body.status).toBe('queued');
+    await deleteKeys(t.redis, `${t.config.REDIS_PREFIX}:q:*`);
+  });
+});
