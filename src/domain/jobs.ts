@@ -11,13 +11,8 @@ import {
 } from './errors.js';
 import { newId } from './ids.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
-import {
-  TERMINAL_STATUSES,
-  type Dataset,
-  type Job,
-  type TrainingSpec,
-  type TrainingSpecParsed,
-} from './schemas.js';
+import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
+import type { Dataset, Job, TrainingSpec, TrainingSpecParsed } from './schemas.js';
 import type { JobEvent, JobService } from './services.js';
 
 export type JobLimits = Pick<
@@ -248,8 +243,6 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   };
 }
 
-export const isTerminal = (job: Job) => TERMINAL_STATUSES.includes(job.status);
-
 /** A store that cannot be reached is a 503 for the client, not a 500. */
 async function unavailableOnFailure<T>(op: () => Promise<T>): Promise<T> {
   try {
@@ -288,21 +281,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
     async submit(tenant, input) {
       const dataset = await datasetForSpec(deps.datasets, tenant, input.datasetId);
       const spec = resolveSpec(input, dataset, deps.limits);
-      const job: Job = {
-        id: newId('job'),
-        status: 'queued',
-        datasetId: dataset.id,
-        spec,
-        createdAt: now().toISOString(),
-        startedAt: null,
-        finishedAt: null,
-        progress: { epoch: 0, epochs: spec.training.epochs },
-        history: [],
-        modelId: null,
-        error: null,
-        cancelRequested: false,
-        attempts: [],
-      };
+      const job = newTrainingJob(newId('job'), spec, now().toISOString());
       const created = await unavailableOnFailure(() =>
         deps.jobs.createWithinCap(tenant, job, deps.limits.MAX_ACTIVE_JOBS_PER_TENANT),
       );
@@ -330,19 +309,12 @@ export function createJobService(deps: JobServiceDeps): JobService {
 
     async cancel(tenant, id) {
       await getOwned(tenant, id);
-      const result = await deps.jobs.update(id, ({ job }) => {
-        if (isTerminal(job) || job.cancelRequested) return null;
-        if (job.status === 'queued') {
-          const at = now().toISOString();
-          return { job: { ...job, status: 'cancelled', cancelRequested: true, finishedAt: at } };
-        }
-        return { job: { ...job, cancelRequested: true } };
-      });
+      const result = await deps.jobs.update(id, (current) => requestCancel(current, now().toISOString()));
       const job = result.stored?.job;
       if (!job) throw new NotFoundError('training job', id);
       if (!result.written) {
         if (job.cancelRequested && !isTerminal(job)) return job; // already on its way
-        // Any final status, cancelled included, is "already finished" (API.md): 409.
+        // Any final status, cancelled included, is "already finished": 409.
         throw new ConflictError(`training job ${id} has already finished (${job.status})`);
       }
       if (job.status === 'cancelled') {

@@ -12,7 +12,10 @@ import type {
   Model,
   Page,
 } from './schemas.js';
+import type { JobLease } from './lifecycle.js';
 import type { JobEvent } from './services.js';
+
+export type { JobLease };
 
 /** Tenant id: from the API key, or "default" when auth is off. Never shown to another tenant. */
 export type TenantId = string;
@@ -98,11 +101,6 @@ export interface JobStore {
   countActive(tenant: TenantId): Promise<number>;
 }
 
-/** Which attempt may write a running job's results: a fresh token per attempt. */
-export interface JobLease {
-  token: string;
-  attempt: number;
-}
 export interface StoredJob {
   tenant: TenantId;
   job: Job;

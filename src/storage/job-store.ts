@@ -6,13 +6,8 @@
 // never overwrite each other's writes, and a worker whose attempt was superseded cannot write at
 // all. The lease names the attempt that may write training results.
 import type { JobEventBus, JobLease, JobMutation, JobStore, StoredJob, TenantId } from '../domain/ports.js';
-import {
-  TERMINAL_STATUSES,
-  type EpochEntry,
-  type Job,
-  type JobStatus,
-  type Model,
-} from '../domain/schemas.js';
+import { isTerminal } from '../domain/lifecycle.js';
+import type { EpochEntry, Job, Model } from '../domain/schemas.js';
 import type { JobEvent } from '../domain/services.js';
 import { createRecordStore } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
@@ -90,7 +85,6 @@ if added > 0 then redis.call('INCR', KEYS[2]) end
 return {1, cancel, added}
 `;
 
-const isTerminal = (status: JobStatus) => TERMINAL_STATUSES.includes(status);
 const MAX_CAS_RETRIES = 50;
 const SUBSCRIBE_TIMEOUT_MS = 3000;
 
@@ -147,8 +141,8 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
     model?: Model,
   ): Promise<boolean> {
     const env: Envelope = { tenant: current.tenant, data: { ...next.job, history: [] }, lease: next.lease };
-    const wasActive = !isTerminal(current.job.status);
-    const nowActive = !isTerminal(next.job.status);
+    const wasActive = !isTerminal(current.job);
+    const nowActive = !isTerminal(next.job);
     const active = wasActive === nowActive ? '' : nowActive ? '1' : '0';
     const change = historyChange(current.job.history, next.job.history);
     const pushed =

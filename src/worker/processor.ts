@@ -6,9 +6,20 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import type { CsvLimits } from '../data/index.js';
 import { newId } from '../domain/ids.js';
-import { isTerminal } from '../domain/jobs.js';
+import {
+  decideAttemptEnd,
+  finishJob,
+  isTerminal,
+  releaseAttempt,
+  remainingRuntimeMs,
+  startTrainingAttempt,
+  succeedTraining,
+  type FinalEnd,
+  type StopReason,
+  type WorkEnd,
+} from '../domain/lifecycle.js';
 import type { JobEventBus, JobStore, StoredJob } from '../domain/ports.js';
-import type { Attempt, Job, JobErrorCode, Model } from '../domain/schemas.js';
+import type { Job, Model } from '../domain/schemas.js';
 import type { TrainingOutcome } from '../domain/training.js';
 import { decodeTrainingState, type EpochReport, type TrainingState } from '../engine/index.js';
 import type { Logger } from '../logger.js';
@@ -39,8 +50,6 @@ export interface TrainingProcessor {
   readonly running: number;
 }
 
-type StopReason = 'cancel' | 'shutdown' | 'timeout' | 'lost';
-
 /** At most one checkpoint a second: a resume repeats at most a second of training. */
 export const CHECKPOINT_INTERVAL_MS = 1000;
 /** On shutdown, how long the epoch under way may take to finish and checkpoint (within the worker's grace). */
@@ -62,33 +71,13 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     if (!current || isTerminal(current.job)) await rm(deps.paths.checkpoint(jobId), { force: true });
   }
 
-  /** Ends the open attempt (if any) with an outcome. */
-  const closeAttempt = (attempts: Attempt[], outcome: string | null, at: string): Attempt[] =>
-    attempts.map((a) => (a.endedAt === null ? { ...a, endedAt: at, outcome } : a));
-
   /**
-   * A final state (failed or cancelled) written under the attempt's lease, or, with token null,
-   * whatever the lease. The open attempt ends with the given outcome.
+   * Ends the job as failed or cancelled (lifecycle.finishJob) under the attempt's lease, or, with
+   * token null, whatever the lease; then its checkpoint goes and the new status is published.
    */
-  async function finish(
-    jobId: string,
-    token: string | null,
-    end: { status: 'failed'; error: { code: JobErrorCode; message: string } } | { status: 'cancelled' },
-  ) {
+  async function finish(jobId: string, token: string | null, end: FinalEnd<Job>) {
     const at = now().toISOString();
-    const outcome = end.status === 'failed' ? end.error.code : 'cancelled';
-    const res = await deps.jobs.update(jobId, ({ job, lease }) => {
-      if (isTerminal(job) || (token !== null && lease?.token !== token)) return null;
-      return {
-        job: {
-          ...job,
-          ...end,
-          finishedAt: at,
-          attempts: closeAttempt(job.attempts, outcome, at),
-        },
-        lease: null,
-      };
-    });
+    const res = await deps.jobs.update(jobId, (current) => finishJob(current, { token, at, end }));
     if (res.written && res.stored) {
       await rm(deps.paths.checkpoint(jobId), { force: true });
       await publishStatus(res.stored.job);
@@ -96,21 +85,13 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     return res.written;
   }
 
-  const finishFailed = (jobId: string, token: string | null, code: JobErrorCode, message: string) =>
-    finish(jobId, token, { status: 'failed', error: { code, message } });
   const finishCancelled = (jobId: string, token: string | null) =>
     finish(jobId, token, { status: 'cancelled' });
 
-  /** The attempt ends without a final state: the job waits in the queue again (retry or hand-back). */
-  async function releaseAttempt(jobId: string, token: string, outcome: string) {
+  /** The attempt ends without a final state (lifecycle.releaseAttempt): the job waits in the queue again. */
+  async function release(jobId: string, token: string, outcome: string) {
     const at = now().toISOString();
-    const res = await deps.jobs.update(jobId, ({ job, lease }) => {
-      if (isTerminal(job) || lease?.token !== token) return null;
-      return {
-        job: { ...job, status: 'queued', attempts: closeAttempt(job.attempts, outcome, at) },
-        lease: null,
-      };
-    });
+    const res = await deps.jobs.update(jobId, (current) => releaseAttempt(current, { token, at, outcome }));
     if (res.written && res.stored) await publishStatus(res.stored.job);
   }
 
@@ -155,21 +136,14 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     try {
       res = await deps.jobs.update(
         start.id,
-        ({ job, lease }) => {
-          if (job.status !== 'running' || lease?.token !== token) return null;
-          return {
-            job: {
-              ...job,
-              status: 'succeeded',
-              modelId,
-              finishedAt: createdAt,
-              history: outcome.history.map(toEntry),
-              progress: { epoch: outcome.epochsTrained, epochs: job.progress.epochs },
-              attempts: closeAttempt(job.attempts, null, createdAt),
-            },
-            lease: null,
-          };
-        },
+        (current) =>
+          succeedTraining(current, {
+            token,
+            at: createdAt,
+            modelId,
+            history: outcome.history.map(toEntry),
+            epochsTrained: outcome.epochsTrained,
+          }),
         model,
       );
     } catch (err) {
@@ -208,31 +182,10 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     const resumedFrom = checkpoint?.state.epoch ?? 0;
     const token = randomUUID();
     const startedAt = now().toISOString();
-    const started = await deps.jobs.update(jobId, ({ job }) => {
-      if (isTerminal(job) || job.cancelRequested) return null;
-      // An attempt still open was left running by a worker that died (its lock expired).
-      const attempts = closeAttempt(job.attempts, 'workerCrashed', startedAt);
-      attempts.push({
-        attempt: attempts.length + 1,
-        startedAt,
-        endedAt: null,
-        outcome: null,
-        resumedFromEpoch: resumedFrom,
-      });
-      // The record keeps exactly the epochs the checkpoint holds: later ones will be trained again.
-      const history = checkpoint ? checkpoint.state.history.map(toEntry) : [];
-      return {
-        job: {
-          ...job,
-          status: 'running',
-          startedAt: job.startedAt ?? startedAt,
-          history,
-          progress: { epoch: resumedFrom, epochs: job.progress.epochs },
-          attempts,
-        },
-        lease: { token, attempt: attempts.length },
-      };
-    });
+    const checkpointHistory = checkpoint ? checkpoint.state.history.map(toEntry) : null;
+    const started = await deps.jobs.update(jobId, (current) =>
+      startTrainingAttempt(current, { token, at: startedAt, checkpointHistory }),
+    );
     if (!started.written || !started.stored) {
       const current = started.stored?.job;
       if (current && !isTerminal(current) && current.cancelRequested) await finishCancelled(jobId, null);
@@ -244,10 +197,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     log.info({ attempt: stored.lease?.attempt, resumedFrom }, 'training attempt started');
 
     // Runtime budget across attempts: what earlier attempts used is spent.
-    const usedMs = stored.job.attempts
-      .filter((a) => a.endedAt !== null)
-      .reduce((ms, a) => ms + (Date.parse(a.endedAt!) - Date.parse(a.startedAt)), 0);
-    const budgetMs = spec.training.maxRuntimeSeconds * 1000 - usedMs;
+    const budgetMs = remainingRuntimeMs(stored.job.attempts, spec.training.maxRuntimeSeconds);
 
     let stopReason: StopReason | null = null;
     let thread: ThreadHandle | null = null;
@@ -266,7 +216,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         log.warn({ err }, 'cancel channel unavailable; cancel is seen at the next epoch');
         return async () => {};
       });
-    const timer = setTimeout(() => stop('timeout'), Math.min(Math.max(0, budgetMs), 2 ** 31 - 1));
+    const timer = setTimeout(() => stop('timeout'), Math.min(budgetMs, 2 ** 31 - 1));
 
     try {
       const input: ThreadInput = {
@@ -309,6 +259,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     }
   }
 
+  /** Carries out what lifecycle.decideAttemptEnd decided for the attempt, and answers the queue. */
   async function settle(
     stored: StoredJob,
     token: string,
@@ -318,58 +269,52 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     log: Logger,
   ): Promise<DeliveryOutcome> {
     const jobId = stored.job.id;
-    if (reason === 'lost') {
-      await removeCheckpointIfFinished(jobId);
-      return { kind: 'done' };
+    const seconds = stored.job.spec.training.maxRuntimeSeconds;
+    const end = decideAttemptEnd(reason, workEnd(result), {
+      lastDelivery: delivery.attemptsMade + 1 >= delivery.maxAttempts,
+      timeoutMessage: `training exceeded maxRuntimeSeconds (${seconds} s)`,
+      internalMessage: GENERIC_INTERNAL,
+    });
+    if (result.kind !== 'done' && !isFinalFailure(result) && reason === null) {
+      log.error(
+        { detail: result.message, stack: 'stack' in result ? result.stack : undefined },
+        'training attempt failed',
+      );
     }
-    if (reason === 'cancel') {
-      await finishCancelled(jobId, token);
-      return { kind: 'done' };
-    }
-    if (result.kind === 'done') {
-      await commitSuccess(stored, token, result.outcome);
-      return { kind: 'done' };
-    }
-    if (reason === 'timeout') {
-      const message = `training exceeded maxRuntimeSeconds (${stored.job.spec.training.maxRuntimeSeconds} s)`;
-      await finishFailed(jobId, token, 'timeout', message);
-      return { kind: 'fail', message };
-    }
-    if (reason === 'shutdown') {
-      await releaseAttempt(jobId, token, 'shutdown');
-      return { kind: 'handBack' };
-    }
-    switch (result.kind) {
-      case 'diverged':
-      case 'invalidData':
-      case 'datasetDeleted':
-        await finishFailed(jobId, token, result.kind, result.message);
-        return { kind: 'fail', message: result.message };
-      default: {
-        log.error(
-          { detail: result.message, stack: 'stack' in result ? result.stack : undefined },
-          'training attempt failed',
-        );
-        const last = delivery.attemptsMade + 1 >= delivery.maxAttempts;
-        if (last) {
-          await finishFailed(jobId, token, 'internal', GENERIC_INTERNAL);
-          return { kind: 'fail', message: GENERIC_INTERNAL };
-        }
-        await releaseAttempt(jobId, token, 'internal');
-        return { kind: 'retry', error: new Error(GENERIC_INTERNAL) };
-      }
+    switch (end.kind) {
+      case 'lost':
+        await removeCheckpointIfFinished(jobId);
+        return { kind: 'done' };
+      case 'cancel':
+        await finishCancelled(jobId, token);
+        return { kind: 'done' };
+      case 'succeed':
+        if (result.kind === 'done') await commitSuccess(stored, token, result.outcome);
+        return { kind: 'done' };
+      case 'fail':
+        await finish(jobId, token, {
+          status: 'failed',
+          error: { code: end.code, message: end.message },
+        });
+        return { kind: 'fail', message: end.message };
+      case 'release':
+        await release(jobId, token, end.outcome);
+        return end.delivery === 'handBack'
+          ? { kind: 'handBack' }
+          : { kind: 'retry', error: new Error(end.message) };
     }
   }
 
   return {
     process,
     async recordStalledOut(jobId, reason) {
-      const written = await finishFailed(
-        jobId,
-        null,
-        'workerCrashed',
-        'the workers running this job stopped responding too many times',
-      );
+      const written = await finish(jobId, null, {
+        status: 'failed',
+        error: {
+          code: 'workerCrashed',
+          message: 'the workers running this job stopped responding too many times',
+        },
+      });
       if (written) deps.logger.warn({ jobId, reason }, 'job failed after repeated worker crashes');
     },
     shutdown() {
@@ -388,4 +333,19 @@ function toEntry(r: EpochReport): Job['history'][number] {
   if (r.valAccuracy !== undefined) e.valAccuracy = r.valAccuracy;
   if (r.valR2 !== undefined) e.valR2 = r.valR2;
   return e;
+}
+
+type FinalFailure = Extract<ThreadResult, { message: string }> & {
+  kind: 'diverged' | 'invalidData' | 'datasetDeleted';
+};
+
+/** Thread results that end the job as failed at once: no retry would change them. */
+const isFinalFailure = (r: ThreadResult): r is FinalFailure =>
+  r.kind === 'diverged' || r.kind === 'invalidData' || r.kind === 'datasetDeleted';
+
+/** The thread's result in the lifecycle's terms. */
+function workEnd(result: ThreadResult): WorkEnd<FinalFailure['kind']> {
+  if (result.kind === 'done') return { kind: 'done' };
+  if (isFinalFailure(result)) return { kind: 'failed', code: result.kind, message: result.message };
+  return { kind: 'error' };
 }
