@@ -42,7 +42,71 @@ const sinkFor = (cols: number): Float32Array => {
 // z + b is rounded to float32 as the stored z is: the same bits as a separate `z[i] += b[j]`.
 const f32 = Math.fround;
 
+/**
+ * An element-wise activation from f(z) and f'(z) (both of the pre-activation z), with the bias add
+ * in forward and the bias gradient in backward like the hand-written ones above.
+ */
+function elementwise(f: (v: number) => number, df: (v: number) => number): Activation {
+  return {
+    forward(z, a, rows, cols, bias) {
+      const b = bias ?? zerosFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const v = f32(z[o + j] + b[j]);
+          z[o + j] = v;
+          a[o + j] = f(v);
+        }
+      }
+    },
+    backward(z, _a, da, dz, rows, cols, biasGrad) {
+      const g = biasGrad ?? sinkFor(cols);
+      for (let r = 0; r < rows; r++) {
+        const o = r * cols;
+        for (let j = 0; j < cols; j++) {
+          const d = f32(da[o + j] * df(z[o + j]));
+          dz[o + j] = d;
+          g[j] += d;
+        }
+      }
+    },
+  };
+}
+
+/** SELU's constants (Klambauer et al. 2017, eq. 14): λ and α that make unit variance a fixed point. */
+export const SELU_LAMBDA = 1.0507009873554805;
+export const SELU_ALPHA = 1.6732632423543772;
+// GELU's tanh form (Hendrycks & Gimpel 2016): ½v(1 + tanh(√(2/π)(v + 0.044715v³))).
+const GELU_K = Math.sqrt(2 / Math.PI);
+const GELU_C = 0.044715;
+// softplus(v) = log(1 + e^v), without overflow for large v.
+const softplus = (v: number): number => (v > 20 ? v : Math.log1p(Math.exp(v)));
+
+const selu = elementwise(
+  (v) => (v > 0 ? SELU_LAMBDA * v : SELU_LAMBDA * SELU_ALPHA * Math.expm1(v)),
+  (v) => (v > 0 ? SELU_LAMBDA : SELU_LAMBDA * SELU_ALPHA * Math.exp(v)),
+);
+const gelu = elementwise(
+  (v) => 0.5 * v * (1 + Math.tanh(GELU_K * (v + GELU_C * v * v * v))),
+  (v) => {
+    const th = Math.tanh(GELU_K * (v + GELU_C * v * v * v));
+    return 0.5 * (1 + th) + 0.5 * v * (1 - th * th) * GELU_K * (1 + 3 * GELU_C * v * v);
+  },
+);
+// Mish (Misra 2019): v·tanh(softplus(v)); f' = tanh(sp) + v·(1 − tanh²(sp))·σ(v).
+const mish = elementwise(
+  (v) => v * Math.tanh(softplus(v)),
+  (v) => {
+    const th = Math.tanh(softplus(v));
+    const sig = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+    return th + v * (1 - th * th) * sig;
+  },
+);
+
 export const activations: Record<ActivationName, Activation> = {
+  selu,
+  gelu,
+  mish,
   linear: {
     forward(z, a, rows, cols, bias) {
       const b = bias ?? zerosFor(cols);

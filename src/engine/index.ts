@@ -12,7 +12,14 @@ export {
 export { optimizers, createOptimizer, type Optimizer, type OptimizerState } from './optimizers.js';
 export { Dense } from './layers.js';
 export { Sequential, ModelFormatError } from './model.js';
-export { fit, TrainingDivergedError, TrainingAbortedError } from './train.js';
+export {
+  fit,
+  fitEnsemble,
+  TrainingDivergedError,
+  TrainingAbortedError,
+  type EnsembleFitOptions,
+} from './train.js';
+export { schedules, scheduleFactor } from './schedules.js';
 export { evaluate, classificationMetrics, regressionMetrics } from './metrics.js';
 export { encodeTrainingState, decodeTrainingState, StateFormatError } from './state.js';
 export { createParam, type Param } from './tensor.js';

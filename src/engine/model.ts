@@ -33,6 +33,8 @@ export function validateSpec(spec: ModelSpec): void {
   spec.layers.forEach((l, i) => {
     if (!l || !isPositiveInt(l.units))
       throw new ModelFormatError(`spec.layers[${i}].units must be a positive integer`);
+    if (l.dropout !== undefined && !(l.dropout >= 0 && l.dropout < 1))
+      throw new ModelFormatError(`spec.layers[${i}].dropout must be in [0, 1)`);
     if (!Object.hasOwn(activations, l.activation)) {
       throw new ModelFormatError(
         `spec.layers[${i}].activation "${String(l.activation)}" is not one of ${Object.keys(activations).join(', ')}`,
@@ -49,9 +51,50 @@ export function validateSpec(spec: ModelSpec): void {
 function cloneSpec(spec: ModelSpec): ModelSpec {
   return {
     inputSize: spec.inputSize,
-    layers: spec.layers.map((l) => ({ units: l.units, activation: l.activation })),
+    layers: spec.layers.map((l) =>
+      l.dropout
+        ? { units: l.units, activation: l.activation, dropout: l.dropout }
+        : { units: l.units, activation: l.activation },
+    ),
     initializer: spec.initializer,
   };
+}
+
+/**
+ * Inverted dropout (Srivastava et al. 2014, scaled at training time): out = a·mask with
+ * mask = 0 with probability p, else 1/(1 − p), so the expected output equals a and prediction
+ * needs no rescaling. The mask of the last forward is kept for backward: dL/da = dL/dout·mask.
+ */
+class Dropout {
+  private mask = new Float32Array(0);
+  private out = new Float32Array(0);
+  private n = 0;
+
+  constructor(readonly rate: number) {}
+
+  forward(a: Float32Array, n: number, rng: Rng, rateFactor: number): Float32Array {
+    if (this.mask.length < n) {
+      this.mask = new Float32Array(n);
+      this.out = new Float32Array(n);
+    }
+    this.n = n;
+    const p = this.rate * rateFactor;
+    const keep = p > 0 ? 1 / (1 - p) : 1;
+    const mask = this.mask;
+    const out = this.out;
+    for (let i = 0; i < n; i++) {
+      const m = p > 0 && rng.next() < p ? 0 : keep;
+      mask[i] = m;
+      out[i] = a[i] * m;
+    }
+    return out.subarray(0, n);
+  }
+
+  /** Turns dL/dout into dL/da in place. */
+  backward(d: Float32Array): void {
+    const mask = this.mask;
+    for (let i = 0; i < this.n; i++) d[i] *= mask[i];
+  }
 }
 
 export class Sequential {
@@ -62,6 +105,11 @@ export class Sequential {
   // The weights as predict last prepared them in a kernel backend; dropped whenever they may change.
   private prepared: { kernels: Kernels; weights: PreparedMatrix[] } | null = null;
 
+  // Inverted dropout after each hidden layer that has a rate (none after the output layer).
+  private readonly dropouts: (Dropout | null)[];
+  // The dropouts the last forward applied (training only); backward passes through their masks.
+  private dropoutActive = false;
+
   private constructor(readonly spec: ModelSpec) {
     let inSize = spec.inputSize;
     this.layers = spec.layers.map((l, i) => {
@@ -70,6 +118,13 @@ export class Sequential {
       return d;
     });
     this.paramList = this.layers.flatMap((l) => l.params);
+    const last = spec.layers.length - 1;
+    this.dropouts = spec.layers.map((l, i) => (i < last && l.dropout ? new Dropout(l.dropout) : null));
+  }
+
+  /** True when some hidden layer has a dropout rate. */
+  get hasDropout(): boolean {
+    return this.dropouts.some((d) => d !== null);
   }
 
   /** A new model with weights drawn from spec.initializer with `rng`, biases zero. */
@@ -116,8 +171,25 @@ export class Sequential {
 
   /** The output for `rows` rows of x: a view into the last layer's buffer, valid until the next forward. */
   forward(x: Float32Array, rows: number): Float32Array {
+    this.dropoutActive = false;
     let h = x;
     for (const l of this.layers) h = l.forward(h, rows);
+    return h;
+  }
+
+  /**
+   * A training forward: like forward, with each hidden layer's dropout applied, its mask drawn
+   * from `rng` and its rate multiplied by `rateFactor` (a regularization schedule's factor).
+   */
+  forwardTrain(x: Float32Array, rows: number, rng: Rng, rateFactor = 1): Float32Array {
+    if (!this.hasDropout) return this.forward(x, rows);
+    this.dropoutActive = true;
+    let h = x;
+    for (let i = 0; i < this.layers.length; i++) {
+      h = this.layers[i].forward(h, rows);
+      const d = this.dropouts[i];
+      if (d) h = d.forward(h, rows * this.layers[i].units, rng, rateFactor);
+    }
     return h;
   }
 
@@ -148,7 +220,11 @@ export class Sequential {
       value = lossFunctions[loss].gradient(last.a, y, dOut, rows, last.units);
       d = last.backward(dOut, n > 1);
     }
-    for (let i = n - 2; i >= 0; i--) d = this.layers[i].backward(d as Float32Array, i > 0);
+    for (let i = n - 2; i >= 0; i--) {
+      const drop = this.dropoutActive ? this.dropouts[i] : null;
+      if (drop) drop.backward(d as Float32Array);
+      d = this.layers[i].backward(d as Float32Array, i > 0);
+    }
     return value;
   }
 

@@ -14,8 +14,11 @@ export interface OptimizerState {
 
 export interface Optimizer {
   readonly config: OptimizerConfig;
-  /** Applies one update from the accumulated gradients, then zeroes them. */
-  step(): void;
+  /**
+   * Applies one update from the accumulated gradients, then zeroes them. `lrFactor` scales the
+   * learning rate (a schedule's factor) and `decayFactor` the decoupled weight decay; both default to 1.
+   */
+  step(lrFactor?: number, decayFactor?: number): void;
   /** A copy of the optimizer state. */
   state(): OptimizerState;
   /** Restores a state taken from an optimizer of the same type over the same parameter shapes. */
@@ -191,6 +194,8 @@ function checkConfig(cfg: OptimizerConfig): void {
     bad('learningRate must be a positive number');
   if (cfg.weightDecay !== undefined && !(cfg.weightDecay >= 0)) bad('weightDecay must be ≥ 0');
   if (cfg.clipNorm !== undefined && !(cfg.clipNorm > 0)) bad('clipNorm must be > 0');
+  if (cfg.decoupledWeightDecay !== undefined && !(cfg.decoupledWeightDecay >= 0))
+    bad('decoupledWeightDecay must be ≥ 0');
   const c = cfg as { momentum?: number; rho?: number; beta1?: number; beta2?: number; epsilon?: number };
   for (const key of ['momentum', 'rho', 'beta1', 'beta2'] as const) {
     const v = c[key];
@@ -210,7 +215,19 @@ export function createOptimizer(params: Param[], cfg: OptimizerConfig): Optimize
   const lr = cfg.learningRate;
   const wd = cfg.weightDecay ?? 0;
   const clip = cfg.clipNorm;
+  const dwd = cfg.decoupledWeightDecay ?? 0;
   let t = 0;
+
+  // AdamW's decoupled decay: w ← w·(1 − lr·wd) on weights, before the gradient update.
+  const decayWeights = (lrNow: number, decayFactor: number): void => {
+    const keep = 1 - lrNow * dwd * decayFactor;
+    if (keep === 1) return;
+    for (const p of params) {
+      if (!p.decay) continue;
+      const w = p.value;
+      for (let i = 0; i < w.length; i++) w[i] *= keep;
+    }
+  };
 
   // Global norm of the decayed gradients; scale = min(1, clipNorm / ‖g‖).
   const clipScale = (): number => {
@@ -231,12 +248,14 @@ export function createOptimizer(params: Param[], cfg: OptimizerConfig): Optimize
 
   return {
     config: cfg,
-    step() {
+    step(lrFactor = 1, decayFactor = 1) {
       t++;
       const scale = clipScale();
+      const lrNow = lr * lrFactor;
+      if (dwd > 0) decayWeights(lrNow, decayFactor);
       for (let j = 0; j < params.length; j++) {
         const p = params[j];
-        update(p, slots, j * per, lr, p.decay ? wd : 0, scale, t);
+        update(p, slots, j * per, lrNow, p.decay ? wd : 0, scale, t);
       }
     },
     state() {

@@ -2,7 +2,7 @@
 // little-endian Float32, everything else as a small JSON header.
 // Layout: "BPTS" | u32 version | u32 header bytes | u32 CRC-32 of the rest | header (padded to 4) | blobs.
 import { base64ToFloat32, bytesToFloat32, float32ToBase64, float32ToBytes } from './tensor.js';
-import type { SerializedModel, TrainingState } from './types.js';
+import type { MemberState, SerializedModel, TrainingState } from './types.js';
 
 /** A buffer that is not a training state this version can read; the message says why. */
 export class StateFormatError extends Error {
@@ -44,16 +44,28 @@ const fromBinaryModel = (m: BinaryModel): SerializedModel => ({
   params: m.params.map(float32ToBase64),
 });
 
-export function encodeTrainingState(s: TrainingState): Uint8Array {
-  const blobs: Float32Array[] = [];
-  const body = {
-    ...s,
-    model: toBinaryModel(s.model),
+// A member's weights (current and best) between the base64 and the binary form.
+function mapMember<T extends MemberState>(m: T, f: (x: never) => unknown): T {
+  const g = f as (x: unknown) => never;
+  return {
+    ...m,
+    model: g(m.model),
     earlyStopping: {
-      ...s.earlyStopping,
-      bestWeights: s.earlyStopping.bestWeights ? toBinaryModel(s.earlyStopping.bestWeights) : null,
+      ...m.earlyStopping,
+      bestWeights: m.earlyStopping.bestWeights ? g(m.earlyStopping.bestWeights) : null,
     },
   };
+}
+
+function mapState(s: TrainingState, f: (x: never) => unknown): TrainingState {
+  const out = mapMember(s, f);
+  if (s.members) out.members = s.members.map((m) => mapMember(m, f));
+  return out;
+}
+
+export function encodeTrainingState(s: TrainingState): Uint8Array {
+  const blobs: Float32Array[] = [];
+  const body = mapState(s, toBinaryModel);
   const json = JSON.stringify(body, (_key, value: unknown) => {
     if (value instanceof Float32Array) {
       blobs.push(value);
@@ -136,12 +148,5 @@ export function decodeTrainingState(b: Uint8Array): TrainingState {
   ) {
     throw new StateFormatError('the header does not describe a training state');
   }
-  return {
-    ...s,
-    model: fromBinaryModel(s.model),
-    earlyStopping: {
-      ...s.earlyStopping,
-      bestWeights: s.earlyStopping.bestWeights ? fromBinaryModel(s.earlyStopping.bestWeights) : null,
-    },
-  };
+  return mapState(s, fromBinaryModel);
 }

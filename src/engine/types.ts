@@ -3,8 +3,12 @@
 import type { CalibrationBin } from './ranking.js';
 
 export type { CalibrationBin };
+import type { Sequential } from './model.js';
 
-export type ActivationName = 'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'linear' | 'softmax';
+export type ActivationName =
+  'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu' | 'gelu' | 'mish' | 'linear' | 'softmax';
+/** Schedules of a setting over a run (see schedules.ts). */
+export type ScheduleName = 'constant' | 'cosine' | 'flatCosine' | 'cosLog4';
 export type LossName = 'mse' | 'mae' | 'crossEntropy' | 'binaryCrossEntropy';
 /** `he` and `xavier` are the uniform forms; the `…Normal` names are the normal forms. */
 export type InitializerName = 'he' | 'heNormal' | 'xavier' | 'xavierNormal' | 'uniform' | 'normal';
@@ -15,6 +19,11 @@ interface OptimizerCommon {
   weightDecay?: number;
   /** Clip the global gradient norm to at most this value before the update. */
   clipNorm?: number;
+  /**
+   * Decoupled weight decay (Loshchilov & Hutter 2019, AdamW), on weights only: before each update
+   * w ← w·(1 − lr·decoupledWeightDecay), lr being the step's scheduled learning rate.
+   */
+  decoupledWeightDecay?: number;
 }
 export type OptimizerConfig =
   | ({ type: 'sgd' } & OptimizerCommon)
@@ -27,6 +36,11 @@ export type OptimizerType = OptimizerConfig['type'];
 export interface LayerSpec {
   units: number;
   activation: ActivationName;
+  /**
+   * Inverted dropout after this layer's activation while training: each output is zeroed with
+   * this probability and the others scaled by 1/(1 − p); nothing is dropped at prediction. 0 or absent: none.
+   */
+  dropout?: number;
 }
 
 /** A sequential dense network: `layers` includes the output layer as its last entry. */
@@ -119,6 +133,20 @@ export interface FitOptions {
   metrics?: MetricsKind;
   earlyStopping?: EarlyStoppingOptions;
   /**
+   * Keep the weights of the best epoch on the validation set and restore them at the end: on the
+   * loss, or on the task metric ('metric': accuracy for classification, r² — the same order as
+   * RMSE — for regression). Ties go to the later epoch. Overrides earlyStopping.restoreBest.
+   */
+  bestEpoch?: { monitor: 'loss' | 'metric' };
+  /** Label smoothing for crossEntropy/binaryCrossEntropy: targets y·(1 − ε) + ε/K over K classes. Default 0. */
+  labelSmoothing?: number;
+  /** The learning rate's schedule over the run. Default 'constant'. */
+  learningRateSchedule?: ScheduleName;
+  /** A linear warm-up of the learning rate over this fraction of the run, on top of its schedule. Default 0. */
+  warmupFraction?: number;
+  /** The schedule of dropout rates and decoupled weight decay over the run. Default 'constant'. */
+  regularizationSchedule?: ScheduleName;
+  /**
    * Called after each epoch, awaited before the next one starts. `snapshot()` returns the full
    * training state at this epoch boundary (for checkpoints).
    */
@@ -140,14 +168,46 @@ export interface FitResult {
  * Everything needed to continue training bit for bit: weights, optimizer state, generator state,
  * epoch, history and early-stopping bookkeeping. Serialize with encodeTrainingState.
  */
-export interface TrainingState {
+export interface TrainingState extends MemberState {
   version: 1;
   epoch: number;
+  history: EpochReport[];
+  /** The second and later members of an ensemble (the first one's state is the top level). */
+  members?: MemberState[];
+}
+
+/** One network's part of a TrainingState. */
+export interface MemberState {
   model: SerializedModel;
   optimizer: unknown;
   rng: number[];
+  /**
+   * bestLoss and wait: early stopping's best monitored value and epochs without improvement;
+   * bestEpoch, bestWeights and bestValue: the best epoch kept so far and its monitored value.
+   */
+  earlyStopping: {
+    bestLoss: number;
+    bestEpoch: number;
+    wait: number;
+    bestWeights: SerializedModel | null;
+    bestValue?: number;
+    /** The member stopped early (an ensemble goes on while other members train). */
+    stopped?: boolean;
+  };
+}
+
+/** One network of an ensemble trained by fitEnsemble: its own data, validation rows and seed. */
+export interface EnsembleMember {
+  model: Sequential;
+  train: Batchable;
+  validation?: Batchable;
+  seed: number;
+}
+
+/** What fitEnsemble returns: the averaged history and each member's outcome, in member order. */
+export interface EnsembleFitResult {
   history: EpochReport[];
-  earlyStopping: { bestLoss: number; bestEpoch: number; wait: number; bestWeights: SerializedModel | null };
+  members: { bestEpoch: number; stoppedEarly: boolean; epochs: number }[];
 }
 
 /** The versioned, JSON-safe form of a model; weights are base64 of little-endian Float32. */
