@@ -12,7 +12,7 @@ import {
   type Table,
 } from './schema.js';
 
-export type Scaling = 'standardize' | 'minmax' | 'none';
+export type Scaling = 'standardize' | 'minmax' | 'robust' | 'none';
 export type Task = 'classification' | 'regression';
 
 export interface EncoderOptions {
@@ -24,7 +24,14 @@ export interface EncoderOptions {
   binaryOutput?: boolean;
   /** A category not seen in training, at prediction: all zeros ('missing', the default) or an error. */
   unknownCategory?: 'missing' | 'error';
+  /** A numeric feature with missing training values gets a second input, 1 where the value was missing. Default false. */
+  missingIndicators?: boolean;
+  /** A categorical feature with exactly two categories and no missing training value is one 0/1 input. Default false. */
+  binaryAsOneInput?: boolean;
 }
+
+/** The bound of the smooth clip after robust scaling: x / √(1 + (x/3)²) maps into (−3, 3). */
+export const SMOOTH_CLIP = 3;
 
 /** The spec cannot be encoded with this table (unknown column, wrong target type, too few classes). */
 export class EncoderError extends Error {
@@ -57,6 +64,10 @@ const NumericFeatureSchema = z.object({
   /** x' = (x - shift) / scale. */
   shift: z.number(),
   scale: z.number().positive(),
+  /** Then x'' = x' / √(1 + (x'/clip)²), a smooth clip into (−clip, clip) (robust scaling). */
+  clip: z.number().positive().optional(),
+  /** A second input: 1 when the value is missing, else 0. */
+  missingIndicator: z.boolean().optional(),
 });
 const CategoricalFeatureSchema = z.object({
   name: z.string(),
@@ -65,6 +76,8 @@ const CategoricalFeatureSchema = z.object({
   categories: z.array(z.string()),
   /** Training had missing values: one more input after the categories marks a missing value. */
   missingSlot: z.boolean(),
+  /** Two categories as one input: 0 for categories[0], 1 for categories[1], ½ when missing or unknown. */
+  oneInput: z.boolean().optional(),
 });
 const FeatureStateSchema = z.discriminatedUnion('type', [NumericFeatureSchema, CategoricalFeatureSchema]);
 type FeatureState = z.infer<typeof FeatureStateSchema>;
@@ -73,7 +86,7 @@ export const EncoderJSONSchema = z
   .object({
     version: z.literal(1),
     task: z.enum(['classification', 'regression']),
-    scaling: z.enum(['standardize', 'minmax', 'none']),
+    scaling: z.enum(['standardize', 'minmax', 'robust', 'none']),
     target: z.string(),
     features: z.array(FeatureStateSchema).min(1),
     classes: z.array(z.string()).nullable(),
@@ -252,11 +265,25 @@ export class Encoder {
   ): number {
     const feat = this.state.features[f];
     if (feat.type === 'numeric') {
-      const v = typeof value === 'number' && !Number.isNaN(value) ? value : feat.impute;
-      x[off] = (v - feat.shift) / feat.scale;
-      return off + 1;
+      const present = typeof value === 'number' && !Number.isNaN(value);
+      const s = ((present ? value : feat.impute) - feat.shift) / feat.scale;
+      x[off] = feat.clip ? s / Math.sqrt(1 + (s / feat.clip) ** 2) : s;
+      if (!feat.missingIndicator) return off + 1;
+      x[off + 1] = present ? 0 : 1;
+      return off + 2;
     }
     const size = width(feat);
+    if (feat.oneInput) {
+      const idx = typeof value === 'string' ? this.categoryIndex[f].get(value) : undefined;
+      if (idx === undefined && typeof value === 'string' && strict && this.state.unknownCategory === 'error')
+        throw new RowValueError(
+          `row ${row}, column "${feat.name}": the category "${value}" was not seen in training`,
+          row,
+          feat.name,
+        );
+      x[off] = idx === undefined ? 0.5 : idx;
+      return off + 1;
+    }
     if (value === null || typeof value !== 'string') {
       if (feat.missingSlot) x[off + size - 1] = 1;
       return off + size;
@@ -275,7 +302,8 @@ export class Encoder {
 }
 
 function width(f: FeatureState): number {
-  return f.type === 'numeric' ? 1 : f.categories.length + (f.missingSlot ? 1 : 0);
+  if (f.type === 'numeric') return f.missingIndicator ? 2 : 1;
+  return f.oneInput ? 1 : f.categories.length + (f.missingSlot ? 1 : 0);
 }
 
 function readNumber(raw: unknown, row: number, column: string): number {
@@ -322,8 +350,10 @@ function describeType(v: unknown): string {
 /**
  * Fits the preprocessing on the training rows only. Numeric features: missing → training mean,
  * then scaled (standardize: z = (x - mean) / std, population std, 0 → 1; minmax: (x - min) /
- * (max - min), range 0 → 1). Categorical features: one-hot over the categories seen in training,
- * plus a "missing" input when training had missing values. The class list covers the whole table.
+ * (max - min), range 0 → 1; robust: see robustScale, then the smooth clip), plus a missing
+ * indicator when asked and training had missing values. Categorical features: one-hot over the
+ * categories seen in training, plus a "missing" input when training had missing values (or one
+ * 0/1 input for two categories when asked). The class list covers the whole table.
  */
 export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32Array): Encoder {
   const targetCol = findColumn(table, opts.target);
@@ -336,8 +366,8 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
     if (seen.has(name)) throw new EncoderError(`the feature "${name}" is listed twice`, name);
     seen.add(name);
     return col.type === 'numeric'
-      ? fitNumeric(col.name, col.values, opts.scaling, trainRows)
-      : fitCategorical(col.name, col.values, trainRows);
+      ? fitNumeric(col.name, col.values, opts, trainRows)
+      : fitCategorical(col.name, col.values, trainRows, opts.binaryAsOneInput === true);
   });
   if (features.length === 0) throw new EncoderError('at least one feature is needed');
 
@@ -383,18 +413,55 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
   });
 }
 
-function fitNumeric(name: string, values: Float64Array, scaling: Scaling, rows: Int32Array): FeatureState {
+function fitNumeric(
+  name: string,
+  values: Float64Array,
+  opts: EncoderOptions,
+  rows: Int32Array,
+): FeatureState {
   const s = numericStats(values, rows);
   // No training values at all: impute 0 and leave the (constant) input unscaled.
   if (s.count === 0) return { name, type: 'numeric', impute: 0, shift: 0, scale: 1 };
-  if (scaling === 'standardize')
-    return { name, type: 'numeric', impute: s.mean, shift: s.mean, scale: s.std > 0 ? s.std : 1 };
-  if (scaling === 'minmax')
-    return { name, type: 'numeric', impute: s.mean, shift: s.min, scale: s.max > s.min ? s.max - s.min : 1 };
-  return { name, type: 'numeric', impute: s.mean, shift: 0, scale: 1 };
+  const indicator =
+    opts.missingIndicators === true && s.count < rows.length ? { missingIndicator: true } : {};
+  const base = { name, type: 'numeric' as const, impute: s.mean, ...indicator };
+  switch (opts.scaling) {
+    case 'standardize':
+      return { ...base, shift: s.mean, scale: s.std > 0 ? s.std : 1 };
+    case 'minmax':
+      return { ...base, shift: s.min, scale: s.max > s.min ? s.max - s.min : 1 };
+    case 'robust':
+      return { ...base, ...robustScale(values, rows), clip: SMOOTH_CLIP };
+    default:
+      return { ...base, shift: 0, scale: 1 };
+  }
 }
 
-function fitCategorical(name: string, values: (string | null)[], rows: Int32Array): FeatureState {
+/**
+ * Robust scaling (as in RealMLP, Holzmüller et al. 2024, §3): shift by the median, divide by the
+ * interquartile range q75 − q25; when that is 0, by half the range (max − min)/2; a constant
+ * column gets scale 1. Quantiles by linear interpolation between order statistics (NumPy's default).
+ */
+export function robustScale(values: Float64Array, rows: Int32Array): { shift: number; scale: number } {
+  const v: number[] = [];
+  for (const r of rows) if (!Number.isNaN(values[r])) v.push(values[r]);
+  v.sort((a, b) => a - b);
+  const q = (p: number): number => {
+    const h = (v.length - 1) * p;
+    const lo = Math.floor(h);
+    return v[lo] + (h - lo) * ((v[Math.min(lo + 1, v.length - 1)] ?? v[lo]) - v[lo]);
+  };
+  const iqr = q(0.75) - q(0.25);
+  const range = v[v.length - 1] - v[0];
+  return { shift: q(0.5), scale: iqr > 0 ? iqr : range > 0 ? range / 2 : 1 };
+}
+
+function fitCategorical(
+  name: string,
+  values: (string | null)[],
+  rows: Int32Array,
+  binaryAsOneInput: boolean,
+): FeatureState {
   const seen = new Set<string>();
   let missing = false;
   for (const r of rows) {
@@ -403,6 +470,8 @@ function fitCategorical(name: string, values: (string | null)[], rows: Int32Arra
     else seen.add(v);
   }
   const categories = [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  if (binaryAsOneInput && categories.length === 2 && !missing)
+    return { name, type: 'categorical', categories, missingSlot: false, oneInput: true };
   return { name, type: 'categorical', categories, missingSlot: missing };
 }
 

@@ -429,3 +429,58 @@ describe('encoder JSON', () => {
     expect(encoderFromJSON(good).decodeValue(0)).toBe(good.targetMean);
   });
 });
+
+describe('robust scaling, missing indicators and binary categoricals', () => {
+  // A small table whose statistics are worked out by hand below.
+  const csv = ['x,flag,y', '1,yes,a', '2,no,b', '3,yes,a', '4,no,b', '100,yes,a', ',no,b'].join('\n');
+
+  it('when scaling is robust, then x is shifted by the median, divided by the IQR and smoothly clipped into (−3, 3)', async () => {
+    const t = await readCsv(csv, LIMITS);
+    const enc = fitEncoder(
+      t,
+      { features: ['x'], target: 'y', task: 'classification', scaling: 'robust' },
+      range(6),
+    );
+    // Training values 1, 2, 3, 4, 100: median 3, q25 = 2, q75 = 4 (linear interpolation), IQR 2.
+    const f = enc.toJSON().features[0];
+    expect(f).toMatchObject({ shift: 3, scale: 2, clip: 3 });
+    const enc0 = enc.transform(t, range(6)).x;
+    const clip = (s: number) => s / Math.sqrt(1 + (s / 3) ** 2);
+    // 1 → (1 − 3)/2 = −1 → −1/√(1 + 1/9) = −0.9487; 100 → 48.5 → 2.9943 (inside 3).
+    expect(enc0[0]).toBeCloseTo(clip(-1), 6);
+    expect(enc0[0]).toBeCloseTo(-0.948683, 5);
+    expect(enc0[4]).toBeCloseTo(2.99427, 4);
+    expect(Math.max(...enc0)).toBeLessThan(3);
+  });
+
+  it('when a numeric feature had missing training values, then a missing-indicator input follows it', async () => {
+    const t = await readCsv(csv, LIMITS);
+    const enc = fitEncoder(
+      t,
+      { features: ['x'], target: 'y', task: 'classification', scaling: 'none', missingIndicators: true },
+      range(6),
+    );
+    expect(enc.inputSize).toBe(2);
+    const x = enc.transform(t, range(6)).x;
+    // The last row is missing: imputed with the mean of 1, 2, 3, 4, 100 = 22, indicator 1.
+    expect(Array.from(x.subarray(10, 12))).toEqual([22, 1]);
+    expect(Array.from(x.subarray(0, 2))).toEqual([1, 0]);
+    expect(Array.from(enc.transformRecords([{ x: null }, { x: 5 }]))).toEqual([22, 1, 5, 0]);
+  });
+
+  it('when a categorical feature has two categories, then it is one 0/1 input, ½ when missing at prediction', async () => {
+    const t = await readCsv(csv, LIMITS);
+    const enc = fitEncoder(
+      t,
+      { features: ['flag'], target: 'y', task: 'classification', scaling: 'none', binaryAsOneInput: true },
+      range(6),
+    );
+    expect(enc.inputSize).toBe(1);
+    expect(Array.from(enc.transform(t, range(4)).x)).toEqual([1, 0, 1, 0]);
+    expect(Array.from(enc.transformRecords([{ flag: 'no' }, {}, { flag: 'maybe' }]))).toEqual([0, 0.5, 0.5]);
+    const strict = encoderFromJSON({ ...enc.toJSON(), unknownCategory: 'error' });
+    expect(() => strict.transformRecords([{ flag: 'maybe' }])).toThrow(RowValueError);
+    // Round trip through JSON keeps the one-input form.
+    expect(encoderFromJSON(enc.toJSON()).inputSize).toBe(1);
+  });
+});
