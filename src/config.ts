@@ -1,4 +1,6 @@
 // The only reader of process.env: parsed once with zod, frozen. Everything else receives a Config.
+// A `.env` file in the working directory, when present, fills in variables the environment lacks.
+import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
@@ -21,6 +23,17 @@ const ApiKeysSchema = z
     }
     return keys;
   });
+
+/** A comma-separated list → its trimmed, non-empty items. */
+const listOf = z
+  .string()
+  .optional()
+  .transform((raw) =>
+    (raw ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
+  );
 
 export const ConfigSchema = z.object({
   PORT: intFrom(3000),
@@ -46,6 +59,8 @@ export const ConfigSchema = z.object({
   MAX_RUNTIME_SECONDS: intFrom(24 * 3600, 1),
   // Limits: abuse.
   RATE_LIMIT_PER_MINUTE: intFrom(600, 1),
+  /** Prediction requests a minute per API key: their own budget, apart from RATE_LIMIT_PER_MINUTE. */
+  PREDICT_RATE_LIMIT_PER_MINUTE: intFrom(6000, 1),
   MAX_ACTIVE_JOBS_PER_TENANT: intFrom(100, 1),
   REQUEST_TIMEOUT_MS: intFrom(120_000, 1),
 
@@ -59,12 +74,35 @@ export const ConfigSchema = z.object({
   /** How often a worker re-queues recorded jobs that lost their queue entry; they wait 2 × this first. */
   RECONCILE_INTERVAL_MS: intFrom(30_000, 100),
   MODEL_CACHE_SIZE: intFrom(32, 1),
+
+  // Operations.
+  /** Origins allowed to call the API from a browser (`*` for any); empty = CORS off. */
+  CORS_ORIGINS: listOf,
+  /** Tenants whose keys may open the queue view (/queues) when API keys are on. */
+  OPS_TENANTS: listOf,
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 
-/** Parses an environment (process.env by default); throws a readable error naming each bad variable. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/**
+ * Reads `path` (default `.env` in the working directory) into process.env when it exists, without
+ * overriding variables already set. Node's own parser (process.loadEnvFile) reads it.
+ */
+export function readEnvFile(path = '.env'): boolean {
+  if (!existsSync(path)) return false;
+  process.loadEnvFile(path);
+  return true;
+}
+
+/**
+ * Parses an environment; throws a readable error naming each bad variable. Without an argument it
+ * reads process.env, after `.env` (see readEnvFile).
+ */
+export function loadConfig(env?: Record<string, string | undefined>): Config {
+  if (env === undefined) {
+    readEnvFile();
+    env = process.env;
+  }
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`);

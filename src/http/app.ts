@@ -1,6 +1,6 @@
 // buildApp(deps): the whole HTTP API as a Fastify instance that never listens (tests call it with
 // supertest; server.ts listens). Hardening follows RELIABILITY.md "(c) Fastify 5".
-import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -15,6 +15,7 @@ import {
 } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
 import { TooManyRequestsError } from '../domain/errors.js';
+import type { OperationsSource } from '../domain/operations.js';
 import type { HealthProbe } from '../domain/ports.js';
 import type { PreflightService } from '../domain/preflight.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
@@ -25,6 +26,10 @@ import { authHooks, createAuthenticator } from './auth.js';
 import { registerBodyParsers } from './body-parsers.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { createIdempotencyRunner } from './idempotency.js';
+import { registerHttpConventions } from './plugins/conventions.js';
+import { registerMetrics } from './plugins/metrics.js';
+import { registerQueueView, type ViewedQueue } from './plugins/queue-view.js';
+import { registerRequestIdHeader, requestIdFrom } from './plugins/request-id.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
@@ -43,7 +48,25 @@ export interface AppDeps {
   redis: Redis;
   /** Interval of the keep-alive comment on event streams; 15 s unless a test needs it shorter. */
   sseHeartbeatMs?: number;
+  /** Queue and worker figures for /metrics; without it /metrics shows the API's own only. */
+  operations?: OperationsSource;
+  /** The training queue for the queue view at /queues; without it there is no queue view. */
+  queueView?: ViewedQueue;
 }
+
+/** Routes whose requests count against PREDICT_RATE_LIMIT_PER_MINUTE instead of the general budget. */
+const PREDICTION_ROUTE = /\/predict(\.csv)?$/;
+
+/** Headers a browser on another origin may read (CORS exposes only a few by default). */
+const EXPOSED_HEADERS = [
+  'location',
+  'retry-after',
+  'x-request-id',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+  'idempotent-replayed',
+];
 
 export const API_VERSION = '1.0.0';
 const JSON_BODY_LIMIT = 1024 * 1024;
@@ -63,7 +86,7 @@ export async function buildApp(deps: AppDeps) {
     onConstructorPoisoning: 'error',
     trustProxy: false,
     requestIdHeader: false,
-    genReqId: () => randomUUID(),
+    genReqId: requestIdFrom,
     routerOptions: { maxParamLength: 100 },
     // Node checks request timeouts every connectionsCheckingInterval (30 s by default): check at a
     // quarter of the timeout so a stalled client is cut off close to REQUEST_TIMEOUT_MS.
@@ -80,6 +103,9 @@ export async function buildApp(deps: AppDeps) {
     return payload;
   });
   registerBodyParsers(base);
+  registerRequestIdHeader(base);
+  registerHttpConventions(base);
+  registerMetrics(base, deps.operations ?? null);
   const app = base.withTypeProvider<ZodTypeProvider>();
   // Node enforces requestTimeout only while headersTimeout is not above it (RELIABILITY.md F3).
   app.server.headersTimeout = Math.min(60_000, config.REQUEST_TIMEOUT_MS);
@@ -92,6 +118,14 @@ export async function buildApp(deps: AppDeps) {
 
   if (!config.API_KEYS) {
     logger.warn('API_KEYS is not set: authentication is off and every request belongs to tenant "default"');
+  }
+
+  if (config.CORS_ORIGINS.length > 0) {
+    await app.register(cors, {
+      origin: config.CORS_ORIGINS.includes('*') ? '*' : [...config.CORS_ORIGINS],
+      exposedHeaders: EXPOSED_HEADERS,
+      maxAge: 600,
+    });
   }
 
   await app.register(multipart, {
@@ -135,6 +169,8 @@ export async function buildApp(deps: AppDeps) {
       const openapiBody = (document.route.config as { openapiBody?: unknown } | undefined)?.openapiBody;
       if (openapiBody) schema.body = openapiBody;
       if (document.url.startsWith('/v1/')) schema.security = [{ bearerAuth: [] }];
+      // The queue view's own pages and API are not part of the contract.
+      if (document.url.startsWith('/queues')) schema.hide = true;
       return out;
     },
     transformObject: jsonSchemaTransformObject,
@@ -149,12 +185,27 @@ export async function buildApp(deps: AppDeps) {
     waitTimeoutMs: config.REQUEST_TIMEOUT_MS,
   });
   const authenticate = createAuthenticator(config.API_KEYS);
+  if (deps.queueView) {
+    await registerQueueView(app, {
+      queue: deps.queueView,
+      authenticate,
+      authOn: Boolean(config.API_KEYS),
+      opsTenants: config.OPS_TENANTS,
+    });
+  }
 
   await app.register(
     async (v1) => {
       const auth = authHooks(authenticate);
       v1.addHook('onRequest', auth.identify);
       v1.addHook('preParsing', auth.enforce);
+      // Predictions get their own, larger budget (a page may predict many times a second); the
+      // limiter keys a route with its own config apart from the rest.
+      v1.addHook('onRoute', (route) => {
+        if (!PREDICTION_ROUTE.test(route.url)) return;
+        const rateLimit = { max: config.PREDICT_RATE_LIMIT_PER_MINUTE, timeWindow: 60_000 };
+        route.config = { ...(route.config as object), rateLimit } as typeof route.config;
+      });
       await v1.register(rateLimit, {
         max: config.RATE_LIMIT_PER_MINUTE,
         timeWindow: 60_000,

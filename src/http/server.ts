@@ -11,6 +11,7 @@ import { createPreflightService } from '../domain/preflight.js';
 import type { CsvDescriber } from '../domain/ports.js';
 import type { JobService } from '../domain/services.js';
 import { createLogger, type Logger } from '../logger.js';
+import { createQueueInspector } from '../queue/queue-stats.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
 import { createCsvDescriber } from '../storage/csv-describer.js';
@@ -19,7 +20,9 @@ import { createIdempotencyStore } from '../storage/idempotency-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createModelStore } from '../storage/model-store.js';
 import { createRedis, type Redis } from '../storage/redis.js';
+import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
 import { buildApp, type AppDeps } from './app.js';
+import { WORKER_ALIVE_MS } from './plugins/metrics.js';
 
 /**
  * The API's stores and services over one Redis connection: the wiring the server uses, shared
@@ -48,6 +51,8 @@ export function createApiDeps(options: {
       limits: config,
       logger,
     });
+  const inspector = createQueueInspector({ connection: redis, prefix: config.REDIS_PREFIX });
+  const workerMetrics = createWorkerMetricsStore({ redis, prefix: config.REDIS_PREFIX });
   const deps: AppDeps = {
     config,
     logger,
@@ -71,8 +76,13 @@ export function createApiDeps(options: {
     models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
     jobs,
     preflight: createPreflightService({ datasets: datasetStore, limits: config }),
+    operations: {
+      queueStats: () => inspector.stats(),
+      workerReports: () => workerMetrics.fresh(WORKER_ALIVE_MS),
+    },
+    queueView: inspector.queue,
   };
-  return { deps, datasetStore, modelStore, queue };
+  return { deps, datasetStore, modelStore, queue, inspector };
 }
 
 export async function startApiServer() {
@@ -93,7 +103,7 @@ export async function startApiServer() {
   });
   // Uploads are parsed in a worker thread, loaded now so the first upload does not wait for it.
   const csvDescriber = createCsvDescriber({ prestart: true });
-  const { deps, queue } = createApiDeps({ config, logger, redis, describer: csvDescriber });
+  const { deps, queue, inspector } = createApiDeps({ config, logger, redis, describer: csvDescriber });
   const app = await buildApp(deps);
 
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
@@ -102,6 +112,7 @@ export async function startApiServer() {
     await app.close();
     await csvDescriber.close();
     await queue?.close();
+    await inspector.close();
     await redis.quit().catch(() => redis.disconnect());
   });
 

@@ -9,6 +9,8 @@ import { createQueueReconcileTarget, createTrainingConsumer } from '../queue/tra
 import { dataPaths } from '../storage/files.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createRedis } from '../storage/redis.js';
+import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
+import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
 import { createReconciler, type Reconciler } from './reconciler.js';
 import { keepSpareTrainingThread, stopSpareTrainingThread } from './thread-runner.js';
@@ -17,6 +19,8 @@ export interface TrainingWorker {
   processor: TrainingProcessor;
   /** Re-queues recorded jobs that lost their queue entry, every RECONCILE_INTERVAL_MS. */
   reconciler: Reconciler;
+  /** Its Prometheus metrics, sent to Redis for the API's /metrics. */
+  metrics: WorkerMetrics;
   /** Graceful stop: hand running jobs back, close the queue connections (bounded by SHUTDOWN_GRACE_MS). */
   close(): Promise<void>;
 }
@@ -25,7 +29,11 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
   const redis = createRedis(config.REDIS_URL, 'worker');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error; reconnecting'));
   const jobs = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
-  const events = createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX });
+  const metrics = createWorkerMetrics({
+    store: createWorkerMetricsStore({ redis, prefix: config.REDIS_PREFIX }),
+    logger,
+  });
+  const events = metrics.observe(createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }));
   const processor = createTrainingProcessor({
     jobs,
     events,
@@ -53,11 +61,13 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     intervalMs: config.RECONCILE_INTERVAL_MS,
   });
   reconciler.start();
+  metrics.start();
   keepSpareTrainingThread();
   let closing: Promise<void> | null = null;
   return {
     processor,
     reconciler,
+    metrics,
     close() {
       closing ??= (async () => {
         processor.shutdown();
@@ -74,6 +84,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
         const outcome = await Promise.race([closed, deadline]);
         if (outcome === 'timeout')
           logger.warn('shutdown grace period over; leaving unfinished jobs to the stalled check');
+        await metrics.stop();
         redis.disconnect();
       })();
       return closing;
