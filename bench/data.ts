@@ -1,5 +1,5 @@
-// The benchmark data and recipes of ../shared/BENCHMARKS.md, mirrored from the peers' harness
-// (shared/bench/lib/common.mjs) so that our engine trains on the same bytes with the same recipe.
+// The benchmark data and recipes (W-tab, W-mnist, inference), mirrored from the peers' harness
+// (its lib/common.mjs) so that our engine trains on the same bytes with the same recipe.
 import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 

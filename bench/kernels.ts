@@ -1,5 +1,5 @@
 // Per-shape gemm speed of each kernel backend: the products of one W-mnist and one W-tab training
-// step (KERNELS.md's shapes) and the single-row inference product. Times are process CPU time
+// step (the shapes of bench/data.ts) and the single-row inference product. Times are process CPU time
 // (less sensitive to other processes than wall time), median of 7 rounds of ~30 ms.
 // Usage: npx tsx bench/kernels.ts [--backends=wasm-simd,js-blocked,js]
 import { availableKernels } from '../src/engine/kernels/index.js';

@@ -1,10 +1,10 @@
-// `npm run bench`: our engine on the workloads of ../shared/BENCHMARKS.md (W-tab, W-mnist,
+// `npm run bench`: our engine on the benchmark workloads of bench/data.ts (W-tab, W-mnist,
 // inference), once per kernel backend, each run in its own child process so peak memory and JIT
 // state belong to that run alone. Prints one JSON line per workload and backend with ratios to the
 // peers read from $BENCH_DIR/out/peers.jsonl (peer time / our time: > 1 means we are faster).
 //
 // Usage: npm run bench -- [--peers] [--backends=wasm-simd,js] [--workloads=wtab,wmnist,infer]
-//   --peers  first run the peers (bash ../shared/bench/peers.sh --quick --only=tfjs-wasm,torch)
+//   --peers  first run the peers (the peers harness: bash peers.sh --quick --only=tfjs-wasm,torch)
 // BENCH_DIR (default ${TMPDIR:-/tmp}/backprop-bench) is where the harness keeps data and results.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

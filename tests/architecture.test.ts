@@ -1,4 +1,4 @@
-// Keeps the rules of ARCHITECTURE.md "Which way imports go" true by reading the import lines of
+// Keeps the rules of README.md "Which way imports go" true by reading the import lines of
 // every file under src/. A failure names the file, the line and the import that breaks the rule.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -101,7 +101,7 @@ function codeMatches(pattern: RegExp, exempt: (file: string) => boolean = () => 
   );
 }
 
-describe('import rules of ARCHITECTURE.md', () => {
+describe('import rules', () => {
   it('reads the sources and finds their imports', () => {
     // Guards the reader itself: if it found nothing, every rule below would pass vacuously.
     expect(sources.length).toBeGreaterThan(0);

@@ -1,5 +1,5 @@
 // Redis for `npm start`: is one answering at REDIS_URL, and if not, a private redis-server with its
-// files under DATA_DIR/redis (AOF on, noeviction: the settings BullMQ needs, RELIABILITY.md B13/R1).
+// files under DATA_DIR/redis (AOF on, noeviction: the settings BullMQ needs, as BullMQ's production guide asks).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';

@@ -1,5 +1,5 @@
 // buildApp(deps): the whole HTTP API as a Fastify instance that never listens (tests call it with
-// supertest; server.ts listens). Hardening follows RELIABILITY.md "(c) Fastify 5".
+// supertest; server.ts listens). Hardened as Fastify 5's production notes advise (timeouts, body limits, proto poisoning).
 import cors from '@fastify/cors';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
@@ -107,7 +107,7 @@ export async function buildApp(deps: AppDeps) {
   registerHttpConventions(base);
   registerMetrics(base, deps.operations ?? null);
   const app = base.withTypeProvider<ZodTypeProvider>();
-  // Node enforces requestTimeout only while headersTimeout is not above it (RELIABILITY.md F3).
+  // Node enforces requestTimeout only while headersTimeout is not above it (Node's http server docs).
   app.server.headersTimeout = Math.min(60_000, config.REQUEST_TIMEOUT_MS);
 
   app.setValidatorCompiler(validatorCompiler);

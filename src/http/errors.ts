@@ -37,7 +37,7 @@ export function pointerToPath(pointer: string, prefix = ''): string {
   return out;
 }
 
-// Messages ioredis and BullMQ give when Redis is unreachable; RELIABILITY.md B12.
+// Messages ioredis and BullMQ give when Redis is unreachable.
 const REDIS_DOWN = [
   /enableOfflineQueue/i,
   /Connection is closed/i,

@@ -1,5 +1,5 @@
 // Readiness of Redis: it answers PING within 700 ms (below the API connection's command timeout) and will never evict keys
-// (maxmemory-policy noeviction is the only policy BullMQ supports; RELIABILITY.md B13).
+// (maxmemory-policy noeviction is the only policy BullMQ supports; BullMQ's production guide).
 import type { HealthProbe } from '../domain/ports.js';
 import type { Redis } from './redis.js';
 

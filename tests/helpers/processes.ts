@@ -62,7 +62,7 @@ export interface WorkerStartOptions extends StartOptions {
   viaNpm?: boolean;
 }
 
-/** Short locks and stall checks so a killed worker's job moves on in seconds (RELIABILITY.md B4). */
+/** Short locks and stall checks so a killed worker's job moves on in seconds. */
 export const testProfile: Record<string, string> = {
   LOCK_DURATION_MS: '2000',
   STALLED_INTERVAL_MS: '1000',
