@@ -9,6 +9,7 @@ import type { JobEventBus, JobLease, JobMutation, JobStore, StoredJob, TenantId 
 import { isTerminal } from '../domain/lifecycle.js';
 import type { EpochEntry, Job, Model } from '../domain/schemas.js';
 import type { JobEvent } from '../domain/services.js';
+import { jobCommands } from './commands/index.js';
 import { createRecordStore } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
 
@@ -18,72 +19,6 @@ interface Envelope {
   data: Job;
   lease?: JobLease | null;
 }
-
-// KEYS: record, revision, tenant's active set, history, all tenants' active set
-//       [, model record, tenant's model index]
-// ARGV: 1 expected revision, 2 record JSON, 3 job id, 4 active ('1' add, '0' remove, '' leave),
-//       5 history ('' keep, 'append', 'replace'), 6 model JSON, 7 model ms, 8 model id ('' = no model),
-//       9… history entries to push
-// Returns 1 when written, 0 when the revision moved (the caller reads again and retries).
-const CAS_SCRIPT = `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[2])
-redis.call('INCR', KEYS[2])
-if ARGV[4] == '1' then
-  redis.call('SADD', KEYS[3], ARGV[3])
-  redis.call('SADD', KEYS[5], ARGV[3])
-elseif ARGV[4] == '0' then
-  redis.call('SREM', KEYS[3], ARGV[3])
-  redis.call('SREM', KEYS[5], ARGV[3])
-end
-if ARGV[5] == 'replace' then redis.call('DEL', KEYS[4]) end
-if ARGV[5] ~= '' then
-  for i = 9, #ARGV, 1000 do redis.call('RPUSH', KEYS[4], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
-end
-if ARGV[8] ~= '' then
-  redis.call('SET', KEYS[6], ARGV[6])
-  redis.call('ZADD', KEYS[7], ARGV[7], ARGV[8])
-end
-return 1
-`;
-
-// Creates a job only while the tenant has fewer than ARGV[4] queued or running jobs (0 = no cap).
-// KEYS: record, revision, active set, job index, history, all tenants' active set. ARGV: record JSON, job id, created ms, cap.
-// Returns -1 when the cap is reached, 1 when created.
-const CREATE_SCRIPT = `
-if tonumber(ARGV[4]) > 0 and redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[4]) then return -1 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], '1')
-redis.call('DEL', KEYS[5])
-redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('SADD', KEYS[6], ARGV[2])
-redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
-return 1
-`;
-
-// Appends epochs if the lease still matches and the job runs; never touches the record itself.
-// KEYS: record, revision, history. ARGV: lease token, entries as [epoch, json] pairs.
-// Returns {owned (0/1), cancelRequested (0/1), number appended}.
-const APPEND_SCRIPT = `
-local raw = redis.call('GET', KEYS[1])
-if not raw then return {0, 0, 0} end
-local rec = cjson.decode(raw)
-local lease = rec.lease
-if type(lease) ~= 'table' or lease.token ~= ARGV[1] or rec.data.status ~= 'running' then return {0, 0, 0} end
-local cancel = 0
-if rec.data.cancelRequested == true then cancel = 1 end
-local n = redis.call('LLEN', KEYS[3])
-local added = 0
-for i = 2, #ARGV, 2 do
-  if tonumber(ARGV[i]) == n + 1 then
-    redis.call('RPUSH', KEYS[3], ARGV[i + 1])
-    n = n + 1
-    added = added + 1
-  end
-end
-if added > 0 then redis.call('INCR', KEYS[2]) end
-return {1, cancel, added}
-`;
 
 const MAX_CAS_RETRIES = 50;
 const SUBSCRIBE_TIMEOUT_MS = 3000;
@@ -117,6 +52,7 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
   // Queued and running jobs of every tenant, for the worker's reconciler.
   const allActiveKey = `${prefix}:jobs:active`;
   const records = createRecordStore<Job>({ redis, recordKey: keys.job, indexKey: keys.jobs });
+  const commands = jobCommands(redis);
 
   const parseHistory = (raw: string[]): EpochEntry[] => raw.map((e) => JSON.parse(e) as EpochEntry);
 
@@ -151,10 +87,11 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
         : change === 'replace'
           ? next.job.history
           : [];
-    const keyList = [keys.job(id), revKey(id), activeKey(current.tenant), historyKey(id), allActiveKey];
     const argv = [current.rev, JSON.stringify(env), id, active, change];
+    // Without a model, the model keys are never touched (the script writes them only for a model id).
+    let modelKeys: [string, string] = [keys.job(id), keys.job(id)];
     if (model) {
-      keyList.push(keys.model(model.id), keys.models(current.tenant));
+      modelKeys = [keys.model(model.id), keys.models(current.tenant)];
       argv.push(
         JSON.stringify({ tenant: current.tenant, data: model }),
         String(Date.parse(model.createdAt)),
@@ -164,30 +101,30 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
       argv.push('', '', '');
     }
     argv.push(...pushed.map((e) => JSON.stringify(e)));
-    const written = (await redis.eval(CAS_SCRIPT, keyList.length, ...keyList, ...argv)) as number;
-    return written === 1;
+    const keyList = [
+      keys.job(id),
+      revKey(id),
+      activeKey(current.tenant),
+      historyKey(id),
+      allActiveKey,
+    ] as const;
+    return (await commands.jobCas([...keyList, ...modelKeys], argv)) === 1;
   }
 
   async function create(tenant: TenantId, job: Job, maxActive = 0): Promise<boolean> {
     if (job.history.length > 0) throw new Error('a new job has no history');
     const env: Envelope = { tenant, data: job, lease: null };
-    const k = [
-      keys.job(job.id),
-      revKey(job.id),
-      activeKey(tenant),
-      keys.jobs(tenant),
-      historyKey(job.id),
-      allActiveKey,
-    ];
-    const out = (await redis.eval(
-      CREATE_SCRIPT,
-      k.length,
-      ...k,
-      JSON.stringify(env),
-      job.id,
-      String(Date.parse(job.createdAt)),
-      String(maxActive),
-    )) as number;
+    const out = await commands.jobCreate(
+      [
+        keys.job(job.id),
+        revKey(job.id),
+        activeKey(tenant),
+        keys.jobs(tenant),
+        historyKey(job.id),
+        allActiveKey,
+      ],
+      [JSON.stringify(env), job.id, String(Date.parse(job.createdAt)), String(maxActive)],
+    );
     return out === 1;
   }
 
@@ -262,15 +199,11 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
 
     async appendEpochs(id, token, entries) {
       const args = entries.flatMap((e) => [String(e.epoch), JSON.stringify(e)]);
-      const [owned, cancel, added] = (await redis.eval(
-        APPEND_SCRIPT,
-        3,
-        keys.job(id),
-        revKey(id),
-        historyKey(id),
+      const [owned, cancel, added] = await commands.jobAppendEpochs(
+        [keys.job(id), revKey(id), historyKey(id)],
         token,
-        ...args,
-      )) as [number, number, number];
+        args,
+      );
       // Entries are taken in order from the first that follows the recorded history.
       const first = entries.length - added;
       return { owned: owned === 1, cancelRequested: cancel === 1, appended: entries.slice(first) };
