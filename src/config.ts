@@ -44,6 +44,11 @@ export const ConfigSchema = z.object({
   DATA_DIR: z.string().default('./data'),
   API_KEYS: ApiKeysSchema,
   WORKER_CONCURRENCY: intFrom(1, 1),
+  /**
+   * Threads one training job's large matrix products may use: 1, or 2 with the native kernels'
+   * helper thread (a second core per job; without the native addon the setting has no effect).
+   */
+  ENGINE_THREADS: z.coerce.number().int().min(1).max(2).default(1),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
   // Limits: uploads and CSV shape.

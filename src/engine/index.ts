@@ -29,5 +29,9 @@ export {
   jsKernels,
   availableKernels,
   selectKernels,
+  setEngineThreads,
+  engineInfo,
+  describeEngine,
   type Kernels,
+  type EngineInfo,
 } from './kernels/index.js';

@@ -1,6 +1,7 @@
 // Optimizers see only (value, grad) pairs and keep their own per-parameter state. Each step is
 // one fused loop per parameter: weight decay, the clip scale, the update, and zeroing the grad
 // (so the next backward accumulates from zero). Only clipNorm costs an extra pass (the norm).
+import { getKernels } from './kernels/index.js';
 import type { Param } from './tensor.js';
 import type { OptimizerConfig, OptimizerType } from './types.js';
 
@@ -158,6 +159,9 @@ export const optimizers: Record<OptimizerType, OptimizerKind> = {
         const ob2 = 1 - beta2;
         const step = lr / (1 - Math.pow(beta1, t));
         const c2 = 1 / (1 - Math.pow(beta2, t));
+        // A backend with its own Adam pass (same arithmetic, same bits) runs it instead of this loop.
+        const fast = getKernels().adam;
+        if (fast) return fast(w, gr, m, v, beta1, beta2, step, c2, e, wd, scale);
         const n = w.length;
         if (wd === 0 && scale === 1) {
           // The common case (no decay, no clipping) without the two extra multiplies.

@@ -8,7 +8,8 @@ import { createDatasetService } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
 import { createPreflightService } from '../domain/preflight.js';
-import type { CsvDescriber } from '../domain/ports.js';
+import type { CsvDescriber, HealthProbe } from '../domain/ports.js';
+import { describeEngine } from '../engine/index.js';
 import type { JobService } from '../domain/services.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createQueueInspector } from '../queue/queue-stats.js';
@@ -23,6 +24,19 @@ import { createRedis, type Redis } from '../storage/redis.js';
 import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
 import { buildApp, type AppDeps } from './app.js';
 import { WORKER_ALIVE_MS } from './plugins/metrics.js';
+
+/**
+ * Readiness as `probe` answers it, its detail followed by the kernels predictions run on, e.g.
+ * "…; engine: native (avx512, 1 thread)" or "…; engine: wasm-simd (native addon not built: …)".
+ */
+export function withEngineDetail(probe: HealthProbe): HealthProbe {
+  return {
+    async ready() {
+      const r = await probe.ready();
+      return { ...r, detail: `${r.detail}; engine: ${describeEngine()}` };
+    },
+  };
+}
 
 /**
  * The API's stores and services over one Redis connection: the wiring the server uses, shared
@@ -57,7 +71,7 @@ export function createApiDeps(options: {
     config,
     logger,
     redis,
-    health: createRedisHealthProbe(redis),
+    health: withEngineDetail(createRedisHealthProbe(redis)),
     idempotency: createIdempotencyStore({
       redis,
       prefix: config.REDIS_PREFIX,
@@ -120,7 +134,10 @@ export async function startApiServer() {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.PORT;
   const host = config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST;
-  logger.info({ docs: `http://${host}:${port}/docs` }, `API ready; docs at http://${host}:${port}/docs`);
+  logger.info(
+    { docs: `http://${host}:${port}/docs`, engine: describeEngine() },
+    `API ready; docs at http://${host}:${port}/docs`,
+  );
   return app;
 }
 

@@ -4,6 +4,7 @@
 // checkpoints; it exits within SHUTDOWN_GRACE_MS in any case.
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../config.js';
+import { describeEngine, engineInfo } from '../engine/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createQueueReconcileTarget, createTrainingConsumer } from '../queue/training-queue.js';
 import { dataPaths } from '../storage/files.js';
@@ -45,6 +46,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     },
     logger,
     checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
+    engineThreads: config.ENGINE_THREADS,
   });
   const consumer = createTrainingConsumer({
     connection: redis,
@@ -110,7 +112,21 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   worker = startTrainingWorker(config, logger);
-  logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
+  const engine = engineInfo();
+  logger.info(
+    {
+      concurrency: config.WORKER_CONCURRENCY,
+      engine: describeEngine(engine),
+      engineThreads: config.ENGINE_THREADS,
+    },
+    'worker started',
+  );
+  if (engine.nativeUnavailable) {
+    logger.warn(
+      { reason: engine.nativeUnavailable },
+      `native kernels unavailable, training runs on ${engine.backend}`,
+    );
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -37,6 +37,8 @@ export interface ProcessorDeps {
   now?: () => Date;
   /** Least time between checkpoints; default CHECKPOINT_INTERVAL_MS. */
   checkpointIntervalMs?: number;
+  /** Threads the engine's large products may use in each training thread; default 1. */
+  engineThreads?: number;
   /** Replaceable in tests (e.g. to watch epochs); defaults to a worker thread. */
   startThread?: typeof startTrainingThread;
 }
@@ -225,6 +227,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         csvLimits: deps.csvLimits,
         resume: checkpoint?.bytes ?? null,
         checkpointIntervalMs: deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
+        engineThreads: deps.engineThreads ?? 1,
       };
       const onEpochs = async (
         reports: EpochReport[],

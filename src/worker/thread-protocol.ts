@@ -12,6 +12,8 @@ export interface ThreadInput {
   resume: Uint8Array | null;
   /** The least time between two checkpoints (the first epoch always gets one). */
   checkpointIntervalMs: number;
+  /** Threads the engine's large products may use (1 or 2; see config ENGINE_THREADS). */
+  engineThreads: number;
 }
 
 export type ThreadErrorKind = 'diverged' | 'invalidData' | 'datasetDeleted' | 'aborted' | 'internal';

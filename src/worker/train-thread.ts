@@ -10,6 +10,7 @@ import {
   TrainingDivergedError,
   decodeTrainingState,
   encodeTrainingState,
+  setEngineThreads,
 } from '../engine/index.js';
 import type { ThreadInput, ThreadReply, ThreadRequest, ThreadMessage } from './thread-protocol.js';
 
@@ -51,6 +52,7 @@ port.on('message', (msg: ThreadRequest) => {
 const post = (msg: ThreadMessage) => port.postMessage(msg);
 
 async function main(input: ThreadInput): Promise<void> {
+  setEngineThreads(input.engineThreads);
   let table;
   try {
     table = await readCsv(createReadStream(input.csvPath), input.csvLimits);

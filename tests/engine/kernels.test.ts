@@ -1,68 +1,20 @@
-// Every kernel backend against the naive reference (jsKernels) on seeded random data.
-// Error bound: both results are float32 sums of k products, so each lies within k·u·Σ|a·b| of the
-// exact value (u = 2⁻²⁴; Higham, Accuracy and Stability of Numerical Algorithms, §3.1/3.5). We allow
-// their difference 2(k+2)·u·(Σ_p |op(A)ᵢₚ·op(B)ₚⱼ| + |C₀ᵢⱼ|), the extra terms for the accumulate add.
+// Every kernel backend against the naive reference (jsKernels) on seeded random data, within the
+// error bound of tests/engine/kernel-check.ts.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { assembleWat, WASM_PATH, WAT_PATH } from '../../scripts/build-wasm.js';
+import { boundRatio, randomArray, rng, U } from './kernel-check.js';
 import {
   availableKernels,
   getKernels,
   jsKernels,
+  nativeKernels,
   selectKernels,
   setKernels,
   wasmKernels,
   wasmSimdAvailable,
   type Kernels,
 } from '../../src/engine/kernels/index.js';
-
-// mulberry32: a small seeded generator, uniform in [-1, 1).
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
-
-function randomArray(len: number, rand: () => number): Float32Array {
-  const out = new Float32Array(len);
-  for (let i = 0; i < len; i++) out[i] = rand();
-  return out;
-}
-
-const U = 2 ** -24;
-
-/** The largest |got - want| / bound over C; ≤ 1 means within the stated error bound. */
-function boundRatio(
-  transA: boolean,
-  transB: boolean,
-  m: number,
-  n: number,
-  k: number,
-  a: Float32Array,
-  b: Float32Array,
-  c0: Float32Array,
-  accumulate: boolean,
-  got: Float32Array,
-  want: Float32Array,
-): number {
-  let worst = 0;
-  for (let i = 0; i < m; i++) {
-    for (let j = 0; j < n; j++) {
-      let mag = accumulate ? Math.abs(c0[i * n + j]) : 0;
-      for (let p = 0; p < k; p++) {
-        mag += Math.abs((transA ? a[p * m + i] : a[i * k + p]) * (transB ? b[j * k + p] : b[p * n + j]));
-      }
-      const bound = 2 * (k + 2) * U * mag + Number.MIN_VALUE;
-      worst = Math.max(worst, Math.abs(got[i * n + j] - want[i * n + j]) / bound);
-    }
-  }
-  return worst;
-}
 
 const SHAPES: Array<[number, number, number]> = [
   [1, 1, 1],
@@ -80,10 +32,11 @@ const SHAPES: Array<[number, number, number]> = [
 const backends = availableKernels();
 
 describe('kernel backends', () => {
-  it('when SIMD WebAssembly compiles here, then wasm-simd is available and the default', () => {
+  it('when SIMD WebAssembly compiles here, then wasm-simd is available, and the default unless the native addon was built', () => {
     expect(wasmSimdAvailable).toBe(true);
     expect(wasmKernels).not.toBeNull();
-    expect(backends.map((k) => k.name)).toEqual(['wasm-simd', 'js-blocked', 'js']);
+    const rest = ['wasm-simd', 'js-blocked', 'js'];
+    expect(backends.map((k) => k.name)).toEqual(nativeKernels ? ['native', ...rest] : rest);
   });
 
   for (const kernels of backends) {
@@ -282,8 +235,8 @@ describe('selection', () => {
     try {
       expect(selectKernels('js')).toBe(jsKernels);
       expect(getKernels()).toBe(jsKernels);
-      expect(selectKernels().name).toBe('wasm-simd');
-      expect(() => selectKernels('cuda')).toThrow(/cuda.*available: wasm-simd, js-blocked, js/);
+      expect(selectKernels().name).toBe(nativeKernels ? 'native' : 'wasm-simd');
+      expect(() => selectKernels('cuda')).toThrow(/cuda.*available: (native, )?wasm-simd, js-blocked, js/);
     } finally {
       setKernels(before);
     }

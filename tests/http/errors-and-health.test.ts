@@ -32,10 +32,14 @@ describe('errors and health', () => {
     expect(res.body).toEqual({ status: 'ok' });
   });
 
-  it('when Redis answers and never evicts, then /readyz answers 200 without auth', async () => {
+  it('when Redis answers and never evicts, then /readyz answers 200 without auth, naming the engine’s kernels', async () => {
     const res = await request(t.app.server).get('/readyz');
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('ready');
+    // The native addon when the install built it; otherwise WebAssembly and the reason.
+    expect(res.body.detail).toMatch(
+      /; engine: (native \((avx512|avx2|generic), 1 thread\)|wasm-simd \(native addon .+\))$/,
+    );
   });
 
   it('when the route does not exist, then 404 problem', async () => {

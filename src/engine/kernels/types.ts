@@ -39,6 +39,25 @@ export interface Kernels {
    * does not follow later writes to `b`; prepare again after the weights change.
    */
   prepare(transB: boolean, k: number, n: number, b: Float32Array): PreparedMatrix;
+  /**
+   * One Adam step over a parameter, optional (optimizers.ts runs its own loop without it): with
+   * g = (grad + wd·w)·scale, m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²;
+   * w ← w − step·m / (√(v·c2) + ε); grad ← 0, where step = lr / (1 − β1ᵗ) and c2 = 1 / (1 − β2ᵗ).
+   * All arrays have w's length. It must give the bits of optimizers.ts's loop (float64 arithmetic).
+   */
+  adam?(
+    w: Float32Array,
+    grad: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    beta1: number,
+    beta2: number,
+    step: number,
+    c2: number,
+    epsilon: number,
+    weightDecay: number,
+    scale: number,
+  ): void;
   /** C (+)= op(A)·B for a matrix prepared by this same backend; op(A) is m×k. */
   gemmPrepared(
     transA: boolean,
