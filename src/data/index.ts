@@ -3,6 +3,7 @@ export { readCsv, CsvError, CSV_SIZE_KINDS, type CsvLimits, type CsvErrorKind } 
 export { writeCsv, neutralizeCell } from './csv-write.js';
 export {
   describeTable,
+  isMissingCell,
   classList,
   type Table,
   type Column,

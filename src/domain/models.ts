@@ -1,9 +1,11 @@
 // Models: metadata and deletion, and prediction with the model's own preprocessing. Loaded models
 // (network + encoder) are kept in an LRU cache of MODEL_CACHE_SIZE entries, so repeated predictions
 // skip reading and parsing the artifact.
-import { RowValueError, encoderFromJSON, writeCsv } from '../data/index.js';
-import { Sequential } from '../engine/index.js';
+import { RowValueError, encoderFromJSON, writeCsv, type EncoderJSON } from '../data/index.js';
+import { Sequential, type SerializedModel } from '../engine/index.js';
+import { OnnxExportError, encodeOnnx } from '../interop/onnx.js';
 import { InvalidRequestError, NotFoundError, UnprocessableError } from './errors.js';
+import { fromExport, toExport } from './model-export.js';
 import type { ModelStore } from './ports.js';
 import type { Model, PredictRequest, PredictResponse } from './schemas.js';
 import type { ModelService } from './services.js';
@@ -48,6 +50,33 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     async remove(tenant, id) {
       if (!(await store.remove(tenant, id))) throw new NotFoundError('Model', id);
       cache.delete(id);
+    },
+
+    async exportJson(tenant, id) {
+      const model = await get(tenant, id);
+      return toExport(model, await store.loadArtifact(id));
+    },
+
+    async exportOnnx(tenant, id) {
+      const model = await get(tenant, id);
+      const artifact = await store.loadArtifact(id);
+      try {
+        return encodeOnnx(artifact.encoder as EncoderJSON, artifact.network as SerializedModel, {
+          'backprop.model_id': model.id,
+          'backprop.task': model.task,
+          'backprop.target': model.target,
+          ...(model.classes ? { 'backprop.classes': JSON.stringify(model.classes) } : {}),
+        });
+      } catch (err) {
+        if (err instanceof OnnxExportError) throw new UnprocessableError(err.message);
+        throw err;
+      }
+    },
+
+    async importModel(tenant, doc) {
+      const { model, artifact } = fromExport(doc);
+      await store.save(tenant, model, artifact);
+      return model;
     },
 
     predict: async (tenant, id, request) => ({

@@ -373,6 +373,17 @@ export const ModelSchema = z
     parameterCount: z.number().int(),
     epochsTrained: z.number().int(),
     createdAt: IsoDateSchema,
+    /** Set on a model created by POST /v1/models/import. */
+    importedFrom: z
+      .object({
+        modelId: z.string().describe('Its id where it was exported'),
+        exportedAt: IsoDateSchema,
+        trainedAt: IsoDateSchema,
+      })
+      .optional()
+      .describe(
+        'Present when the model came from an export file; jobId and datasetId then name the exporting deployment',
+      ),
   })
   .meta({ id: 'Model' });
 export type Model = z.infer<typeof ModelSchema>;

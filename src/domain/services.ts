@@ -1,6 +1,7 @@
 // The service surfaces the HTTP layer calls. Each is built by a createXxxService factory over
 // explicit dependencies; routes make one call each and never touch Redis, BullMQ, files or the engine.
 import type { Readable } from 'node:stream';
+import type { ModelExport } from './model-export.js';
 import type { TenantId } from './ports.js';
 import type {
   Dataset,
@@ -55,4 +56,10 @@ export interface ModelService {
    * or `value` for regression; cells that a spreadsheet would run as formulas are neutralized.
    */
   predictCsv(tenant: TenantId, id: string, request: PredictRequest): Promise<string>;
+  /** The portable JSON document of the model (src/domain/model-export.ts). */
+  exportJson(tenant: TenantId, id: string): Promise<ModelExport>;
+  /** The whole pipeline as an ONNX model (src/interop/onnx.ts); 422 when it cannot be expressed. */
+  exportOnnx(tenant: TenantId, id: string): Promise<Uint8Array>;
+  /** A new model of this tenant from an export document; 422 when its parts do not load or fit. */
+  importModel(tenant: TenantId, doc: ModelExport): Promise<Model>;
 }

@@ -230,7 +230,9 @@ export async function buildApp(deps: AppDeps) {
           heartbeatMs: deps.sseHeartbeatMs,
         }),
       );
-      await v1.register(modelRoutes({ models: deps.models }));
+      await v1.register(
+        modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
+      );
     },
     { prefix: '/v1' },
   );

@@ -5,68 +5,20 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeTable, encoderFromJSON, readCsv } from '../../src/data/index.js';
-import { newId } from '../../src/domain/ids.js';
-import { resolveSpec } from '../../src/domain/jobs.js';
-import {
-  TrainingSpecInputSchema,
-  type Dataset,
-  type Model,
-  type TrainingSpecInput,
-} from '../../src/domain/schemas.js';
-import { runTraining } from '../../src/domain/training.js';
+import { encoderFromJSON } from '../../src/data/index.js';
+import type { Model } from '../../src/domain/schemas.js';
 import { Sequential } from '../../src/engine/index.js';
 import { dataPaths } from '../../src/storage/files.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
+import { FIXTURES, trainAndSave } from '../helpers/trained-model.js';
 
-const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 const ACME = { authorization: 'Bearer key-acme' };
 const GLOBEX = { authorization: 'Bearer key-globex' };
-const LIMITS = { maxColumns: 1000, maxRows: 1_000_000, maxLineBytes: 1 << 20 };
 
 function parseCsvRows(text: string): Record<string, string>[] {
   const [header, ...lines] = text.trim().split(/\r?\n/);
   const names = header.split(',');
   return lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [names[i], v])));
-}
-
-async function trainAndSave(
-  t: TestApp,
-  tenant: string,
-  file: string,
-  spec: Omit<TrainingSpecInput, 'datasetId'>,
-) {
-  const table = await readCsv(await readFile(join(FIXTURES, file), 'utf8'), LIMITS);
-  const dataset: Dataset = {
-    id: newId('ds'),
-    name: file,
-    rowCount: table.rowCount,
-    sizeBytes: 0,
-    createdAt: new Date().toISOString(),
-    columns: describeTable(table),
-  };
-  const resolved = resolveSpec(
-    TrainingSpecInputSchema.parse({ ...spec, datasetId: dataset.id }),
-    dataset,
-    t.config,
-  );
-  const outcome = await runTraining(table, resolved);
-  const model: Model = {
-    id: newId('mdl'),
-    jobId: newId('job'),
-    datasetId: dataset.id,
-    task: resolved.task,
-    target: resolved.target,
-    classes: outcome.classes,
-    features: outcome.features,
-    unknownCategory: resolved.preprocessing.unknownCategory,
-    metrics: outcome.metrics,
-    parameterCount: outcome.parameterCount,
-    epochsTrained: outcome.epochsTrained,
-    createdAt: new Date().toISOString(),
-  };
-  await t.modelStore.save(tenant, model, outcome.artifact);
-  return { model, artifact: outcome.artifact };
 }
 
 describe('models', () => {

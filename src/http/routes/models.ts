@@ -9,16 +9,125 @@ import {
   PredictResponseSchema,
   pageSchema,
 } from '../../domain/schemas.js';
+import { ModelExportSchema } from '../../domain/model-export.js';
 import type { ModelService } from '../../domain/services.js';
+import {
+  IdempotencyKeyHeaderSchema,
+  canonicalJson,
+  sha256Hex,
+  type IdempotencyRunner,
+} from '../idempotency.js';
 import { json, problems, tenantOf } from './common.js';
+
+const ExportQuerySchema = z
+  .object({
+    format: z
+      .enum(['json', 'onnx'])
+      .default('json')
+      .describe('`json`: the portable document for POST /v1/models/import; `onnx`: an ONNX model'),
+  })
+  .strict();
+
+const EXPORT_DESCRIPTION = [
+  '`format=json` (default): the versioned, self-contained document (`format: "backprop.model"`,',
+  '`version: 1`): the model description with its metrics, the fitted encoder (imputation values,',
+  'scaling, one-hot categories, classes, target scaling) and the network (layer sizes, activations,',
+  'weights as base64 little-endian float32). `POST /v1/models/import` on any deployment takes it',
+  'back and predicts exactly the same, bit for bit.',
+  '',
+  '`format=onnx`: `application/octet-stream`, an ONNX model (IR 7; opsets ai.onnx 13, ai.onnx.ml 2)',
+  'of the whole pipeline. One input per feature named as its column: numeric `float32 [N, 1]` with',
+  'NaN for missing, categorical `string [N, 1]` (exact category text; empty = missing). Outputs:',
+  '`probabilities float32 [N, classes]` and `label string [N]` for classification, `value float32',
+  '[N, 1]` in the target units for regression. Matches the service within 1e-5.',
+].join('\n');
+
+const IMPORT_DESCRIPTION = [
+  'Creates a model of this tenant from a document of `GET /v1/models/{id}/export?format=json`. The',
+  'encoder and network are checked to load and fit each other (422 naming what does not). The new',
+  'model gets a new id; `importedFrom` keeps the original id and times. `Idempotency-Key` works as',
+  'on `POST /v1/training-jobs`.',
+].join('\n');
 
 /** Prediction bodies hold up to 10,000 rows, more than the 1 MiB JSON default. */
 export const PREDICT_BODY_LIMIT = 16 * 1024 * 1024;
 
 export const modelRoutes =
-  (deps: { models: ModelService }): FastifyPluginAsyncZod =>
+  (deps: {
+    models: ModelService;
+    idempotency: IdempotencyRunner;
+    maxImportBytes: number;
+  }): FastifyPluginAsyncZod =>
   async (app) => {
-    const { models } = deps;
+    const { models, idempotency } = deps;
+
+    app.post(
+      '/models/import',
+      {
+        bodyLimit: deps.maxImportBytes,
+        schema: {
+          tags: ['models'],
+          operationId: 'importModel',
+          summary: 'Import a model from an export document',
+          description: IMPORT_DESCRIPTION,
+          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
+          body: ModelExportSchema,
+          response: {
+            201: json('The imported model', ModelSchema),
+            ...problems(400, 409, 413, 415, 422),
+          },
+        },
+      },
+      async (request, reply) => {
+        const tenant = tenantOf(request);
+        const result = await idempotency.run({
+          tenant,
+          scope: 'model-import',
+          key: request.headers['idempotency-key'],
+          create: async () => ({ status: 201, body: await models.importModel(tenant, request.body) }),
+          fingerprint: async () => sha256Hex(canonicalJson(request.body)),
+        });
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(result.status as 201).send(result.body as z.infer<typeof ModelSchema>);
+      },
+    );
+
+    app.get(
+      '/models/:id/export',
+      {
+        schema: {
+          tags: ['models'],
+          operationId: 'exportModel',
+          summary: 'Export a model as portable JSON or ONNX',
+          description: EXPORT_DESCRIPTION,
+          params: IdParamsSchema,
+          querystring: ExportQuerySchema,
+          response: {
+            200: {
+              description: 'The export: JSON document, or ONNX bytes for format=onnx',
+              content: {
+                'application/json': { schema: ModelExportSchema },
+                'application/octet-stream': { schema: z.string().describe('ONNX ModelProto bytes') },
+              },
+            },
+            ...problems(400, 404, 422),
+          },
+        },
+      },
+      async (request, reply) => {
+        const tenant = tenantOf(request);
+        const { id } = request.params;
+        if (request.query.format === 'onnx') {
+          const bytes = await models.exportOnnx(tenant, id);
+          return reply
+            .type('application/octet-stream')
+            .header('content-disposition', `attachment; filename="${id}.onnx"`)
+            .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never); // bytes skip the JSON serializer
+        }
+        const doc = await models.exportJson(tenant, id);
+        return reply.header('content-disposition', `attachment; filename="${id}.json"`).send(doc);
+      },
+    );
 
     app.get(
       '/models',

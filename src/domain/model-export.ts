@@ -1,0 +1,92 @@
+// The portable model file: `GET /v1/models/{id}/export?format=json` writes it and
+// `POST /v1/models/import` reads it back on any deployment. Versioned and self-contained: the model
+// description, the fitted encoder (imputation, scaling, one-hot, class list, target scaling) and
+// the network with its weights as base64 of little-endian float32, so an import predicts exactly
+// as the original did, bit for bit.
+import { z } from 'zod';
+import { Encoder, EncoderError } from '../data/index.js';
+import { ModelFormatError, Sequential } from '../engine/index.js';
+import { UnprocessableError } from './errors.js';
+import { newId } from './ids.js';
+import type { ModelArtifact } from './ports.js';
+import { ModelSchema, type Model } from './schemas.js';
+
+export const MODEL_EXPORT_FORMAT = 'backprop.model';
+
+/** The model description as exported: the record without the deployment-local fields. */
+const ExportedModelSchema = ModelSchema.omit({ id: true, createdAt: true, importedFrom: true }).extend({
+  id: z.string().describe('The id the model had where it was exported'),
+  createdAt: z.string().describe('When it was trained'),
+});
+
+export const ModelExportSchema = z
+  .object({
+    format: z.literal(MODEL_EXPORT_FORMAT),
+    version: z.literal(1),
+    exportedAt: z.string().describe('ISO 8601 time of the export'),
+    model: ExportedModelSchema,
+    encoder: z
+      .record(z.string(), z.unknown())
+      .describe('The fitted preprocessing, version 1 (src/data/encoder.ts EncoderJSONSchema)'),
+    network: z
+      .object({
+        format: z.literal('backprop.sequential'),
+        version: z.literal(1),
+        spec: z.record(z.string(), z.unknown()),
+        params: z
+          .array(z.string())
+          .describe('Weights and biases of each layer, base64 little-endian float32'),
+      })
+      .describe('The network: layer sizes and activations, then its parameters'),
+  })
+  .meta({ id: 'ModelExport', description: 'A model in the portable JSON format, version 1' });
+export type ModelExport = z.infer<typeof ModelExportSchema>;
+
+/** The export document of a model and its artifact. */
+export function toExport(model: Model, artifact: ModelArtifact, now = new Date()): ModelExport {
+  const { importedFrom: _importedFrom, ...rest } = model;
+  return {
+    format: MODEL_EXPORT_FORMAT,
+    version: 1,
+    exportedAt: now.toISOString(),
+    model: rest,
+    encoder: artifact.encoder as ModelExport['encoder'],
+    network: artifact.network as ModelExport['network'],
+  };
+}
+
+/**
+ * A new model record and artifact from an export document. The encoder and the network are checked
+ * to load and to fit each other; task, classes and features come from the encoder. Throws
+ * UnprocessableError naming what does not fit.
+ */
+export function fromExport(doc: ModelExport, now = new Date()): { model: Model; artifact: ModelArtifact } {
+  let encoder: Encoder;
+  let network: Sequential;
+  try {
+    encoder = Encoder.fromJSON(doc.encoder);
+    network = Sequential.fromJSON(doc.network as unknown as Parameters<typeof Sequential.fromJSON>[0]);
+  } catch (err) {
+    if (err instanceof EncoderError || err instanceof ModelFormatError)
+      throw new UnprocessableError(`The export cannot be loaded: ${err.message}`);
+    throw err;
+  }
+  if (encoder.inputSize !== network.inputSize || encoder.outputSize !== network.outputSize) {
+    throw new UnprocessableError(
+      `The export's encoder gives ${encoder.inputSize} inputs and ${encoder.outputSize} outputs, ` +
+        `its network takes ${network.inputSize} and gives ${network.outputSize}`,
+    );
+  }
+  const model: Model = {
+    ...doc.model,
+    id: newId('mdl'),
+    task: encoder.task,
+    target: encoder.target,
+    classes: encoder.classes,
+    features: encoder.features,
+    parameterCount: network.paramCount(),
+    createdAt: now.toISOString(),
+    importedFrom: { modelId: doc.model.id, exportedAt: doc.exportedAt, trainedAt: doc.model.createdAt },
+  };
+  return { model, artifact: { encoder: encoder.toJSON(), network: doc.network } };
+}
