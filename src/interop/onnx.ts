@@ -5,9 +5,11 @@
 // The graph (opsets ai.onnx 13 and ai.onnx.ml 2, IR version 7):
 // - one input per feature, named as the column: numeric features float32 [N, 1] (NaN = missing),
 //   categorical features string [N, 1] (the exact category text; "" or a missing marker = missing);
-// - numeric: Where(IsNaN(x), impute, x), then (x − shift) / scale;
+// - numeric: Where(IsNaN(x), impute, x), then (x − shift) / scale, the smooth clip of robust
+//   scaling, and the missing indicator, as the encoder has them;
 // - categorical: LabelEncoder (category → index, missing → the missing slot, anything else → out of
-//   range) then OneHot, so an unseen category is all zeros, as the service encodes it;
+//   range) then OneHot, so an unseen category is all zeros, as the service encodes it; a
+//   two-category feature kept as one input is LabelEncoder to 0, 1, or ½ for anything else;
 // - Concat in the encoder's order, then MatMul + Add + activation per layer;
 // - outputs: classification `probabilities` float32 [N, classes] and `label` string [N];
 //   regression `value` float32 [N, 1] in the target's units (y × std + mean).
@@ -118,6 +120,7 @@ class GraphBuilder {
 }
 
 const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+type NumericFeature = Extract<EncoderJSON['features'][number], { type: 'numeric' }>;
 
 /** The [N, width] block of one categorical feature. */
 function oneHot(g: GraphBuilder, input: string, categories: string[], missingSlot: boolean): string {
@@ -145,16 +148,37 @@ function oneHot(g: GraphBuilder, input: string, categories: string[], missingSlo
   return g.op('Reshape', [hot, g.int64('shape', [2], [-1, width])]);
 }
 
-/** The [N, 1] block of one numeric feature: imputed, then scaled. */
-function numeric(
-  g: GraphBuilder,
-  input: string,
-  f: { impute: number; shift: number; scale: number },
-): string {
+/**
+ * The block of one numeric feature: imputed, scaled, smoothly clipped when the encoder clips
+ * (s / √(1 + (s/clip)²)), then its missing indicator (1 when missing) when the encoder has one.
+ */
+function numeric(g: GraphBuilder, input: string, f: NumericFeature): string {
   const isNaN = g.op('IsNaN', [input]);
   const filled = g.op('Where', [isNaN, g.constant('impute', [], [f.impute]), input]);
   const shifted = g.op('Sub', [filled, g.constant('shift', [], [f.shift])]);
-  return g.op('Div', [shifted, g.constant('scale', [], [f.scale])]);
+  let scaled = g.op('Div', [shifted, g.constant('scale', [], [f.scale])]);
+  if (f.clip) {
+    const ratio = g.op('Div', [scaled, g.constant('clip', [], [f.clip])]);
+    const onePlus = g.op('Add', [g.op('Mul', [ratio, ratio]), g.constant('one', [], [1])]);
+    scaled = g.op('Div', [scaled, g.op('Sqrt', [onePlus])]);
+  }
+  if (!f.missingIndicator) return scaled;
+  const indicator = g.op('Cast', [isNaN], [{ name: 'to', type: ATTR.INT, i: FLOAT }]);
+  return g.op('Concat', [scaled, indicator], [{ name: 'axis', type: ATTR.INT, i: 1 }]);
+}
+
+/** A two-category feature as one input: 0 and 1 for its categories, ½ for anything else. */
+function binaryCategory(g: GraphBuilder, input: string, categories: string[]): string {
+  return g.op(
+    'LabelEncoder',
+    [input],
+    [
+      { name: 'keys_strings', type: ATTR.STRINGS, strings: categories.map(utf8) },
+      { name: 'values_floats', type: ATTR.FLOATS, floats: categories.map((_, i) => i) },
+      { name: 'default_float', type: ATTR.FLOAT, f: 0.5 },
+    ],
+    ML_DOMAIN,
+  );
 }
 
 /** The network's layers on `x`; returns the output of the last activation. */
@@ -244,9 +268,12 @@ export function encodeOnnx(
   if (clash)
     throw new OnnxExportError(`the feature "${clash.name}" has the name of an ONNX output or internal value`);
   const g = new GraphBuilder();
-  const blocks = enc.features.map((f) =>
-    f.type === 'numeric' ? numeric(g, f.name, f) : oneHot(g, f.name, f.categories, f.missingSlot),
-  );
+  const blocks = enc.features.map((f) => {
+    if (f.type === 'numeric') return numeric(g, f.name, f);
+    return f.oneInput
+      ? binaryCategory(g, f.name, f.categories)
+      : oneHot(g, f.name, f.categories, f.missingSlot);
+  });
   const x =
     blocks.length === 1 ? blocks[0] : g.op('Concat', blocks, [{ name: 'axis', type: ATTR.INT, i: 1 }]);
   const out = outputs(g, network(g, x, net), enc);

@@ -6,9 +6,9 @@ import { parse } from 'csv-parse/sync';
 import { InferenceSession } from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { Encoder, type EncoderJSON } from '../../src/data/index.js';
+import { Encoder, fitEncoder, readCsv, type EncoderJSON } from '../../src/data/index.js';
 import type { TrainingSpecInput } from '../../src/domain/schemas.js';
-import { Sequential, type SerializedModel } from '../../src/engine/index.js';
+import { Sequential, createRng, type SerializedModel } from '../../src/engine/index.js';
 import { encodeOnnx } from '../../src/interop/onnx.js';
 import { FIXTURES, onnxFeeds, trainFixture } from '../helpers/trained-model.js';
 
@@ -72,6 +72,46 @@ describe('ONNX export in ONNX Runtime', () => {
         Float32Array.from(service, (p) => 1 - p),
       ),
     ).toBeLessThan(1e-5);
+  });
+
+  it('when the encoder scales robustly, has missing indicators and two-category inputs, then ONNX encodes the same', async () => {
+    const text = await readFile(join(FIXTURES, 'loans.csv'), 'utf8');
+    const table = await readCsv(text, { maxColumns: 100, maxRows: 10_000, maxLineBytes: 1 << 20 });
+    const features = table.names.filter((n) => n !== 'decision');
+    // Fitted on the rows where has_mortgage is present, so its two categories become one input.
+    const mortgage = table.columns[table.names.indexOf('has_mortgage')].values as (string | null)[];
+    const rows = Int32Array.from(mortgage.flatMap((v, i) => (v === null ? [] : [i])));
+    const opts = {
+      features,
+      target: 'decision',
+      task: 'classification' as const,
+      scaling: 'robust' as const,
+    };
+    const enc = fitEncoder(table, { ...opts, missingIndicators: true, binaryAsOneInput: true }, rows);
+    const json = enc.toJSON();
+    expect(json.features.some((f) => f.type === 'numeric' && f.missingIndicator && f.clip)).toBe(true);
+    expect(json.features.some((f) => f.type === 'categorical' && f.oneInput)).toBe(true);
+    // Weights drawn, not trained: agreement of the two paths is what is under test.
+    const net = Sequential.create(
+      {
+        inputSize: enc.inputSize,
+        layers: [
+          { units: 16, activation: 'tanh' },
+          { units: 8, activation: 'leakyRelu' },
+          { units: enc.outputSize, activation: 'softmax' },
+        ],
+        initializer: 'xavier',
+      },
+      createRng(7),
+    );
+    const records = (parse(text, { columns: true }) as Record<string, string>[]).slice(0, ROWS);
+    // Categories never seen and missing markers, in a few rows.
+    records[0] = { ...records[0], employment: 'astronaut', has_mortgage: 'maybe' };
+    records[1] = { ...records[1], employment: 'NA', has_mortgage: '', age: '' };
+    const service = net.predict(enc.transformRecords(records), records.length);
+    const session = await InferenceSession.create(encodeOnnx(json, net.toJSON()));
+    const result = await session.run(onnxFeeds(enc.features, records));
+    expect(maxAbsDiff(result.probabilities.data as Float32Array, service)).toBeLessThan(1e-5);
   });
 
   it('when a regression is exported, then values in the target units match the service on 1,000 rows', async () => {
