@@ -85,6 +85,19 @@ export const ConfigSchema = z.object({
   CORS_ORIGINS: listOf,
   /** Tenants whose keys may open the queue view (/queues) when API keys are on. */
   OPS_TENANTS: listOf,
+
+  // Webhooks.
+  /** Let webhooks reach loopback, private and link-local addresses (off: such URLs are refused). */
+  WEBHOOK_ALLOW_PRIVATE: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+  /** Tries of one delivery before it is recorded failed. */
+  WEBHOOK_ATTEMPTS: intFrom(8, 1),
+  /** Wait before the first retry, ms; it doubles with each further retry. */
+  WEBHOOK_BACKOFF_MS: intFrom(5000, 1),
+  /** Longest a receiver may take to answer, ms. */
+  WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100),
 });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;

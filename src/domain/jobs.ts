@@ -14,6 +14,7 @@ import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './
 import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
 import type { Dataset, Job, TrainingSpec, TrainingSpecParsed } from './schemas.js';
 import type { JobEvent, JobService } from './services.js';
+import type { WebhookEmitter } from './webhooks.js';
 
 export type JobLimits = Pick<
   Config,
@@ -33,6 +34,8 @@ export interface JobServiceDeps {
   limits: JobLimits;
   now?: () => Date;
   logger?: { warn(obj: object, msg: string): void };
+  /** Tells the tenant's webhooks about a job that ended here (a queued job cancelled). */
+  emit?: WebhookEmitter;
 }
 
 /** Inputs to the network: 1 per numeric feature, categories + 1 (missing/unseen) per categorical one. */
@@ -243,6 +246,12 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   };
 }
 
+/** The `data` of a training-job webhook event: the job without its spec and epoch history. */
+export function jobEventData(job: Job) {
+  const { spec: _spec, history: _history, attempts: _attempts, ...summary } = job;
+  return summary;
+}
+
 /** A store that cannot be reached is a 503 for the client, not a 500. */
 async function unavailableOnFailure<T>(op: () => Promise<T>): Promise<T> {
   try {
@@ -321,6 +330,9 @@ export function createJobService(deps: JobServiceDeps): JobService {
         // Best effort: a worker that takes it anyway finds the record cancelled and skips it.
         await deps.queue.remove(id).catch(() => false);
         await deps.events.publish(id, { type: 'status', data: job }).catch(() => {});
+        await deps.emit?.(tenant, 'training-job.cancelled', jobEventData(job)).catch((err: unknown) => {
+          deps.logger?.warn({ err, jobId: id }, 'webhook event not emitted');
+        });
       } else {
         await deps.events.publish(id, { type: 'cancel' }).catch(() => {});
       }

@@ -18,6 +18,7 @@ import { TooManyRequestsError } from '../domain/errors.js';
 import type { OperationsSource } from '../domain/operations.js';
 import type { HealthProbe } from '../domain/ports.js';
 import type { PreflightService } from '../domain/preflight.js';
+import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import type { Logger } from '../logger.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
@@ -34,6 +35,7 @@ import { datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { trainingJobRoutes } from './routes/training-jobs.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppDeps {
   config: Config;
@@ -41,6 +43,7 @@ export interface AppDeps {
   datasets: DatasetService;
   jobs: JobService;
   preflight: PreflightService;
+  webhooks: WebhookService;
   models: ModelService;
   health: HealthProbe;
   idempotency: IdempotencyStore;
@@ -160,6 +163,7 @@ export async function buildApp(deps: AppDeps) {
         { name: 'datasets', description: 'CSV uploads and their column statistics' },
         { name: 'training-jobs', description: 'Training runs, their progress and cancellation' },
         { name: 'models', description: 'Trained models and prediction' },
+        { name: 'webhooks', description: 'Signed event deliveries to your endpoints' },
         { name: 'health', description: 'Liveness and readiness probes' },
       ],
     },
@@ -230,6 +234,7 @@ export async function buildApp(deps: AppDeps) {
           heartbeatMs: deps.sseHeartbeatMs,
         }),
       );
+      await v1.register(webhookRoutes({ webhooks: deps.webhooks }));
       await v1.register(
         modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
       );

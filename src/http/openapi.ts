@@ -3,6 +3,7 @@
 import { loadConfig } from '../config.js';
 import type { HealthProbe } from '../domain/ports.js';
 import type { PreflightService } from '../domain/preflight.js';
+import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import { createLogger } from '../logger.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
@@ -35,6 +36,7 @@ export async function generateOpenApiDocument(): Promise<string> {
     datasets: inert as DatasetService,
     jobs: inert as JobService,
     preflight: inert as PreflightService,
+    webhooks: inert as WebhookService,
     models: inert as ModelService,
     health: inert as HealthProbe,
     idempotency: inert as IdempotencyStore,

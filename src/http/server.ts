@@ -8,12 +8,15 @@ import { createDatasetService } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
 import { createPreflightService } from '../domain/preflight.js';
+import { createWebhookEmitter, createWebhookService } from '../domain/webhooks.js';
 import type { CsvDescriber, HealthProbe } from '../domain/ports.js';
 import { describeEngine } from '../engine/index.js';
 import type { JobService } from '../domain/services.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createQueueInspector } from '../queue/queue-stats.js';
+import { createWebhookTransport } from '../net/webhook-transport.js';
 import { createTrainingQueue } from '../queue/training-queue.js';
+import { createWebhookQueue } from '../queue/webhook-queue.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
 import { createCsvDescriber } from '../storage/csv-describer.js';
 import { createRedisHealthProbe } from '../storage/health.js';
@@ -22,6 +25,7 @@ import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-stor
 import { createModelStore } from '../storage/model-store.js';
 import { createRedis, type Redis } from '../storage/redis.js';
 import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
+import { createWebhookStore } from '../storage/webhook-store.js';
 import { buildApp, type AppDeps } from './app.js';
 import { WORKER_ALIVE_MS } from './plugins/metrics.js';
 
@@ -55,6 +59,9 @@ export function createApiDeps(options: {
   const datasetStore = createDatasetStore(storeDeps);
   const modelStore = createModelStore(storeDeps);
   const queue = options.jobs ? null : createTrainingQueue({ connection: redis, config });
+  const webhookStore = createWebhookStore({ redis, prefix: config.REDIS_PREFIX });
+  const webhookQueue = createWebhookQueue({ connection: redis, config });
+  const emitWebhookEvent = createWebhookEmitter({ store: webhookStore, queue: webhookQueue });
   const jobs =
     options.jobs ??
     createJobService({
@@ -64,6 +71,7 @@ export function createApiDeps(options: {
       events: createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }),
       limits: config,
       logger,
+      emit: emitWebhookEvent,
     });
   const inspector = createQueueInspector({ connection: redis, prefix: config.REDIS_PREFIX });
   const workerMetrics = createWorkerMetricsStore({ redis, prefix: config.REDIS_PREFIX });
@@ -95,8 +103,15 @@ export function createApiDeps(options: {
       workerReports: () => workerMetrics.fresh(WORKER_ALIVE_MS),
     },
     queueView: inspector.queue,
+    webhooks: createWebhookService({
+      store: webhookStore,
+      transport: createWebhookTransport({
+        allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      }),
+    }),
   };
-  return { deps, datasetStore, modelStore, queue, inspector };
+  return { deps, datasetStore, modelStore, queue, inspector, webhookQueue, emitWebhookEvent };
 }
 
 export async function startApiServer() {
@@ -117,7 +132,12 @@ export async function startApiServer() {
   });
   // Uploads are parsed in a worker thread, loaded now so the first upload does not wait for it.
   const csvDescriber = createCsvDescriber({ prestart: true });
-  const { deps, queue, inspector } = createApiDeps({ config, logger, redis, describer: csvDescriber });
+  const { deps, queue, inspector, webhookQueue } = createApiDeps({
+    config,
+    logger,
+    redis,
+    describer: csvDescriber,
+  });
   const app = await buildApp(deps);
 
   closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ signal, err }) => {
@@ -127,6 +147,7 @@ export async function startApiServer() {
     await csvDescriber.close();
     await queue?.close();
     await inspector.close();
+    await webhookQueue.close();
     await redis.quit().catch(() => redis.disconnect());
   });
 

@@ -6,12 +6,16 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../config.js';
 import { describeEngine, engineInfo } from '../engine/index.js';
 import { createLogger, type Logger } from '../logger.js';
+import { attemptDelivery, createWebhookEmitter } from '../domain/webhooks.js';
+import { createWebhookTransport, signWebhook } from '../net/webhook-transport.js';
 import { createQueueReconcileTarget, createTrainingConsumer } from '../queue/training-queue.js';
+import { createWebhookConsumer, createWebhookQueue } from '../queue/webhook-queue.js';
 import { dataPaths } from '../storage/files.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createRedis } from '../storage/redis.js';
 import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { createWebhookStore } from '../storage/webhook-store.js';
 import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
 import { createReconciler, type Reconciler } from './reconciler.js';
 import { keepSpareTrainingThread, stopSpareTrainingThread } from './thread-runner.js';
@@ -35,9 +39,28 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     logger,
   });
   const events = metrics.observe(createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }));
+  const webhookStore = createWebhookStore({ redis, prefix: config.REDIS_PREFIX });
+  const webhookQueue = createWebhookQueue({ connection: redis, config });
+  const webhookTransport = createWebhookTransport({
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+  });
+  const webhookConsumer = createWebhookConsumer({
+    connection: redis,
+    config,
+    attempt: (deliveryId, isLast) =>
+      attemptDelivery(
+        { store: webhookStore, transport: webhookTransport, sign: signWebhook },
+        deliveryId,
+        isLast,
+      ),
+    onError: (err) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook queue error'),
+  });
   const processor = createTrainingProcessor({
     jobs,
     events,
+    emit: createWebhookEmitter({ store: webhookStore, queue: webhookQueue }),
     paths: dataPaths(config.DATA_DIR),
     csvLimits: {
       maxColumns: config.MAX_COLUMNS,
@@ -81,6 +104,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
         // A reconcile pass under way is waited for too (it may hang on Redis, hence the same deadline).
         const closed = Promise.all([
           consumer.close(),
+          webhookConsumer.close().then(() => webhookQueue.close()),
           reconciler.stop().then(() => reconcileQueue.close()),
         ]).then(() => 'closed' as const);
         const outcome = await Promise.race([closed, deadline]);

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import type { CsvLimits } from '../data/index.js';
 import { newId } from '../domain/ids.js';
+import { jobEventData } from '../domain/jobs.js';
 import {
   decideAttemptEnd,
   finishJob,
@@ -21,6 +22,7 @@ import {
 import type { JobEventBus, JobStore, StoredJob } from '../domain/ports.js';
 import type { Job, Model } from '../domain/schemas.js';
 import type { TrainingOutcome } from '../domain/training.js';
+import type { WebhookEmitter } from '../domain/webhooks.js';
 import { decodeTrainingState, type EpochReport, type TrainingState } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryOutcome, TrainingDelivery } from '../queue/training-queue.js';
@@ -39,6 +41,8 @@ export interface ProcessorDeps {
   checkpointIntervalMs?: number;
   /** Threads the engine's large products may use in each training thread; default 1. */
   engineThreads?: number;
+  /** Tells the tenant's webhooks that a job ended (succeeded, failed, cancelled). */
+  emit?: WebhookEmitter;
   /** Replaceable in tests (e.g. to watch epochs); defaults to a worker thread. */
   startThread?: typeof startTrainingThread;
 }
@@ -67,6 +71,15 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
   const publishStatus = (job: Job) =>
     deps.events.publish(job.id, { type: 'status', data: job }).catch(() => {});
 
+  /** After the final state is written (once, by the writer whose CAS succeeded): the webhook event. */
+  const announceEnd = async ({ tenant, job }: StoredJob) => {
+    if (!deps.emit || !isTerminal(job)) return;
+    const type = `training-job.${job.status as 'succeeded' | 'failed' | 'cancelled'}` as const;
+    await deps.emit(tenant, type, jobEventData(job)).catch((err: unknown) => {
+      deps.logger.warn({ err, jobId: job.id }, 'webhook event not emitted');
+    });
+  };
+
   /** An attempt that lost its job may have checkpointed late: once the job is final, nothing stays behind. */
   async function removeCheckpointIfFinished(jobId: string) {
     const current = await deps.jobs.read(jobId);
@@ -83,6 +96,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     if (res.written && res.stored) {
       await rm(deps.paths.checkpoint(jobId), { force: true });
       await publishStatus(res.stored.job);
+      await announceEnd(res.stored);
     }
     return res.written;
   }
@@ -163,7 +177,10 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
       return false;
     }
     await rm(deps.paths.checkpoint(start.id), { force: true });
-    if (res.stored) await publishStatus(res.stored.job);
+    if (res.stored) {
+      await publishStatus(res.stored.job);
+      await announceEnd(res.stored);
+    }
     return true;
   }
 

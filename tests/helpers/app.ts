@@ -46,7 +46,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const logger = createLogger('silent', 'test');
   const csvDescriber = createCsvDescriber();
-  const { deps, datasetStore, modelStore, queue, inspector } = createApiDeps({
+  const { deps, datasetStore, modelStore, queue, inspector, webhookQueue } = createApiDeps({
     config,
     logger,
     redis,
@@ -67,6 +67,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await csvDescriber.close();
       await queue?.close().catch(() => undefined);
       await inspector.close().catch(() => undefined);
+      await webhookQueue.close().catch(() => undefined);
       if (redis.status === 'ready') {
         await deleteKeys(redis, `${config.REDIS_PREFIX}:*`);
         await redis.quit();
