@@ -28,6 +28,7 @@ import { registerBodyParsers } from './body-parsers.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { createIdempotencyRunner } from './idempotency.js';
 import { registerHttpConventions } from './plugins/conventions.js';
+import { registerDashboard } from './plugins/dashboard.js';
 import { registerMetrics } from './plugins/metrics.js';
 import { registerQueueView, type ViewedQueue } from './plugins/queue-view.js';
 import { registerRequestIdHeader, requestIdFrom } from './plugins/request-id.js';
@@ -181,6 +182,7 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await registerDashboard(app);
 
   await app.register(healthRoutes(deps.health));
 

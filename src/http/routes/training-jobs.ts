@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { toProblem } from '../errors.js';
 import {
+  EpochEntrySchema,
   IdParamsSchema,
   JobListQuerySchema,
   JobSchema,
@@ -38,6 +39,29 @@ const EVENTS_DESCRIPTION = [
   'and a `status` event per status change; the stream closes after the final status. Each event is',
   '`event: <type>` and `data: <json>`; a comment line is sent every 15 s to keep the connection open.',
 ].join('\n');
+
+/** `?history=none` leaves the per-epoch history out (an empty array) of job documents. */
+const HistoryViewSchema = z
+  .enum(['all', 'none'])
+  .default('all')
+  .describe('`none` sends `history: []` (a long job has thousands of epochs); see GET …/history');
+const JobGetQuerySchema = z.object({ history: HistoryViewSchema }).strict();
+const JobListWithHistoryQuerySchema = JobListQuerySchema.extend({ history: HistoryViewSchema });
+const HistoryQuerySchema = z
+  .object({
+    offset: z.coerce.number().int().min(0).max(1_000_000).default(0).describe('Entries to skip'),
+    limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Entries to return, 1 to 1000'),
+  })
+  .strict();
+const HistoryPageSchema = z.object({
+  data: z.array(EpochEntrySchema),
+  total: z.number().int().min(0).describe('Epochs recorded so far'),
+  nextOffset: z.number().int().min(0).nullable().describe('Offset of the next page; null at the end'),
+});
+
+type JobDocument = z.infer<typeof JobSchema>;
+const withHistory = (job: JobDocument, view: 'all' | 'none'): JobDocument =>
+  view === 'none' ? { ...job, history: [] } : job;
 
 export const trainingJobRoutes =
   (deps: {
@@ -97,11 +121,15 @@ export const trainingJobRoutes =
           tags: ['training-jobs'],
           operationId: 'listTrainingJobs',
           summary: 'List training jobs, newest first, optionally by status',
-          querystring: JobListQuerySchema,
+          querystring: JobListWithHistoryQuerySchema,
           response: { 200: json('A page of jobs, newest first', pageSchema(JobSchema)), ...problems(400) },
         },
       },
-      async (request) => jobs.list(tenantOf(request), request.query),
+      async (request) => {
+        const { history, ...query } = request.query;
+        const page = await jobs.list(tenantOf(request), query);
+        return { ...page, data: page.data.map((job) => withHistory(job, history)) };
+      },
     );
 
     app.get(
@@ -112,10 +140,38 @@ export const trainingJobRoutes =
           operationId: 'getTrainingJob',
           summary: 'Get a training job with its progress and history',
           params: IdParamsSchema,
+          querystring: JobGetQuerySchema,
           response: { 200: json('The job', JobSchema), ...problems(400, 404) },
         },
       },
-      async (request) => jobs.get(tenantOf(request), request.params.id),
+      async (request) =>
+        withHistory(await jobs.get(tenantOf(request), request.params.id), request.query.history),
+    );
+
+    app.get(
+      '/training-jobs/:id/history',
+      {
+        schema: {
+          tags: ['training-jobs'],
+          operationId: 'getTrainingJobHistory',
+          summary: 'Page through the per-epoch history of a job',
+          description:
+            'Epoch entries in training order, `limit` at a time from `offset`; poll with `offset` = the last `total` to get only new epochs.',
+          params: IdParamsSchema,
+          querystring: HistoryQuerySchema,
+          response: { 200: json('A page of epoch entries', HistoryPageSchema), ...problems(400, 404) },
+        },
+      },
+      async (request) => {
+        const { history } = await jobs.get(tenantOf(request), request.params.id);
+        const { offset, limit } = request.query;
+        const end = Math.min(history.length, offset + limit);
+        return {
+          data: history.slice(offset, end),
+          total: history.length,
+          nextOffset: end < history.length ? end : null,
+        };
+      },
     );
 
     app.post(
