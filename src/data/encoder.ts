@@ -12,7 +12,12 @@ import {
   type Table,
 } from './schema.js';
 
-export type Scaling = 'standardize' | 'minmax' | 'robust' | 'none';
+/** Every scaling of numeric features the encoder applies. */
+export const SCALINGS = ['standardize', 'minmax', 'robust', 'none'] as const;
+export type Scaling = (typeof SCALINGS)[number];
+/** What prediction does with a category training never saw: treat it as missing, or refuse the row. */
+export const UNKNOWN_CATEGORY_POLICIES = ['missing', 'error'] as const;
+export type UnknownCategoryPolicy = (typeof UNKNOWN_CATEGORY_POLICIES)[number];
 export type Task = 'classification' | 'regression';
 
 export interface EncoderOptions {
@@ -23,7 +28,7 @@ export interface EncoderOptions {
   /** Two classes as one sigmoid output (y = 1 for classes[1]) instead of a two-way softmax. */
   binaryOutput?: boolean;
   /** A category not seen in training, at prediction: all zeros ('missing', the default) or an error. */
-  unknownCategory?: 'missing' | 'error';
+  unknownCategory?: UnknownCategoryPolicy;
   /** A numeric feature with missing training values gets a second input, 1 where the value was missing. Default false. */
   missingIndicators?: boolean;
   /** A categorical feature with exactly two categories and no missing training value is one 0/1 input. Default false. */
@@ -86,12 +91,12 @@ export const EncoderJSONSchema = z
   .object({
     version: z.literal(1),
     task: z.enum(['classification', 'regression']),
-    scaling: z.enum(['standardize', 'minmax', 'robust', 'none']),
+    scaling: z.enum(SCALINGS),
     target: z.string(),
     features: z.array(FeatureStateSchema).min(1),
     classes: z.array(z.string()).nullable(),
     binaryOutput: z.boolean(),
-    unknownCategory: z.enum(['missing', 'error']),
+    unknownCategory: z.enum(UNKNOWN_CATEGORY_POLICIES),
     /** Regression: y' = (y - targetMean) / targetStd with training statistics. */
     targetMean: z.number(),
     targetStd: z.number().positive(),

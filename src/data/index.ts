@@ -23,6 +23,9 @@ export {
   type EncoderJSON,
   type EncoderOptions,
   type Encoded,
+  SCALINGS,
+  UNKNOWN_CATEGORY_POLICIES,
   type Scaling,
+  type UnknownCategoryPolicy,
   type Task,
 } from './encoder.js';

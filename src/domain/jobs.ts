@@ -12,6 +12,7 @@ import {
 import { newId } from './ids.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
 import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
+import { defaultHiddenLayers, defaultInitializer, TRAINING_DEFAULTS } from './training-defaults.js';
 import type { Dataset, Job, TrainingSpec, TrainingSpecParsed } from './schemas.js';
 import type { JobEvent, JobService } from './services.js';
 import type { WebhookEmitter } from './webhooks.js';
@@ -58,18 +59,6 @@ export function parameterCount(inputSize: number, layerUnits: number[]): number 
     fanIn = units;
   }
   return total;
-}
-
-const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
-
-/** Default hidden layers: two ReLU layers sized to the input, clamp(nextPow2(4·inputs), 16, 128) and half of it. */
-export function defaultHiddenLayers(inputSize: number): TrainingSpec['model']['layers'] {
-  const first = clamp(nextPow2(4 * inputSize), 16, 128);
-  return [
-    { units: first, activation: 'relu' },
-    { units: first / 2, activation: 'relu' },
-  ];
 }
 
 /**
@@ -172,16 +161,11 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
     }
     loss ??= 'mse';
   }
-  binaryOutput ??= 'softmax';
+  binaryOutput ??= TRAINING_DEFAULTS.binaryOutput;
 
   const inputSize = encodedInputSize(dataset, features);
   const layers = input.model.layers ?? defaultHiddenLayers(inputSize);
-  const hiddenActivations = new Set(layers.map((l) => l.activation));
-  const initializer =
-    input.model.initializer ??
-    ([...hiddenActivations].every((a) => a === 'relu' || a === 'leakyRelu') && layers.length > 0
-      ? 'he'
-      : 'xavier');
+  const initializer = input.model.initializer ?? defaultInitializer(layers.map((l) => l.activation));
 
   const { training } = input;
   if (training.epochs > limits.MAX_EPOCHS) {

@@ -1,6 +1,15 @@
 // zod contracts shared by HTTP, the queue and the worker. One schema validates a request, fills in
 // its defaults, and documents it in the OpenAPI document.
 import { z } from 'zod';
+import { UNKNOWN_CATEGORY_POLICIES, type Scaling } from '../data/index.js';
+import {
+  INITIALIZERS,
+  LOSSES,
+  OPTIMIZER_DEFAULTS,
+  OPTIMIZER_TYPES,
+  type ActivationName,
+} from '../engine/index.js';
+import { DEFAULT_LEARNING_RATE, TRAINING_DEFAULTS } from './training-defaults.js';
 
 // ---------- common ----------
 
@@ -72,11 +81,23 @@ export type Dataset = z.infer<typeof DatasetSchema>;
 
 // ---------- training spec ----------
 
-export const HiddenActivationSchema = z.enum(['sigmoid', 'tanh', 'relu', 'leakyRelu', 'linear']);
-export const InitializerSchema = z.enum(['he', 'heNormal', 'xavier', 'xavierNormal', 'uniform', 'normal']);
-export const LossSchema = z.enum(['crossEntropy', 'binaryCrossEntropy', 'mse', 'mae']);
+/** The engine's activations a hidden layer may use through the API (the compiler checks each name). */
+const HIDDEN_ACTIVATIONS = [
+  'sigmoid',
+  'tanh',
+  'relu',
+  'leakyRelu',
+  'linear',
+] as const satisfies readonly ActivationName[];
+export const HiddenActivationSchema = z.enum(HIDDEN_ACTIVATIONS);
+export const InitializerSchema = z.enum(INITIALIZERS);
+export const LossSchema = z.enum(LOSSES);
 export const TaskSchema = z.enum(['classification', 'regression']);
-export const ScalingSchema = z.enum(['standardize', 'minmax', 'none']);
+/** The encoder's scalings offered by the API. */
+const API_SCALINGS = ['standardize', 'minmax', 'none'] as const satisfies readonly Scaling[];
+export const ScalingSchema = z.enum(API_SCALINGS);
+export const UnknownCategorySchema = z.enum(UNKNOWN_CATEGORY_POLICIES);
+const OptimizerTypeSchema = z.enum(OPTIMIZER_TYPES);
 
 export const LayerSchema = z
   .object({
@@ -96,52 +117,43 @@ export const OptimizerSchema = z
     z
       .object({
         type: z.literal('momentum'),
-        momentum: z.number().min(0).lt(1).default(0.9),
-        nesterov: z.boolean().default(false),
+        momentum: z.number().min(0).lt(1).default(OPTIMIZER_DEFAULTS.momentum.momentum),
+        nesterov: z.boolean().default(OPTIMIZER_DEFAULTS.momentum.nesterov),
         ...optimizerCommon,
       })
       .strict(),
     z
       .object({
         type: z.literal('adagrad'),
-        epsilon: z.number().positive().default(1e-7),
+        epsilon: z.number().positive().default(OPTIMIZER_DEFAULTS.adagrad.epsilon),
         ...optimizerCommon,
       })
       .strict(),
     z
       .object({
         type: z.literal('rmsprop'),
-        rho: z.number().min(0).lt(1).default(0.9),
-        epsilon: z.number().positive().default(1e-7),
+        rho: z.number().min(0).lt(1).default(OPTIMIZER_DEFAULTS.rmsprop.rho),
+        epsilon: z.number().positive().default(OPTIMIZER_DEFAULTS.rmsprop.epsilon),
         ...optimizerCommon,
       })
       .strict(),
     z
       .object({
         type: z.literal('adam'),
-        beta1: z.number().min(0).lt(1).default(0.9),
-        beta2: z.number().min(0).lt(1).default(0.999),
-        epsilon: z.number().positive().default(1e-8),
+        beta1: z.number().min(0).lt(1).default(OPTIMIZER_DEFAULTS.adam.beta1),
+        beta2: z.number().min(0).lt(1).default(OPTIMIZER_DEFAULTS.adam.beta2),
+        epsilon: z.number().positive().default(OPTIMIZER_DEFAULTS.adam.epsilon),
         ...optimizerCommon,
       })
       .strict(),
   ])
   .transform((o) => ({ ...o, learningRate: o.learningRate ?? DEFAULT_LEARNING_RATE[o.type] }));
 
-/** Learning rates that suit each optimizer on standardized tabular data. */
-export const DEFAULT_LEARNING_RATE = {
-  sgd: 0.01,
-  momentum: 0.01,
-  adagrad: 0.05,
-  rmsprop: 0.001,
-  adam: 0.001,
-} as const;
-
 export const EarlyStoppingSchema = z
   .object({
-    patience: z.number().int().min(1).max(10_000).default(30),
-    minDelta: z.number().min(0).default(0),
-    restoreBest: z.boolean().default(true),
+    patience: z.number().int().min(1).max(10_000).default(TRAINING_DEFAULTS.earlyStopping.patience),
+    minDelta: z.number().min(0).default(TRAINING_DEFAULTS.earlyStopping.minDelta),
+    restoreBest: z.boolean().default(TRAINING_DEFAULTS.earlyStopping.restoreBest),
   })
   .strict();
 
@@ -166,28 +178,28 @@ export const TrainingSpecInputSchema = z
       .prefault({}),
     training: z
       .object({
-        epochs: z.number().int().min(1).default(500),
-        batchSize: z.number().int().min(1).max(65_536).default(32),
-        optimizer: OptimizerSchema.prefault({ type: 'adam' }),
+        epochs: z.number().int().min(1).default(TRAINING_DEFAULTS.epochs),
+        batchSize: z.number().int().min(1).max(65_536).default(TRAINING_DEFAULTS.batchSize),
+        optimizer: OptimizerSchema.prefault({ type: TRAINING_DEFAULTS.optimizer }),
         loss: LossSchema.optional(),
-        validationSplit: z.number().min(0).max(0.5).default(0.15),
-        testSplit: z.number().min(0).max(0.5).default(0.15),
+        validationSplit: z.number().min(0).max(0.5).default(TRAINING_DEFAULTS.validationSplit),
+        testSplit: z.number().min(0).max(0.5).default(TRAINING_DEFAULTS.testSplit),
         earlyStopping: z.union([EarlyStoppingSchema, z.literal(false)]).prefault({}),
         seed: z
           .number()
           .int()
           .min(0)
           .max(2 ** 32 - 1)
-          .default(42),
+          .default(TRAINING_DEFAULTS.seed),
         maxRuntimeSeconds: z.number().int().min(1).optional(),
       })
       .strict()
       .prefault({}),
     preprocessing: z
       .object({
-        scaling: ScalingSchema.default('standardize'),
+        scaling: ScalingSchema.default(TRAINING_DEFAULTS.scaling),
         /** What prediction does with a category the training split never saw. */
-        unknownCategory: z.enum(['missing', 'error']).default('missing'),
+        unknownCategory: UnknownCategorySchema.default(TRAINING_DEFAULTS.unknownCategory),
       })
       .strict()
       .prefault({}),
@@ -212,9 +224,7 @@ export const TrainingSpecSchema = z
     training: z.object({
       epochs: z.number().int(),
       batchSize: z.number().int(),
-      optimizer: z
-        .object({ type: z.enum(['sgd', 'momentum', 'adagrad', 'rmsprop', 'adam']), learningRate: z.number() })
-        .loose(),
+      optimizer: z.object({ type: OptimizerTypeSchema, learningRate: z.number() }).loose(),
       loss: LossSchema,
       validationSplit: z.number(),
       testSplit: z.number(),
@@ -225,7 +235,7 @@ export const TrainingSpecSchema = z
       seed: z.number().int(),
       maxRuntimeSeconds: z.number().int(),
     }),
-    preprocessing: z.object({ scaling: ScalingSchema, unknownCategory: z.enum(['missing', 'error']) }),
+    preprocessing: z.object({ scaling: ScalingSchema, unknownCategory: UnknownCategorySchema }),
   })
   .meta({ id: 'TrainingSpec' });
 export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
@@ -364,7 +374,7 @@ export const ModelSchema = z
     classes: z.array(z.string()).nullable(),
     features: z.array(z.object({ name: z.string(), type: z.enum(['numeric', 'categorical']) })),
     /** How prediction treats a category not seen in training: as missing, or a 400. */
-    unknownCategory: z.enum(['missing', 'error']),
+    unknownCategory: UnknownCategorySchema,
     metrics: z.object({
       test: SplitMetricsSchema,
       validation: SplitMetricsSchema,

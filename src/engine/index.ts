@@ -1,5 +1,6 @@
 // The public surface of the engine: the rest of src/ imports from here only.
 export type * from './types.js';
+export { ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZER_TYPES } from './types.js';
 export { createRng, rngFromState, initializers, type Rng, type Initializer } from './random.js';
 export { activations, type Activation } from './activations.js';
 export {
@@ -9,7 +10,13 @@ export {
   type LossFunction,
   type FusedLoss,
 } from './losses.js';
-export { optimizers, createOptimizer, type Optimizer, type OptimizerState } from './optimizers.js';
+export {
+  optimizers,
+  createOptimizer,
+  OPTIMIZER_DEFAULTS,
+  type Optimizer,
+  type OptimizerState,
+} from './optimizers.js';
 export { Dense } from './layers.js';
 export { Sequential, ModelFormatError } from './model.js';
 export {

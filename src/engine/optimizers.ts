@@ -42,13 +42,16 @@ interface OptimizerKind {
   update(cfg: OptimizerConfig): Update;
 }
 
-/** Defaults of each optimizer's own settings (as in Keras/PyTorch). */
+/**
+ * Defaults of each optimizer's own settings, the one definition the API's schemas fill in too.
+ * Momentum, ρ and the βs as in Keras and PyTorch; ε 1e-8 for Adam (Kingma & Ba, Algorithm 1) and
+ * 1e-7 for adagrad and rmsprop (Keras).
+ */
 export const OPTIMIZER_DEFAULTS = {
-  momentum: 0.9,
-  rho: 0.9,
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-8,
+  momentum: { momentum: 0.9, nesterov: false },
+  adagrad: { epsilon: 1e-7 },
+  rmsprop: { rho: 0.9, epsilon: 1e-7 },
+  adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
 } as const;
 
 // Below, g = (grad + wd·w)·scale: L2 decay on weights (wd = 0 for biases), then global-norm clipping.
@@ -71,7 +74,7 @@ export const optimizers: Record<OptimizerType, OptimizerKind> = {
     slotsPerParam: 1,
     update(cfg) {
       const c = cfg as Extract<OptimizerConfig, { type: 'momentum' }>;
-      const mu = c.momentum ?? OPTIMIZER_DEFAULTS.momentum;
+      const mu = c.momentum ?? OPTIMIZER_DEFAULTS.momentum.momentum;
       const nesterov = c.nesterov === true;
       return (p, s, base, lr, wd, scale) => {
         const w = p.value;
@@ -101,7 +104,7 @@ export const optimizers: Record<OptimizerType, OptimizerKind> = {
   adagrad: {
     slotsPerParam: 1,
     update(cfg) {
-      const eps = (cfg as { epsilon?: number }).epsilon ?? OPTIMIZER_DEFAULTS.epsilon;
+      const eps = (cfg as { epsilon?: number }).epsilon ?? OPTIMIZER_DEFAULTS.adagrad.epsilon;
       return (p, s, base, lr, wd, scale) => {
         const w = p.value;
         const gr = p.grad;
@@ -121,8 +124,8 @@ export const optimizers: Record<OptimizerType, OptimizerKind> = {
     slotsPerParam: 1,
     update(cfg) {
       const c = cfg as Extract<OptimizerConfig, { type: 'rmsprop' }>;
-      const rho = c.rho ?? OPTIMIZER_DEFAULTS.rho;
-      const eps = c.epsilon ?? OPTIMIZER_DEFAULTS.epsilon;
+      const rho = c.rho ?? OPTIMIZER_DEFAULTS.rmsprop.rho;
+      const eps = c.epsilon ?? OPTIMIZER_DEFAULTS.rmsprop.epsilon;
       return (p, s, base, lr, wd, scale) => {
         const w = p.value;
         const gr = p.grad;
@@ -143,9 +146,9 @@ export const optimizers: Record<OptimizerType, OptimizerKind> = {
     slotsPerParam: 2,
     update(cfg) {
       const c = cfg as Extract<OptimizerConfig, { type: 'adam' }>;
-      const b1 = c.beta1 ?? OPTIMIZER_DEFAULTS.beta1;
-      const b2 = c.beta2 ?? OPTIMIZER_DEFAULTS.beta2;
-      const eps = c.epsilon ?? OPTIMIZER_DEFAULTS.epsilon;
+      const b1 = c.beta1 ?? OPTIMIZER_DEFAULTS.adam.beta1;
+      const b2 = c.beta2 ?? OPTIMIZER_DEFAULTS.adam.beta2;
+      const eps = c.epsilon ?? OPTIMIZER_DEFAULTS.adam.epsilon;
       return (p, s, base, lr, wd, scale, t) => {
         const w = p.value;
         const gr = p.grad;

@@ -5,13 +5,27 @@ import type { CalibrationBin } from './ranking.js';
 export type { CalibrationBin };
 import type { Sequential } from './model.js';
 
-export type ActivationName =
-  'sigmoid' | 'tanh' | 'relu' | 'leakyRelu' | 'selu' | 'gelu' | 'mish' | 'linear' | 'softmax';
+/** Every activation of activations.ts, by name: the one list the API's schemas are built from. */
+export const ACTIVATIONS = [
+  'sigmoid',
+  'tanh',
+  'relu',
+  'leakyRelu',
+  'selu',
+  'gelu',
+  'mish',
+  'linear',
+  'softmax',
+] as const;
+export type ActivationName = (typeof ACTIVATIONS)[number];
 /** Schedules of a setting over a run (see schedules.ts). */
 export type ScheduleName = 'constant' | 'cosine' | 'flatCosine' | 'cosLog4';
-export type LossName = 'mse' | 'mae' | 'crossEntropy' | 'binaryCrossEntropy';
-/** `he` and `xavier` are the uniform forms; the `…Normal` names are the normal forms. */
-export type InitializerName = 'he' | 'heNormal' | 'xavier' | 'xavierNormal' | 'uniform' | 'normal';
+/** Every loss of losses.ts, by name. */
+export const LOSSES = ['crossEntropy', 'binaryCrossEntropy', 'mse', 'mae'] as const;
+export type LossName = (typeof LOSSES)[number];
+/** Every initializer of random.ts: `he` and `xavier` are the uniform forms, `…Normal` the normal ones. */
+export const INITIALIZERS = ['he', 'heNormal', 'xavier', 'xavierNormal', 'uniform', 'normal'] as const;
+export type InitializerName = (typeof INITIALIZERS)[number];
 
 interface OptimizerCommon {
   learningRate: number;
@@ -32,6 +46,16 @@ export type OptimizerConfig =
   | ({ type: 'rmsprop'; rho?: number; epsilon?: number } & OptimizerCommon)
   | ({ type: 'adam'; beta1?: number; beta2?: number; epsilon?: number } & OptimizerCommon);
 export type OptimizerType = OptimizerConfig['type'];
+/** Every optimizer of optimizers.ts, by name. */
+export const OPTIMIZER_TYPES = ['sgd', 'momentum', 'adagrad', 'rmsprop', 'adam'] as const;
+// The list and the config union name the same optimizers: each side must cover the other.
+const optimizerTypesMatch: [OptimizerType, (typeof OPTIMIZER_TYPES)[number]] extends [
+  (typeof OPTIMIZER_TYPES)[number],
+  OptimizerType,
+]
+  ? true
+  : never = true;
+void optimizerTypesMatch;
 
 export interface LayerSpec {
   units: number;

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  defaultHiddenLayers,
-  encodedInputSize,
-  parameterCount,
-  resolveSpec,
-  type JobLimits,
-} from '../../src/domain/jobs.js';
+import { defaultHiddenLayers } from '../../src/domain/training-defaults.js';
+import { encodedInputSize, parameterCount, resolveSpec, type JobLimits } from '../../src/domain/jobs.js';
 import { TrainingSpecInputSchema, type Dataset } from '../../src/domain/schemas.js';
 import { UnprocessableError } from '../../src/domain/errors.js';
 
