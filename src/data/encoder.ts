@@ -171,6 +171,11 @@ export class Encoder {
     return new Encoder(parsed.data);
   }
 
+  /** How many network inputs each feature takes, in the order of `features`. */
+  featureWidths(): number[] {
+    return this.state.features.map(width);
+  }
+
   toJSON(): EncoderJSON {
     return structuredClone(this.state);
   }

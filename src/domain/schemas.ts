@@ -383,6 +383,31 @@ export const ModelSchema = z
     parameterCount: z.number().int(),
     epochsTrained: z.number().int(),
     createdAt: IsoDateSchema,
+    baselines: z
+      .union([
+        z.object({ majority: ClassificationMetricsSchema, stratified: ClassificationMetricsSchema }),
+        z.object({ mean: RegressionMetricsSchema, median: RegressionMetricsSchema }),
+      ])
+      .nullable()
+      .optional()
+      .describe(
+        'The test metrics of predicting without the features, from the training split: the class ' +
+          'frequencies (majority) and seeded draws from them (stratified), or the training mean and median',
+      ),
+    featureImportance: z
+      .array(
+        z.object({
+          feature: z.string().describe('An original column (its one-hot inputs are shuffled together)'),
+          mean: z.number().describe('Mean drop of the test score when the column is shuffled'),
+          std: z.number().describe('Standard deviation of the drop over the repeats'),
+        }),
+      )
+      .nullable()
+      .optional()
+      .describe(
+        'Permutation importance on the test split (at most 2,000 rows, 5 seeded shuffles per column); ' +
+          'the score is accuracy for classification, r² for regression. Sorted by decreasing mean',
+      ),
     /** Set on a model created by POST /v1/models/import. */
     importedFrom: z
       .object({

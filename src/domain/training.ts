@@ -22,6 +22,7 @@ import {
   type OptimizerConfig,
   type TrainingState,
 } from '../engine/index.js';
+import { classificationBaselines, permutationImportance, regressionBaselines } from './model-insight.js';
 import type { ModelArtifact } from './ports.js';
 import type { Model, TrainingSpec } from './schemas.js';
 
@@ -42,6 +43,10 @@ export interface TrainingHooks {
 export interface TrainingOutcome {
   artifact: ModelArtifact;
   metrics: Model['metrics'];
+  /** Test metrics of the no-feature baselines; null without a test split. */
+  baselines: Model['baselines'];
+  /** Permutation importance on the test split; null without one. */
+  featureImportance: Model['featureImportance'];
   classes: string[] | null;
   features: Model['features'];
   parameterCount: number;
@@ -140,6 +145,12 @@ export async function runTraining(
   return {
     artifact: { network: model.toJSON(), encoder: encoder.toJSON() },
     metrics: { train: metricsOf(train), validation: metricsOf(validation), test: metricsOf(test) },
+    baselines: test
+      ? kind === 'classification'
+        ? classificationBaselines(train, test, encoder.classes!.length, training.seed)
+        : regressionBaselines(train, test, encoder, loss)
+      : null,
+    featureImportance: test ? permutationImportance(model, encoder, test, training.seed, hooks.signal) : null,
     classes: encoder.classes,
     features: encoder.features,
     parameterCount: model.paramCount(),

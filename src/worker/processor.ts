@@ -142,6 +142,8 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
       features: outcome.features,
       unknownCategory: start.spec.preprocessing.unknownCategory,
       metrics: outcome.metrics,
+      baselines: outcome.baselines,
+      featureImportance: outcome.featureImportance,
       parameterCount: outcome.parameterCount,
       epochsTrained: outcome.epochsTrained,
       createdAt,

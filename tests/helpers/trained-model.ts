@@ -56,6 +56,8 @@ export async function trainAndSave(
     features: outcome.features,
     unknownCategory: resolved.preprocessing.unknownCategory,
     metrics: outcome.metrics,
+    baselines: outcome.baselines,
+    featureImportance: outcome.featureImportance,
     parameterCount: outcome.parameterCount,
     epochsTrained: outcome.epochsTrained,
     createdAt: new Date().toISOString(),

@@ -68,6 +68,21 @@ describe('models', () => {
     ).toBe(404);
   });
 
+  it('when a model is trained, then it carries permutation importance by column and the baselines of its test split', async () => {
+    const got = (await request(t.app.server).get(`/v1/models/${iris.model.id}`).set(ACME)).body;
+    const names = got.featureImportance.map((f: { feature: string }) => f.feature);
+    expect([...names].sort()).toEqual(['petal_length', 'petal_width', 'sepal_length', 'sepal_width']);
+    // Iris is separated by its petals: one of them is the most important column.
+    expect(names[0]).toMatch(/^petal_/);
+    expect(got.featureImportance[0].mean).toBeGreaterThan(0.1);
+    // The stratified test split has 8 rows of each class: the majority baseline is right on a third.
+    expect(got.baselines.majority.accuracy).toBeCloseTo(1 / 3, 12);
+    expect(got.metrics.test.accuracy).toBeGreaterThan(got.baselines.majority.accuracy);
+    const reg = (await request(t.app.server).get(`/v1/models/${friedman.model.id}`).set(ACME)).body;
+    expect(reg.baselines.mean.r2).toBeLessThanOrEqual(0);
+    expect(reg.featureImportance).toHaveLength(10);
+  });
+
   it('when iris rows are predicted, then labels match the species for nearly all rows and probabilities sum to 1', async () => {
     const rows = irisRows.map(({ species: _species, ...features }) => features);
     const res = await request(t.app.server)

@@ -88,6 +88,8 @@ describe('compare-and-set on the attempt', () => {
             outcome: {
               artifact: { network: { stale: true }, encoder: {} },
               metrics: { train: null, validation: null, test: null },
+              baselines: null,
+              featureImportance: null,
               classes: null,
               features: [{ name: 'x1', type: 'numeric' }],
               parameterCount: 1,
