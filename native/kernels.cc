@@ -346,9 +346,10 @@ std::atomic<bool> g_busy{false};  // a caller owns the helper
 Task g_task;
 std::atomic<bool> g_helperStarted{false};
 std::atomic<int> g_threads{1};
-constexpr int SPIN = 20000;
-// Below this many multiply-adds a product stays on one thread (the hand-off would cost more).
-constexpr double SPLIT_MIN_MACS = 400000;
+constexpr int SPIN = 2000;
+// Below this many multiply-adds a product stays on one thread: the hand-off would cost more, and
+// a helper that spins or waits for a core on a busy machine costs more than it brings.
+constexpr double SPLIT_MIN_MACS = 2e6;
 
 void runTask(const Task& t) {
   gemmBlock(*t.isa, t.m0, t.m1, t.n0, t.n1, t.n, t.k, t.a, t.hasB ? &t.bt : nullptr, t.prepacked, t.c, t.ldc,
@@ -445,7 +446,7 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const f
 // Each does the arithmetic of its JavaScript reference (src/engine/optimizers.ts, activations.ts) in
 // the same precision and order, so both give the same bits; the loops are compiled once per
 // instruction set and the best one is picked at load. Built with -ffp-contract=off (no fused
-// multiply-adds the reference does not do).
+// multiply-adds the reference does not do) and -fno-math-errno (a sqrt that vectorizes).
 
 // Adam (Kingma & Ba 2015, Algorithm 1) in float64 like the reference: g = (grad + wd·w)·scale;
 // m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²; w ← w − step·m / (√(v·c2) + ε); grad ← 0.

@@ -41,7 +41,10 @@ function main() {
   const tmp = `${out}.${process.pid}.tmp`;
   const args = [
     '-O3',
+    // No fused multiply-adds the JavaScript reference does not do (same bits), and a square root that
+    // need not set errno, so the optimizer loops vectorize (Adam: about 6x faster).
     '-ffp-contract=off',
+    '-fno-math-errno',
     '-std=c++20',
     '-fPIC',
     '-shared',
