@@ -5,6 +5,7 @@ import { RowValueError, encoderFromJSON, writeCsv, type EncoderJSON } from '../d
 import { Sequential, type SerializedModel } from '../engine/index.js';
 import { OnnxExportError, encodeOnnx } from '../interop/onnx.js';
 import { InvalidRequestError, NotFoundError, UnprocessableError } from './errors.js';
+import { MAX_EXPLAINED_ROWS, explainRows } from './explain.js';
 import { fromExport, toExport } from './model-export.js';
 import type { ModelStore } from './ports.js';
 import type { Model, PredictRequest, PredictResponse } from './schemas.js';
@@ -109,6 +110,11 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     const model = await get(tenant, id);
     const { network, encoder } = await load(id);
     const rows = request.rows;
+    if (request.explain && rows.length > MAX_EXPLAINED_ROWS)
+      throw new InvalidRequestError(
+        `explain: at most ${MAX_EXPLAINED_ROWS} rows can be explained in one request, got ${rows.length}`,
+        [{ path: 'explain', message: `at most ${MAX_EXPLAINED_ROWS} rows` }],
+      );
     let x: Float32Array;
     try {
       x = encoder.transformRecords(rows);
@@ -124,6 +130,7 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     if (!out.every(Number.isFinite))
       throw new UnprocessableError('The model produced a non-finite output for these rows');
     const predictions: PredictResponse['predictions'] = [];
+    const top: number[] = [];
     for (let r = 0; r < rows.length; r++) {
       if (model.task === 'regression') {
         predictions.push({ value: encoder.decodeValue(out[r * width]) });
@@ -137,6 +144,18 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
       const probabilities: Record<string, number> = {};
       probs.forEach((p, k) => (probabilities[classes[k] ?? String(k)] = p));
       predictions.push({ label: classes[best] ?? String(best), probabilities });
+      top.push(best);
+    }
+    if (request.explain) {
+      const pick = (o: Float32Array, r: number): number =>
+        model.task === 'regression'
+          ? encoder.decodeValue(o[0])
+          : width === 1
+            ? top[r] === 1
+              ? o[0]
+              : 1 - o[0]
+            : o[top[r]];
+      explainRows(network, encoder, x, rows.length, pick).forEach((e, r) => (predictions[r].explanation = e));
     }
     return { model, predictions };
   }

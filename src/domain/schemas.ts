@@ -430,14 +430,38 @@ export const PredictRequestSchema = z
       .array(z.record(z.string().max(1000), PredictCellSchema))
       .min(1)
       .max(10_000),
+    explain: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Add per-column contributions to each prediction (at most 100 rows; JSON answers only): ' +
+          'sampled Shapley values against the all-missing row, summing to the prediction minus the baseline',
+      ),
   })
   .strict()
   .meta({ id: 'PredictRequest' });
 export type PredictRequest = z.infer<typeof PredictRequestSchema>;
 
+const ExplanationSchema = z
+  .object({
+    method: z.literal('shapleySampling'),
+    baseline: z
+      .number()
+      .describe(
+        "The explained output (the predicted class's probability, or the value) at the all-missing row",
+      ),
+    contributions: z
+      .record(z.string(), z.number())
+      .describe('Per column; they sum to the explained output minus the baseline'),
+  })
+  .meta({ id: 'Explanation' });
 export const PredictionSchema = z.union([
-  z.object({ label: z.string(), probabilities: z.record(z.string(), z.number()) }),
-  z.object({ value: z.number() }),
+  z.object({
+    label: z.string(),
+    probabilities: z.record(z.string(), z.number()),
+    explanation: ExplanationSchema.optional(),
+  }),
+  z.object({ value: z.number(), explanation: ExplanationSchema.optional() }),
 ]);
 export const PredictResponseSchema = z
   .object({ predictions: z.array(PredictionSchema) })

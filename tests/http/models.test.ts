@@ -83,6 +83,50 @@ describe('models', () => {
     expect(reg.featureImportance).toHaveLength(10);
   });
 
+  it('when explain is true, then each prediction has per-column contributions that sum to its output minus the baseline', async () => {
+    const rows = irisRows.slice(0, 5).map(({ species: _species, ...features }) => features);
+    const res = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict`)
+      .set(ACME)
+      .send({ rows, explain: true });
+    expect(res.status).toBe(200);
+    for (const p of res.body.predictions) {
+      const e = p.explanation;
+      expect(e.method).toBe('shapleySampling');
+      expect(Object.keys(e.contributions).sort()).toEqual([
+        'petal_length',
+        'petal_width',
+        'sepal_length',
+        'sepal_width',
+      ]);
+      const sum = Object.values(e.contributions as Record<string, number>).reduce((a, b) => a + b, 0);
+      expect(sum).toBeCloseTo(p.probabilities[p.label] - e.baseline, 5);
+    }
+    const reg = await request(t.app.server)
+      .post(`/v1/models/${friedman.model.id}/predict`)
+      .set(ACME)
+      .send({ rows: [{ x1: 0.9, x2: 0.1, x4: 0.7 }], explain: true });
+    const [p] = reg.body.predictions;
+    const sum = Object.values(p.explanation.contributions as Record<string, number>).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    expect(sum).toBeCloseTo(p.value - p.explanation.baseline, 4);
+    // x3, x5 … are absent, so they sit at the baseline: their contribution is exactly 0.
+    expect(p.explanation.contributions.x3).toBe(0);
+    const plain = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict`)
+      .set(ACME)
+      .send({ rows });
+    expect(plain.body.predictions[0].explanation).toBeUndefined();
+    const tooMany = await request(t.app.server)
+      .post(`/v1/models/${iris.model.id}/predict`)
+      .set(ACME)
+      .send({ rows: irisRows.slice(0, 101), explain: true });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.detail).toMatch(/at most 100 rows/);
+  });
+
   it('when iris rows are predicted, then labels match the species for nearly all rows and probabilities sum to 1', async () => {
     const rows = irisRows.map(({ species: _species, ...features }) => features);
     const res = await request(t.app.server)
