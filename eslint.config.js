@@ -17,4 +17,5 @@ export default tseslint.config(
   },
   // The dashboard's modules run in the browser as they are (no build step).
   { files: ['src/http/dashboard/**/*.js'], languageOptions: { globals: globals.browser } },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: globals.node } },
 );

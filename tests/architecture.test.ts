@@ -1,5 +1,6 @@
-// Keeps the rules of README.md "Which way imports go" true by reading the import lines of
-// every file under src/. A failure names the file, the line and the import that breaks the rule.
+// Code rules that are about what a line does, not what it imports: only config.ts reads the
+// environment, and nothing in src/ calls Math.random. The import rules ("Which way imports go" in
+// README.md) are dependency-cruiser's (.dependency-cruiser.cjs, run by `npm run lint`).
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,15 +8,6 @@ import { describe, expect, it } from 'vitest';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(root, 'src');
-
-interface Import {
-  /** Path of the importing file relative to src/, with forward slashes. */
-  file: string;
-  line: number;
-  specifier: string;
-  /** For a relative import: the target relative to src/ (no extension); null for a package. */
-  target: string | null;
-}
 
 interface SourceFile {
   file: string;
@@ -51,44 +43,7 @@ function loadSources(): SourceFile[] {
   }));
 }
 
-const IMPORT_PATTERNS = [
-  // import x from '…', import { a, b } from '…' (across lines), export * from '…', import type …
-  /\b(?:import|export)\s+(?:type\s+)?[^'";]*?\bfrom\s*['"]([^'"]+)['"]/g,
-  // import '…' (side effect only)
-  /\bimport\s*['"]([^'"]+)['"]/g,
-  // import('…') and require('…')
-  /\b(?:import|require)\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
-];
-
-function importsOf(source: SourceFile): Import[] {
-  const found: Import[] = [];
-  for (const pattern of IMPORT_PATTERNS) {
-    for (const match of source.code.matchAll(pattern)) {
-      const specifier = match[1];
-      const line = source.code.slice(0, match.index).split('\n').length;
-      let target: string | null = null;
-      if (specifier.startsWith('.')) {
-        const abs = resolve(srcDir, dirname(source.file), specifier);
-        target = toPosix(relative(srcDir, abs)).replace(/\.(js|ts|mjs|cjs|mts|cts)$/, '');
-      }
-      found.push({ file: source.file, line, specifier, target });
-    }
-  }
-  return found;
-}
-
 const sources = loadSources();
-const imports = sources.flatMap(importsOf);
-
-const inFolder = (path: string, folder: string) => path === folder || path.startsWith(`${folder}/`);
-const packageName = (specifier: string) =>
-  specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0];
-const describeImport = (i: Import) => `src/${i.file}:${i.line} imports '${i.specifier}'`;
-
-/** The imports that break a rule, as readable lines (empty when the rule holds). */
-function violations(pred: (i: Import) => boolean): string[] {
-  return imports.filter(pred).map(describeImport);
-}
 
 /** Lines of code (outside comments) matching a pattern, as readable lines. */
 function codeMatches(pattern: RegExp, exempt: (file: string) => boolean = () => false): string[] {
@@ -101,97 +56,10 @@ function codeMatches(pattern: RegExp, exempt: (file: string) => boolean = () => 
   );
 }
 
-describe('import rules', () => {
-  it('reads the sources and finds their imports', () => {
+describe('code rules', () => {
+  it('reads the sources', () => {
     // Guards the reader itself: if it found nothing, every rule below would pass vacuously.
-    expect(sources.length).toBeGreaterThan(0);
-    expect(imports.some((i) => i.file === 'config.ts' && i.specifier === 'zod')).toBe(true);
-  });
-
-  it('when a file in engine/ imports, then the target is inside engine/ or a node: builtin', () => {
-    expect(
-      violations(
-        (i) =>
-          inFolder(i.file, 'engine') &&
-          (i.target !== null ? !inFolder(i.target, 'engine') : !i.specifier.startsWith('node:')),
-      ),
-    ).toEqual([]);
-  });
-
-  it('when a file in data/ imports from src/, then it is data/ or engine/index only', () => {
-    expect(
-      violations(
-        (i) =>
-          inFolder(i.file, 'data') &&
-          i.target !== null &&
-          !inFolder(i.target, 'data') &&
-          i.target !== 'engine/index' &&
-          i.target !== 'engine',
-      ),
-    ).toEqual([]);
-  });
-
-  it('when a file outside engine/ imports the engine, then it goes through engine/index', () => {
-    expect(
-      violations(
-        (i) =>
-          !inFolder(i.file, 'engine') &&
-          i.target !== null &&
-          inFolder(i.target, 'engine') &&
-          i.target !== 'engine/index' &&
-          i.target !== 'engine',
-      ),
-    ).toEqual([]);
-  });
-
-  it('domain/ knows no transport, no Redis and no files', () => {
-    const forbiddenPackages = ['fastify', 'bullmq', 'ioredis', 'node:fs', 'fs'];
-    const forbiddenFolders = ['http', 'storage', 'queue', 'worker', 'cli'];
-    expect(
-      violations(
-        (i) =>
-          inFolder(i.file, 'domain') &&
-          (i.target !== null
-            ? forbiddenFolders.some((f) => inFolder(i.target as string, f))
-            : forbiddenPackages.includes(packageName(i.specifier)) ||
-              packageName(i.specifier).startsWith('@fastify/')),
-      ),
-    ).toEqual([]);
-  });
-
-  it('routes never touch storage, the queue, the engine or the data path', () => {
-    const forbiddenFolders = ['storage', 'queue', 'engine', 'data'];
-    expect(
-      violations(
-        (i) =>
-          inFolder(i.file, 'http/routes') &&
-          ((i.target !== null && forbiddenFolders.some((f) => inFolder(i.target as string, f))) ||
-            (i.target === null && ['bullmq', 'ioredis'].includes(packageName(i.specifier)))),
-      ),
-    ).toEqual([]);
-  });
-
-  it('only queue/ imports bullmq', () => {
-    expect(violations((i) => packageName(i.specifier) === 'bullmq' && !inFolder(i.file, 'queue'))).toEqual(
-      [],
-    );
-  });
-
-  it('only storage/ and queue/ import ioredis', () => {
-    expect(
-      violations(
-        (i) =>
-          packageName(i.specifier) === 'ioredis' &&
-          !inFolder(i.file, 'storage') &&
-          !inFolder(i.file, 'queue'),
-      ),
-    ).toEqual([]);
-  });
-
-  it('the worker never imports http/', () => {
-    expect(
-      violations((i) => inFolder(i.file, 'worker') && i.target !== null && inFolder(i.target, 'http')),
-    ).toEqual([]);
+    expect(sources.some((s) => s.file === 'config.ts' && s.code.includes('process.env'))).toBe(true);
   });
 
   it('only config.ts reads process.env', () => {
@@ -199,11 +67,8 @@ describe('import rules', () => {
       /\bprocess\s*(\.\s*env\b|\[\s*['"`]env['"`]\s*\])/,
       (f) => f === 'config.ts',
     );
-    const envImports = violations(
-      (i) =>
-        i.file !== 'config.ts' &&
-        (i.specifier === 'node:process' || i.specifier === 'process') &&
-        /\benv\b/.test(sources.find((s) => s.file === i.file)?.code ?? ''),
+    const envImports = codeMatches(/\bfrom\s*['"](node:)?process['"]/, (f) => f === 'config.ts').filter(
+      (line) => /\benv\b/.test(sources.find((s) => line.startsWith(`src/${s.file}:`))?.code ?? ''),
     );
     expect([...envReads, ...envImports]).toEqual([]);
   });

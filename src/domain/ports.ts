@@ -7,13 +7,13 @@ import type {
   Dataset,
   EpochEntry,
   Job,
+  JobEvent,
   JobStatus,
   ListQuery,
   Model,
   Page,
 } from './schemas.js';
 import type { JobLease } from './lifecycle.js';
-import type { JobEvent } from './services.js';
 
 export type { JobLease };
 

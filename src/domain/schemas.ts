@@ -296,6 +296,10 @@ export const JobSchema = z
   .meta({ id: 'TrainingJob' });
 export type Job = z.infer<typeof JobSchema>;
 
+/** What a job's event stream carries: an epoch as it is recorded, or the record after a status change. */
+export type JobEvent =
+  { type: 'epoch'; data: EpochEntry & { epochs: number } } | { type: 'status'; data: Job };
+
 export const JobListQuerySchema = ListQuerySchema.extend({ status: JobStatusSchema.optional() }).strict();
 
 // ---------- models ----------

@@ -3,9 +3,9 @@
 import type { Readable } from 'node:stream';
 import type { ModelExport } from './model-export.js';
 import type { TenantId } from './ports.js';
+import type { JobEvent } from './schemas.js';
 import type {
   Dataset,
-  EpochEntry,
   Job,
   JobStatus,
   ListQuery,
@@ -32,8 +32,7 @@ export interface DatasetService {
   remove(tenant: TenantId, id: string): Promise<void>;
 }
 
-export type JobEvent =
-  { type: 'epoch'; data: EpochEntry & { epochs: number } } | { type: 'status'; data: Job };
+export type { JobEvent };
 
 export interface JobService {
   /** Resolves the defaults against the dataset, checks the limits, records and enqueues the job. */
