@@ -28,6 +28,7 @@ import { authHooks, createAuthenticator } from './auth.js';
 import { registerBodyParsers } from './body-parsers.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { createIdempotencyRunner } from './idempotency.js';
+import { polishOpenApiDocument } from './openapi-polish.js';
 import { registerHttpConventions } from './plugins/conventions.js';
 import { registerDashboard } from './plugins/dashboard.js';
 import { registerMetrics } from './plugins/metrics.js';
@@ -182,7 +183,7 @@ export async function buildApp(deps: AppDeps) {
       if (document.url.startsWith('/queues')) schema.hide = true;
       return out;
     },
-    transformObject: jsonSchemaTransformObject,
+    transformObject: (document) => polishOpenApiDocument(jsonSchemaTransformObject(document)),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
