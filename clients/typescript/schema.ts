@@ -514,11 +514,134 @@ export interface components {
             valR2?: number;
         };
         Model: {
+            /** @description The test metrics of predicting without the features, from the training split: the class frequencies (majority) and seeded draws from them (stratified), or the training mean and median */
+            baselines?: ({
+                majority: {
+                    accuracy: number;
+                    /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                    brierScore?: number;
+                    /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                    calibration?: {
+                        count: number;
+                        lower: number;
+                        /** @description Mean predicted probability of the rows in the bin */
+                        meanPredicted: number;
+                        /** @description Fraction of those rows where the event happened */
+                        observed: number;
+                        upper: number;
+                    }[];
+                    /** @description Class names of the confusion matrix rows and columns */
+                    classes?: string[];
+                    /** @description [true class][predicted class] */
+                    confusionMatrix: number[][];
+                    /** @description Mean over the classes present in the true or predicted labels */
+                    f1Macro: number;
+                    /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                    logLoss?: number;
+                    loss: number;
+                    perClass?: {
+                        class: string;
+                        f1: number;
+                        precision: number;
+                        recall: number;
+                        /** @description Rows whose true class this is */
+                        support: number;
+                    }[];
+                    /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                    prAuc?: number | null;
+                    precisionMacro: number;
+                    recallMacro: number;
+                    /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                    rocAuc?: number | null;
+                };
+                stratified: {
+                    accuracy: number;
+                    /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                    brierScore?: number;
+                    /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                    calibration?: {
+                        count: number;
+                        lower: number;
+                        /** @description Mean predicted probability of the rows in the bin */
+                        meanPredicted: number;
+                        /** @description Fraction of those rows where the event happened */
+                        observed: number;
+                        upper: number;
+                    }[];
+                    /** @description Class names of the confusion matrix rows and columns */
+                    classes?: string[];
+                    /** @description [true class][predicted class] */
+                    confusionMatrix: number[][];
+                    /** @description Mean over the classes present in the true or predicted labels */
+                    f1Macro: number;
+                    /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                    logLoss?: number;
+                    loss: number;
+                    perClass?: {
+                        class: string;
+                        f1: number;
+                        precision: number;
+                        recall: number;
+                        /** @description Rows whose true class this is */
+                        support: number;
+                    }[];
+                    /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                    prAuc?: number | null;
+                    precisionMacro: number;
+                    recallMacro: number;
+                    /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                    rocAuc?: number | null;
+                };
+            } | {
+                mean: {
+                    loss: number;
+                    mae: number;
+                    /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                    mape?: number;
+                    mse: number;
+                    r2: number;
+                    /** @description Quantiles of actual − predicted (linear interpolation) */
+                    residualQuantiles?: {
+                        q05: number;
+                        q25: number;
+                        q50: number;
+                        q75: number;
+                        q95: number;
+                    };
+                    rmse: number;
+                };
+                median: {
+                    loss: number;
+                    mae: number;
+                    /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                    mape?: number;
+                    mse: number;
+                    r2: number;
+                    /** @description Quantiles of actual − predicted (linear interpolation) */
+                    residualQuantiles?: {
+                        q05: number;
+                        q25: number;
+                        q50: number;
+                        q75: number;
+                        q95: number;
+                    };
+                    rmse: number;
+                };
+            }) | null;
             classes: string[] | null;
             /** @description ISO 8601 time in UTC */
             createdAt: string;
             datasetId: string;
             epochsTrained: number;
+            /** @description Permutation importance on the test split (at most 2,000 rows, 5 seeded shuffles per column); the score is accuracy for classification, r² for regression. Sorted by decreasing mean */
+            featureImportance?: {
+                /** @description An original column (its one-hot inputs are shuffled together) */
+                feature: string;
+                /** @description Mean drop of the test score when the column is shuffled */
+                mean: number;
+                /** @description Standard deviation of the drop over the repeats */
+                std: number;
+            }[] | null;
             features: {
                 name: string;
                 /** @enum {string} */
@@ -717,11 +840,134 @@ export interface components {
             /** @constant */
             format: "backprop.model";
             model: {
+                /** @description The test metrics of predicting without the features, from the training split: the class frequencies (majority) and seeded draws from them (stratified), or the training mean and median */
+                baselines?: ({
+                    majority: {
+                        accuracy: number;
+                        /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                        brierScore?: number;
+                        /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                        calibration?: {
+                            count: number;
+                            lower: number;
+                            /** @description Mean predicted probability of the rows in the bin */
+                            meanPredicted: number;
+                            /** @description Fraction of those rows where the event happened */
+                            observed: number;
+                            upper: number;
+                        }[];
+                        /** @description Class names of the confusion matrix rows and columns */
+                        classes?: string[];
+                        /** @description [true class][predicted class] */
+                        confusionMatrix: number[][];
+                        /** @description Mean over the classes present in the true or predicted labels */
+                        f1Macro: number;
+                        /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                        logLoss?: number;
+                        loss: number;
+                        perClass?: {
+                            class: string;
+                            f1: number;
+                            precision: number;
+                            recall: number;
+                            /** @description Rows whose true class this is */
+                            support: number;
+                        }[];
+                        /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                        prAuc?: number | null;
+                        precisionMacro: number;
+                        recallMacro: number;
+                        /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                        rocAuc?: number | null;
+                    };
+                    stratified: {
+                        accuracy: number;
+                        /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                        brierScore?: number;
+                        /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                        calibration?: {
+                            count: number;
+                            lower: number;
+                            /** @description Mean predicted probability of the rows in the bin */
+                            meanPredicted: number;
+                            /** @description Fraction of those rows where the event happened */
+                            observed: number;
+                            upper: number;
+                        }[];
+                        /** @description Class names of the confusion matrix rows and columns */
+                        classes?: string[];
+                        /** @description [true class][predicted class] */
+                        confusionMatrix: number[][];
+                        /** @description Mean over the classes present in the true or predicted labels */
+                        f1Macro: number;
+                        /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                        logLoss?: number;
+                        loss: number;
+                        perClass?: {
+                            class: string;
+                            f1: number;
+                            precision: number;
+                            recall: number;
+                            /** @description Rows whose true class this is */
+                            support: number;
+                        }[];
+                        /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                        prAuc?: number | null;
+                        precisionMacro: number;
+                        recallMacro: number;
+                        /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                        rocAuc?: number | null;
+                    };
+                } | {
+                    mean: {
+                        loss: number;
+                        mae: number;
+                        /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                        mape?: number;
+                        mse: number;
+                        r2: number;
+                        /** @description Quantiles of actual − predicted (linear interpolation) */
+                        residualQuantiles?: {
+                            q05: number;
+                            q25: number;
+                            q50: number;
+                            q75: number;
+                            q95: number;
+                        };
+                        rmse: number;
+                    };
+                    median: {
+                        loss: number;
+                        mae: number;
+                        /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                        mape?: number;
+                        mse: number;
+                        r2: number;
+                        /** @description Quantiles of actual − predicted (linear interpolation) */
+                        residualQuantiles?: {
+                            q05: number;
+                            q25: number;
+                            q50: number;
+                            q75: number;
+                            q95: number;
+                        };
+                        rmse: number;
+                    };
+                }) | null;
                 classes: string[] | null;
                 /** @description When it was trained */
                 createdAt: string;
                 datasetId: string;
                 epochsTrained: number;
+                /** @description Permutation importance on the test split (at most 2,000 rows, 5 seeded shuffles per column); the score is accuracy for classification, r² for regression. Sorted by decreasing mean */
+                featureImportance?: {
+                    /** @description An original column (its one-hot inputs are shuffled together) */
+                    feature: string;
+                    /** @description Mean drop of the test score when the column is shuffled */
+                    mean: number;
+                    /** @description Standard deviation of the drop over the repeats */
+                    std: number;
+                }[] | null;
                 features: {
                     name: string;
                     /** @enum {string} */
@@ -927,11 +1173,134 @@ export interface components {
             /** @constant */
             format: "backprop.model";
             model: {
+                /** @description The test metrics of predicting without the features, from the training split: the class frequencies (majority) and seeded draws from them (stratified), or the training mean and median */
+                baselines?: ({
+                    majority: {
+                        accuracy: number;
+                        /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                        brierScore?: number;
+                        /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                        calibration?: {
+                            count: number;
+                            lower: number;
+                            /** @description Mean predicted probability of the rows in the bin */
+                            meanPredicted: number;
+                            /** @description Fraction of those rows where the event happened */
+                            observed: number;
+                            upper: number;
+                        }[];
+                        /** @description Class names of the confusion matrix rows and columns */
+                        classes?: string[];
+                        /** @description [true class][predicted class] */
+                        confusionMatrix: number[][];
+                        /** @description Mean over the classes present in the true or predicted labels */
+                        f1Macro: number;
+                        /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                        logLoss?: number;
+                        loss: number;
+                        perClass?: {
+                            class: string;
+                            f1: number;
+                            precision: number;
+                            recall: number;
+                            /** @description Rows whose true class this is */
+                            support: number;
+                        }[];
+                        /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                        prAuc?: number | null;
+                        precisionMacro: number;
+                        recallMacro: number;
+                        /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                        rocAuc?: number | null;
+                    };
+                    stratified: {
+                        accuracy: number;
+                        /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                        brierScore?: number;
+                        /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                        calibration?: {
+                            count: number;
+                            lower: number;
+                            /** @description Mean predicted probability of the rows in the bin */
+                            meanPredicted: number;
+                            /** @description Fraction of those rows where the event happened */
+                            observed: number;
+                            upper: number;
+                        }[];
+                        /** @description Class names of the confusion matrix rows and columns */
+                        classes?: string[];
+                        /** @description [true class][predicted class] */
+                        confusionMatrix: number[][];
+                        /** @description Mean over the classes present in the true or predicted labels */
+                        f1Macro: number;
+                        /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                        logLoss?: number;
+                        loss: number;
+                        perClass?: {
+                            class: string;
+                            f1: number;
+                            precision: number;
+                            recall: number;
+                            /** @description Rows whose true class this is */
+                            support: number;
+                        }[];
+                        /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                        prAuc?: number | null;
+                        precisionMacro: number;
+                        recallMacro: number;
+                        /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                        rocAuc?: number | null;
+                    };
+                } | {
+                    mean: {
+                        loss: number;
+                        mae: number;
+                        /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                        mape?: number;
+                        mse: number;
+                        r2: number;
+                        /** @description Quantiles of actual − predicted (linear interpolation) */
+                        residualQuantiles?: {
+                            q05: number;
+                            q25: number;
+                            q50: number;
+                            q75: number;
+                            q95: number;
+                        };
+                        rmse: number;
+                    };
+                    median: {
+                        loss: number;
+                        mae: number;
+                        /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                        mape?: number;
+                        mse: number;
+                        r2: number;
+                        /** @description Quantiles of actual − predicted (linear interpolation) */
+                        residualQuantiles?: {
+                            q05: number;
+                            q25: number;
+                            q50: number;
+                            q75: number;
+                            q95: number;
+                        };
+                        rmse: number;
+                    };
+                }) | null;
                 classes: string[] | null;
                 /** @description When it was trained */
                 createdAt: string;
                 datasetId: string;
                 epochsTrained: number;
+                /** @description Permutation importance on the test split (at most 2,000 rows, 5 seeded shuffles per column); the score is accuracy for classification, r² for regression. Sorted by decreasing mean */
+                featureImportance?: {
+                    /** @description An original column (its one-hot inputs are shuffled together) */
+                    feature: string;
+                    /** @description Mean drop of the test score when the column is shuffled */
+                    mean: number;
+                    /** @description Standard deviation of the drop over the repeats */
+                    std: number;
+                }[] | null;
                 features: {
                     name: string;
                     /** @enum {string} */
@@ -1127,11 +1496,134 @@ export interface components {
             version: 1;
         };
         ModelInput: {
+            /** @description The test metrics of predicting without the features, from the training split: the class frequencies (majority) and seeded draws from them (stratified), or the training mean and median */
+            baselines?: ({
+                majority: {
+                    accuracy: number;
+                    /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                    brierScore?: number;
+                    /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                    calibration?: {
+                        count: number;
+                        lower: number;
+                        /** @description Mean predicted probability of the rows in the bin */
+                        meanPredicted: number;
+                        /** @description Fraction of those rows where the event happened */
+                        observed: number;
+                        upper: number;
+                    }[];
+                    /** @description Class names of the confusion matrix rows and columns */
+                    classes?: string[];
+                    /** @description [true class][predicted class] */
+                    confusionMatrix: number[][];
+                    /** @description Mean over the classes present in the true or predicted labels */
+                    f1Macro: number;
+                    /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                    logLoss?: number;
+                    loss: number;
+                    perClass?: {
+                        class: string;
+                        f1: number;
+                        precision: number;
+                        recall: number;
+                        /** @description Rows whose true class this is */
+                        support: number;
+                    }[];
+                    /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                    prAuc?: number | null;
+                    precisionMacro: number;
+                    recallMacro: number;
+                    /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                    rocAuc?: number | null;
+                };
+                stratified: {
+                    accuracy: number;
+                    /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                    brierScore?: number;
+                    /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                    calibration?: {
+                        count: number;
+                        lower: number;
+                        /** @description Mean predicted probability of the rows in the bin */
+                        meanPredicted: number;
+                        /** @description Fraction of those rows where the event happened */
+                        observed: number;
+                        upper: number;
+                    }[];
+                    /** @description Class names of the confusion matrix rows and columns */
+                    classes?: string[];
+                    /** @description [true class][predicted class] */
+                    confusionMatrix: number[][];
+                    /** @description Mean over the classes present in the true or predicted labels */
+                    f1Macro: number;
+                    /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                    logLoss?: number;
+                    loss: number;
+                    perClass?: {
+                        class: string;
+                        f1: number;
+                        precision: number;
+                        recall: number;
+                        /** @description Rows whose true class this is */
+                        support: number;
+                    }[];
+                    /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                    prAuc?: number | null;
+                    precisionMacro: number;
+                    recallMacro: number;
+                    /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                    rocAuc?: number | null;
+                };
+            } | {
+                mean: {
+                    loss: number;
+                    mae: number;
+                    /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                    mape?: number;
+                    mse: number;
+                    r2: number;
+                    /** @description Quantiles of actual − predicted (linear interpolation) */
+                    residualQuantiles?: {
+                        q05: number;
+                        q25: number;
+                        q50: number;
+                        q75: number;
+                        q95: number;
+                    };
+                    rmse: number;
+                };
+                median: {
+                    loss: number;
+                    mae: number;
+                    /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                    mape?: number;
+                    mse: number;
+                    r2: number;
+                    /** @description Quantiles of actual − predicted (linear interpolation) */
+                    residualQuantiles?: {
+                        q05: number;
+                        q25: number;
+                        q50: number;
+                        q75: number;
+                        q95: number;
+                    };
+                    rmse: number;
+                };
+            }) | null;
             classes: string[] | null;
             /** @description ISO 8601 time in UTC */
             createdAt: string;
             datasetId: string;
             epochsTrained: number;
+            /** @description Permutation importance on the test split (at most 2,000 rows, 5 seeded shuffles per column); the score is accuracy for classification, r² for regression. Sorted by decreasing mean */
+            featureImportance?: {
+                /** @description An original column (its one-hot inputs are shuffled together) */
+                feature: string;
+                /** @description Mean drop of the test score when the column is shuffled */
+                mean: number;
+                /** @description Standard deviation of the drop over the repeats */
+                std: number;
+            }[] | null;
             features: {
                 name: string;
                 /** @enum {string} */
