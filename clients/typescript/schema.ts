@@ -513,6 +513,26 @@ export interface components {
             valLoss?: number;
             valR2?: number;
         };
+        Explanation: {
+            /** @description The explained output (the predicted class's probability, or the value) at the all-missing row */
+            baseline: number;
+            /** @description Per column; they sum to the explained output minus the baseline */
+            contributions: {
+                [key: string]: number;
+            };
+            /** @constant */
+            method: "shapleySampling";
+        };
+        ExplanationInput: {
+            /** @description The explained output (the predicted class's probability, or the value) at the all-missing row */
+            baseline: number;
+            /** @description Per column; they sum to the explained output minus the baseline */
+            contributions: {
+                [key: string]: number;
+            };
+            /** @constant */
+            method: "shapleySampling";
+        };
         Model: {
             /** @description The test metrics of predicting without the features, from the training split: the class frequencies (majority) and seeded draws from them (stratified), or the training mean and median */
             baselines?: ({
@@ -1812,32 +1832,46 @@ export interface components {
             unknownCategory: "missing" | "error";
         };
         PredictRequest: {
+            /**
+             * @description Add per-column contributions to each prediction (at most 100 rows; JSON answers only): sampled Shapley values against the all-missing row, summing to the prediction minus the baseline
+             * @default false
+             */
+            explain: boolean;
             rows: {
                 [key: string]: string | number | boolean | null;
             }[];
         };
         PredictRequestInput: {
+            /**
+             * @description Add per-column contributions to each prediction (at most 100 rows; JSON answers only): sampled Shapley values against the all-missing row, summing to the prediction minus the baseline
+             * @default false
+             */
+            explain?: boolean;
             rows: {
                 [key: string]: string | number | boolean | null;
             }[];
         };
         PredictResponse: {
             predictions: ({
+                explanation?: components["schemas"]["Explanation"];
                 label: string;
                 probabilities: {
                     [key: string]: number;
                 };
             } | {
+                explanation?: components["schemas"]["Explanation"];
                 value: number;
             })[];
         };
         PredictResponseInput: {
             predictions: ({
+                explanation?: components["schemas"]["ExplanationInput"];
                 label: string;
                 probabilities: {
                     [key: string]: number;
                 };
             } | {
+                explanation?: components["schemas"]["ExplanationInput"];
                 value: number;
             })[];
         };
