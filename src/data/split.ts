@@ -1,6 +1,6 @@
 // Seeded train/validation/test split, stratified per class when strata are given.
 import { createRng } from '../engine/index.js';
-import { classList, findColumn, type Table } from './schema.js';
+import { classList, findColumn, labelOf, type Table } from './schema.js';
 
 export interface SplitOptions {
   /** Fraction of rows for validation, in [0, 1). */
@@ -93,8 +93,7 @@ export function targetStrata(
   if (!col) return undefined;
   if (col.type === 'numeric' && task !== 'classification') return undefined;
   if (task === 'regression') return undefined;
-  const keys =
-    col.type === 'numeric' ? Array.from(col.values, (v) => (Number.isNaN(v) ? null : String(v))) : col.values;
+  const keys = Array.from({ length: table.rowCount }, (_, i) => labelOf(col, i));
   const classes = classList(table, target);
   const index = new Map(classes.map((c, i) => [c, i]));
   const out = new Int32Array(table.rowCount);

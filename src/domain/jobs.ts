@@ -1,6 +1,7 @@
 // Training jobs: resolve a submitted spec against its dataset, check the limits, record, enqueue;
 // read, list, cancel and stream a job's events. The worker side lives in src/worker.
 import type { Config } from '../config.js';
+import { MAX_INTEGER_CODES } from '../data/index.js';
 import {
   ConflictError,
   DomainError,
@@ -9,11 +10,20 @@ import {
   UnavailableError,
   UnprocessableError,
 } from './errors.js';
+import {
+  chooseTask,
+  classCounts,
+  columnTypesFor,
+  defaultFeatures,
+  imbalanceWarning,
+  inputsOf,
+} from './column-roles.js';
+import { datasetWithDefaults } from './datasets.js';
 import { newId } from './ids.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
 import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
 import { defaultHiddenLayers, defaultInitializer, TRAINING_DEFAULTS } from './training-defaults.js';
-import type { Dataset, Job, TrainingSpec, TrainingSpecParsed } from './schemas.js';
+import type { ColumnType, Dataset, Job, TrainingSpec, TrainingSpecParsed } from './schemas.js';
 import type { JobEvent, JobService } from './services.js';
 import type { WebhookEmitter } from './webhooks.js';
 
@@ -39,13 +49,20 @@ export interface JobServiceDeps {
   emit?: WebhookEmitter;
 }
 
-/** Inputs to the network: 1 per numeric feature, categories + 1 (missing/unseen) per categorical one. */
-export function encodedInputSize(dataset: Dataset, features: string[]): number {
+/**
+ * Inputs to the network: 1 per numeric or boolean feature, 4-5 calendar features per datetime one,
+ * categories + 1 (missing/unseen) per categorical one; `types` are the job's column types.
+ */
+export function encodedInputSize(
+  dataset: Dataset,
+  features: string[],
+  types?: Map<string, ColumnType>,
+): number {
   let size = 0;
   for (const name of features) {
     const col = dataset.columns.find((c) => c.name === name);
     if (!col) continue;
-    size += col.type === 'numeric' ? 1 : Object.keys(col.categories).length + 1;
+    size += inputsOf(col, types?.get(name) ?? col.type);
   }
   return size;
 }
@@ -65,7 +82,8 @@ export function parameterCount(inputSize: number, layerUnits: number[]): number 
  * Fills in the defaults that depend on the data (task, loss, layers, initializer, runtime) and
  * checks the spec against the dataset and the limits. Throws UnprocessableError naming what is wrong.
  */
-export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits: JobLimits): TrainingSpec {
+export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: JobLimits): TrainingSpec {
+  const dataset = datasetWithDefaults(stored);
   const columns = new Map(dataset.columns.map((c) => [c.name, c]));
   const targetColumn = columns.get(input.target);
   if (!targetColumn) {
@@ -73,7 +91,9 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
       { path: 'target', message: `no column "${input.target}"` },
     ]);
   }
-  const features = input.features ?? dataset.columns.map((c) => c.name).filter((n) => n !== input.target);
+  const types = columnTypesFor(dataset, input.columnTypes);
+  const defaults = defaultFeatures(dataset, input.target);
+  const features = input.features ?? defaults.features;
   const missing = features.filter((f) => !columns.has(f));
   if (missing.length > 0) {
     throw new UnprocessableError(
@@ -93,30 +113,28 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
     );
   }
   if (features.length === 0) {
+    const left = defaults.excluded.map((e) => `"${e.column}" (${e.code})`).join(', ');
     throw new UnprocessableError(
-      `dataset ${dataset.id} has no column to use as a feature besides the target`,
+      `dataset ${dataset.id} has no column to use as a feature besides the target${left ? `; left out by default: ${left} (list them in features to use them)` : ''}`,
     );
   }
 
-  const task = input.task ?? (targetColumn.type === 'categorical' ? 'classification' : 'regression');
-  if (task === 'regression' && targetColumn.type !== 'numeric') {
-    throw new UnprocessableError(`regression needs a numeric target; "${input.target}" is categorical`, [
-      { path: 'task', message: 'regression on a categorical target' },
+  const targetType = types.get(input.target) ?? targetColumn.type;
+  const taskDecision = chooseTask(targetColumn, targetType, input.task);
+  const task = taskDecision.value;
+  if (task === 'regression' && targetType !== 'numeric') {
+    throw new UnprocessableError(`regression needs a numeric target; "${input.target}" is ${targetType}`, [
+      { path: 'task', message: `regression on a ${targetType} target` },
     ]);
   }
-  if (task === 'classification' && targetColumn.type !== 'categorical') {
-    throw new UnprocessableError(
-      `classification needs a categorical target; "${input.target}" is numeric (use task "regression", or store the labels as text)`,
-      [{ path: 'task', message: 'classification on a numeric target' }],
-    );
-  }
-  const classCount = targetColumn.type === 'categorical' ? Object.keys(targetColumn.categories).length : 0;
-  if (task === 'classification' && classCount < 2) {
+  // Class count when the summary knows it; a numeric target forced to classification is counted at training.
+  const counts = classCounts(targetColumn);
+  const classCount = counts ? counts.size : targetType === 'boolean' ? 2 : null;
+  if (task === 'classification' && classCount !== null && classCount < 2) {
     throw new UnprocessableError(
       `the target "${input.target}" has ${classCount} class(es); classification needs at least 2`,
     );
   }
-
   // Loss and output: classification → crossEntropy over a softmax, or binaryCrossEntropy on one sigmoid unit.
   let loss = input.training.loss;
   let binaryOutput = input.model.binaryOutput;
@@ -128,7 +146,7 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
       );
     }
     if (loss === 'binaryCrossEntropy' || binaryOutput === 'sigmoid') {
-      if (classCount !== 2) {
+      if (classCount !== null && classCount !== 2) {
         throw new UnprocessableError(
           `binaryCrossEntropy and a sigmoid output need exactly 2 classes; "${input.target}" has ${classCount}`,
           [
@@ -163,7 +181,7 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   }
   binaryOutput ??= TRAINING_DEFAULTS.binaryOutput;
 
-  const inputSize = encodedInputSize(dataset, features);
+  const inputSize = encodedInputSize(dataset, features, types);
   const layers = input.model.layers ?? defaultHiddenLayers(inputSize);
   const initializer = input.model.initializer ?? defaultInitializer(layers.map((l) => l.activation));
 
@@ -187,7 +205,8 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
       [{ path: `model.layers.${wide}.units`, message: `at most ${limits.MAX_UNITS}` }],
     );
   }
-  const outputUnits = task === 'regression' || binaryOutput === 'sigmoid' ? 1 : classCount;
+  const outputUnits =
+    task === 'regression' || binaryOutput === 'sigmoid' ? 1 : (classCount ?? MAX_INTEGER_CODES);
   const params = parameterCount(inputSize, [...layers.map((l) => l.units), outputUnits]);
   if (params > limits.MAX_PARAMETERS) {
     throw new UnprocessableError(
@@ -214,6 +233,10 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
     target: input.target,
     features,
     task,
+    csv: {
+      ...dataset.format,
+      columnTypes: { ...dataset.format.columnTypes, ...input.columnTypes },
+    },
     model: { layers, initializer, binaryOutput },
     training: {
       epochs: training.epochs,
@@ -227,6 +250,11 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
       maxRuntimeSeconds,
     },
     preprocessing: input.preprocessing,
+    decisions: {
+      task: taskDecision,
+      excludedFeatures: input.features ? [] : defaults.excluded,
+      warnings: imbalanceWarning(targetColumn, task),
+    },
   };
 }
 
@@ -258,7 +286,7 @@ export async function datasetForSpec(
       { path: 'datasetId', message: 'no such dataset' },
     ]);
   }
-  return dataset;
+  return datasetWithDefaults(dataset);
 }
 
 export function createJobService(deps: JobServiceDeps): JobService {

@@ -1,9 +1,10 @@
 // The interfaces the domain needs from the outside world. src/storage and src/queue implement
 // them; only the composition roots (src/http/server.ts, src/worker/main.ts) pick implementations.
 import type { Readable } from 'node:stream';
-import type { CsvLimits } from '../data/index.js';
+import type { CsvFormat as ReadFormat, CsvLimits, CsvOptions } from '../data/index.js';
 import type {
   ColumnSummary,
+  ColumnWarning,
   Dataset,
   EpochEntry,
   Job,
@@ -32,6 +33,8 @@ export interface DatasetStore {
   readStaged(path: string): AsyncIterable<Uint8Array>;
   /** Removes a staged file that will not be saved; a missing file is fine. */
   discard(path: string): Promise<void>;
+  /** Replaces the metadata of an existing dataset (its file stays). */
+  update(tenant: TenantId, dataset: Dataset): Promise<void>;
   /** Moves the staged file into place (atomically), then records the metadata. */
   save(tenant: TenantId, dataset: Dataset, stagedFile: string): Promise<void>;
   get(tenant: TenantId, id: string): Promise<Dataset | null>;
@@ -47,9 +50,17 @@ export interface DatasetStore {
  * module's CsvError (kind, row and column kept) when the file is not a usable table.
  */
 export interface CsvDescriber {
-  describe(path: string, limits: CsvLimits): Promise<{ rowCount: number; columns: ColumnSummary[] }>;
+  describe(path: string, limits: CsvLimits, options?: CsvOptions): Promise<DescribedCsv>;
   /** Stops the threads; later calls to describe reject. */
   close(): Promise<void>;
+}
+
+/** A described file: its columns, what a careful analyst would flag, and the dialect it was read with. */
+export interface DescribedCsv {
+  rowCount: number;
+  columns: ColumnSummary[];
+  warnings: ColumnWarning[];
+  format: ReadFormat;
 }
 
 /** What a trained model needs at prediction time besides its description. */

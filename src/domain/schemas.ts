@@ -46,6 +46,11 @@ export const IdParamsSchema = z.object({ id: z.string().min(1).max(100) }).stric
 
 // ---------- datasets ----------
 
+const reason = z
+  .string()
+  .optional()
+  .describe('Why the column has this type, where it is not obvious (forced, codes, stray tokens)');
+
 export const ColumnSummarySchema = z
   .union([
     z.object({
@@ -56,16 +61,114 @@ export const ColumnSummarySchema = z
       max: z.number().nullable(),
       mean: z.number().nullable(),
       std: z.number().nullable(),
+      valueCounts: z
+        .record(z.string(), z.number().int())
+        .optional()
+        .describe(
+          'Count of each value, when the column holds at most 10 distinct integers (codes or labels?)',
+        ),
+      reason,
     }),
     z.object({
       name: z.string(),
       type: z.literal('categorical'),
       missing: z.number().int(),
       categories: z.record(z.string(), z.number().int()),
+      reason,
+    }),
+    z.object({
+      name: z.string(),
+      type: z.literal('boolean'),
+      missing: z.number().int(),
+      labels: z
+        .object({ false: z.string(), true: z.string() })
+        .describe('How the file spells each value (its most frequent spelling)'),
+      counts: z.object({ false: z.number().int(), true: z.number().int() }),
+      reason,
+    }),
+    z.object({
+      name: z.string(),
+      type: z.literal('datetime'),
+      missing: z.number().int(),
+      min: IsoDateSchema.nullable(),
+      max: IsoDateSchema.nullable(),
+      hasTime: z.boolean().describe('Some cell has a time of day (the hour is then a calendar feature)'),
+      reason,
     }),
   ])
   .meta({ id: 'ColumnSummary' });
 export type ColumnSummary = z.infer<typeof ColumnSummarySchema>;
+
+export const ColumnTypeSchema = z.enum(['numeric', 'categorical', 'boolean', 'datetime']);
+export type ColumnType = z.infer<typeof ColumnTypeSchema>;
+
+export const WarningCodeSchema = z.enum([
+  'renamedHeader',
+  'strayTokens',
+  'constantColumn',
+  'idLike',
+  'highCardinality',
+  'integerCodes',
+  'invalidValues',
+  'imbalancedTarget',
+]);
+
+export const ColumnWarningSchema = z
+  .object({
+    column: z.string().nullable(),
+    code: WarningCodeSchema,
+    message: z.string(),
+  })
+  .meta({ id: 'ColumnWarning' });
+export type ColumnWarning = z.infer<typeof ColumnWarningSchema>;
+
+export const DelimiterSchema = z.enum([',', ';', '\t', '|']);
+export const DecimalSchema = z.enum(['.', ',']);
+
+/** How a dataset's file is read: what upload detected or was told, plus the user's overrides. */
+export const CsvFormatSchema = z
+  .object({
+    delimiter: DelimiterSchema,
+    decimal: z.enum(['.', ',', 'auto']).describe('auto: either mark (files not separated by commas)'),
+    charset: z.string(),
+    missingValues: z
+      .array(z.string())
+      .nullable()
+      .describe('Cells read as missing; null: the defaults (empty, NA, N/A, #N/A, NaN, null, None, ?, -)'),
+    columnTypes: z.record(z.string(), ColumnTypeSchema).describe('Column types set by the user'),
+  })
+  .meta({ id: 'CsvFormat' });
+export type CsvFormat = z.infer<typeof CsvFormatSchema>;
+
+/** How to read an upload, as the user may say it (at upload, or on PATCH to re-read the file). */
+export const ReadOptionsSchema = z
+  .object({
+    delimiter: DelimiterSchema.optional().describe('Field separator; detected among , ; tab | when absent'),
+    decimal: DecimalSchema.optional().describe(
+      'Decimal mark; default . for comma-separated files, either . or , otherwise',
+    ),
+    charset: z
+      .string()
+      .min(1)
+      .max(40)
+      .optional()
+      .describe('utf-8 (default), utf-16le/be, windows-1252, iso-8859-1, …; a BOM takes precedence'),
+    missingValues: z
+      .array(z.string().max(100))
+      .max(100)
+      .nullable()
+      .optional()
+      .describe(
+        'Cells read as missing, replacing the defaults (null restores them); empty is always missing',
+      ),
+    columnTypes: z
+      .record(z.string().min(1).max(1000), ColumnTypeSchema)
+      .optional()
+      .describe('Column types that override inference, e.g. {"zip": "categorical"}'),
+  })
+  .strict()
+  .meta({ id: 'ReadOptions' });
+export type ReadOptions = z.infer<typeof ReadOptionsSchema>;
 
 export const DatasetSchema = z
   .object({
@@ -75,6 +178,8 @@ export const DatasetSchema = z
     sizeBytes: z.number().int(),
     createdAt: IsoDateSchema,
     columns: z.array(ColumnSummarySchema),
+    warnings: z.array(ColumnWarningSchema),
+    format: CsvFormatSchema,
   })
   .meta({ id: 'Dataset' });
 export type Dataset = z.infer<typeof DatasetSchema>;
@@ -167,6 +272,8 @@ export const TrainingSpecInputSchema = z
     target: z.string().min(1).max(1000),
     features: z.array(z.string().min(1).max(1000)).min(1).max(10_000).optional(),
     task: TaskSchema.optional(),
+    /** Column types for this job only, over the dataset's (e.g. {"zip": "categorical"}). */
+    columnTypes: z.record(z.string().min(1).max(1000), ColumnTypeSchema).optional(),
     model: z
       .object({
         layers: z.array(LayerSchema).max(1000).optional(),
@@ -216,6 +323,8 @@ export const TrainingSpecSchema = z
     target: z.string(),
     features: z.array(z.string()),
     task: TaskSchema,
+    /** The dataset's read format with the job's columnTypes merged in: what the worker reads the file with. */
+    csv: CsvFormatSchema.optional(),
     model: z.object({
       layers: z.array(z.object({ units: z.number().int(), activation: HiddenActivationSchema })),
       initializer: InitializerSchema,
@@ -236,6 +345,20 @@ export const TrainingSpecSchema = z
       maxRuntimeSeconds: z.number().int(),
     }),
     preprocessing: z.object({ scaling: ScalingSchema, unknownCategory: UnknownCategorySchema }),
+    /** Why the defaults that depend on the data came out as they did. */
+    decisions: z
+      .object({
+        task: z.object({
+          value: TaskSchema,
+          rule: z.enum(['requested', 'categoricalTarget', 'booleanTarget', 'integerLabels', 'numericTarget']),
+          reason: z.string(),
+        }),
+        excludedFeatures: z
+          .array(z.object({ column: z.string(), code: WarningCodeSchema, message: z.string() }))
+          .describe('Columns left out of the default features (ID-like, constant, very-high-cardinality)'),
+        warnings: z.array(ColumnWarningSchema).describe('About the target (e.g. imbalancedTarget)'),
+      })
+      .optional(),
   })
   .meta({ id: 'TrainingSpec' });
 export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
@@ -376,7 +499,7 @@ export const ModelSchema = z
     task: TaskSchema,
     target: z.string(),
     classes: z.array(z.string()).nullable(),
-    features: z.array(z.object({ name: z.string(), type: z.enum(['numeric', 'categorical']) })),
+    features: z.array(z.object({ name: z.string(), type: ColumnTypeSchema })),
     /** How prediction treats a category not seen in training: as missing, or a 400. */
     unknownCategory: UnknownCategorySchema,
     metrics: z.object({
@@ -467,7 +590,23 @@ export const PredictionSchema = z.union([
   }),
   z.object({ value: z.number(), explanation: ExplanationSchema.optional() }),
 ]);
+export const RowWarningSchema = z
+  .object({
+    row: z.number().int().describe('0-based index of the row in the request'),
+    code: z.enum(['imputed', 'unseenCategory', 'unknownColumns']),
+    columns: z.array(z.string()),
+    message: z.string(),
+  })
+  .meta({ id: 'RowWarning' });
 export const PredictResponseSchema = z
-  .object({ predictions: z.array(PredictionSchema) })
+  .object({
+    predictions: z.array(PredictionSchema),
+    warnings: z
+      .array(RowWarningSchema)
+      .optional()
+      .describe(
+        'Per row: values imputed (missing), categories not seen in training, keys the model does not use',
+      ),
+  })
   .meta({ id: 'PredictResponse' });
 export type PredictResponse = z.infer<typeof PredictResponseSchema>;

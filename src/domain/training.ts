@@ -84,6 +84,7 @@ export function prepareTraining(table: Table, spec: TrainingSpec): PreparedTrain
         scaling: spec.preprocessing.scaling,
         binaryOutput: spec.task === 'classification' && spec.model.binaryOutput === 'sigmoid',
         unknownCategory: spec.preprocessing.unknownCategory,
+        cells: { missingValues: spec.csv?.missingValues ?? null, decimal: spec.csv?.decimal ?? '.' },
       },
       split.train,
     );

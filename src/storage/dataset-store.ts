@@ -62,6 +62,8 @@ export function createDatasetStore(deps: { redis: Redis; prefix: string; dataDir
       }
     },
 
+    update: (tenant, dataset) => records.put(tenant, dataset),
+
     get: (tenant, id) => records.get(tenant, id),
     list: (tenant, query) => records.list(tenant, query),
 

@@ -55,7 +55,9 @@ async function main(input: ThreadInput): Promise<void> {
   setEngineThreads(input.engineThreads);
   let table;
   try {
-    table = await readCsv(createReadStream(input.csvPath), input.csvLimits);
+    // The format frozen in the spec at submit time: a later PATCH of the dataset does not change this job.
+    const csv = input.spec.csv;
+    table = await readCsv(createReadStream(input.csvPath), input.csvLimits, csv ?? {});
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       return post({ type: 'error', kind: 'datasetDeleted', message: 'the dataset file no longer exists' });
