@@ -477,7 +477,8 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
   });
 
   it('when a categorical feature has two categories, then it is one 0/1 input, ½ when missing at prediction', async () => {
-    const t = await readCsv(csv, LIMITS);
+    // yes/no would be read as a boolean column; declared categorical it has two categories.
+    const t = await readCsv(csv, LIMITS, { columnTypes: { flag: 'categorical' } });
     const enc = fitEncoder(
       t,
       { features: ['flag'], target: 'y', task: 'classification', scaling: 'none', binaryAsOneInput: true },
@@ -485,7 +486,9 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
     );
     expect(enc.inputSize).toBe(1);
     expect(Array.from(enc.transform(t, range(4)).x)).toEqual([1, 0, 1, 0]);
-    expect(Array.from(enc.transformRecords([{ flag: 'no' }, {}, { flag: 'maybe' }]))).toEqual([0, 0.5, 0.5]);
+    expect(Array.from(enc.transformRecords([{ flag: 'no' }, { flag: null }, { flag: 'maybe' }]))).toEqual([
+      0, 0.5, 0.5,
+    ]);
     const strict = encoderFromJSON({ ...enc.toJSON(), unknownCategory: 'error' });
     expect(() => strict.transformRecords([{ flag: 'maybe' }])).toThrow(RowValueError);
     // Round trip through JSON keeps the one-input form.
