@@ -258,5 +258,5 @@ async function keepRawRows(request: FastifyRequest): Promise<void> {
 /** The validated request with the rows exactly as parsed. */
 function withRawRows(request: FastifyRequest & { body: PredictRequest }): PredictRequest {
   const rows = rawRows.get(request);
-  return rows ? { rows: rows as PredictRequest['rows'] } : request.body;
+  return rows ? { ...request.body, rows: rows as PredictRequest['rows'] } : request.body;
 }
