@@ -254,7 +254,7 @@ export class Encoder {
 
   /** Same as encodeRecords, without the warnings. */
   transformRecords(records: Record<string, unknown>[]): Float32Array {
-    return this.encodeRecords(records).x;
+    return this.encodeRecords(records, false).x;
   }
 
   /**
@@ -267,7 +267,10 @@ export class Encoder {
    * features is a RowValueError: answering it would only repeat the imputed values.
    * Rows may be null-prototype objects; only own keys are read.
    */
-  encodeRecords(records: Record<string, unknown>[]): { x: Float32Array; warnings: RowWarning[] } {
+  encodeRecords(
+    records: Record<string, unknown>[],
+    requireFeature = true,
+  ): { x: Float32Array; warnings: RowWarning[] } {
     const x = new Float32Array(records.length * this.inputSize);
     const warnings: RowWarning[] = [];
     const known = new Set([...this.state.features.map((f) => f.name), this.target]);
@@ -277,7 +280,7 @@ export class Encoder {
         throw new RowValueError(`row ${i} is not an object of column values`, i, '');
       }
       const unknown = Object.keys(rec).filter((k) => !known.has(k));
-      if (!this.state.features.some((f) => Object.hasOwn(rec, f.name))) {
+      if (requireFeature && !this.state.features.some((f) => Object.hasOwn(rec, f.name))) {
         const names = this.state.features.map((f) => JSON.stringify(f.name)).join(', ');
         const got =
           unknown.length > 0
