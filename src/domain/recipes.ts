@@ -2,7 +2,9 @@
 // default) is a k-fold cross-validated ensemble of regularized networks, chosen by measurement on
 // public tables (README "Training defaults", `npm run bench:quality`); "fast" is one network with
 // early stopping, the service's first default.
+import { OPTIMIZER_DEFAULTS } from '../engine/index.js';
 import type { TrainingSpec } from './schemas.js';
+import { DEFAULT_LEARNING_RATE, TRAINING_DEFAULTS, defaultHiddenLayers } from './training-defaults.js';
 
 type Resolved = TrainingSpec;
 export type RecipeName = Resolved['recipe'];
@@ -23,28 +25,20 @@ export interface RecipeDefaults {
   preprocessing: Omit<Resolved['preprocessing'], 'unknownCategory'>;
 }
 
-const nextPow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
-const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
+/** The fast recipe's hidden layers (training-defaults.ts). */
+export const fastHiddenLayers = defaultHiddenLayers;
 
-/** The fast recipe's hidden layers: two ReLU layers, clamp(nextPow2(4·inputs), 16, 128) units and half of it. */
-export function fastHiddenLayers(inputSize: number): Resolved['model']['layers'] {
-  const first = clamp(nextPow2(4 * inputSize), 16, 128);
-  return [
-    { units: first, activation: 'relu' },
-    { units: first / 2, activation: 'relu' },
-  ];
-}
-
-/** One network, batch 32, Adam 1e-3, up to 500 epochs with patience 30 on the validation loss. */
+/** One network, the table of training-defaults.ts: batch 32, Adam 1e-3, up to 500 epochs with patience 30. */
 function fast(ctx: RecipeContext): RecipeDefaults {
+  const D = TRAINING_DEFAULTS;
   return {
     layers: fastHiddenLayers(ctx.inputSize),
     training: {
-      epochs: 500,
-      batchSize: 32,
-      optimizer: { type: 'adam', learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
-      validationSplit: 0.15,
-      earlyStopping: { patience: 30, minDelta: 0, restoreBest: true },
+      epochs: D.epochs,
+      batchSize: D.batchSize,
+      optimizer: { type: D.optimizer, learningRate: DEFAULT_LEARNING_RATE.adam, ...OPTIMIZER_DEFAULTS.adam },
+      validationSplit: D.validationSplit,
+      earlyStopping: { ...D.earlyStopping },
       crossValidation: false,
       ensemble: 1,
       bestEpoch: false,
@@ -53,9 +47,11 @@ function fast(ctx: RecipeContext): RecipeDefaults {
       warmupFraction: 0,
       regularizationSchedule: 'constant',
     },
-    preprocessing: { scaling: 'standardize', missingIndicators: false, binaryAsOneInput: false },
+    preprocessing: { scaling: D.scaling, missingIndicators: false, binaryAsOneInput: false },
   };
 }
+
+const clamp = (n: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, n));
 
 /** The quality recipe's settings, in one place (the values `npm run bench:quality` measured). */
 export const QUALITY = {
