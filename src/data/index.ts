@@ -27,7 +27,7 @@ export {
   type CategoricalColumn,
   type ColumnSummary,
 } from './schema.js';
-export { splitRows, targetStrata, type Split, type SplitOptions } from './split.js';
+export { kFolds, splitRows, targetStrata, type Split, type SplitOptions } from './split.js';
 export {
   fitEncoder,
   encoderFromJSON,

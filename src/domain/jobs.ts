@@ -22,7 +22,8 @@ import { datasetWithDefaults } from './datasets.js';
 import { newId } from './ids.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
 import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
-import { defaultHiddenLayers, defaultInitializer, TRAINING_DEFAULTS } from './training-defaults.js';
+import { defaultInitializer, TRAINING_DEFAULTS } from './training-defaults.js';
+import { recipes } from './recipes.js';
 import type { ColumnType, Dataset, Job, TrainingSpec, TrainingSpecParsed } from './schemas.js';
 import type { JobEvent, JobService } from './services.js';
 import type { WebhookEmitter } from './webhooks.js';
@@ -50,19 +51,29 @@ export interface JobServiceDeps {
 }
 
 /**
- * Inputs to the network: 1 per numeric or boolean feature, 4-5 calendar features per datetime one,
- * categories + 1 (missing/unseen) per categorical one; `types` are the job's column types.
+ * Inputs to the network: 1 per numeric feature (2 with a missing-indicator when it has missing
+ * cells) or boolean one, 4-5 calendar features per datetime one, categories + 1 (missing/unseen)
+ * per categorical one (1 for two categories and no missing cell when binaryAsOneInput); `types`
+ * are the job's column types. An upper bound of the encoder's width: the dataset summary counts
+ * every row, the encoder only the training rows.
  */
 export function encodedInputSize(
   dataset: Dataset,
   features: string[],
   types?: Map<string, ColumnType>,
+  options: { missingIndicators?: boolean; binaryAsOneInput?: boolean } = {},
 ): number {
   let size = 0;
   for (const name of features) {
     const col = dataset.columns.find((c) => c.name === name);
     if (!col) continue;
-    size += inputsOf(col, types?.get(name) ?? col.type);
+    const type = types?.get(name) ?? col.type;
+    if (type === 'numeric' && col.type === 'numeric') {
+      size += options.missingIndicators && col.missing > 0 ? 2 : 1;
+    } else if (type === 'categorical' && col.type === 'categorical') {
+      const k = Object.keys(col.categories).length;
+      size += options.binaryAsOneInput && k === 2 && col.missing === 0 ? 1 : k + 1;
+    } else size += inputsOf(col, type);
   }
   return size;
 }
@@ -181,11 +192,39 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
   }
   binaryOutput ??= TRAINING_DEFAULTS.binaryOutput;
 
-  const inputSize = encodedInputSize(dataset, features, types);
-  const layers = input.model.layers ?? defaultHiddenLayers(inputSize);
+  const given = input.preprocessing;
+  const baseInputs = encodedInputSize(dataset, features, types);
+  const recipe = recipes[input.recipe]({ task, rows: dataset.rowCount, inputSize: baseInputs });
+  const preprocessing = {
+    scaling: given.scaling ?? recipe.preprocessing.scaling,
+    unknownCategory: given.unknownCategory,
+    missingIndicators: given.missingIndicators ?? recipe.preprocessing.missingIndicators,
+    binaryAsOneInput: given.binaryAsOneInput ?? recipe.preprocessing.binaryAsOneInput,
+  };
+  const inputSize = encodedInputSize(dataset, features, types, preprocessing);
+  const layers = input.model.layers ?? recipe.layers;
   const initializer = input.model.initializer ?? defaultInitializer(layers.map((l) => l.activation));
 
-  const { training } = input;
+  // The client's values over the recipe's; a client-chosen early stopping or validation split
+  // turns the recipe's cross-validation off unless it is asked for too.
+  const t = input.training;
+  const r = recipe.training;
+  const ownSplit = t.validationSplit !== undefined || t.earlyStopping !== undefined;
+  const crossValidation = t.crossValidation ?? (ownSplit ? false : r.crossValidation);
+  const training = {
+    epochs: t.epochs ?? r.epochs,
+    batchSize: t.batchSize ?? r.batchSize,
+    optimizer: t.optimizer ?? r.optimizer,
+    validationSplit: crossValidation ? 0 : (t.validationSplit ?? (r.validationSplit || 0.15)),
+    earlyStopping: t.earlyStopping ?? r.earlyStopping,
+    crossValidation,
+    ensemble: t.ensemble ?? r.ensemble,
+    bestEpoch: t.bestEpoch ?? r.bestEpoch,
+    labelSmoothing: task === 'classification' ? (t.labelSmoothing ?? r.labelSmoothing) : 0,
+    learningRateSchedule: t.learningRateSchedule ?? r.learningRateSchedule,
+    warmupFraction: t.warmupFraction ?? r.warmupFraction,
+    regularizationSchedule: t.regularizationSchedule ?? r.regularizationSchedule,
+  };
   if (training.epochs > limits.MAX_EPOCHS) {
     throw new UnprocessableError(
       `training.epochs ${training.epochs} exceeds the limit of ${limits.MAX_EPOCHS}`,
@@ -214,14 +253,14 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
       [{ path: 'model.layers', message: `${params} parameters, at most ${limits.MAX_PARAMETERS}` }],
     );
   }
-  const maxRuntimeSeconds = training.maxRuntimeSeconds ?? limits.MAX_RUNTIME_SECONDS;
+  const maxRuntimeSeconds = t.maxRuntimeSeconds ?? limits.MAX_RUNTIME_SECONDS;
   if (maxRuntimeSeconds > limits.MAX_RUNTIME_SECONDS) {
     throw new UnprocessableError(
       `training.maxRuntimeSeconds ${maxRuntimeSeconds} exceeds the limit of ${limits.MAX_RUNTIME_SECONDS}`,
       [{ path: 'training.maxRuntimeSeconds', message: `at most ${limits.MAX_RUNTIME_SECONDS}` }],
     );
   }
-  if (training.validationSplit + training.testSplit >= 0.9) {
+  if (training.validationSplit + t.testSplit >= 0.9) {
     throw new UnprocessableError(
       'validationSplit + testSplit must leave at least 10% of the rows for training',
       [{ path: 'training', message: 'splits too large' }],
@@ -237,19 +276,10 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
       ...dataset.format,
       columnTypes: { ...dataset.format.columnTypes, ...input.columnTypes },
     },
+    recipe: input.recipe,
     model: { layers, initializer, binaryOutput },
-    training: {
-      epochs: training.epochs,
-      batchSize: training.batchSize,
-      optimizer: training.optimizer,
-      loss,
-      validationSplit: training.validationSplit,
-      testSplit: training.testSplit,
-      earlyStopping: training.earlyStopping,
-      seed: training.seed,
-      maxRuntimeSeconds,
-    },
-    preprocessing: input.preprocessing,
+    training: { ...training, loss, testSplit: t.testSplit, seed: t.seed, maxRuntimeSeconds },
+    preprocessing,
     decisions: {
       task: taskDecision,
       excludedFeatures: input.features ? [] : defaults.excluded,

@@ -8,7 +8,7 @@ import {
   type EncoderJSON,
   type RowWarning,
 } from '../data/index.js';
-import { Sequential, type SerializedModel } from '../engine/index.js';
+import { networkFromJSON, type Predictor, type SerializedModel } from '../engine/index.js';
 import { OnnxExportError, encodeOnnx } from '../interop/onnx.js';
 import { InvalidRequestError, NotFoundError, UnprocessableError } from './errors.js';
 import { MAX_EXPLAINED_ROWS, explainRows } from './explain.js';
@@ -18,7 +18,7 @@ import type { Model, PredictRequest, PredictResponse } from './schemas.js';
 import type { ModelService } from './services.js';
 
 interface LoadedModel {
-  network: Sequential;
+  network: Predictor;
   encoder: ReturnType<typeof encoderFromJSON>;
 }
 
@@ -35,7 +35,7 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
       return hit;
     }
     const loading = store.loadArtifact(id).then((artifact) => ({
-      network: Sequential.fromJSON(artifact.network as Parameters<typeof Sequential.fromJSON>[0]),
+      network: networkFromJSON(artifact.network as Parameters<typeof networkFromJSON>[0]),
       encoder: encoderFromJSON(artifact.encoder as Parameters<typeof encoderFromJSON>[0]),
     }));
     cache.set(id, loading);
@@ -67,6 +67,10 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     async exportOnnx(tenant, id) {
       const model = await get(tenant, id);
       const artifact = await store.loadArtifact(id);
+      if ((artifact.network as { format?: string }).format === 'backprop.ensemble')
+        throw new UnprocessableError(
+          'this model is an ensemble of several networks (cross-validation or ensemble); ONNX export covers single networks only',
+        );
       try {
         return encodeOnnx(artifact.encoder as EncoderJSON, artifact.network as SerializedModel, {
           'backprop.model_id': model.id,

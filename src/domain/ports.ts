@@ -65,7 +65,7 @@ export interface DescribedCsv {
 
 /** What a trained model needs at prediction time besides its description. */
 export interface ModelArtifact {
-  /** engine SerializedModel */
+  /** engine SerializedModel, or SerializedEnsemble for a cross-validated or seed ensemble */
   network: unknown;
   /** data Encoder JSON */
   encoder: unknown;

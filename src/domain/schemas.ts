@@ -192,6 +192,9 @@ const HIDDEN_ACTIVATIONS = [
   'tanh',
   'relu',
   'leakyRelu',
+  'selu',
+  'gelu',
+  'mish',
   'linear',
 ] as const satisfies readonly ActivationName[];
 export const HiddenActivationSchema = z.enum(HIDDEN_ACTIVATIONS);
@@ -199,15 +202,31 @@ export const InitializerSchema = z.enum(INITIALIZERS);
 export const LossSchema = z.enum(LOSSES);
 export const TaskSchema = z.enum(['classification', 'regression']);
 /** The encoder's scalings offered by the API. */
-const API_SCALINGS = ['standardize', 'minmax', 'none'] as const satisfies readonly Scaling[];
+const API_SCALINGS = ['standardize', 'minmax', 'robust', 'none'] as const satisfies readonly Scaling[];
 export const ScalingSchema = z.enum(API_SCALINGS);
 export const UnknownCategorySchema = z.enum(UNKNOWN_CATEGORY_POLICIES);
 const OptimizerTypeSchema = z.enum(OPTIMIZER_TYPES);
+export const ScheduleSchema = z
+  .enum(['constant', 'cosine', 'flatCosine', 'cosLog4'])
+  .describe(
+    'constant; cosine (1 → 0); flatCosine (1 for the first half, then cosine to 0); cosLog4 (four cosine cycles of growing length)',
+  );
+export const RecipeSchema = z
+  .enum(['quality', 'fast'])
+  .describe(
+    'Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)',
+  );
 
 export const LayerSchema = z
   .object({
     units: z.number().int().min(1),
     activation: HiddenActivationSchema.default('relu'),
+    dropout: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe('Inverted dropout rate after this layer while training'),
   })
   .strict();
 
@@ -215,6 +234,12 @@ const optimizerCommon = {
   learningRate: z.number().positive().max(10).optional(),
   weightDecay: z.number().min(0).max(1).optional(),
   clipNorm: z.number().positive().optional(),
+  decoupledWeightDecay: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('AdamW-style decay on weights (not biases): w ← w·(1 − lr·decoupledWeightDecay) each step'),
 };
 export const OptimizerSchema = z
   .discriminatedUnion('type', [
@@ -283,15 +308,42 @@ export const TrainingSpecInputSchema = z
       })
       .strict()
       .prefault({}),
+    recipe: RecipeSchema.default('fast'),
     training: z
       .object({
-        epochs: z.number().int().min(1).default(TRAINING_DEFAULTS.epochs),
-        batchSize: z.number().int().min(1).max(65_536).default(TRAINING_DEFAULTS.batchSize),
-        optimizer: OptimizerSchema.prefault({ type: TRAINING_DEFAULTS.optimizer }),
+        epochs: z.number().int().min(1).optional(),
+        batchSize: z.number().int().min(1).max(65_536).optional(),
+        optimizer: OptimizerSchema.optional(),
         loss: LossSchema.optional(),
-        validationSplit: z.number().min(0).max(0.5).default(TRAINING_DEFAULTS.validationSplit),
+        validationSplit: z.number().min(0).max(0.5).optional(),
         testSplit: z.number().min(0).max(0.5).default(TRAINING_DEFAULTS.testSplit),
-        earlyStopping: z.union([EarlyStoppingSchema, z.literal(false)]).prefault({}),
+        earlyStopping: z.union([EarlyStoppingSchema, z.literal(false)]).optional(),
+        crossValidation: z
+          .union([z.object({ folds: z.number().int().min(2).max(20) }).strict(), z.literal(false)])
+          .optional()
+          .describe(
+            'k stratified folds of the non-test rows: k networks, each validated on its own fold; predictions average them',
+          ),
+        ensemble: z
+          .number()
+          .int()
+          .min(1)
+          .max(32)
+          .optional()
+          .describe('Networks per split (or per fold) with different seeds, averaged'),
+        bestEpoch: z
+          .enum(['metric', 'loss'])
+          .or(z.literal(false))
+          .optional()
+          .describe(
+            'Keep each network at its best validation epoch: on accuracy/RMSE ("metric") or the loss; false keeps the last',
+          ),
+        labelSmoothing: z.number().min(0).lt(1).optional(),
+        learningRateSchedule: ScheduleSchema.optional(),
+        warmupFraction: z.number().min(0).max(1).optional(),
+        regularizationSchedule: ScheduleSchema.optional().describe(
+          'Schedule of dropout and decoupled weight decay',
+        ),
         seed: z
           .number()
           .int()
@@ -304,9 +356,17 @@ export const TrainingSpecInputSchema = z
       .prefault({}),
     preprocessing: z
       .object({
-        scaling: ScalingSchema.default(TRAINING_DEFAULTS.scaling),
+        scaling: ScalingSchema.optional(),
         /** What prediction does with a category the training split never saw. */
         unknownCategory: UnknownCategorySchema.default(TRAINING_DEFAULTS.unknownCategory),
+        missingIndicators: z
+          .boolean()
+          .optional()
+          .describe('A numeric feature with missing training values gets a 0/1 "was missing" input'),
+        binaryAsOneInput: z
+          .boolean()
+          .optional()
+          .describe('A categorical feature with two categories and no missing value is one 0/1 input'),
       })
       .strict()
       .prefault({}),
@@ -325,8 +385,15 @@ export const TrainingSpecSchema = z
     task: TaskSchema,
     /** The dataset's read format with the job's columnTypes merged in: what the worker reads the file with. */
     csv: CsvFormatSchema.optional(),
+    recipe: RecipeSchema,
     model: z.object({
-      layers: z.array(z.object({ units: z.number().int(), activation: HiddenActivationSchema })),
+      layers: z.array(
+        z.object({
+          units: z.number().int(),
+          activation: HiddenActivationSchema,
+          dropout: z.number().optional(),
+        }),
+      ),
       initializer: InitializerSchema,
       binaryOutput: z.enum(['softmax', 'sigmoid']),
     }),
@@ -341,10 +408,22 @@ export const TrainingSpecSchema = z
         z.object({ patience: z.number().int(), minDelta: z.number(), restoreBest: z.boolean() }),
         z.literal(false),
       ]),
+      crossValidation: z.union([z.object({ folds: z.number().int() }), z.literal(false)]),
+      ensemble: z.number().int(),
+      bestEpoch: z.enum(['metric', 'loss']).or(z.literal(false)),
+      labelSmoothing: z.number(),
+      learningRateSchedule: ScheduleSchema,
+      warmupFraction: z.number(),
+      regularizationSchedule: ScheduleSchema,
       seed: z.number().int(),
       maxRuntimeSeconds: z.number().int(),
     }),
-    preprocessing: z.object({ scaling: ScalingSchema, unknownCategory: UnknownCategorySchema }),
+    preprocessing: z.object({
+      scaling: ScalingSchema,
+      unknownCategory: UnknownCategorySchema,
+      missingIndicators: z.boolean(),
+      binaryAsOneInput: z.boolean(),
+    }),
     /** Why the defaults that depend on the data came out as they did. */
     decisions: z
       .object({
@@ -506,6 +585,23 @@ export const ModelSchema = z
       test: SplitMetricsSchema,
       validation: SplitMetricsSchema,
       train: SplitMetricsSchema,
+      folds: z
+        .array(
+          z.object({
+            fold: z.number().int(),
+            rows: z.number().int(),
+            bestEpochs: z.array(z.number().int()).describe('The epoch each network of the fold was kept at'),
+            metrics: SplitMetricsSchema,
+          }),
+        )
+        .optional()
+        .describe(
+          'Cross-validation: each fold scored by the networks that did not train on it; `validation` is then all folds together',
+        ),
+      foldMean: z
+        .record(z.string(), z.number())
+        .optional()
+        .describe('Mean over the folds of each numeric metric (accuracy, loss, r2, rmse…)'),
     }),
     parameterCount: z.number().int(),
     epochsTrained: z.number().int(),

@@ -18,6 +18,7 @@ import { TooManyRequestsError } from '../domain/errors.js';
 import type { OperationsSource } from '../domain/operations.js';
 import type { HealthProbe } from '../domain/ports.js';
 import type { PreflightService } from '../domain/preflight.js';
+import type { TuningService } from '../domain/tuning.js';
 import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import type { Logger } from '../logger.js';
@@ -36,6 +37,7 @@ import { datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { trainingJobRoutes } from './routes/training-jobs.js';
+import { tuningJobRoutes } from './routes/tuning-jobs.js';
 import { webhookRoutes } from './routes/webhooks.js';
 
 export interface AppDeps {
@@ -45,6 +47,7 @@ export interface AppDeps {
   jobs: JobService;
   preflight: PreflightService;
   webhooks: WebhookService;
+  tuning: TuningService;
   models: ModelService;
   health: HealthProbe;
   idempotency: IdempotencyStore;
@@ -164,6 +167,7 @@ export async function buildApp(deps: AppDeps) {
         { name: 'datasets', description: 'CSV uploads and their column statistics' },
         { name: 'training-jobs', description: 'Training runs, their progress and cancellation' },
         { name: 'models', description: 'Trained models and prediction' },
+        { name: 'tuning-jobs', description: 'Hyperparameter searches over many trial runs' },
         { name: 'webhooks', description: 'Signed event deliveries to your endpoints' },
         { name: 'health', description: 'Liveness and readiness probes' },
       ],
@@ -237,6 +241,7 @@ export async function buildApp(deps: AppDeps) {
         }),
       );
       await v1.register(webhookRoutes({ webhooks: deps.webhooks }));
+      await v1.register(tuningJobRoutes({ tuning: deps.tuning }));
       await v1.register(
         modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
       );

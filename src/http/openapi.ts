@@ -3,6 +3,7 @@
 import { loadConfig } from '../config.js';
 import type { HealthProbe } from '../domain/ports.js';
 import type { PreflightService } from '../domain/preflight.js';
+import type { TuningService } from '../domain/tuning.js';
 import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import { createLogger } from '../logger.js';
@@ -37,6 +38,7 @@ export async function generateOpenApiDocument(): Promise<string> {
     jobs: inert as JobService,
     preflight: inert as PreflightService,
     webhooks: inert as WebhookService,
+    tuning: inert as TuningService,
     models: inert as ModelService,
     health: inert as HealthProbe,
     idempotency: inert as IdempotencyStore,

@@ -8,6 +8,7 @@ import { createDatasetService } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
 import { createPreflightService } from '../domain/preflight.js';
+import { createTuningCoordinator, createTuningService, type TuningDeps } from '../domain/tuning.js';
 import { createWebhookEmitter, createWebhookService } from '../domain/webhooks.js';
 import type { CsvDescriber, HealthProbe } from '../domain/ports.js';
 import { describeEngine } from '../engine/index.js';
@@ -25,6 +26,7 @@ import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-stor
 import { createModelStore } from '../storage/model-store.js';
 import { createRedis, type Redis } from '../storage/redis.js';
 import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
+import { createTuningStore } from '../storage/tuning-store.js';
 import { createWebhookStore } from '../storage/webhook-store.js';
 import { buildApp, type AppDeps } from './app.js';
 import { WORKER_ALIVE_MS } from './plugins/metrics.js';
@@ -62,13 +64,29 @@ export function createApiDeps(options: {
   const webhookStore = createWebhookStore({ redis, prefix: config.REDIS_PREFIX });
   const webhookQueue = createWebhookQueue({ connection: redis, config });
   const emitWebhookEvent = createWebhookEmitter({ store: webhookStore, queue: webhookQueue });
+  const jobStore = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
+  const jobEvents = createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX });
+  const tuning = createTuningDeps({
+    tuning: createTuningStore({ redis, prefix: config.REDIS_PREFIX }),
+    jobs: jobStore,
+    // With a replacement job service (tests) there is no training queue: searches cannot start.
+    queue: queue ?? {
+      enqueue: () => Promise.reject(new Error('no training queue')),
+      remove: async () => false,
+    },
+    events: jobEvents,
+    datasets: datasetStore,
+    models: modelStore,
+    limits: config,
+    emit: emitWebhookEvent,
+  });
   const jobs =
     options.jobs ??
     createJobService({
       datasets: datasetStore,
-      jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }),
+      jobs: jobStore,
       queue: queue!,
-      events: createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }),
+      events: jobEvents,
       limits: config,
       logger,
       emit: emitWebhookEvent,
@@ -103,6 +121,7 @@ export function createApiDeps(options: {
       workerReports: () => workerMetrics.fresh(WORKER_ALIVE_MS),
     },
     queueView: inspector.queue,
+    tuning: createTuningService({ ...tuning, coordinator: createTuningCoordinator(tuning) }),
     webhooks: createWebhookService({
       store: webhookStore,
       transport: createWebhookTransport({
@@ -113,6 +132,8 @@ export function createApiDeps(options: {
   };
   return { deps, datasetStore, modelStore, queue, inspector, webhookQueue, emitWebhookEvent };
 }
+
+const createTuningDeps = (deps: TuningDeps): TuningDeps => deps;
 
 export async function startApiServer() {
   const config = loadConfig();

@@ -8,13 +8,21 @@ import { describeEngine, engineInfo } from '../engine/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { attemptDelivery, createWebhookEmitter } from '../domain/webhooks.js';
 import { createWebhookTransport, signWebhook } from '../net/webhook-transport.js';
-import { createQueueReconcileTarget, createTrainingConsumer } from '../queue/training-queue.js';
+import { createTuningCoordinator } from '../domain/tuning.js';
+import {
+  createQueueReconcileTarget,
+  createTrainingConsumer,
+  createTrainingQueue,
+} from '../queue/training-queue.js';
 import { createWebhookConsumer, createWebhookQueue } from '../queue/webhook-queue.js';
 import { dataPaths } from '../storage/files.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createRedis } from '../storage/redis.js';
 import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
+import { createDatasetStore } from '../storage/dataset-store.js';
+import { createModelStore } from '../storage/model-store.js';
+import { createTuningStore } from '../storage/tuning-store.js';
 import { createWebhookStore } from '../storage/webhook-store.js';
 import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
 import { createReconciler, type Reconciler } from './reconciler.js';
@@ -57,10 +65,33 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     onError: (err) =>
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook queue error'),
   });
+  const emit = createWebhookEmitter({ store: webhookStore, queue: webhookQueue });
+  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR };
+  const trialQueue = createTrainingQueue({ connection: redis, config });
+  const tuningStore = createTuningStore(storeDeps);
+  const coordinator = createTuningCoordinator({
+    tuning: tuningStore,
+    jobs,
+    queue: trialQueue,
+    events,
+    datasets: createDatasetStore(storeDeps),
+    models: createModelStore(storeDeps),
+    limits: config,
+    emit,
+  });
+  // A search whose trial ended while its worker died moves on at the next sweep.
+  const sweep = setInterval(() => {
+    tuningStore
+      .activeIds()
+      .then((ids) => Promise.all(ids.map((id) => coordinator.advance(id))))
+      .catch((err: unknown) => logger.warn({ err }, 'tuning sweep failed'));
+  }, config.RECONCILE_INTERVAL_MS);
+  sweep.unref();
   const processor = createTrainingProcessor({
     jobs,
     events,
-    emit: createWebhookEmitter({ store: webhookStore, queue: webhookQueue }),
+    emit,
+    onJobEnded: (jobId) => coordinator.onJobEnded(jobId),
     paths: dataPaths(config.DATA_DIR),
     csvLimits: {
       maxColumns: config.MAX_COLUMNS,
@@ -96,6 +127,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     close() {
       closing ??= (async () => {
         processor.shutdown();
+        clearInterval(sweep);
         await stopSpareTrainingThread();
         const deadline = new Promise<'timeout'>((r) =>
           setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref(),
@@ -104,7 +136,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
         // A reconcile pass under way is waited for too (it may hang on Redis, hence the same deadline).
         const closed = Promise.all([
           consumer.close(),
-          webhookConsumer.close().then(() => webhookQueue.close()),
+          webhookConsumer.close().then(() => Promise.all([webhookQueue.close(), trialQueue.close()])),
           reconciler.stop().then(() => reconcileQueue.close()),
         ]).then(() => 'closed' as const);
         const outcome = await Promise.race([closed, deadline]);

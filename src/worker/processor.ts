@@ -43,6 +43,8 @@ export interface ProcessorDeps {
   engineThreads?: number;
   /** Tells the tenant's webhooks that a job ended (succeeded, failed, cancelled). */
   emit?: WebhookEmitter;
+  /** Called once a job's final state is written (a tuning search moves on when its trial run ends). */
+  onJobEnded?: (jobId: string) => Promise<void>;
   /** Replaceable in tests (e.g. to watch epochs); defaults to a worker thread. */
   startThread?: typeof startTrainingThread;
 }
@@ -73,10 +75,13 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
 
   /** After the final state is written (once, by the writer whose CAS succeeded): the webhook event. */
   const announceEnd = async ({ tenant, job }: StoredJob) => {
-    if (!deps.emit || !isTerminal(job)) return;
+    if (!isTerminal(job)) return;
     const type = `training-job.${job.status as 'succeeded' | 'failed' | 'cancelled'}` as const;
-    await deps.emit(tenant, type, jobEventData(job)).catch((err: unknown) => {
+    await deps.emit?.(tenant, type, jobEventData(job)).catch((err: unknown) => {
       deps.logger.warn({ err, jobId: job.id }, 'webhook event not emitted');
+    });
+    await deps.onJobEnded?.(job.id).catch((err: unknown) => {
+      deps.logger.warn({ err, jobId: job.id }, 'search not advanced; the sweep will');
     });
   };
 

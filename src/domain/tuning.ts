@@ -1,0 +1,484 @@
+// Tuning jobs: random search over a seeded search space with asynchronous successive halving
+// (ASHA). Every trial run is an ordinary training job on the training queue, so every worker takes
+// them and a crashed worker's trial resumes from its checkpoint elsewhere. The search state is one
+// record; `advance` moves it on (record finished trial runs, promote or start the next, finish)
+// and is idempotent, so it may be called after any trial ends, by any process, and again by a
+// periodic sweep if a process died between a trial's end and its call.
+//
+// ASHA (asynchronous successive halving): rung k trains `minEpochs · η^k` epochs. A trial that
+// completed rung k is promoted to rung k+1 when it is in the top 1/η of every trial completed at
+// rung k so far; otherwise a new trial starts at rung 0. A promoted trial trains again from scratch
+// with the larger budget (same seed and split), so its rungs are comparable runs.
+import { z } from 'zod';
+import { newId } from './ids.js';
+import { ConflictError, NotFoundError } from './errors.js';
+import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
+import { datasetForSpec, resolveSpec, type JobLimits } from './jobs.js';
+import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
+import type { Dataset, Job, ListQuery, Model, Page, TrainingSpec, TrainingSpecParsed } from './schemas.js';
+import type { WebhookEmitter } from './webhooks.js';
+import { IsoDateSchema, JobStatusSchema, TrainingSpecInputSchema } from './schemas.js';
+import { createRng } from '../engine/index.js';
+
+const range = (lo: number, hi: number) =>
+  z
+    .object({ min: z.number().min(lo).max(hi), max: z.number().min(lo).max(hi) })
+    .strict()
+    .refine((r) => r.min <= r.max, 'min must not exceed max');
+
+export const SearchSpaceSchema = z
+  .object({
+    depth: range(1, 8).optional().describe('Hidden layers, integers'),
+    width: range(1, 1024)
+      .optional()
+      .describe('Units of the first hidden layer (log-uniform); later layers halve'),
+    learningRate: range(1e-6, 1).optional().describe('Adam learning rate, log-uniform'),
+    weightDecay: range(0, 0.1).optional().describe('Weight decay, log-uniform above 1e-7 (0 allowed as min)'),
+    batchSize: z.array(z.number().int().min(1).max(4096)).min(1).max(16).optional(),
+    scaling: z
+      .array(z.enum(['standardize', 'minmax', 'none']))
+      .min(1)
+      .max(3)
+      .optional(),
+  })
+  .strict()
+  .meta({ id: 'SearchSpace' });
+export type SearchSpace = z.infer<typeof SearchSpaceSchema>;
+
+/** What matters for our dense networks on tabular data, wide enough to contain the default job. */
+export const DEFAULT_SEARCH_SPACE: Required<SearchSpace> = {
+  depth: { min: 1, max: 3 },
+  width: { min: 8, max: 128 },
+  learningRate: { min: 1e-4, max: 3e-2 },
+  weightDecay: { min: 0, max: 1e-2 },
+  batchSize: [16, 32, 64],
+  scaling: ['standardize', 'minmax'],
+};
+
+export const TuningMetricSchema = z.enum(['valLoss', 'valAccuracy', 'valR2']);
+export type TuningMetric = z.infer<typeof TuningMetricSchema>;
+
+export const TuningRequestSchema = z
+  .object({
+    datasetId: z.string().min(1).max(100),
+    target: z.string().min(1).max(1000),
+    features: TrainingSpecInputSchema.shape.features,
+    searchSpace: SearchSpaceSchema.optional(),
+    maxTrials: z.number().int().min(1).max(500).default(20),
+    maxRuntimeSeconds: z.number().int().min(1).optional(),
+    metric: TuningMetricSchema.default('valLoss'),
+    /** Epochs of the top rung; rung k below it trains maxEpochs / η^(rungs-1-k). */
+    maxEpochs: z.number().int().min(1).max(10_000).default(54),
+    reductionFactor: z.number().int().min(2).max(6).default(3),
+    /** Trial runs queued at once; ASHA decides on the results that are in. */
+    parallelTrials: z.number().int().min(1).max(64).default(4),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(42),
+  })
+  .strict()
+  .meta({ id: 'TuningJobRequest' });
+export type TuningRequest = z.output<typeof TuningRequestSchema>;
+
+export const TrialParamsSchema = z.object({
+  layers: z.array(z.number().int()),
+  learningRate: z.number(),
+  weightDecay: z.number(),
+  batchSize: z.number().int(),
+  scaling: z.enum(['standardize', 'minmax', 'none']),
+});
+export type TrialParams = z.infer<typeof TrialParamsSchema>;
+
+export const TrialSchema = z.object({
+  index: z.number().int(),
+  params: TrialParamsSchema,
+  /** Highest rung started (0-based); its run is jobId. */
+  rung: z.number().int(),
+  state: z.enum(['running', 'completed', 'stopped', 'failed', 'cancelled']),
+  jobId: z.string(),
+  /** Best validation metric of each completed rung, in order. */
+  rungMetrics: z.array(z.number()),
+  modelId: z.string().nullable(),
+});
+export type Trial = z.infer<typeof TrialSchema>;
+
+export const TuningJobSchema = z
+  .object({
+    id: z.string(),
+    status: JobStatusSchema,
+    request: TuningRequestSchema,
+    rungEpochs: z.array(z.number().int()),
+    createdAt: IsoDateSchema,
+    finishedAt: IsoDateSchema.nullable(),
+    cancelRequested: z.boolean(),
+    /** Trials, best first by their highest completed rung and then its metric. */
+    leaderboard: z.array(TrialSchema),
+    trialsStarted: z.number().int(),
+    bestTrial: z.number().int().nullable(),
+    /** The best trial's model: the result of the search. */
+    modelId: z.string().nullable(),
+    /** The best model's metrics on the test split, which no trial decision used. */
+    test: z.record(z.string(), z.unknown()).nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'TuningJob' });
+export type TuningJob = z.infer<typeof TuningJobSchema>;
+
+/** Epochs of each rung, smallest first: maxEpochs / η^k down to at least 1, at most 4 rungs. */
+export function rungEpochs(maxEpochs: number, eta: number): number[] {
+  const rungs = [maxEpochs];
+  while (rungs.length < 4 && Math.floor(rungs[0] / eta) >= 1 && rungs[0] / eta >= 2) {
+    rungs.unshift(Math.floor(rungs[0] / eta));
+  }
+  return rungs;
+}
+
+const logUniform = (u: number, lo: number, hi: number) =>
+  Math.exp(Math.log(lo) + u * (Math.log(hi) - Math.log(lo)));
+
+/** Trial i's parameters: the i-th draw of a generator seeded with the tuning seed (reproducible). */
+export function sampleTrials(space: SearchSpace, seed: number, count: number): TrialParams[] {
+  const s = { ...DEFAULT_SEARCH_SPACE, ...space };
+  const rng = createRng(seed);
+  const out: TrialParams[] = [];
+  for (let i = 0; i < count; i++) {
+    const depth = s.depth.min + rng.int(Math.floor(s.depth.max) - Math.ceil(s.depth.min) + 1);
+    const width = Math.max(1, Math.round(logUniform(rng.next(), s.width.min, s.width.max)));
+    const layers = Array.from({ length: depth }, (_, k) => Math.max(2, Math.round(width / 2 ** k)));
+    const learningRate = logUniform(rng.next(), s.learningRate.min, s.learningRate.max);
+    // 0 as the lower bound: a quarter of the draws get none, the rest are log-uniform from 1e-7.
+    const u = rng.next();
+    const wdLow = Math.max(s.weightDecay.min, 1e-7);
+    const weightDecay =
+      s.weightDecay.max === 0 || (s.weightDecay.min === 0 && u < 0.25)
+        ? 0
+        : logUniform(rng.next(), wdLow, Math.max(wdLow, s.weightDecay.max));
+    const batchSize = s.batchSize[rng.int(s.batchSize.length)];
+    const scaling = s.scaling[rng.int(s.scaling.length)];
+    out.push({ layers, learningRate, weightDecay, batchSize, scaling });
+  }
+  return out;
+}
+
+/** The training spec input of one trial run: the search's data, the trial's parameters, the rung's epochs. */
+export function trialSpecInput(
+  request: TuningRequest,
+  params: TrialParams,
+  epochs: number,
+): TrainingSpecParsed {
+  return TrainingSpecInputSchema.parse({
+    datasetId: request.datasetId,
+    target: request.target,
+    features: request.features,
+    model: { layers: params.layers.map((units) => ({ units, activation: 'relu' })) },
+    training: {
+      epochs,
+      batchSize: params.batchSize,
+      optimizer: { type: 'adam', learningRate: params.learningRate, weightDecay: params.weightDecay },
+      earlyStopping: { patience: Math.max(5, Math.ceil(epochs / 3)) },
+      seed: request.seed,
+    },
+    preprocessing: { scaling: params.scaling },
+  });
+}
+
+/** Larger is better for accuracy and r²; smaller for loss. */
+const higherIsBetter = (metric: TuningMetric) => metric !== 'valLoss';
+
+/** The best value of the metric over a run's epochs (the weights restored at its end are those). */
+export function runMetric(job: Job, metric: TuningMetric): number | null {
+  const values = job.history
+    .map((e) => e[metric])
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  if (values.length === 0) return null;
+  return higherIsBetter(metric) ? Math.max(...values) : Math.min(...values);
+}
+
+/** Orders trials best first: higher completed rung, then better metric at it. */
+export function rankTrials(trials: Trial[], metric: TuningMetric): Trial[] {
+  const sign = higherIsBetter(metric) ? -1 : 1;
+  const key = (t: Trial) => t.rungMetrics.length;
+  return [...trials].sort((a, b) => {
+    if (key(a) !== key(b)) return key(b) - key(a);
+    if (key(a) === 0) return a.index - b.index;
+    const d = sign * (a.rungMetrics[key(a) - 1] - b.rungMetrics[key(b) - 1]);
+    return d !== 0 && Number.isFinite(d) ? d : a.index - b.index;
+  });
+}
+
+/**
+ * ASHA's promotion rule: the trials completed at `rung` (not yet promoted beyond it) that rank in
+ * the top ⌊n/η⌋ of all n trials that completed that rung.
+ */
+export function promotable(trials: Trial[], rung: number, eta: number, metric: TuningMetric): Trial[] {
+  const done = trials.filter((t) => t.rungMetrics.length > rung);
+  const k = Math.floor(done.length / eta);
+  if (k === 0) return [];
+  const sign = higherIsBetter(metric) ? -1 : 1;
+  const top = [...done]
+    .sort((a, b) => sign * (a.rungMetrics[rung] - b.rungMetrics[rung]) || a.index - b.index)
+    .slice(0, k);
+  return top.filter((t) => t.rung === rung && t.state === 'completed');
+}
+
+/** A new tuning job record: trial parameters are drawn now, so the search is reproducible from its seed. */
+export function newTuningJob(request: TuningRequest, createdAt: string): TuningJob {
+  return {
+    id: newId('tun'),
+    status: 'queued',
+    request,
+    rungEpochs: rungEpochs(request.maxEpochs, request.reductionFactor),
+    createdAt,
+    finishedAt: null,
+    cancelRequested: false,
+    leaderboard: [],
+    trialsStarted: 0,
+    bestTrial: null,
+    modelId: null,
+    test: null,
+    error: null,
+  };
+}
+
+/** Checks the request against the dataset the way a trial submit would (same 422s), with the largest trial. */
+export function validateTuningRequest(
+  request: TuningRequest,
+  dataset: Dataset,
+  limits: JobLimits,
+): TrainingSpec {
+  const space = { ...DEFAULT_SEARCH_SPACE, ...request.searchSpace };
+  const widest: TrialParams = {
+    layers: Array.from({ length: Math.floor(space.depth.max) }, (_, k) =>
+      Math.max(2, Math.round(space.width.max / 2 ** k)),
+    ),
+    learningRate: space.learningRate.max,
+    weightDecay: space.weightDecay.max,
+    batchSize: Math.max(...space.batchSize),
+    scaling: space.scaling[0],
+  };
+  return resolveSpec(trialSpecInput(request, widest, request.maxEpochs), dataset, limits);
+}
+
+// ---------- the search, run over the stores ----------
+
+export interface TuningStore {
+  put(tenant: TenantId, job: TuningJob): Promise<void>;
+  get(tenant: TenantId, id: string): Promise<TuningJob | null>;
+  read(id: string): Promise<{ tenant: TenantId; job: TuningJob } | null>;
+  list(tenant: TenantId, query: ListQuery): Promise<Page<TuningJob>>;
+  /** Remembers which tuning job a trial run belongs to. */
+  linkTrial(jobId: string, tuningId: string): Promise<void>;
+  trialOf(jobId: string): Promise<string | null>;
+  /** Ids of tuning jobs not yet final (for the periodic sweep). */
+  activeIds(): Promise<string[]>;
+  setActive(id: string, active: boolean): Promise<void>;
+  /** SET NX PX: true for the one caller that may advance this search now. */
+  lock(id: string, ttlMs: number): Promise<boolean>;
+  unlock(id: string): Promise<void>;
+  /** Someone wanted to advance while the lock was held: the holder runs another step. */
+  markDirty(id: string): Promise<void>;
+  takeDirty(id: string): Promise<boolean>;
+  requestCancel(id: string): Promise<void>;
+  cancelRequested(id: string): Promise<boolean>;
+}
+
+export interface TuningDeps {
+  tuning: TuningStore;
+  jobs: JobStore;
+  queue: JobQueue;
+  events: JobEventBus;
+  datasets: Pick<DatasetStore, 'get'>;
+  models: { get(tenant: TenantId, id: string): Promise<Model | null> };
+  limits: JobLimits;
+  emit?: WebhookEmitter;
+  now?: () => Date;
+}
+
+const LOCK_TTL_MS = 30_000;
+
+/** Moves the search on by one step (see the file's header); safe to call any time, from anywhere. */
+export function createTuningCoordinator(deps: TuningDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  async function launch(tenant: TenantId, t: TuningJob, trial: Trial, rung: number, dataset: Dataset) {
+    const input = trialSpecInput(t.request, trial.params, t.rungEpochs[rung]);
+    const job = newTrainingJob(newId('job'), resolveSpec(input, dataset, deps.limits), now().toISOString());
+    await deps.jobs.create(tenant, job);
+    await deps.tuning.linkTrial(job.id, t.id);
+    await deps.queue.enqueue(tenant, job.id);
+    return { ...trial, rung, state: 'running' as const, jobId: job.id };
+  }
+
+  async function collect(tenant: TenantId, trials: Trial[], metric: TuningMetric): Promise<Trial[]> {
+    return Promise.all(
+      trials.map(async (trial) => {
+        if (trial.state !== 'running') return trial;
+        const job = await deps.jobs.get(tenant, trial.jobId);
+        if (!job) return { ...trial, state: 'failed' as const };
+        if (!isTerminal(job)) return trial;
+        if (job.status !== 'succeeded')
+          return {
+            ...trial,
+            state: job.status === 'cancelled' ? ('cancelled' as const) : ('failed' as const),
+          };
+        const value = runMetric(job, metric) ?? (higherIsBetter(metric) ? -Infinity : Infinity);
+        return {
+          ...trial,
+          state: 'completed' as const,
+          rungMetrics: [...trial.rungMetrics, value],
+          modelId: job.modelId,
+        };
+      }),
+    );
+  }
+
+  async function stopRunning(tenant: TenantId, trials: Trial[]) {
+    for (const trial of trials.filter((x) => x.state === 'running')) {
+      const at = now().toISOString();
+      const res = await deps.jobs.update(trial.jobId, (current) => requestCancel(current, at));
+      if (res.written) await deps.events.publish(trial.jobId, { type: 'cancel' }).catch(() => {});
+    }
+  }
+
+  async function finish(tenant: TenantId, t: TuningJob, cancelled: boolean): Promise<TuningJob> {
+    const top = t.rungEpochs.length - 1;
+    const board = rankTrials(t.leaderboard, t.request.metric).map((x) =>
+      x.state === 'completed' && x.rung < top ? { ...x, state: 'stopped' as const } : x,
+    );
+    const best = board.find((x) => x.modelId !== null && x.rungMetrics.length > 0) ?? null;
+    const model = best?.modelId ? await deps.models.get(tenant, best.modelId) : null;
+    const done: TuningJob = {
+      ...t,
+      status: cancelled ? 'cancelled' : model ? 'succeeded' : 'failed',
+      leaderboard: board,
+      bestTrial: best?.index ?? null,
+      modelId: model?.id ?? null,
+      test: (model?.metrics.test as Record<string, unknown> | null) ?? null,
+      error: cancelled || model ? null : 'no trial produced a model',
+      finishedAt: now().toISOString(),
+    };
+    await deps.tuning.setActive(t.id, false);
+    await deps.emit?.(tenant, 'tuning-job.finished', { ...done, leaderboard: undefined }).catch(() => 0);
+    return done;
+  }
+
+  /** Launches promotions (highest rung first), then new trials, while fewer than parallelTrials run. */
+  async function schedule(tenant: TenantId, t: TuningJob, dataset: Dataset): Promise<TuningJob> {
+    const { request } = t;
+    let board = t.leaderboard;
+    let started = t.trialsStarted;
+    const params = sampleTrials(request.searchSpace ?? {}, request.seed, request.maxTrials);
+    for (;;) {
+      if (board.filter((x) => x.state === 'running').length >= request.parallelTrials) break;
+      let next: { trial: Trial; rung: number } | null = null;
+      for (let k = t.rungEpochs.length - 2; k >= 0 && !next; k--) {
+        const [first] = promotable(board, k, request.reductionFactor, request.metric);
+        if (first) next = { trial: first, rung: k + 1 };
+      }
+      if (!next && started < request.maxTrials) {
+        const trial: Trial = {
+          index: started,
+          params: params[started],
+          rung: 0,
+          state: 'running',
+          jobId: '',
+          rungMetrics: [],
+          modelId: null,
+        };
+        next = { trial, rung: 0 };
+        started += 1;
+        board = [...board, trial];
+      }
+      if (!next) break;
+      const launched = await launch(tenant, t, next.trial, next.rung, dataset);
+      board = board.map((x) => (x.index === launched.index ? launched : x));
+    }
+    return { ...t, leaderboard: board, trialsStarted: started };
+  }
+
+  async function step(id: string): Promise<void> {
+    const stored = await deps.tuning.read(id);
+    if (!stored || isTerminal(stored.job)) return;
+    const { tenant } = stored;
+    let t: TuningJob = { ...stored.job, status: 'running' };
+    t = { ...t, leaderboard: await collect(tenant, t.leaderboard, t.request.metric) };
+    const budgetMs = (t.request.maxRuntimeSeconds ?? deps.limits.MAX_RUNTIME_SECONDS) * 1000;
+    const cancel = await deps.tuning.cancelRequested(id);
+    const overTime = now().getTime() - Date.parse(t.createdAt) > budgetMs;
+    const dataset = await deps.datasets.get(tenant, t.request.datasetId);
+    if (cancel || overTime || !dataset) {
+      await stopRunning(tenant, t.leaderboard);
+      t = {
+        ...t,
+        cancelRequested: cancel,
+        leaderboard: await collect(tenant, t.leaderboard, t.request.metric),
+      };
+      if (t.leaderboard.every((x) => x.state !== 'running')) t = await finish(tenant, t, cancel);
+    } else {
+      t = await schedule(tenant, t, dataset);
+      if (t.leaderboard.every((x) => x.state !== 'running')) t = await finish(tenant, t, false);
+    }
+    await deps.tuning.put(tenant, { ...t, leaderboard: rankTrials(t.leaderboard, t.request.metric) });
+  }
+
+  return {
+    /** One step under the search's lock; a caller that finds it held leaves a note for the holder. */
+    async advance(id: string): Promise<void> {
+      if (!(await deps.tuning.lock(id, LOCK_TTL_MS))) {
+        await deps.tuning.markDirty(id);
+        return;
+      }
+      try {
+        do await step(id);
+        while (await deps.tuning.takeDirty(id));
+      } finally {
+        await deps.tuning.unlock(id);
+      }
+    },
+    /** After any training job ends: advances its search if it was a trial run. */
+    async onJobEnded(jobId: string): Promise<void> {
+      const tuningId = await deps.tuning.trialOf(jobId);
+      if (tuningId) await this.advance(tuningId);
+    },
+  };
+}
+export type TuningCoordinator = ReturnType<typeof createTuningCoordinator>;
+
+export interface TuningService {
+  submit(tenant: TenantId, request: TuningRequest): Promise<TuningJob>;
+  get(tenant: TenantId, id: string): Promise<TuningJob>;
+  list(tenant: TenantId, query: ListQuery): Promise<Page<TuningJob>>;
+  cancel(tenant: TenantId, id: string): Promise<TuningJob>;
+}
+
+export function createTuningService(deps: TuningDeps & { coordinator: TuningCoordinator }): TuningService {
+  const now = deps.now ?? (() => new Date());
+  async function owned(tenant: TenantId, id: string) {
+    const t = await deps.tuning.get(tenant, id);
+    if (!t) throw new NotFoundError('tuning job', id);
+    return t;
+  }
+  return {
+    async submit(tenant, request) {
+      const dataset = await datasetForSpec(deps.datasets, tenant, request.datasetId);
+      validateTuningRequest(request, dataset, deps.limits);
+      const t = newTuningJob(request, now().toISOString());
+      await deps.tuning.put(tenant, t);
+      await deps.tuning.setActive(t.id, true);
+      await deps.coordinator.advance(t.id);
+      return owned(tenant, t.id);
+    },
+    get: owned,
+    list: (tenant, query) => deps.tuning.list(tenant, query),
+    async cancel(tenant, id) {
+      const t = await owned(tenant, id);
+      if (isTerminal(t)) throw new ConflictError(`tuning job ${id} has already finished (${t.status})`);
+      await deps.tuning.requestCancel(id);
+      await deps.coordinator.advance(id);
+      return owned(tenant, id);
+    },
+  };
+}

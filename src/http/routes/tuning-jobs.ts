@@ -1,0 +1,136 @@
+// /v1/tuning-jobs: hyperparameter searches (random search + ASHA), their live leaderboard, cancel.
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { IdParamsSchema, ListQuerySchema, pageSchema } from '../../domain/schemas.js';
+import {
+  TuningJobSchema,
+  TuningRequestSchema,
+  type TuningJob,
+  type TuningService,
+} from '../../domain/tuning.js';
+import { json, problems, tenantOf } from './common.js';
+
+const SUBMIT_DESCRIPTION = [
+  'Starts a search: trial parameters are drawn from `searchSpace` (default: depth, width, learning',
+  'rate, weight decay, batch size, scaling) with a generator seeded by `seed`; each trial run is an',
+  'ordinary training job on the shared queue. Asynchronous successive halving: rung k trains',
+  '`rungEpochs[k]` epochs and only the top 1/`reductionFactor` of a rung moves up. The best trial by',
+  'the validation `metric` gives the tuning job its `modelId`; `test` holds that model’s metrics on',
+  'the test split, which no decision used.',
+].join('\n');
+
+export const tuningJobRoutes =
+  (deps: { tuning: TuningService; pollMs?: number }): FastifyPluginAsyncZod =>
+  async (app) => {
+    const { tuning } = deps;
+    const tags = ['tuning-jobs'];
+    const streams = new Set<AbortController>();
+    app.addHook('preClose', async () => {
+      for (const c of streams) c.abort();
+    });
+
+    app.post(
+      '/tuning-jobs',
+      {
+        schema: {
+          tags,
+          operationId: 'createTuningJob',
+          summary: 'Start a hyperparameter search',
+          description: SUBMIT_DESCRIPTION,
+          body: TuningRequestSchema,
+          response: {
+            202: json('The search with its first trials', TuningJobSchema),
+            ...problems(400, 415, 422),
+          },
+        },
+      },
+      async (request, reply) => reply.code(202).send(await tuning.submit(tenantOf(request), request.body)),
+    );
+
+    app.get(
+      '/tuning-jobs',
+      {
+        schema: {
+          tags,
+          operationId: 'listTuningJobs',
+          summary: 'List tuning jobs, newest first',
+          querystring: ListQuerySchema,
+          response: { 200: json('A page of tuning jobs', pageSchema(TuningJobSchema)), ...problems(400) },
+        },
+      },
+      async (request) => tuning.list(tenantOf(request), request.query),
+    );
+
+    app.get(
+      '/tuning-jobs/:id',
+      {
+        schema: {
+          tags,
+          operationId: 'getTuningJob',
+          summary: 'Get a tuning job with its leaderboard (best first)',
+          params: IdParamsSchema,
+          response: { 200: json('The tuning job', TuningJobSchema), ...problems(400, 404) },
+        },
+      },
+      async (request) => tuning.get(tenantOf(request), request.params.id),
+    );
+
+    app.post(
+      '/tuning-jobs/:id/cancel',
+      {
+        schema: {
+          tags,
+          operationId: 'cancelTuningJob',
+          summary: 'Cancel a search and every trial run under way; 409 when finished',
+          params: IdParamsSchema,
+          response: { 200: json('The tuning job', TuningJobSchema), ...problems(400, 404, 409) },
+        },
+      },
+      async (request) => tuning.cancel(tenantOf(request), request.params.id),
+    );
+
+    app.get(
+      '/tuning-jobs/:id/events',
+      {
+        schema: {
+          tags,
+          operationId: 'streamTuningJobEvents',
+          summary: 'The tuning job as server-sent `status` events, one per change, until it is final',
+          params: IdParamsSchema,
+          response: {
+            200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+            ...problems(400, 404),
+          },
+        },
+      },
+      async (request, reply) => {
+        const tenant = tenantOf(request);
+        let current: TuningJob = await tuning.get(tenant, request.params.id);
+        const controller = new AbortController();
+        streams.add(controller);
+        reply.hijack();
+        const res = reply.raw;
+        res.on('close', () => controller.abort());
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+        });
+        let last = '';
+        try {
+          while (!controller.signal.aborted) {
+            const text = JSON.stringify(current);
+            if (text !== last) res.write(`event: status\ndata: ${text}\n\n`);
+            last = text;
+            if (['succeeded', 'failed', 'cancelled'].includes(current.status)) break;
+            await new Promise((r) => setTimeout(r, deps.pollMs ?? 1000));
+            current = await tuning.get(tenant, request.params.id);
+          }
+        } catch {
+          // Redis gone mid-stream: the client reconnects.
+        } finally {
+          streams.delete(controller);
+          if (!res.writableEnded) res.end();
+        }
+      },
+    );
+  };
