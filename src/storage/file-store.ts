@@ -60,18 +60,19 @@ export function fileStoreSettings(config: Config): FileStoreSettings {
 }
 
 /**
- * A FileStore for these settings. The S3 one loads the AWS SDK on its first use, so the processes
- * and threads of a local deployment never pay for importing it.
+ * A FileStore for these settings. The S3 one starts loading the AWS SDK now, in the background:
+ * a local deployment never pays for importing it, and an S3 one has it loaded long before the
+ * first file (a worker must not stall its event loop on that import mid-job, holding a lock).
  */
 export function createFileStore(settings: FileStoreSettings): FileStore {
   if (settings.kind === 'local') return createLocalFileStore(settings.dir);
-  let loaded: Promise<FileStore> | null = null;
-  const store = () => (loaded ??= import('./s3-file-store.js').then((m) => m.createS3FileStore(settings)));
+  const loaded = import('./s3-file-store.js').then((m) => m.createS3FileStore(settings));
+  loaded.catch(() => undefined); // reported by the first call that needs it
   return {
-    write: async (key, body) => (await store()).write(key, body),
-    importFile: async (key, localPath) => (await store()).importFile(key, localPath),
-    readBytes: async (key) => (await store()).readBytes(key),
-    openRead: async (key) => (await store()).openRead(key),
-    remove: async (key) => (await store()).remove(key),
+    write: async (key, body) => (await loaded).write(key, body),
+    importFile: async (key, localPath) => (await loaded).importFile(key, localPath),
+    readBytes: async (key) => (await loaded).readBytes(key),
+    openRead: async (key) => (await loaded).openRead(key),
+    remove: async (key) => (await loaded).remove(key),
   };
 }

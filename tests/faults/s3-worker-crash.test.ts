@@ -66,7 +66,11 @@ describe('a worker killed mid-training, with the S3 backend', () => {
     await first.exited();
 
     const done = await stack.waitFor(job.id, terminal, 90_000);
-    expect(done.status).toBe('succeeded');
+    expect({ status: done.status, error: done.error, attempts: done.attempts.length }).toEqual({
+      status: 'succeeded',
+      error: null,
+      attempts: 2,
+    });
     expect(done.history.map((e) => e.epoch)).toEqual(epochs1toN(EPOCHS));
     expect(done.attempts.map((a) => a.outcome)).toEqual(['workerCrashed', null]);
     expect(done.attempts[1].resumedFromEpoch).toBeGreaterThanOrEqual(5);

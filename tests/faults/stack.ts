@@ -56,8 +56,8 @@ export interface Stack {
   uploadFixture(name: string): Promise<string>;
   submit(spec: Record<string, unknown>): Promise<JobView>;
   /**
-   * Submits as a client that follows a 503's "retry shortly" (up to 5 tries, 1 s apart): on a
-   * loaded machine a freshly started API's first enqueue can outlast its 900 ms bound.
+   * Submits as a client that follows a 503's Retry-After (up to 12 tries): on a loaded machine a
+   * freshly started API's first enqueues can outlast their 900 ms bound.
    */
   submitRetrying(spec: Record<string, unknown>): Promise<JobView>;
   job(id: string): Promise<JobView>;
@@ -188,10 +188,8 @@ export async function startStack(
     async submitRetrying(spec) {
       for (let attempt = 1; ; attempt++) {
         const reply = await request('POST', '/v1/training-jobs', spec);
-        if (reply.status !== 503 || attempt === 5) {
-          return expectStatus(reply, 202, 'submit') as JobView;
-        }
-        await sleep(1000);
+        if (reply.status !== 503 || attempt === 12) return expectStatus(reply, 202, 'submit') as JobView;
+        await sleep(Number(reply.headers.get('retry-after') ?? '1') * 1000);
       }
     },
     async job(id) {
