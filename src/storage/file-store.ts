@@ -2,44 +2,11 @@
 // two implementations: a local directory (the default) and an S3-compatible bucket, so the API and
 // the workers need no shared volume. Which one, and where, comes from the config (STORAGE, S3_*);
 // the settings are plain data, so a training thread builds its own store from the same settings.
-import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
+import type { FileStore, FileStoreSettings } from './file-store-types.js';
 import { createLocalFileStore } from './local-file-store.js';
 
-/**
- * Files by key, e.g. `datasets/ds_1.csv` (keys use `/` and never start with it). Every write is all
- * or nothing: a reader sees the old content or the new, never part of one, and a failed write
- * leaves the old content (or nothing) in place.
- */
-export interface FileStore {
-  /** Writes body under key; a stream is written as it arrives, never held whole. Resolves with its size in bytes. */
-  write(key: string, body: Readable | Uint8Array | string): Promise<number>;
-  /** Takes a finished local file in under key; the local file is gone afterwards. */
-  importFile(key: string, localPath: string): Promise<void>;
-  /** The whole content (for small files: models, checkpoints), or null when there is no such key. */
-  readBytes(key: string): Promise<Uint8Array | null>;
-  /** The content as a stream (for datasets), or null when there is no such key. */
-  openRead(key: string): Promise<Readable | null>;
-  /** Removes key; a missing key is fine. */
-  remove(key: string): Promise<void>;
-}
-
-/** Where files live: plain data (it crosses into worker threads). */
-export type FileStoreSettings =
-  | { kind: 'local'; dir: string }
-  | {
-      kind: 's3';
-      bucket: string;
-      /** Prepended to every key, e.g. `backprop/` (may be empty). */
-      prefix: string;
-      region: string;
-      /** An S3-compatible server's URL; unset means AWS itself. */
-      endpoint?: string;
-      /** Bucket in the path (http://host/bucket/key), as most S3-compatible servers want. */
-      forcePathStyle: boolean;
-      /** Unset: the AWS SDK's default credential chain (environment, profile, instance role). */
-      credentials?: { accessKeyId: string; secretAccessKey: string };
-    };
+export type { FileStore, FileStoreSettings };
 
 /** The file store the config asks for (STORAGE=local under DATA_DIR, or STORAGE=s3 with S3_*). */
 export function fileStoreSettings(config: Config): FileStoreSettings {

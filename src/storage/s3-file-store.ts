@@ -13,7 +13,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { FileStore, FileStoreSettings } from './file-store.js';
+import type { FileStore, FileStoreSettings } from './file-store-types.js';
 
 /** Multipart part size: S3's minimum is 5 MiB; 8 MiB keeps a 100 MB dataset to 13 parts. */
 const PART_BYTES = 8 * 1024 * 1024;
