@@ -88,7 +88,13 @@ export function createDatasetService(deps: {
           missingValues: read.missingValues !== undefined ? read.missingValues : f.missingValues,
           columnTypes: { ...f.columnTypes, ...read.columnTypes },
         };
-        next = { ...next, ...(await describe(store.filePath(id), options)) };
+        const copy = await store.stageStored(id);
+        if (!copy) throw new NotFoundError('Dataset file', id);
+        try {
+          next = { ...next, ...(await describe(copy, options)) };
+        } finally {
+          await store.discard(copy);
+        }
       }
       await store.update(tenant, next);
       return next;
