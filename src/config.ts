@@ -4,6 +4,9 @@ import { existsSync } from 'node:fs';
 import { z } from 'zod';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+/** An optional variable; set but empty counts as unset (as `NAME=` in .env.example). */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 const ApiKeysSchema = z
   .string()
@@ -35,70 +38,98 @@ const listOf = z
       .filter((s) => s !== ''),
   );
 
-export const ConfigSchema = z.object({
-  PORT: intFrom(3000),
-  HOST: z.string().default('127.0.0.1'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-  /** Prefix of every Redis key (metadata and queue), so several deployments or test files share one Redis. */
-  REDIS_PREFIX: z.string().default('bp'),
-  DATA_DIR: z.string().default('./data'),
-  API_KEYS: ApiKeysSchema,
-  WORKER_CONCURRENCY: intFrom(1, 1),
-  /**
-   * Threads one training job's large matrix products may use: 1, or 2 with the native kernels'
-   * helper thread (a second core per job; without the native addon the setting has no effect).
-   */
-  ENGINE_THREADS: z.coerce.number().int().min(1).max(2).default(1),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+export const ConfigSchema = z
+  .object({
+    PORT: intFrom(3000),
+    HOST: z.string().default('127.0.0.1'),
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    /** Prefix of every Redis key (metadata and queue), so several deployments or test files share one Redis. */
+    REDIS_PREFIX: z.string().default('bp'),
+    DATA_DIR: z.string().default('./data'),
+    /**
+     * Where dataset, model and checkpoint files live: `local` (under DATA_DIR) or `s3` (an
+     * S3-compatible bucket, S3_* below), which lets the API and workers run without a shared volume.
+     */
+    STORAGE: z.enum(['local', 's3']).default('local'),
+    S3_BUCKET: optional(z.string()),
+    /** Prepended to every object key, e.g. `backprop/`. */
+    S3_PREFIX: z.string().default(''),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    /** URL of an S3-compatible server (MinIO, Ceph...); unset means AWS. */
+    S3_ENDPOINT: optional(z.url()),
+    /** `true` puts the bucket in the path rather than the host name, as most S3-compatible servers want. */
+    S3_FORCE_PATH_STYLE: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    /** Both or neither; neither uses the AWS SDK's default credential chain. */
+    S3_ACCESS_KEY_ID: optional(z.string()),
+    S3_SECRET_ACCESS_KEY: optional(z.string()),
+    API_KEYS: ApiKeysSchema,
+    WORKER_CONCURRENCY: intFrom(1, 1),
+    /**
+     * Threads one training job's large matrix products may use: 1, or 2 with the native kernels'
+     * helper thread (a second core per job; without the native addon the setting has no effect).
+     */
+    ENGINE_THREADS: z.coerce.number().int().min(1).max(2).default(1),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-  // Limits: uploads and CSV shape.
-  MAX_UPLOAD_BYTES: intFrom(100 * 1024 * 1024, 1),
-  MAX_COLUMNS: intFrom(1000, 1),
-  MAX_ROWS: intFrom(1_000_000, 1),
-  MAX_LINE_BYTES: intFrom(1024 * 1024, 1),
-  // Limits: training specs.
-  MAX_EPOCHS: intFrom(10_000, 1),
-  MAX_LAYERS: intFrom(32, 1),
-  MAX_UNITS: intFrom(8192, 1),
-  MAX_PARAMETERS: intFrom(10_000_000, 1),
-  MAX_RUNTIME_SECONDS: intFrom(24 * 3600, 1),
-  // Limits: abuse.
-  RATE_LIMIT_PER_MINUTE: intFrom(600, 1),
-  /** Prediction requests a minute per API key: their own budget, apart from RATE_LIMIT_PER_MINUTE. */
-  PREDICT_RATE_LIMIT_PER_MINUTE: intFrom(6000, 1),
-  MAX_ACTIVE_JOBS_PER_TENANT: intFrom(100, 1),
-  REQUEST_TIMEOUT_MS: intFrom(120_000, 1),
+    // Limits: uploads and CSV shape.
+    MAX_UPLOAD_BYTES: intFrom(100 * 1024 * 1024, 1),
+    MAX_COLUMNS: intFrom(1000, 1),
+    MAX_ROWS: intFrom(1_000_000, 1),
+    MAX_LINE_BYTES: intFrom(1024 * 1024, 1),
+    // Limits: training specs.
+    MAX_EPOCHS: intFrom(10_000, 1),
+    MAX_LAYERS: intFrom(32, 1),
+    MAX_UNITS: intFrom(8192, 1),
+    MAX_PARAMETERS: intFrom(10_000_000, 1),
+    MAX_RUNTIME_SECONDS: intFrom(24 * 3600, 1),
+    // Limits: abuse.
+    RATE_LIMIT_PER_MINUTE: intFrom(600, 1),
+    /** Prediction requests a minute per API key: their own budget, apart from RATE_LIMIT_PER_MINUTE. */
+    PREDICT_RATE_LIMIT_PER_MINUTE: intFrom(6000, 1),
+    MAX_ACTIVE_JOBS_PER_TENANT: intFrom(100, 1),
+    REQUEST_TIMEOUT_MS: intFrom(120_000, 1),
 
-  // Queue reliability (see README "Guarantees").
-  JOB_ATTEMPTS: intFrom(3, 1),
-  LOCK_DURATION_MS: intFrom(30_000, 1000),
-  STALLED_INTERVAL_MS: intFrom(15_000, 500),
-  SHUTDOWN_GRACE_MS: intFrom(25_000, 1000),
-  /** Least time between two checkpoints of a running job; 0 writes one after every epoch. */
-  CHECKPOINT_INTERVAL_MS: intFrom(1000, 0),
-  /** How often a worker re-queues recorded jobs that lost their queue entry; they wait 2 × this first. */
-  RECONCILE_INTERVAL_MS: intFrom(30_000, 100),
-  MODEL_CACHE_SIZE: intFrom(32, 1),
+    // Queue reliability (see README "Guarantees").
+    JOB_ATTEMPTS: intFrom(3, 1),
+    LOCK_DURATION_MS: intFrom(30_000, 1000),
+    STALLED_INTERVAL_MS: intFrom(15_000, 500),
+    SHUTDOWN_GRACE_MS: intFrom(25_000, 1000),
+    /** Least time between two checkpoints of a running job; 0 writes one after every epoch. */
+    CHECKPOINT_INTERVAL_MS: intFrom(1000, 0),
+    /** How often a worker re-queues recorded jobs that lost their queue entry; they wait 2 × this first. */
+    RECONCILE_INTERVAL_MS: intFrom(30_000, 100),
+    MODEL_CACHE_SIZE: intFrom(32, 1),
 
-  // Operations.
-  /** Origins allowed to call the API from a browser (`*` for any); empty = CORS off. */
-  CORS_ORIGINS: listOf,
-  /** Tenants whose keys may open the queue view (/queues) when API keys are on. */
-  OPS_TENANTS: listOf,
+    // Operations.
+    /** Origins allowed to call the API from a browser (`*` for any); empty = CORS off. */
+    CORS_ORIGINS: listOf,
+    /** Tenants whose keys may open the queue view (/queues) when API keys are on. */
+    OPS_TENANTS: listOf,
 
-  // Webhooks.
-  /** Let webhooks reach loopback, private and link-local addresses (off: such URLs are refused). */
-  WEBHOOK_ALLOW_PRIVATE: z
-    .enum(['true', 'false', '1', '0'])
-    .default('false')
-    .transform((v) => v === 'true' || v === '1'),
-  /** Tries of one delivery before it is recorded failed. */
-  WEBHOOK_ATTEMPTS: intFrom(8, 1),
-  /** Wait before the first retry, ms; it doubles with each further retry. */
-  WEBHOOK_BACKOFF_MS: intFrom(5000, 1),
-  /** Longest a receiver may take to answer, ms. */
-  WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100),
-});
+    // Webhooks.
+    /** Let webhooks reach loopback, private and link-local addresses (off: such URLs are refused). */
+    WEBHOOK_ALLOW_PRIVATE: z
+      .enum(['true', 'false', '1', '0'])
+      .default('false')
+      .transform((v) => v === 'true' || v === '1'),
+    /** Tries of one delivery before it is recorded failed. */
+    WEBHOOK_ATTEMPTS: intFrom(8, 1),
+    /** Wait before the first retry, ms; it doubles with each further retry. */
+    WEBHOOK_BACKOFF_MS: intFrom(5000, 1),
+    /** Longest a receiver may take to answer, ms. */
+    WEBHOOK_TIMEOUT_MS: intFrom(10_000, 100),
+  })
+  .refine((c) => c.STORAGE !== 's3' || c.S3_BUCKET !== undefined, {
+    path: ['S3_BUCKET'],
+    message: 'S3_BUCKET is required when STORAGE=s3',
+  })
+  .refine((c) => (c.S3_ACCESS_KEY_ID === undefined) === (c.S3_SECRET_ACCESS_KEY === undefined), {
+    path: ['S3_SECRET_ACCESS_KEY'],
+    message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (set both, or neither)',
+  });
 
 export type Config = Readonly<z.infer<typeof ConfigSchema>>;
 

@@ -66,6 +66,15 @@ export interface paths {
          *     413; a file that is no table (empty, header only, rows of the wrong width, broken quoting, not
          *     text) with 422 naming the row.
          *
+         *     Reading options, as query parameters or as multipart fields (before or after the file):
+         *     `delimiter` (`,` `;` `\t` or `|`, detected when absent), `decimal` (`.` or `,`; by default `.` in
+         *     comma-separated files and either mark otherwise), `charset` (default utf-8, or the `charset` parameter
+         *     of `Content-Type: text/csv; charset=…`; utf-16le/be, windows-1252, iso-8859-1 and every WHATWG
+         *     label; a BOM takes precedence), `missingValues` (a JSON array, or markers separated by `|`,
+         *     replacing the defaults: empty, NA, N/A, #N/A, NaN, null, None, ? and -, in any case) and
+         *     `columnTypes` (a JSON object, or `name:type` pairs separated by commas; types numeric, categorical,
+         *     boolean, datetime). The dataset lists the format it was read with and its `warnings`.
+         *
          *     `Idempotency-Key` (optional, 1-255 visible ASCII characters, kept 24 h per tenant): a retry with
          *     the same key, name and bytes answers the original 201 and dataset without creating another; the
          *     same key with a different file or name answers 422. Concurrent requests with one key wait for the
@@ -99,7 +108,15 @@ export interface paths {
         delete: operations["deleteDataset"];
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Rename a dataset, or read its file again with other options
+         * @description Changes the name, and/or re-reads the stored file with changed reading options (the same
+         *     as at upload): `columnTypes` are merged over the current ones, `missingValues` replaces
+         *     them (null restores the defaults), `delimiter`, `decimal` and `charset` replace theirs.
+         *     The answer carries the new column types, statistics and warnings. Jobs submitted before
+         *     keep the format they were submitted with; a job can also set `columnTypes` for itself.
+         */
+        patch: operations["updateDataset"];
         trace?: never;
     };
     "/v1/models": {
@@ -187,11 +204,17 @@ export interface paths {
         put?: never;
         /**
          * Predict with a model
-         * @description Rows carry raw values as in the CSV; the model applies its own preprocessing. An absent or
-         *     null feature is missing and imputed as in training; keys the model does not use are ignored;
-         *     a value of the wrong type is a 400 naming `rows[i].column`. An unknown category is treated
-         *     as missing or refused with 400, as the model's `unknownCategory` says. Classification answers
-         *     `{label, probabilities}` per row, regression `{value}`.
+         * @description Rows carry raw values as in the CSV, keyed by column name (any name the upload accepted:
+         *     `constructor`, `__proto__`, names with spaces or dots); the model applies its own preprocessing.
+         *     Numeric features take numbers or numeric strings; categorical ones strings (as written in the
+         *     file, so `"02139"`, not `2139`); boolean ones JSON `true`/`false` or the strings true/false,
+         *     yes/no, 1/0 in any case; datetime ones ISO dates. An absent, null or missing-marker value is
+         *     imputed as in training; a category not seen in training is encoded exactly as a missing one
+         *     (or refused with 400, if the model's `unknownCategory` is `error`). Each row that needed that,
+         *     or that carries keys the model does not use, gets an entry in `warnings`
+         *     (`imputed`, `unseenCategory`, `unknownColumns`). A row with none of the model's features is a 400
+         *     naming the row, and a value of the wrong type a 400 naming `rows[i].column`. Classification
+         *     answers `{label, probabilities}` per row with the labels as written in the file, regression `{value}`.
          */
         post: operations["predict"];
         delete?: never;
@@ -540,17 +563,52 @@ export interface components {
             min: number | null;
             missing: number;
             name: string;
+            /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
+            reason?: string;
             std: number | null;
             /** @constant */
             type: "numeric";
+            /** @description Count of each value, when the column holds at most 10 distinct integers (codes or labels?) */
+            valueCounts?: {
+                [key: string]: number;
+            };
         } | {
             categories: {
                 [key: string]: number;
             };
             missing: number;
             name: string;
+            /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
+            reason?: string;
             /** @constant */
             type: "categorical";
+        } | {
+            counts: {
+                false: number;
+                true: number;
+            };
+            /** @description How the file spells each value (its most frequent spelling) */
+            labels: {
+                false: string;
+                true: string;
+            };
+            missing: number;
+            name: string;
+            /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
+            reason?: string;
+            /** @constant */
+            type: "boolean";
+        } | {
+            /** @description Some cell has a time of day (the hour is then a calendar feature) */
+            hasTime: boolean;
+            max: string | null;
+            min: string | null;
+            missing: number;
+            name: string;
+            /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
+            reason?: string;
+            /** @constant */
+            type: "datetime";
         };
         ColumnSummaryInput: {
             max: number | null;
@@ -558,35 +616,118 @@ export interface components {
             min: number | null;
             missing: number;
             name: string;
+            /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
+            reason?: string;
             std: number | null;
             /** @constant */
             type: "numeric";
+            /** @description Count of each value, when the column holds at most 10 distinct integers (codes or labels?) */
+            valueCounts?: {
+                [key: string]: number;
+            };
         } | {
             categories: {
                 [key: string]: number;
             };
             missing: number;
             name: string;
+            /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
+            reason?: string;
             /** @constant */
             type: "categorical";
+        } | {
+            counts: {
+                false: number;
+                true: number;
+            };
+            /** @description How the file spells each value (its most frequent spelling) */
+            labels: {
+                false: string;
+                true: string;
+            };
+            missing: number;
+            name: string;
+            /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
+            reason?: string;
+            /** @constant */
+            type: "boolean";
+        } | {
+            /** @description Some cell has a time of day (the hour is then a calendar feature) */
+            hasTime: boolean;
+            max: string | null;
+            min: string | null;
+            missing: number;
+            name: string;
+            /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
+            reason?: string;
+            /** @constant */
+            type: "datetime";
+        };
+        ColumnWarning: {
+            /** @enum {string} */
+            code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
+            column: string | null;
+            message: string;
+        };
+        ColumnWarningInput: {
+            /** @enum {string} */
+            code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
+            column: string | null;
+            message: string;
+        };
+        CsvFormat: {
+            charset: string;
+            /** @description Column types set by the user */
+            columnTypes: {
+                [key: string]: "numeric" | "categorical" | "boolean" | "datetime";
+            };
+            /**
+             * @description auto: either mark (files not separated by commas)
+             * @enum {string}
+             */
+            decimal: "." | "," | "auto";
+            /** @enum {string} */
+            delimiter: "," | ";" | "\t" | "|";
+            /** @description Cells read as missing; null: the defaults (empty, NA, N/A, #N/A, NaN, null, None, ?, -) */
+            missingValues: string[] | null;
+        };
+        CsvFormatInput: {
+            charset: string;
+            /** @description Column types set by the user */
+            columnTypes: {
+                [key: string]: "numeric" | "categorical" | "boolean" | "datetime";
+            };
+            /**
+             * @description auto: either mark (files not separated by commas)
+             * @enum {string}
+             */
+            decimal: "." | "," | "auto";
+            /** @enum {string} */
+            delimiter: "," | ";" | "\t" | "|";
+            /** @description Cells read as missing; null: the defaults (empty, NA, N/A, #N/A, NaN, null, None, ?, -) */
+            missingValues: string[] | null;
         };
         Dataset: {
             columns: components["schemas"]["ColumnSummary"][];
             /** @description ISO 8601 time in UTC */
             createdAt: string;
+            format: components["schemas"]["CsvFormat"];
             id: string;
             name: string;
             rowCount: number;
             sizeBytes: number;
+            warnings: components["schemas"]["ColumnWarning"][];
         };
         DatasetInput: {
             columns: components["schemas"]["ColumnSummaryInput"][];
             /** @description ISO 8601 time in UTC */
             createdAt: string;
+            format: components["schemas"]["CsvFormatInput"];
             id: string;
             name: string;
             rowCount: number;
             sizeBytes: number;
+            warnings: components["schemas"]["ColumnWarningInput"][];
         };
         EpochEntry: {
             epoch: number;
@@ -754,7 +895,7 @@ export interface components {
             features: {
                 name: string;
                 /** @enum {string} */
-                type: "numeric" | "categorical";
+                type: "numeric" | "categorical" | "boolean" | "datetime";
             }[];
             id: string;
             /** @description Present when the model came from an export file; jobId and datasetId then name the exporting deployment */
@@ -768,6 +909,71 @@ export interface components {
             };
             jobId: string;
             metrics: {
+                /** @description Mean over the folds of each numeric metric (accuracy, loss, r2, rmse…) */
+                foldMean?: {
+                    [key: string]: number;
+                };
+                /** @description Cross-validation: each fold scored by the networks that did not train on it; `validation` is then all folds together */
+                folds?: {
+                    /** @description The epoch each network of the fold was kept at */
+                    bestEpochs: number[];
+                    fold: number;
+                    metrics: ({
+                        accuracy: number;
+                        /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                        brierScore?: number;
+                        /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                        calibration?: {
+                            count: number;
+                            lower: number;
+                            /** @description Mean predicted probability of the rows in the bin */
+                            meanPredicted: number;
+                            /** @description Fraction of those rows where the event happened */
+                            observed: number;
+                            upper: number;
+                        }[];
+                        /** @description Class names of the confusion matrix rows and columns */
+                        classes?: string[];
+                        /** @description [true class][predicted class] */
+                        confusionMatrix: number[][];
+                        /** @description Mean over the classes present in the true or predicted labels */
+                        f1Macro: number;
+                        /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                        logLoss?: number;
+                        loss: number;
+                        perClass?: {
+                            class: string;
+                            f1: number;
+                            precision: number;
+                            recall: number;
+                            /** @description Rows whose true class this is */
+                            support: number;
+                        }[];
+                        /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                        prAuc?: number | null;
+                        precisionMacro: number;
+                        recallMacro: number;
+                        /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                        rocAuc?: number | null;
+                    } | {
+                        loss: number;
+                        mae: number;
+                        /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                        mape?: number;
+                        mse: number;
+                        r2: number;
+                        /** @description Quantiles of actual − predicted (linear interpolation) */
+                        residualQuantiles?: {
+                            q05: number;
+                            q25: number;
+                            q50: number;
+                            q75: number;
+                            q95: number;
+                        };
+                        rmse: number;
+                    }) | null;
+                    rows: number;
+                }[];
                 test: ({
                     accuracy: number;
                     /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
@@ -1080,12 +1286,77 @@ export interface components {
                 features: {
                     name: string;
                     /** @enum {string} */
-                    type: "numeric" | "categorical";
+                    type: "numeric" | "categorical" | "boolean" | "datetime";
                 }[];
                 /** @description The id the model had where it was exported */
                 id: string;
                 jobId: string;
                 metrics: {
+                    /** @description Mean over the folds of each numeric metric (accuracy, loss, r2, rmse…) */
+                    foldMean?: {
+                        [key: string]: number;
+                    };
+                    /** @description Cross-validation: each fold scored by the networks that did not train on it; `validation` is then all folds together */
+                    folds?: {
+                        /** @description The epoch each network of the fold was kept at */
+                        bestEpochs: number[];
+                        fold: number;
+                        metrics: ({
+                            accuracy: number;
+                            /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                            brierScore?: number;
+                            /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                            calibration?: {
+                                count: number;
+                                lower: number;
+                                /** @description Mean predicted probability of the rows in the bin */
+                                meanPredicted: number;
+                                /** @description Fraction of those rows where the event happened */
+                                observed: number;
+                                upper: number;
+                            }[];
+                            /** @description Class names of the confusion matrix rows and columns */
+                            classes?: string[];
+                            /** @description [true class][predicted class] */
+                            confusionMatrix: number[][];
+                            /** @description Mean over the classes present in the true or predicted labels */
+                            f1Macro: number;
+                            /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                            logLoss?: number;
+                            loss: number;
+                            perClass?: {
+                                class: string;
+                                f1: number;
+                                precision: number;
+                                recall: number;
+                                /** @description Rows whose true class this is */
+                                support: number;
+                            }[];
+                            /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                            prAuc?: number | null;
+                            precisionMacro: number;
+                            recallMacro: number;
+                            /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                            rocAuc?: number | null;
+                        } | {
+                            loss: number;
+                            mae: number;
+                            /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                            mape?: number;
+                            mse: number;
+                            r2: number;
+                            /** @description Quantiles of actual − predicted (linear interpolation) */
+                            residualQuantiles?: {
+                                q05: number;
+                                q25: number;
+                                q50: number;
+                                q75: number;
+                                q95: number;
+                            };
+                            rmse: number;
+                        }) | null;
+                        rows: number;
+                    }[];
                     test: ({
                         accuracy: number;
                         /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
@@ -1413,12 +1684,77 @@ export interface components {
                 features: {
                     name: string;
                     /** @enum {string} */
-                    type: "numeric" | "categorical";
+                    type: "numeric" | "categorical" | "boolean" | "datetime";
                 }[];
                 /** @description The id the model had where it was exported */
                 id: string;
                 jobId: string;
                 metrics: {
+                    /** @description Mean over the folds of each numeric metric (accuracy, loss, r2, rmse…) */
+                    foldMean?: {
+                        [key: string]: number;
+                    };
+                    /** @description Cross-validation: each fold scored by the networks that did not train on it; `validation` is then all folds together */
+                    folds?: {
+                        /** @description The epoch each network of the fold was kept at */
+                        bestEpochs: number[];
+                        fold: number;
+                        metrics: ({
+                            accuracy: number;
+                            /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                            brierScore?: number;
+                            /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                            calibration?: {
+                                count: number;
+                                lower: number;
+                                /** @description Mean predicted probability of the rows in the bin */
+                                meanPredicted: number;
+                                /** @description Fraction of those rows where the event happened */
+                                observed: number;
+                                upper: number;
+                            }[];
+                            /** @description Class names of the confusion matrix rows and columns */
+                            classes?: string[];
+                            /** @description [true class][predicted class] */
+                            confusionMatrix: number[][];
+                            /** @description Mean over the classes present in the true or predicted labels */
+                            f1Macro: number;
+                            /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                            logLoss?: number;
+                            loss: number;
+                            perClass?: {
+                                class: string;
+                                f1: number;
+                                precision: number;
+                                recall: number;
+                                /** @description Rows whose true class this is */
+                                support: number;
+                            }[];
+                            /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                            prAuc?: number | null;
+                            precisionMacro: number;
+                            recallMacro: number;
+                            /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                            rocAuc?: number | null;
+                        } | {
+                            loss: number;
+                            mae: number;
+                            /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                            mape?: number;
+                            mse: number;
+                            r2: number;
+                            /** @description Quantiles of actual − predicted (linear interpolation) */
+                            residualQuantiles?: {
+                                q05: number;
+                                q25: number;
+                                q50: number;
+                                q75: number;
+                                q95: number;
+                            };
+                            rmse: number;
+                        }) | null;
+                        rows: number;
+                    }[];
                     test: ({
                         accuracy: number;
                         /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
@@ -1736,7 +2072,7 @@ export interface components {
             features: {
                 name: string;
                 /** @enum {string} */
-                type: "numeric" | "categorical";
+                type: "numeric" | "categorical" | "boolean" | "datetime";
             }[];
             id: string;
             /** @description Present when the model came from an export file; jobId and datasetId then name the exporting deployment */
@@ -1750,6 +2086,71 @@ export interface components {
             };
             jobId: string;
             metrics: {
+                /** @description Mean over the folds of each numeric metric (accuracy, loss, r2, rmse…) */
+                foldMean?: {
+                    [key: string]: number;
+                };
+                /** @description Cross-validation: each fold scored by the networks that did not train on it; `validation` is then all folds together */
+                folds?: {
+                    /** @description The epoch each network of the fold was kept at */
+                    bestEpochs: number[];
+                    fold: number;
+                    metrics: ({
+                        accuracy: number;
+                        /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                        brierScore?: number;
+                        /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                        calibration?: {
+                            count: number;
+                            lower: number;
+                            /** @description Mean predicted probability of the rows in the bin */
+                            meanPredicted: number;
+                            /** @description Fraction of those rows where the event happened */
+                            observed: number;
+                            upper: number;
+                        }[];
+                        /** @description Class names of the confusion matrix rows and columns */
+                        classes?: string[];
+                        /** @description [true class][predicted class] */
+                        confusionMatrix: number[][];
+                        /** @description Mean over the classes present in the true or predicted labels */
+                        f1Macro: number;
+                        /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                        logLoss?: number;
+                        loss: number;
+                        perClass?: {
+                            class: string;
+                            f1: number;
+                            precision: number;
+                            recall: number;
+                            /** @description Rows whose true class this is */
+                            support: number;
+                        }[];
+                        /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                        prAuc?: number | null;
+                        precisionMacro: number;
+                        recallMacro: number;
+                        /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                        rocAuc?: number | null;
+                    } | {
+                        loss: number;
+                        mae: number;
+                        /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                        mape?: number;
+                        mse: number;
+                        r2: number;
+                        /** @description Quantiles of actual − predicted (linear interpolation) */
+                        residualQuantiles?: {
+                            q05: number;
+                            q25: number;
+                            q50: number;
+                            q75: number;
+                            q95: number;
+                        };
+                        rmse: number;
+                    }) | null;
+                    rows: number;
+                }[];
                 test: ({
                     accuracy: number;
                     /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
@@ -1951,6 +2352,8 @@ export interface components {
                 explanation?: components["schemas"]["Explanation"];
                 value: number;
             })[];
+            /** @description Per row: values imputed (missing), categories not seen in training, keys the model does not use */
+            warnings?: components["schemas"]["RowWarning"][];
         };
         PredictResponseInput: {
             predictions: ({
@@ -1963,6 +2366,8 @@ export interface components {
                 explanation?: components["schemas"]["ExplanationInput"];
                 value: number;
             })[];
+            /** @description Per row: values imputed (missing), categories not seen in training, keys the model does not use */
+            warnings?: components["schemas"]["RowWarningInput"][];
         };
         /** @description RFC 9457 problem details */
         Problem: {
@@ -1987,6 +2392,62 @@ export interface components {
             status: number;
             title: string;
             type: string;
+        };
+        ReadOptions: {
+            /** @description utf-8 (default), utf-16le/be, windows-1252, iso-8859-1, …; a BOM takes precedence */
+            charset?: string;
+            /** @description Column types that override inference, e.g. {"zip": "categorical"} */
+            columnTypes?: {
+                [key: string]: "numeric" | "categorical" | "boolean" | "datetime";
+            };
+            /**
+             * @description Decimal mark; default . for comma-separated files, either . or , otherwise
+             * @enum {string}
+             */
+            decimal?: "." | ",";
+            /**
+             * @description Field separator; detected among , ; tab | when absent
+             * @enum {string}
+             */
+            delimiter?: "," | ";" | "\t" | "|";
+            /** @description Cells read as missing, replacing the defaults (null restores them); empty is always missing */
+            missingValues?: string[] | null;
+        };
+        ReadOptionsInput: {
+            /** @description utf-8 (default), utf-16le/be, windows-1252, iso-8859-1, …; a BOM takes precedence */
+            charset?: string;
+            /** @description Column types that override inference, e.g. {"zip": "categorical"} */
+            columnTypes?: {
+                [key: string]: "numeric" | "categorical" | "boolean" | "datetime";
+            };
+            /**
+             * @description Decimal mark; default . for comma-separated files, either . or , otherwise
+             * @enum {string}
+             */
+            decimal?: "." | ",";
+            /**
+             * @description Field separator; detected among , ; tab | when absent
+             * @enum {string}
+             */
+            delimiter?: "," | ";" | "\t" | "|";
+            /** @description Cells read as missing, replacing the defaults (null restores them); empty is always missing */
+            missingValues?: string[] | null;
+        };
+        RowWarning: {
+            /** @enum {string} */
+            code: "imputed" | "unseenCategory" | "unknownColumns";
+            columns: string[];
+            message: string;
+            /** @description 0-based index of the row in the request */
+            row: number;
+        };
+        RowWarningInput: {
+            /** @enum {string} */
+            code: "imputed" | "unseenCategory" | "unknownColumns";
+            columns: string[];
+            message: string;
+            /** @description 0-based index of the row in the request */
+            row: number;
         };
         SearchSpace: {
             batchSize?: number[];
@@ -2159,7 +2620,26 @@ export interface components {
             warnings: string[];
         };
         TrainingSpec: {
+            csv?: components["schemas"]["CsvFormat"];
             datasetId: string;
+            decisions?: {
+                /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
+                excludedFeatures: {
+                    /** @enum {string} */
+                    code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
+                    column: string;
+                    message: string;
+                }[];
+                task: {
+                    reason: string;
+                    /** @enum {string} */
+                    rule: "requested" | "categoricalTarget" | "booleanTarget" | "integerLabels" | "numericTarget";
+                    /** @enum {string} */
+                    value: "classification" | "regression";
+                };
+                /** @description About the target (e.g. imbalancedTarget) */
+                warnings: components["schemas"]["ColumnWarning"][];
+            };
             features: string[];
             model: {
                 /** @enum {string} */
@@ -2168,27 +2648,46 @@ export interface components {
                 initializer: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
                 layers: {
                     /** @enum {string} */
-                    activation: "sigmoid" | "tanh" | "relu" | "leakyRelu" | "linear";
+                    activation: "sigmoid" | "tanh" | "relu" | "leakyRelu" | "selu" | "gelu" | "mish" | "linear";
+                    dropout?: number;
                     units: number;
                 }[];
             };
             preprocessing: {
+                binaryAsOneInput: boolean;
+                missingIndicators: boolean;
                 /** @enum {string} */
-                scaling: "standardize" | "minmax" | "none";
+                scaling: "standardize" | "minmax" | "robust" | "none";
                 /** @enum {string} */
                 unknownCategory: "missing" | "error";
             };
+            /**
+             * @description Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)
+             * @enum {string}
+             */
+            recipe: "quality" | "fast";
             target: string;
             /** @enum {string} */
             task: "classification" | "regression";
             training: {
                 batchSize: number;
+                bestEpoch: ("metric" | "loss") | false;
+                crossValidation: {
+                    folds: number;
+                } | false;
                 earlyStopping: {
                     minDelta: number;
                     patience: number;
                     restoreBest: boolean;
                 } | false;
+                ensemble: number;
                 epochs: number;
+                labelSmoothing: number;
+                /**
+                 * @description constant; cosine (1 → 0); flatCosine (1 for the first half, then cosine to 0); cosLog4 (four cosine cycles of growing length)
+                 * @enum {string}
+                 */
+                learningRateSchedule: "constant" | "cosine" | "flatCosine" | "cosLog4";
                 /** @enum {string} */
                 loss: "crossEntropy" | "binaryCrossEntropy" | "mse" | "mae";
                 maxRuntimeSeconds: number;
@@ -2199,13 +2698,38 @@ export interface components {
                 } & {
                     [key: string]: unknown;
                 };
+                /**
+                 * @description constant; cosine (1 → 0); flatCosine (1 for the first half, then cosine to 0); cosLog4 (four cosine cycles of growing length)
+                 * @enum {string}
+                 */
+                regularizationSchedule: "constant" | "cosine" | "flatCosine" | "cosLog4";
                 seed: number;
                 testSplit: number;
                 validationSplit: number;
+                warmupFraction: number;
             };
         };
         TrainingSpecInput: {
+            csv?: components["schemas"]["CsvFormatInput"];
             datasetId: string;
+            decisions?: {
+                /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
+                excludedFeatures: {
+                    /** @enum {string} */
+                    code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
+                    column: string;
+                    message: string;
+                }[];
+                task: {
+                    reason: string;
+                    /** @enum {string} */
+                    rule: "requested" | "categoricalTarget" | "booleanTarget" | "integerLabels" | "numericTarget";
+                    /** @enum {string} */
+                    value: "classification" | "regression";
+                };
+                /** @description About the target (e.g. imbalancedTarget) */
+                warnings: components["schemas"]["ColumnWarningInput"][];
+            };
             features: string[];
             model: {
                 /** @enum {string} */
@@ -2214,27 +2738,46 @@ export interface components {
                 initializer: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
                 layers: {
                     /** @enum {string} */
-                    activation: "sigmoid" | "tanh" | "relu" | "leakyRelu" | "linear";
+                    activation: "sigmoid" | "tanh" | "relu" | "leakyRelu" | "selu" | "gelu" | "mish" | "linear";
+                    dropout?: number;
                     units: number;
                 }[];
             };
             preprocessing: {
+                binaryAsOneInput: boolean;
+                missingIndicators: boolean;
                 /** @enum {string} */
-                scaling: "standardize" | "minmax" | "none";
+                scaling: "standardize" | "minmax" | "robust" | "none";
                 /** @enum {string} */
                 unknownCategory: "missing" | "error";
             };
+            /**
+             * @description Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)
+             * @enum {string}
+             */
+            recipe: "quality" | "fast";
             target: string;
             /** @enum {string} */
             task: "classification" | "regression";
             training: {
                 batchSize: number;
+                bestEpoch: ("metric" | "loss") | false;
+                crossValidation: {
+                    folds: number;
+                } | false;
                 earlyStopping: {
                     minDelta: number;
                     patience: number;
                     restoreBest: boolean;
                 } | false;
+                ensemble: number;
                 epochs: number;
+                labelSmoothing: number;
+                /**
+                 * @description constant; cosine (1 → 0); flatCosine (1 for the first half, then cosine to 0); cosLog4 (four cosine cycles of growing length)
+                 * @enum {string}
+                 */
+                learningRateSchedule: "constant" | "cosine" | "flatCosine" | "cosLog4";
                 /** @enum {string} */
                 loss: "crossEntropy" | "binaryCrossEntropy" | "mse" | "mae";
                 maxRuntimeSeconds: number;
@@ -2245,12 +2788,21 @@ export interface components {
                 } & {
                     [key: string]: unknown;
                 };
+                /**
+                 * @description constant; cosine (1 → 0); flatCosine (1 for the first half, then cosine to 0); cosLog4 (four cosine cycles of growing length)
+                 * @enum {string}
+                 */
+                regularizationSchedule: "constant" | "cosine" | "flatCosine" | "cosLog4";
                 seed: number;
                 testSplit: number;
                 validationSplit: number;
+                warmupFraction: number;
             };
         };
         TrainingSpecRequest: {
+            columnTypes?: {
+                [key: string]: "numeric" | "categorical" | "boolean" | "datetime";
+            };
             datasetId: string;
             features?: string[];
             model: {
@@ -2263,29 +2815,43 @@ export interface components {
                      * @default relu
                      * @enum {string}
                      */
-                    activation: "sigmoid" | "tanh" | "relu" | "leakyRelu" | "linear";
+                    activation: "sigmoid" | "tanh" | "relu" | "leakyRelu" | "selu" | "gelu" | "mish" | "linear";
+                    /** @description Inverted dropout rate after this layer while training */
+                    dropout?: number;
                     units: number;
                 }[];
             };
             preprocessing: {
-                /**
-                 * @default standardize
-                 * @enum {string}
-                 */
-                scaling: "standardize" | "minmax" | "none";
+                /** @description A categorical feature with two categories and no missing value is one 0/1 input */
+                binaryAsOneInput?: boolean;
+                /** @description A numeric feature with missing training values gets a 0/1 "was missing" input */
+                missingIndicators?: boolean;
+                /** @enum {string} */
+                scaling?: "standardize" | "minmax" | "robust" | "none";
                 /**
                  * @default missing
                  * @enum {string}
                  */
                 unknownCategory: "missing" | "error";
             };
+            /**
+             * @description Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)
+             * @default fast
+             * @enum {string}
+             */
+            recipe: "quality" | "fast";
             target: string;
             /** @enum {string} */
             task?: "classification" | "regression";
             training: {
-                /** @default 32 */
-                batchSize: number;
-                earlyStopping: {
+                batchSize?: number;
+                /** @description Keep each network at its best validation epoch: on accuracy/RMSE ("metric") or the loss; false keeps the last */
+                bestEpoch?: ("metric" | "loss") | false;
+                /** @description k stratified folds of the non-test rows: k networks, each validated on its own fold; predictions average them */
+                crossValidation?: {
+                    folds: number;
+                } | false;
+                earlyStopping?: {
                     /** @default 0 */
                     minDelta: number;
                     /** @default 30 */
@@ -2293,21 +2859,36 @@ export interface components {
                     /** @default true */
                     restoreBest: boolean;
                 } | false;
-                /** @default 500 */
-                epochs: number;
+                /** @description Networks per split (or per fold) with different seeds, averaged */
+                ensemble?: number;
+                epochs?: number;
+                labelSmoothing?: number;
+                /**
+                 * @description constant; cosine (1 → 0); flatCosine (1 for the first half, then cosine to 0); cosLog4 (four cosine cycles of growing length)
+                 * @enum {string}
+                 */
+                learningRateSchedule?: "constant" | "cosine" | "flatCosine" | "cosLog4";
                 /** @enum {string} */
                 loss?: "crossEntropy" | "binaryCrossEntropy" | "mse" | "mae";
                 maxRuntimeSeconds?: number;
-                optimizer: unknown;
+                optimizer?: unknown;
+                /**
+                 * @description Schedule of dropout and decoupled weight decay
+                 * @enum {string}
+                 */
+                regularizationSchedule?: "constant" | "cosine" | "flatCosine" | "cosLog4";
                 /** @default 42 */
                 seed: number;
                 /** @default 0.15 */
                 testSplit: number;
-                /** @default 0.15 */
-                validationSplit: number;
+                validationSplit?: number;
+                warmupFraction?: number;
             };
         };
         TrainingSpecRequestInput: {
+            columnTypes?: {
+                [key: string]: "numeric" | "categorical" | "boolean" | "datetime";
+            };
             datasetId: string;
             features?: string[];
             /** @default {} */
@@ -2321,31 +2902,44 @@ export interface components {
                      * @default relu
                      * @enum {string}
                      */
-                    activation?: "sigmoid" | "tanh" | "relu" | "leakyRelu" | "linear";
+                    activation?: "sigmoid" | "tanh" | "relu" | "leakyRelu" | "selu" | "gelu" | "mish" | "linear";
+                    /** @description Inverted dropout rate after this layer while training */
+                    dropout?: number;
                     units: number;
                 }[];
             };
             /** @default {} */
             preprocessing?: {
-                /**
-                 * @default standardize
-                 * @enum {string}
-                 */
-                scaling?: "standardize" | "minmax" | "none";
+                /** @description A categorical feature with two categories and no missing value is one 0/1 input */
+                binaryAsOneInput?: boolean;
+                /** @description A numeric feature with missing training values gets a 0/1 "was missing" input */
+                missingIndicators?: boolean;
+                /** @enum {string} */
+                scaling?: "standardize" | "minmax" | "robust" | "none";
                 /**
                  * @default missing
                  * @enum {string}
                  */
                 unknownCategory?: "missing" | "error";
             };
+            /**
+             * @description Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)
+             * @default fast
+             * @enum {string}
+             */
+            recipe?: "quality" | "fast";
             target: string;
             /** @enum {string} */
             task?: "classification" | "regression";
             /** @default {} */
             training?: {
-                /** @default 32 */
                 batchSize?: number;
-                /** @default {} */
+                /** @description Keep each network at its best validation epoch: on accuracy/RMSE ("metric") or the loss; false keeps the last */
+                bestEpoch?: ("metric" | "loss") | false;
+                /** @description k stratified folds of the non-test rows: k networks, each validated on its own fold; predictions average them */
+                crossValidation?: {
+                    folds: number;
+                } | false;
                 earlyStopping?: {
                     /** @default 0 */
                     minDelta?: number;
@@ -2354,24 +2948,30 @@ export interface components {
                     /** @default true */
                     restoreBest?: boolean;
                 } | false;
-                /** @default 500 */
+                /** @description Networks per split (or per fold) with different seeds, averaged */
+                ensemble?: number;
                 epochs?: number;
+                labelSmoothing?: number;
+                /**
+                 * @description constant; cosine (1 → 0); flatCosine (1 for the first half, then cosine to 0); cosLog4 (four cosine cycles of growing length)
+                 * @enum {string}
+                 */
+                learningRateSchedule?: "constant" | "cosine" | "flatCosine" | "cosLog4";
                 /** @enum {string} */
                 loss?: "crossEntropy" | "binaryCrossEntropy" | "mse" | "mae";
                 maxRuntimeSeconds?: number;
-                /**
-                 * @default {
-                 *       "type": "adam"
-                 *     }
-                 */
                 optimizer?: {
                     clipNorm?: number;
+                    /** @description AdamW-style decay on weights (not biases): w ← w·(1 − lr·decoupledWeightDecay) each step */
+                    decoupledWeightDecay?: number;
                     learningRate?: number;
                     /** @constant */
                     type: "sgd";
                     weightDecay?: number;
                 } | {
                     clipNorm?: number;
+                    /** @description AdamW-style decay on weights (not biases): w ← w·(1 − lr·decoupledWeightDecay) each step */
+                    decoupledWeightDecay?: number;
                     learningRate?: number;
                     /** @default 0.9 */
                     momentum?: number;
@@ -2382,6 +2982,8 @@ export interface components {
                     weightDecay?: number;
                 } | {
                     clipNorm?: number;
+                    /** @description AdamW-style decay on weights (not biases): w ← w·(1 − lr·decoupledWeightDecay) each step */
+                    decoupledWeightDecay?: number;
                     /** @default 1e-7 */
                     epsilon?: number;
                     learningRate?: number;
@@ -2390,6 +2992,8 @@ export interface components {
                     weightDecay?: number;
                 } | {
                     clipNorm?: number;
+                    /** @description AdamW-style decay on weights (not biases): w ← w·(1 − lr·decoupledWeightDecay) each step */
+                    decoupledWeightDecay?: number;
                     /** @default 1e-7 */
                     epsilon?: number;
                     learningRate?: number;
@@ -2404,6 +3008,8 @@ export interface components {
                     /** @default 0.999 */
                     beta2?: number;
                     clipNorm?: number;
+                    /** @description AdamW-style decay on weights (not biases): w ← w·(1 − lr·decoupledWeightDecay) each step */
+                    decoupledWeightDecay?: number;
                     /** @default 1e-8 */
                     epsilon?: number;
                     learningRate?: number;
@@ -2411,12 +3017,17 @@ export interface components {
                     type: "adam";
                     weightDecay?: number;
                 };
+                /**
+                 * @description Schedule of dropout and decoupled weight decay
+                 * @enum {string}
+                 */
+                regularizationSchedule?: "constant" | "cosine" | "flatCosine" | "cosLog4";
                 /** @default 42 */
                 seed?: number;
                 /** @default 0.15 */
                 testSplit?: number;
-                /** @default 0.15 */
                 validationSplit?: number;
+                warmupFraction?: number;
             };
         };
         TuningJob: {
@@ -2815,6 +3426,16 @@ export interface operations {
     createDataset: {
         parameters: {
             query?: {
+                /** @description e.g. windows-1252; overrides the Content-Type charset */
+                charset?: string;
+                /** @description JSON object, or `name:type` pairs separated by commas */
+                columnTypes?: string;
+                /** @description `.` or `,` */
+                decimal?: string;
+                /** @description `,` `;` `\t` (or a tab) or `|`; detected when absent */
+                delimiter?: string;
+                /** @description JSON array, or markers separated by `|` */
+                missingValues?: string;
                 name?: string;
             };
             header?: {
@@ -3152,6 +3773,177 @@ export interface operations {
             };
             /** @description No such resource for this tenant */
             404: {
+                headers: {
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Rate limit exceeded; see Retry-After */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: number;
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Redis is unreachable; see Retry-After */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying */
+                    "retry-after"?: number;
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description utf-8 (default), utf-16le/be, windows-1252, iso-8859-1, …; a BOM takes precedence */
+                    charset?: string;
+                    /** @description Column types that override inference, e.g. {"zip": "categorical"} */
+                    columnTypes?: {
+                        [key: string]: "numeric" | "categorical" | "boolean" | "datetime";
+                    };
+                    /**
+                     * @description Decimal mark; default . for comma-separated files, either . or , otherwise
+                     * @enum {string}
+                     */
+                    decimal?: "." | ",";
+                    /**
+                     * @description Field separator; detected among , ; tab | when absent
+                     * @enum {string}
+                     */
+                    delimiter?: "," | ";" | "\t" | "|";
+                    /** @description Cells read as missing, replacing the defaults (null restores them); empty is always missing */
+                    missingValues?: string[] | null;
+                    name?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The dataset as it now reads */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            /** @description Malformed or invalid request; `errors` names each bad field */
+            400: {
+                headers: {
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or unknown API key */
+            401: {
+                headers: {
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource for this tenant */
+            404: {
+                headers: {
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Body or table beyond the configured limits */
+            413: {
+                headers: {
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Well-formed but impossible request */
+            422: {
                 headers: {
                     /** @description Requests allowed in the current one-minute window */
                     "x-ratelimit-limit"?: number;

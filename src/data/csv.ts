@@ -1,7 +1,11 @@
 // CSV text or stream → typed columns. Columns are built while the rows stream by, so a large file
 // is never held as rows of strings: numeric cells go straight into a Float64Array.
 import { parse, type CsvError as ParseError } from 'csv-parse';
-import { isMissingCell, parseNumberCell, type Column, type Table } from './schema.js';
+import { MissingMarkers, type DecimalMark } from './cells.js';
+import { detectDelimiter, DELIMITER_NAMES, openDecoder, type Delimiter } from './dialect.js';
+import { CsvError } from './csv-error.js';
+import { ColumnBuilder } from './infer.js';
+import type { ColumnType, ColumnWarning, Table } from './schema.js';
 
 export interface CsvLimits {
   maxColumns: number;
@@ -11,154 +15,30 @@ export interface CsvLimits {
   maxLineBytes: number;
 }
 
-export type CsvErrorKind =
-  | 'empty'
-  | 'noRows'
-  | 'width'
-  | 'quoting'
-  | 'notText'
-  | 'header'
-  | 'tooManyColumns'
-  | 'tooManyRows'
-  | 'lineTooLong';
-
-/** The oversize kinds; a caller answers these with 413 and the others with 422. */
-export const CSV_SIZE_KINDS: ReadonlySet<CsvErrorKind> = new Set([
-  'tooManyColumns',
-  'tooManyRows',
-  'lineTooLong',
-]);
-
-export class CsvError extends Error {
-  override name = 'CsvError';
-  constructor(
-    readonly kind: CsvErrorKind,
-    message: string,
-    /** 1-based line number in the file; the header is line 1. */
-    readonly row?: number,
-    readonly column?: string,
-  ) {
-    super(message);
-  }
+/** How to read the file; every field is optional (detected or defaulted). */
+export interface CsvOptions {
+  /** Field separator; detected among `,` `;` tab `|` when absent. */
+  delimiter?: Delimiter;
+  /** Decimal mark; when absent `.` for comma-separated files, `auto` (either `.` or `,`) otherwise. */
+  decimal?: DecimalMark;
+  /** WHATWG encoding label (utf-8, utf-16le, windows-1252, iso-8859-1, …); a BOM takes precedence. Default utf-8. */
+  charset?: string;
+  /** Cells read as missing, replacing DEFAULT_MISSING_VALUES (the empty cell is always missing). */
+  missingValues?: string[] | null;
+  /** Forced column types by (renamed) header name; the others are inferred. */
+  columnTypes?: Record<string, ColumnType>;
 }
 
-type Source = AsyncIterable<Uint8Array | string> | string;
-
-/** Decodes the source to text, failing with `notText` on NUL bytes or invalid UTF-8. */
-async function* decodeText(source: Source): AsyncGenerator<string> {
-  let lines = 1;
-  const check = (text: string): void => {
-    const nul = text.indexOf('\0');
-    if (nul >= 0) {
-      throw new CsvError(
-        'notText',
-        `row ${lines + countNewlines(text, nul)} contains a NUL byte: the file is not text`,
-        lines + countNewlines(text, nul),
-      );
-    }
-    lines += countNewlines(text, text.length);
-  };
-  if (typeof source === 'string') {
-    check(source);
-    yield source;
-    return;
-  }
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  for await (const chunk of source) {
-    let text: string;
-    if (typeof chunk === 'string') {
-      text = chunk;
-    } else {
-      try {
-        text = decoder.decode(chunk, { stream: true });
-      } catch {
-        // Locate the bad byte approximately: the first replacement character a lenient decode gives.
-        const lenient = new TextDecoder('utf-8').decode(chunk);
-        const at = lenient.indexOf('\uFFFD');
-        const row = lines + countNewlines(lenient, at < 0 ? 0 : at);
-        throw new CsvError('notText', `row ${row} is not valid UTF-8 text`, row);
-      }
-    }
-    check(text);
-    if (text.length > 0) yield text;
-  }
-  let tail: string;
-  try {
-    tail = decoder.decode();
-  } catch {
-    throw new CsvError('notText', `the file ends in the middle of a UTF-8 character (row ${lines})`, lines);
-  }
-  check(tail);
-  if (tail.length > 0) yield tail;
+/** The dialect a file was read with: what a later read of the same file must use. */
+export interface CsvFormat {
+  delimiter: Delimiter;
+  decimal: DecimalMark;
+  charset: string;
 }
 
-function countNewlines(text: string, end: number): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) n++;
-  return n;
-}
+export { CsvError, CSV_SIZE_KINDS, type CsvErrorKind } from './csv-error.js';
 
-/** Grows one column: numeric until the first non-numeric cell, then strings from there on. */
-class ColumnBuilder {
-  private numbers: Float64Array | null = new Float64Array(1024);
-  private strings: (string | null)[] | null = null;
-  // Repeated category values share one string; capped so an id-like column does not double its memory.
-  private readonly intern = new Map<string, string>();
-  private length = 0;
-  missing = 0;
-
-  constructor(readonly name: string) {}
-
-  push(raw: string): void {
-    const cell = raw.trim();
-    const missing = isMissingCell(cell);
-    if (missing) this.missing++;
-    if (this.numbers) {
-      const v = missing ? Number.NaN : parseNumberCell(cell);
-      if (missing || !Number.isNaN(v)) {
-        if (this.length === this.numbers.length) {
-          const bigger = new Float64Array(this.numbers.length * 2);
-          bigger.set(this.numbers);
-          this.numbers = bigger;
-        }
-        this.numbers[this.length++] = v;
-        return;
-      }
-      this.toStrings();
-    }
-    this.strings!.push(missing ? null : this.interned(cell));
-    this.length++;
-  }
-
-  // Numbers already read become their shortest string form (String(5.10) is "5.1"), the same form a
-  // number sent for a categorical column at prediction takes.
-  private toStrings(): void {
-    const nums = this.numbers!;
-    const strings: (string | null)[] = new Array(this.length);
-    for (let i = 0; i < this.length; i++)
-      strings[i] = Number.isNaN(nums[i]) ? null : this.interned(String(nums[i]));
-    this.strings = strings;
-    this.numbers = null;
-  }
-
-  private interned(s: string): string {
-    const hit = this.intern.get(s);
-    if (hit !== undefined) return hit;
-    if (this.intern.size < 10_000) this.intern.set(s, s);
-    return s;
-  }
-
-  build(): Column {
-    if (this.numbers)
-      return {
-        name: this.name,
-        type: 'numeric',
-        values: this.numbers.slice(0, this.length),
-        missing: this.missing,
-      };
-    return { name: this.name, type: 'categorical', values: this.strings!, missing: this.missing };
-  }
-}
+export type Source = AsyncIterable<Uint8Array | string> | string;
 
 /** Where the last record read ended, and how many blank lines had been skipped by then. */
 interface RecordPosition {
@@ -181,6 +61,7 @@ function fromParseError(
   err: ParseError & { lines?: number; empty_lines?: number; column?: number | string | null },
   names: string[],
   last: RecordPosition,
+  suggested: Delimiter | null,
 ): CsvError {
   // Quote errors point at the line of the offending character; the others at the line where the
   // record starts (a quoted field may span lines, and an unclosed quote runs to the end of the file).
@@ -199,7 +80,11 @@ function fromParseError(
         : undefined;
       return new CsvError(
         'width',
-        `${where} has ${got ?? 'a different number of'} fields, the header has ${names.length}`,
+        `${where} has ${got ?? 'a different number of'} fields, the header has ${names.length}${
+          suggested
+            ? ` (this looks ${DELIMITER_NAMES[suggested]}-separated: send delimiter=${JSON.stringify(suggested)})`
+            : ''
+        }`,
         row,
       );
     }
@@ -222,14 +107,59 @@ function fromParseError(
   }
 }
 
+const SAMPLE_CHARS = 64 * 1024;
+
+/** What a read needs besides the text: the options resolved against the sample. */
+interface ReadPlan {
+  format: CsvFormat;
+  limits: CsvLimits;
+  options: CsvOptions;
+  /** The delimiter the sample suggests, when it differs from the one given (for error hints). */
+  suggested: Delimiter | null;
+}
+
+/** Reads up to SAMPLE_CHARS of text to detect the delimiter; the chunks read are handed back to be parsed first. */
+async function samplePlan(
+  text: AsyncGenerator<string>,
+  limits: CsvLimits,
+  options: CsvOptions,
+  charset: () => string,
+): Promise<{ plan: ReadPlan; head: string[] }> {
+  const head: string[] = [];
+  let size = 0;
+  let complete = true;
+  while (size < SAMPLE_CHARS) {
+    const next = await text.next();
+    if (next.done) break;
+    head.push(next.value);
+    size += next.value.length;
+  }
+  if (size >= SAMPLE_CHARS) complete = false;
+  const detected = detectDelimiter(head.join(''), complete);
+  const delimiter = options.delimiter ?? detected ?? ',';
+  const decimal: DecimalMark = options.decimal ?? (delimiter === ',' ? '.' : 'auto');
+  const suggested = detected !== null && detected !== delimiter ? detected : null;
+  return { plan: { format: { delimiter, decimal, charset: charset() }, limits, options, suggested }, head };
+}
+
 /**
- * Reads a CSV whose first row is the header into typed columns. A column is numeric when every
- * non-missing cell is a finite decimal number, otherwise categorical. Blank lines are skipped.
- * Every failure is a CsvError naming the row (and column, where known).
+ * Reads a CSV whose first row is the header into typed columns (see ColumnBuilder for the type
+ * rules: numeric, categorical, boolean, datetime), with the reading warnings (renamed headers,
+ * stray tokens) and the dialect used. Blank lines are skipped. Every failure is a CsvError naming
+ * the row (and column, where known).
  */
-export async function readCsv(source: Source, limits: CsvLimits): Promise<Table> {
+export async function readCsv(
+  source: Source,
+  limits: CsvLimits,
+  options: CsvOptions = {},
+): Promise<Table & { format: CsvFormat }> {
+  const decoded = openDecoder(source, options.charset);
+  const text = decoded.chunks;
+  const missing = new MissingMarkers(options.missingValues ?? null);
+  let plan: ReadPlan | null = null;
   let names: string[] | null = null;
   let builders: ColumnBuilder[] = [];
+  const warnings: ColumnWarning[] = [];
   let rowCount = 0;
   const last: RecordPosition = { line: 0, emptyLines: 0 };
   // Rows are consumed in on_record, synchronously and in order, and dropped (null) so the parser
@@ -241,8 +171,10 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
     if (names === null) {
       if (record.length === 1 && record[0].trim() === '')
         throw new CsvError('empty', 'the file is empty: it has no header row');
-      names = readHeader(record, limits);
-      builders = names.map((n) => new ColumnBuilder(n));
+      names = readHeader(record, limits, warnings);
+      const types = checkedColumnTypes(options.columnTypes, names);
+      const rules = { decimal: plan!.format.decimal, missing };
+      builders = names.map((n) => new ColumnBuilder(n, rules, types.get(n)));
       return null;
     }
     if (rowCount >= limits.maxRows) {
@@ -252,40 +184,86 @@ export async function readCsv(source: Source, limits: CsvLimits): Promise<Table>
     rowCount++;
     return null;
   };
-  const parser = parse({
-    bom: true,
-    relax_column_count: false,
-    skip_empty_lines: true,
-    max_record_size: limits.maxLineBytes,
-    on_record: onRecord,
-  });
-  const text = decodeText(source);
+  let parser: ReturnType<typeof parse> | null = null;
   try {
-    const done = new Promise<void>((resolve, reject) => {
-      parser.on('error', reject);
-      parser.on('end', resolve);
-      parser.resume(); // nothing is pushed, but the stream must flow to emit 'end'
+    const sampled = await samplePlan(text, limits, options, decoded.charset);
+    plan = sampled.plan;
+    parser = parse({
+      bom: true,
+      delimiter: plan.format.delimiter,
+      relax_column_count: false,
+      skip_empty_lines: true,
+      max_record_size: limits.maxLineBytes,
+      on_record: onRecord,
     });
-    done.catch(() => undefined); // observed below; avoids an unhandled rejection while feeding
-    for await (const chunk of text) {
-      if (parser.destroyed || parser.errored) break;
-      if (!parser.write(chunk)) await Promise.race([new Promise((r) => parser.once('drain', r)), done]);
-    }
-    if (!parser.destroyed && !parser.errored) parser.end();
-    await done;
+    await feed(parser, sampled.head, text);
   } catch (err) {
-    parser.destroy();
+    parser?.destroy();
     await text.return(undefined).catch(() => undefined);
     if (err instanceof CsvError) throw err;
-    if (isParseError(err)) throw fromParseError(err, names ?? [], last);
+    if (isParseError(err)) throw fromParseError(err, names ?? [], last, plan?.suggested ?? null);
     throw err;
   }
   if (names === null) throw new CsvError('empty', 'the file is empty: it has no header row');
   if (rowCount === 0) throw new CsvError('noRows', 'the file has a header but no data rows', 2);
-  return { names, rowCount, columns: builders.map((b) => b.build()) };
+  const columns = builders.map((b) => {
+    const built = b.build();
+    for (const w of built.warnings) warnings.push({ column: b.name, ...w });
+    return built.column;
+  });
+  return { names, rowCount, columns, warnings, format: plan!.format };
 }
 
-function readHeader(record: string[], limits: CsvLimits): string[] {
+/** Writes the sampled chunks, then the rest, into the parser, honouring back-pressure; resolves at its end. */
+async function feed(
+  parser: ReturnType<typeof parse>,
+  head: string[],
+  rest: AsyncIterable<string>,
+): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => {
+    parser.on('error', reject);
+    parser.on('end', resolve);
+    parser.resume(); // nothing is pushed, but the stream must flow to emit 'end'
+  });
+  done.catch(() => undefined); // observed below; avoids an unhandled rejection while feeding
+  const write = async (chunk: string) => {
+    if (!parser.write(chunk)) await Promise.race([new Promise((r) => parser.once('drain', r)), done]);
+  };
+  for (const chunk of head) {
+    if (parser.destroyed || parser.errored) break;
+    await write(chunk);
+  }
+  for await (const chunk of rest) {
+    if (parser.destroyed || parser.errored) break;
+    await write(chunk);
+  }
+  if (!parser.destroyed && !parser.errored) parser.end();
+  await done;
+}
+
+/** The forced types by column; a name that is no column of the file is refused. */
+function checkedColumnTypes(types: CsvOptions['columnTypes'], names: string[]): Map<string, ColumnType> {
+  const map = new Map<string, ColumnType>();
+  if (!types) return map;
+  const unknown: string[] = [];
+  for (const [name, type] of Object.entries(types)) {
+    if (names.includes(name)) map.set(name, type);
+    else unknown.push(name);
+  }
+  if (unknown.length > 0)
+    throw new CsvError(
+      'options',
+      `columnTypes names columns the file does not have: ${unknown.map((n) => JSON.stringify(n)).join(', ')}`,
+      1,
+    );
+  return map;
+}
+
+/**
+ * The header's names, trimmed. As pandas does, an empty name becomes "Unnamed: <0-based index>"
+ * and a repeated one "<name>.1", "<name>.2", …; each rename is a `renamedHeader` warning.
+ */
+function readHeader(record: string[], limits: CsvLimits, warnings: ColumnWarning[]): string[] {
   if (record.length > limits.maxColumns) {
     throw new CsvError(
       'tooManyColumns',
@@ -293,13 +271,25 @@ function readHeader(record: string[], limits: CsvLimits): string[] {
       1,
     );
   }
-  const names = record.map((n) => n.trim());
+  const raw = record.map((n) => n.trim());
+  const taken = new Set(raw.filter((n) => n !== ''));
   const seen = new Set<string>();
-  for (let j = 0; j < names.length; j++) {
-    if (names[j] === '') throw new CsvError('header', `header column ${j + 1} has no name`, 1);
-    if (seen.has(names[j]))
-      throw new CsvError('header', `header column ${j + 1} repeats the name "${names[j]}"`, 1, names[j]);
-    seen.add(names[j]);
-  }
-  return names;
+  return raw.map((name, j) => {
+    if (name !== '' && !seen.has(name)) {
+      seen.add(name);
+      return name;
+    }
+    let renamed = name === '' ? `Unnamed: ${j}` : name;
+    for (let k = 1; taken.has(renamed) || seen.has(renamed); k++)
+      renamed = `${name === '' ? `Unnamed: ${j}` : name}.${k}`;
+    seen.add(renamed);
+    taken.add(renamed);
+    const why = name === '' ? 'has no name' : `repeats the name ${JSON.stringify(name)}`;
+    warnings.push({
+      column: renamed,
+      code: 'renamedHeader',
+      message: `header column ${j + 1} ${why}: it is named ${JSON.stringify(renamed)}`,
+    });
+    return renamed;
+  });
 }

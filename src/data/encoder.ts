@@ -3,14 +3,14 @@
 // (regression) of the target. Serializable to plain, versioned JSON.
 import { z } from 'zod';
 import {
-  classList,
-  findColumn,
-  isMissingCell,
-  numericStats,
+  MissingMarkers,
+  calendarFeatures,
+  parseBooleanCell,
+  parseDateCell,
   parseNumberCell,
-  type Column,
-  type Table,
-} from './schema.js';
+  type DecimalMark,
+} from './cells.js';
+import { classList, findColumn, labelOf, numericStats, type ColumnType, type Table } from './schema.js';
 
 /** Every scaling of numeric features the encoder applies. */
 export const SCALINGS = ['standardize', 'minmax', 'robust', 'none'] as const;
@@ -33,6 +33,16 @@ export interface EncoderOptions {
   missingIndicators?: boolean;
   /** A categorical feature with exactly two categories and no missing training value is one 0/1 input. Default false. */
   binaryAsOneInput?: boolean;
+  /** How the dataset's cells were read, so prediction strings are read the same way. */
+  cells?: { missingValues: string[] | null; decimal: DecimalMark };
+}
+
+/** Something prediction did with a row's value that the caller should know (0-based row). */
+export interface RowWarning {
+  row: number;
+  code: 'imputed' | 'unseenCategory' | 'unknownColumns';
+  columns: string[];
+  message: string;
 }
 
 /** The bound of the smooth clip after robust scaling: x / √(1 + (x/3)²) maps into (−3, 3). */
@@ -84,7 +94,27 @@ const CategoricalFeatureSchema = z.object({
   /** Two categories as one input: 0 for categories[0], 1 for categories[1], ½ when missing or unknown. */
   oneInput: z.boolean().optional(),
 });
-const FeatureStateSchema = z.discriminatedUnion('type', [NumericFeatureSchema, CategoricalFeatureSchema]);
+const BooleanFeatureSchema = z.object({
+  name: z.string(),
+  type: z.literal('boolean'),
+  /** One input, 1 for true and 0 for false; missing → the training share of true. */
+  impute: z.number(),
+  labels: z.object({ false: z.string(), true: z.string() }),
+});
+const ScaledPartSchema = z.object({ impute: z.number(), shift: z.number(), scale: z.number().positive() });
+const DatetimeFeatureSchema = z.object({
+  name: z.string(),
+  type: z.literal('datetime'),
+  hasTime: z.boolean(),
+  /** One scaled input per calendar feature (cells.ts calendarFeatures): year, month, day of week, day of year[, hour]. */
+  parts: z.array(ScaledPartSchema).min(4).max(5),
+});
+const FeatureStateSchema = z.discriminatedUnion('type', [
+  NumericFeatureSchema,
+  CategoricalFeatureSchema,
+  BooleanFeatureSchema,
+  DatetimeFeatureSchema,
+]);
 type FeatureState = z.infer<typeof FeatureStateSchema>;
 
 export const EncoderJSONSchema = z
@@ -100,6 +130,9 @@ export const EncoderJSONSchema = z
     /** Regression: y' = (y - targetMean) / targetStd with training statistics. */
     targetMean: z.number(),
     targetStd: z.number().positive(),
+    /** The dataset's missing markers (null: the defaults) and decimal mark, for prediction strings. */
+    missingValues: z.array(z.string()).nullable().default(null),
+    decimal: z.enum(['.', ',', 'auto']).default('.'),
   })
   .superRefine((j, ctx) => {
     if (j.task === 'classification' && (j.classes === null || j.classes.length < 2)) {
@@ -135,12 +168,13 @@ export class Encoder {
   readonly inputSize: number;
   readonly outputSize: number;
   readonly classes: string[] | null;
-  readonly features: { name: string; type: 'numeric' | 'categorical' }[];
+  readonly features: { name: string; type: ColumnType }[];
   readonly task: Task;
   readonly target: string;
   private readonly state: EncoderJSON;
   private readonly classIndex: Map<string, number>;
   private readonly categoryIndex: Map<string, number>[];
+  private readonly missing: MissingMarkers;
 
   private constructor(state: EncoderJSON) {
     this.state = state;
@@ -151,6 +185,7 @@ export class Encoder {
     this.inputSize = state.features.reduce((n, f) => n + width(f), 0);
     this.outputSize = state.task === 'regression' || state.binaryOutput ? 1 : state.classes!.length;
     this.classIndex = new Map((state.classes ?? []).map((c, i) => [c, i]));
+    this.missing = new MissingMarkers(state.missingValues);
     this.categoryIndex = state.features.map(
       (f) => new Map(f.type === 'categorical' ? f.categories.map((c, i) => [c, i]) : []),
     );
@@ -209,7 +244,7 @@ export class Encoder {
       let off = k * this.inputSize;
       for (let f = 0; f < cols.length; f++) {
         const col = cols[f];
-        off = this.writeFeature(f, col.type === 'numeric' ? col.values[r] : col.values[r], x, off, k, false);
+        off = this.writeFeature(f, col.values[r], x, off);
       }
       this.writeTarget(t, y, k, labels);
       k++;
@@ -217,28 +252,98 @@ export class Encoder {
     return { x, y, rows: n, labels, kept };
   }
 
+  /** Same as encodeRecords, without the warnings. */
+  transformRecords(records: Record<string, unknown>[]): Float32Array {
+    return this.encodeRecords(records, false).x;
+  }
+
   /**
    * Encodes prediction rows given as raw values, as in the CSV: numbers or numeric strings for
-   * numeric features; strings (numbers and booleans as their string form) for categorical ones.
-   * null or absent is missing; keys the encoder does not use are ignored.
+   * numeric features; strings (numbers and booleans as their string form) for categorical ones;
+   * JSON booleans or the strings a boolean column takes (true/false, yes/no, 1/0, any case) for
+   * boolean ones; ISO dates for datetime ones. null, absent or a missing marker is missing and
+   * imputed, an unseen category is encoded exactly as a missing one; both give a row warning, as
+   * do keys the model does not use (the target's is ignored). A row with none of the model's
+   * features is a RowValueError: answering it would only repeat the imputed values.
+   * Rows may be null-prototype objects; only own keys are read.
    */
-  transformRecords(records: Record<string, unknown>[]): Float32Array {
+  encodeRecords(
+    records: Record<string, unknown>[],
+    requireFeature = true,
+  ): { x: Float32Array; warnings: RowWarning[] } {
     const x = new Float32Array(records.length * this.inputSize);
+    const warnings: RowWarning[] = [];
+    const known = new Set([...this.state.features.map((f) => f.name), this.target]);
     for (let i = 0; i < records.length; i++) {
       const rec = records[i];
       if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
         throw new RowValueError(`row ${i} is not an object of column values`, i, '');
       }
+      const unknown = Object.keys(rec).filter((k) => !known.has(k));
+      if (requireFeature && !this.state.features.some((f) => Object.hasOwn(rec, f.name))) {
+        const names = this.state.features.map((f) => JSON.stringify(f.name)).join(', ');
+        const got =
+          unknown.length > 0
+            ? `its keys are ${unknown.map((k) => JSON.stringify(k)).join(', ')}`
+            : 'it is empty';
+        throw new RowValueError(`row ${i} has none of the model's features (${names}): ${got}`, i, '');
+      }
+      const imputed: string[] = [];
+      const unseen: string[] = [];
       let off = i * this.inputSize;
       for (let f = 0; f < this.state.features.length; f++) {
         const feat = this.state.features[f];
-        const raw = Object.hasOwn(rec, feat.name) ? rec[feat.name] : undefined;
-        const value =
-          feat.type === 'numeric' ? readNumber(raw, i, feat.name) : readCategory(raw, i, feat.name);
-        off = this.writeFeature(f, value, x, off, i, true);
+        const value = this.readValue(feat, Object.hasOwn(rec, feat.name) ? rec[feat.name] : undefined, i);
+        if (value === null || (typeof value === 'number' && Number.isNaN(value))) imputed.push(feat.name);
+        else if (feat.type === 'categorical' && !this.categoryIndex[f].has(value as string)) {
+          if (this.state.unknownCategory === 'error') {
+            throw new RowValueError(
+              `row ${i}, column "${feat.name}": the category "${String(value)}" was not seen in training`,
+              i,
+              feat.name,
+            );
+          }
+          unseen.push(feat.name);
+        }
+        off = this.writeFeature(f, value, x, off);
       }
+      if (imputed.length > 0)
+        warnings.push({
+          row: i,
+          code: 'imputed',
+          columns: imputed,
+          message: `missing, imputed: ${imputed.join(', ')}`,
+        });
+      if (unseen.length > 0)
+        warnings.push({
+          row: i,
+          code: 'unseenCategory',
+          columns: unseen,
+          message: `a category not seen in training, encoded as missing: ${unseen.join(', ')}`,
+        });
+      if (unknown.length > 0)
+        warnings.push({
+          row: i,
+          code: 'unknownColumns',
+          columns: unknown,
+          message: `not features of this model, ignored: ${unknown.join(', ')}`,
+        });
     }
-    return x;
+    return { x, warnings };
+  }
+
+  /** A prediction value read for its feature: number (NaN missing) or category (null missing). */
+  private readValue(feat: FeatureState, raw: unknown, row: number): number | string | null {
+    switch (feat.type) {
+      case 'numeric':
+        return readNumber(raw, row, feat.name, this.missing, this.state.decimal);
+      case 'categorical':
+        return readCategory(raw, row, feat.name, this.missing);
+      case 'boolean':
+        return readBoolean(raw, row, feat, this.missing);
+      case 'datetime':
+        return readDate(raw, row, feat.name, this.missing);
+    }
   }
 
   /** A regression output back in the target's units: y = y' × std + mean. */
@@ -246,10 +351,9 @@ export class Encoder {
     return v * this.state.targetStd + this.state.targetMean;
   }
 
-  private targetOf(col: Column, r: number): number {
+  private targetOf(col: NonNullable<ReturnType<typeof findColumn>>, r: number): number {
     if (this.task === 'regression') return col.type === 'numeric' ? col.values[r] : Number.NaN;
-    const key =
-      col.type === 'numeric' ? (Number.isNaN(col.values[r]) ? null : String(col.values[r])) : col.values[r];
+    const key = labelOf(col, r);
     if (key === null) return Number.NaN;
     return this.classIndex.get(key) ?? Number.NaN;
   }
@@ -264,96 +368,137 @@ export class Encoder {
     else y[k * this.outputSize + t] = 1;
   }
 
-  /** Writes feature f of row `row` at x[off…]; returns the offset after it. */
-  private writeFeature(
-    f: number,
-    value: number | string | null,
-    x: Float32Array,
-    off: number,
-    row: number,
-    strict: boolean,
-  ): number {
+  /** Writes feature f (a number, NaN missing, or a category, null missing) at x[off…]; returns the offset after it. */
+  private writeFeature(f: number, value: number | string | null, x: Float32Array, off: number): number {
     const feat = this.state.features[f];
-    if (feat.type === 'numeric') {
-      const present = typeof value === 'number' && !Number.isNaN(value);
-      const s = ((present ? value : feat.impute) - feat.shift) / feat.scale;
-      x[off] = feat.clip ? s / Math.sqrt(1 + (s / feat.clip) ** 2) : s;
-      if (!feat.missingIndicator) return off + 1;
-      x[off + 1] = present ? 0 : 1;
-      return off + 2;
+    const num = typeof value === 'number' && !Number.isNaN(value) ? value : Number.NaN;
+    switch (feat.type) {
+      case 'numeric': {
+        const present = !Number.isNaN(num);
+        const s = ((present ? num : feat.impute) - feat.shift) / feat.scale;
+        x[off] = feat.clip ? s / Math.sqrt(1 + (s / feat.clip) ** 2) : s;
+        if (!feat.missingIndicator) return off + 1;
+        x[off + 1] = present ? 0 : 1;
+        return off + 2;
+      }
+      case 'boolean':
+        x[off] = Number.isNaN(num) ? feat.impute : num;
+        return off + 1;
+      case 'datetime': {
+        const parts = Number.isNaN(num) ? null : calendarFeatures(num, feat.hasTime);
+        feat.parts.forEach((p, k) => (x[off + k] = ((parts ? parts[k] : p.impute) - p.shift) / p.scale));
+        return off + feat.parts.length;
+      }
+      case 'categorical': {
+        // An unseen category is encoded exactly as a missing one: ½ on one input, else the missing slot.
+        const idx = typeof value === 'string' ? this.categoryIndex[f].get(value) : undefined;
+        if (feat.oneInput) {
+          x[off] = idx === undefined ? 0.5 : idx;
+          return off + 1;
+        }
+        const size = width(feat);
+        if (idx !== undefined) x[off + idx] = 1;
+        else if (feat.missingSlot) x[off + size - 1] = 1;
+        return off + size;
+      }
     }
-    const size = width(feat);
-    if (feat.oneInput) {
-      const idx = typeof value === 'string' ? this.categoryIndex[f].get(value) : undefined;
-      if (idx === undefined && typeof value === 'string' && strict && this.state.unknownCategory === 'error')
-        throw new RowValueError(
-          `row ${row}, column "${feat.name}": the category "${value}" was not seen in training`,
-          row,
-          feat.name,
-        );
-      x[off] = idx === undefined ? 0.5 : idx;
-      return off + 1;
-    }
-    if (value === null || typeof value !== 'string') {
-      if (feat.missingSlot) x[off + size - 1] = 1;
-      return off + size;
-    }
-    const idx = this.categoryIndex[f].get(value);
-    if (idx !== undefined) x[off + idx] = 1;
-    else if (strict && this.state.unknownCategory === 'error') {
-      throw new RowValueError(
-        `row ${row}, column "${feat.name}": the category "${value}" was not seen in training`,
-        row,
-        feat.name,
-      );
-    }
-    return off + size;
   }
 }
 
 function width(f: FeatureState): number {
-  if (f.type === 'numeric') return f.missingIndicator ? 2 : 1;
-  return f.oneInput ? 1 : f.categories.length + (f.missingSlot ? 1 : 0);
+  switch (f.type) {
+    case 'numeric':
+      return f.missingIndicator ? 2 : 1;
+    case 'boolean':
+      return 1;
+    case 'datetime':
+      return f.parts.length;
+    case 'categorical':
+      return f.oneInput ? 1 : f.categories.length + (f.missingSlot ? 1 : 0);
+  }
 }
 
-function readNumber(raw: unknown, row: number, column: string): number {
+const valueError = (row: number, column: string, what: string) =>
+  new RowValueError(`row ${row}, column "${column}": ${what}`, row, column);
+
+function readNumber(
+  raw: unknown,
+  row: number,
+  column: string,
+  missing: MissingMarkers,
+  decimal: DecimalMark,
+): number {
   if (raw === undefined || raw === null) return Number.NaN;
   if (typeof raw === 'number') {
     if (Number.isFinite(raw)) return raw;
-    throw new RowValueError(`row ${row}, column "${column}": ${raw} is not a finite number`, row, column);
+    throw valueError(row, column, `${raw} is not a finite number`);
   }
   if (typeof raw === 'string') {
     const s = raw.trim();
-    if (isMissingCell(s)) return Number.NaN;
-    const v = parseNumberCell(s);
+    if (missing.has(s)) return Number.NaN;
+    const v = parseNumberCell(s, decimal);
     if (!Number.isNaN(v)) return v;
-    throw new RowValueError(`row ${row}, column "${column}": "${raw}" is not a number`, row, column);
+    throw valueError(row, column, `"${raw}" is not a number`);
   }
-  throw new RowValueError(
-    `row ${row}, column "${column}": expected a number, got ${describeType(raw)}`,
-    row,
-    column,
-  );
+  throw valueError(row, column, `expected a number, got ${describeType(raw)}`);
 }
 
-function readCategory(raw: unknown, row: number, column: string): string | null {
+function readCategory(raw: unknown, row: number, column: string, missing: MissingMarkers): string | null {
   if (raw === undefined || raw === null) return null;
   if (typeof raw === 'string') {
     const s = raw.trim();
-    return isMissingCell(s) ? null : s;
+    return missing.has(s) ? null : s;
   }
   if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
   if (typeof raw === 'boolean') return String(raw);
-  throw new RowValueError(
-    `row ${row}, column "${column}": expected a string, got ${describeType(raw)}`,
+  throw valueError(row, column, `expected a string, got ${describeType(raw)}`);
+}
+
+/** true/false, 1/0, or a string: the column's own spellings or true/false, yes/no, t/f, y/n, 1/0 in any case. */
+function readBoolean(
+  raw: unknown,
+  row: number,
+  feat: { name: string; labels: { false: string; true: string } },
+  missing: MissingMarkers,
+): number {
+  if (raw === undefined || raw === null) return Number.NaN;
+  if (typeof raw === 'boolean') return raw ? 1 : 0;
+  if (raw === 0 || raw === 1) return raw;
+  if (typeof raw === 'string') {
+    const s = raw.trim();
+    if (missing.has(s)) return Number.NaN;
+    const lower = s.toLowerCase();
+    if (lower === feat.labels.true.toLowerCase()) return 1;
+    if (lower === feat.labels.false.toLowerCase()) return 0;
+    const v = parseBooleanCell(s, true);
+    if (!Number.isNaN(v)) return v;
+  }
+  throw valueError(
+    row,
+    feat.name,
+    `expected true or false (or "${feat.labels.true}"/"${feat.labels.false}"), got ${describeType(raw)}`,
+  );
+}
+
+function readDate(raw: unknown, row: number, column: string, missing: MissingMarkers): number {
+  if (raw === undefined || raw === null) return Number.NaN;
+  if (typeof raw === 'string') {
+    const s = raw.trim();
+    if (missing.has(s)) return Number.NaN;
+    const d = parseDateCell(s);
+    if (d) return d.ms;
+  }
+  throw valueError(
     row,
     column,
+    `expected an ISO date such as "2024-03-01" or "2024-03-01T14:30:00Z", got ${describeType(raw)}`,
   );
 }
 
 function describeType(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'number') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
   return typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 }
 
@@ -375,9 +520,18 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
     if (name === opts.target) throw new EncoderError(`the target "${name}" cannot also be a feature`, name);
     if (seen.has(name)) throw new EncoderError(`the feature "${name}" is listed twice`, name);
     seen.add(name);
-    return col.type === 'numeric'
-      ? fitNumeric(col.name, col.values, opts, trainRows)
-      : fitCategorical(col.name, col.values, trainRows, opts.binaryAsOneInput === true);
+    switch (col.type) {
+      case 'numeric':
+        return fitNumeric(col.name, col.values, opts, trainRows);
+      case 'categorical':
+        return fitCategorical(col.name, col.values, trainRows, opts.binaryAsOneInput === true);
+      case 'boolean': {
+        const s = numericStats(col.values, trainRows);
+        return { name, type: 'boolean', impute: s.count > 0 ? s.mean : 0, labels: { ...col.labels } };
+      }
+      case 'datetime':
+        return fitDatetime(col.name, col.values, col.hasTime, opts.scaling, trainRows);
+    }
   });
   if (features.length === 0) throw new EncoderError('at least one feature is needed');
 
@@ -400,7 +554,7 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
   } else {
     if (targetCol.type !== 'numeric')
       throw new EncoderError(
-        `regression needs a numeric target, "${opts.target}" is categorical`,
+        `regression needs a numeric target, "${opts.target}" is ${targetCol.type}`,
         opts.target,
       );
     const s = numericStats(targetCol.values, trainRows);
@@ -420,6 +574,8 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
     unknownCategory: opts.unknownCategory ?? 'missing',
     targetMean,
     targetStd,
+    missingValues: opts.cells?.missingValues ?? null,
+    decimal: opts.cells?.decimal ?? '.',
   });
 }
 
@@ -445,6 +601,39 @@ function fitNumeric(
     default:
       return { ...base, shift: 0, scale: 1 };
   }
+}
+
+/** Imputation value (training mean) and scaling of one calendar input; bounded, so robust scaling standardizes it. */
+function fitCalendarPart(
+  values: Float64Array,
+  scaling: Scaling,
+  rows?: Int32Array,
+): { impute: number; shift: number; scale: number } {
+  const s = numericStats(values, rows);
+  // No training values at all: impute 0 and leave the (constant) input unscaled.
+  if (s.count === 0) return { impute: 0, shift: 0, scale: 1 };
+  if (scaling === 'standardize' || scaling === 'robust')
+    return { impute: s.mean, shift: s.mean, scale: s.std > 0 ? s.std : 1 };
+  if (scaling === 'minmax') return { impute: s.mean, shift: s.min, scale: s.max > s.min ? s.max - s.min : 1 };
+  return { impute: s.mean, shift: 0, scale: 1 };
+}
+
+/** Each calendar feature of the training rows (cells.ts calendarFeatures) fitted as a numeric input. */
+function fitDatetime(
+  name: string,
+  values: Float64Array,
+  hasTime: boolean,
+  scaling: Scaling,
+  rows: Int32Array,
+): FeatureState {
+  const count = hasTime ? 5 : 4;
+  const parts = Array.from({ length: count }, () => new Float64Array(rows.length));
+  rows.forEach((r, i) => {
+    const ms = values[r];
+    const cal = Number.isNaN(ms) ? null : calendarFeatures(ms, hasTime);
+    for (let k = 0; k < count; k++) parts[k][i] = cal ? cal[k] : Number.NaN;
+  });
+  return { name, type: 'datetime', hasTime, parts: parts.map((p) => fitCalendarPart(p, scaling)) };
 }
 
 /**

@@ -1,18 +1,33 @@
 // The tabular data path: CSV → typed columns → summaries, splits and the fitted encoder.
-export { readCsv, CsvError, CSV_SIZE_KINDS, type CsvLimits, type CsvErrorKind } from './csv.js';
+export {
+  readCsv,
+  CsvError,
+  CSV_SIZE_KINDS,
+  type CsvLimits,
+  type CsvErrorKind,
+  type CsvOptions,
+  type CsvFormat,
+} from './csv.js';
+export { charsetName, DELIMITERS, type Delimiter } from './dialect.js';
+export { DEFAULT_MISSING_VALUES, isMissingCell, type DecimalMark } from './cells.js';
 export { writeCsv, neutralizeCell } from './csv-write.js';
 export {
   describeTable,
-  isMissingCell,
+  tableWarnings,
   classList,
+  COLUMN_TYPES,
+  EXCLUDING_WARNINGS,
+  MAX_INTEGER_CODES,
   type Table,
   type Column,
   type ColumnType,
+  type ColumnWarning,
+  type WarningCode,
   type NumericColumn,
   type CategoricalColumn,
   type ColumnSummary,
 } from './schema.js';
-export { splitRows, targetStrata, type Split, type SplitOptions } from './split.js';
+export { kFolds, splitRows, targetStrata, type Split, type SplitOptions } from './split.js';
 export {
   fitEncoder,
   encoderFromJSON,
@@ -25,6 +40,7 @@ export {
   type Encoded,
   SCALINGS,
   UNKNOWN_CATEGORY_POLICIES,
+  type RowWarning,
   type Scaling,
   type UnknownCategoryPolicy,
   type Task,

@@ -1,33 +1,71 @@
 // Column types, cell parsing rules and per-column statistics. Shared by the CSV reader (which
 // infers types while streaming) and the encoder (which parses prediction values the same way).
 
-export interface NumericColumn {
+/** Why a column has its type, where that is not obvious (a forced type, codes, stray tokens). */
+interface ColumnBase {
   name: string;
+  missing: number;
+  reason?: string;
+}
+
+export interface NumericColumn extends ColumnBase {
   type: 'numeric';
   /** One value per row; NaN marks a missing cell. */
   values: Float64Array;
-  missing: number;
 }
 
-export interface CategoricalColumn {
-  name: string;
+export interface CategoricalColumn extends ColumnBase {
   type: 'categorical';
-  /** One value per row; null marks a missing cell. */
+  /** One value per row, exactly as written (trimmed); null marks a missing cell. */
   values: (string | null)[];
-  missing: number;
 }
 
-export type Column = NumericColumn | CategoricalColumn;
+export interface BooleanColumn extends ColumnBase {
+  type: 'boolean';
+  /** One value per row: 1 true, 0 false, NaN missing. */
+  values: Float64Array;
+  /** The most frequent spelling of each value in the file, e.g. { false: "no", true: "yes" }. */
+  labels: { false: string; true: string };
+}
+
+export interface DatetimeColumn extends ColumnBase {
+  type: 'datetime';
+  /** One value per row: milliseconds since 1970-01-01T00:00Z; NaN marks a missing cell. */
+  values: Float64Array;
+  /** Some cell had a time of day (then the hour is a calendar feature too). */
+  hasTime: boolean;
+}
+
+export type Column = NumericColumn | CategoricalColumn | BooleanColumn | DatetimeColumn;
 export type ColumnType = Column['type'];
+export const COLUMN_TYPES = ['numeric', 'categorical', 'boolean', 'datetime'] as const;
+
+/** What a careful analyst would flag about a column (or the whole file, column null). */
+export type WarningCode =
+  | 'renamedHeader'
+  | 'strayTokens'
+  | 'constantColumn'
+  | 'idLike'
+  | 'highCardinality'
+  | 'integerCodes'
+  | 'invalidValues';
+
+export interface ColumnWarning {
+  column: string | null;
+  code: WarningCode;
+  message: string;
+}
 
 export interface Table {
   names: string[];
   rowCount: number;
   columns: Column[];
+  /** Found while reading: renamed headers, stray tokens, cells that do not fit a forced type. */
+  warnings?: ColumnWarning[];
 }
 
 /** Structurally identical to the API's ColumnSummary (src/domain/schemas.ts), which data/ must not import. */
-export type ColumnSummary =
+export type ColumnSummary = (
   | {
       name: string;
       type: 'numeric';
@@ -36,25 +74,26 @@ export type ColumnSummary =
       max: number | null;
       mean: number | null;
       std: number | null;
+      /** Count of each value when the column holds at most MAX_INTEGER_CODES distinct integers. */
+      valueCounts?: Record<string, number>;
     }
-  | { name: string; type: 'categorical'; missing: number; categories: Record<string, number> };
-
-const MISSING_TOKENS = new Set(['', 'na', 'n/a', 'null', 'nan']);
-
-/** A cell is missing when, after trimming, it is empty or one of NA, N/A, null, NaN (any case). */
-export function isMissingCell(trimmed: string): boolean {
-  return trimmed.length <= 4 && MISSING_TOKENS.has(trimmed.toLowerCase());
-}
-
-// Plain decimal or exponent notation only: "1,5", "0x10", "1_000", "Infinity" and "" are not numbers.
-const NUMBER_RE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-
-/** The finite number a trimmed cell spells, or NaN when it is not one. */
-export function parseNumberCell(trimmed: string): number {
-  if (!NUMBER_RE.test(trimmed)) return Number.NaN;
-  const v = Number(trimmed);
-  return Number.isFinite(v) ? v : Number.NaN;
-}
+  | { name: string; type: 'categorical'; missing: number; categories: Record<string, number> }
+  | {
+      name: string;
+      type: 'boolean';
+      missing: number;
+      labels: { false: string; true: string };
+      counts: { false: number; true: number };
+    }
+  | {
+      name: string;
+      type: 'datetime';
+      missing: number;
+      min: string | null;
+      max: string | null;
+      hasTime: boolean;
+    }
+) & { reason?: string };
 
 /** Mean, population standard deviation, min and max of the non-NaN values at the given rows (all rows when omitted). */
 export function numericStats(
@@ -108,6 +147,7 @@ function defineKey(obj: Record<string, number>, key: string, value: number): voi
  */
 export function describeTable(t: Table): ColumnSummary[] {
   return t.columns.map((c): ColumnSummary => {
+    const reason = c.reason !== undefined ? { reason: c.reason } : {};
     if (c.type === 'numeric') {
       const s = numericStats(c.values);
       const some = s.count > 0;
@@ -119,15 +159,171 @@ export function describeTable(t: Table): ColumnSummary[] {
         max: some ? s.max : null,
         mean: some ? s.mean : null,
         std: some ? s.std : null,
+        ...integerCounts(c.values),
+        ...reason,
       };
     }
-    const counts = new Map<string, number>();
-    for (const v of c.values) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
-    const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    if (c.type === 'boolean') {
+      let yes = 0;
+      let no = 0;
+      for (const v of c.values)
+        if (v === 1) yes++;
+        else if (v === 0) no++;
+      return {
+        name: c.name,
+        type: 'boolean',
+        missing: c.missing,
+        labels: { ...c.labels },
+        counts: { false: no, true: yes },
+        ...reason,
+      };
+    }
+    if (c.type === 'datetime') {
+      const s = numericStats(c.values);
+      const iso = (ms: number) => (s.count > 0 ? new Date(ms).toISOString() : null);
+      return {
+        name: c.name,
+        type: 'datetime',
+        missing: c.missing,
+        min: iso(s.min),
+        max: iso(s.max),
+        hasTime: c.hasTime,
+        ...reason,
+      };
+    }
     const categories: Record<string, number> = {};
-    for (const [k, n] of sorted) defineKey(categories, k, n);
-    return { name: c.name, type: 'categorical', missing: c.missing, categories };
+    for (const [k, n] of categoryCounts(c.values)) defineKey(categories, k, n);
+    return { name: c.name, type: 'categorical', missing: c.missing, categories, ...reason };
   });
+}
+
+/** { valueCounts } when every present value is an integer and there are at most MAX_INTEGER_CODES of them, else {}. */
+function integerCounts(values: Float64Array): { valueCounts?: Record<string, number> } {
+  const counts = new Map<number, number>();
+  for (const v of values) {
+    if (Number.isNaN(v)) continue;
+    if (!Number.isInteger(v)) return {};
+    counts.set(v, (counts.get(v) ?? 0) + 1);
+    if (counts.size > MAX_INTEGER_CODES) return {};
+  }
+  if (counts.size === 0) return {};
+  const valueCounts: Record<string, number> = {};
+  for (const [v, n] of [...counts].sort((a, b) => a[0] - b[0])) valueCounts[String(v)] = n;
+  return { valueCounts };
+}
+
+/** Distinct values and their counts, by count descending, ties by code-unit order. */
+function categoryCounts(values: (string | null)[]): [string, number][] {
+  const counts = new Map<string, number>();
+  for (const v of values) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** At most this many distinct integers make a numeric column look like codes (and a target a classification). */
+export const MAX_INTEGER_CODES = 10;
+/** A categorical column with more categories than this, and more than half as many as rows, is very-high-cardinality. */
+export const HIGH_CARDINALITY = 50;
+/** Below this many rows nothing is called ID-like (a tiny table is unique per row by chance). */
+const MIN_ROWS_FOR_ID = 20;
+
+/** The warning codes that leave a column out of a job's default features. */
+export const EXCLUDING_WARNINGS: ReadonlySet<WarningCode> = new Set([
+  'idLike',
+  'constantColumn',
+  'highCardinality',
+]);
+
+/**
+ * What a careful analyst would flag in each column: constant (at most one distinct value), ID-like
+ * (a categorical column unique per row, or integers unique per row that are monotone or fill their
+ * range, like a row number or pandas' index), very-high-cardinality categorical (more than
+ * HIGH_CARDINALITY categories and more than half the rows), integer codes (a numeric column of at
+ * most MAX_INTEGER_CODES distinct integers). The reading warnings of the table come first.
+ */
+export function tableWarnings(t: Table): ColumnWarning[] {
+  const out: ColumnWarning[] = [...(t.warnings ?? [])];
+  for (const c of t.columns) {
+    const w = columnWarning(c, t.rowCount);
+    if (w) out.push({ column: c.name, ...w });
+  }
+  return out;
+}
+
+function columnWarning(c: Column, rowCount: number): Omit<ColumnWarning, 'column'> | null {
+  const present = rowCount - c.missing;
+  const distinct = distinctCount(c);
+  if (distinct <= 1) {
+    const what = distinct === 0 ? 'every cell is missing' : 'every cell holds the same value';
+    return {
+      code: 'constantColumn',
+      message: `${what}: it carries no information, left out of the default features`,
+    };
+  }
+  if (c.type === 'categorical') {
+    if (distinct === rowCount && rowCount >= MIN_ROWS_FOR_ID)
+      return {
+        code: 'idLike',
+        message: `unique per row (${distinct} values): looks like an ID, left out of the default features`,
+      };
+    if (distinct > HIGH_CARDINALITY && distinct * 2 > present)
+      return {
+        code: 'highCardinality',
+        message: `${distinct} categories in ${present} rows: too many to learn from, left out of the default features (list it in features to use it)`,
+      };
+    return null;
+  }
+  if (c.type !== 'numeric') return null;
+  const ints = integerSummary(c.values);
+  if (!ints) return null;
+  if (
+    distinct === rowCount &&
+    rowCount >= MIN_ROWS_FOR_ID &&
+    (ints.monotone || ints.max - ints.min + 1 === rowCount)
+  )
+    return {
+      code: 'idLike',
+      message: `integers unique per row${ints.monotone ? ', in order' : ' filling their range'}: looks like a row number or ID, left out of the default features`,
+    };
+  if (distinct <= MAX_INTEGER_CODES && present >= 2 * distinct)
+    return {
+      code: 'integerCodes',
+      message: `only ${distinct} distinct integer values: if they are codes rather than quantities, set its type to categorical`,
+    };
+  return null;
+}
+
+function distinctCount(c: Column): number {
+  const seen = new Set<string | number>();
+  for (const v of c.values) {
+    if (v === null || (typeof v === 'number' && Number.isNaN(v))) continue;
+    seen.add(v);
+    if (seen.size > 1 && c.type === 'boolean') break;
+  }
+  return seen.size;
+}
+
+/** Min and max of a column whose present values are all integers, and whether they never decrease or never increase; null otherwise. */
+function integerSummary(values: Float64Array): { min: number; max: number; monotone: boolean } | null {
+  let min = Infinity;
+  let max = -Infinity;
+  let up = true;
+  let down = true;
+  let prev = Number.NaN;
+  for (const v of values) {
+    if (Number.isNaN(v)) {
+      up = down = false;
+      continue;
+    }
+    if (!Number.isInteger(v)) return null;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (!Number.isNaN(prev)) {
+      if (v < prev) up = false;
+      if (v > prev) down = false;
+    }
+    prev = v;
+  }
+  return min <= max ? { min, max, monotone: up || down } : null;
 }
 
 /** The column with this name, or undefined. */
@@ -136,18 +332,32 @@ export function findColumn(t: Table, name: string): Column | undefined {
   return i < 0 ? undefined : t.columns[i];
 }
 
+/** A target column's label for one row, as written in the file, or null when missing. */
+export function labelOf(col: Column, row: number): string | null {
+  if (col.type === 'categorical') return col.values[row];
+  const v = col.values[row];
+  if (Number.isNaN(v)) return null;
+  if (col.type === 'boolean') return v === 1 ? col.labels.true : col.labels.false;
+  if (col.type === 'datetime') return new Date(v).toISOString();
+  return String(v);
+}
+
 /**
  * The sorted class labels of a target column over all its non-missing rows: strings in code-unit
- * order, or for a numeric column the numbers in ascending order, as strings. The label space is
- * fixed by the whole table so a class absent from the training rows still has an output.
+ * order, or for a numeric column the numbers in ascending order, as strings; a boolean column's
+ * two spellings, false first. The label space is fixed by the whole table so a class absent from
+ * the training rows still has an output.
  */
 export function classList(table: Table, target: string): string[] {
   const col = findColumn(table, target);
   if (!col) throw new RangeError(`no column named "${target}"`);
-  if (col.type === 'numeric') {
+  if (col.type === 'boolean') return [col.labels.false, col.labels.true];
+  if (col.type === 'numeric' || col.type === 'datetime') {
     const seen = new Set<number>();
     for (const v of col.values) if (!Number.isNaN(v)) seen.add(v);
-    return [...seen].sort((a, b) => a - b).map(String);
+    return [...seen]
+      .sort((a, b) => a - b)
+      .map((v) => (col.type === 'datetime' ? new Date(v).toISOString() : String(v)));
   }
   const seen = new Set<string>();
   for (const v of col.values) if (v !== null) seen.add(v);

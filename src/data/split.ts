@@ -1,6 +1,6 @@
 // Seeded train/validation/test split, stratified per class when strata are given.
 import { createRng } from '../engine/index.js';
-import { classList, findColumn, type Table } from './schema.js';
+import { classList, findColumn, labelOf, type Table } from './schema.js';
 
 export interface SplitOptions {
   /** Fraction of rows for validation, in [0, 1). */
@@ -93,8 +93,7 @@ export function targetStrata(
   if (!col) return undefined;
   if (col.type === 'numeric' && task !== 'classification') return undefined;
   if (task === 'regression') return undefined;
-  const keys =
-    col.type === 'numeric' ? Array.from(col.values, (v) => (Number.isNaN(v) ? null : String(v))) : col.values;
+  const keys = Array.from({ length: table.rowCount }, (_, i) => labelOf(col, i));
   const classes = classList(table, target);
   const index = new Map(classes.map((c, i) => [c, i]));
   const out = new Int32Array(table.rowCount);
@@ -103,4 +102,34 @@ export function targetStrata(
     out[i] = k === null ? -1 : index.get(k)!;
   }
   return out;
+}
+
+/**
+ * The rows split into k folds for cross-validation: seeded, stratified when strata are given
+ * (strata indexed by table row). Each stratum is shuffled and dealt to the folds in turn, the
+ * deal continuing from stratum to stratum, so fold sizes differ by at most one and every fold
+ * holds about 1/k of each class. Folds come back sorted; together they are exactly `rows`.
+ */
+export function kFolds(rows: Int32Array, k: number, seed: number, strata?: Int32Array): Int32Array[] {
+  if (!Number.isInteger(k) || k < 2) throw new RangeError(`folds must be an integer ≥ 2, got ${k}`);
+  if (rows.length < k) throw new RangeError(`${rows.length} rows cannot make ${k} folds`);
+  const rng = createRng(seed);
+  const byKey = new Map<number, number[]>();
+  for (const r of rows) {
+    const key = strata ? strata[r] : 0;
+    let g = byKey.get(key);
+    if (!g) byKey.set(key, (g = []));
+    g.push(r);
+  }
+  const folds: number[][] = Array.from({ length: k }, () => []);
+  let next = 0;
+  for (const key of [...byKey.keys()].sort((a, b) => a - b)) {
+    const group = Int32Array.from(byKey.get(key)!);
+    rng.shuffle(group);
+    for (const r of group) {
+      folds[next].push(r);
+      next = (next + 1) % k;
+    }
+  }
+  return folds.map((f) => Int32Array.from(f).sort());
 }

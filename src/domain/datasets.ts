@@ -1,11 +1,13 @@
 // Datasets: an upload is streamed to a staging file (counting bytes against the limit), parsed and
 // described by the CsvDescriber (off the event loop), then moved into place and recorded. Nothing
 // is kept on failure.
-import { CSV_SIZE_KINDS, CsvError } from '../data/index.js';
+import { CSV_SIZE_KINDS, CsvError, charsetName, type CsvOptions } from '../data/index.js';
+
+export { charsetName };
 import { NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
 import { newId } from './ids.js';
 import type { CsvDescriber, DatasetStore } from './ports.js';
-import type { Dataset } from './schemas.js';
+import type { CsvFormat, Dataset, ReadOptions } from './schemas.js';
 import type { DatasetService } from './services.js';
 
 export interface DatasetLimits {
@@ -23,28 +25,41 @@ export function createDatasetService(deps: {
 }): DatasetService {
   const { store, describer, limits } = deps;
   const now = deps.now ?? (() => new Date());
+  const csvLimits = {
+    maxColumns: limits.maxColumns,
+    maxRows: limits.maxRows,
+    maxLineBytes: limits.maxLineBytes,
+  };
+
+  /** Reads and describes a file with these options; the dataset fields that come from its content. */
+  async function describe(
+    path: string,
+    options: ReadOptions,
+  ): Promise<Pick<Dataset, 'rowCount' | 'columns' | 'warnings' | 'format'>> {
+    const readOptions: CsvOptions = { ...options, missingValues: options.missingValues ?? null };
+    const described = await describer.describe(path, csvLimits, readOptions).catch((err: unknown) => {
+      throw csvProblem(err);
+    });
+    const format: CsvFormat = {
+      ...described.format,
+      missingValues: options.missingValues ?? null,
+      columnTypes: options.columnTypes ?? {},
+    };
+    return { rowCount: described.rowCount, columns: described.columns, warnings: described.warnings, format };
+  }
 
   return {
     async create(tenant, input) {
       const { path: staged, sizeBytes } = await store.stage(input.body, limits.maxUploadBytes);
       try {
         const name = input.resolveName ? await input.resolveName() : input.name;
-        const { rowCount, columns } = await describer
-          .describe(staged, {
-            maxColumns: limits.maxColumns,
-            maxRows: limits.maxRows,
-            maxLineBytes: limits.maxLineBytes,
-          })
-          .catch((err: unknown) => {
-            throw csvProblem(err);
-          });
+        const options = input.resolveOptions ? await input.resolveOptions() : {};
         const dataset: Dataset = {
           id: newId('ds'),
           name,
-          rowCount,
           sizeBytes,
           createdAt: now().toISOString(),
-          columns,
+          ...(await describe(staged, options)),
         };
         await store.save(tenant, dataset, staged);
         return dataset;
@@ -57,13 +72,56 @@ export function createDatasetService(deps: {
     async get(tenant, id) {
       const dataset = await store.get(tenant, id);
       if (!dataset) throw new NotFoundError('Dataset', id);
-      return dataset;
+      return datasetWithDefaults(dataset);
     },
 
-    list: (tenant, query) => store.list(tenant, query),
+    async update(tenant, id, patch) {
+      const current = await this.get(tenant, id);
+      const { name, ...read } = patch;
+      let next: Dataset = { ...current, ...(name !== undefined ? { name } : {}) };
+      if (Object.keys(read).length > 0) {
+        const f = current.format;
+        const options: ReadOptions = {
+          delimiter: read.delimiter ?? f.delimiter,
+          decimal: read.decimal ?? (f.decimal === 'auto' ? undefined : f.decimal),
+          charset: read.charset ?? f.charset,
+          missingValues: read.missingValues !== undefined ? read.missingValues : f.missingValues,
+          columnTypes: { ...f.columnTypes, ...read.columnTypes },
+        };
+        const copy = await store.stageStored(id);
+        if (!copy) throw new NotFoundError('Dataset file', id);
+        try {
+          next = { ...next, ...(await describe(copy, options)) };
+        } finally {
+          await store.discard(copy);
+        }
+      }
+      await store.update(tenant, next);
+      return next;
+    },
+
+    list: async (tenant, query) => {
+      const page = await store.list(tenant, query);
+      return { ...page, data: page.data.map(datasetWithDefaults) };
+    },
 
     async remove(tenant, id) {
       if (!(await store.remove(tenant, id))) throw new NotFoundError('Dataset', id);
+    },
+  };
+}
+
+/** Datasets recorded before warnings and formats existed: plain comma-separated UTF-8, no warnings. */
+export function datasetWithDefaults(d: Dataset): Dataset {
+  return {
+    ...d,
+    warnings: d.warnings ?? [],
+    format: d.format ?? {
+      delimiter: ',',
+      decimal: '.',
+      charset: 'utf-8',
+      missingValues: null,
+      columnTypes: {},
     },
   };
 }

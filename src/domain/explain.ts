@@ -9,7 +9,7 @@
 // over SAMPLED_ORDERS orders does too. Explained output: the probability of the predicted class,
 // or the predicted value in the target's units.
 import type { Encoder } from '../data/index.js';
-import { createRng, type Sequential } from '../engine/index.js';
+import { createRng, type Predictor } from '../engine/index.js';
 
 /** Feature orders sampled per row. */
 export const SAMPLED_ORDERS = 16;
@@ -29,7 +29,7 @@ export interface Explanation {
  * quantity from the network's output row `out` for request row r (called for the path rows of r).
  */
 export function explainRows(
-  network: Sequential,
+  network: Predictor,
   encoder: Encoder,
   x: Float32Array,
   rows: number,

@@ -1,6 +1,7 @@
 // Training jobs: resolve a submitted spec against its dataset, check the limits, record, enqueue;
 // read, list, cancel and stream a job's events. The worker side lives in src/worker.
 import type { Config } from '../config.js';
+import { MAX_INTEGER_CODES } from '../data/index.js';
 import {
   ConflictError,
   DomainError,
@@ -9,11 +10,21 @@ import {
   UnavailableError,
   UnprocessableError,
 } from './errors.js';
+import {
+  chooseTask,
+  classCounts,
+  columnTypesFor,
+  defaultFeatures,
+  imbalanceWarning,
+  inputsOf,
+} from './column-roles.js';
+import { datasetWithDefaults } from './datasets.js';
 import { newId } from './ids.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
 import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
-import { defaultHiddenLayers, defaultInitializer, TRAINING_DEFAULTS } from './training-defaults.js';
-import type { Dataset, Job, TrainingSpec, TrainingSpecParsed } from './schemas.js';
+import { defaultInitializer, TRAINING_DEFAULTS } from './training-defaults.js';
+import { recipes } from './recipes.js';
+import type { ColumnType, Dataset, Job, TrainingSpec, TrainingSpecParsed } from './schemas.js';
 import type { JobEvent, JobService } from './services.js';
 import type { WebhookEmitter } from './webhooks.js';
 
@@ -39,13 +50,30 @@ export interface JobServiceDeps {
   emit?: WebhookEmitter;
 }
 
-/** Inputs to the network: 1 per numeric feature, categories + 1 (missing/unseen) per categorical one. */
-export function encodedInputSize(dataset: Dataset, features: string[]): number {
+/**
+ * Inputs to the network: 1 per numeric feature (2 with a missing-indicator when it has missing
+ * cells) or boolean one, 4-5 calendar features per datetime one, categories + 1 (missing/unseen)
+ * per categorical one (1 for two categories and no missing cell when binaryAsOneInput); `types`
+ * are the job's column types. An upper bound of the encoder's width: the dataset summary counts
+ * every row, the encoder only the training rows.
+ */
+export function encodedInputSize(
+  dataset: Dataset,
+  features: string[],
+  types?: Map<string, ColumnType>,
+  options: { missingIndicators?: boolean; binaryAsOneInput?: boolean } = {},
+): number {
   let size = 0;
   for (const name of features) {
     const col = dataset.columns.find((c) => c.name === name);
     if (!col) continue;
-    size += col.type === 'numeric' ? 1 : Object.keys(col.categories).length + 1;
+    const type = types?.get(name) ?? col.type;
+    if (type === 'numeric' && col.type === 'numeric') {
+      size += options.missingIndicators && col.missing > 0 ? 2 : 1;
+    } else if (type === 'categorical' && col.type === 'categorical') {
+      const k = Object.keys(col.categories).length;
+      size += options.binaryAsOneInput && k === 2 && col.missing === 0 ? 1 : k + 1;
+    } else size += inputsOf(col, type);
   }
   return size;
 }
@@ -65,7 +93,8 @@ export function parameterCount(inputSize: number, layerUnits: number[]): number 
  * Fills in the defaults that depend on the data (task, loss, layers, initializer, runtime) and
  * checks the spec against the dataset and the limits. Throws UnprocessableError naming what is wrong.
  */
-export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits: JobLimits): TrainingSpec {
+export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: JobLimits): TrainingSpec {
+  const dataset = datasetWithDefaults(stored);
   const columns = new Map(dataset.columns.map((c) => [c.name, c]));
   const targetColumn = columns.get(input.target);
   if (!targetColumn) {
@@ -73,7 +102,9 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
       { path: 'target', message: `no column "${input.target}"` },
     ]);
   }
-  const features = input.features ?? dataset.columns.map((c) => c.name).filter((n) => n !== input.target);
+  const types = columnTypesFor(dataset, input.columnTypes);
+  const defaults = defaultFeatures(dataset, input.target);
+  const features = input.features ?? defaults.features;
   const missing = features.filter((f) => !columns.has(f));
   if (missing.length > 0) {
     throw new UnprocessableError(
@@ -93,30 +124,28 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
     );
   }
   if (features.length === 0) {
+    const left = defaults.excluded.map((e) => `"${e.column}" (${e.code})`).join(', ');
     throw new UnprocessableError(
-      `dataset ${dataset.id} has no column to use as a feature besides the target`,
+      `dataset ${dataset.id} has no column to use as a feature besides the target${left ? `; left out by default: ${left} (list them in features to use them)` : ''}`,
     );
   }
 
-  const task = input.task ?? (targetColumn.type === 'categorical' ? 'classification' : 'regression');
-  if (task === 'regression' && targetColumn.type !== 'numeric') {
-    throw new UnprocessableError(`regression needs a numeric target; "${input.target}" is categorical`, [
-      { path: 'task', message: 'regression on a categorical target' },
+  const targetType = types.get(input.target) ?? targetColumn.type;
+  const taskDecision = chooseTask(targetColumn, targetType, input.task);
+  const task = taskDecision.value;
+  if (task === 'regression' && targetType !== 'numeric') {
+    throw new UnprocessableError(`regression needs a numeric target; "${input.target}" is ${targetType}`, [
+      { path: 'task', message: `regression on a ${targetType} target` },
     ]);
   }
-  if (task === 'classification' && targetColumn.type !== 'categorical') {
-    throw new UnprocessableError(
-      `classification needs a categorical target; "${input.target}" is numeric (use task "regression", or store the labels as text)`,
-      [{ path: 'task', message: 'classification on a numeric target' }],
-    );
-  }
-  const classCount = targetColumn.type === 'categorical' ? Object.keys(targetColumn.categories).length : 0;
-  if (task === 'classification' && classCount < 2) {
+  // Class count when the summary knows it; a numeric target forced to classification is counted at training.
+  const counts = classCounts(targetColumn);
+  const classCount = counts ? counts.size : targetType === 'boolean' ? 2 : null;
+  if (task === 'classification' && classCount !== null && classCount < 2) {
     throw new UnprocessableError(
       `the target "${input.target}" has ${classCount} class(es); classification needs at least 2`,
     );
   }
-
   // Loss and output: classification → crossEntropy over a softmax, or binaryCrossEntropy on one sigmoid unit.
   let loss = input.training.loss;
   let binaryOutput = input.model.binaryOutput;
@@ -128,7 +157,7 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
       );
     }
     if (loss === 'binaryCrossEntropy' || binaryOutput === 'sigmoid') {
-      if (classCount !== 2) {
+      if (classCount !== null && classCount !== 2) {
         throw new UnprocessableError(
           `binaryCrossEntropy and a sigmoid output need exactly 2 classes; "${input.target}" has ${classCount}`,
           [
@@ -163,11 +192,39 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
   }
   binaryOutput ??= TRAINING_DEFAULTS.binaryOutput;
 
-  const inputSize = encodedInputSize(dataset, features);
-  const layers = input.model.layers ?? defaultHiddenLayers(inputSize);
+  const given = input.preprocessing;
+  const baseInputs = encodedInputSize(dataset, features, types);
+  const recipe = recipes[input.recipe]({ task, rows: dataset.rowCount, inputSize: baseInputs });
+  const preprocessing = {
+    scaling: given.scaling ?? recipe.preprocessing.scaling,
+    unknownCategory: given.unknownCategory,
+    missingIndicators: given.missingIndicators ?? recipe.preprocessing.missingIndicators,
+    binaryAsOneInput: given.binaryAsOneInput ?? recipe.preprocessing.binaryAsOneInput,
+  };
+  const inputSize = encodedInputSize(dataset, features, types, preprocessing);
+  const layers = input.model.layers ?? recipe.layers;
   const initializer = input.model.initializer ?? defaultInitializer(layers.map((l) => l.activation));
 
-  const { training } = input;
+  // The client's values over the recipe's; a client-chosen early stopping or validation split
+  // turns the recipe's cross-validation off unless it is asked for too.
+  const t = input.training;
+  const r = recipe.training;
+  const ownSplit = t.validationSplit !== undefined || t.earlyStopping !== undefined;
+  const crossValidation = t.crossValidation ?? (ownSplit ? false : r.crossValidation);
+  const training = {
+    epochs: t.epochs ?? r.epochs,
+    batchSize: t.batchSize ?? r.batchSize,
+    optimizer: t.optimizer ?? r.optimizer,
+    validationSplit: crossValidation ? 0 : (t.validationSplit ?? (r.validationSplit || 0.15)),
+    earlyStopping: t.earlyStopping ?? r.earlyStopping,
+    crossValidation,
+    ensemble: t.ensemble ?? r.ensemble,
+    bestEpoch: t.bestEpoch ?? r.bestEpoch,
+    labelSmoothing: task === 'classification' ? (t.labelSmoothing ?? r.labelSmoothing) : 0,
+    learningRateSchedule: t.learningRateSchedule ?? r.learningRateSchedule,
+    warmupFraction: t.warmupFraction ?? r.warmupFraction,
+    regularizationSchedule: t.regularizationSchedule ?? r.regularizationSchedule,
+  };
   if (training.epochs > limits.MAX_EPOCHS) {
     throw new UnprocessableError(
       `training.epochs ${training.epochs} exceeds the limit of ${limits.MAX_EPOCHS}`,
@@ -187,7 +244,8 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
       [{ path: `model.layers.${wide}.units`, message: `at most ${limits.MAX_UNITS}` }],
     );
   }
-  const outputUnits = task === 'regression' || binaryOutput === 'sigmoid' ? 1 : classCount;
+  const outputUnits =
+    task === 'regression' || binaryOutput === 'sigmoid' ? 1 : (classCount ?? MAX_INTEGER_CODES);
   const params = parameterCount(inputSize, [...layers.map((l) => l.units), outputUnits]);
   if (params > limits.MAX_PARAMETERS) {
     throw new UnprocessableError(
@@ -195,14 +253,14 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
       [{ path: 'model.layers', message: `${params} parameters, at most ${limits.MAX_PARAMETERS}` }],
     );
   }
-  const maxRuntimeSeconds = training.maxRuntimeSeconds ?? limits.MAX_RUNTIME_SECONDS;
+  const maxRuntimeSeconds = t.maxRuntimeSeconds ?? limits.MAX_RUNTIME_SECONDS;
   if (maxRuntimeSeconds > limits.MAX_RUNTIME_SECONDS) {
     throw new UnprocessableError(
       `training.maxRuntimeSeconds ${maxRuntimeSeconds} exceeds the limit of ${limits.MAX_RUNTIME_SECONDS}`,
       [{ path: 'training.maxRuntimeSeconds', message: `at most ${limits.MAX_RUNTIME_SECONDS}` }],
     );
   }
-  if (training.validationSplit + training.testSplit >= 0.9) {
+  if (training.validationSplit + t.testSplit >= 0.9) {
     throw new UnprocessableError(
       'validationSplit + testSplit must leave at least 10% of the rows for training',
       [{ path: 'training', message: 'splits too large' }],
@@ -214,19 +272,19 @@ export function resolveSpec(input: TrainingSpecParsed, dataset: Dataset, limits:
     target: input.target,
     features,
     task,
-    model: { layers, initializer, binaryOutput },
-    training: {
-      epochs: training.epochs,
-      batchSize: training.batchSize,
-      optimizer: training.optimizer,
-      loss,
-      validationSplit: training.validationSplit,
-      testSplit: training.testSplit,
-      earlyStopping: training.earlyStopping,
-      seed: training.seed,
-      maxRuntimeSeconds,
+    csv: {
+      ...dataset.format,
+      columnTypes: { ...dataset.format.columnTypes, ...input.columnTypes },
     },
-    preprocessing: input.preprocessing,
+    recipe: input.recipe,
+    model: { layers, initializer, binaryOutput },
+    training: { ...training, loss, testSplit: t.testSplit, seed: t.seed, maxRuntimeSeconds },
+    preprocessing,
+    decisions: {
+      task: taskDecision,
+      excludedFeatures: input.features ? [] : defaults.excluded,
+      warnings: imbalanceWarning(targetColumn, task),
+    },
   };
 }
 
@@ -258,7 +316,7 @@ export async function datasetForSpec(
       { path: 'datasetId', message: 'no such dataset' },
     ]);
   }
-  return dataset;
+  return datasetWithDefaults(dataset);
 }
 
 export function createJobService(deps: JobServiceDeps): JobService {

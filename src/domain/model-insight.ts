@@ -11,7 +11,7 @@ import {
   regressionMetrics,
   type LossName,
   type Rng,
-  type Sequential,
+  type Predictor,
 } from '../engine/index.js';
 import type { Model } from './schemas.js';
 
@@ -87,7 +87,7 @@ export function regressionBaselines(train: Encoded, test: Encoded, encoder: Enco
 
 /** Accuracy (classification) or r² (regression, standardized units: r² does not depend on them). */
 function score(
-  model: Sequential,
+  model: Predictor,
   x: Float32Array,
   data: Encoded,
   task: 'classification' | 'regression',
@@ -136,7 +136,7 @@ function shuffleBlock(x: Float32Array, rows: number, inSize: number, off: number
  * Sorted by decreasing mean. `signal` aborted → null (a cancelled job does not wait for it).
  */
 export function permutationImportance(
-  model: Sequential,
+  model: Predictor,
   encoder: Encoder,
   full: Encoded,
   seed: number,

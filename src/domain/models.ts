@@ -1,8 +1,14 @@
 // Models: metadata and deletion, and prediction with the model's own preprocessing. Loaded models
 // (network + encoder) are kept in an LRU cache of MODEL_CACHE_SIZE entries, so repeated predictions
 // skip reading and parsing the artifact.
-import { RowValueError, encoderFromJSON, writeCsv, type EncoderJSON } from '../data/index.js';
-import { Sequential, type SerializedModel } from '../engine/index.js';
+import {
+  RowValueError,
+  encoderFromJSON,
+  writeCsv,
+  type EncoderJSON,
+  type RowWarning,
+} from '../data/index.js';
+import { networkFromJSON, type Predictor, type SerializedModel } from '../engine/index.js';
 import { OnnxExportError, encodeOnnx } from '../interop/onnx.js';
 import { InvalidRequestError, NotFoundError, UnprocessableError } from './errors.js';
 import { MAX_EXPLAINED_ROWS, explainRows } from './explain.js';
@@ -12,7 +18,7 @@ import type { Model, PredictRequest, PredictResponse } from './schemas.js';
 import type { ModelService } from './services.js';
 
 interface LoadedModel {
-  network: Sequential;
+  network: Predictor;
   encoder: ReturnType<typeof encoderFromJSON>;
 }
 
@@ -29,7 +35,7 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
       return hit;
     }
     const loading = store.loadArtifact(id).then((artifact) => ({
-      network: Sequential.fromJSON(artifact.network as Parameters<typeof Sequential.fromJSON>[0]),
+      network: networkFromJSON(artifact.network as Parameters<typeof networkFromJSON>[0]),
       encoder: encoderFromJSON(artifact.encoder as Parameters<typeof encoderFromJSON>[0]),
     }));
     cache.set(id, loading);
@@ -61,6 +67,10 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     async exportOnnx(tenant, id) {
       const model = await get(tenant, id);
       const artifact = await store.loadArtifact(id);
+      if ((artifact.network as { format?: string }).format === 'backprop.ensemble')
+        throw new UnprocessableError(
+          'this model is an ensemble of several networks (cross-validation or ensemble); ONNX export covers single networks only',
+        );
       try {
         return encodeOnnx(artifact.encoder as EncoderJSON, artifact.network as SerializedModel, {
           'backprop.model_id': model.id,
@@ -80,9 +90,10 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
       return model;
     },
 
-    predict: async (tenant, id, request) => ({
-      predictions: (await predictRows(tenant, id, request)).predictions,
-    }),
+    predict: async (tenant, id, request) => {
+      const { predictions, warnings } = await predictRows(tenant, id, request);
+      return warnings.length > 0 ? { predictions, warnings } : { predictions };
+    },
 
     async predictCsv(tenant, id, request) {
       const { model, predictions } = await predictRows(tenant, id, request);
@@ -106,7 +117,7 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     tenant: string,
     id: string,
     request: PredictRequest,
-  ): Promise<{ model: Model; predictions: PredictResponse['predictions'] }> {
+  ): Promise<{ model: Model; predictions: PredictResponse['predictions']; warnings: RowWarning[] }> {
     const model = await get(tenant, id);
     const { network, encoder } = await load(id);
     const rows = request.rows;
@@ -116,8 +127,9 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
         [{ path: 'explain', message: `at most ${MAX_EXPLAINED_ROWS} rows` }],
       );
     let x: Float32Array;
+    let warnings: RowWarning[];
     try {
-      x = encoder.transformRecords(rows);
+      ({ x, warnings } = encoder.encodeRecords(rows));
     } catch (err) {
       if (err instanceof RowValueError) {
         const path = err.column ? `rows[${err.row}].${err.column}` : `rows[${err.row}]`;
@@ -142,7 +154,15 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
       let best = 0;
       for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
       const probabilities: Record<string, number> = {};
-      probs.forEach((p, k) => (probabilities[classes[k] ?? String(k)] = p));
+      // defineProperty: a class named "__proto__" is a key like any other.
+      probs.forEach((p, k) =>
+        Object.defineProperty(probabilities, classes[k] ?? String(k), {
+          value: p,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        }),
+      );
       predictions.push({ label: classes[best] ?? String(best), probabilities });
       top.push(best);
     }
@@ -157,6 +177,6 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
             : o[top[r]];
       explainRows(network, encoder, x, rows.length, pick).forEach((e, r) => (predictions[r].explanation = e));
     }
-    return { model, predictions };
+    return { model, predictions, warnings };
   }
 }

@@ -1,9 +1,10 @@
 // The interfaces the domain needs from the outside world. src/storage and src/queue implement
 // them; only the composition roots (src/http/server.ts, src/worker/main.ts) pick implementations.
 import type { Readable } from 'node:stream';
-import type { CsvLimits } from '../data/index.js';
+import type { CsvFormat as ReadFormat, CsvLimits, CsvOptions } from '../data/index.js';
 import type {
   ColumnSummary,
+  ColumnWarning,
   Dataset,
   EpochEntry,
   Job,
@@ -21,25 +22,26 @@ export type { JobLease };
 export type TenantId = string;
 
 export interface DatasetStore {
-  /** A fresh path under DATA_DIR where an upload may be streamed before it is accepted. */
-  stagingPath(): string;
   /**
-   * Streams an upload to a fresh staging file, counting bytes; rejects with TooLargeError as soon
-   * as more than maxBytes arrived (and removes the partial file).
+   * Streams an upload to a fresh local staging file, counting bytes; rejects with TooLargeError as
+   * soon as more than maxBytes arrived (and removes the partial file).
    */
   stage(body: Readable, maxBytes: number): Promise<{ path: string; sizeBytes: number }>;
-  /** Reads a staged file back (to parse it). */
-  readStaged(path: string): AsyncIterable<Uint8Array>;
+  /**
+   * Copies a stored dataset's file to a fresh local staging file, to be read again (a PATCH that
+   * changes how it is read); null when the file is gone. The caller discards the copy.
+   */
+  stageStored(id: string): Promise<string | null>;
   /** Removes a staged file that will not be saved; a missing file is fine. */
   discard(path: string): Promise<void>;
-  /** Moves the staged file into place (atomically), then records the metadata. */
+  /** Replaces the metadata of an existing dataset (its file stays). */
+  update(tenant: TenantId, dataset: Dataset): Promise<void>;
+  /** Stores the staged file as the dataset's file (all or nothing), then records the metadata. */
   save(tenant: TenantId, dataset: Dataset, stagedFile: string): Promise<void>;
   get(tenant: TenantId, id: string): Promise<Dataset | null>;
   list(tenant: TenantId, query: ListQuery): Promise<Page<Dataset>>;
   /** Removes metadata and file; false when there was no such dataset. */
   remove(tenant: TenantId, id: string): Promise<boolean>;
-  /** Where the dataset's CSV lives (workers read it). */
-  filePath(id: string): string;
 }
 
 /**
@@ -47,14 +49,22 @@ export interface DatasetStore {
  * module's CsvError (kind, row and column kept) when the file is not a usable table.
  */
 export interface CsvDescriber {
-  describe(path: string, limits: CsvLimits): Promise<{ rowCount: number; columns: ColumnSummary[] }>;
+  describe(path: string, limits: CsvLimits, options?: CsvOptions): Promise<DescribedCsv>;
   /** Stops the threads; later calls to describe reject. */
   close(): Promise<void>;
 }
 
+/** A described file: its columns, what a careful analyst would flag, and the dialect it was read with. */
+export interface DescribedCsv {
+  rowCount: number;
+  columns: ColumnSummary[];
+  warnings: ColumnWarning[];
+  format: ReadFormat;
+}
+
 /** What a trained model needs at prediction time besides its description. */
 export interface ModelArtifact {
-  /** engine SerializedModel */
+  /** engine SerializedModel, or SerializedEnsemble for a cross-validated or seed ensemble */
   network: unknown;
   /** data Encoder JSON */
   encoder: unknown;
@@ -67,6 +77,24 @@ export interface ModelStore {
   list(tenant: TenantId, query: ListQuery): Promise<Page<Model>>;
   remove(tenant: TenantId, id: string): Promise<boolean>;
   loadArtifact(id: string): Promise<ModelArtifact>;
+}
+
+/** Model artifact files, by model id: the worker writes them before it commits the model's record. */
+export interface ArtifactStore {
+  /** Writes the artifact (all or nothing). */
+  save(modelId: string, artifact: ModelArtifact): Promise<void>;
+  /** Removes it; a missing one is fine. */
+  remove(modelId: string): Promise<void>;
+}
+
+/** A running job's latest checkpoint (an encoded engine TrainingState), by job id. */
+export interface CheckpointStore {
+  /** The checkpoint, or null when the job has none. */
+  load(jobId: string): Promise<Uint8Array | null>;
+  /** Replaces the checkpoint (all or nothing: a crash leaves the previous one). */
+  save(jobId: string, state: Uint8Array): Promise<void>;
+  /** Removes it; a missing one is fine. */
+  remove(jobId: string): Promise<void>;
 }
 
 export interface JobStore {

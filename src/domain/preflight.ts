@@ -12,6 +12,7 @@ import {
   type LossName,
   type OptimizerConfig,
 } from '../engine/index.js';
+import { classCounts } from './column-roles.js';
 import { datasetForSpec, encodedInputSize, parameterCount, resolveSpec, type JobLimits } from './jobs.js';
 import type { DatasetStore, TenantId } from './ports.js';
 import { TrainingSpecSchema, type Dataset, type TrainingSpec, type TrainingSpecParsed } from './schemas.js';
@@ -65,7 +66,7 @@ export type Preflight = z.infer<typeof PreflightSchema>;
 export function outputWidth(dataset: Dataset, spec: TrainingSpec): number {
   if (spec.task === 'regression' || spec.model.binaryOutput === 'sigmoid') return 1;
   const col = dataset.columns.find((c) => c.name === spec.target);
-  return col && col.type === 'categorical' ? Object.keys(col.categories).length : 1;
+  return (col && classCounts(col)?.size) || 1;
 }
 
 /** Split sizes as splitRows (src/data/split.ts) makes them, up to its per-class rounding. */
@@ -162,8 +163,7 @@ export function specWarnings(dataset: Dataset, spec: TrainingSpec, rows: SplitSi
     const col = dataset.columns.find((c) => c.name === name);
     if (!col) continue;
     const present = dataset.rowCount - col.missing;
-    const constant =
-      present === 0 || (col.type === 'numeric' ? col.std === 0 : Object.keys(col.categories).length <= 1);
+    const constant = present === 0 || (classCounts(col)?.size ?? 2) <= 1 || ('std' in col && col.std === 0);
     if (constant) warnings.push(`feature "${name}" has a single value (or none) and carries no information`);
     else if (
       col.type === 'categorical' &&
@@ -186,7 +186,11 @@ export function specWarnings(dataset: Dataset, spec: TrainingSpec, rows: SplitSi
 
 /** The full pre-flight report of a resolved spec; nothing is stored or queued. */
 export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<Preflight> {
-  const inputWidth = encodedInputSize(dataset, spec.features);
+  const inputWidth = encodedInputSize(
+    dataset,
+    spec.features,
+    new Map(Object.entries(spec.csv?.columnTypes ?? {})),
+  );
   const outWidth = outputWidth(dataset, spec);
   const params = parameterCount(inputWidth, [...spec.model.layers.map((l) => l.units), outWidth]);
   const rows = splitSizes(dataset.rowCount, spec);

@@ -46,6 +46,11 @@ export const IdParamsSchema = z.object({ id: z.string().min(1).max(100) }).stric
 
 // ---------- datasets ----------
 
+const reason = z
+  .string()
+  .optional()
+  .describe('Why the column has this type, where it is not obvious (forced, codes, stray tokens)');
+
 export const ColumnSummarySchema = z
   .union([
     z.object({
@@ -56,16 +61,114 @@ export const ColumnSummarySchema = z
       max: z.number().nullable(),
       mean: z.number().nullable(),
       std: z.number().nullable(),
+      valueCounts: z
+        .record(z.string(), z.number().int())
+        .optional()
+        .describe(
+          'Count of each value, when the column holds at most 10 distinct integers (codes or labels?)',
+        ),
+      reason,
     }),
     z.object({
       name: z.string(),
       type: z.literal('categorical'),
       missing: z.number().int(),
       categories: z.record(z.string(), z.number().int()),
+      reason,
+    }),
+    z.object({
+      name: z.string(),
+      type: z.literal('boolean'),
+      missing: z.number().int(),
+      labels: z
+        .object({ false: z.string(), true: z.string() })
+        .describe('How the file spells each value (its most frequent spelling)'),
+      counts: z.object({ false: z.number().int(), true: z.number().int() }),
+      reason,
+    }),
+    z.object({
+      name: z.string(),
+      type: z.literal('datetime'),
+      missing: z.number().int(),
+      min: IsoDateSchema.nullable(),
+      max: IsoDateSchema.nullable(),
+      hasTime: z.boolean().describe('Some cell has a time of day (the hour is then a calendar feature)'),
+      reason,
     }),
   ])
   .meta({ id: 'ColumnSummary' });
 export type ColumnSummary = z.infer<typeof ColumnSummarySchema>;
+
+export const ColumnTypeSchema = z.enum(['numeric', 'categorical', 'boolean', 'datetime']);
+export type ColumnType = z.infer<typeof ColumnTypeSchema>;
+
+export const WarningCodeSchema = z.enum([
+  'renamedHeader',
+  'strayTokens',
+  'constantColumn',
+  'idLike',
+  'highCardinality',
+  'integerCodes',
+  'invalidValues',
+  'imbalancedTarget',
+]);
+
+export const ColumnWarningSchema = z
+  .object({
+    column: z.string().nullable(),
+    code: WarningCodeSchema,
+    message: z.string(),
+  })
+  .meta({ id: 'ColumnWarning' });
+export type ColumnWarning = z.infer<typeof ColumnWarningSchema>;
+
+export const DelimiterSchema = z.enum([',', ';', '\t', '|']);
+export const DecimalSchema = z.enum(['.', ',']);
+
+/** How a dataset's file is read: what upload detected or was told, plus the user's overrides. */
+export const CsvFormatSchema = z
+  .object({
+    delimiter: DelimiterSchema,
+    decimal: z.enum(['.', ',', 'auto']).describe('auto: either mark (files not separated by commas)'),
+    charset: z.string(),
+    missingValues: z
+      .array(z.string())
+      .nullable()
+      .describe('Cells read as missing; null: the defaults (empty, NA, N/A, #N/A, NaN, null, None, ?, -)'),
+    columnTypes: z.record(z.string(), ColumnTypeSchema).describe('Column types set by the user'),
+  })
+  .meta({ id: 'CsvFormat' });
+export type CsvFormat = z.infer<typeof CsvFormatSchema>;
+
+/** How to read an upload, as the user may say it (at upload, or on PATCH to re-read the file). */
+export const ReadOptionsSchema = z
+  .object({
+    delimiter: DelimiterSchema.optional().describe('Field separator; detected among , ; tab | when absent'),
+    decimal: DecimalSchema.optional().describe(
+      'Decimal mark; default . for comma-separated files, either . or , otherwise',
+    ),
+    charset: z
+      .string()
+      .min(1)
+      .max(40)
+      .optional()
+      .describe('utf-8 (default), utf-16le/be, windows-1252, iso-8859-1, …; a BOM takes precedence'),
+    missingValues: z
+      .array(z.string().max(100))
+      .max(100)
+      .nullable()
+      .optional()
+      .describe(
+        'Cells read as missing, replacing the defaults (null restores them); empty is always missing',
+      ),
+    columnTypes: z
+      .record(z.string().min(1).max(1000), ColumnTypeSchema)
+      .optional()
+      .describe('Column types that override inference, e.g. {"zip": "categorical"}'),
+  })
+  .strict()
+  .meta({ id: 'ReadOptions' });
+export type ReadOptions = z.infer<typeof ReadOptionsSchema>;
 
 export const DatasetSchema = z
   .object({
@@ -75,6 +178,8 @@ export const DatasetSchema = z
     sizeBytes: z.number().int(),
     createdAt: IsoDateSchema,
     columns: z.array(ColumnSummarySchema),
+    warnings: z.array(ColumnWarningSchema),
+    format: CsvFormatSchema,
   })
   .meta({ id: 'Dataset' });
 export type Dataset = z.infer<typeof DatasetSchema>;
@@ -87,6 +192,9 @@ const HIDDEN_ACTIVATIONS = [
   'tanh',
   'relu',
   'leakyRelu',
+  'selu',
+  'gelu',
+  'mish',
   'linear',
 ] as const satisfies readonly ActivationName[];
 export const HiddenActivationSchema = z.enum(HIDDEN_ACTIVATIONS);
@@ -94,15 +202,31 @@ export const InitializerSchema = z.enum(INITIALIZERS);
 export const LossSchema = z.enum(LOSSES);
 export const TaskSchema = z.enum(['classification', 'regression']);
 /** The encoder's scalings offered by the API. */
-const API_SCALINGS = ['standardize', 'minmax', 'none'] as const satisfies readonly Scaling[];
+const API_SCALINGS = ['standardize', 'minmax', 'robust', 'none'] as const satisfies readonly Scaling[];
 export const ScalingSchema = z.enum(API_SCALINGS);
 export const UnknownCategorySchema = z.enum(UNKNOWN_CATEGORY_POLICIES);
 const OptimizerTypeSchema = z.enum(OPTIMIZER_TYPES);
+export const ScheduleSchema = z
+  .enum(['constant', 'cosine', 'flatCosine', 'cosLog4'])
+  .describe(
+    'constant; cosine (1 → 0); flatCosine (1 for the first half, then cosine to 0); cosLog4 (four cosine cycles of growing length)',
+  );
+export const RecipeSchema = z
+  .enum(['quality', 'fast'])
+  .describe(
+    'Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)',
+  );
 
 export const LayerSchema = z
   .object({
     units: z.number().int().min(1),
     activation: HiddenActivationSchema.default('relu'),
+    dropout: z
+      .number()
+      .min(0)
+      .lt(1)
+      .optional()
+      .describe('Inverted dropout rate after this layer while training'),
   })
   .strict();
 
@@ -110,6 +234,12 @@ const optimizerCommon = {
   learningRate: z.number().positive().max(10).optional(),
   weightDecay: z.number().min(0).max(1).optional(),
   clipNorm: z.number().positive().optional(),
+  decoupledWeightDecay: z
+    .number()
+    .min(0)
+    .max(1)
+    .optional()
+    .describe('AdamW-style decay on weights (not biases): w ← w·(1 − lr·decoupledWeightDecay) each step'),
 };
 export const OptimizerSchema = z
   .discriminatedUnion('type', [
@@ -167,6 +297,8 @@ export const TrainingSpecInputSchema = z
     target: z.string().min(1).max(1000),
     features: z.array(z.string().min(1).max(1000)).min(1).max(10_000).optional(),
     task: TaskSchema.optional(),
+    /** Column types for this job only, over the dataset's (e.g. {"zip": "categorical"}). */
+    columnTypes: z.record(z.string().min(1).max(1000), ColumnTypeSchema).optional(),
     model: z
       .object({
         layers: z.array(LayerSchema).max(1000).optional(),
@@ -176,15 +308,42 @@ export const TrainingSpecInputSchema = z
       })
       .strict()
       .prefault({}),
+    recipe: RecipeSchema.default('fast'),
     training: z
       .object({
-        epochs: z.number().int().min(1).default(TRAINING_DEFAULTS.epochs),
-        batchSize: z.number().int().min(1).max(65_536).default(TRAINING_DEFAULTS.batchSize),
-        optimizer: OptimizerSchema.prefault({ type: TRAINING_DEFAULTS.optimizer }),
+        epochs: z.number().int().min(1).optional(),
+        batchSize: z.number().int().min(1).max(65_536).optional(),
+        optimizer: OptimizerSchema.optional(),
         loss: LossSchema.optional(),
-        validationSplit: z.number().min(0).max(0.5).default(TRAINING_DEFAULTS.validationSplit),
+        validationSplit: z.number().min(0).max(0.5).optional(),
         testSplit: z.number().min(0).max(0.5).default(TRAINING_DEFAULTS.testSplit),
-        earlyStopping: z.union([EarlyStoppingSchema, z.literal(false)]).prefault({}),
+        earlyStopping: z.union([EarlyStoppingSchema, z.literal(false)]).optional(),
+        crossValidation: z
+          .union([z.object({ folds: z.number().int().min(2).max(20) }).strict(), z.literal(false)])
+          .optional()
+          .describe(
+            'k stratified folds of the non-test rows: k networks, each validated on its own fold; predictions average them',
+          ),
+        ensemble: z
+          .number()
+          .int()
+          .min(1)
+          .max(32)
+          .optional()
+          .describe('Networks per split (or per fold) with different seeds, averaged'),
+        bestEpoch: z
+          .enum(['metric', 'loss'])
+          .or(z.literal(false))
+          .optional()
+          .describe(
+            'Keep each network at its best validation epoch: on accuracy/RMSE ("metric") or the loss; false keeps the last',
+          ),
+        labelSmoothing: z.number().min(0).lt(1).optional(),
+        learningRateSchedule: ScheduleSchema.optional(),
+        warmupFraction: z.number().min(0).max(1).optional(),
+        regularizationSchedule: ScheduleSchema.optional().describe(
+          'Schedule of dropout and decoupled weight decay',
+        ),
         seed: z
           .number()
           .int()
@@ -197,9 +356,17 @@ export const TrainingSpecInputSchema = z
       .prefault({}),
     preprocessing: z
       .object({
-        scaling: ScalingSchema.default(TRAINING_DEFAULTS.scaling),
+        scaling: ScalingSchema.optional(),
         /** What prediction does with a category the training split never saw. */
         unknownCategory: UnknownCategorySchema.default(TRAINING_DEFAULTS.unknownCategory),
+        missingIndicators: z
+          .boolean()
+          .optional()
+          .describe('A numeric feature with missing training values gets a 0/1 "was missing" input'),
+        binaryAsOneInput: z
+          .boolean()
+          .optional()
+          .describe('A categorical feature with two categories and no missing value is one 0/1 input'),
       })
       .strict()
       .prefault({}),
@@ -216,8 +383,17 @@ export const TrainingSpecSchema = z
     target: z.string(),
     features: z.array(z.string()),
     task: TaskSchema,
+    /** The dataset's read format with the job's columnTypes merged in: what the worker reads the file with. */
+    csv: CsvFormatSchema.optional(),
+    recipe: RecipeSchema,
     model: z.object({
-      layers: z.array(z.object({ units: z.number().int(), activation: HiddenActivationSchema })),
+      layers: z.array(
+        z.object({
+          units: z.number().int(),
+          activation: HiddenActivationSchema,
+          dropout: z.number().optional(),
+        }),
+      ),
       initializer: InitializerSchema,
       binaryOutput: z.enum(['softmax', 'sigmoid']),
     }),
@@ -232,10 +408,36 @@ export const TrainingSpecSchema = z
         z.object({ patience: z.number().int(), minDelta: z.number(), restoreBest: z.boolean() }),
         z.literal(false),
       ]),
+      crossValidation: z.union([z.object({ folds: z.number().int() }), z.literal(false)]),
+      ensemble: z.number().int(),
+      bestEpoch: z.enum(['metric', 'loss']).or(z.literal(false)),
+      labelSmoothing: z.number(),
+      learningRateSchedule: ScheduleSchema,
+      warmupFraction: z.number(),
+      regularizationSchedule: ScheduleSchema,
       seed: z.number().int(),
       maxRuntimeSeconds: z.number().int(),
     }),
-    preprocessing: z.object({ scaling: ScalingSchema, unknownCategory: UnknownCategorySchema }),
+    preprocessing: z.object({
+      scaling: ScalingSchema,
+      unknownCategory: UnknownCategorySchema,
+      missingIndicators: z.boolean(),
+      binaryAsOneInput: z.boolean(),
+    }),
+    /** Why the defaults that depend on the data came out as they did. */
+    decisions: z
+      .object({
+        task: z.object({
+          value: TaskSchema,
+          rule: z.enum(['requested', 'categoricalTarget', 'booleanTarget', 'integerLabels', 'numericTarget']),
+          reason: z.string(),
+        }),
+        excludedFeatures: z
+          .array(z.object({ column: z.string(), code: WarningCodeSchema, message: z.string() }))
+          .describe('Columns left out of the default features (ID-like, constant, very-high-cardinality)'),
+        warnings: z.array(ColumnWarningSchema).describe('About the target (e.g. imbalancedTarget)'),
+      })
+      .optional(),
   })
   .meta({ id: 'TrainingSpec' });
 export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
@@ -376,13 +578,30 @@ export const ModelSchema = z
     task: TaskSchema,
     target: z.string(),
     classes: z.array(z.string()).nullable(),
-    features: z.array(z.object({ name: z.string(), type: z.enum(['numeric', 'categorical']) })),
+    features: z.array(z.object({ name: z.string(), type: ColumnTypeSchema })),
     /** How prediction treats a category not seen in training: as missing, or a 400. */
     unknownCategory: UnknownCategorySchema,
     metrics: z.object({
       test: SplitMetricsSchema,
       validation: SplitMetricsSchema,
       train: SplitMetricsSchema,
+      folds: z
+        .array(
+          z.object({
+            fold: z.number().int(),
+            rows: z.number().int(),
+            bestEpochs: z.array(z.number().int()).describe('The epoch each network of the fold was kept at'),
+            metrics: SplitMetricsSchema,
+          }),
+        )
+        .optional()
+        .describe(
+          'Cross-validation: each fold scored by the networks that did not train on it; `validation` is then all folds together',
+        ),
+      foldMean: z
+        .record(z.string(), z.number())
+        .optional()
+        .describe('Mean over the folds of each numeric metric (accuracy, loss, r2, rmse…)'),
     }),
     parameterCount: z.number().int(),
     epochsTrained: z.number().int(),
@@ -467,7 +686,23 @@ export const PredictionSchema = z.union([
   }),
   z.object({ value: z.number(), explanation: ExplanationSchema.optional() }),
 ]);
+export const RowWarningSchema = z
+  .object({
+    row: z.number().int().describe('0-based index of the row in the request'),
+    code: z.enum(['imputed', 'unseenCategory', 'unknownColumns']),
+    columns: z.array(z.string()),
+    message: z.string(),
+  })
+  .meta({ id: 'RowWarning' });
 export const PredictResponseSchema = z
-  .object({ predictions: z.array(PredictionSchema) })
+  .object({
+    predictions: z.array(PredictionSchema),
+    warnings: z
+      .array(RowWarningSchema)
+      .optional()
+      .describe(
+        'Per row: values imputed (missing), categories not seen in training, keys the model does not use',
+      ),
+  })
   .meta({ id: 'PredictResponse' });
 export type PredictResponse = z.infer<typeof PredictResponseSchema>;

@@ -13,6 +13,7 @@ import type {
   Page,
   PredictRequest,
   PredictResponse,
+  ReadOptions,
   TrainingSpecParsed,
 } from './schemas.js';
 
@@ -25,8 +26,12 @@ export interface DatasetService {
       body: Readable;
       /** The final name, asked for once the body is read (a form may send its name after the file). */
       resolveName?: () => Promise<string>;
+      /** How to read the file, asked for once the body is read (form fields may follow the file). */
+      resolveOptions?: () => Promise<ReadOptions>;
     },
   ): Promise<Dataset>;
+  /** Renames and/or re-reads the file with changed read options (merged over the current ones). */
+  update(tenant: TenantId, id: string, patch: ReadOptions & { name?: string }): Promise<Dataset>;
   get(tenant: TenantId, id: string): Promise<Dataset>;
   list(tenant: TenantId, query: ListQuery): Promise<Page<Dataset>>;
   remove(tenant: TenantId, id: string): Promise<void>;

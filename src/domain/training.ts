@@ -4,16 +4,20 @@ import {
   Encoder,
   EncoderError,
   fitEncoder,
+  kFolds,
   splitRows,
   targetStrata,
   type Encoded,
+  type EncoderOptions,
   type Table,
 } from '../data/index.js';
 import {
+  Ensemble,
   Sequential,
   createRng,
-  evaluate,
-  fit,
+  fitEnsemble,
+  lossFunctions,
+  metricsOfOutputs,
   regressionMetrics,
   outputActivationFor,
   type Batchable,
@@ -32,7 +36,6 @@ export class InvalidTrainingDataError extends Error {
 }
 
 type SplitMetrics = Model['metrics']['test'];
-const EVAL_CHUNK = 1024;
 
 export interface TrainingHooks {
   onEpoch?: (report: EpochReport, snapshot: () => TrainingState) => void | Promise<void>;
@@ -55,65 +58,131 @@ export interface TrainingOutcome {
   history: EpochReport[];
 }
 
-export interface PreparedTraining {
-  encoder: Encoder;
-  train: Encoded;
-  validation: Encoded | null;
-  test: Encoded | null;
+/** One network to train: its rows, its validation rows and seed; `fold` is its fold (0 without CV). */
+interface PreparedMember {
   model: Sequential;
+  train: Encoded;
+  validation: Encoded | undefined;
+  seed: number;
+  fold: number;
 }
 
-/** Splits (seeded, stratified by class), fits the encoder on the training split only, builds the network. */
+export interface PreparedTraining {
+  encoder: Encoder;
+  /** The rows every network may train on (the non-test rows with cross-validation). */
+  train: Encoded;
+  /** The validation split without cross-validation; null with it (each fold validates its networks). */
+  validation: Encoded | null;
+  test: Encoded | null;
+  members: PreparedMember[];
+  /** Cross-validation: each fold's rows, which its networks never train on. */
+  folds: Encoded[] | null;
+}
+
+/**
+ * Splits (seeded, stratified by class), fits the encoder on the training rows only, then builds
+ * the networks: one per fold of the non-test rows with cross-validation (else one on the
+ * training split), times `ensemble` seeds. Network i gets seed training.seed + i.
+ */
 export function prepareTraining(table: Table, spec: TrainingSpec): PreparedTraining {
   const { training } = spec;
   try {
     const strata =
       spec.task === 'classification' ? targetStrata(table, spec.target, 'classification') : undefined;
+    const cv = training.crossValidation;
     const split = splitRows(table.rowCount, {
-      validation: training.validationSplit,
+      validation: cv ? 0 : training.validationSplit,
       test: training.testSplit,
       seed: training.seed,
       strata,
     });
-    const encoder = fitEncoder(
-      table,
-      {
-        features: spec.features,
-        target: spec.target,
-        task: spec.task,
-        scaling: spec.preprocessing.scaling,
-        binaryOutput: spec.task === 'classification' && spec.model.binaryOutput === 'sigmoid',
-        unknownCategory: spec.preprocessing.unknownCategory,
-      },
-      split.train,
-    );
+    const encoder = fitEncoder(table, encoderOptions(spec), split.train);
     const train = encoder.transform(table, split.train);
     if (train.rows === 0)
       throw new InvalidTrainingDataError(`no training rows have a value for the target "${spec.target}"`);
-    const validation = split.validation.length > 0 ? encoder.transform(table, split.validation) : null;
-    const test = split.test.length > 0 ? encoder.transform(table, split.test) : null;
-    const model = Sequential.create(
-      {
-        inputSize: encoder.inputSize,
-        layers: [
-          ...spec.model.layers,
-          { units: encoder.outputSize, activation: outputActivationFor(training.loss as LossName) },
-        ],
-        initializer: spec.model.initializer,
-      },
-      createRng(training.seed),
+    const nonEmpty = (e: Encoded | null) => (e && e.rows > 0 ? e : null);
+    const validation = nonEmpty(
+      split.validation.length > 0 ? encoder.transform(table, split.validation) : null,
     );
+    const test = nonEmpty(split.test.length > 0 ? encoder.transform(table, split.test) : null);
+    // Rows per network: each fold against the others, or the one training split.
+    const foldRows = cv ? foldsOf(train.kept, cv.folds, training.seed, strata) : null;
+    const plans = foldRows
+      ? foldRows.map((rows, f) => ({
+          train: encoder.transform(table, without(train.kept, rows)),
+          validation: encoder.transform(table, rows),
+          fold: f,
+        }))
+      : [{ train, validation: validation ?? undefined, fold: 0 }];
+    const members: PreparedMember[] = [];
+    for (const plan of plans) {
+      for (let e = 0; e < training.ensemble; e++) {
+        const seed = training.seed + members.length;
+        members.push({ ...plan, seed, model: createNetwork(spec, encoder, seed) });
+      }
+    }
     return {
       encoder,
       train,
-      validation: validation && validation.rows > 0 ? validation : null,
-      test: test && test.rows > 0 ? test : null,
-      model,
+      validation,
+      test,
+      members,
+      folds: foldRows ? plans.map((p) => p.validation as Encoded) : null,
     };
   } catch (err) {
     if (err instanceof EncoderError) throw new InvalidTrainingDataError(err.message);
     throw err;
   }
+}
+
+function encoderOptions(spec: TrainingSpec): EncoderOptions {
+  return {
+    features: spec.features,
+    target: spec.target,
+    task: spec.task,
+    scaling: spec.preprocessing.scaling,
+    binaryOutput: spec.task === 'classification' && spec.model.binaryOutput === 'sigmoid',
+    unknownCategory: spec.preprocessing.unknownCategory,
+    missingIndicators: spec.preprocessing.missingIndicators,
+    binaryAsOneInput: spec.preprocessing.binaryAsOneInput,
+    cells: { missingValues: spec.csv?.missingValues ?? null, decimal: spec.csv?.decimal ?? '.' },
+  };
+}
+
+function createNetwork(spec: TrainingSpec, encoder: Encoder, seed: number): Sequential {
+  return Sequential.create(
+    {
+      inputSize: encoder.inputSize,
+      layers: [
+        ...spec.model.layers,
+        { units: encoder.outputSize, activation: outputActivationFor(spec.training.loss as LossName) },
+      ],
+      initializer: spec.model.initializer,
+    },
+    createRng(seed),
+  );
+}
+
+/** The k folds of the training rows (fewer when there are fewer rows than folds). */
+function foldsOf(rows: Int32Array, k: number, seed: number, strata: Int32Array | undefined): Int32Array[] {
+  if (rows.length < 2)
+    throw new InvalidTrainingDataError(
+      `cross-validation needs at least 2 training rows, there are ${rows.length}`,
+    );
+  return kFolds(rows, Math.min(k, rows.length), seed, strata);
+}
+
+/** The rows of `all` that are not in `fold` (both ascending). */
+function without(all: Int32Array, fold: Int32Array): Int32Array {
+  const out = new Int32Array(all.length - fold.length);
+  let j = 0;
+  let o = 0;
+  for (const r of all) {
+    while (j < fold.length && fold[j] < r) j++;
+    if (j < fold.length && fold[j] === r) continue;
+    out[o++] = r;
+  }
+  return out.subarray(0, o);
 }
 
 /** Trains the spec on the table. Throws the engine's TrainingDivergedError / TrainingAbortedError as they come. */
@@ -123,51 +192,114 @@ export async function runTraining(
   hooks: TrainingHooks = {},
 ): Promise<TrainingOutcome> {
   const prepared = prepareTraining(table, spec);
-  const { encoder, train, validation, test, model } = prepared;
+  const { encoder, train, validation, test, members } = prepared;
   const { training } = spec;
   const loss = training.loss as LossName;
   const kind = spec.task;
-  const result = await fit(model, train, {
+  const result = await fitEnsemble(members, {
     epochs: training.epochs,
     batchSize: training.batchSize,
     optimizer: training.optimizer as OptimizerConfig,
     loss,
-    seed: training.seed,
-    validation: validation ?? undefined,
     metrics: kind,
     earlyStopping: training.earlyStopping === false ? undefined : training.earlyStopping,
+    bestEpoch: training.bestEpoch === false ? undefined : { monitor: training.bestEpoch },
+    labelSmoothing: training.labelSmoothing,
+    learningRateSchedule: training.learningRateSchedule,
+    warmupFraction: training.warmupFraction,
+    regularizationSchedule: training.regularizationSchedule,
     onEpoch: hooks.onEpoch,
     signal: hooks.signal,
     resume: hooks.resume,
   });
+  const models = members.map((m) => m.model);
+  const predictor: Sequential | Ensemble = models.length === 1 ? models[0] : new Ensemble(models);
   const metricsOf = (data: Encoded | null): SplitMetrics =>
-    data ? splitMetrics(model, encoder, data, loss, kind) : null;
+    data ? splitMetrics(predictor.predict(data.x, data.rows), encoder, data, loss, kind) : null;
+  const cv = prepared.folds ? foldMetrics(prepared, result.members, encoder, loss, kind) : null;
   return {
-    artifact: { network: model.toJSON(), encoder: encoder.toJSON() },
-    metrics: { train: metricsOf(train), validation: metricsOf(validation), test: metricsOf(test) },
+    artifact: { network: predictor.toJSON(), encoder: encoder.toJSON() },
+    metrics: {
+      train: metricsOf(train),
+      validation: cv ? cv.pooled : metricsOf(validation),
+      test: metricsOf(test),
+      ...(cv ? { folds: cv.folds, foldMean: cv.mean } : {}),
+    },
     baselines: test
       ? kind === 'classification'
         ? classificationBaselines(train, test, encoder.classes!.length, training.seed)
         : regressionBaselines(train, test, encoder, loss)
       : null,
-    featureImportance: test ? permutationImportance(model, encoder, test, training.seed, hooks.signal) : null,
+    featureImportance: test
+      ? permutationImportance(predictor, encoder, test, training.seed, hooks.signal)
+      : null,
     classes: encoder.classes,
     features: encoder.features,
-    parameterCount: model.paramCount(),
+    parameterCount: models.reduce((n, m) => n + m.paramCount(), 0),
     epochsTrained: result.history.length,
     history: result.history,
   };
 }
 
-/** Classification metrics as the engine computes them; regression metrics in the target's own units. */
+type FoldEntry = NonNullable<Model['metrics']['folds']>[number];
+
+/**
+ * Each fold scored by its own networks (which never trained on it), the folds pooled into one
+ * out-of-fold validation score, and the mean over folds of every numeric metric.
+ */
+function foldMetrics(
+  prepared: PreparedTraining,
+  outcomes: { bestEpoch: number }[],
+  encoder: Encoder,
+  loss: LossName,
+  kind: 'classification' | 'regression',
+): { folds: FoldEntry[]; pooled: SplitMetrics; mean: Record<string, number> } {
+  const folds = prepared.folds ?? [];
+  const outSize = encoder.outputSize;
+  const inSize = encoder.inputSize;
+  const total = folds.reduce((n, f) => n + f.rows, 0);
+  const pooled = { x: new Float32Array(total * inSize), y: new Float32Array(total * outSize), rows: total };
+  const pooledPred = new Float32Array(total * outSize);
+  const entries: FoldEntry[] = [];
+  let at = 0;
+  folds.forEach((data, f) => {
+    const own = prepared.members.flatMap((m, i) => (m.fold === f ? [{ model: m.model, i }] : []));
+    const net = own.length === 1 ? own[0].model : new Ensemble(own.map((o) => o.model));
+    const pred = net.predict(data.x, data.rows);
+    pooled.x.set(data.x, at * inSize);
+    pooled.y.set(data.y, at * outSize);
+    pooledPred.set(pred, at * outSize);
+    at += data.rows;
+    const bestEpochs = own.map((o) => outcomes[o.i].bestEpoch);
+    entries.push({
+      fold: f,
+      rows: data.rows,
+      bestEpochs,
+      metrics: splitMetrics(pred, encoder, data, loss, kind),
+    });
+  });
+  const mean: Record<string, number> = {};
+  for (const e of entries) {
+    for (const [key, v] of Object.entries(e.metrics ?? {}))
+      if (typeof v === 'number') mean[key] = (mean[key] ?? 0) + v / entries.length;
+  }
+  return { folds: entries, pooled: splitMetrics(pooledPred, encoder, pooled, loss, kind), mean };
+}
+
+/**
+ * Metrics of a predictor's outputs on `data`: classification metrics as the engine computes them;
+ * regression metrics in the target's own units.
+ */
 export function splitMetrics(
-  model: Sequential,
+  pred: Float32Array,
   encoder: Encoder,
   data: Batchable,
   loss: LossName,
   kind: 'classification' | 'regression',
 ): SplitMetrics {
-  const m = evaluate(model, data, { loss, kind });
+  const outSize = encoder.outputSize;
+  const lossValue = data.rows > 0 ? lossFunctions[loss].value(pred, data.y, data.rows, outSize) : 0;
+  const m = metricsOfOutputs(pred, lossValue, outSize, data, kind);
   if ('accuracy' in m) {
     const classes = encoder.classes ?? [];
     const { perClass, ...rest } = m;
@@ -178,14 +310,11 @@ export function splitMetrics(
     };
   }
   // The network predicts the standardized target; decode both sides before comparing.
-  const pred = new Float32Array(data.rows);
+  const decoded = new Float32Array(data.rows);
   const truth = new Float32Array(data.rows);
-  const inSize = model.inputSize;
-  for (let r = 0; r < data.rows; r += EVAL_CHUNK) {
-    const n = Math.min(EVAL_CHUNK, data.rows - r);
-    const out = model.forward(data.x.subarray(r * inSize, (r + n) * inSize), n);
-    for (let i = 0; i < n; i++) pred[r + i] = encoder.decodeValue(out[i]);
+  for (let i = 0; i < data.rows; i++) {
+    decoded[i] = encoder.decodeValue(pred[i]);
+    truth[i] = encoder.decodeValue(data.y[i]);
   }
-  for (let i = 0; i < data.rows; i++) truth[i] = encoder.decodeValue(data.y[i]);
-  return { loss: m.loss, ...regressionMetrics(pred, truth, 1) };
+  return { loss: m.loss, ...regressionMetrics(decoded, truth, 1) };
 }

@@ -27,7 +27,13 @@ export {
   type EnsembleFitOptions,
 } from './train.js';
 export { schedules, scheduleFactor } from './schedules.js';
-export { evaluate, classificationMetrics, regressionMetrics } from './metrics.js';
+export {
+  evaluate,
+  evaluatePredictor,
+  metricsOfOutputs,
+  classificationMetrics,
+  regressionMetrics,
+} from './metrics.js';
 export { encodeTrainingState, decodeTrainingState, StateFormatError } from './state.js';
 export { createParam, type Param } from './tensor.js';
 export {
@@ -42,3 +48,4 @@ export {
   type Kernels,
   type EngineInfo,
 } from './kernels/index.js';
+export { Ensemble, networkFromJSON, type Predictor, type SerializedEnsemble } from './ensemble.js';

@@ -1,4 +1,5 @@
 // Classification and regression metrics, and evaluate(): a model's loss and metrics on a data set.
+import { lossFunctions } from './losses.js';
 import type { Sequential } from './model.js';
 import { averagePrecision, classCalibration, oneVsRestMacro, quantileSorted, rocAuc } from './ranking.js';
 import type {
@@ -238,8 +239,33 @@ export function evaluate(
   opts: { loss: LossName; kind: MetricsKind },
 ): { loss: number } & (ClassificationMetrics | RegressionMetrics) {
   const { pred, loss } = predictWithLoss(model, data, opts.loss);
-  const outSize = model.outputSize;
-  if (opts.kind === 'regression') return { loss, ...regressionMetrics(pred, data.y, outSize) };
+  return metricsOfOutputs(pred, loss, model.outputSize, data, opts.kind);
+}
+
+/**
+ * Like evaluate, for any predictor (an ensemble averages its networks' outputs): the loss is the
+ * loss function of those outputs (probabilities for the cross-entropies, clamped as in losses.ts).
+ */
+export function evaluatePredictor(
+  model: { outputSize: number; inputSize: number; predict(x: Float32Array, rows: number): Float32Array },
+  data: Batchable,
+  opts: { loss: LossName; kind: MetricsKind },
+): { loss: number } & (ClassificationMetrics | RegressionMetrics) {
+  checkBatchable('evaluate', data, model.inputSize, model.outputSize);
+  const pred = model.predict(data.x, data.rows);
+  const loss = data.rows > 0 ? lossFunctions[opts.loss].value(pred, data.y, data.rows, model.outputSize) : 0;
+  return metricsOfOutputs(pred, loss, model.outputSize, data, opts.kind);
+}
+
+/** Metrics of outputs already computed (rows × outSize) against data.y, with their loss. */
+export function metricsOfOutputs(
+  pred: Float32Array,
+  loss: number,
+  outSize: number,
+  data: Batchable,
+  kind: MetricsKind,
+): { loss: number } & (ClassificationMetrics | RegressionMetrics) {
+  if (kind === 'regression') return { loss, ...regressionMetrics(pred, data.y, outSize) };
   const labels = labelsFromTargets(data.y, data.rows, outSize);
   const probs = outSize === 1 ? binaryProbs(pred, data.rows) : pred;
   return { loss, ...classificationMetrics(probs, data.rows, outSize === 1 ? 2 : outSize, labels) };

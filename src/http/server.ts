@@ -21,6 +21,7 @@ import { createWebhookQueue } from '../queue/webhook-queue.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
 import { createCsvDescriber } from '../storage/csv-describer.js';
 import { createRedisHealthProbe } from '../storage/health.js';
+import { createFileStore, fileStoreSettings } from '../storage/file-store.js';
 import { createIdempotencyStore } from '../storage/idempotency-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createModelStore } from '../storage/model-store.js';
@@ -57,7 +58,8 @@ export function createApiDeps(options: {
   jobs?: JobService;
 }) {
   const { config, logger, redis } = options;
-  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR };
+  const files = createFileStore(fileStoreSettings(config));
+  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR, files };
   const datasetStore = createDatasetStore(storeDeps);
   const modelStore = createModelStore(storeDeps);
   const queue = options.jobs ? null : createTrainingQueue({ connection: redis, config });

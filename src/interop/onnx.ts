@@ -138,7 +138,8 @@ function oneHot(g: GraphBuilder, input: string, categories: string[], missingSlo
     [
       { name: 'keys_strings', type: ATTR.STRINGS, strings: keys.map(utf8) },
       { name: 'values_int64s', type: ATTR.INTS, ints: values },
-      { name: 'default_int64', type: ATTR.INT, i: width },
+      // An unseen category is encoded as a missing one, as the service's encoder does.
+      { name: 'default_int64', type: ATTR.INT, i: missingSlot ? categories.length : width },
     ],
     ML_DOMAIN,
   );
@@ -176,6 +177,38 @@ function binaryCategory(g: GraphBuilder, input: string, categories: string[]): s
       { name: 'keys_strings', type: ATTR.STRINGS, strings: categories.map(utf8) },
       { name: 'values_floats', type: ATTR.FLOATS, floats: categories.map((_, i) => i) },
       { name: 'default_float', type: ATTR.FLOAT, f: 0.5 },
+    ],
+    ML_DOMAIN,
+  );
+}
+
+/**
+ * A boolean feature's one input: 1 for the column's true spelling or true/yes/t/y/1, 0 for the false
+ * ones (lower, upper and capitalized case), anything else the training share of true, as the
+ * service's encoder reads it (src/data/encoder.ts readBoolean).
+ */
+function booleanInput(
+  g: GraphBuilder,
+  input: string,
+  labels: { false: string; true: string },
+  impute: number,
+): string {
+  const spellings = new Map<string, number>();
+  const add = (word: string, v: number) => {
+    for (const w of [word, word.toLowerCase(), word.toUpperCase(), word[0].toUpperCase() + word.slice(1)])
+      if (w !== '' && !spellings.has(w)) spellings.set(w, v);
+  };
+  add(labels.true, 1);
+  add(labels.false, 0);
+  for (const w of ['true', 'yes', 't', 'y', '1']) add(w, 1);
+  for (const w of ['false', 'no', 'f', 'n', '0']) add(w, 0);
+  return g.op(
+    'LabelEncoder',
+    [input],
+    [
+      { name: 'keys_strings', type: ATTR.STRINGS, strings: [...spellings.keys()].map(utf8) },
+      { name: 'values_floats', type: ATTR.FLOATS, floats: [...spellings.values()] },
+      { name: 'default_float', type: ATTR.FLOAT, f: impute },
     ],
     ML_DOMAIN,
   );
@@ -267,9 +300,16 @@ export function encodeOnnx(
   const clash = enc.features.find((f) => reserved.includes(f.name) || f.name.startsWith('bp/'));
   if (clash)
     throw new OnnxExportError(`the feature "${clash.name}" has the name of an ONNX output or internal value`);
+  const unsupported = enc.features.find((f) => f.type === 'datetime');
+  if (unsupported)
+    throw new OnnxExportError(
+      `ONNX export does not cover ${unsupported.type} features yet ("${unsupported.name}"); use format=json`,
+    );
   const g = new GraphBuilder();
   const blocks = enc.features.map((f) => {
     if (f.type === 'numeric') return numeric(g, f.name, f);
+    if (f.type === 'boolean') return booleanInput(g, f.name, f.labels, f.impute);
+    if (f.type !== 'categorical') throw new OnnxExportError(`unsupported feature type ${f.type}`);
     return f.oneInput
       ? binaryCategory(g, f.name, f.categories)
       : oneHot(g, f.name, f.categories, f.missingSlot);

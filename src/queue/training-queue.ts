@@ -37,8 +37,13 @@ export function createTrainingQueue(deps: {
   connection: Redis;
   config: Pick<QueueConfig, 'JOB_ATTEMPTS' | 'REDIS_PREFIX'>;
 }): JobQueue & { close(): Promise<void> } {
+  // The queue's own connection, without the API connection's command timeout: BullMQ runs its setup
+  // commands once, and one that timed out (a busy process at startup) would fail every later add.
+  // Adds stay bounded by ENQUEUE_TIMEOUT_MS below, and still fail at once while Redis is down.
+  const connection = deps.connection.duplicate({ commandTimeout: undefined });
+  connection.on('error', () => {});
   const queue = new Queue<TrainingJobData>(TRAINING_QUEUE, {
-    connection: deps.connection,
+    connection,
     prefix: redisKeys(deps.config.REDIS_PREFIX).queuePrefix,
     defaultJobOptions: {
       attempts: deps.config.JOB_ATTEMPTS,
@@ -81,7 +86,10 @@ export function createTrainingQueue(deps: {
         return false;
       }
     },
-    close: () => queue.close(),
+    async close() {
+      await queue.close();
+      connection.disconnect();
+    },
   };
 }
 

@@ -3,7 +3,7 @@
 // because an Error's own fields do not survive postMessage.
 import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import { CsvError, describeTable, readCsv } from '../data/index.js';
+import { CsvError, describeTable, readCsv, tableWarnings } from '../data/index.js';
 import type { DescribeReply, DescribeRequest } from './csv-describer.js';
 
 const port = parentPort;
@@ -13,10 +13,17 @@ port.on('message', (msg: DescribeRequest) => {
   void describe(msg).then((reply) => port.postMessage(reply));
 });
 
-async function describe({ id, path, limits }: DescribeRequest): Promise<DescribeReply> {
+async function describe({ id, path, limits, options }: DescribeRequest): Promise<DescribeReply> {
   try {
-    const table = await readCsv(createReadStream(path), limits);
-    return { id, ok: true, rowCount: table.rowCount, columns: describeTable(table) };
+    const table = await readCsv(createReadStream(path), limits, options);
+    return {
+      id,
+      ok: true,
+      rowCount: table.rowCount,
+      columns: describeTable(table),
+      warnings: tableWarnings(table),
+      format: table.format,
+    };
   } catch (err) {
     if (err instanceof CsvError) {
       return {

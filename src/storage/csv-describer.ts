@@ -3,8 +3,8 @@
 // and are kept for the next ones; jobs wait in order while every thread is busy; a thread that
 // dies (crash, out of memory) fails its job and is replaced by the next job that needs one.
 import type { Worker, ResourceLimits } from 'node:worker_threads';
-import { CsvError, type ColumnSummary, type CsvErrorKind, type CsvLimits } from '../data/index.js';
-import type { CsvDescriber } from '../domain/ports.js';
+import { CsvError, type CsvErrorKind, type CsvLimits, type CsvOptions } from '../data/index.js';
+import type { CsvDescriber, DescribedCsv } from '../domain/ports.js';
 import { spawnThread, threadEntry } from '../ts-thread.js';
 
 const ENTRY = threadEntry(import.meta.url, 'csv-describe-thread');
@@ -14,6 +14,7 @@ export interface DescribeRequest {
   id: number;
   path: string;
   limits: CsvLimits;
+  options: CsvOptions;
 }
 
 /** An error as plain data: Error subclasses lose their class and fields across postMessage. */
@@ -23,8 +24,7 @@ export type DescribeError =
 
 /** Thread → main: the answer to the request with the same id. */
 export type DescribeReply =
-  | { id: number; ok: true; rowCount: number; columns: ColumnSummary[] }
-  | { id: number; ok: false; error: DescribeError };
+  ({ id: number; ok: true } & DescribedCsv) | { id: number; ok: false; error: DescribeError };
 
 export interface CsvDescriberOptions {
   /** Worker threads at most (default 1: uploads are rare next to the requests they must not stall). */
@@ -42,7 +42,7 @@ export interface CsvDescriberPool extends CsvDescriber {
 
 interface Pending {
   request: DescribeRequest;
-  resolve: (value: { rowCount: number; columns: ColumnSummary[] }) => void;
+  resolve: (value: DescribedCsv) => void;
   reject: (err: Error) => void;
 }
 
@@ -70,8 +70,10 @@ export function createCsvDescriber(options: CsvDescriberOptions = {}): CsvDescri
       if (!job || job.request.id !== reply.id) return;
       slot.job = null;
       worker.unref();
-      if (reply.ok) job.resolve({ rowCount: reply.rowCount, columns: reply.columns });
-      else job.reject(toError(reply.error));
+      if (reply.ok) {
+        const { rowCount, columns, warnings, format } = reply;
+        job.resolve({ rowCount, columns, warnings, format });
+      } else job.reject(toError(reply.error));
       dispatch();
     });
     const lost = (reason: string) => {
@@ -106,10 +108,10 @@ export function createCsvDescriber(options: CsvDescriberOptions = {}): CsvDescri
   if (options.prestart) startSlot();
 
   return {
-    describe(path, limits) {
+    describe(path, limits, options = {}) {
       if (closed) return Promise.reject(new Error('the CSV describer was closed'));
       return new Promise((resolve, reject) => {
-        queue.push({ request: { id: nextId++, path, limits }, resolve, reject });
+        queue.push({ request: { id: nextId++, path, limits, options }, resolve, reject });
         dispatch();
       });
     },

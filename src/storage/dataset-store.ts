@@ -1,6 +1,8 @@
-// DatasetStore: the CSV under DATA_DIR/datasets, the metadata as a Redis record (see redis.ts).
+// DatasetStore: an upload is staged on the local disk (DATA_DIR/staging, so it can be parsed before
+// it is accepted), then stored as a file of the configured FileStore; the metadata is a Redis
+// record (see redis.ts).
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -8,11 +10,18 @@ import { pipeline } from 'node:stream/promises';
 import { TooLargeError } from '../domain/errors.js';
 import type { DatasetStore } from '../domain/ports.js';
 import type { Dataset } from '../domain/schemas.js';
-import { dataPaths, moveIntoPlace } from './files.js';
+import { fileKeys } from './file-keys.js';
+import type { FileStore } from './file-store.js';
+import { dataPaths } from './files.js';
 import { createRecordStore } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
 
-export function createDatasetStore(deps: { redis: Redis; prefix: string; dataDir: string }): DatasetStore {
+export function createDatasetStore(deps: {
+  redis: Redis;
+  prefix: string;
+  dataDir: string;
+  files: FileStore;
+}): DatasetStore {
   const paths = dataPaths(deps.dataDir);
   const keys = redisKeys(deps.prefix);
   const records = createRecordStore<Dataset>({
@@ -22,13 +31,9 @@ export function createDatasetStore(deps: { redis: Redis; prefix: string; dataDir
   });
   mkdirSync(paths.staging, { recursive: true });
 
-  const stagingPath = () => join(paths.staging, `${randomUUID()}.csv`);
-
   return {
-    stagingPath,
-
     async stage(body, maxBytes) {
-      const path = stagingPath();
+      const path = join(paths.staging, `${randomUUID()}.csv`);
       let sizeBytes = 0;
       const counter = new Transform({
         transform(chunk: Buffer, _enc, callback) {
@@ -47,20 +52,33 @@ export function createDatasetStore(deps: { redis: Redis; prefix: string; dataDir
       return { path, sizeBytes };
     },
 
-    readStaged: (path) => createReadStream(path),
+    async stageStored(id) {
+      const file = await deps.files.openRead(fileKeys.dataset(id));
+      if (!file) return null;
+      const path = join(paths.staging, `${randomUUID()}.csv`);
+      try {
+        await pipeline(file, createWriteStream(path));
+      } catch (err) {
+        await rm(path, { force: true });
+        throw err;
+      }
+      return path;
+    },
 
     discard: (path) => rm(path, { force: true }),
 
     async save(tenant, dataset, stagedFile) {
       // File first, then the record: a record never points at a missing file.
-      await moveIntoPlace(stagedFile, paths.dataset(dataset.id));
+      await deps.files.importFile(fileKeys.dataset(dataset.id), stagedFile);
       try {
         await records.put(tenant, dataset);
       } catch (err) {
-        await rm(paths.dataset(dataset.id), { force: true });
+        await deps.files.remove(fileKeys.dataset(dataset.id));
         throw err;
       }
     },
+
+    update: (tenant, dataset) => records.put(tenant, dataset),
 
     get: (tenant, id) => records.get(tenant, id),
     list: (tenant, query) => records.list(tenant, query),
@@ -68,10 +86,8 @@ export function createDatasetStore(deps: { redis: Redis; prefix: string; dataDir
     async remove(tenant, id) {
       // Record first: once it is gone nobody can reach the file, so a crash leaves only an orphan file.
       const removed = await records.remove(tenant, id);
-      if (removed) await rm(paths.dataset(id), { force: true });
+      if (removed) await deps.files.remove(fileKeys.dataset(id));
       return removed;
     },
-
-    filePath: (id) => paths.dataset(id),
   };
 }

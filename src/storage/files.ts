@@ -3,16 +3,20 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { fileKeys } from './file-keys.js';
 
-/** The layout of DATA_DIR, in one place. */
+/**
+ * The layout of DATA_DIR, in one place: local scratch (staging, a private Redis) and, with
+ * STORAGE=local, the stored files at their fileKeys.
+ */
 export function dataPaths(dataDir: string) {
   const root = resolve(dataDir);
   return {
     root,
     staging: join(root, 'staging'),
-    dataset: (id: string) => join(root, 'datasets', `${id}.csv`),
-    model: (id: string) => join(root, 'models', `${id}.json`),
-    checkpoint: (jobId: string) => join(root, 'checkpoints', `${jobId}.ckpt`),
+    dataset: (id: string) => join(root, fileKeys.dataset(id)),
+    model: (id: string) => join(root, fileKeys.model(id)),
+    checkpoint: (jobId: string) => join(root, fileKeys.checkpoint(jobId)),
     redis: join(root, 'redis'),
   };
 }

@@ -15,7 +15,8 @@ import {
   createTrainingQueue,
 } from '../queue/training-queue.js';
 import { createWebhookConsumer, createWebhookQueue } from '../queue/webhook-queue.js';
-import { dataPaths } from '../storage/files.js';
+import { createArtifactStore, createCheckpointStore } from '../storage/checkpoint-store.js';
+import { createFileStore, fileStoreSettings } from '../storage/file-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createRedis } from '../storage/redis.js';
 import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
@@ -66,7 +67,9 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
       logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook queue error'),
   });
   const emit = createWebhookEmitter({ store: webhookStore, queue: webhookQueue });
-  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR };
+  const files = fileStoreSettings(config);
+  const fileStore = createFileStore(files);
+  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR, files: fileStore };
   const trialQueue = createTrainingQueue({ connection: redis, config });
   const tuningStore = createTuningStore(storeDeps);
   const coordinator = createTuningCoordinator({
@@ -92,7 +95,9 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     events,
     emit,
     onJobEnded: (jobId) => coordinator.onJobEnded(jobId),
-    paths: dataPaths(config.DATA_DIR),
+    checkpoints: createCheckpointStore(fileStore),
+    artifacts: createArtifactStore(fileStore),
+    files,
     csvLimits: {
       maxColumns: config.MAX_COLUMNS,
       maxRows: config.MAX_ROWS,

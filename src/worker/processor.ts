@@ -3,7 +3,6 @@
 // Every record write is a compare-and-set on the attempt's lease, so an attempt that lost its
 // BullMQ lock (another worker took the job over) can neither append epochs nor commit a model.
 import { randomUUID } from 'node:crypto';
-import { readFile, rm } from 'node:fs/promises';
 import type { CsvLimits } from '../data/index.js';
 import { newId } from '../domain/ids.js';
 import { jobEventData } from '../domain/jobs.js';
@@ -19,21 +18,24 @@ import {
   type StopReason,
   type WorkEnd,
 } from '../domain/lifecycle.js';
-import type { JobEventBus, JobStore, StoredJob } from '../domain/ports.js';
+import type { ArtifactStore, CheckpointStore, JobEventBus, JobStore, StoredJob } from '../domain/ports.js';
 import type { Job, Model } from '../domain/schemas.js';
 import type { TrainingOutcome } from '../domain/training.js';
 import type { WebhookEmitter } from '../domain/webhooks.js';
 import { decodeTrainingState, type EpochReport, type TrainingState } from '../engine/index.js';
 import type { Logger } from '../logger.js';
 import type { DeliveryOutcome, TrainingDelivery } from '../queue/training-queue.js';
-import { writeFileAtomic, type DataPaths } from '../storage/files.js';
+import type { FileStoreSettings } from '../storage/file-store.js';
 import type { ThreadInput } from './thread-protocol.js';
 import { startTrainingThread, type ThreadHandle, type ThreadResult } from './thread-runner.js';
 
 export interface ProcessorDeps {
   jobs: JobStore;
   events: JobEventBus;
-  paths: DataPaths;
+  checkpoints: CheckpointStore;
+  artifacts: ArtifactStore;
+  /** Where the training thread reads the dataset from (it builds its own FileStore). */
+  files: FileStoreSettings;
   csvLimits: CsvLimits;
   logger: Logger;
   now?: () => Date;
@@ -88,7 +90,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
   /** An attempt that lost its job may have checkpointed late: once the job is final, nothing stays behind. */
   async function removeCheckpointIfFinished(jobId: string) {
     const current = await deps.jobs.read(jobId);
-    if (!current || isTerminal(current.job)) await rm(deps.paths.checkpoint(jobId), { force: true });
+    if (!current || isTerminal(current.job)) await deps.checkpoints.remove(jobId);
   }
 
   /**
@@ -99,7 +101,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     const at = now().toISOString();
     const res = await deps.jobs.update(jobId, (current) => finishJob(current, { token, at, end }));
     if (res.written && res.stored) {
-      await rm(deps.paths.checkpoint(jobId), { force: true });
+      await deps.checkpoints.remove(jobId);
       await publishStatus(res.stored.job);
       await announceEnd(res.stored);
     }
@@ -117,18 +119,14 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
   }
 
   async function loadCheckpoint(jobId: string): Promise<{ bytes: Uint8Array; state: TrainingState } | null> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await readFile(deps.paths.checkpoint(jobId));
-    } catch {
-      return null;
-    }
+    const bytes = await deps.checkpoints.load(jobId);
+    if (!bytes) return null;
     try {
       return { bytes, state: decodeTrainingState(bytes) };
     } catch (err) {
       // An unreadable checkpoint only costs the epochs it held: start over.
       deps.logger.warn({ err, jobId }, 'checkpoint unreadable; training starts from epoch 0');
-      await rm(deps.paths.checkpoint(jobId), { force: true });
+      await deps.checkpoints.remove(jobId);
       return null;
     }
   }
@@ -153,8 +151,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
       epochsTrained: outcome.epochsTrained,
       createdAt,
     };
-    const artifactPath = deps.paths.model(modelId);
-    await writeFileAtomic(artifactPath, JSON.stringify(outcome.artifact));
+    await deps.artifacts.save(modelId, outcome.artifact);
     let res;
     try {
       res = await deps.jobs.update(
@@ -170,12 +167,12 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
         model,
       );
     } catch (err) {
-      await rm(artifactPath, { force: true });
+      await deps.artifacts.remove(modelId);
       throw err;
     }
     if (!res.written) {
       // Another attempt owns the job now (or it was cancelled): this model must not exist.
-      await rm(artifactPath, { force: true });
+      await deps.artifacts.remove(modelId);
       await removeCheckpointIfFinished(start.id);
       deps.logger.warn(
         { jobId: start.id, tenant },
@@ -183,7 +180,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
       );
       return false;
     }
-    await rm(deps.paths.checkpoint(start.id), { force: true });
+    await deps.checkpoints.remove(start.id);
     if (res.stored) {
       await publishStatus(res.stored.job);
       await announceEnd(res.stored);
@@ -247,7 +244,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
     try {
       const input: ThreadInput = {
         spec,
-        csvPath: deps.paths.dataset(spec.datasetId),
+        files: deps.files,
         csvLimits: deps.csvLimits,
         resume: checkpoint?.bytes ?? null,
         checkpointIntervalMs: deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
@@ -264,7 +261,7 @@ export function createTrainingProcessor(deps: ProcessorDeps): TrainingProcessor 
           stopReason ??= 'lost';
           return 'stop';
         }
-        if (state) await writeFileAtomic(deps.paths.checkpoint(jobId), state);
+        if (state) await deps.checkpoints.save(jobId, state);
         const epochs = spec.training.epochs;
         await Promise.all(
           res.appended.map((e) =>

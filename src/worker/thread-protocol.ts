@@ -3,10 +3,12 @@ import type { CsvLimits } from '../data/index.js';
 import type { TrainingOutcome } from '../domain/training.js';
 import type { TrainingSpec } from '../domain/schemas.js';
 import type { EpochReport } from '../engine/index.js';
+import type { FileStoreSettings } from '../storage/file-store.js';
 
 export interface ThreadInput {
   spec: TrainingSpec;
-  csvPath: string;
+  /** Where the dataset's file is (spec.datasetId names it); the thread opens its own FileStore. */
+  files: FileStoreSettings;
   csvLimits: CsvLimits;
   /** An encoded TrainingState to continue from. */
   resume: Uint8Array | null;

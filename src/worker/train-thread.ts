@@ -1,7 +1,6 @@
 // The training thread: loads the CSV, trains, and reports each epoch to the worker's main thread,
 // which persists it and answers continue or stop. Training runs here so the main thread's event
 // loop stays free to renew the job's lock in Redis.
-import { createReadStream } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import { CsvError, readCsv } from '../data/index.js';
 import { InvalidTrainingDataError, runTraining } from '../domain/training.js';
@@ -12,6 +11,8 @@ import {
   encodeTrainingState,
   setEngineThreads,
 } from '../engine/index.js';
+import { createFileStore } from '../storage/file-store.js';
+import { fileKeys } from '../storage/file-keys.js';
 import type { ThreadInput, ThreadReply, ThreadRequest, ThreadMessage } from './thread-protocol.js';
 
 const port = parentPort;
@@ -55,11 +56,14 @@ async function main(input: ThreadInput): Promise<void> {
   setEngineThreads(input.engineThreads);
   let table;
   try {
-    table = await readCsv(createReadStream(input.csvPath), input.csvLimits);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    // The format frozen in the spec at submit time: a later PATCH of the dataset does not change this job.
+    const csv = input.spec.csv;
+    const file = await createFileStore(input.files).openRead(fileKeys.dataset(input.spec.datasetId));
+    if (!file) {
       return post({ type: 'error', kind: 'datasetDeleted', message: 'the dataset file no longer exists' });
     }
+    table = await readCsv(file, input.csvLimits, csv ?? {});
+  } catch (err) {
     if (err instanceof CsvError) return post({ type: 'error', kind: 'invalidData', message: err.message });
     throw err;
   }

@@ -86,7 +86,7 @@ describe('readCsv on the fixtures', () => {
       debt_ratio: 'numeric',
       employment: 'categorical',
       region: 'categorical',
-      has_mortgage: 'categorical',
+      has_mortgage: 'boolean', // yes/no
       decision: 'categorical',
     });
     const age = t.columns[t.names.indexOf('age')];
@@ -131,11 +131,11 @@ describe('readCsv parsing rules', () => {
     expect(summary).toMatchObject({ min: 0.25, max: 1, mean: 0.625, missing: 6 });
   });
 
-  it('when a column has "1,5", "0x10" or "Infinity", then it is categorical and earlier numbers keep their string form', async () => {
+  it('when a column has "1,5", "0x10" or "Infinity", then it is categorical and earlier numbers keep their exact text', async () => {
     for (const odd of ['"1,5"', '0x10', 'Infinity', '1e999', '12abc']) {
       const t = await readCsv(`v,w\n3.50,1\n,2\n${odd},3\n`, LIMITS);
       expect(t.columns[0].type, odd).toBe('categorical');
-      expect(t.columns[0].values[0]).toBe('3.5');
+      expect(t.columns[0].values[0]).toBe('3.50');
       expect(t.columns[0].values[1]).toBeNull();
       expect(t.columns[0].missing).toBe(1);
       expect(t.columns[1].type).toBe('numeric');
@@ -205,9 +205,23 @@ describe('readCsv errors name the kind and the row', () => {
     expect(e).toMatchObject({ kind: 'notText', row: 3 });
   });
 
-  it('when a header name is empty or repeated, then kind is header on row 1', async () => {
-    expect(await failure('a,,c\n1,2,3\n')).toMatchObject({ kind: 'header', row: 1 });
-    expect(await failure('a, a ,c\n1,2,3\n')).toMatchObject({ kind: 'header', row: 1, column: 'a' });
+  it('when a header name is empty or repeated, then it is renamed as pandas does, with a renamedHeader warning', async () => {
+    const empty = await readCsv('a,,c\n1,2,3\n', LIMITS);
+    expect(empty.names).toEqual(['a', 'Unnamed: 1', 'c']);
+    expect(empty.warnings).toEqual([
+      {
+        column: 'Unnamed: 1',
+        code: 'renamedHeader',
+        message: expect.stringContaining('header column 2 has no name'),
+      },
+    ]);
+    const repeated = await readCsv('a, a ,a.1,a\n1,2,3,4\n', LIMITS);
+    // pandas' mangle_dupe_cols: a, a.1, … skipping names already taken ("a.1" is in the file).
+    expect(repeated.names).toEqual(['a', 'a.2', 'a.1', 'a.3']);
+    expect(repeated.warnings!.map((w) => [w.column, w.code])).toEqual([
+      ['a.2', 'renamedHeader'],
+      ['a.3', 'renamedHeader'],
+    ]);
   });
 
   it('when the header is wider than maxColumns, then kind is tooManyColumns', async () => {

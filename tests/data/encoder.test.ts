@@ -29,7 +29,12 @@ function column(x: Float32Array, width: number, j: number): number[] {
 function block(enc: Encoder, name: string): { offset: number; width: number } {
   let offset = 0;
   for (const f of enc.toJSON().features) {
-    const width = f.type === 'numeric' ? 1 : f.categories.length + (f.missingSlot ? 1 : 0);
+    const width =
+      f.type === 'categorical'
+        ? f.categories.length + (f.missingSlot ? 1 : 0)
+        : f.type === 'datetime'
+          ? f.parts.length
+          : 1;
     if (f.name === name) return { offset, width };
     offset += width;
   }
@@ -214,8 +219,8 @@ describe('encoder on loans (missing values, categorical features)', () => {
     let expectedWidth = 0;
     for (const name of opts.features) {
       const c = col(loans, name);
-      if (c.type === 'numeric') expectedWidth += 1;
-      else {
+      if (c.type === 'numeric' || c.type === 'boolean') expectedWidth += 1;
+      else if (c.type === 'categorical') {
         const vals = Array.from(train, (r) => c.values[r]);
         expectedWidth += new Set(vals.filter((v) => v !== null)).size + (vals.includes(null) ? 1 : 0);
       }
@@ -324,11 +329,14 @@ describe('encoder on loans (missing values, categorical features)', () => {
       }
     });
 
-    it('when a category was not seen in training, then it is all zeros by default and an error when unknownCategory is error', () => {
+    it('when a category was not seen in training, then it is encoded exactly as a missing one by default and an error when unknownCategory is error', () => {
       const x = enc.transformRecords([{ ...reference, region: 'atlantis' }]);
+      const missing = enc.transformRecords([{ ...reference, region: null }]);
       const { offset, width } = block(enc, 'region');
       expect(width).toBeGreaterThan(0);
-      expect(Array.from(x.subarray(offset, offset + width)).every((v) => v === 0)).toBe(true);
+      expect(Array.from(x.subarray(offset, offset + width))).toEqual(
+        Array.from(missing.subarray(offset, offset + width)),
+      );
       const known = enc.transformRecords([reference]);
       expect(Array.from(known.subarray(offset, offset + width)).filter((v) => v === 1)).toHaveLength(1);
       const strict = fitEncoder(loans, { ...opts, unknownCategory: 'error' }, range(3000));
@@ -469,7 +477,8 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
   });
 
   it('when a categorical feature has two categories, then it is one 0/1 input, ½ when missing at prediction', async () => {
-    const t = await readCsv(csv, LIMITS);
+    // yes/no would be read as a boolean column; declared categorical it has two categories.
+    const t = await readCsv(csv, LIMITS, { columnTypes: { flag: 'categorical' } });
     const enc = fitEncoder(
       t,
       { features: ['flag'], target: 'y', task: 'classification', scaling: 'none', binaryAsOneInput: true },
@@ -477,7 +486,9 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
     );
     expect(enc.inputSize).toBe(1);
     expect(Array.from(enc.transform(t, range(4)).x)).toEqual([1, 0, 1, 0]);
-    expect(Array.from(enc.transformRecords([{ flag: 'no' }, {}, { flag: 'maybe' }]))).toEqual([0, 0.5, 0.5]);
+    expect(Array.from(enc.transformRecords([{ flag: 'no' }, { flag: null }, { flag: 'maybe' }]))).toEqual([
+      0, 0.5, 0.5,
+    ]);
     const strict = encoderFromJSON({ ...enc.toJSON(), unknownCategory: 'error' });
     expect(() => strict.transformRecords([{ flag: 'maybe' }])).toThrow(RowValueError);
     // Round trip through JSON keeps the one-input form.

@@ -1,6 +1,7 @@
 // README.md's "Training defaults" table states the values of the one definition the schemas use.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { recipes } from '../../src/domain/recipes.js';
 import { TrainingSpecInputSchema } from '../../src/domain/schemas.js';
 import {
   DEFAULT_LEARNING_RATE,
@@ -58,7 +59,10 @@ describe('training defaults', () => {
 
   it('when a spec names nothing, then the schema fills in exactly these defaults', () => {
     const parsed = TrainingSpecInputSchema.parse({ datasetId: 'ds', target: 'y' });
-    expect(parsed.training).toMatchObject({
+    expect(parsed.recipe).toBe('fast');
+    // The fields a recipe fills come from the fast recipe, which reads the same table.
+    const fast = recipes.fast({ task: 'classification', rows: 100, inputSize: 4 });
+    expect({ ...parsed.training, ...fast.training }).toMatchObject({
       epochs: D.epochs,
       batchSize: D.batchSize,
       validationSplit: D.validationSplit,
@@ -67,7 +71,10 @@ describe('training defaults', () => {
       seed: D.seed,
       optimizer: { type: 'adam', learningRate: DEFAULT_LEARNING_RATE.adam, ...O.adam },
     });
-    expect(parsed.preprocessing).toEqual({ scaling: D.scaling, unknownCategory: D.unknownCategory });
+    expect({ ...parsed.preprocessing, ...fast.preprocessing }).toMatchObject({
+      scaling: D.scaling,
+      unknownCategory: D.unknownCategory,
+    });
     const rms = TrainingSpecInputSchema.parse({
       datasetId: 'ds',
       target: 'y',

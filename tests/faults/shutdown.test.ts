@@ -64,7 +64,7 @@ describe('SIGTERM to the npm process of `npm run start:worker`', () => {
   it('when npm is told to stop mid-training, then node (the compiled build) hands the job back as shutdown, not workerCrashed', async () => {
     assertBuildIsFresh();
     const viaNpm = await stack.startWorker('npm-worker', { viaNpm: true });
-    const job = await stack.submit(longRegression(friedman, EPOCHS));
+    const job = await stack.submitRetrying(longRegression(friedman, EPOCHS));
     await viaNpm.waitForLine(attemptStarted(job.id, 1));
     await stack.waitFor(job.id, (j) => j.progress.epoch >= 3);
 

@@ -45,12 +45,21 @@ export interface Stack {
   env: Record<string, string>;
   /** A direct client to the private Redis (CONFIG SET and the like). */
   admin(): Redis;
-  startWorker(name?: string, options?: { viaNpm?: boolean }): Promise<ServiceProcess>;
+  /** A worker process; env entries override the stack's (another DATA_DIR, say). */
+  startWorker(
+    name?: string,
+    options?: { viaNpm?: boolean; env?: Record<string, string> },
+  ): Promise<ServiceProcess>;
   /** Kills every worker started so far (continuing a frozen one first): each test's own workers end with it. */
   stopWorkers(): Promise<void>;
   request(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply>;
   uploadFixture(name: string): Promise<string>;
   submit(spec: Record<string, unknown>): Promise<JobView>;
+  /**
+   * Submits as a client that follows a 503's Retry-After (up to 12 tries): on a loaded machine a
+   * freshly started API's first enqueues can outlast their 900 ms bound.
+   */
+  submitRetrying(spec: Record<string, unknown>): Promise<JobView>;
   job(id: string): Promise<JobView>;
   waitFor(id: string, until: (job: JobView) => boolean, timeoutMs?: number): Promise<JobView>;
   /** The models the API lists for a job. */
@@ -87,9 +96,13 @@ export const terminal = (j: JobView) => ['succeeded', 'failed', 'cancelled'].inc
 export const epochs1toN = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function startStack(extraEnv: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(
+  extraEnv: Record<string, string> = {},
+  /** Options of the private Redis (its fsync policy, say: `always` by default). */
+  redisOptions: Parameters<typeof startRedisServer>[0] = {},
+): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bp-faults-'));
-  const redis = await startRedisServer();
+  const redis = await startRedisServer(redisOptions);
   const env: Record<string, string> = {
     REDIS_URL: redis.url,
     REDIS_PREFIX: `faults-${randomUUID().slice(0, 8)}`,
@@ -149,7 +162,10 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
     },
     async startWorker(name, options) {
       workerCount += 1;
-      const w = await startWorker({ env, ...options }, name ?? `worker-${workerCount}`);
+      const w = await startWorker(
+        { ...options, env: { ...env, ...options?.env } },
+        name ?? `worker-${workerCount}`,
+      );
       workers.push(w);
       return w;
     },
@@ -168,6 +184,13 @@ export async function startStack(extraEnv: Record<string, string> = {}): Promise
     },
     async submit(spec) {
       return expectStatus(await request('POST', '/v1/training-jobs', spec), 202, 'submit') as JobView;
+    },
+    async submitRetrying(spec) {
+      for (let attempt = 1; ; attempt++) {
+        const reply = await request('POST', '/v1/training-jobs', spec);
+        if (reply.status !== 503 || attempt === 12) return expectStatus(reply, 202, 'submit') as JobView;
+        await sleep(Number(reply.headers.get('retry-after') ?? '1') * 1000);
+      }
     },
     async job(id) {
       return expectStatus(await request('GET', `/v1/training-jobs/${id}`), 200, `get ${id}`) as JobView;

@@ -2,6 +2,7 @@
 // The real service is exercised by the jobs engineer's tests and by the default test app.
 import { ConflictError, NotFoundError } from '../../src/domain/errors.js';
 import { newId } from '../../src/domain/ids.js';
+import { recipes } from '../../src/domain/recipes.js';
 import { TERMINAL_STATUSES, type Job, type JobStatus, type TrainingSpec } from '../../src/domain/schemas.js';
 import type { JobEvent, JobService } from '../../src/domain/services.js';
 
@@ -30,18 +31,34 @@ export function createFakeJobService(): FakeJobService {
     openStreams: 0,
     async submit(tenant, spec) {
       fake.submitted++;
+      const task = spec.task ?? 'classification';
+      const recipe = recipes[spec.recipe]({ task, rows: 100, inputSize: 4 });
+      const defined = <T extends object>(o: T): Partial<T> =>
+        Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
       const resolved: TrainingSpec = {
         datasetId: spec.datasetId,
         target: spec.target,
         features: spec.features ?? [],
-        task: spec.task ?? 'classification',
+        task,
+        recipe: spec.recipe,
         model: {
           layers: spec.model.layers ?? [],
           initializer: spec.model.initializer ?? 'he',
           binaryOutput: 'softmax',
         },
-        training: { ...spec.training, loss: spec.training.loss ?? 'crossEntropy', maxRuntimeSeconds: 60 },
-        preprocessing: spec.preprocessing,
+        training: {
+          ...recipe.training,
+          ...defined(spec.training),
+          loss: spec.training.loss ?? 'crossEntropy',
+          testSplit: spec.training.testSplit,
+          seed: spec.training.seed,
+          maxRuntimeSeconds: 60,
+        },
+        preprocessing: {
+          ...recipe.preprocessing,
+          ...defined(spec.preprocessing),
+          unknownCategory: spec.preprocessing.unknownCategory,
+        },
       };
       const job: Job = {
         id: newId('job'),
@@ -51,7 +68,7 @@ export function createFakeJobService(): FakeJobService {
         createdAt: new Date().toISOString(),
         startedAt: null,
         finishedAt: null,
-        progress: { epoch: 0, epochs: spec.training.epochs },
+        progress: { epoch: 0, epochs: resolved.training.epochs },
         history: [],
         modelId: null,
         error: null,

@@ -2,7 +2,7 @@
 // through the app's model store, as a worker would; for tests of what happens after training.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeTable, readCsv } from '../../src/data/index.js';
+import { describeTable, readCsv, tableWarnings } from '../../src/data/index.js';
 import { newId } from '../../src/domain/ids.js';
 import { resolveSpec } from '../../src/domain/jobs.js';
 import {
@@ -29,6 +29,8 @@ export async function trainFixture(file: string, spec: Omit<TrainingSpecInput, '
     sizeBytes: 0,
     createdAt: new Date().toISOString(),
     columns: describeTable(table),
+    warnings: tableWarnings(table),
+    format: { ...table.format, missingValues: null, columnTypes: {} },
   };
   const resolved = resolveSpec(
     TrainingSpecInputSchema.parse({ ...spec, datasetId: dataset.id }),
@@ -71,7 +73,7 @@ export async function trainAndSave(
  * [N, 1] (NaN when empty), categorical ones as their trimmed text.
  */
 export function onnxFeeds(
-  features: { name: string; type: 'numeric' | 'categorical' }[],
+  features: { name: string; type: string }[],
   records: Record<string, string>[],
 ): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};

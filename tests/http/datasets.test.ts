@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dataPaths } from '../../src/storage/files.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 const IRIS = join(import.meta.dirname, '..', 'fixtures', 'iris.csv');
@@ -71,7 +72,7 @@ describe('datasets', () => {
     expect(res.status).toBe(201);
     expect(res.body.name).toBe('iris');
     expectIrisSummary(res.body);
-    const saved = await readFile(t.datasetStore.filePath(res.body.id));
+    const saved = await readFile(dataPaths(t.config.DATA_DIR).dataset(res.body.id));
     expect(saved.equals(iris)).toBe(true);
   });
 
@@ -159,7 +160,7 @@ describe('datasets', () => {
       .set(ACME)
       .set('content-type', 'text/csv')
       .send('x,y\n1,2\n');
-    const file = t.datasetStore.filePath(created.body.id);
+    const file = dataPaths(t.config.DATA_DIR).dataset(created.body.id);
     await stat(file);
     const del = await request(t.app.server).delete(`/v1/datasets/${created.body.id}`).set(ACME);
     expect(del.status).toBe(204);

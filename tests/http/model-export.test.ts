@@ -58,7 +58,7 @@ describe('model export and import', () => {
         metrics: model.metrics,
         importedFrom: { modelId: model.id },
       });
-      const rows = model.task === 'regression' ? [{ x1: 0.3, x2: 0.9, x4: 'NA' }, {}] : loanRows;
+      const rows = model.task === 'regression' ? [{ x1: 0.3, x2: 0.9, x4: 'NA' }, { x5: null }] : loanRows;
       expect(await predict(fresh, imported.body.id, rows)).toEqual(await predict(t, model.id, rows));
       const again = await request(fresh.app.server).get(`/v1/models/${imported.body.id}/export`).set(ACME);
       expect(again.body.network).toEqual(exported.body.network);

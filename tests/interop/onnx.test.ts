@@ -76,7 +76,12 @@ describe('ONNX export in ONNX Runtime', () => {
 
   it('when the encoder scales robustly, has missing indicators and two-category inputs, then ONNX encodes the same', async () => {
     const text = await readFile(join(FIXTURES, 'loans.csv'), 'utf8');
-    const table = await readCsv(text, { maxColumns: 100, maxRows: 10_000, maxLineBytes: 1 << 20 });
+    // has_mortgage (yes/no) declared categorical: a two-category categorical, not a boolean column.
+    const table = await readCsv(
+      text,
+      { maxColumns: 100, maxRows: 10_000, maxLineBytes: 1 << 20 },
+      { columnTypes: { has_mortgage: 'categorical' } },
+    );
     const features = table.names.filter((n) => n !== 'decision');
     // Fitted on the rows where has_mortgage is present, so its two categories become one input.
     const mortgage = table.columns[table.names.indexOf('has_mortgage')].values as (string | null)[];

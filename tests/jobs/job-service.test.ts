@@ -12,6 +12,7 @@ import type { JobEvent, JobService } from '../../src/domain/services.js';
 import { createTrainingQueue } from '../../src/queue/training-queue.js';
 import { createCsvDescriber } from '../../src/storage/csv-describer.js';
 import { createDatasetStore } from '../../src/storage/dataset-store.js';
+import { createLocalFileStore } from '../../src/storage/local-file-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../../src/storage/job-store.js';
 import { createRedis, redisKeys, type Redis } from '../../src/storage/redis.js';
 import { fixture } from '../worker/harness.js';
@@ -34,7 +35,12 @@ const spec = (extra: object = {}) =>
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'bp-jobs-'));
   redis = createRedis(config.REDIS_URL, 'api');
-  const store = createDatasetStore({ redis, prefix: config.REDIS_PREFIX, dataDir });
+  const store = createDatasetStore({
+    redis,
+    prefix: config.REDIS_PREFIX,
+    dataDir,
+    files: createLocalFileStore(dataDir),
+  });
   const describer = createCsvDescriber();
   const datasets = createDatasetService({
     store,
@@ -127,7 +133,12 @@ describe('job service', () => {
     );
     const store = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
     const service = createJobService({
-      datasets: createDatasetStore({ redis, prefix: config.REDIS_PREFIX, dataDir }),
+      datasets: createDatasetStore({
+        redis,
+        prefix: config.REDIS_PREFIX,
+        dataDir,
+        files: createLocalFileStore(dataDir),
+      }),
       jobs: store,
       queue: deadQueue,
       events: createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }),

@@ -36,6 +36,8 @@ const iris: Dataset = {
   sizeBytes: 4000,
   createdAt: new Date(0).toISOString(),
   columns: [num('a'), num('b'), num('c'), num('d'), cat('species', ['setosa', 'versicolor', 'virginica'])],
+  warnings: [],
+  format: { delimiter: ',', decimal: '.', charset: 'utf-8', missingValues: null, columnTypes: {} },
 };
 const loans: Dataset = {
   ...iris,
@@ -55,8 +57,12 @@ const refusal = (fn: () => unknown) => {
 };
 
 describe('resolveSpec', () => {
-  it('when only datasetId and target are given, then a categorical target becomes classification with crossEntropy and sized ReLU layers', () => {
-    const spec = resolveSpec(parse({ datasetId: 'ds_iris', target: 'species' }), iris, limits);
+  it('when the fast recipe is asked for, then a categorical target becomes classification with crossEntropy and sized ReLU layers', () => {
+    const spec = resolveSpec(
+      parse({ datasetId: 'ds_iris', target: 'species', recipe: 'fast' }),
+      iris,
+      limits,
+    );
     expect(spec.task).toBe('classification');
     expect(spec.training.loss).toBe('crossEntropy');
     expect(spec.features).toEqual(['a', 'b', 'c', 'd']);
@@ -71,12 +77,69 @@ describe('resolveSpec', () => {
   });
 
   it('when the target is numeric, then the task is regression with mse', () => {
-    const spec = resolveSpec(parse({ datasetId: 'ds_loans', target: 'income' }), loans, limits);
+    const spec = resolveSpec(
+      parse({ datasetId: 'ds_loans', target: 'income', recipe: 'fast' }),
+      loans,
+      limits,
+    );
     expect(spec.task).toBe('regression');
     expect(spec.training.loss).toBe('mse');
     // age 1 + region 4+1 + approved 2+1 = 9 inputs → nextPow2(36) = 64
     expect(encodedInputSize(loans, spec.features)).toBe(9);
     expect(spec.model.layers.map((l) => l.units)).toEqual([64, 32]);
+  });
+
+  it('when the quality recipe is asked for, then it fills and echoes every training value', () => {
+    const spec = resolveSpec(
+      parse({ datasetId: 'ds_iris', target: 'species', recipe: 'quality' }),
+      iris,
+      limits,
+    );
+    expect(spec.recipe).toBe('quality');
+    expect(spec.model.layers).toEqual([
+      { units: 128, activation: 'selu', dropout: 0.15 },
+      { units: 128, activation: 'selu', dropout: 0.15 },
+    ]);
+    expect(spec.training).toMatchObject({
+      crossValidation: { folds: 5 },
+      validationSplit: 0,
+      earlyStopping: false,
+      bestEpoch: 'metric',
+      labelSmoothing: 0.1,
+      learningRateSchedule: 'cosLog4',
+      regularizationSchedule: 'flatCosine',
+      ensemble: 1,
+      optimizer: { type: 'adam', beta2: 0.95, decoupledWeightDecay: 0.02 },
+    });
+    expect(spec.preprocessing).toMatchObject({
+      scaling: 'robust',
+      missingIndicators: true,
+      binaryAsOneInput: true,
+    });
+    // A regression gets Mish and no label smoothing.
+    const reg = resolveSpec(
+      parse({ datasetId: 'ds_loans', target: 'income', recipe: 'quality' }),
+      loans,
+      limits,
+    );
+    expect(reg.model.layers[0].activation).toBe('mish');
+    expect(reg.training.labelSmoothing).toBe(0);
+  });
+
+  it('when a client sets early stopping under the quality recipe, then it gets one validation split, not folds', () => {
+    const spec = resolveSpec(
+      parse({
+        datasetId: 'ds_iris',
+        target: 'species',
+        recipe: 'quality',
+        training: { earlyStopping: { patience: 5 } },
+      }),
+      iris,
+      limits,
+    );
+    expect(spec.training.crossValidation).toBe(false);
+    expect(spec.training.validationSplit).toBe(0.15);
+    expect(spec.training.earlyStopping).toMatchObject({ patience: 5 });
   });
 
   it('when the hidden layers use tanh, then the initializer defaults to xavier', () => {
@@ -120,11 +183,6 @@ describe('resolveSpec', () => {
         resolveSpec(parse({ datasetId: 'x', target: 'species', task: 'regression' }), iris, limits),
       ),
     ).toMatch(/categorical/);
-    expect(
-      refusal(() =>
-        resolveSpec(parse({ datasetId: 'x', target: 'a', task: 'classification' }), iris, limits),
-      ),
-    ).toMatch(/numeric/);
     expect(
       refusal(() =>
         resolveSpec(parse({ datasetId: 'x', target: 'species', training: { loss: 'mse' } }), iris, limits),

@@ -16,12 +16,15 @@ import type { JobService } from '../../src/domain/services.js';
 import { createLogger } from '../../src/logger.js';
 import { createTrainingQueue } from '../../src/queue/training-queue.js';
 import { createCsvDescriber } from '../../src/storage/csv-describer.js';
+import { createArtifactStore, createCheckpointStore } from '../../src/storage/checkpoint-store.js';
 import { createDatasetStore } from '../../src/storage/dataset-store.js';
+import { createFileStore, fileStoreSettings } from '../../src/storage/file-store.js';
 import { dataPaths, type DataPaths } from '../../src/storage/files.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../../src/storage/job-store.js';
 import { createModelStore } from '../../src/storage/model-store.js';
 import { createRedis, type Redis } from '../../src/storage/redis.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/main.js';
+import type { ProcessorDeps } from '../../src/worker/processor.js';
 
 export const fixture = (name: string) =>
   resolve(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', `${name}.csv`);
@@ -32,6 +35,8 @@ export interface Harness {
   config: Config;
   redis: Redis;
   paths: DataPaths;
+  /** The stores of ProcessorDeps for files (checkpoints, artifacts, the dataset's location). */
+  fileDeps: Pick<ProcessorDeps, 'checkpoints' | 'artifacts' | 'files'>;
   jobs: JobService;
   jobStore: JobStore;
   models: ReturnType<typeof createModelStore>;
@@ -55,7 +60,9 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   });
   const redis = createRedis(config.REDIS_URL, 'api');
   redis.on('error', () => {});
-  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir };
+  const files = fileStoreSettings(config);
+  const fileStore = createFileStore(files);
+  const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir, files: fileStore };
   const datasetStore = createDatasetStore(storeDeps);
   const describer = createCsvDescriber();
   const datasets = createDatasetService({
@@ -78,6 +85,11 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
     config,
     redis,
     paths: dataPaths(dataDir),
+    fileDeps: {
+      checkpoints: createCheckpointStore(fileStore),
+      artifacts: createArtifactStore(fileStore),
+      files,
+    },
     jobs,
     jobStore,
     models: createModelStore(storeDeps),

@@ -67,7 +67,7 @@ describe('compare-and-set on the attempt', () => {
     const processor = createTrainingProcessor({
       jobs: h.jobStore,
       events,
-      paths: h.paths,
+      ...h.fileDeps,
       csvLimits: { maxColumns: 100, maxRows: 100_000, maxLineBytes: 100_000 },
       logger: createLogger('silent', 'test'),
       startThread: (_input, onEpoch) => ({
@@ -129,7 +129,7 @@ describe('failures the processor decides', () => {
     createTrainingProcessor({
       jobs: h.jobStore,
       events: createRedisJobEventBus({ redis: h.redis, prefix: h.config.REDIS_PREFIX }),
-      paths: h.paths,
+      ...h.fileDeps,
       csvLimits: { maxColumns: 100, maxRows: 100_000, maxLineBytes: 100_000 },
       logger: createLogger('silent', 'test'),
       startThread,

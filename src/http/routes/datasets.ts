@@ -6,7 +6,15 @@ import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { DomainError, InvalidRequestError, TooLargeError } from '../../domain/errors.js';
-import { DatasetSchema, IdParamsSchema, ListQuerySchema, pageSchema } from '../../domain/schemas.js';
+import {
+  DatasetSchema,
+  IdParamsSchema,
+  ListQuerySchema,
+  ReadOptionsSchema,
+  pageSchema,
+  type ReadOptions,
+} from '../../domain/schemas.js';
+import { READ_OPTION_FIELDS, ReadOptionsQuerySchema, readOptionsFrom } from './read-options.js';
 import type { DatasetService } from '../../domain/services.js';
 import { IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
 import { json, problems, tenantOf } from './common.js';
@@ -20,6 +28,15 @@ const UPLOAD_DESCRIPTION = [
   'extension, else "dataset". Files beyond the upload, column, row or line limits are refused with',
   '413; a file that is no table (empty, header only, rows of the wrong width, broken quoting, not',
   'text) with 422 naming the row.',
+  '',
+  'Reading options, as query parameters or as multipart fields (before or after the file):',
+  '`delimiter` (`,` `;` `\\t` or `|`, detected when absent), `decimal` (`.` or `,`; by default `.` in',
+  'comma-separated files and either mark otherwise), `charset` (default utf-8, or the `charset` parameter',
+  'of `Content-Type: text/csv; charset=…`; utf-16le/be, windows-1252, iso-8859-1 and every WHATWG',
+  'label; a BOM takes precedence), `missingValues` (a JSON array, or markers separated by `|`,',
+  'replacing the defaults: empty, NA, N/A, #N/A, NaN, null, None, ? and -, in any case) and',
+  '`columnTypes` (a JSON object, or `name:type` pairs separated by commas; types numeric, categorical,',
+  'boolean, datetime). The dataset lists the format it was read with and its `warnings`.',
   '',
   '`Idempotency-Key` (optional, 1-255 visible ASCII characters, kept 24 h per tenant): a retry with',
   'the same key, name and bytes answers the original 201 and dataset without creating another; the',
@@ -53,6 +70,8 @@ interface Upload {
   body: Readable;
   /** The dataset name; final once the whole form is read (a `name` field may follow the file). */
   name: () => Promise<string>;
+  /** The reading options (query, Content-Type charset and form fields), final once the form is read. */
+  options: () => Promise<ReadOptions>;
   /** sha256 of the name and the bytes; reads whatever the service left unread. */
   fingerprint: () => Promise<string>;
   /** Waits until the rest of the request is consumed. */
@@ -77,7 +96,7 @@ export const datasetRoutes =
           operationId: 'createDataset',
           summary: 'Upload a CSV dataset',
           description: UPLOAD_DESCRIPTION,
-          querystring: z.object({ name: DatasetNameSchema.optional() }).strict(),
+          querystring: ReadOptionsQuerySchema.extend({ name: DatasetNameSchema.optional() }).strict(),
           headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
           response: {
             201: json('The dataset with its column statistics', DatasetSchema),
@@ -86,7 +105,13 @@ export const datasetRoutes =
         },
       },
       async (request, reply) => {
-        const upload = await openUpload(request, request.query.name, deps.maxUploadBytes);
+        const { name: queryName, ...query } = request.query;
+        const upload = await openUpload(
+          request,
+          queryName,
+          deps.maxUploadBytes,
+          readOptionsFrom(query, request.headers['content-type']),
+        );
         const result = await idempotency.run({
           tenant: tenantOf(request),
           scope: 'datasets',
@@ -97,6 +122,7 @@ export const datasetRoutes =
               name: 'dataset',
               body: upload.body,
               resolveName: upload.name,
+              resolveOptions: upload.options,
             }),
           }),
           fingerprint: upload.fingerprint,
@@ -138,6 +164,31 @@ export const datasetRoutes =
       async (request) => datasets.get(tenantOf(request), request.params.id),
     );
 
+    app.patch(
+      '/datasets/:id',
+      {
+        schema: {
+          tags: ['datasets'],
+          operationId: 'updateDataset',
+          summary: 'Rename a dataset, or read its file again with other options',
+          description: [
+            'Changes the name, and/or re-reads the stored file with changed reading options (the same',
+            'as at upload): `columnTypes` are merged over the current ones, `missingValues` replaces',
+            'them (null restores the defaults), `delimiter`, `decimal` and `charset` replace theirs.',
+            'The answer carries the new column types, statistics and warnings. Jobs submitted before',
+            'keep the format they were submitted with; a job can also set `columnTypes` for itself.',
+          ].join('\n'),
+          params: IdParamsSchema,
+          body: ReadOptionsSchema.extend({ name: DatasetNameSchema.optional() }).strict(),
+          response: {
+            200: json('The dataset as it now reads', DatasetSchema),
+            ...problems(400, 404, 413, 422),
+          },
+        },
+      },
+      async (request) => datasets.update(tenantOf(request), request.params.id, request.body),
+    );
+
     app.delete(
       '/datasets/:id',
       {
@@ -161,11 +212,20 @@ async function openUpload(
   request: FastifyRequest,
   queryName: string | undefined,
   maxBytes: number,
+  queryOptions: ReadOptions,
 ): Promise<Upload> {
   const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (contentType === 'text/csv') {
     const name = queryName ?? 'dataset';
-    return { ...hashed(request.body as Readable, maxBytes, async () => name), finish: async () => undefined };
+    return {
+      ...hashed(
+        request.body as Readable,
+        maxBytes,
+        async () => name,
+        async () => queryOptions,
+      ),
+      finish: async () => undefined,
+    };
   }
   if (contentType !== 'multipart/form-data' || !request.isMultipart()) {
     throw new UnsupportedMediaTypeError(
@@ -173,7 +233,13 @@ async function openUpload(
     );
   }
   let fieldName: string | undefined;
+  const formOptions: Record<string, string> = {};
   const takeField = (part: { fieldname: string; value: unknown }) => {
+    if (READ_OPTION_FIELDS.has(part.fieldname)) {
+      formOptions[part.fieldname] = String(part.value);
+      readOptionsFrom(formOptions); // refuses a bad value now, as a 400
+      return;
+    }
     if (part.fieldname !== 'name') return;
     const parsed = DatasetNameSchema.safeParse(part.value);
     if (!parsed.success) {
@@ -212,11 +278,22 @@ async function openUpload(
         : '';
       let restError: unknown = null;
       let rest: Promise<void> = Promise.resolve();
-      const upload = hashed(part.file, maxBytes, async () => {
+      const formDone = async () => {
         await rest;
         if (restError) throw restError;
-        return fieldName ?? queryName ?? (fromFile ? fromFile.slice(0, 200) : 'dataset');
-      });
+      };
+      const upload = hashed(
+        part.file,
+        maxBytes,
+        async () => {
+          await formDone();
+          return fieldName ?? queryName ?? (fromFile ? fromFile.slice(0, 200) : 'dataset');
+        },
+        async () => {
+          await formDone();
+          return { ...queryOptions, ...readOptionsFrom(formOptions) };
+        },
+      );
       // Read the rest of the form now: a `name` field may follow the file, and busboy reports a
       // truncated body ("Unexpected end of multipart data") only to the iterator while the file
       // stream just stalls; destroying the upload with a 400 lets it fail instead of hanging.
@@ -244,7 +321,12 @@ async function openUpload(
   ]);
 }
 
-function hashed(source: Readable, maxBytes: number, name: () => Promise<string>): Omit<Upload, 'finish'> {
+function hashed(
+  source: Readable,
+  maxBytes: number,
+  name: () => Promise<string>,
+  options: () => Promise<ReadOptions>,
+): Omit<Upload, 'finish'> {
   const hash = createHash('sha256');
   let bytes = 0;
   const body = new PassThrough({
@@ -264,6 +346,7 @@ function hashed(source: Readable, maxBytes: number, name: () => Promise<string>)
   return {
     body,
     name,
+    options,
     fingerprint() {
       digest ??= (async () => {
         if (!body.readableEnded) {
@@ -272,12 +355,17 @@ function hashed(source: Readable, maxBytes: number, name: () => Promise<string>)
         }
         const bytesDigest = hash.digest('hex');
         return createHash('sha256')
-          .update(`${await name()}\0${bytesDigest}`, 'utf8')
+          .update(`${await name()}\0${optionsKey(await options())}${bytesDigest}`, 'utf8')
           .digest('hex');
       })();
       return digest;
     },
   };
+}
+
+/** The reading options' part of an upload's fingerprint: nothing when there are none (as before they existed). */
+function optionsKey(options: ReadOptions): string {
+  return Object.keys(options).length > 0 ? `${JSON.stringify(options)}\0` : '';
 }
 
 /** Errors raised while reading a multipart body are the client's: 400, or 413 for the limits. */

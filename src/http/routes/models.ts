@@ -1,4 +1,5 @@
 // /v1/models: trained models (written by the worker), their deletion, and prediction.
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
@@ -8,6 +9,7 @@ import {
   PredictRequestSchema,
   PredictResponseSchema,
   pageSchema,
+  type PredictRequest,
 } from '../../domain/schemas.js';
 import { ModelExportSchema } from '../../domain/model-export.js';
 import type { ModelService } from '../../domain/services.js';
@@ -181,17 +183,13 @@ export const modelRoutes =
       '/models/:id/predict',
       {
         bodyLimit: PREDICT_BODY_LIMIT,
+        config: { nullPrototypeJson: true },
+        preValidation: keepRawRows,
         schema: {
           tags: ['models'],
           operationId: 'predict',
           summary: 'Predict with a model',
-          description: [
-            'Rows carry raw values as in the CSV; the model applies its own preprocessing. An absent or',
-            'null feature is missing and imputed as in training; keys the model does not use are ignored;',
-            'a value of the wrong type is a 400 naming `rows[i].column`. An unknown category is treated',
-            "as missing or refused with 400, as the model's `unknownCategory` says. Classification answers",
-            '`{label, probabilities}` per row, regression `{value}`.',
-          ].join('\n'),
+          description: PREDICT_DESCRIPTION,
           params: IdParamsSchema,
           body: PredictRequestSchema,
           response: {
@@ -200,13 +198,15 @@ export const modelRoutes =
           },
         },
       },
-      async (request) => models.predict(tenantOf(request), request.params.id, request.body),
+      async (request) => models.predict(tenantOf(request), request.params.id, withRawRows(request)),
     );
 
     app.post(
       '/models/:id/predict.csv',
       {
         bodyLimit: PREDICT_BODY_LIMIT,
+        config: { nullPrototypeJson: true },
+        preValidation: keepRawRows,
         schema: {
           tags: ['models'],
           operationId: 'predictCsv',
@@ -226,8 +226,37 @@ export const modelRoutes =
         },
       },
       async (request, reply) => {
-        const csv = await models.predictCsv(tenantOf(request), request.params.id, request.body);
+        const csv = await models.predictCsv(tenantOf(request), request.params.id, withRawRows(request));
         return reply.type('text/csv; charset=utf-8').send(csv);
       },
     );
   };
+
+const PREDICT_DESCRIPTION = [
+  'Rows carry raw values as in the CSV, keyed by column name (any name the upload accepted:',
+  '`constructor`, `__proto__`, names with spaces or dots); the model applies its own preprocessing.',
+  'Numeric features take numbers or numeric strings; categorical ones strings (as written in the',
+  'file, so `"02139"`, not `2139`); boolean ones JSON `true`/`false` or the strings true/false,',
+  'yes/no, 1/0 in any case; datetime ones ISO dates. An absent, null or missing-marker value is',
+  'imputed as in training; a category not seen in training is encoded exactly as a missing one',
+  "(or refused with 400, if the model's `unknownCategory` is `error`). Each row that needed that,",
+  'or that carries keys the model does not use, gets an entry in `warnings`',
+  "(`imputed`, `unseenCategory`, `unknownColumns`). A row with none of the model's features is a 400",
+  'naming the row, and a value of the wrong type a 400 naming `rows[i].column`. Classification',
+  'answers `{label, probabilities}` per row with the labels as written in the file, regression `{value}`.',
+].join('\n');
+
+// The body as parsed (null-prototype rows with every key), before schema validation rebuilds the
+// rows as plain objects, where a `__proto__` key would be lost.
+const rawRows = new WeakMap<object, unknown>();
+
+async function keepRawRows(request: FastifyRequest): Promise<void> {
+  const body = request.body as { rows?: unknown } | null;
+  if (body && typeof body === 'object' && Array.isArray(body.rows)) rawRows.set(request, body.rows);
+}
+
+/** The validated request with the rows exactly as parsed. */
+function withRawRows(request: FastifyRequest & { body: PredictRequest }): PredictRequest {
+  const rows = rawRows.get(request);
+  return rows ? { ...request.body, rows: rows as PredictRequest['rows'] } : request.body;
+}

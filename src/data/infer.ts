@@ -1,0 +1,300 @@
+// Column type inference while the rows stream by. Each column keeps what it may still turn out to
+// be (numbers, booleans, dates, and the exact text once text may be needed), and decides at the end
+// of the file, so the decision never depends on the order of the rows.
+import {
+  BOOLEAN_PAIRS,
+  hasLeadingZero,
+  parseBooleanCell,
+  parseDateCell,
+  parseNumberCell,
+  type DecimalMark,
+  type MissingMarkers,
+} from './cells.js';
+import type { Column, ColumnType, ColumnWarning } from './schema.js';
+
+/** A numeric column keeps its type despite stray tokens when they are this few kinds… */
+export const MAX_STRAY_KINDS = 5;
+/** …and at most this share of its non-missing cells (the rest being numbers). */
+export const MAX_STRAY_SHARE = 0.05;
+// Non-canonical number texts ("3.0", "1e3") remembered per column, in case the column turns out to
+// be text after all; past this many the text of earlier numeric cells is their shortest form.
+const MAX_EXCEPTIONS = 100_000;
+const MAX_INTERNED = 10_000;
+
+export interface CellRules {
+  decimal: DecimalMark;
+  missing: MissingMarkers;
+}
+
+export interface BuiltColumn {
+  column: Column;
+  warnings: Omit<ColumnWarning, 'column'>[];
+}
+
+/** Grows one column cell by cell; build() decides its type (or applies the forced one). */
+export class ColumnBuilder {
+  private numbers: Float64Array | null = new Float64Array(1024);
+  private strings: (string | null)[] | null = null;
+  private exceptions: Map<number, string> | null = new Map();
+  private readonly strays = new Map<string, number>();
+  private strayCells = 0;
+  private leadingZero = false;
+  private boolPair = -1; // index in BOOLEAN_PAIRS once a boolean is seen; -2 once impossible
+  private readonly spellings = new Map<string, number>();
+  private dates: Float64Array | null = null;
+  private dateAlive = true;
+  private hasTime = false;
+  private readonly intern = new Map<string, string>();
+  private length = 0;
+  private missing = 0;
+
+  constructor(
+    readonly name: string,
+    private readonly rules: CellRules,
+    private readonly forced?: ColumnType,
+  ) {
+    // A column forced to be text never needs its numbers.
+    if (forced === 'categorical') this.startStrings();
+  }
+
+  push(raw: string): void {
+    const cell = raw.trim();
+    const row = this.length++;
+    if (this.numbers && row === this.numbers.length) this.numbers = grow(this.numbers);
+    if (this.dates && row === this.dates.length) this.dates = grow(this.dates);
+    if (this.rules.missing.has(cell)) {
+      this.missing++;
+      if (this.numbers) this.numbers[row] = Number.NaN;
+      if (this.dates) this.dates[row] = Number.NaN;
+      this.strings?.push(null);
+      return;
+    }
+    const v = this.numbers ? parseNumberCell(cell, this.rules.decimal) : Number.NaN;
+    if (this.numbers) this.numbers[row] = v;
+    if (!Number.isNaN(v)) {
+      this.boolPair = -2;
+      this.dateAlive = false;
+      if (!this.leadingZero && hasLeadingZero(cell)) {
+        this.leadingZero = true;
+        if (!this.strings) this.startStrings(row);
+      }
+      if (this.strings) this.strings.push(this.interned(cell));
+      else if (this.exceptions && String(v) !== cell) this.noteException(row, cell);
+      return;
+    }
+    this.notNumber(cell, row);
+  }
+
+  private notNumber(cell: string, row: number): void {
+    if (this.numbers) {
+      this.strayCells++;
+      this.strays.set(cell, (this.strays.get(cell) ?? 0) + 1);
+      if (this.strays.size > MAX_STRAY_KINDS && this.forced !== 'numeric') {
+        if (!this.strings) this.startStrings(row);
+        this.numbers = null;
+      }
+    }
+    if (!this.strings) this.startStrings(row);
+    this.strings!.push(this.interned(cell));
+    if (this.boolPair !== -2) this.trackBoolean(cell);
+    if (this.dateAlive) this.trackDate(cell, row);
+  }
+
+  private trackBoolean(cell: string): void {
+    const lower = cell.toLowerCase();
+    const pair = BOOLEAN_PAIRS.findIndex((p) => p[0] === lower || p[1] === lower);
+    if (pair < 0 || (this.boolPair >= 0 && pair !== this.boolPair)) {
+      this.boolPair = -2;
+      return;
+    }
+    this.boolPair = pair;
+    this.spellings.set(cell, (this.spellings.get(cell) ?? 0) + 1);
+  }
+
+  private trackDate(cell: string, row: number): void {
+    const d = parseDateCell(cell);
+    if (!d) {
+      this.dateAlive = false;
+      this.dates = null;
+      return;
+    }
+    if (!this.dates) this.dates = new Float64Array(Math.max(1024, row + 1)).fill(Number.NaN);
+    this.dates[row] = d.ms;
+    if (d.hasTime) this.hasTime = true;
+  }
+
+  private noteException(row: number, cell: string): void {
+    const ex = this.exceptions!;
+    if (ex.size >= MAX_EXCEPTIONS) this.exceptions = null;
+    else ex.set(row, this.interned(cell));
+  }
+
+  /** Keeps the exact text from now on; the first `upTo` rows are rebuilt from what was kept. */
+  private startStrings(upTo = 0): void {
+    const strings: (string | null)[] = new Array(upTo);
+    for (let i = 0; i < upTo; i++) strings[i] = this.rebuiltText(i);
+    this.strings = strings;
+  }
+
+  private rebuiltText(row: number): string | null {
+    const v = this.numbers ? this.numbers[row] : Number.NaN;
+    if (Number.isNaN(v)) return null;
+    return this.exceptions?.get(row) ?? this.interned(String(v));
+  }
+
+  private interned(s: string): string {
+    const hit = this.intern.get(s);
+    if (hit !== undefined) return hit;
+    if (this.intern.size < MAX_INTERNED) this.intern.set(s, s);
+    return s;
+  }
+
+  /** The column's type: the forced one, else inferred from every cell (see inferredType). */
+  build(): BuiltColumn {
+    if (this.forced) return this.buildForced(this.forced);
+    const present = this.length - this.missing;
+    if (present > 0 && this.boolPair >= 0) return { column: this.booleanColumn(), warnings: [] };
+    if (present > 0 && this.dateAlive && this.dates) return { column: this.datetimeColumn(), warnings: [] };
+    if (this.numbers) {
+      if (this.leadingZero) {
+        const example = this.strings!.find((s) => s !== null && hasLeadingZero(s));
+        const reason = `codes written with leading zeros (e.g. "${example}") keep their exact text`;
+        return { column: this.categoricalColumn(reason), warnings: [] };
+      }
+      if (this.strayCells === 0) return { column: this.numericColumn(), warnings: [] };
+      if (this.strayCells <= MAX_STRAY_SHARE * present) return this.numericWithStrays('strayTokens');
+    }
+    return { column: this.categoricalColumn(), warnings: [] };
+  }
+
+  private buildForced(type: ColumnType): BuiltColumn {
+    const reason = `set to ${type} by columnTypes`;
+    if (type === 'categorical') return { column: this.categoricalColumn(reason), warnings: [] };
+    if (type === 'numeric') {
+      if (!this.numbers) throw new Error('unreachable: a column forced numeric keeps its numbers');
+      const built =
+        this.strayCells > 0
+          ? this.numericWithStrays('invalidValues')
+          : { column: this.numericColumn(), warnings: [] };
+      built.column.reason = reason;
+      return built;
+    }
+    // Boolean and datetime from the text of every cell; cells that are neither count as missing.
+    const values = new Float64Array(this.length);
+    const bad = new Map<string, number>();
+    let hasTime = false;
+    let missing = this.missing;
+    for (let i = 0; i < this.length; i++) {
+      const text = this.strings ? this.strings[i] : this.rebuiltText(i);
+      if (text === null) {
+        values[i] = Number.NaN;
+        continue;
+      }
+      const date = type === 'datetime' ? parseDateCell(text) : null;
+      if (date?.hasTime) hasTime = true;
+      values[i] = type === 'boolean' ? parseBooleanCell(text, true) : (date?.ms ?? Number.NaN);
+      if (Number.isNaN(values[i])) {
+        missing++;
+        bad.set(text, (bad.get(text) ?? 0) + 1);
+      }
+    }
+    const warnings =
+      bad.size > 0 ? [invalidWarning(bad, `not ${type === 'boolean' ? 'a boolean' : 'an ISO date'}`)] : [];
+    const base = { name: this.name, missing, reason, values };
+    const column: Column =
+      type === 'boolean'
+        ? { ...base, type, labels: this.booleanLabels() }
+        : { ...base, type: 'datetime', hasTime };
+    return { column, warnings };
+  }
+
+  private numericColumn(): Column & { type: 'numeric' } {
+    return {
+      name: this.name,
+      type: 'numeric',
+      values: this.numbers!.slice(0, this.length),
+      missing: this.missing,
+    };
+  }
+
+  private numericWithStrays(code: 'strayTokens' | 'invalidValues'): BuiltColumn {
+    const column = this.numericColumn();
+    column.missing += this.strayCells;
+    const list = [...this.strays].sort((a, b) => b[1] - a[1]);
+    column.reason = `numeric: ${this.strayCells} cell(s) held non-numeric tokens (${list
+      .map(([t]) => JSON.stringify(t))
+      .join(', ')}) and count as missing`;
+    return { column, warnings: [invalidWarning(this.strays, 'not a number', code)] };
+  }
+
+  private categoricalColumn(reason?: string): Column {
+    if (!this.strings) this.startStrings(this.length);
+    const values = this.strings!.length === this.length ? this.strings! : this.strings!.slice(0, this.length);
+    return {
+      name: this.name,
+      type: 'categorical',
+      values,
+      missing: this.missing,
+      ...(reason ? { reason } : {}),
+    };
+  }
+
+  private booleanColumn(): Column {
+    const values = new Float64Array(this.length);
+    for (let i = 0; i < this.length; i++) {
+      const s = this.strings![i];
+      values[i] = s === null ? Number.NaN : parseBooleanCell(s);
+    }
+    return { name: this.name, type: 'boolean', values, missing: this.missing, labels: this.booleanLabels() };
+  }
+
+  /** The most frequent spelling of each value (ties: first in code-unit order); the lower-case word when absent. */
+  private booleanLabels(): { false: string; true: string } {
+    const pair = BOOLEAN_PAIRS[Math.max(0, this.boolPair)];
+    const best: [string | null, string | null] = [null, null];
+    const count = [0, 0];
+    const sorted = [...this.spellings].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [spelling, n] of sorted) {
+      const k = parseBooleanCell(spelling);
+      if (Number.isNaN(k) || n <= count[k]) continue;
+      best[k] = spelling;
+      count[k] = n;
+    }
+    return { false: best[0] ?? pair[0], true: best[1] ?? pair[1] };
+  }
+
+  private datetimeColumn(): Column {
+    return {
+      name: this.name,
+      type: 'datetime',
+      values: this.dates!.slice(0, this.length),
+      missing: this.missing,
+      hasTime: this.hasTime,
+    };
+  }
+}
+
+function grow(a: Float64Array): Float64Array {
+  const bigger = new Float64Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
+
+/** A warning naming the offending tokens and their counts, most frequent first (ten at most). */
+function invalidWarning(
+  tokens: Map<string, number>,
+  what: string,
+  code: 'strayTokens' | 'invalidValues' = 'invalidValues',
+): Omit<ColumnWarning, 'column'> {
+  const list = [...tokens].sort((a, b) => b[1] - a[1]);
+  const total = list.reduce((n, [, c]) => n + c, 0);
+  const shown = list
+    .slice(0, 10)
+    .map(([t, n]) => `${JSON.stringify(t)} ×${n}`)
+    .join(', ');
+  const more = list.length > 10 ? ` and ${list.length - 10} more` : '';
+  return {
+    code,
+    message: `${total} cell(s) ${what}, read as missing: ${shown}${more} (add them to missingValues, or fix the file)`,
+  };
+}

@@ -1,0 +1,7 @@
+// The key of each kind of stored file, in one place (the FileStore's layout, also DATA_DIR's).
+/** The keys of each kind of file, in one place. */
+export const fileKeys = {
+  dataset: (id: string) => `datasets/${id}.csv`,
+  model: (id: string) => `models/${id}.json`,
+  checkpoint: (jobId: string) => `checkpoints/${jobId}.ckpt`,
+};

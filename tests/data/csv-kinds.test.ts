@@ -1,0 +1,251 @@
+// Real-world CSV kinds (tests/fixtures/cases): each file is read the way its owner means it.
+import { createReadStream, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { CsvError, readCsv, type CsvLimits, type CsvOptions } from '../../src/data/csv.js';
+import { describeTable, tableWarnings, type Column } from '../../src/data/schema.js';
+
+const LIMITS: CsvLimits = { maxColumns: 1000, maxRows: 1_000_000, maxLineBytes: 1 << 20 };
+const fixture = (name: string): string =>
+  fileURLToPath(new URL(`../fixtures/cases/${name}`, import.meta.url));
+const read = (name: string, options?: CsvOptions) =>
+  readCsv(createReadStream(fixture(name)), LIMITS, options);
+const col = (t: { names: string[]; columns: Column[] }, name: string): Column =>
+  t.columns[t.names.indexOf(name)];
+
+async function failure(promise: Promise<unknown>): Promise<CsvError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(CsvError);
+    return err as CsvError;
+  }
+  throw new Error('expected a CsvError');
+}
+
+describe('delimiters and decimal marks', () => {
+  const iris = readCsv(readFileSync(fixture('../iris.csv'), 'utf8'), LIMITS);
+
+  it('when a file is semicolon-separated with decimal commas and CRLF, then it reads as the comma-separated iris', async () => {
+    const t = await read('iris-semicolon-decimal-comma.csv');
+    const ref = await iris;
+    expect(t.format).toEqual({ delimiter: ';', decimal: 'auto', charset: 'utf-8' });
+    expect(t.names).toEqual(ref.names);
+    expect(t.columns.map((c) => c.type)).toEqual(['numeric', 'numeric', 'numeric', 'numeric', 'categorical']);
+    expect(t.columns.map((c) => Array.from(c.values as ArrayLike<unknown>))).toEqual(
+      ref.columns.map((c) => Array.from(c.values as ArrayLike<unknown>)),
+    );
+  });
+
+  it('when a file is tab-separated, then the delimiter is detected', async () => {
+    const t = await read('iris-tab.tsv');
+    expect(t.format.delimiter).toBe('\t');
+    expect(t.columns.map((c) => Array.from(c.values as ArrayLike<unknown>))).toEqual(
+      (await iris).columns.map((c) => Array.from(c.values as ArrayLike<unknown>)),
+    );
+  });
+
+  it('when a pipe-separated file is read, then the pipe is detected', async () => {
+    const t = await readCsv('a|b|c\n1|x|2.5\n2|y|3.5\n', LIMITS);
+    expect(t.format.delimiter).toBe('|');
+    expect(t.names).toEqual(['a', 'b', 'c']);
+  });
+
+  it('when the delimiter is given wrongly, then the width error says what the file looks like', async () => {
+    const e = await failure(read('iris-semicolon-decimal-comma.csv', { delimiter: ',' }));
+    expect(e.kind).toBe('width');
+    expect(e.message).toContain('this looks semicolon-separated');
+  });
+
+  it('when the delimiter option is given, then it wins over detection', async () => {
+    // Detection would pick the comma (two per line); the user says the file is one column per line.
+    const t = await readCsv('"a,b";c\n"1,2";3\n', LIMITS, { delimiter: ';' });
+    expect(t.names).toEqual(['a,b', 'c']);
+    expect(col(t, 'a,b').values).toEqual(Float64Array.of(1.2)); // auto decimal mark: "1,2" is 1.2
+  });
+
+  it('when thousands are grouped in quoted cells of a comma file, then the column stays numeric', async () => {
+    const t = await readCsv('price,n\n"1,234",1\n"12,345.5",2\n999,3\n', LIMITS);
+    expect(col(t, 'price')).toMatchObject({ type: 'numeric', values: Float64Array.of(1234, 12345.5, 999) });
+  });
+
+  it('when decimal is "," in a semicolon file, then a point groups thousands ("1.234,5")', async () => {
+    const t = await readCsv('v;w\n1.234,5;1\n2,25;2\n', LIMITS, { decimal: ',' });
+    expect(col(t, 'v').values).toEqual(Float64Array.of(1234.5, 2.25));
+  });
+});
+
+describe('charsets', () => {
+  const bytes = readFileSync(fixture('cities-windows-1252.csv'));
+
+  it('when a Windows-1252 file is read with its charset declared, then accented names are exact', async () => {
+    const t = await read('cities-windows-1252.csv', { charset: 'windows-1252' });
+    expect(t.format.charset).toBe('windows-1252');
+    const cities = describeTable(t).find((c) => c.name === 'city');
+    expect(Object.keys((cities as { categories: object }).categories)).toContain('Montréal');
+    expect(Object.keys((cities as { categories: object }).categories)).toContain('São Paulo');
+  });
+
+  it('when iso-8859-1 is declared, then it reads as windows-1252 (the WHATWG label)', async () => {
+    const t = await read('cities-windows-1252.csv', { charset: 'ISO-8859-1' });
+    expect((col(t, 'city').values as string[]).some((v) => v === 'Zürich' || v === 'Québec')).toBe(true);
+  });
+
+  it('when the same file comes undeclared, then it is refused naming the first row with a byte that is not UTF-8 and how to fix it', async () => {
+    const firstBad = bytes.findIndex((b) => b >= 0x80);
+    const row = bytes.subarray(0, firstBad).filter((b) => b === 0x0a).length + 1;
+    const e = await failure(read('cities-windows-1252.csv'));
+    expect(e).toMatchObject({ kind: 'notText', row });
+    expect(e.message).toContain('charset=windows-1252');
+  });
+
+  it('when a file is UTF-16 with a BOM, then it is decoded whatever charset was declared', async () => {
+    const text = 'a,b\r\nMontréal,1\r\nQuébec,2\r\n';
+    const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const t = await readCsv(
+      (async function* () {
+        yield new Uint8Array(le);
+      })(),
+      LIMITS,
+    );
+    expect(t.format.charset).toBe('utf-16le');
+    expect(col(t, 'a').values).toEqual(['Montréal', 'Québec']);
+  });
+});
+
+describe('headers', () => {
+  it('when a pandas to_csv file has an empty first header cell, then it is "Unnamed: 0", warned, and ID-like', async () => {
+    const t = await read('iris-pandas-index.csv');
+    expect(t.names[0]).toBe('Unnamed: 0');
+    const warnings = tableWarnings(t);
+    expect(warnings.filter((w) => w.column === 'Unnamed: 0').map((w) => w.code)).toEqual([
+      'renamedHeader',
+      'idLike',
+    ]);
+  });
+});
+
+describe('column types', () => {
+  it('when codes have leading zeros and one code is not numeric, then the column is categorical with every code exact', async () => {
+    const t = await read('zip-codes.csv');
+    const zip = describeTable(t).find((c) => c.name === 'zip')!;
+    expect(zip.type).toBe('categorical');
+    expect(Object.keys((zip as { categories: object }).categories).sort()).toEqual([
+      '02139',
+      '02140',
+      '10001',
+      '94105',
+      'K1A0B1',
+    ]);
+    expect(zip.reason).toContain('leading zeros');
+  });
+
+  it('when a code with a leading zero comes after plain numbers, then the earlier cells keep their text too', async () => {
+    const t = await readCsv('zip,n\n94105,1\n10001,2\n02139,3\n', LIMITS);
+    expect(col(t, 'zip').values).toEqual(['94105', '10001', '02139']);
+  });
+
+  it('when a numeric column has "?" cells, then it stays numeric with those cells missing', async () => {
+    const t = await read('mpg-question-marks.csv');
+    const hp = describeTable(t).find((c) => c.name === 'horsepower')!;
+    expect(hp).toMatchObject({ type: 'numeric', missing: 6 });
+  });
+
+  it('when a numeric column has a few stray tokens, then it stays numeric and a strayTokens warning names them with counts', async () => {
+    const rows = Array.from(
+      { length: 60 },
+      (_, i) => `${i % 7 === 0 && i < 21 ? 'unknown' : String(100 + i)},${i}`,
+    );
+    const t = await readCsv(`hp,n\n${rows.join('\n')}\n`, LIMITS);
+    expect(col(t, 'hp')).toMatchObject({ type: 'numeric', missing: 3 });
+    expect(t.warnings).toEqual([
+      { column: 'hp', code: 'strayTokens', message: expect.stringContaining('"unknown" ×3') },
+    ]);
+  });
+
+  it('when non-numeric tokens are more than 5% of a column, then it is categorical', async () => {
+    const rows = Array.from({ length: 20 }, (_, i) => (i < 2 ? 'unknown' : String(i)));
+    const t = await readCsv(`v\n${rows.join('\n')}\n`, LIMITS);
+    expect(col(t, 'v').type).toBe('categorical');
+  });
+
+  it('when missingValues is given, then it replaces the default markers', async () => {
+    const text = 'v,w\n1,a\n-,b\nn.a.,c\n4,NA\n';
+    const defaults = await readCsv(text, LIMITS);
+    expect(col(defaults, 'v')).toMatchObject({ type: 'categorical' }); // "n.a." is not a default marker, 1 of 3 present
+    const custom = await readCsv(text, LIMITS, { missingValues: ['n.a.', '-'] });
+    expect(col(custom, 'v')).toMatchObject({ type: 'numeric', missing: 2 });
+    expect(col(custom, 'w').values).toEqual(['a', 'b', 'c', 'NA']); // NA is a value now
+  });
+
+  it('when a column holds TRUE/FALSE or yes/no, then it is boolean with its spellings as labels', async () => {
+    const t = await read('subscriptions.csv');
+    expect(col(t, 'autopay')).toMatchObject({ type: 'boolean', labels: { false: 'FALSE', true: 'TRUE' } });
+    expect(col(t, 'renewed')).toMatchObject({ type: 'boolean', labels: { false: 'no', true: 'yes' } });
+    const mixed = await readCsv('b\ntrue\nFalse\nTRUE\n\n', LIMITS);
+    expect(col(mixed, 'b').values).toEqual(Float64Array.of(1, 0, 1));
+    const notBool = await readCsv('b\ntrue\nno\n', LIMITS); // two different pairs
+    expect(col(notBool, 'b').type).toBe('categorical');
+  });
+
+  it('when a column holds ISO dates or date-times, then it is datetime in UTC milliseconds', async () => {
+    const t = await read('subscriptions.csv');
+    expect(col(t, 'signup_date')).toMatchObject({ type: 'datetime', hasTime: false });
+    expect(col(t, 'last_login')).toMatchObject({ type: 'datetime', hasTime: true });
+    const one = await readCsv('d\n2024-02-29\n2024-03-01 14:30\n', LIMITS);
+    expect(col(one, 'd').values).toEqual(
+      Float64Array.of(Date.UTC(2024, 1, 29), Date.UTC(2024, 2, 1, 14, 30)),
+    );
+    const notDate = await readCsv('d\n2023-02-30\n2024-03-01\n', LIMITS); // no 30 February
+    expect(col(notDate, 'd').type).toBe('categorical');
+  });
+
+  it('when columnTypes forces a type, then it is used with the reason, and cells that do not fit are missing with a warning', async () => {
+    const t = await readCsv('zip,b,d\n2139,yes,2024-01-01\n10001,0,soon\n', LIMITS, {
+      columnTypes: { zip: 'categorical', b: 'boolean', d: 'datetime' },
+    });
+    expect(col(t, 'zip')).toMatchObject({
+      type: 'categorical',
+      values: ['2139', '10001'],
+      reason: 'set to categorical by columnTypes',
+    });
+    expect(col(t, 'b')).toMatchObject({ type: 'boolean', values: Float64Array.of(1, 0) });
+    expect(col(t, 'd')).toMatchObject({ type: 'datetime', missing: 1 });
+    expect(t.warnings).toEqual([
+      { column: 'd', code: 'invalidValues', message: expect.stringContaining('"soon" ×1') },
+    ]);
+  });
+
+  it('when columnTypes names a column the file does not have, then kind is options', async () => {
+    const e = await failure(readCsv('a,b\n1,2\n', LIMITS, { columnTypes: { c: 'numeric' } }));
+    expect(e).toMatchObject({ kind: 'options' });
+    expect(e.message).toContain('"c"');
+  });
+});
+
+describe('column warnings', () => {
+  it('when a column is a row number, then it is idLike; noise features are not', async () => {
+    const t = await read('id-column.csv');
+    expect(tableWarnings(t).map((w) => [w.column, w.code])).toEqual([['id', 'idLike']]);
+  });
+
+  it('when 0/1 labels are read, then they are integerCodes with their value counts', async () => {
+    const t = await read('churn-01-labels.csv');
+    expect(tableWarnings(t).map((w) => [w.column, w.code])).toEqual([['churned', 'integerCodes']]);
+    const churned = describeTable(t).find((c) => c.name === 'churned')!;
+    const counts = (churned as { valueCounts: Record<string, number> }).valueCounts;
+    expect(Object.keys(counts)).toEqual(['0', '1']);
+    expect(counts['0'] + counts['1']).toBe(300);
+  });
+
+  it('when a column is constant or a categorical is unique per row or has very many categories, then each is flagged', async () => {
+    const rows = Array.from({ length: 120 }, (_, i) => `k,name${i},c${i % 70},${i % 3}`);
+    const t = await readCsv(`const,name,many,small\n${rows.join('\n')}\n`, LIMITS);
+    expect(tableWarnings(t).map((w) => [w.column, w.code])).toEqual([
+      ['const', 'constantColumn'],
+      ['name', 'idLike'],
+      ['many', 'highCardinality'],
+      ['small', 'integerCodes'],
+    ]);
+  });
+});

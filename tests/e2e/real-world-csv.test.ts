@@ -1,0 +1,276 @@
+// End to end through HTTP on real-world CSV kinds (tests/fixtures/cases): each file is uploaded,
+// trained on with the defaults by a worker in this process, and predicted from, and the model is
+// the one the file's owner meant.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { startTrainingWorker, type TrainingWorker } from '../../src/worker/main.js';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+const CASES = join(import.meta.dirname, '..', 'fixtures', 'cases');
+
+let t: TestApp;
+let worker: TrainingWorker;
+beforeAll(async () => {
+  t = await createTestApp({ sseHeartbeatMs: 60_000 });
+  worker = startTrainingWorker(t.config, createLogger('silent', 'worker'));
+});
+afterAll(async () => {
+  await worker?.close();
+  await t?.close();
+});
+
+const api = () => request(t.app.server);
+
+/** Uploads a case file as text/csv; `query` and `contentType` as the user would send them. */
+async function upload(file: string, query = '', contentType = 'text/csv') {
+  return api()
+    .post(`/v1/datasets?name=${encodeURIComponent(file)}${query}`)
+    .set('content-type', contentType)
+    .send(await readFile(join(CASES, file)));
+}
+
+async function uploaded(file: string, query = '', contentType?: string): Promise<Dataset> {
+  const res = await upload(file, query, contentType);
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as Dataset;
+}
+
+interface Dataset {
+  id: string;
+  columns: { name: string; type: string; categories?: Record<string, number>; reason?: string }[];
+  warnings: { column: string | null; code: string; message: string }[];
+  format: Record<string, unknown>;
+}
+interface TrainedJob {
+  status: string;
+  spec: {
+    task: string;
+    features: string[];
+    decisions: { task: { rule: string }; excludedFeatures: { column: string; code: string }[] };
+  };
+  model: {
+    id: string;
+    classes: string[] | null;
+    metrics: { test: { r2?: number; accuracy?: number } };
+  };
+}
+
+/** Submits a job and waits for it to succeed; the job and its model. */
+async function train(body: object): Promise<TrainedJob> {
+  const res = await api().post('/v1/training-jobs').send(body);
+  expect(res.status, JSON.stringify(res.body)).toBe(202);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const job = (await api().get(`/v1/training-jobs/${res.body.id}`)).body;
+    if (job.status === 'succeeded') {
+      const model = (await api().get(`/v1/models/${job.modelId}`)).body;
+      return { ...job, model };
+    }
+    if (job.status === 'failed' || job.status === 'cancelled' || Date.now() > deadline)
+      throw new Error(`job ended ${JSON.stringify(job.error ?? job.status)}`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
+const predict = (modelId: string, rows: string) =>
+  api()
+    .post(`/v1/models/${modelId}/predict`)
+    .set('content-type', 'application/json')
+    .send(`{"rows": ${rows}}`);
+
+const sum = (p: Record<string, number>) => Object.values(p).reduce((a, b) => a + b, 0);
+
+describe('real-world CSVs through HTTP', () => {
+  it('when the target holds 0/1, then the default job is a classification that says why, with labels as written and probabilities summing to 1', async () => {
+    const ds = await uploaded('churn-01-labels.csv');
+    const job = await train({ datasetId: ds.id, target: 'churned', training: { epochs: 80 } });
+    expect(job.spec.task).toBe('classification');
+    expect(job.spec.decisions.task.rule).toBe('integerLabels');
+    expect(job.model.classes).toEqual(['0', '1']);
+    const res = await predict(job.model.id, '[{"tenure_months": 3, "monthly_fee": 110, "plan": "basic"}]');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(['0', '1']).toContain(res.body.predictions[0].label);
+    expect(sum(res.body.predictions[0].probabilities)).toBeCloseTo(1, 5);
+    const regression = await api()
+      .post('/v1/training-jobs')
+      .send({ datasetId: ds.id, target: 'churned', task: 'regression' });
+    expect(regression.status).toBe(202);
+    expect(regression.body.spec.decisions.task.rule).toBe('requested');
+  });
+
+  it('when horsepower has "?" cells, then it stays numeric and the model is within 0.02 r² of its clean twin', async () => {
+    const clean = await uploaded('mpg-clean.csv');
+    const marked = await uploaded('mpg-question-marks.csv');
+    expect(marked.columns.find((c) => c.name === 'horsepower')).toMatchObject({
+      type: 'numeric',
+      missing: 6,
+    });
+    const spec = { target: 'mpg' };
+    const [a, b] = [
+      await train({ ...spec, datasetId: clean.id }),
+      await train({ ...spec, datasetId: marked.id }),
+    ];
+    expect(a.model.metrics.test.r2).toBeGreaterThan(0.9);
+    console.log('mpg test r2, clean and with ? cells:', a.model.metrics.test.r2, b.model.metrics.test.r2);
+    expect(Math.abs(a.model.metrics.test.r2! - b.model.metrics.test.r2!)).toBeLessThan(0.02);
+  });
+
+  it('when zip codes have leading zeros, then each code is one category and a code sent as written is recognised', async () => {
+    const ds = await uploaded('zip-codes.csv');
+    const zip = ds.columns.find((c) => c.name === 'zip')!;
+    expect(Object.keys(zip.categories!).sort()).toEqual(['02139', '02140', '10001', '94105', 'K1A0B1']);
+    const job = await train({ datasetId: ds.id, target: 'segment', training: { epochs: 60 } });
+    const res = await predict(
+      job.model.id,
+      '[{"zip": "02139", "floor_area": 90}, {"zip": "2139", "floor_area": 90}]',
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.warnings).toEqual([
+      { row: 1, code: 'unseenCategory', columns: ['zip'], message: expect.stringContaining('zip') },
+    ]);
+  });
+
+  it('when a European export (semicolons, decimal commas) is uploaded and trained on, then it is iris', async () => {
+    const ds = await uploaded('iris-semicolon-decimal-comma.csv');
+    expect(ds.format).toMatchObject({ delimiter: ';', decimal: 'auto' });
+    expect(ds.columns.map((c) => c.type)).toEqual([
+      'numeric',
+      'numeric',
+      'numeric',
+      'numeric',
+      'categorical',
+    ]);
+    const job = await train({ datasetId: ds.id, target: 'species', training: { epochs: 150 } });
+    expect(job.model.metrics.test.accuracy).toBeGreaterThanOrEqual(0.85);
+    const tsv = await uploaded('iris-tab.tsv');
+    expect(tsv.format.delimiter).toBe('\t');
+  });
+
+  it('when a pandas index or an id column is in the file, then it is left out of the default features and the job says why', async () => {
+    for (const [file, column, target] of [
+      ['iris-pandas-index.csv', 'Unnamed: 0', 'species'],
+      ['id-column.csv', 'id', 'label'],
+    ]) {
+      const ds = await uploaded(file);
+      expect(ds.warnings.filter((w) => w.column === column).map((w) => w.code)).toContain('idLike');
+      const res = await api().post('/v1/training-jobs').send({ datasetId: ds.id, target });
+      expect(res.status).toBe(202);
+      expect(res.body.spec.features).not.toContain(column);
+      expect(res.body.spec.decisions.excludedFeatures).toEqual([
+        { column, code: 'idLike', message: expect.any(String) },
+      ]);
+      const asked = await api()
+        .post('/v1/training-jobs')
+        .send({ datasetId: ds.id, target, features: [column] });
+      expect(asked.status).toBe(202); // listed explicitly, it is used
+    }
+  });
+
+  it('when a Windows-1252 file is sent with its charset, then it is read; without, 422 says how to fix it', async () => {
+    const declared = await uploaded('cities-windows-1252.csv', '', 'text/csv; charset=windows-1252');
+    expect(Object.keys(declared.columns[0].categories!)).toContain('Montréal');
+    const query = await uploaded('cities-windows-1252.csv', '&charset=latin1');
+    expect(query.format.charset).toBe('windows-1252');
+    const undeclared = await upload('cities-windows-1252.csv');
+    expect(undeclared.status).toBe(422);
+    expect(undeclared.body.detail).toMatch(/row 2 is not valid utf-8.*charset=windows-1252/);
+    const unknown = await upload('cities-windows-1252.csv', '&charset=klingon');
+    expect(unknown.status).toBe(400);
+  });
+
+  it('when a column is named constructor, then training and prediction (JSON and CSV) take it, and odd keys are warned about', async () => {
+    const ds = await uploaded('racing-constructor.csv');
+    expect(ds.columns.find((c) => c.name === 'podium')!.type).toBe('boolean');
+    const job = await train({ datasetId: ds.id, target: 'podium', training: { epochs: 80 } });
+    expect(job.spec.decisions.task.rule).toBe('booleanTarget');
+    expect(job.model.classes).toEqual(['no', 'yes']);
+    const rows = '[{"grid": 2, "constructor": "ferrari", "laps_led": 30, "__proto__": 1, "toString": "x"}]';
+    const res = await predict(job.model.id, rows);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.warnings).toEqual([
+      { row: 0, code: 'unknownColumns', columns: ['__proto__', 'toString'], message: expect.any(String) },
+    ]);
+    const other = await predict(job.model.id, '[{"grid": 2, "constructor": "williams", "laps_led": 30}]');
+    expect(other.body.predictions[0].probabilities).not.toEqual(res.body.predictions[0].probabilities);
+    const csv = await api()
+      .post(`/v1/models/${job.model.id}/predict.csv`)
+      .set('content-type', 'application/json')
+      .send(`{"rows": ${rows}}`);
+    expect(csv.status).toBe(200);
+    expect(csv.text.split('\n')[1]).toContain(res.body.predictions[0].label);
+    const none = await predict(job.model.id, '[{"grid": 2}, {"Grid": 2, "__proto__": {"polluted": true}}]');
+    expect(none.status).toBe(400);
+    expect(none.body.detail).toContain('row 1 has none of the model');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('when booleans and dates are features, then JSON booleans and their strings predict the same, and dates give calendar features', async () => {
+    const ds = await uploaded('subscriptions.csv');
+    const types = Object.fromEntries(ds.columns.map((c) => [c.name, c.type]));
+    expect(types).toEqual({
+      signup_date: 'datetime',
+      last_login: 'datetime',
+      autopay: 'boolean',
+      plan_fee: 'numeric',
+      renewed: 'boolean',
+    });
+    const job = await train({ datasetId: ds.id, target: 'renewed', training: { epochs: 60 } });
+    const row = (autopay: string) =>
+      `{"signup_date": "2023-05-02", "last_login": "2024-03-01T10:00:00Z", "plan_fee": 20, "autopay": ${autopay}}`;
+    const res = await predict(
+      job.model.id,
+      `[${row('true')}, ${row('"TRUE"')}, ${row('"yes"')}, ${row('false')}]`,
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const [a, b, c, d] = res.body.predictions.map((p: { probabilities: object }) => p.probabilities);
+    expect(b).toEqual(a);
+    expect(c).toEqual(a);
+    expect(d).not.toEqual(a);
+    const model = (await api().get(`/v1/models/${job.model.id}`)).body;
+    expect(model.features.map((f: { type: string }) => f.type)).toEqual([
+      'datetime',
+      'datetime',
+      'boolean',
+      'numeric',
+    ]);
+  });
+
+  it('when column types are fixed at upload, on PATCH or per job, then the dataset and the job use them', async () => {
+    const ds = await uploaded('churn-01-labels.csv', '&columnTypes=churned:categorical&missingValues=n.a.|-');
+    expect(ds.columns.find((c) => c.name === 'churned')).toMatchObject({
+      type: 'categorical',
+      reason: 'set to categorical by columnTypes',
+    });
+    expect(ds.format).toMatchObject({
+      missingValues: ['n.a.', '-'],
+      columnTypes: { churned: 'categorical' },
+    });
+    const patched = await api()
+      .patch(`/v1/datasets/${ds.id}`)
+      .send({ columnTypes: { tenure_months: 'categorical' } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.columns.map((c: { type: string }) => c.type)).toEqual([
+      'categorical',
+      'numeric',
+      'categorical',
+      'categorical',
+    ]);
+    expect((await api().get(`/v1/datasets/${ds.id}`)).body.columns[0].type).toBe('categorical');
+    const perJob = await train({
+      datasetId: ds.id,
+      target: 'plan',
+      columnTypes: { tenure_months: 'numeric' },
+      training: { epochs: 20 },
+    });
+    expect(perJob.spec.task).toBe('classification');
+    const model = (await api().get(`/v1/models/${perJob.model.id}`)).body;
+    expect(model.features.find((f: { name: string }) => f.name === 'tenure_months').type).toBe('numeric');
+    const wrong = await api()
+      .patch(`/v1/datasets/${ds.id}`)
+      .send({ columnTypes: { nope: 'numeric' } });
+    expect(wrong.status).toBe(422);
+  });
+});
