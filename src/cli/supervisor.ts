@@ -6,6 +6,8 @@ import type { Config } from '../config.js';
 import { dataPaths } from '../storage/files.js';
 import { isLoopback, parseRedisUrl, redisAnswers, startPrivateRedis, type PrivateRedis } from './redis.js';
 
+/** Stop requests closer together than this are one request delivered twice (see stop()). */
+const DUPLICATE_SIGNAL_MS = 1000;
 export interface ServiceSpec {
   name: string;
   /** Absolute path of the entry point: compiled .js (run by plain node) or .ts (run under tsx, in development). */
@@ -126,8 +128,13 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
     }
   };
 
+  let firstStopAt = 0;
   const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
+    // One Ctrl-C under `npm start` arrives twice: from the terminal to the whole foreground group,
+    // and again forwarded by npm. A repeat within DUPLICATE_SIGNAL_MS is that same request.
+    if (signalsSent > 0 && Date.now() - firstStopAt < DUPLICATE_SIGNAL_MS) return;
     signalsSent += 1;
+    if (signalsSent === 1) firstStopAt = Date.now();
     if (signalsSent > 1) {
       print('Second stop request: killing the services now');
       forced = true;

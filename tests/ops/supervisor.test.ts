@@ -88,6 +88,24 @@ describe('npm start supervisor', () => {
     expect(await pingRedis(server.port)).toBe(true);
   });
 
+  it('when one Ctrl-C arrives twice (terminal and npm), then the services still stop gracefully, exit code 0', async () => {
+    const server = await startRedisServer();
+    servers.push(server);
+    const s = await setup(server.port);
+    const sup = await startSupervisor({
+      config: s.config,
+      services: [fakeApi, fakeWorker],
+      env: s.env,
+      print: s.print,
+    });
+    supervisors.push(sup);
+    await sup.ready;
+    sup.stop('SIGINT');
+    sup.stop('SIGINT');
+    expect(await sup.done).toBe(0);
+    expect(s.lines.some((l) => l.includes('Second stop request'))).toBe(false);
+  });
+
   it('when a child dies on its own, then the other is stopped, the private Redis too, and the exit code is 1', async () => {
     const s = await setup();
     const sup = await startSupervisor({
