@@ -406,6 +406,10 @@ export interface paths {
          *     `rungEpochs[k]` epochs and only the top 1/`reductionFactor` of a rung moves up. The best trial by
          *     the validation `metric` gives the tuning job its `modelId`; `test` holds that model’s metrics on
          *     the test split, which no decision used.
+         *
+         *     `Idempotency-Key` (optional): a retry with the same key and body answers the first search instead
+         *     of starting a second one. `?dryRun=true` is not available for searches yet and answers 400, so
+         *     that nothing is started by mistake.
          */
         post: operations["createTuningJob"];
         delete?: never;
@@ -5939,8 +5943,14 @@ export interface operations {
     };
     createTuningJob: {
         parameters: {
-            query?: never;
-            header?: never;
+            query?: {
+                /** @description true: validate and report (200) without queueing or storing anything */
+                dryRun?: "0" | "1" | "true" | "false";
+            };
+            header?: {
+                /** @description Makes the POST safe to retry: same key and body within 24 h → the original response; other body → 422 */
+                "idempotency-key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5989,6 +5999,23 @@ export interface operations {
             /** @description Missing or unknown API key */
             401: {
                 headers: {
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource is in a state that forbids this */
+            409: {
+                headers: {
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
                     /** @description The request id (the one sent, or a new UUID) */
                     "x-request-id"?: string;
                     [name: string]: unknown;

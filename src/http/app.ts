@@ -242,7 +242,7 @@ export async function buildApp(deps: AppDeps) {
         }),
       );
       await v1.register(webhookRoutes({ webhooks: deps.webhooks }));
-      await v1.register(tuningJobRoutes({ tuning: deps.tuning }));
+      await v1.register(tuningJobRoutes({ tuning: deps.tuning, idempotency }));
       await v1.register(
         modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
       );

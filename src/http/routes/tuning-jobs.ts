@@ -8,7 +8,14 @@ import {
   type TuningJob,
   type TuningService,
 } from '../../domain/tuning.js';
-import { json, problems, tenantOf } from './common.js';
+import { InvalidRequestError } from '../../domain/errors.js';
+import {
+  IdempotencyKeyHeaderSchema,
+  canonicalJson,
+  sha256Hex,
+  type IdempotencyRunner,
+} from '../idempotency.js';
+import { DryRunQuerySchema, json, problems, tenantOf } from './common.js';
 
 const SUBMIT_DESCRIPTION = [
   'Starts a search: trial parameters are drawn from `searchSpace` (default: depth, width, learning',
@@ -17,10 +24,14 @@ const SUBMIT_DESCRIPTION = [
   '`rungEpochs[k]` epochs and only the top 1/`reductionFactor` of a rung moves up. The best trial by',
   'the validation `metric` gives the tuning job its `modelId`; `test` holds that model’s metrics on',
   'the test split, which no decision used.',
+  '',
+  '`Idempotency-Key` (optional): a retry with the same key and body answers the first search instead',
+  'of starting a second one. `?dryRun=true` is not available for searches yet and answers 400, so',
+  'that nothing is started by mistake.',
 ].join('\n');
 
 export const tuningJobRoutes =
-  (deps: { tuning: TuningService; pollMs?: number }): FastifyPluginAsyncZod =>
+  (deps: { tuning: TuningService; idempotency: IdempotencyRunner; pollMs?: number }): FastifyPluginAsyncZod =>
   async (app) => {
     const { tuning } = deps;
     const tags = ['tuning-jobs'];
@@ -37,14 +48,30 @@ export const tuningJobRoutes =
           operationId: 'createTuningJob',
           summary: 'Start a hyperparameter search',
           description: SUBMIT_DESCRIPTION,
+          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
+          querystring: DryRunQuerySchema,
           body: TuningRequestSchema,
           response: {
             202: json('The search with its first trials', TuningJobSchema),
-            ...problems(400, 415, 422),
+            ...problems(400, 409, 415, 422),
           },
         },
       },
-      async (request, reply) => reply.code(202).send(await tuning.submit(tenantOf(request), request.body)),
+      async (request, reply) => {
+        if (request.query.dryRun) {
+          throw new InvalidRequestError('dryRun is not available for tuning jobs yet; nothing was started');
+        }
+        const tenant = tenantOf(request);
+        const result = await deps.idempotency.run({
+          tenant,
+          scope: 'tuning-jobs',
+          key: request.headers['idempotency-key'],
+          create: async () => ({ status: 202, body: await tuning.submit(tenant, request.body) }),
+          fingerprint: async () => sha256Hex(canonicalJson(request.body)),
+        });
+        if (result.replayed) reply.header('idempotent-replayed', 'true');
+        return reply.code(202).send(result.body as TuningJob);
+      },
     );
 
     app.get(
