@@ -156,13 +156,7 @@ async function datasetsPage() {
 }
 
 function columnRow(c) {
-  const stats =
-    c.type === 'numeric'
-      ? `min ${fmt(c.min)} · max ${fmt(c.max)} · mean ${fmt(c.mean)} · std ${fmt(c.std)}`
-      : Object.entries(c.categories)
-          .slice(0, 8)
-          .map(([k, n]) => `${k} (${n})`)
-          .join(', ') + (Object.keys(c.categories).length > 8 ? ', …' : '');
+  const stats = columnStats(c);
   return h(
     'tr',
     {},
@@ -171,6 +165,23 @@ function columnRow(c) {
     h('td', { class: 'num' }, c.missing),
     h('td', {}, stats),
   );
+}
+
+/** One line of statistics for a column summary of any type (numeric, categorical, boolean, datetime). */
+function columnStats(c) {
+  if (c.type === 'numeric') {
+    return `min ${fmt(c.min)} · max ${fmt(c.max)} · mean ${fmt(c.mean)} · std ${fmt(c.std)}`;
+  }
+  if (c.type === 'boolean' && c.labels && c.counts) {
+    return `${c.labels.true} (${c.counts.true}), ${c.labels.false} (${c.counts.false})`;
+  }
+  if (c.type === 'datetime') return `from ${c.min ?? '–'} to ${c.max ?? '–'}`;
+  const categories = c.categories ?? {};
+  const names = Object.entries(categories)
+    .slice(0, 8)
+    .map(([k, n]) => `${k} (${n})`)
+    .join(', ');
+  return names + (Object.keys(categories).length > 8 ? ', …' : '');
 }
 
 function warningsOf(ds) {
@@ -423,7 +434,19 @@ async function jobPage(id) {
         curve.push(data);
         current = { ...current, progress: { epoch: data.epoch, epochs: data.epochs } };
       }
-      if (type === 'status') current = data;
+      if (type === 'status') {
+        current = data;
+        // Epoch events a slow page missed are in the ended job's history: fill the curve from it.
+        if (terminal.includes(data.status)) {
+          api(`/v1/training-jobs/${encodeURIComponent(id)}`)
+            .then((ended) => {
+              for (const entry of ended.history) curve.push(entry);
+              summary.replaceChildren(jobSummary(ended));
+            })
+            .catch((err) => showError(err.message));
+          return;
+        }
+      }
       summary.replaceChildren(jobSummary(current));
     }).catch((err) => {
       if (!controller.signal.aborted) showError(err.message);
