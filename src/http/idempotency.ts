@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, InvalidRequestError, UnprocessableError } from '../domain/errors.js';
+import type { FastifyReply } from 'fastify';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
 
 export interface IdempotentResult {
@@ -104,3 +105,26 @@ export const IdempotencyKeyHeaderSchema = z
   .describe(
     'Makes the POST safe to retry: same key and body within 24 h → the original response; other body → 422',
   );
+
+/**
+ * Creates a resource from a JSON body at most once per Idempotency-Key: runs `create` through the
+ * runner with the body's canonical-JSON fingerprint, marks a replay with the Idempotent-Replayed
+ * header, sets the status on the reply and returns the body to send.
+ */
+export async function createOnceFromJson<T>(
+  idempotency: IdempotencyRunner,
+  reply: FastifyReply,
+  input: { tenant: string; scope: string; key: string | undefined; body: unknown; status: number },
+  create: () => Promise<T>,
+): Promise<T> {
+  const result = await idempotency.run({
+    tenant: input.tenant,
+    scope: input.scope,
+    key: input.key,
+    create: async () => ({ status: input.status, body: await create() }),
+    fingerprint: async () => sha256Hex(canonicalJson(input.body)),
+  });
+  if (result.replayed) reply.header('idempotent-replayed', 'true');
+  reply.code(result.status);
+  return result.body as T;
+}

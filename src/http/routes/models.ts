@@ -13,12 +13,7 @@ import {
 } from '../../domain/schemas.js';
 import { ModelExportSchema } from '../../domain/model-export.js';
 import type { ModelService } from '../../domain/services.js';
-import {
-  IdempotencyKeyHeaderSchema,
-  canonicalJson,
-  sha256Hex,
-  type IdempotencyRunner,
-} from '../idempotency.js';
+import { createOnceFromJson, IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
 import { json, problems, tenantOf } from './common.js';
 
 const ExportQuerySchema = z
@@ -82,15 +77,19 @@ export const modelRoutes =
       },
       async (request, reply) => {
         const tenant = tenantOf(request);
-        const result = await idempotency.run({
-          tenant,
-          scope: 'model-import',
-          key: request.headers['idempotency-key'],
-          create: async () => ({ status: 201, body: await models.importModel(tenant, request.body) }),
-          fingerprint: async () => sha256Hex(canonicalJson(request.body)),
-        });
-        if (result.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(result.status as 201).send(result.body as z.infer<typeof ModelSchema>);
+        const model = await createOnceFromJson(
+          idempotency,
+          reply,
+          {
+            tenant,
+            scope: 'model-import',
+            key: request.headers['idempotency-key'],
+            body: request.body,
+            status: 201,
+          },
+          () => models.importModel(tenant, request.body),
+        );
+        return reply.send(model);
       },
     );
 

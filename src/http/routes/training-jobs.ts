@@ -12,12 +12,7 @@ import {
 } from '../../domain/schemas.js';
 import { PreflightSchema, type PreflightService } from '../../domain/preflight.js';
 import type { JobEvent, JobService } from '../../domain/services.js';
-import {
-  IdempotencyKeyHeaderSchema,
-  canonicalJson,
-  sha256Hex,
-  type IdempotencyRunner,
-} from '../idempotency.js';
+import { createOnceFromJson, IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
 import { DryRunQuerySchema, json, problems, tenantOf } from './common.js';
 
 const SUBMIT_DESCRIPTION = [
@@ -102,15 +97,19 @@ export const trainingJobRoutes =
         if (request.query.dryRun) {
           return reply.code(200).send(await deps.preflight.training(tenant, request.body));
         }
-        const result = await idempotency.run({
-          tenant,
-          scope: 'training-jobs',
-          key: request.headers['idempotency-key'],
-          create: async () => ({ status: 202, body: await jobs.submit(tenant, request.body) }),
-          fingerprint: async () => sha256Hex(canonicalJson(request.body)),
-        });
-        if (result.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(result.status as 202).send(result.body as z.infer<typeof JobSchema>);
+        const job = await createOnceFromJson(
+          idempotency,
+          reply,
+          {
+            tenant,
+            scope: 'training-jobs',
+            key: request.headers['idempotency-key'],
+            body: request.body,
+            status: 202,
+          },
+          () => jobs.submit(tenant, request.body),
+        );
+        return reply.send(job);
       },
     );
 

@@ -9,12 +9,7 @@ import {
   type TuningService,
 } from '../../domain/tuning.js';
 import { InvalidRequestError } from '../../domain/errors.js';
-import {
-  IdempotencyKeyHeaderSchema,
-  canonicalJson,
-  sha256Hex,
-  type IdempotencyRunner,
-} from '../idempotency.js';
+import { createOnceFromJson, IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
 import { DryRunQuerySchema, json, problems, tenantOf } from './common.js';
 
 const SUBMIT_DESCRIPTION = [
@@ -62,15 +57,19 @@ export const tuningJobRoutes =
           throw new InvalidRequestError('dryRun is not available for tuning jobs yet; nothing was started');
         }
         const tenant = tenantOf(request);
-        const result = await deps.idempotency.run({
-          tenant,
-          scope: 'tuning-jobs',
-          key: request.headers['idempotency-key'],
-          create: async () => ({ status: 202, body: await tuning.submit(tenant, request.body) }),
-          fingerprint: async () => sha256Hex(canonicalJson(request.body)),
-        });
-        if (result.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(202).send(result.body as TuningJob);
+        const search = await createOnceFromJson(
+          deps.idempotency,
+          reply,
+          {
+            tenant,
+            scope: 'tuning-jobs',
+            key: request.headers['idempotency-key'],
+            body: request.body,
+            status: 202,
+          },
+          () => tuning.submit(tenant, request.body),
+        );
+        return reply.send(search);
       },
     );
 
