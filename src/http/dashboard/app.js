@@ -336,6 +336,13 @@ function learningCurve(container, history) {
       chart.setData(data);
       container.dataset.points = String(data[0].length);
     },
+    /** Redraws the whole curve from a job's history (an ended job's history is complete). */
+    replace(entries) {
+      for (const series of data) series.length = 0;
+      entries.forEach(add);
+      chart.setData(data);
+      container.dataset.points = String(data[0].length);
+    },
     destroy: () => chart.destroy(),
   };
 }
@@ -436,11 +443,12 @@ async function jobPage(id) {
       }
       if (type === 'status') {
         current = data;
-        // Epoch events a slow page missed are in the ended job's history: fill the curve from it.
+        // Epoch events a slow page missed (anywhere in the run) are in the ended job's history:
+        // redraw the curve from it.
         if (terminal.includes(data.status)) {
           api(`/v1/training-jobs/${encodeURIComponent(id)}`)
             .then((ended) => {
-              for (const entry of ended.history) curve.push(entry);
+              curve.replace(ended.history);
               summary.replaceChildren(jobSummary(ended));
             })
             .catch((err) => showError(err.message));
