@@ -2,6 +2,7 @@
 // run the API and one worker as child processes, report the docs URL once /healthz answers, and
 // take everything down together: on a signal, or as soon as one child dies on its own.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import type { Config } from '../config.js';
 import { dataPaths } from '../storage/files.js';
 import { isLoopback, parseRedisUrl, redisAnswers, startPrivateRedis, type PrivateRedis } from './redis.js';
@@ -64,10 +65,35 @@ function reachableHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/**
+ * Resolves when HOST:PORT can be bound now; rejects with a message for the person at the terminal
+ * when something already listens there (another `npm start`, say), so that a second instance fails
+ * before it starts anything, instead of finding the first instance's /healthz and calling itself ready.
+ */
+async function assertPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EADDRINUSE') {
+        reject(
+          new Error(
+            `Port ${port} on ${host} is already in use (is another Backprop running?). Stop it, or set PORT to a free port.`,
+          ),
+        );
+      } else reject(new Error(`Cannot listen on ${host}:${port}: ${err.message}`));
+    });
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
 export async function startSupervisor(options: SupervisorOptions): Promise<Supervisor> {
   const { config, services } = options;
   const print = options.print ?? ((line: string) => console.error(`[start] ${line}`));
   const stopGraceMs = options.stopGraceMs ?? config.SHUTDOWN_GRACE_MS + 5000;
+
+  // 0. The API's port: taken means another instance (or program) is there; say so before starting anything.
+  if (services.some((s) => s.name === 'api')) await assertPortFree(config.HOST, config.PORT);
 
   // 1. Redis.
   const address = parseRedisUrl(config.REDIS_URL);

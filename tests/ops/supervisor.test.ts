@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSupervisor, type ServiceSpec, type Supervisor } from '../../src/cli/supervisor.js';
@@ -119,6 +120,22 @@ describe('npm start supervisor', () => {
     expect(s.lines.some((l) => /worker exited unexpectedly \(code 3/.test(l))).toBe(true);
     expect(await pingRedis(s.redisPort)).toBe(false);
     await expect(fetch(`http://127.0.0.1:${s.apiPort}/healthz`)).rejects.toThrow();
+  });
+
+  it('when the API port is already taken (a second npm start), then it fails before starting anything, naming the port', async () => {
+    const s = await setup();
+    const occupant = createServer();
+    await new Promise<void>((resolve) => occupant.listen({ host: '127.0.0.1', port: s.apiPort }, resolve));
+    try {
+      await expect(
+        startSupervisor({ config: s.config, services: [fakeApi, fakeWorker], env: s.env, print: s.print }),
+      ).rejects.toThrow(`Port ${s.apiPort} on 127.0.0.1 is already in use`);
+      // Nothing was started: no private Redis answers on the port it would have used.
+      expect(await pingRedis(s.redisPort)).toBe(false);
+      expect(existsSync(join(s.dataDir, 'redis'))).toBe(false);
+    } finally {
+      await new Promise((resolve) => occupant.close(resolve));
+    }
   });
 
   it('when no Redis answers and no redis-server is installed, then it fails at once saying how to get Redis', async () => {
