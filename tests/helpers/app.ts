@@ -9,7 +9,7 @@ import type { DatasetStore, ModelStore } from '../../src/domain/ports.js';
 import type { JobService } from '../../src/domain/services.js';
 import { buildApp, type App } from '../../src/http/app.js';
 import { createApiDeps } from '../../src/http/server.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { createCsvDescriber } from '../../src/storage/csv-describer.js';
 import { createRedis, type Redis } from '../../src/storage/redis.js';
 
@@ -26,6 +26,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   jobs?: JobService;
   sseHeartbeatMs?: number;
+  /** The API's logger; silent unless a test reads the log lines. */
+  logger?: Logger;
 }
 
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -44,7 +46,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     redis.once('ready', () => resolve());
     redis.once('error', () => resolve());
   });
-  const logger = createLogger('silent', 'test');
+  const logger = options.logger ?? createLogger('silent', 'test');
   const csvDescriber = createCsvDescriber();
   const { deps, datasetStore, modelStore, queue, inspector, webhookQueue } = createApiDeps({
     config,
