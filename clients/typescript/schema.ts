@@ -3278,6 +3278,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
                         /** @enum {string} */
                         status: "ok";
@@ -3303,6 +3308,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "detail": "Redis is reachable and never evicts keys; engine: native (avx512, 1 thread)",
+                     *       "status": "ready"
+                     *     }
+                     */
                     "application/json": {
                         detail: string;
                         /** @enum {string} */
@@ -3353,6 +3364,61 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "columns": [
+                     *             {
+                     *               "max": 7.9,
+                     *               "mean": 5.843333333333335,
+                     *               "min": 4.3,
+                     *               "missing": 0,
+                     *               "name": "sepal_length",
+                     *               "std": 0.8253012917851409,
+                     *               "type": "numeric"
+                     *             },
+                     *             {
+                     *               "max": 4.4,
+                     *               "mean": 3.057333333333334,
+                     *               "min": 2,
+                     *               "missing": 0,
+                     *               "name": "sepal_width",
+                     *               "std": 0.43441096773549437,
+                     *               "type": "numeric"
+                     *             },
+                     *             {
+                     *               "max": 6.9,
+                     *               "mean": 3.7580000000000027,
+                     *               "min": 1,
+                     *               "missing": 0,
+                     *               "name": "petal_length",
+                     *               "std": 1.7594040657753032,
+                     *               "type": "numeric"
+                     *             }
+                     *           ],
+                     *           "createdAt": "2026-12-01T02:40:05.384Z",
+                     *           "format": {
+                     *             "charset": "utf-8",
+                     *             "columnTypes": {},
+                     *             "decimal": ".",
+                     *             "delimiter": ",",
+                     *             "missingValues": [
+                     *               "",
+                     *               "NA",
+                     *               "?"
+                     *             ]
+                     *           },
+                     *           "id": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *           "name": "iris",
+                     *           "rowCount": 150,
+                     *           "sizeBytes": 4009,
+                     *           "warnings": []
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": {
                         data: components["schemas"]["Dataset"][];
                         nextCursor: string | null;
@@ -3463,8 +3529,8 @@ export interface operations {
                 /**
                  * @example sepal_length,sepal_width,petal_length,petal_width,species
                  *     5.1,3.5,1.4,0.2,setosa
-                 *     7.0,3.2,4.7,1.4,versicolor
-                 *     6.3,3.3,6.0,2.5,virginica
+                 *     4.9,3.0,1.4,0.2,setosa
+                 *     4.7,3.2,1.3,0.2,setosa
                  */
                 "text/csv": string;
             };
@@ -3486,6 +3552,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         {
+                     *           "max": 7.9,
+                     *           "mean": 5.843333333333335,
+                     *           "min": 4.3,
+                     *           "missing": 0,
+                     *           "name": "sepal_length",
+                     *           "std": 0.8253012917851409,
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "max": 4.4,
+                     *           "mean": 3.057333333333334,
+                     *           "min": 2,
+                     *           "missing": 0,
+                     *           "name": "sepal_width",
+                     *           "std": 0.43441096773549437,
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "max": 6.9,
+                     *           "mean": 3.7580000000000027,
+                     *           "min": 1,
+                     *           "missing": 0,
+                     *           "name": "petal_length",
+                     *           "std": 1.7594040657753032,
+                     *           "type": "numeric"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T02:40:05.384Z",
+                     *       "format": {
+                     *         "charset": "utf-8",
+                     *         "columnTypes": {},
+                     *         "decimal": ".",
+                     *         "delimiter": ",",
+                     *         "missingValues": null
+                     *       },
+                     *       "id": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "name": "iris",
+                     *       "rowCount": 150,
+                     *       "sizeBytes": 4009,
+                     *       "warnings": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Dataset"];
                 };
             };
@@ -3633,6 +3745,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         {
+                     *           "max": 7.9,
+                     *           "mean": 5.843333333333335,
+                     *           "min": 4.3,
+                     *           "missing": 0,
+                     *           "name": "sepal_length",
+                     *           "std": 0.8253012917851409,
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "max": 4.4,
+                     *           "mean": 3.057333333333334,
+                     *           "min": 2,
+                     *           "missing": 0,
+                     *           "name": "sepal_width",
+                     *           "std": 0.43441096773549437,
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "max": 6.9,
+                     *           "mean": 3.7580000000000027,
+                     *           "min": 1,
+                     *           "missing": 0,
+                     *           "name": "petal_length",
+                     *           "std": 1.7594040657753032,
+                     *           "type": "numeric"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T02:40:05.384Z",
+                     *       "format": {
+                     *         "charset": "utf-8",
+                     *         "columnTypes": {},
+                     *         "decimal": ".",
+                     *         "delimiter": ",",
+                     *         "missingValues": null
+                     *       },
+                     *       "id": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "name": "iris",
+                     *       "rowCount": 150,
+                     *       "sizeBytes": 4009,
+                     *       "warnings": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Dataset"];
                 };
             };
@@ -3843,6 +4001,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "missingValues": [
+                 *         "",
+                 *         "NA",
+                 *         "?"
+                 *       ]
+                 *     }
+                 */
                 "application/json": {
                     /** @description utf-8 (default), utf-16le/be, windows-1252, iso-8859-1, …; a BOM takes precedence */
                     charset?: string;
@@ -3881,6 +4048,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "columns": [
+                     *         {
+                     *           "max": 7.9,
+                     *           "mean": 5.843333333333335,
+                     *           "min": 4.3,
+                     *           "missing": 0,
+                     *           "name": "sepal_length",
+                     *           "std": 0.8253012917851409,
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "max": 4.4,
+                     *           "mean": 3.057333333333334,
+                     *           "min": 2,
+                     *           "missing": 0,
+                     *           "name": "sepal_width",
+                     *           "std": 0.43441096773549437,
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "max": 6.9,
+                     *           "mean": 3.7580000000000027,
+                     *           "min": 1,
+                     *           "missing": 0,
+                     *           "name": "petal_length",
+                     *           "std": 1.7594040657753032,
+                     *           "type": "numeric"
+                     *         }
+                     *       ],
+                     *       "createdAt": "2026-12-01T02:40:05.384Z",
+                     *       "format": {
+                     *         "charset": "utf-8",
+                     *         "columnTypes": {},
+                     *         "decimal": ".",
+                     *         "delimiter": ",",
+                     *         "missingValues": [
+                     *           "",
+                     *           "NA",
+                     *           "?"
+                     *         ]
+                     *       },
+                     *       "id": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "name": "iris",
+                     *       "rowCount": 150,
+                     *       "sizeBytes": 4009,
+                     *       "warnings": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["Dataset"];
                 };
             };
@@ -4031,6 +4248,357 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "baselines": {
+                     *             "majority": {
+                     *               "accuracy": 0.3333333333333333,
+                     *               "brierScore": 0.6666666666666656,
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   8,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   8,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   8,
+                     *                   0,
+                     *                   0
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.16666666666666666,
+                     *               "logLoss": 1.0986122588657883,
+                     *               "loss": 1.0986122588657883,
+                     *               "prAuc": 0.3333333333333333,
+                     *               "precisionMacro": 0.1111111111111111,
+                     *               "recallMacro": 0.3333333333333333,
+                     *               "rocAuc": 0.5
+                     *             },
+                     *             "stratified": {
+                     *               "accuracy": 0.3333333333333333,
+                     *               "brierScore": 1.3333333333333333,
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   3,
+                     *                   2,
+                     *                   3
+                     *                 ],
+                     *                 [
+                     *                   2,
+                     *                   3,
+                     *                   3
+                     *                 ],
+                     *                 [
+                     *                   2,
+                     *                   4,
+                     *                   2
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.33431372549019606,
+                     *               "logLoss": 23.025850929940447,
+                     *               "loss": 23.025850929940447,
+                     *               "prAuc": 0.33829365079365076,
+                     *               "precisionMacro": 0.33730158730158727,
+                     *               "recallMacro": 0.3333333333333333,
+                     *               "rocAuc": 0.5
+                     *             }
+                     *           },
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "createdAt": "2026-12-01T02:40:07.124Z",
+                     *           "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *           "epochsTrained": 409,
+                     *           "featureImportance": [
+                     *             {
+                     *               "feature": "petal_width",
+                     *               "mean": 0.3583333333333334,
+                     *               "std": 0.07264831572567791
+                     *             },
+                     *             {
+                     *               "feature": "petal_length",
+                     *               "mean": 0.13333333333333336,
+                     *               "std": 0.07168604389202188
+                     *             },
+                     *             {
+                     *               "feature": "sepal_width",
+                     *               "mean": 0.12500000000000003,
+                     *               "std": 0.026352313834736508
+                     *             }
+                     *           ],
+                     *           "features": [
+                     *             {
+                     *               "name": "sepal_length",
+                     *               "type": "numeric"
+                     *             },
+                     *             {
+                     *               "name": "sepal_width",
+                     *               "type": "numeric"
+                     *             },
+                     *             {
+                     *               "name": "petal_length",
+                     *               "type": "numeric"
+                     *             }
+                     *           ],
+                     *           "id": "mdl_5HuNm5m9LiOZGu4WA38lY3wO",
+                     *           "jobId": "job_vo1jJe3CT98cCn139NF7BqAH",
+                     *           "metrics": {
+                     *             "test": {
+                     *               "accuracy": 0.9583333333333334,
+                     *               "brierScore": 0.07751302871956607,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 9,
+                     *                   "lower": 0.7,
+                     *                   "meanPredicted": 0.7738186452123854,
+                     *                   "observed": 0.8888888888888888,
+                     *                   "upper": 0.8
+                     *                 },
+                     *                 {
+                     *                   "count": 2,
+                     *                   "lower": 0.8,
+                     *                   "meanPredicted": 0.8325865268707275,
+                     *                   "observed": 1,
+                     *                   "upper": 0.9
+                     *                 },
+                     *                 {
+                     *                   "count": 13,
+                     *                   "lower": 0.9,
+                     *                   "meanPredicted": 0.9755167273374704,
+                     *                   "observed": 1,
+                     *                   "upper": 1
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   8,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   8,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   1,
+                     *                   7
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.9581699346405229,
+                     *               "logLoss": 0.16983063219726868,
+                     *               "loss": 0.16983063219726868,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0.9411764705882353,
+                     *                   "precision": 0.8888888888888888,
+                     *                   "recall": 1,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0.9333333333333333,
+                     *                   "precision": 1,
+                     *                   "recall": 0.875,
+                     *                   "support": 8
+                     *                 }
+                     *               ],
+                     *               "prAuc": 1,
+                     *               "precisionMacro": 0.9629629629629629,
+                     *               "recallMacro": 0.9583333333333334,
+                     *               "rocAuc": 1
+                     *             },
+                     *             "train": {
+                     *               "accuracy": 0.9901960784313726,
+                     *               "brierScore": 0.05300113935798939,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 5,
+                     *                   "lower": 0.5,
+                     *                   "meanPredicted": 0.5588126301765441,
+                     *                   "observed": 0.8,
+                     *                   "upper": 0.6
+                     *                 },
+                     *                 {
+                     *                   "count": 39,
+                     *                   "lower": 0.7,
+                     *                   "meanPredicted": 0.77604118677286,
+                     *                   "observed": 1,
+                     *                   "upper": 0.8
+                     *                 },
+                     *                 {
+                     *                   "count": 2,
+                     *                   "lower": 0.8,
+                     *                   "meanPredicted": 0.8775732219219208,
+                     *                   "observed": 1,
+                     *                   "upper": 0.9
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   34,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   34,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   1,
+                     *                   33
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.9901939577474943,
+                     *               "logLoss": 0.14097477727578914,
+                     *               "loss": 0.14097477727578914,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 34
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0.9855072463768115,
+                     *                   "precision": 0.9714285714285714,
+                     *                   "recall": 1,
+                     *                   "support": 34
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0.9850746268656716,
+                     *                   "precision": 1,
+                     *                   "recall": 0.9705882352941176,
+                     *                   "support": 34
+                     *                 }
+                     *               ],
+                     *               "prAuc": 1,
+                     *               "precisionMacro": 0.9904761904761905,
+                     *               "recallMacro": 0.9901960784313726,
+                     *               "rocAuc": 1
+                     *             },
+                     *             "validation": {
+                     *               "accuracy": 0.9583333333333334,
+                     *               "brierScore": 0.06296230226457024,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 1,
+                     *                   "lower": 0.6,
+                     *                   "meanPredicted": 0.6603580117225647,
+                     *                   "observed": 0,
+                     *                   "upper": 0.7
+                     *                 },
+                     *                 {
+                     *                   "count": 8,
+                     *                   "lower": 0.7,
+                     *                   "meanPredicted": 0.7774671316146851,
+                     *                   "observed": 1,
+                     *                   "upper": 0.8
+                     *                 },
+                     *                 {
+                     *                   "count": 1,
+                     *                   "lower": 0.8,
+                     *                   "meanPredicted": 0.8760020136833191,
+                     *                   "observed": 1,
+                     *                   "upper": 0.9
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   8,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   7,
+                     *                   1
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   0,
+                     *                   8
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.9581699346405229,
+                     *               "logLoss": 0.141451135613732,
+                     *               "loss": 0.141451135613732,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0.9333333333333333,
+                     *                   "precision": 1,
+                     *                   "recall": 0.875,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0.9411764705882353,
+                     *                   "precision": 0.8888888888888888,
+                     *                   "recall": 1,
+                     *                   "support": 8
+                     *                 }
+                     *               ],
+                     *               "prAuc": 1,
+                     *               "precisionMacro": 0.9629629629629629,
+                     *               "recallMacro": 0.9583333333333334,
+                     *               "rocAuc": 1
+                     *             }
+                     *           },
+                     *           "parameterCount": 243,
+                     *           "target": "species",
+                     *           "task": "classification",
+                     *           "unknownCategory": "missing"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": {
                         data: components["schemas"]["Model"][];
                         nextCursor: string | null;
@@ -4130,6 +4698,352 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "baselines": {
+                     *         "majority": {
+                     *           "accuracy": 0.3333333333333333,
+                     *           "brierScore": 0.6666666666666656,
+                     *           "confusionMatrix": [
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.16666666666666666,
+                     *           "logLoss": 1.0986122588657883,
+                     *           "loss": 1.0986122588657883,
+                     *           "prAuc": 0.3333333333333333,
+                     *           "precisionMacro": 0.1111111111111111,
+                     *           "recallMacro": 0.3333333333333333,
+                     *           "rocAuc": 0.5
+                     *         },
+                     *         "stratified": {
+                     *           "accuracy": 0.3333333333333333,
+                     *           "brierScore": 1.3333333333333333,
+                     *           "confusionMatrix": [
+                     *             [
+                     *               3,
+                     *               2,
+                     *               3
+                     *             ],
+                     *             [
+                     *               2,
+                     *               3,
+                     *               3
+                     *             ],
+                     *             [
+                     *               2,
+                     *               4,
+                     *               2
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.33431372549019606,
+                     *           "logLoss": 23.025850929940447,
+                     *           "loss": 23.025850929940447,
+                     *           "prAuc": 0.33829365079365076,
+                     *           "precisionMacro": 0.33730158730158727,
+                     *           "recallMacro": 0.3333333333333333,
+                     *           "rocAuc": 0.5
+                     *         }
+                     *       },
+                     *       "classes": [
+                     *         "setosa",
+                     *         "versicolor",
+                     *         "virginica"
+                     *       ],
+                     *       "createdAt": "2026-12-01T02:40:07.124Z",
+                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "epochsTrained": 409,
+                     *       "featureImportance": [
+                     *         {
+                     *           "feature": "petal_width",
+                     *           "mean": 0.3583333333333334,
+                     *           "std": 0.07264831572567791
+                     *         },
+                     *         {
+                     *           "feature": "petal_length",
+                     *           "mean": 0.13333333333333336,
+                     *           "std": 0.07168604389202188
+                     *         },
+                     *         {
+                     *           "feature": "sepal_width",
+                     *           "mean": 0.12500000000000003,
+                     *           "std": 0.026352313834736508
+                     *         }
+                     *       ],
+                     *       "features": [
+                     *         {
+                     *           "name": "sepal_length",
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "name": "sepal_width",
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "name": "petal_length",
+                     *           "type": "numeric"
+                     *         }
+                     *       ],
+                     *       "id": "mdl_5HuNm5m9LiOZGu4WA38lY3wO",
+                     *       "jobId": "job_vo1jJe3CT98cCn139NF7BqAH",
+                     *       "metrics": {
+                     *         "test": {
+                     *           "accuracy": 0.9583333333333334,
+                     *           "brierScore": 0.07751302871956607,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 9,
+                     *               "lower": 0.7,
+                     *               "meanPredicted": 0.7738186452123854,
+                     *               "observed": 0.8888888888888888,
+                     *               "upper": 0.8
+                     *             },
+                     *             {
+                     *               "count": 2,
+                     *               "lower": 0.8,
+                     *               "meanPredicted": 0.8325865268707275,
+                     *               "observed": 1,
+                     *               "upper": 0.9
+                     *             },
+                     *             {
+                     *               "count": 13,
+                     *               "lower": 0.9,
+                     *               "meanPredicted": 0.9755167273374704,
+                     *               "observed": 1,
+                     *               "upper": 1
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               0,
+                     *               8,
+                     *               0
+                     *             ],
+                     *             [
+                     *               0,
+                     *               1,
+                     *               7
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.9581699346405229,
+                     *           "logLoss": 0.16983063219726868,
+                     *           "loss": 0.16983063219726868,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 1,
+                     *               "precision": 1,
+                     *               "recall": 1,
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 0.9411764705882353,
+                     *               "precision": 0.8888888888888888,
+                     *               "recall": 1,
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0.9333333333333333,
+                     *               "precision": 1,
+                     *               "recall": 0.875,
+                     *               "support": 8
+                     *             }
+                     *           ],
+                     *           "prAuc": 1,
+                     *           "precisionMacro": 0.9629629629629629,
+                     *           "recallMacro": 0.9583333333333334,
+                     *           "rocAuc": 1
+                     *         },
+                     *         "train": {
+                     *           "accuracy": 0.9901960784313726,
+                     *           "brierScore": 0.05300113935798939,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 5,
+                     *               "lower": 0.5,
+                     *               "meanPredicted": 0.5588126301765441,
+                     *               "observed": 0.8,
+                     *               "upper": 0.6
+                     *             },
+                     *             {
+                     *               "count": 39,
+                     *               "lower": 0.7,
+                     *               "meanPredicted": 0.77604118677286,
+                     *               "observed": 1,
+                     *               "upper": 0.8
+                     *             },
+                     *             {
+                     *               "count": 2,
+                     *               "lower": 0.8,
+                     *               "meanPredicted": 0.8775732219219208,
+                     *               "observed": 1,
+                     *               "upper": 0.9
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               34,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               0,
+                     *               34,
+                     *               0
+                     *             ],
+                     *             [
+                     *               0,
+                     *               1,
+                     *               33
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.9901939577474943,
+                     *           "logLoss": 0.14097477727578914,
+                     *           "loss": 0.14097477727578914,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 1,
+                     *               "precision": 1,
+                     *               "recall": 1,
+                     *               "support": 34
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 0.9855072463768115,
+                     *               "precision": 0.9714285714285714,
+                     *               "recall": 1,
+                     *               "support": 34
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0.9850746268656716,
+                     *               "precision": 1,
+                     *               "recall": 0.9705882352941176,
+                     *               "support": 34
+                     *             }
+                     *           ],
+                     *           "prAuc": 1,
+                     *           "precisionMacro": 0.9904761904761905,
+                     *           "recallMacro": 0.9901960784313726,
+                     *           "rocAuc": 1
+                     *         },
+                     *         "validation": {
+                     *           "accuracy": 0.9583333333333334,
+                     *           "brierScore": 0.06296230226457024,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 1,
+                     *               "lower": 0.6,
+                     *               "meanPredicted": 0.6603580117225647,
+                     *               "observed": 0,
+                     *               "upper": 0.7
+                     *             },
+                     *             {
+                     *               "count": 8,
+                     *               "lower": 0.7,
+                     *               "meanPredicted": 0.7774671316146851,
+                     *               "observed": 1,
+                     *               "upper": 0.8
+                     *             },
+                     *             {
+                     *               "count": 1,
+                     *               "lower": 0.8,
+                     *               "meanPredicted": 0.8760020136833191,
+                     *               "observed": 1,
+                     *               "upper": 0.9
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               0,
+                     *               7,
+                     *               1
+                     *             ],
+                     *             [
+                     *               0,
+                     *               0,
+                     *               8
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.9581699346405229,
+                     *           "logLoss": 0.141451135613732,
+                     *           "loss": 0.141451135613732,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 1,
+                     *               "precision": 1,
+                     *               "recall": 1,
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 0.9333333333333333,
+                     *               "precision": 1,
+                     *               "recall": 0.875,
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0.9411764705882353,
+                     *               "precision": 0.8888888888888888,
+                     *               "recall": 1,
+                     *               "support": 8
+                     *             }
+                     *           ],
+                     *           "prAuc": 1,
+                     *           "precisionMacro": 0.9629629629629629,
+                     *           "recallMacro": 0.9583333333333334,
+                     *           "rocAuc": 1
+                     *         }
+                     *       },
+                     *       "parameterCount": 243,
+                     *       "target": "species",
+                     *       "task": "classification",
+                     *       "unknownCategory": "missing"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Model"];
                 };
             };
@@ -4357,6 +5271,424 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "encoder": {
+                     *         "binaryOutput": false,
+                     *         "classes": [
+                     *           "setosa",
+                     *           "versicolor",
+                     *           "virginica"
+                     *         ],
+                     *         "decimal": ".",
+                     *         "features": [
+                     *           {
+                     *             "impute": 5.858823529411765,
+                     *             "name": "sepal_length",
+                     *             "scale": 0.8417247630319954,
+                     *             "shift": 5.858823529411765,
+                     *             "type": "numeric"
+                     *           },
+                     *           {
+                     *             "impute": 3.0323529411764714,
+                     *             "name": "sepal_width",
+                     *             "scale": 0.46170225629916706,
+                     *             "shift": 3.0323529411764714,
+                     *             "type": "numeric"
+                     *           },
+                     *           {
+                     *             "impute": 3.7617647058823533,
+                     *             "name": "petal_length",
+                     *             "scale": 1.759235803212106,
+                     *             "shift": 3.7617647058823533,
+                     *             "type": "numeric"
+                     *           }
+                     *         ],
+                     *         "missingValues": [
+                     *           "",
+                     *           "NA",
+                     *           "?"
+                     *         ],
+                     *         "scaling": "standardize",
+                     *         "target": "species",
+                     *         "targetMean": 0,
+                     *         "targetStd": 1,
+                     *         "task": "classification",
+                     *         "unknownCategory": "missing",
+                     *         "version": 1
+                     *       },
+                     *       "exportedAt": "2026-12-01T02:40:08.294Z",
+                     *       "format": "backprop.model",
+                     *       "model": {
+                     *         "baselines": {
+                     *           "majority": {
+                     *             "accuracy": 0.3333333333333333,
+                     *             "brierScore": 0.6666666666666656,
+                     *             "confusionMatrix": [
+                     *               [
+                     *                 8,
+                     *                 0,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 8,
+                     *                 0,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 8,
+                     *                 0,
+                     *                 0
+                     *               ]
+                     *             ],
+                     *             "f1Macro": 0.16666666666666666,
+                     *             "logLoss": 1.0986122588657883,
+                     *             "loss": 1.0986122588657883,
+                     *             "prAuc": 0.3333333333333333,
+                     *             "precisionMacro": 0.1111111111111111,
+                     *             "recallMacro": 0.3333333333333333,
+                     *             "rocAuc": 0.5
+                     *           },
+                     *           "stratified": {
+                     *             "accuracy": 0.3333333333333333,
+                     *             "brierScore": 1.3333333333333333,
+                     *             "confusionMatrix": [
+                     *               [
+                     *                 3,
+                     *                 2,
+                     *                 3
+                     *               ],
+                     *               [
+                     *                 2,
+                     *                 3,
+                     *                 3
+                     *               ],
+                     *               [
+                     *                 2,
+                     *                 4,
+                     *                 2
+                     *               ]
+                     *             ],
+                     *             "f1Macro": 0.33431372549019606,
+                     *             "logLoss": 23.025850929940447,
+                     *             "loss": 23.025850929940447,
+                     *             "prAuc": 0.33829365079365076,
+                     *             "precisionMacro": 0.33730158730158727,
+                     *             "recallMacro": 0.3333333333333333,
+                     *             "rocAuc": 0.5
+                     *           }
+                     *         },
+                     *         "classes": [
+                     *           "setosa",
+                     *           "versicolor",
+                     *           "virginica"
+                     *         ],
+                     *         "createdAt": "2026-12-01T02:40:08.118Z",
+                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "epochsTrained": 5,
+                     *         "featureImportance": [
+                     *           {
+                     *             "feature": "petal_width",
+                     *             "mean": 0.016666666666666666,
+                     *             "std": 0.02041241452319315
+                     *           },
+                     *           {
+                     *             "feature": "petal_length",
+                     *             "mean": -0.016666666666666666,
+                     *             "std": 0.02041241452319315
+                     *           },
+                     *           {
+                     *             "feature": "sepal_width",
+                     *             "mean": -0.1416666666666667,
+                     *             "std": 0.04249182927993987
+                     *           }
+                     *         ],
+                     *         "features": [
+                     *           {
+                     *             "name": "sepal_length",
+                     *             "type": "numeric"
+                     *           },
+                     *           {
+                     *             "name": "sepal_width",
+                     *             "type": "numeric"
+                     *           },
+                     *           {
+                     *             "name": "petal_length",
+                     *             "type": "numeric"
+                     *           }
+                     *         ],
+                     *         "id": "mdl_JuotcpYaKoZbCUfsi0LS8n3q",
+                     *         "jobId": "job_cXdihTN28Jr1Jucmxdu0gvxA",
+                     *         "metrics": {
+                     *           "test": {
+                     *             "accuracy": 0.041666666666666664,
+                     *             "brierScore": 0.9501903868251597,
+                     *             "calibration": [
+                     *               {
+                     *                 "count": 3,
+                     *                 "lower": 0.3,
+                     *                 "meanPredicted": 0.39103056987126666,
+                     *                 "observed": 0.3333333333333333,
+                     *                 "upper": 0.4
+                     *               },
+                     *               {
+                     *                 "count": 13,
+                     *                 "lower": 0.4,
+                     *                 "meanPredicted": 0.4372766315937042,
+                     *                 "observed": 0,
+                     *                 "upper": 0.5
+                     *               },
+                     *               {
+                     *                 "count": 6,
+                     *                 "lower": 0.5,
+                     *                 "meanPredicted": 0.5508387684822083,
+                     *                 "observed": 0,
+                     *                 "upper": 0.6
+                     *               }
+                     *             ],
+                     *             "classes": [
+                     *               "setosa",
+                     *               "versicolor",
+                     *               "virginica"
+                     *             ],
+                     *             "confusionMatrix": [
+                     *               [
+                     *                 0,
+                     *                 8,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 7,
+                     *                 1,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 8,
+                     *                 0,
+                     *                 0
+                     *               ]
+                     *             ],
+                     *             "f1Macro": 0.0392156862745098,
+                     *             "logLoss": 1.6246816572606193,
+                     *             "loss": 1.6246816572606193,
+                     *             "perClass": [
+                     *               {
+                     *                 "class": "setosa",
+                     *                 "f1": 0,
+                     *                 "precision": 0,
+                     *                 "recall": 0,
+                     *                 "support": 8
+                     *               },
+                     *               {
+                     *                 "class": "versicolor",
+                     *                 "f1": 0.11764705882352941,
+                     *                 "precision": 0.1111111111111111,
+                     *                 "recall": 0.125,
+                     *                 "support": 8
+                     *               },
+                     *               {
+                     *                 "class": "virginica",
+                     *                 "f1": 0,
+                     *                 "precision": 0,
+                     *                 "recall": 0,
+                     *                 "support": 8
+                     *               }
+                     *             ],
+                     *             "prAuc": 0.231837210764388,
+                     *             "precisionMacro": 0.037037037037037035,
+                     *             "recallMacro": 0.041666666666666664,
+                     *             "rocAuc": 0.1328125
+                     *           },
+                     *           "train": {
+                     *             "accuracy": 0.029411764705882353,
+                     *             "brierScore": 0.905214042476401,
+                     *             "calibration": [
+                     *               {
+                     *                 "count": 21,
+                     *                 "lower": 0.3,
+                     *                 "meanPredicted": 0.3783285291421981,
+                     *                 "observed": 0.09523809523809523,
+                     *                 "upper": 0.4
+                     *               },
+                     *               {
+                     *                 "count": 47,
+                     *                 "lower": 0.4,
+                     *                 "meanPredicted": 0.44360545341004715,
+                     *                 "observed": 0,
+                     *                 "upper": 0.5
+                     *               },
+                     *               {
+                     *                 "count": 19,
+                     *                 "lower": 0.5,
+                     *                 "meanPredicted": 0.5450675989452162,
+                     *                 "observed": 0.05263157894736842,
+                     *                 "upper": 0.6
+                     *               }
+                     *             ],
+                     *             "classes": [
+                     *               "setosa",
+                     *               "versicolor",
+                     *               "virginica"
+                     *             ],
+                     *             "confusionMatrix": [
+                     *               [
+                     *                 2,
+                     *                 32,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 33,
+                     *                 1,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 33,
+                     *                 1,
+                     *                 0
+                     *               ]
+                     *             ],
+                     *             "f1Macro": 0.022875816993464054,
+                     *             "logLoss": 1.5067249481581566,
+                     *             "loss": 1.5067249481581566,
+                     *             "perClass": [
+                     *               {
+                     *                 "class": "setosa",
+                     *                 "f1": 0.03921568627450981,
+                     *                 "precision": 0.029411764705882353,
+                     *                 "recall": 0.058823529411764705,
+                     *                 "support": 34
+                     *               },
+                     *               {
+                     *                 "class": "versicolor",
+                     *                 "f1": 0.029411764705882353,
+                     *                 "precision": 0.029411764705882353,
+                     *                 "recall": 0.029411764705882353,
+                     *                 "support": 34
+                     *               },
+                     *               {
+                     *                 "class": "virginica",
+                     *                 "f1": 0,
+                     *                 "precision": 0,
+                     *                 "recall": 0,
+                     *                 "support": 34
+                     *               }
+                     *             ],
+                     *             "prAuc": 0.22352724301240354,
+                     *             "precisionMacro": 0.0196078431372549,
+                     *             "recallMacro": 0.02941176470588235,
+                     *             "rocAuc": 0.19117647058823528
+                     *           },
+                     *           "validation": {
+                     *             "accuracy": 0.041666666666666664,
+                     *             "brierScore": 0.8831069636070824,
+                     *             "calibration": [
+                     *               {
+                     *                 "count": 4,
+                     *                 "lower": 0.3,
+                     *                 "meanPredicted": 0.377414733171463,
+                     *                 "observed": 0.25,
+                     *                 "upper": 0.4
+                     *               },
+                     *               {
+                     *                 "count": 16,
+                     *                 "lower": 0.4,
+                     *                 "meanPredicted": 0.4393182937055826,
+                     *                 "observed": 0,
+                     *                 "upper": 0.5
+                     *               },
+                     *               {
+                     *                 "count": 2,
+                     *                 "lower": 0.5,
+                     *                 "meanPredicted": 0.592115193605423,
+                     *                 "observed": 0,
+                     *                 "upper": 0.6
+                     *               }
+                     *             ],
+                     *             "classes": [
+                     *               "setosa",
+                     *               "versicolor",
+                     *               "virginica"
+                     *             ],
+                     *             "confusionMatrix": [
+                     *               [
+                     *                 1,
+                     *                 7,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 8,
+                     *                 0,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 7,
+                     *                 1,
+                     *                 0
+                     *               ]
+                     *             ],
+                     *             "f1Macro": 0.027777777777777776,
+                     *             "logLoss": 1.460631610273052,
+                     *             "loss": 1.460631610273052,
+                     *             "perClass": [
+                     *               {
+                     *                 "class": "setosa",
+                     *                 "f1": 0.08333333333333333,
+                     *                 "precision": 0.0625,
+                     *                 "recall": 0.125,
+                     *                 "support": 8
+                     *               },
+                     *               {
+                     *                 "class": "versicolor",
+                     *                 "f1": 0,
+                     *                 "precision": 0,
+                     *                 "recall": 0,
+                     *                 "support": 8
+                     *               },
+                     *               {
+                     *                 "class": "virginica",
+                     *                 "f1": 0,
+                     *                 "precision": 0,
+                     *                 "recall": 0,
+                     *                 "support": 8
+                     *               }
+                     *             ],
+                     *             "prAuc": 0.23942472512960633,
+                     *             "precisionMacro": 0.020833333333333332,
+                     *             "recallMacro": 0.041666666666666664,
+                     *             "rocAuc": 0.1640625
+                     *           }
+                     *         },
+                     *         "parameterCount": 27,
+                     *         "target": "species",
+                     *         "task": "classification",
+                     *         "unknownCategory": "missing"
+                     *       },
+                     *       "network": {
+                     *         "format": "backprop.sequential",
+                     *         "params": [
+                     *           "JtFdv++/Vj9epZS/1MEwv8t81D1egWo/8ooJP9GgKb6Q6ko+eJM7P1YmCr9V54g+",
+                     *           "TcWfvN8jbDrwyJa8",
+                     *           "WPp4P47eyz7niwm/0lcJPxw9Zb7+9LC+ARTcPmgVfj9fc2k/"
+                     *         ],
+                     *         "spec": {
+                     *           "initializer": "he",
+                     *           "inputSize": 4,
+                     *           "layers": [
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 3
+                     *             },
+                     *             {
+                     *               "activation": "softmax",
+                     *               "units": 3
+                     *             }
+                     *           ]
+                     *         },
+                     *         "version": 1
+                     *       },
+                     *       "version": 1
+                     *     }
+                     */
                     "application/json": components["schemas"]["ModelExport"];
                     "application/octet-stream": string;
                 };
@@ -4510,9 +5842,9 @@ export interface operations {
                      *         {
                      *           "label": "setosa",
                      *           "probabilities": {
-                     *             "setosa": 0.978,
-                     *             "versicolor": 0.0186,
-                     *             "virginica": 0.0034
+                     *             "setosa": 0.7774671316146851,
+                     *             "versicolor": 0.12728075683116913,
+                     *             "virginica": 0.09525208920240402
                      *           }
                      *         }
                      *       ]
@@ -4673,7 +6005,9 @@ export interface operations {
                  *       "rows": [
                  *         {
                  *           "petal_length": 5.8,
-                 *           "sepal_length": 6.7
+                 *           "petal_width": 2.2,
+                 *           "sepal_length": 6.7,
+                 *           "sepal_width": 3
                  *         }
                  *       ]
                  *     }
@@ -4698,7 +6032,7 @@ export interface operations {
                 content: {
                     /**
                      * @example label,probability:setosa,probability:versicolor,probability:virginica
-                     *     virginica,0.0004,0.0257,0.9739
+                     *     virginica,7.601794322908972e-7,0.0023503031115978956,0.9976489543914795
                      */
                     "application/json": string;
                 };
@@ -4851,6 +6185,424 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "encoder": {
+                 *         "binaryOutput": false,
+                 *         "classes": [
+                 *           "setosa",
+                 *           "versicolor",
+                 *           "virginica"
+                 *         ],
+                 *         "decimal": ".",
+                 *         "features": [
+                 *           {
+                 *             "impute": 5.858823529411765,
+                 *             "name": "sepal_length",
+                 *             "scale": 0.8417247630319954,
+                 *             "shift": 5.858823529411765,
+                 *             "type": "numeric"
+                 *           },
+                 *           {
+                 *             "impute": 3.0323529411764714,
+                 *             "name": "sepal_width",
+                 *             "scale": 0.46170225629916706,
+                 *             "shift": 3.0323529411764714,
+                 *             "type": "numeric"
+                 *           },
+                 *           {
+                 *             "impute": 3.7617647058823533,
+                 *             "name": "petal_length",
+                 *             "scale": 1.759235803212106,
+                 *             "shift": 3.7617647058823533,
+                 *             "type": "numeric"
+                 *           }
+                 *         ],
+                 *         "missingValues": [
+                 *           "",
+                 *           "NA",
+                 *           "?"
+                 *         ],
+                 *         "scaling": "standardize",
+                 *         "target": "species",
+                 *         "targetMean": 0,
+                 *         "targetStd": 1,
+                 *         "task": "classification",
+                 *         "unknownCategory": "missing",
+                 *         "version": 1
+                 *       },
+                 *       "exportedAt": "2026-12-01T02:40:08.294Z",
+                 *       "format": "backprop.model",
+                 *       "model": {
+                 *         "baselines": {
+                 *           "majority": {
+                 *             "accuracy": 0.3333333333333333,
+                 *             "brierScore": 0.6666666666666656,
+                 *             "confusionMatrix": [
+                 *               [
+                 *                 8,
+                 *                 0,
+                 *                 0
+                 *               ],
+                 *               [
+                 *                 8,
+                 *                 0,
+                 *                 0
+                 *               ],
+                 *               [
+                 *                 8,
+                 *                 0,
+                 *                 0
+                 *               ]
+                 *             ],
+                 *             "f1Macro": 0.16666666666666666,
+                 *             "logLoss": 1.0986122588657883,
+                 *             "loss": 1.0986122588657883,
+                 *             "prAuc": 0.3333333333333333,
+                 *             "precisionMacro": 0.1111111111111111,
+                 *             "recallMacro": 0.3333333333333333,
+                 *             "rocAuc": 0.5
+                 *           },
+                 *           "stratified": {
+                 *             "accuracy": 0.3333333333333333,
+                 *             "brierScore": 1.3333333333333333,
+                 *             "confusionMatrix": [
+                 *               [
+                 *                 3,
+                 *                 2,
+                 *                 3
+                 *               ],
+                 *               [
+                 *                 2,
+                 *                 3,
+                 *                 3
+                 *               ],
+                 *               [
+                 *                 2,
+                 *                 4,
+                 *                 2
+                 *               ]
+                 *             ],
+                 *             "f1Macro": 0.33431372549019606,
+                 *             "logLoss": 23.025850929940447,
+                 *             "loss": 23.025850929940447,
+                 *             "prAuc": 0.33829365079365076,
+                 *             "precisionMacro": 0.33730158730158727,
+                 *             "recallMacro": 0.3333333333333333,
+                 *             "rocAuc": 0.5
+                 *           }
+                 *         },
+                 *         "classes": [
+                 *           "setosa",
+                 *           "versicolor",
+                 *           "virginica"
+                 *         ],
+                 *         "createdAt": "2026-12-01T02:40:08.118Z",
+                 *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                 *         "epochsTrained": 5,
+                 *         "featureImportance": [
+                 *           {
+                 *             "feature": "petal_width",
+                 *             "mean": 0.016666666666666666,
+                 *             "std": 0.02041241452319315
+                 *           },
+                 *           {
+                 *             "feature": "petal_length",
+                 *             "mean": -0.016666666666666666,
+                 *             "std": 0.02041241452319315
+                 *           },
+                 *           {
+                 *             "feature": "sepal_width",
+                 *             "mean": -0.1416666666666667,
+                 *             "std": 0.04249182927993987
+                 *           }
+                 *         ],
+                 *         "features": [
+                 *           {
+                 *             "name": "sepal_length",
+                 *             "type": "numeric"
+                 *           },
+                 *           {
+                 *             "name": "sepal_width",
+                 *             "type": "numeric"
+                 *           },
+                 *           {
+                 *             "name": "petal_length",
+                 *             "type": "numeric"
+                 *           }
+                 *         ],
+                 *         "id": "mdl_JuotcpYaKoZbCUfsi0LS8n3q",
+                 *         "jobId": "job_cXdihTN28Jr1Jucmxdu0gvxA",
+                 *         "metrics": {
+                 *           "test": {
+                 *             "accuracy": 0.041666666666666664,
+                 *             "brierScore": 0.9501903868251597,
+                 *             "calibration": [
+                 *               {
+                 *                 "count": 3,
+                 *                 "lower": 0.3,
+                 *                 "meanPredicted": 0.39103056987126666,
+                 *                 "observed": 0.3333333333333333,
+                 *                 "upper": 0.4
+                 *               },
+                 *               {
+                 *                 "count": 13,
+                 *                 "lower": 0.4,
+                 *                 "meanPredicted": 0.4372766315937042,
+                 *                 "observed": 0,
+                 *                 "upper": 0.5
+                 *               },
+                 *               {
+                 *                 "count": 6,
+                 *                 "lower": 0.5,
+                 *                 "meanPredicted": 0.5508387684822083,
+                 *                 "observed": 0,
+                 *                 "upper": 0.6
+                 *               }
+                 *             ],
+                 *             "classes": [
+                 *               "setosa",
+                 *               "versicolor",
+                 *               "virginica"
+                 *             ],
+                 *             "confusionMatrix": [
+                 *               [
+                 *                 0,
+                 *                 8,
+                 *                 0
+                 *               ],
+                 *               [
+                 *                 7,
+                 *                 1,
+                 *                 0
+                 *               ],
+                 *               [
+                 *                 8,
+                 *                 0,
+                 *                 0
+                 *               ]
+                 *             ],
+                 *             "f1Macro": 0.0392156862745098,
+                 *             "logLoss": 1.6246816572606193,
+                 *             "loss": 1.6246816572606193,
+                 *             "perClass": [
+                 *               {
+                 *                 "class": "setosa",
+                 *                 "f1": 0,
+                 *                 "precision": 0,
+                 *                 "recall": 0,
+                 *                 "support": 8
+                 *               },
+                 *               {
+                 *                 "class": "versicolor",
+                 *                 "f1": 0.11764705882352941,
+                 *                 "precision": 0.1111111111111111,
+                 *                 "recall": 0.125,
+                 *                 "support": 8
+                 *               },
+                 *               {
+                 *                 "class": "virginica",
+                 *                 "f1": 0,
+                 *                 "precision": 0,
+                 *                 "recall": 0,
+                 *                 "support": 8
+                 *               }
+                 *             ],
+                 *             "prAuc": 0.231837210764388,
+                 *             "precisionMacro": 0.037037037037037035,
+                 *             "recallMacro": 0.041666666666666664,
+                 *             "rocAuc": 0.1328125
+                 *           },
+                 *           "train": {
+                 *             "accuracy": 0.029411764705882353,
+                 *             "brierScore": 0.905214042476401,
+                 *             "calibration": [
+                 *               {
+                 *                 "count": 21,
+                 *                 "lower": 0.3,
+                 *                 "meanPredicted": 0.3783285291421981,
+                 *                 "observed": 0.09523809523809523,
+                 *                 "upper": 0.4
+                 *               },
+                 *               {
+                 *                 "count": 47,
+                 *                 "lower": 0.4,
+                 *                 "meanPredicted": 0.44360545341004715,
+                 *                 "observed": 0,
+                 *                 "upper": 0.5
+                 *               },
+                 *               {
+                 *                 "count": 19,
+                 *                 "lower": 0.5,
+                 *                 "meanPredicted": 0.5450675989452162,
+                 *                 "observed": 0.05263157894736842,
+                 *                 "upper": 0.6
+                 *               }
+                 *             ],
+                 *             "classes": [
+                 *               "setosa",
+                 *               "versicolor",
+                 *               "virginica"
+                 *             ],
+                 *             "confusionMatrix": [
+                 *               [
+                 *                 2,
+                 *                 32,
+                 *                 0
+                 *               ],
+                 *               [
+                 *                 33,
+                 *                 1,
+                 *                 0
+                 *               ],
+                 *               [
+                 *                 33,
+                 *                 1,
+                 *                 0
+                 *               ]
+                 *             ],
+                 *             "f1Macro": 0.022875816993464054,
+                 *             "logLoss": 1.5067249481581566,
+                 *             "loss": 1.5067249481581566,
+                 *             "perClass": [
+                 *               {
+                 *                 "class": "setosa",
+                 *                 "f1": 0.03921568627450981,
+                 *                 "precision": 0.029411764705882353,
+                 *                 "recall": 0.058823529411764705,
+                 *                 "support": 34
+                 *               },
+                 *               {
+                 *                 "class": "versicolor",
+                 *                 "f1": 0.029411764705882353,
+                 *                 "precision": 0.029411764705882353,
+                 *                 "recall": 0.029411764705882353,
+                 *                 "support": 34
+                 *               },
+                 *               {
+                 *                 "class": "virginica",
+                 *                 "f1": 0,
+                 *                 "precision": 0,
+                 *                 "recall": 0,
+                 *                 "support": 34
+                 *               }
+                 *             ],
+                 *             "prAuc": 0.22352724301240354,
+                 *             "precisionMacro": 0.0196078431372549,
+                 *             "recallMacro": 0.02941176470588235,
+                 *             "rocAuc": 0.19117647058823528
+                 *           },
+                 *           "validation": {
+                 *             "accuracy": 0.041666666666666664,
+                 *             "brierScore": 0.8831069636070824,
+                 *             "calibration": [
+                 *               {
+                 *                 "count": 4,
+                 *                 "lower": 0.3,
+                 *                 "meanPredicted": 0.377414733171463,
+                 *                 "observed": 0.25,
+                 *                 "upper": 0.4
+                 *               },
+                 *               {
+                 *                 "count": 16,
+                 *                 "lower": 0.4,
+                 *                 "meanPredicted": 0.4393182937055826,
+                 *                 "observed": 0,
+                 *                 "upper": 0.5
+                 *               },
+                 *               {
+                 *                 "count": 2,
+                 *                 "lower": 0.5,
+                 *                 "meanPredicted": 0.592115193605423,
+                 *                 "observed": 0,
+                 *                 "upper": 0.6
+                 *               }
+                 *             ],
+                 *             "classes": [
+                 *               "setosa",
+                 *               "versicolor",
+                 *               "virginica"
+                 *             ],
+                 *             "confusionMatrix": [
+                 *               [
+                 *                 1,
+                 *                 7,
+                 *                 0
+                 *               ],
+                 *               [
+                 *                 8,
+                 *                 0,
+                 *                 0
+                 *               ],
+                 *               [
+                 *                 7,
+                 *                 1,
+                 *                 0
+                 *               ]
+                 *             ],
+                 *             "f1Macro": 0.027777777777777776,
+                 *             "logLoss": 1.460631610273052,
+                 *             "loss": 1.460631610273052,
+                 *             "perClass": [
+                 *               {
+                 *                 "class": "setosa",
+                 *                 "f1": 0.08333333333333333,
+                 *                 "precision": 0.0625,
+                 *                 "recall": 0.125,
+                 *                 "support": 8
+                 *               },
+                 *               {
+                 *                 "class": "versicolor",
+                 *                 "f1": 0,
+                 *                 "precision": 0,
+                 *                 "recall": 0,
+                 *                 "support": 8
+                 *               },
+                 *               {
+                 *                 "class": "virginica",
+                 *                 "f1": 0,
+                 *                 "precision": 0,
+                 *                 "recall": 0,
+                 *                 "support": 8
+                 *               }
+                 *             ],
+                 *             "prAuc": 0.23942472512960633,
+                 *             "precisionMacro": 0.020833333333333332,
+                 *             "recallMacro": 0.041666666666666664,
+                 *             "rocAuc": 0.1640625
+                 *           }
+                 *         },
+                 *         "parameterCount": 27,
+                 *         "target": "species",
+                 *         "task": "classification",
+                 *         "unknownCategory": "missing"
+                 *       },
+                 *       "network": {
+                 *         "format": "backprop.sequential",
+                 *         "params": [
+                 *           "JtFdv++/Vj9epZS/1MEwv8t81D1egWo/8ooJP9GgKb6Q6ko+eJM7P1YmCr9V54g+",
+                 *           "TcWfvN8jbDrwyJa8",
+                 *           "WPp4P47eyz7niwm/0lcJPxw9Zb7+9LC+ARTcPmgVfj9fc2k/"
+                 *         ],
+                 *         "spec": {
+                 *           "initializer": "he",
+                 *           "inputSize": 4,
+                 *           "layers": [
+                 *             {
+                 *               "activation": "relu",
+                 *               "units": 3
+                 *             },
+                 *             {
+                 *               "activation": "softmax",
+                 *               "units": 3
+                 *             }
+                 *           ]
+                 *         },
+                 *         "version": 1
+                 *       },
+                 *       "version": 1
+                 *     }
+                 */
                 "application/json": components["schemas"]["ModelExportInput"];
             };
         };
@@ -4871,6 +6623,357 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "baselines": {
+                     *         "majority": {
+                     *           "accuracy": 0.3333333333333333,
+                     *           "brierScore": 0.6666666666666656,
+                     *           "confusionMatrix": [
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.16666666666666666,
+                     *           "logLoss": 1.0986122588657883,
+                     *           "loss": 1.0986122588657883,
+                     *           "prAuc": 0.3333333333333333,
+                     *           "precisionMacro": 0.1111111111111111,
+                     *           "recallMacro": 0.3333333333333333,
+                     *           "rocAuc": 0.5
+                     *         },
+                     *         "stratified": {
+                     *           "accuracy": 0.3333333333333333,
+                     *           "brierScore": 1.3333333333333333,
+                     *           "confusionMatrix": [
+                     *             [
+                     *               3,
+                     *               2,
+                     *               3
+                     *             ],
+                     *             [
+                     *               2,
+                     *               3,
+                     *               3
+                     *             ],
+                     *             [
+                     *               2,
+                     *               4,
+                     *               2
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.33431372549019606,
+                     *           "logLoss": 23.025850929940447,
+                     *           "loss": 23.025850929940447,
+                     *           "prAuc": 0.33829365079365076,
+                     *           "precisionMacro": 0.33730158730158727,
+                     *           "recallMacro": 0.3333333333333333,
+                     *           "rocAuc": 0.5
+                     *         }
+                     *       },
+                     *       "classes": [
+                     *         "setosa",
+                     *         "versicolor",
+                     *         "virginica"
+                     *       ],
+                     *       "createdAt": "2026-12-01T02:40:08.348Z",
+                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "epochsTrained": 5,
+                     *       "featureImportance": [
+                     *         {
+                     *           "feature": "petal_width",
+                     *           "mean": 0.016666666666666666,
+                     *           "std": 0.02041241452319315
+                     *         },
+                     *         {
+                     *           "feature": "petal_length",
+                     *           "mean": -0.016666666666666666,
+                     *           "std": 0.02041241452319315
+                     *         },
+                     *         {
+                     *           "feature": "sepal_width",
+                     *           "mean": -0.1416666666666667,
+                     *           "std": 0.04249182927993987
+                     *         }
+                     *       ],
+                     *       "features": [
+                     *         {
+                     *           "name": "sepal_length",
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "name": "sepal_width",
+                     *           "type": "numeric"
+                     *         },
+                     *         {
+                     *           "name": "petal_length",
+                     *           "type": "numeric"
+                     *         }
+                     *       ],
+                     *       "id": "mdl_Y66EP2llIC0ERtcQZynjpdvZ",
+                     *       "importedFrom": {
+                     *         "exportedAt": "2026-12-01T02:40:08.294Z",
+                     *         "modelId": "mdl_JuotcpYaKoZbCUfsi0LS8n3q",
+                     *         "trainedAt": "2026-12-01T02:40:08.118Z"
+                     *       },
+                     *       "jobId": "job_cXdihTN28Jr1Jucmxdu0gvxA",
+                     *       "metrics": {
+                     *         "test": {
+                     *           "accuracy": 0.041666666666666664,
+                     *           "brierScore": 0.9501903868251597,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 3,
+                     *               "lower": 0.3,
+                     *               "meanPredicted": 0.39103056987126666,
+                     *               "observed": 0.3333333333333333,
+                     *               "upper": 0.4
+                     *             },
+                     *             {
+                     *               "count": 13,
+                     *               "lower": 0.4,
+                     *               "meanPredicted": 0.4372766315937042,
+                     *               "observed": 0,
+                     *               "upper": 0.5
+                     *             },
+                     *             {
+                     *               "count": 6,
+                     *               "lower": 0.5,
+                     *               "meanPredicted": 0.5508387684822083,
+                     *               "observed": 0,
+                     *               "upper": 0.6
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               0,
+                     *               8,
+                     *               0
+                     *             ],
+                     *             [
+                     *               7,
+                     *               1,
+                     *               0
+                     *             ],
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.0392156862745098,
+                     *           "logLoss": 1.6246816572606193,
+                     *           "loss": 1.6246816572606193,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 0,
+                     *               "precision": 0,
+                     *               "recall": 0,
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 0.11764705882352941,
+                     *               "precision": 0.1111111111111111,
+                     *               "recall": 0.125,
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0,
+                     *               "precision": 0,
+                     *               "recall": 0,
+                     *               "support": 8
+                     *             }
+                     *           ],
+                     *           "prAuc": 0.231837210764388,
+                     *           "precisionMacro": 0.037037037037037035,
+                     *           "recallMacro": 0.041666666666666664,
+                     *           "rocAuc": 0.1328125
+                     *         },
+                     *         "train": {
+                     *           "accuracy": 0.029411764705882353,
+                     *           "brierScore": 0.905214042476401,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 21,
+                     *               "lower": 0.3,
+                     *               "meanPredicted": 0.3783285291421981,
+                     *               "observed": 0.09523809523809523,
+                     *               "upper": 0.4
+                     *             },
+                     *             {
+                     *               "count": 47,
+                     *               "lower": 0.4,
+                     *               "meanPredicted": 0.44360545341004715,
+                     *               "observed": 0,
+                     *               "upper": 0.5
+                     *             },
+                     *             {
+                     *               "count": 19,
+                     *               "lower": 0.5,
+                     *               "meanPredicted": 0.5450675989452162,
+                     *               "observed": 0.05263157894736842,
+                     *               "upper": 0.6
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               2,
+                     *               32,
+                     *               0
+                     *             ],
+                     *             [
+                     *               33,
+                     *               1,
+                     *               0
+                     *             ],
+                     *             [
+                     *               33,
+                     *               1,
+                     *               0
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.022875816993464054,
+                     *           "logLoss": 1.5067249481581566,
+                     *           "loss": 1.5067249481581566,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 0.03921568627450981,
+                     *               "precision": 0.029411764705882353,
+                     *               "recall": 0.058823529411764705,
+                     *               "support": 34
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 0.029411764705882353,
+                     *               "precision": 0.029411764705882353,
+                     *               "recall": 0.029411764705882353,
+                     *               "support": 34
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0,
+                     *               "precision": 0,
+                     *               "recall": 0,
+                     *               "support": 34
+                     *             }
+                     *           ],
+                     *           "prAuc": 0.22352724301240354,
+                     *           "precisionMacro": 0.0196078431372549,
+                     *           "recallMacro": 0.02941176470588235,
+                     *           "rocAuc": 0.19117647058823528
+                     *         },
+                     *         "validation": {
+                     *           "accuracy": 0.041666666666666664,
+                     *           "brierScore": 0.8831069636070824,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 4,
+                     *               "lower": 0.3,
+                     *               "meanPredicted": 0.377414733171463,
+                     *               "observed": 0.25,
+                     *               "upper": 0.4
+                     *             },
+                     *             {
+                     *               "count": 16,
+                     *               "lower": 0.4,
+                     *               "meanPredicted": 0.4393182937055826,
+                     *               "observed": 0,
+                     *               "upper": 0.5
+                     *             },
+                     *             {
+                     *               "count": 2,
+                     *               "lower": 0.5,
+                     *               "meanPredicted": 0.592115193605423,
+                     *               "observed": 0,
+                     *               "upper": 0.6
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               1,
+                     *               7,
+                     *               0
+                     *             ],
+                     *             [
+                     *               8,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               7,
+                     *               1,
+                     *               0
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.027777777777777776,
+                     *           "logLoss": 1.460631610273052,
+                     *           "loss": 1.460631610273052,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 0.08333333333333333,
+                     *               "precision": 0.0625,
+                     *               "recall": 0.125,
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 0,
+                     *               "precision": 0,
+                     *               "recall": 0,
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0,
+                     *               "precision": 0,
+                     *               "recall": 0,
+                     *               "support": 8
+                     *             }
+                     *           ],
+                     *           "prAuc": 0.23942472512960633,
+                     *           "precisionMacro": 0.020833333333333332,
+                     *           "recallMacro": 0.041666666666666664,
+                     *           "rocAuc": 0.1640625
+                     *         }
+                     *       },
+                     *       "parameterCount": 27,
+                     *       "target": "species",
+                     *       "task": "classification",
+                     *       "unknownCategory": "missing"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Model"];
                 };
             };
@@ -5041,6 +7144,117 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "attempts": [
+                     *             {
+                     *               "attempt": 1,
+                     *               "endedAt": "2026-12-01T02:40:07.124Z",
+                     *               "outcome": null,
+                     *               "resumedFromEpoch": 0,
+                     *               "startedAt": "2026-12-01T02:40:06.375Z"
+                     *             }
+                     *           ],
+                     *           "cancelRequested": false,
+                     *           "createdAt": "2026-12-01T02:40:06.356Z",
+                     *           "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *           "error": null,
+                     *           "finishedAt": "2026-12-01T02:40:07.124Z",
+                     *           "history": [],
+                     *           "id": "job_vo1jJe3CT98cCn139NF7BqAH",
+                     *           "modelId": "mdl_5HuNm5m9LiOZGu4WA38lY3wO",
+                     *           "progress": {
+                     *             "epoch": 409,
+                     *             "epochs": 500
+                     *           },
+                     *           "spec": {
+                     *             "csv": {
+                     *               "charset": "utf-8",
+                     *               "columnTypes": {},
+                     *               "decimal": ".",
+                     *               "delimiter": ",",
+                     *               "missingValues": [
+                     *                 "",
+                     *                 "NA",
+                     *                 "?"
+                     *               ]
+                     *             },
+                     *             "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *             "decisions": {
+                     *               "excludedFeatures": [],
+                     *               "task": {
+                     *                 "reason": "\"species\" is categorical",
+                     *                 "rule": "categoricalTarget",
+                     *                 "value": "classification"
+                     *               },
+                     *               "warnings": []
+                     *             },
+                     *             "features": [
+                     *               "sepal_length",
+                     *               "sepal_width",
+                     *               "petal_length"
+                     *             ],
+                     *             "model": {
+                     *               "binaryOutput": "softmax",
+                     *               "initializer": "he",
+                     *               "layers": [
+                     *                 {
+                     *                   "activation": "relu",
+                     *                   "units": 16
+                     *                 },
+                     *                 {
+                     *                   "activation": "relu",
+                     *                   "units": 8
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "preprocessing": {
+                     *               "binaryAsOneInput": false,
+                     *               "missingIndicators": false,
+                     *               "scaling": "standardize",
+                     *               "unknownCategory": "missing"
+                     *             },
+                     *             "recipe": "fast",
+                     *             "target": "species",
+                     *             "task": "classification",
+                     *             "training": {
+                     *               "batchSize": 32,
+                     *               "bestEpoch": false,
+                     *               "crossValidation": false,
+                     *               "earlyStopping": {
+                     *                 "minDelta": 0,
+                     *                 "patience": 30,
+                     *                 "restoreBest": true
+                     *               },
+                     *               "ensemble": 1,
+                     *               "epochs": 500,
+                     *               "labelSmoothing": 0,
+                     *               "learningRateSchedule": "constant",
+                     *               "loss": "crossEntropy",
+                     *               "maxRuntimeSeconds": 86400,
+                     *               "optimizer": {
+                     *                 "beta1": 0.9,
+                     *                 "beta2": 0.999,
+                     *                 "epsilon": 1e-8,
+                     *                 "learningRate": 0.001,
+                     *                 "type": "adam"
+                     *               },
+                     *               "regularizationSchedule": "constant",
+                     *               "seed": 42,
+                     *               "testSplit": 0.15,
+                     *               "validationSplit": 0.15,
+                     *               "warmupFraction": 0
+                     *             }
+                     *           },
+                     *           "startedAt": "2026-12-01T02:40:06.375Z",
+                     *           "status": "succeeded"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": {
                         data: components["schemas"]["TrainingJob"][];
                         nextCursor: string | null;
@@ -5132,7 +7346,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_4nXbq1Vf0cRk2LwT8hYs3JdA",
+                 *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
                  *       "target": "species"
                  *     }
                  */
@@ -5154,6 +7368,109 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "dryRun": true,
+                     *       "estimate": {
+                     *         "maxTrainingSeconds": 0.5334659393601245,
+                     *         "peakMemoryBytes": 32019,
+                     *         "probe": {
+                     *           "batches": 14,
+                     *           "rows": 448,
+                     *           "seconds": 0.004280467000000044
+                     *         },
+                     *         "secondsPerEpoch": 0.001066931878720249
+                     *       },
+                     *       "inputWidth": 4,
+                     *       "outputWidth": 3,
+                     *       "parameterCount": 243,
+                     *       "rows": {
+                     *         "test": 23,
+                     *         "train": 104,
+                     *         "validation": 23
+                     *       },
+                     *       "spec": {
+                     *         "csv": {
+                     *           "charset": "utf-8",
+                     *           "columnTypes": {},
+                     *           "decimal": ".",
+                     *           "delimiter": ",",
+                     *           "missingValues": [
+                     *             "",
+                     *             "NA",
+                     *             "?"
+                     *           ]
+                     *         },
+                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "decisions": {
+                     *           "excludedFeatures": [],
+                     *           "task": {
+                     *             "reason": "\"species\" is categorical",
+                     *             "rule": "categoricalTarget",
+                     *             "value": "classification"
+                     *           },
+                     *           "warnings": []
+                     *         },
+                     *         "features": [
+                     *           "sepal_length",
+                     *           "sepal_width",
+                     *           "petal_length"
+                     *         ],
+                     *         "model": {
+                     *           "binaryOutput": "softmax",
+                     *           "initializer": "he",
+                     *           "layers": [
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 16
+                     *             },
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 8
+                     *             }
+                     *           ]
+                     *         },
+                     *         "preprocessing": {
+                     *           "binaryAsOneInput": false,
+                     *           "missingIndicators": false,
+                     *           "scaling": "standardize",
+                     *           "unknownCategory": "missing"
+                     *         },
+                     *         "recipe": "fast",
+                     *         "target": "species",
+                     *         "task": "classification",
+                     *         "training": {
+                     *           "batchSize": 32,
+                     *           "bestEpoch": false,
+                     *           "crossValidation": false,
+                     *           "earlyStopping": {
+                     *             "minDelta": 0,
+                     *             "patience": 30,
+                     *             "restoreBest": true
+                     *           },
+                     *           "ensemble": 1,
+                     *           "epochs": 500,
+                     *           "labelSmoothing": 0,
+                     *           "learningRateSchedule": "constant",
+                     *           "loss": "crossEntropy",
+                     *           "maxRuntimeSeconds": 86400,
+                     *           "optimizer": {
+                     *             "beta1": 0.9,
+                     *             "beta2": 0.999,
+                     *             "epsilon": 1e-8,
+                     *             "learningRate": 0.001,
+                     *             "type": "adam"
+                     *           },
+                     *           "regularizationSchedule": "constant",
+                     *           "seed": 42,
+                     *           "testSplit": 0.15,
+                     *           "validationSplit": 0.15,
+                     *           "warmupFraction": 0
+                     *         }
+                     *       },
+                     *       "warnings": []
+                     *     }
+                     */
                     "application/json": components["schemas"]["TrainingPreflight"];
                 };
             };
@@ -5173,6 +7490,104 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attempts": [],
+                     *       "cancelRequested": false,
+                     *       "createdAt": "2026-12-01T02:40:06.356Z",
+                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "error": null,
+                     *       "finishedAt": null,
+                     *       "history": [],
+                     *       "id": "job_vo1jJe3CT98cCn139NF7BqAH",
+                     *       "modelId": null,
+                     *       "progress": {
+                     *         "epoch": 0,
+                     *         "epochs": 500
+                     *       },
+                     *       "spec": {
+                     *         "csv": {
+                     *           "charset": "utf-8",
+                     *           "columnTypes": {},
+                     *           "decimal": ".",
+                     *           "delimiter": ",",
+                     *           "missingValues": [
+                     *             "",
+                     *             "NA",
+                     *             "?"
+                     *           ]
+                     *         },
+                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "decisions": {
+                     *           "excludedFeatures": [],
+                     *           "task": {
+                     *             "reason": "\"species\" is categorical",
+                     *             "rule": "categoricalTarget",
+                     *             "value": "classification"
+                     *           },
+                     *           "warnings": []
+                     *         },
+                     *         "features": [
+                     *           "sepal_length",
+                     *           "sepal_width",
+                     *           "petal_length"
+                     *         ],
+                     *         "model": {
+                     *           "binaryOutput": "softmax",
+                     *           "initializer": "he",
+                     *           "layers": [
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 16
+                     *             },
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 8
+                     *             }
+                     *           ]
+                     *         },
+                     *         "preprocessing": {
+                     *           "binaryAsOneInput": false,
+                     *           "missingIndicators": false,
+                     *           "scaling": "standardize",
+                     *           "unknownCategory": "missing"
+                     *         },
+                     *         "recipe": "fast",
+                     *         "target": "species",
+                     *         "task": "classification",
+                     *         "training": {
+                     *           "batchSize": 32,
+                     *           "bestEpoch": false,
+                     *           "crossValidation": false,
+                     *           "earlyStopping": {
+                     *             "minDelta": 0,
+                     *             "patience": 30,
+                     *             "restoreBest": true
+                     *           },
+                     *           "ensemble": 1,
+                     *           "epochs": 500,
+                     *           "labelSmoothing": 0,
+                     *           "learningRateSchedule": "constant",
+                     *           "loss": "crossEntropy",
+                     *           "maxRuntimeSeconds": 86400,
+                     *           "optimizer": {
+                     *             "beta1": 0.9,
+                     *             "beta2": 0.999,
+                     *             "epsilon": 1e-8,
+                     *             "learningRate": 0.001,
+                     *             "type": "adam"
+                     *           },
+                     *           "regularizationSchedule": "constant",
+                     *           "seed": 42,
+                     *           "testSplit": 0.15,
+                     *           "validationSplit": 0.15,
+                     *           "warmupFraction": 0
+                     *         }
+                     *       },
+                     *       "startedAt": null,
+                     *       "status": "queued"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TrainingJob"];
                 };
             };
@@ -5357,6 +7772,131 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attempts": [
+                     *         {
+                     *           "attempt": 1,
+                     *           "endedAt": "2026-12-01T02:40:07.124Z",
+                     *           "outcome": null,
+                     *           "resumedFromEpoch": 0,
+                     *           "startedAt": "2026-12-01T02:40:06.375Z"
+                     *         }
+                     *       ],
+                     *       "cancelRequested": false,
+                     *       "createdAt": "2026-12-01T02:40:06.356Z",
+                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "error": null,
+                     *       "finishedAt": "2026-12-01T02:40:07.124Z",
+                     *       "history": [
+                     *         {
+                     *           "epoch": 1,
+                     *           "loss": 1.7412564314842365,
+                     *           "valAccuracy": 0,
+                     *           "valLoss": 1.6919699347218569
+                     *         },
+                     *         {
+                     *           "epoch": 2,
+                     *           "loss": 1.666214194259872,
+                     *           "valAccuracy": 0,
+                     *           "valLoss": 1.6182786460316594
+                     *         },
+                     *         {
+                     *           "epoch": 3,
+                     *           "loss": 1.5997256385586394,
+                     *           "valAccuracy": 0,
+                     *           "valLoss": 1.5492776963977286
+                     *         }
+                     *       ],
+                     *       "id": "job_vo1jJe3CT98cCn139NF7BqAH",
+                     *       "modelId": "mdl_5HuNm5m9LiOZGu4WA38lY3wO",
+                     *       "progress": {
+                     *         "epoch": 409,
+                     *         "epochs": 500
+                     *       },
+                     *       "spec": {
+                     *         "csv": {
+                     *           "charset": "utf-8",
+                     *           "columnTypes": {},
+                     *           "decimal": ".",
+                     *           "delimiter": ",",
+                     *           "missingValues": [
+                     *             "",
+                     *             "NA",
+                     *             "?"
+                     *           ]
+                     *         },
+                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "decisions": {
+                     *           "excludedFeatures": [],
+                     *           "task": {
+                     *             "reason": "\"species\" is categorical",
+                     *             "rule": "categoricalTarget",
+                     *             "value": "classification"
+                     *           },
+                     *           "warnings": []
+                     *         },
+                     *         "features": [
+                     *           "sepal_length",
+                     *           "sepal_width",
+                     *           "petal_length"
+                     *         ],
+                     *         "model": {
+                     *           "binaryOutput": "softmax",
+                     *           "initializer": "he",
+                     *           "layers": [
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 16
+                     *             },
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 8
+                     *             }
+                     *           ]
+                     *         },
+                     *         "preprocessing": {
+                     *           "binaryAsOneInput": false,
+                     *           "missingIndicators": false,
+                     *           "scaling": "standardize",
+                     *           "unknownCategory": "missing"
+                     *         },
+                     *         "recipe": "fast",
+                     *         "target": "species",
+                     *         "task": "classification",
+                     *         "training": {
+                     *           "batchSize": 32,
+                     *           "bestEpoch": false,
+                     *           "crossValidation": false,
+                     *           "earlyStopping": {
+                     *             "minDelta": 0,
+                     *             "patience": 30,
+                     *             "restoreBest": true
+                     *           },
+                     *           "ensemble": 1,
+                     *           "epochs": 500,
+                     *           "labelSmoothing": 0,
+                     *           "learningRateSchedule": "constant",
+                     *           "loss": "crossEntropy",
+                     *           "maxRuntimeSeconds": 86400,
+                     *           "optimizer": {
+                     *             "beta1": 0.9,
+                     *             "beta2": 0.999,
+                     *             "epsilon": 1e-8,
+                     *             "learningRate": 0.001,
+                     *             "type": "adam"
+                     *           },
+                     *           "regularizationSchedule": "constant",
+                     *           "seed": 42,
+                     *           "testSplit": 0.15,
+                     *           "validationSplit": 0.15,
+                     *           "warmupFraction": 0
+                     *         }
+                     *       },
+                     *       "startedAt": "2026-12-01T02:40:06.375Z",
+                     *       "status": "succeeded"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TrainingJob"];
                 };
             };
@@ -5470,6 +8010,104 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "attempts": [],
+                     *       "cancelRequested": true,
+                     *       "createdAt": "2026-12-01T02:40:07.782Z",
+                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "error": null,
+                     *       "finishedAt": "2026-12-01T02:40:07.819Z",
+                     *       "history": [],
+                     *       "id": "job_3fpJckjkqN50WiH6m3CEwA98",
+                     *       "modelId": null,
+                     *       "progress": {
+                     *         "epoch": 0,
+                     *         "epochs": 500
+                     *       },
+                     *       "spec": {
+                     *         "csv": {
+                     *           "charset": "utf-8",
+                     *           "columnTypes": {},
+                     *           "decimal": ".",
+                     *           "delimiter": ",",
+                     *           "missingValues": [
+                     *             "",
+                     *             "NA",
+                     *             "?"
+                     *           ]
+                     *         },
+                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "decisions": {
+                     *           "excludedFeatures": [],
+                     *           "task": {
+                     *             "reason": "\"species\" is categorical",
+                     *             "rule": "categoricalTarget",
+                     *             "value": "classification"
+                     *           },
+                     *           "warnings": []
+                     *         },
+                     *         "features": [
+                     *           "sepal_length",
+                     *           "sepal_width",
+                     *           "petal_length"
+                     *         ],
+                     *         "model": {
+                     *           "binaryOutput": "softmax",
+                     *           "initializer": "he",
+                     *           "layers": [
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 16
+                     *             },
+                     *             {
+                     *               "activation": "relu",
+                     *               "units": 8
+                     *             }
+                     *           ]
+                     *         },
+                     *         "preprocessing": {
+                     *           "binaryAsOneInput": false,
+                     *           "missingIndicators": false,
+                     *           "scaling": "standardize",
+                     *           "unknownCategory": "missing"
+                     *         },
+                     *         "recipe": "fast",
+                     *         "target": "species",
+                     *         "task": "classification",
+                     *         "training": {
+                     *           "batchSize": 32,
+                     *           "bestEpoch": false,
+                     *           "crossValidation": false,
+                     *           "earlyStopping": {
+                     *             "minDelta": 0,
+                     *             "patience": 30,
+                     *             "restoreBest": true
+                     *           },
+                     *           "ensemble": 1,
+                     *           "epochs": 500,
+                     *           "labelSmoothing": 0,
+                     *           "learningRateSchedule": "constant",
+                     *           "loss": "crossEntropy",
+                     *           "maxRuntimeSeconds": 86400,
+                     *           "optimizer": {
+                     *             "beta1": 0.9,
+                     *             "beta2": 0.999,
+                     *             "epsilon": 1e-8,
+                     *             "learningRate": 0.001,
+                     *             "type": "adam"
+                     *           },
+                     *           "regularizationSchedule": "constant",
+                     *           "seed": 42,
+                     *           "testSplit": 0.15,
+                     *           "validationSplit": 0.15,
+                     *           "warmupFraction": 0
+                     *         }
+                     *       },
+                     *       "startedAt": null,
+                     *       "status": "cancelled"
+                     *     }
+                     */
                     "application/json": components["schemas"]["TrainingJob"];
                 };
             };
@@ -5730,15 +8368,15 @@ export interface operations {
                      *       "data": [
                      *         {
                      *           "epoch": 1,
-                     *           "loss": 1.0412,
-                     *           "valAccuracy": 0.6667,
-                     *           "valLoss": 0.9876
+                     *           "loss": 1.7412564314842365,
+                     *           "valAccuracy": 0,
+                     *           "valLoss": 1.6919699347218569
                      *         },
                      *         {
                      *           "epoch": 2,
-                     *           "loss": 0.9311,
-                     *           "valAccuracy": 0.7083,
-                     *           "valLoss": 0.8803
+                     *           "loss": 1.666214194259872,
+                     *           "valAccuracy": 0,
+                     *           "valLoss": 1.6182786460316594
                      *         }
                      *       ],
                      *       "nextOffset": 2,
@@ -5867,6 +8505,174 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "bestTrial": 0,
+                     *           "cancelRequested": false,
+                     *           "createdAt": "2026-12-01T02:40:08.432Z",
+                     *           "error": null,
+                     *           "finishedAt": "2026-12-01T02:40:12.267Z",
+                     *           "id": "tun_0NqFm4RiZsILq6PIgDU4FG2N",
+                     *           "leaderboard": [
+                     *             {
+                     *               "index": 0,
+                     *               "jobId": "job_er001leT8AIiuj6wP43M2eYZ",
+                     *               "modelId": "mdl_NDXwjCsDwq3bYRYf9Wvaoswe",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "layers": [
+                     *                   85
+                     *                 ],
+                     *                 "learningRate": 0.00011086580349514725,
+                     *                 "scaling": "minmax",
+                     *                 "weightDecay": 0
+                     *               },
+                     *               "rung": 1,
+                     *               "rungMetrics": [
+                     *                 0.6666666666666666,
+                     *                 0.6666666666666666
+                     *               ],
+                     *               "state": "stopped"
+                     *             },
+                     *             {
+                     *               "index": 1,
+                     *               "jobId": "job_onJK6OwsCDuEwCFHAmJGdOPk",
+                     *               "modelId": "mdl_aVKpePFtXnHJ7ymGfu5R3N0M",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "layers": [
+                     *                   27,
+                     *                   14,
+                     *                   7
+                     *                 ],
+                     *                 "learningRate": 0.0026252464161070853,
+                     *                 "scaling": "minmax",
+                     *                 "weightDecay": 0.000002745015441918251
+                     *               },
+                     *               "rung": 0,
+                     *               "rungMetrics": [
+                     *                 0.3333333333333333
+                     *               ],
+                     *               "state": "stopped"
+                     *             },
+                     *             {
+                     *               "index": 2,
+                     *               "jobId": "job_99Y0NN5oibYqAlGIcFi3nTyG",
+                     *               "modelId": "mdl_Xf2qM0qYYLdrOoxaOdfJr4dM",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "layers": [
+                     *                   19,
+                     *                   10
+                     *                 ],
+                     *                 "learningRate": 0.005212889874749523,
+                     *                 "scaling": "minmax",
+                     *                 "weightDecay": 0.000007394687583388722
+                     *               },
+                     *               "rung": 0,
+                     *               "rungMetrics": [
+                     *                 0.3333333333333333
+                     *               ],
+                     *               "state": "stopped"
+                     *             }
+                     *           ],
+                     *           "modelId": "mdl_NDXwjCsDwq3bYRYf9Wvaoswe",
+                     *           "request": {
+                     *             "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *             "maxEpochs": 54,
+                     *             "maxTrials": 4,
+                     *             "metric": "valAccuracy",
+                     *             "parallelTrials": 4,
+                     *             "reductionFactor": 3,
+                     *             "seed": 42,
+                     *             "target": "species"
+                     *           },
+                     *           "rungEpochs": [
+                     *             2,
+                     *             6,
+                     *             18
+                     *           ],
+                     *           "status": "succeeded",
+                     *           "test": {
+                     *             "accuracy": 0.6666666666666666,
+                     *             "brierScore": 0.6707941832791599,
+                     *             "calibration": [
+                     *               {
+                     *                 "count": 8,
+                     *                 "lower": 0.3,
+                     *                 "meanPredicted": 0.3804068751633167,
+                     *                 "observed": 1,
+                     *                 "upper": 0.4
+                     *               },
+                     *               {
+                     *                 "count": 16,
+                     *                 "lower": 0.4,
+                     *                 "meanPredicted": 0.45869345404207706,
+                     *                 "observed": 0.5,
+                     *                 "upper": 0.5
+                     *               }
+                     *             ],
+                     *             "classes": [
+                     *               "setosa",
+                     *               "versicolor",
+                     *               "virginica"
+                     *             ],
+                     *             "confusionMatrix": [
+                     *               [
+                     *                 8,
+                     *                 0,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 0,
+                     *                 8,
+                     *                 0
+                     *               ],
+                     *               [
+                     *                 0,
+                     *                 8,
+                     *                 0
+                     *               ]
+                     *             ],
+                     *             "f1Macro": 0.5555555555555555,
+                     *             "logLoss": 1.122639407575271,
+                     *             "loss": 1.122639407575271,
+                     *             "perClass": [
+                     *               {
+                     *                 "class": "setosa",
+                     *                 "f1": 1,
+                     *                 "precision": 1,
+                     *                 "recall": 1,
+                     *                 "support": 8
+                     *               },
+                     *               {
+                     *                 "class": "versicolor",
+                     *                 "f1": 0.6666666666666666,
+                     *                 "precision": 0.5,
+                     *                 "recall": 1,
+                     *                 "support": 8
+                     *               },
+                     *               {
+                     *                 "class": "virginica",
+                     *                 "f1": 0,
+                     *                 "precision": 0,
+                     *                 "recall": 0,
+                     *                 "support": 8
+                     *               }
+                     *             ],
+                     *             "prAuc": 0.5208422995715617,
+                     *             "precisionMacro": 0.5,
+                     *             "recallMacro": 0.6666666666666666,
+                     *             "rocAuc": 0.5416666666666666
+                     *           },
+                     *           "trialsStarted": 4
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": {
                         data: components["schemas"]["TuningJob"][];
                         nextCursor: string | null;
@@ -5956,6 +8762,14 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                 *       "maxTrials": 4,
+                 *       "metric": "valAccuracy",
+                 *       "target": "species"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TuningJobRequestInput"];
             };
         };
@@ -5976,6 +8790,91 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bestTrial": null,
+                     *       "cancelRequested": false,
+                     *       "createdAt": "2026-12-01T02:40:08.432Z",
+                     *       "error": null,
+                     *       "finishedAt": null,
+                     *       "id": "tun_0NqFm4RiZsILq6PIgDU4FG2N",
+                     *       "leaderboard": [
+                     *         {
+                     *           "index": 0,
+                     *           "jobId": "job_UFEYTOBAvJ5ycqosuut3iJjP",
+                     *           "modelId": null,
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "layers": [
+                     *               85
+                     *             ],
+                     *             "learningRate": 0.00011086580349514725,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [],
+                     *           "state": "running"
+                     *         },
+                     *         {
+                     *           "index": 1,
+                     *           "jobId": "job_onJK6OwsCDuEwCFHAmJGdOPk",
+                     *           "modelId": null,
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "layers": [
+                     *               27,
+                     *               14,
+                     *               7
+                     *             ],
+                     *             "learningRate": 0.0026252464161070853,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0.000002745015441918251
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [],
+                     *           "state": "running"
+                     *         },
+                     *         {
+                     *           "index": 2,
+                     *           "jobId": "job_99Y0NN5oibYqAlGIcFi3nTyG",
+                     *           "modelId": null,
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "layers": [
+                     *               19,
+                     *               10
+                     *             ],
+                     *             "learningRate": 0.005212889874749523,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0.000007394687583388722
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [],
+                     *           "state": "running"
+                     *         }
+                     *       ],
+                     *       "modelId": null,
+                     *       "request": {
+                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "maxEpochs": 54,
+                     *         "maxTrials": 4,
+                     *         "metric": "valAccuracy",
+                     *         "parallelTrials": 4,
+                     *         "reductionFactor": 3,
+                     *         "seed": 42,
+                     *         "target": "species"
+                     *       },
+                     *       "rungEpochs": [
+                     *         2,
+                     *         6,
+                     *         18
+                     *       ],
+                     *       "status": "running",
+                     *       "test": null,
+                     *       "trialsStarted": 4
+                     *     }
+                     */
                     "application/json": components["schemas"]["TuningJob"];
                 };
             };
@@ -6123,6 +9022,169 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bestTrial": 0,
+                     *       "cancelRequested": false,
+                     *       "createdAt": "2026-12-01T02:40:08.432Z",
+                     *       "error": null,
+                     *       "finishedAt": "2026-12-01T02:40:12.267Z",
+                     *       "id": "tun_0NqFm4RiZsILq6PIgDU4FG2N",
+                     *       "leaderboard": [
+                     *         {
+                     *           "index": 0,
+                     *           "jobId": "job_er001leT8AIiuj6wP43M2eYZ",
+                     *           "modelId": "mdl_NDXwjCsDwq3bYRYf9Wvaoswe",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "layers": [
+                     *               85
+                     *             ],
+                     *             "learningRate": 0.00011086580349514725,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0
+                     *           },
+                     *           "rung": 1,
+                     *           "rungMetrics": [
+                     *             0.6666666666666666,
+                     *             0.6666666666666666
+                     *           ],
+                     *           "state": "stopped"
+                     *         },
+                     *         {
+                     *           "index": 1,
+                     *           "jobId": "job_onJK6OwsCDuEwCFHAmJGdOPk",
+                     *           "modelId": "mdl_aVKpePFtXnHJ7ymGfu5R3N0M",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "layers": [
+                     *               27,
+                     *               14,
+                     *               7
+                     *             ],
+                     *             "learningRate": 0.0026252464161070853,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0.000002745015441918251
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [
+                     *             0.3333333333333333
+                     *           ],
+                     *           "state": "stopped"
+                     *         },
+                     *         {
+                     *           "index": 2,
+                     *           "jobId": "job_99Y0NN5oibYqAlGIcFi3nTyG",
+                     *           "modelId": "mdl_Xf2qM0qYYLdrOoxaOdfJr4dM",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "layers": [
+                     *               19,
+                     *               10
+                     *             ],
+                     *             "learningRate": 0.005212889874749523,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0.000007394687583388722
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [
+                     *             0.3333333333333333
+                     *           ],
+                     *           "state": "stopped"
+                     *         }
+                     *       ],
+                     *       "modelId": "mdl_NDXwjCsDwq3bYRYf9Wvaoswe",
+                     *       "request": {
+                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "maxEpochs": 54,
+                     *         "maxTrials": 4,
+                     *         "metric": "valAccuracy",
+                     *         "parallelTrials": 4,
+                     *         "reductionFactor": 3,
+                     *         "seed": 42,
+                     *         "target": "species"
+                     *       },
+                     *       "rungEpochs": [
+                     *         2,
+                     *         6,
+                     *         18
+                     *       ],
+                     *       "status": "succeeded",
+                     *       "test": {
+                     *         "accuracy": 0.6666666666666666,
+                     *         "brierScore": 0.6707941832791599,
+                     *         "calibration": [
+                     *           {
+                     *             "count": 8,
+                     *             "lower": 0.3,
+                     *             "meanPredicted": 0.3804068751633167,
+                     *             "observed": 1,
+                     *             "upper": 0.4
+                     *           },
+                     *           {
+                     *             "count": 16,
+                     *             "lower": 0.4,
+                     *             "meanPredicted": 0.45869345404207706,
+                     *             "observed": 0.5,
+                     *             "upper": 0.5
+                     *           }
+                     *         ],
+                     *         "classes": [
+                     *           "setosa",
+                     *           "versicolor",
+                     *           "virginica"
+                     *         ],
+                     *         "confusionMatrix": [
+                     *           [
+                     *             8,
+                     *             0,
+                     *             0
+                     *           ],
+                     *           [
+                     *             0,
+                     *             8,
+                     *             0
+                     *           ],
+                     *           [
+                     *             0,
+                     *             8,
+                     *             0
+                     *           ]
+                     *         ],
+                     *         "f1Macro": 0.5555555555555555,
+                     *         "logLoss": 1.122639407575271,
+                     *         "loss": 1.122639407575271,
+                     *         "perClass": [
+                     *           {
+                     *             "class": "setosa",
+                     *             "f1": 1,
+                     *             "precision": 1,
+                     *             "recall": 1,
+                     *             "support": 8
+                     *           },
+                     *           {
+                     *             "class": "versicolor",
+                     *             "f1": 0.6666666666666666,
+                     *             "precision": 0.5,
+                     *             "recall": 1,
+                     *             "support": 8
+                     *           },
+                     *           {
+                     *             "class": "virginica",
+                     *             "f1": 0,
+                     *             "precision": 0,
+                     *             "recall": 0,
+                     *             "support": 8
+                     *           }
+                     *         ],
+                     *         "prAuc": 0.5208422995715617,
+                     *         "precisionMacro": 0.5,
+                     *         "recallMacro": 0.6666666666666666,
+                     *         "rocAuc": 0.5416666666666666
+                     *       },
+                     *       "trialsStarted": 4
+                     *     }
+                     */
                     "application/json": components["schemas"]["TuningJob"];
                 };
             };
@@ -6236,6 +9298,73 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "bestTrial": null,
+                     *       "cancelRequested": true,
+                     *       "createdAt": "2026-12-01T02:40:12.394Z",
+                     *       "error": null,
+                     *       "finishedAt": null,
+                     *       "id": "tun_Lnw4NhljNejZFHIlTkmQDHMq",
+                     *       "leaderboard": [
+                     *         {
+                     *           "index": 0,
+                     *           "jobId": "job_lD2DSvnLmsSQkDPtGxU6HyJp",
+                     *           "modelId": null,
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "layers": [
+                     *               85
+                     *             ],
+                     *             "learningRate": 0.00011086580349514725,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [],
+                     *           "state": "running"
+                     *         },
+                     *         {
+                     *           "index": 1,
+                     *           "jobId": "job_VKwsXmQhHvJxsV1seAgHlkHg",
+                     *           "modelId": null,
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "layers": [
+                     *               27,
+                     *               14,
+                     *               7
+                     *             ],
+                     *             "learningRate": 0.0026252464161070853,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0.000002745015441918251
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [],
+                     *           "state": "cancelled"
+                     *         }
+                     *       ],
+                     *       "modelId": null,
+                     *       "request": {
+                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "maxEpochs": 54,
+                     *         "maxTrials": 2,
+                     *         "metric": "valLoss",
+                     *         "parallelTrials": 4,
+                     *         "reductionFactor": 3,
+                     *         "seed": 42,
+                     *         "target": "species"
+                     *       },
+                     *       "rungEpochs": [
+                     *         2,
+                     *         6,
+                     *         18
+                     *       ],
+                     *       "status": "running",
+                     *       "test": null,
+                     *       "trialsStarted": 2
+                     *     }
+                     */
                     "application/json": components["schemas"]["TuningJob"];
                 };
             };
@@ -6366,6 +9495,13 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example event: status
+                     *     data: {"id":"tun_3QhWc8NzLp5RtYx2MbKv7DsF","status":"running","trials":[…],…}
+                     *
+                     *     event: status
+                     *     data: {"id":"tun_3QhWc8NzLp5RtYx2MbKv7DsF","status":"succeeded","modelId":"mdl_…",…}
+                     */
                     "text/event-stream": string;
                 };
             };
@@ -6482,6 +9618,24 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [
+                     *         {
+                     *           "createdAt": "2026-12-01T02:40:12.478Z",
+                     *           "description": "",
+                     *           "events": [
+                     *             "training-job.succeeded",
+                     *             "training-job.failed",
+                     *             "tuning-job.finished"
+                     *           ],
+                     *           "id": "wh_jlOADqGjqlrzqOaWNvmu1uh0",
+                     *           "url": "https://hooks.example.com/backprop"
+                     *         }
+                     *       ],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": {
                         data: components["schemas"]["Webhook"][];
                         nextCursor: string | null;
@@ -6565,6 +9719,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "training-job.succeeded",
+                 *         "training-job.failed"
+                 *       ],
+                 *       "url": "https://hooks.example.com/backprop"
+                 *     }
+                 */
                 "application/json": components["schemas"]["WebhookRequestInput"];
             };
         };
@@ -6585,6 +9748,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "createdAt": "2026-12-01T02:40:12.478Z",
+                     *       "description": "",
+                     *       "events": [
+                     *         "training-job.succeeded",
+                     *         "training-job.failed"
+                     *       ],
+                     *       "id": "wh_jlOADqGjqlrzqOaWNvmu1uh0",
+                     *       "secret": "whsec_OMg+mM5B/yqGnH3KlM8Tm/mz4oFxGHr5/bSvuQZuEAg=",
+                     *       "url": "https://hooks.example.com/backprop"
+                     *     }
+                     */
                     "application/json": components["schemas"]["WebhookWithSecret"];
                 };
             };
@@ -6715,6 +9891,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "createdAt": "2026-12-01T02:40:12.478Z",
+                     *       "description": "",
+                     *       "events": [
+                     *         "training-job.succeeded",
+                     *         "training-job.failed"
+                     *       ],
+                     *       "id": "wh_jlOADqGjqlrzqOaWNvmu1uh0",
+                     *       "url": "https://hooks.example.com/backprop"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
@@ -6925,6 +10113,15 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         "training-job.succeeded",
+                 *         "training-job.failed",
+                 *         "tuning-job.finished"
+                 *       ]
+                 *     }
+                 */
                 "application/json": components["schemas"]["WebhookUpdateInput"];
             };
         };
@@ -6943,6 +10140,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "createdAt": "2026-12-01T02:40:12.478Z",
+                     *       "description": "",
+                     *       "events": [
+                     *         "training-job.succeeded",
+                     *         "training-job.failed",
+                     *         "tuning-job.finished"
+                     *       ],
+                     *       "id": "wh_jlOADqGjqlrzqOaWNvmu1uh0",
+                     *       "url": "https://hooks.example.com/backprop"
+                     *     }
+                     */
                     "application/json": components["schemas"]["Webhook"];
                 };
             };
@@ -7095,6 +10305,12 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "data": [],
+                     *       "nextCursor": null
+                     *     }
+                     */
                     "application/json": {
                         data: components["schemas"]["WebhookDelivery"][];
                         nextCursor: string | null;

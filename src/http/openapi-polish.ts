@@ -6,49 +6,34 @@
 //   responses;
 // - the health probes say they need no key, and the document names a server (its own origin).
 
+import { createRequire } from 'node:module';
+
 type Json = Record<string, unknown>;
 
 const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
 
-const IRIS_ROW = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
-const DATASET_ID = 'ds_4nXbq1Vf0cRk2LwT8hYs3JdA';
 const JOB_ID = 'job_7KpRz2MwQx9cVb1NfTy4LhGe';
+const TUNING_ID = 'tun_3QhWc8NzLp5RtYx2MbKv7DsF';
 
-/** Request and response examples by operationId (response examples by status). */
-const EXAMPLES: Record<string, { request?: unknown; csv?: string; responses?: Record<string, unknown> }> = {
-  createTrainingJob: { request: { datasetId: DATASET_ID, target: 'species' } },
-  predict: {
-    request: { rows: [IRIS_ROW] },
-    responses: {
-      200: {
-        predictions: [
-          { label: 'setosa', probabilities: { setosa: 0.978, versicolor: 0.0186, virginica: 0.0034 } },
-        ],
-      },
-    },
-  },
-  predictCsv: {
-    request: { rows: [{ sepal_length: 6.7, petal_length: 5.8 }] },
-    responses: {
-      200: 'label,probability:setosa,probability:versicolor,probability:virginica\nvirginica,0.0004,0.0257,0.9739\n',
-    },
-  },
-  createDataset: {
-    csv: 'sepal_length,sepal_width,petal_length,petal_width,species\n5.1,3.5,1.4,0.2,setosa\n7.0,3.2,4.7,1.4,versicolor\n6.3,3.3,6.0,2.5,virginica\n',
-  },
-  getTrainingJobHistory: {
-    responses: {
-      200: {
-        data: [
-          { epoch: 1, loss: 1.0412, valLoss: 0.9876, valAccuracy: 0.6667 },
-          { epoch: 2, loss: 0.9311, valLoss: 0.8803, valAccuracy: 0.7083 },
-        ],
-        total: 409,
-        nextOffset: 2,
-      },
-    },
-  },
+/** Request and response examples of one operation (response examples by status). */
+interface OperationExamples {
+  /** A JSON body, or the text of a text/csv body. */
+  request?: unknown;
+  responses?: Record<string, unknown>;
+}
+
+/**
+ * What the iris walkthrough sent and got back, operation by operation (written by
+ * scripts/capture-examples.ts; tests/http/openapi-examples.test.ts checks each against its schema).
+ */
+const CAPTURED = createRequire(import.meta.url)('./openapi-examples.json') as Record<
+  string,
+  OperationExamples
+>;
+
+/** Event streams cannot be captured as one body: their examples are the first events, by hand. */
+const STREAMS: Record<string, OperationExamples> = {
   streamTrainingJobEvents: {
     responses: {
       200:
@@ -56,7 +41,16 @@ const EXAMPLES: Record<string, { request?: unknown; csv?: string; responses?: Re
         'event: epoch\ndata: {"epoch":1,"loss":1.0412,"valLoss":0.9876,"valAccuracy":0.6667,"epochs":500}\n\n',
     },
   },
+  streamTuningJobEvents: {
+    responses: {
+      200:
+        `event: status\ndata: {"id":"${TUNING_ID}","status":"running","trials":[…],…}\n\n` +
+        `event: status\ndata: {"id":"${TUNING_ID}","status":"succeeded","modelId":"mdl_…",…}\n\n`,
+    },
+  },
 };
+
+const EXAMPLES: Record<string, OperationExamples> = { ...CAPTURED, ...STREAMS };
 
 function isObject(v: unknown): v is Json {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -95,19 +89,17 @@ function addHeaders(path: string, status: string, response: Json): void {
   response.headers = { ...(response.headers as Json | undefined), ...headers };
 }
 
-function addExamples(operation: Json, examples: (typeof EXAMPLES)[string]): void {
+function addExamples(operation: Json, examples: OperationExamples): void {
   const body = (operation.requestBody as Json | undefined)?.content as Json | undefined;
-  if (body && examples.request !== undefined && isObject(body['application/json'])) {
-    (body['application/json'] as Json).example = examples.request;
-  }
-  if (body && examples.csv !== undefined && isObject(body['text/csv'])) {
-    (body['text/csv'] as Json).example = examples.csv;
+  const media = typeof examples.request === 'string' ? 'text/csv' : 'application/json';
+  if (body && examples.request !== undefined && isObject(body[media])) {
+    (body[media] as Json).example = examples.request;
   }
   const responses = operation.responses as Json;
   for (const [status, example] of Object.entries(examples.responses ?? {})) {
     const content = (responses[status] as Json | undefined)?.content as Json | undefined;
-    const media = content && Object.values(content)[0];
-    if (isObject(media)) media.example = example;
+    const first = content && Object.values(content)[0];
+    if (isObject(first)) first.example = example;
   }
 }
 
