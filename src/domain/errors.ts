@@ -67,3 +67,23 @@ export class UnavailableError extends DomainError {
     super(message);
   }
 }
+
+/**
+ * A dependency (Redis, the job queue) gave no answer or refused to serve for now (loading, out of
+ * memory). Only the storage and queue adapters throw it, deciding from the failure's type (see
+ * src/storage/redis.ts); the HTTP layer answers 503 with Retry-After and never shows the message.
+ * `message` and `code` are the underlying error's, so libraries that compare them keep working;
+ * `cause` is the original error.
+ */
+export class DependencyUnavailableError extends Error {
+  readonly code?: string;
+  constructor(
+    readonly dependency: 'redis' | 'queue',
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : `${dependency} is unavailable`, { cause });
+    this.name = 'DependencyUnavailableError';
+    const code = (cause as { code?: unknown } | null)?.code;
+    if (typeof code === 'string') this.code = code;
+  }
+}

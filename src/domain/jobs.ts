@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import { MAX_INTEGER_CODES } from '../data/index.js';
 import {
   ConflictError,
-  DomainError,
+  DependencyUnavailableError,
   NotFoundError,
   TooManyRequestsError,
   UnavailableError,
@@ -294,13 +294,18 @@ export function jobEventData(job: Job) {
   return summary;
 }
 
-/** A store that cannot be reached is a 503 for the client, not a 500. */
+/**
+ * A store the adapter found unreachable (DependencyUnavailableError) is a 503 naming job storage;
+ * any other failure (a bug, a corrupt record) stays what it is and answers 500.
+ */
 async function unavailableOnFailure<T>(op: () => Promise<T>): Promise<T> {
   try {
     return await op();
   } catch (err) {
-    if (err instanceof DomainError) throw err;
-    throw new UnavailableError('job storage is unavailable; retry shortly');
+    if (err instanceof DependencyUnavailableError) {
+      throw new UnavailableError('job storage is unavailable; retry shortly');
+    }
+    throw err;
   }
 }
 
@@ -349,6 +354,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
       } catch (err) {
         deps.logger?.warn({ err, jobId: job.id }, 'enqueue failed; job record removed');
         await deps.jobs.remove(tenant, job.id).catch(() => {});
+        if (!(err instanceof DependencyUnavailableError)) throw err;
         throw new UnavailableError('the job queue is unavailable; retry shortly');
       }
       return job;

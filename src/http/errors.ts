@@ -1,10 +1,18 @@
 // One place maps every error to an RFC 9457 problem (application/problem+json): domain errors,
-// request validation, Fastify's and @fastify/multipart's own errors, and Redis/BullMQ outages (503).
+// request validation, Fastify's and @fastify/multipart's own errors, and outages (503): the adapters
+// decide from an error's type that a dependency is unavailable (src/storage/redis.ts) and throw
+// DependencyUnavailableError; nothing here reads an error's message.
 // A 5xx never echoes an internal message: the client gets a generic detail and the request id.
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { DomainError, type FieldError, TooManyRequestsError, UnavailableError } from '../domain/errors.js';
+import {
+  DependencyUnavailableError,
+  DomainError,
+  type FieldError,
+  TooManyRequestsError,
+  UnavailableError,
+} from '../domain/errors.js';
 import type { Problem } from '../domain/schemas.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -35,27 +43,6 @@ export function pointerToPath(pointer: string, prefix = ''): string {
     out += /^\d+$/.test(part) ? `[${part}]` : out === '' ? part : `.${part}`;
   }
   return out;
-}
-
-// Messages ioredis and BullMQ give when Redis is unreachable.
-const REDIS_DOWN = [
-  /enableOfflineQueue/i,
-  /Connection is closed/i,
-  /max retries per request/i,
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE/,
-  /Command timed out/i,
-  /Stream isn't writeable/i,
-  /OOM command not allowed/i,
-  /MISCONF/,
-  /LOADING Redis is loading/i,
-];
-
-export function isDependencyUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  if (err.name === 'MaxRetriesPerRequestError') return true;
-  const code = (err as { code?: unknown }).code;
-  const text = `${err.message} ${typeof code === 'string' ? code : ''}`;
-  return REDIS_DOWN.some((re) => re.test(text));
 }
 
 // Errors of @fastify/multipart and busboy: their statuses (406, 500) are not what a client should see.
@@ -96,7 +83,7 @@ export function toProblem(err: unknown, requestId: string): ProblemReply {
     return { problem: problem(400, `Invalid ${where}: ${fields}`, errors), internal: false };
   }
 
-  if (isDependencyUnavailable(err)) {
+  if (err instanceof DependencyUnavailableError) {
     return {
       problem: problem(503, `A dependency is unavailable; retry shortly (request ${requestId})`),
       retryAfterSeconds: 5,

@@ -11,6 +11,7 @@ import {
 } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../config.js';
+import { DependencyUnavailableError } from '../domain/errors.js';
 import type { JobQueue } from '../domain/ports.js';
 import { redisKeys, type Redis } from '../storage/redis.js';
 
@@ -56,21 +57,22 @@ export function createTrainingQueue(deps: {
   queue.on('error', () => {}); // surfaced to callers as rejected adds (503), not as a crash
   return {
     async enqueue(tenant, jobId) {
+      const data = TrainingJobDataSchema.parse({ jobId, tenant });
       // A queue created while Redis was down waits for its first connection instead of failing;
       // bound the wait so the client gets a 503, not a hung request. A late add is harmless: the
-      // worker skips a job whose record is gone.
+      // worker skips a job whose record is gone. The payload is checked above, so an add can fail
+      // only for want of Redis: every failure is the queue being unavailable.
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error('enqueue timed out: Redis unreachable')),
+          () => reject(new Error(`enqueue got no answer within ${ENQUEUE_TIMEOUT_MS} ms`)),
           ENQUEUE_TIMEOUT_MS,
         );
       });
       try {
-        await Promise.race([
-          queue.add('train', TrainingJobDataSchema.parse({ jobId, tenant }), { jobId }),
-          timeout,
-        ]);
+        await Promise.race([queue.add('train', data, { jobId }), timeout]);
+      } catch (err) {
+        throw new DependencyUnavailableError('queue', err);
       } finally {
         clearTimeout(timer);
       }

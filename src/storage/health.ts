@@ -7,8 +7,9 @@ export function createRedisHealthProbe(redis: Redis, timeoutMs = 700): HealthPro
   return {
     async ready() {
       let timer: NodeJS.Timeout | undefined;
+      const noAnswer = new Error(`Redis did not answer within ${timeoutMs} ms`);
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeoutMs} ms`)), timeoutMs);
+        timer = setTimeout(() => reject(noAnswer), timeoutMs);
       });
       try {
         const info = await Promise.race([redis.ping().then(() => redis.info('memory')), deadline]);
@@ -18,13 +19,8 @@ export function createRedisHealthProbe(redis: Redis, timeoutMs = 700): HealthPro
         }
         return { ok: true, detail: 'Redis is reachable and never evicts keys' };
       } catch (err) {
-        const message = err instanceof Error ? err.message : '';
-        const reason = message.startsWith('Redis did not answer')
-          ? message
-          : message === 'Command timed out' // ioredis's commandTimeout
-            ? `Redis did not answer within ${timeoutMs} ms`
-            : 'Redis is unreachable';
-        return { ok: false, detail: reason };
+        // The deadline is below the connection's command timeout, so a hung Redis ends here first.
+        return { ok: false, detail: err === noAnswer ? noAnswer.message : 'Redis is unreachable' };
       } finally {
         clearTimeout(timer);
       }

@@ -7,6 +7,7 @@
 // all. The lease names the attempt that may write training results.
 import type { JobEventBus, JobLease, JobMutation, JobStore, StoredJob, TenantId } from '../domain/ports.js';
 import { isTerminal } from '../domain/lifecycle.js';
+import { DependencyUnavailableError } from '../domain/errors.js';
 import type { EpochEntry, Job, Model } from '../domain/schemas.js';
 import type { JobEvent } from '../domain/services.js';
 import { jobCommands } from './commands/index.js';
@@ -250,14 +251,15 @@ export function createRedisJobEventBus({ redis, prefix }: JobStoreOptions): JobE
         // A reconnecting client would wait for Redis forever; a stream that cannot start should fail.
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(new Error('subscribe timed out: Redis unreachable')),
+            () => reject(new Error(`subscribe got no answer within ${SUBSCRIBE_TIMEOUT_MS} ms`)),
             SUBSCRIBE_TIMEOUT_MS,
           );
         });
         await Promise.race([sub.connect().then(() => sub.subscribe(channel)), timeout]);
       } catch (err) {
+        // Connecting and subscribing fail only for want of Redis.
         sub.disconnect();
-        throw err;
+        throw new DependencyUnavailableError('redis', err);
       } finally {
         clearTimeout(timer);
       }

@@ -1,8 +1,13 @@
 // The error mapping alone: what a client sees for errors that tests cannot easily provoke.
 import { describe, expect, it } from 'vitest';
-import { ConflictError, TooManyRequestsError, UnavailableError } from '../../src/domain/errors.js';
+import {
+  ConflictError,
+  DependencyUnavailableError,
+  TooManyRequestsError,
+  UnavailableError,
+} from '../../src/domain/errors.js';
 import { jsonDepthExceeds, parseJsonSafely } from '../../src/http/body-parsers.js';
-import { isDependencyUnavailable, pointerToPath, toProblem } from '../../src/http/errors.js';
+import { pointerToPath, toProblem } from '../../src/http/errors.js';
 
 describe('toProblem', () => {
   it('when an unexpected error escapes, then 500 with a generic detail and the request id, never its message', () => {
@@ -16,26 +21,18 @@ describe('toProblem', () => {
     expect(p.internal).toBe(true);
   });
 
-  it('when Redis or BullMQ cannot be reached, then 503 with Retry-After and no connection details', () => {
-    const messages = [
-      "Stream isn't writeable and enableOfflineQueue options is false",
-      'Connection is closed.',
-      'connect ECONNREFUSED 10.0.0.5:6379',
-      'Command timed out',
-      "OOM command not allowed when used memory > 'maxmemory'.",
-    ];
-    for (const m of messages) {
-      expect(isDependencyUnavailable(new Error(m))).toBe(true);
-      const p = toProblem(new Error(m), 'r1');
-      expect(p.problem.status).toBe(503);
-      expect(p.retryAfterSeconds).toBeGreaterThan(0);
-      expect(p.problem.detail).not.toContain('10.0.0.5');
-    }
-    const maxRetries = Object.assign(new Error('Reached the max retries per request limit'), {
-      name: 'MaxRetriesPerRequestError',
-    });
-    expect(toProblem(maxRetries, 'r').problem.status).toBe(503);
-    expect(isDependencyUnavailable(new Error('dataset has no rows'))).toBe(false);
+  it('when an adapter found a dependency unavailable, then 503 with Retry-After and no connection details', () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 10.0.0.5:6379'), { code: 'ECONNREFUSED' });
+    const p = toProblem(new DependencyUnavailableError('redis', cause), 'r1');
+    expect(p.problem.status).toBe(503);
+    expect(p.retryAfterSeconds).toBeGreaterThan(0);
+    expect(p.problem.detail).not.toContain('10.0.0.5');
+    expect(p.internal).toBe(true);
+  });
+
+  it('when a plain error merely reads like an outage, then it is a 500: messages are never classified', () => {
+    expect(toProblem(new Error('Connection is closed.'), 'r').problem.status).toBe(500);
+    expect(toProblem(new Error('Command timed out'), 'r').problem.status).toBe(500);
   });
 
   it('when a domain error is thrown, then its status, its message and Retry-After where it has one', () => {
