@@ -18,6 +18,7 @@ export {
   type OptimizerState,
 } from './optimizers.js';
 export { Dense } from './layers.js';
+export { PeriodicEmbedding, EMBEDDING_LR_FACTOR } from './embedding.js';
 export { Sequential, ModelFormatError } from './model.js';
 export {
   fit,

@@ -1,6 +1,7 @@
 // Sequential: a stack of dense layers with forward, backward through a loss, the parameter list,
 // and a versioned JSON form whose weights (base64 little-endian Float32) restore bit for bit.
 import { activations } from './activations.js';
+import { embeddingProblem, PeriodicEmbedding } from './embedding.js';
 import { getKernels, type Kernels, type PreparedMatrix } from './kernels/index.js';
 import { Dense } from './layers.js';
 import { fusedLosses, lossFunctions } from './losses.js';
@@ -41,6 +42,13 @@ export function validateSpec(spec: ModelSpec): void {
       );
     }
   });
+  if (spec.embedding !== undefined) {
+    const problem =
+      spec.embedding && typeof spec.embedding === 'object'
+        ? embeddingProblem(spec.embedding, spec.inputSize)
+        : 'spec.embedding must be an object';
+    if (problem) throw new ModelFormatError(problem);
+  }
   if (!Object.hasOwn(initializers, spec.initializer)) {
     throw new ModelFormatError(
       `spec.initializer "${String(spec.initializer)}" is not one of ${Object.keys(initializers).join(', ')}`,
@@ -49,8 +57,20 @@ export function validateSpec(spec: ModelSpec): void {
 }
 
 function cloneSpec(spec: ModelSpec): ModelSpec {
+  const e = spec.embedding;
   return {
     inputSize: spec.inputSize,
+    ...(e
+      ? {
+          embedding: {
+            type: e.type,
+            features: [...e.features],
+            frequencies: e.frequencies,
+            size: e.size,
+            sigma: e.sigma,
+          },
+        }
+      : {}),
     layers: spec.layers.map((l) =>
       l.dropout
         ? { units: l.units, activation: l.activation, dropout: l.dropout }
@@ -99,6 +119,8 @@ class Dropout {
 
 export class Sequential {
   readonly layers: Dense[];
+  /** The per-feature embedding in front of the first layer, when the spec has one. */
+  readonly embedding: PeriodicEmbedding | null;
   private readonly paramList: Param[];
   private dOut = new Float32Array(0);
   private readonly dOutViews = new Map<number, Float32Array>();
@@ -111,13 +133,14 @@ export class Sequential {
   private dropoutActive = false;
 
   private constructor(readonly spec: ModelSpec) {
-    let inSize = spec.inputSize;
+    this.embedding = spec.embedding ? new PeriodicEmbedding(spec.inputSize, spec.embedding) : null;
+    let inSize = this.embedding ? this.embedding.outputSize : spec.inputSize;
     this.layers = spec.layers.map((l, i) => {
       const d = new Dense(inSize, l.units, l.activation, `layers.${i}`);
       inSize = l.units;
       return d;
     });
-    this.paramList = this.layers.flatMap((l) => l.params);
+    this.paramList = [...(this.embedding?.params ?? []), ...this.layers.flatMap((l) => l.params)];
     const last = spec.layers.length - 1;
     this.dropouts = spec.layers.map((l, i) => (i < last && l.dropout ? new Dropout(l.dropout) : null));
   }
@@ -127,10 +150,14 @@ export class Sequential {
     return this.dropouts.some((d) => d !== null);
   }
 
-  /** A new model with weights drawn from spec.initializer with `rng`, biases zero. */
+  /**
+   * A new model with weights drawn from spec.initializer with `rng`, biases zero (the embedding's
+   * parameters first, as PeriodicEmbedding.init draws them).
+   */
   static create(spec: ModelSpec, rng: Rng): Sequential {
     validateSpec(spec);
     const m = new Sequential(cloneSpec(spec));
+    m.embedding?.init(rng);
     for (const l of m.layers) l.init(rng, spec.initializer);
     return m;
   }
@@ -172,7 +199,7 @@ export class Sequential {
   /** The output for `rows` rows of x: a view into the last layer's buffer, valid until the next forward. */
   forward(x: Float32Array, rows: number): Float32Array {
     this.dropoutActive = false;
-    let h = x;
+    let h = this.embedding ? this.embedding.forward(x, rows) : x;
     for (const l of this.layers) h = l.forward(h, rows);
     return h;
   }
@@ -184,7 +211,7 @@ export class Sequential {
   forwardTrain(x: Float32Array, rows: number, rng: Rng, rateFactor = 1): Float32Array {
     if (!this.hasDropout) return this.forward(x, rows);
     this.dropoutActive = true;
-    let h = x;
+    let h = this.embedding ? this.embedding.forward(x, rows) : x;
     for (let i = 0; i < this.layers.length; i++) {
       h = this.layers[i].forward(h, rows);
       const d = this.dropouts[i];
@@ -214,17 +241,18 @@ export class Sequential {
     let d: Float32Array | null;
     if (fused) {
       value = fused.gradient(last.z, last.a, y, last.dz, rows, last.units);
-      d = last.backwardFromDz(n > 1);
+      d = last.backwardFromDz(n > 1 || this.embedding !== null);
     } else {
       const dOut = this.dOutFor(rows * last.units);
       value = lossFunctions[loss].gradient(last.a, y, dOut, rows, last.units);
-      d = last.backward(dOut, n > 1);
+      d = last.backward(dOut, n > 1 || this.embedding !== null);
     }
     for (let i = n - 2; i >= 0; i--) {
       const drop = this.dropoutActive ? this.dropouts[i] : null;
       if (drop) drop.backward(d as Float32Array);
-      d = this.layers[i].backward(d as Float32Array, i > 0);
+      d = this.layers[i].backward(d as Float32Array, i > 0 || this.embedding !== null);
     }
+    this.embedding?.backward(d as Float32Array);
     return value;
   }
 
@@ -256,6 +284,7 @@ export class Sequential {
     for (let r = 0; r < rows; r += PREDICT_CHUNK) {
       const n = Math.min(PREDICT_CHUNK, rows - r);
       let h = x.subarray(r * this.inputSize, (r + n) * this.inputSize);
+      if (this.embedding) h = this.embedding.forward(h, n);
       for (let i = 0; i < this.layers.length; i++) {
         h = prepared
           ? this.layers[i].forwardPrepared(h, n, kernels, prepared[i])

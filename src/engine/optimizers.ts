@@ -225,12 +225,12 @@ export function createOptimizer(params: Param[], cfg: OptimizerConfig): Optimize
   const dwd = cfg.decoupledWeightDecay ?? 0;
   let t = 0;
 
-  // AdamW's decoupled decay: w ← w·(1 − lr·wd) on weights, before the gradient update.
+  // AdamW's decoupled decay: w ← w·(1 − lr·wd) on weights, before the gradient update (lr with
+  // the parameter's own learning-rate factor).
   const decayWeights = (lrNow: number, decayFactor: number): void => {
-    const keep = 1 - lrNow * dwd * decayFactor;
-    if (keep === 1) return;
     for (const p of params) {
-      if (!p.decay) continue;
+      const keep = 1 - lrNow * p.lrFactor * dwd * decayFactor;
+      if (!p.decay || keep === 1) continue;
       const w = p.value;
       for (let i = 0; i < w.length; i++) w[i] *= keep;
     }
@@ -262,7 +262,7 @@ export function createOptimizer(params: Param[], cfg: OptimizerConfig): Optimize
       if (dwd > 0) decayWeights(lrNow, decayFactor);
       for (let j = 0; j < params.length; j++) {
         const p = params[j];
-        update(p, slots, j * per, lrNow, p.decay ? wd : 0, scale, t);
+        update(p, slots, j * per, lrNow * p.lrFactor, p.decay ? wd : 0, scale, t);
       }
     },
     state() {

@@ -1,15 +1,19 @@
 // Float32Array tensors: the (value, grad) parameter pair and the little-endian binary form of
 // weights used by model files and training states. Matrix products live behind ./kernels.
-/** A trainable tensor and its gradient. `decay` marks weights (L2 weight decay applies) vs biases. */
+/**
+ * A trainable tensor and its gradient. `decay` marks weights (L2 weight decay applies) vs biases;
+ * `lrFactor` multiplies the learning rate of this tensor's updates (1 for the dense layers).
+ */
 export interface Param {
   readonly name: string;
   readonly value: Float32Array;
   readonly grad: Float32Array;
   readonly decay: boolean;
+  readonly lrFactor: number;
 }
 
-export function createParam(name: string, size: number, decay: boolean): Param {
-  return { name, value: new Float32Array(size), grad: new Float32Array(size), decay };
+export function createParam(name: string, size: number, decay: boolean, lrFactor = 1): Param {
+  return { name, value: new Float32Array(size), grad: new Float32Array(size), decay, lrFactor };
 }
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;

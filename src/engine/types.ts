@@ -67,9 +67,28 @@ export interface LayerSpec {
   dropout?: number;
 }
 
+/**
+ * Per-feature periodic embeddings in front of the first dense layer (see embedding.ts): each
+ * listed input column x also enters as `size` values W₂·cos(2π·w₁·x + b₁) + b₂ with `frequencies`
+ * learned frequencies w₁, initially N(0, sigma²).
+ */
+export interface EmbeddingSpec {
+  type: 'periodic';
+  /** The 0-based input columns embedded, strictly ascending (the numeric ones). */
+  features: number[];
+  /** Frequencies per feature (RealMLP-TD: 16). */
+  frequencies: number;
+  /** Embedding outputs per feature (RealMLP-TD: 3, beside the raw value). */
+  size: number;
+  /** Standard deviation of the initial frequencies, in cycles per unit of the scaled input (RealMLP-TD: 0.1). */
+  sigma: number;
+}
+
 /** A sequential dense network: `layers` includes the output layer as its last entry. */
 export interface ModelSpec {
   inputSize: number;
+  /** Optional first stage: the first dense layer then sees inputSize + features·size inputs. */
+  embedding?: EmbeddingSpec;
   layers: LayerSpec[];
   initializer: InitializerName;
 }
