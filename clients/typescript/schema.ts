@@ -2648,6 +2648,14 @@ export interface components {
             model: {
                 /** @enum {string} */
                 binaryOutput: "softmax" | "sigmoid";
+                /** @default false */
+                embedding: {
+                    frequencies: number;
+                    sigma: number;
+                    size: number;
+                    /** @constant */
+                    type: "periodic";
+                } | false;
                 /** @enum {string} */
                 initializer: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
                 layers: {
@@ -2738,6 +2746,14 @@ export interface components {
             model: {
                 /** @enum {string} */
                 binaryOutput: "softmax" | "sigmoid";
+                /** @default false */
+                embedding?: {
+                    frequencies: number;
+                    sigma: number;
+                    size: number;
+                    /** @constant */
+                    type: "periodic";
+                } | false;
                 /** @enum {string} */
                 initializer: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
                 layers: {
@@ -2812,6 +2828,26 @@ export interface components {
             model: {
                 /** @enum {string} */
                 binaryOutput?: "softmax" | "sigmoid";
+                /** @description Periodic embeddings of the numeric inputs (false: none) */
+                embedding?: {
+                    /**
+                     * @description Learned frequencies per feature
+                     * @default 16
+                     */
+                    frequencies: number;
+                    /**
+                     * @description Standard deviation of the initial frequencies, in cycles per unit of the scaled input
+                     * @default 0.1
+                     */
+                    sigma: number;
+                    /**
+                     * @description Embedding outputs per feature
+                     * @default 3
+                     */
+                    size: number;
+                    /** @constant */
+                    type: "periodic";
+                } | false;
                 /** @enum {string} */
                 initializer?: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
                 layers?: {
@@ -2899,6 +2935,26 @@ export interface components {
             model?: {
                 /** @enum {string} */
                 binaryOutput?: "softmax" | "sigmoid";
+                /** @description Periodic embeddings of the numeric inputs (false: none) */
+                embedding?: {
+                    /**
+                     * @description Learned frequencies per feature
+                     * @default 16
+                     */
+                    frequencies?: number;
+                    /**
+                     * @description Standard deviation of the initial frequencies, in cycles per unit of the scaled input
+                     * @default 0.1
+                     */
+                    sigma?: number;
+                    /**
+                     * @description Embedding outputs per feature
+                     * @default 3
+                     */
+                    size?: number;
+                    /** @constant */
+                    type: "periodic";
+                } | false;
                 /** @enum {string} */
                 initializer?: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
                 layers?: {

@@ -215,6 +215,22 @@ export class Encoder {
     return structuredClone(this.state);
   }
 
+  /**
+   * The 0-based input columns that carry a scaled number (a numeric feature's value, each
+   * calendar part of a datetime), ascending: the columns a per-feature numeric embedding applies to.
+   * Missing indicators, booleans and categories are not among them.
+   */
+  continuousInputs(): number[] {
+    const out: number[] = [];
+    let off = 0;
+    for (const f of this.state.features) {
+      if (f.type === 'numeric') out.push(off);
+      if (f.type === 'datetime') f.parts.forEach((_, i) => out.push(off + i));
+      off += width(f);
+    }
+    return out;
+  }
+
   /** Encodes table rows for training or evaluation. Rows whose target is missing (or an unknown class) are left out. */
   transform(table: Table, rows: Int32Array): Encoded {
     const cols = this.state.features.map((f) => {

@@ -203,6 +203,7 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
   };
   const inputSize = encodedInputSize(dataset, features, types, preprocessing);
   const layers = input.model.layers ?? recipe.layers;
+  const embedding = input.model.embedding ?? recipe.embedding;
   const initializer = input.model.initializer ?? defaultInitializer(layers.map((l) => l.activation));
 
   // The client's values over the recipe's; a client-chosen early stopping or validation split
@@ -277,7 +278,7 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
       columnTypes: { ...dataset.format.columnTypes, ...input.columnTypes },
     },
     recipe: input.recipe,
-    model: { layers, initializer, binaryOutput },
+    model: { layers, initializer, binaryOutput, embedding },
     training: { ...training, loss, testSplit: t.testSplit, seed: t.seed, maxRuntimeSeconds },
     preprocessing,
     decisions: {

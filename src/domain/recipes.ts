@@ -21,6 +21,7 @@ export interface RecipeContext {
 /** The defaults a recipe gives, before the client's own values override them. */
 export interface RecipeDefaults {
   layers: Resolved['model']['layers'];
+  embedding: Resolved['model']['embedding'];
   training: Omit<Resolved['training'], 'loss' | 'seed' | 'maxRuntimeSeconds' | 'testSplit'>;
   preprocessing: Omit<Resolved['preprocessing'], 'unknownCategory'>;
 }
@@ -33,6 +34,7 @@ function fast(ctx: RecipeContext): RecipeDefaults {
   const D = TRAINING_DEFAULTS;
   return {
     layers: fastHiddenLayers(ctx.inputSize),
+    embedding: false,
     training: {
       epochs: D.epochs,
       batchSize: D.batchSize,
@@ -93,6 +95,7 @@ function quality(ctx: RecipeContext): RecipeDefaults {
       activation,
       dropout: q.dropout,
     })),
+    embedding: false,
     training: {
       epochs,
       batchSize,

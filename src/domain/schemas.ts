@@ -230,6 +230,24 @@ export const LayerSchema = z
   })
   .strict();
 
+/**
+ * Per-feature periodic embeddings of the numeric inputs in front of the first layer (engine
+ * embedding.ts): each numeric input x also enters as `size` values W₂·cos(2π·w₁·x + b₁) + b₂.
+ */
+export const EmbeddingSchema = z
+  .object({
+    type: z.literal('periodic'),
+    frequencies: z.number().int().min(1).max(64).default(16).describe('Learned frequencies per feature'),
+    size: z.number().int().min(1).max(16).default(3).describe('Embedding outputs per feature'),
+    sigma: z
+      .number()
+      .positive()
+      .max(100)
+      .default(0.1)
+      .describe('Standard deviation of the initial frequencies, in cycles per unit of the scaled input'),
+  })
+  .strict();
+
 const optimizerCommon = {
   learningRate: z.number().positive().max(10).optional(),
   weightDecay: z.number().min(0).max(1).optional(),
@@ -305,6 +323,10 @@ export const TrainingSpecInputSchema = z
         initializer: InitializerSchema.optional(),
         /** Output for two-class problems: a softmax over both classes, or one sigmoid unit. */
         binaryOutput: z.enum(['softmax', 'sigmoid']).optional(),
+        embedding: z
+          .union([EmbeddingSchema, z.literal(false)])
+          .optional()
+          .describe('Periodic embeddings of the numeric inputs (false: none)'),
       })
       .strict()
       .prefault({}),
@@ -396,6 +418,17 @@ export const TrainingSpecSchema = z
       ),
       initializer: InitializerSchema,
       binaryOutput: z.enum(['softmax', 'sigmoid']),
+      embedding: z
+        .union([
+          z.object({
+            type: z.literal('periodic'),
+            frequencies: z.number().int(),
+            size: z.number().int(),
+            sigma: z.number(),
+          }),
+          z.literal(false),
+        ])
+        .default(false),
     }),
     training: z.object({
       epochs: z.number().int(),

@@ -150,9 +150,13 @@ function encoderOptions(spec: TrainingSpec): EncoderOptions {
 }
 
 function createNetwork(spec: TrainingSpec, encoder: Encoder, seed: number): Sequential {
+  // The embedding applies to the numeric inputs; a table without any trains without it.
+  const e = spec.model.embedding;
+  const numeric = e ? encoder.continuousInputs() : [];
   return Sequential.create(
     {
       inputSize: encoder.inputSize,
+      ...(e && numeric.length > 0 ? { embedding: { ...e, features: numeric } } : {}),
       layers: [
         ...spec.model.layers,
         { units: encoder.outputSize, activation: outputActivationFor(spec.training.loss as LossName) },

@@ -289,7 +289,8 @@ function outputs(g: GraphBuilder, h: string, enc: EncoderJSON) {
 
 /**
  * The ONNX model (serialized ModelProto bytes) of an encoder and its network. Throws
- * OnnxExportError when a feature's name is one of the output names.
+ * OnnxExportError when a feature's name is one of the output names, or the network or a feature
+ * is of a kind the export does not cover (numeric embeddings, datetime features).
  */
 export function encodeOnnx(
   enc: EncoderJSON,
@@ -300,6 +301,10 @@ export function encodeOnnx(
   const clash = enc.features.find((f) => reserved.includes(f.name) || f.name.startsWith('bp/'));
   if (clash)
     throw new OnnxExportError(`the feature "${clash.name}" has the name of an ONNX output or internal value`);
+  if (net.spec.embedding)
+    throw new OnnxExportError(
+      'ONNX export does not cover networks with numeric embeddings (model.embedding) yet; use format=json',
+    );
   const unsupported = enc.features.find((f) => f.type === 'datetime');
   if (unsupported)
     throw new OnnxExportError(

@@ -476,6 +476,18 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
     expect(Array.from(enc.transformRecords([{ x: null }, { x: 5 }]))).toEqual([22, 1, 5, 0]);
   });
 
+  it('when numeric, categorical and indicator inputs mix, then continuousInputs lists only the numeric values', async () => {
+    const t = await readCsv(csv, LIMITS, { columnTypes: { flag: 'categorical' } });
+    const enc = fitEncoder(
+      t,
+      { features: ['flag', 'x'], target: 'y', task: 'classification', scaling: 'none', missingIndicators: true },
+      range(6),
+    );
+    // flag: two one-hot inputs (0, 1), then x's value (2) and its missing indicator (3).
+    expect(enc.inputSize).toBe(4);
+    expect(enc.continuousInputs()).toEqual([2]);
+  });
+
   it('when a categorical feature has two categories, then it is one 0/1 input, ½ when missing at prediction', async () => {
     // yes/no would be read as a boolean column; declared categorical it has two categories.
     const t = await readCsv(csv, LIMITS, { columnTypes: { flag: 'categorical' } });

@@ -45,6 +45,7 @@ export function createFakeJobService(): FakeJobService {
           layers: spec.model.layers ?? [],
           initializer: spec.model.initializer ?? 'he',
           binaryOutput: 'softmax',
+          embedding: spec.model.embedding ?? false,
         },
         training: {
           ...recipe.training,

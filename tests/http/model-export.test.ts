@@ -19,6 +19,7 @@ describe('model export and import', () => {
   let fresh: TestApp;
   let loans: Awaited<ReturnType<typeof trainAndSave>>;
   let friedman: Awaited<ReturnType<typeof trainAndSave>>;
+  let embedded: Awaited<ReturnType<typeof trainAndSave>>;
   let loanRows: Record<string, string>[];
 
   beforeAll(async () => {
@@ -26,6 +27,11 @@ describe('model export and import', () => {
     fresh = await createTestApp({ env: ENV });
     loans = await trainAndSave(t, 'acme', 'loans.csv', { target: 'decision', training: { epochs: 5 } });
     friedman = await trainAndSave(t, 'acme', 'friedman1.csv', { target: 'y', training: { epochs: 5 } });
+    embedded = await trainAndSave(t, 'acme', 'friedman1.csv', {
+      target: 'y',
+      model: { embedding: { type: 'periodic' } },
+      training: { epochs: 3 },
+    });
     const text = await readFile(join(FIXTURES, 'loans.csv'), 'utf8');
     loanRows = (parse(text, { columns: true }) as Record<string, string>[]).slice(0, 300);
   });
@@ -41,7 +47,7 @@ describe('model export and import', () => {
   }
 
   it('when a JSON export is imported on a fresh deployment, then its predictions are identical', async () => {
-    for (const { model } of [loans, friedman]) {
+    for (const { model } of [loans, friedman, embedded]) {
       const exported = await request(t.app.server).get(`/v1/models/${model.id}/export`).set(ACME);
       expect(exported.status).toBe(200);
       expect(exported.body).toMatchObject({ format: 'backprop.model', version: 1, model: { id: model.id } });
@@ -112,6 +118,24 @@ describe('model export and import', () => {
       .set(ACME)
       .send({ ...doc, network: { ...doc.network, params: doc.network.params.slice(1) } });
     expect(badWeights.status).toBe(422);
+  });
+
+  it('when a network has numeric embeddings, then its JSON export carries them and ONNX export answers 422 naming them', async () => {
+    const exported = await request(t.app.server).get(`/v1/models/${embedded.model.id}/export`).set(ACME);
+    expect(exported.status).toBe(200);
+    // friedman1 has ten numeric inputs, each embedded with the schema's defaults.
+    expect(exported.body.network.spec.embedding).toEqual({
+      type: 'periodic',
+      features: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+      frequencies: 16,
+      size: 3,
+      sigma: 0.1,
+    });
+    const onnx = await request(t.app.server)
+      .get(`/v1/models/${embedded.model.id}/export?format=onnx`)
+      .set(ACME);
+    expect(onnx.status).toBe(422);
+    expect(JSON.stringify(onnx.body)).toMatch(/numeric embeddings/);
   });
 
   it('when exported as ONNX, then ONNX Runtime gives the probabilities and labels of /predict', async () => {

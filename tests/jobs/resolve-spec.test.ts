@@ -142,6 +142,33 @@ describe('resolveSpec', () => {
     expect(spec.training.earlyStopping).toMatchObject({ patience: 5 });
   });
 
+  it('when a client asks for numeric embeddings, then the spec echoes them with every default filled; fast has none', () => {
+    const spec = resolveSpec(
+      parse({
+        datasetId: 'ds_iris',
+        target: 'species',
+        recipe: 'fast',
+        model: { embedding: { type: 'periodic', sigma: 0.3 } },
+      }),
+      iris,
+      limits,
+    );
+    expect(spec.model.embedding).toEqual({ type: 'periodic', frequencies: 16, size: 3, sigma: 0.3 });
+    const plain = resolveSpec(
+      parse({ datasetId: 'ds_iris', target: 'species', recipe: 'fast' }),
+      iris,
+      limits,
+    );
+    expect(plain.model.embedding).toBe(false);
+    const bad = TrainingSpecInputSchema.safeParse({
+      datasetId: 'ds_iris',
+      target: 'species',
+      model: { embedding: { type: 'periodic', frequencies: 0 } },
+    });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0].path).toEqual(['model', 'embedding', 'frequencies']);
+  });
+
   it('when the hidden layers use tanh, then the initializer defaults to xavier', () => {
     const spec = resolveSpec(
       parse({
