@@ -480,7 +480,13 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
     const t = await readCsv(csv, LIMITS, { columnTypes: { flag: 'categorical' } });
     const enc = fitEncoder(
       t,
-      { features: ['flag', 'x'], target: 'y', task: 'classification', scaling: 'none', missingIndicators: true },
+      {
+        features: ['flag', 'x'],
+        target: 'y',
+        task: 'classification',
+        scaling: 'none',
+        missingIndicators: true,
+      },
       range(6),
     );
     // flag: two one-hot inputs (0, 1), then x's value (2) and its missing indicator (3).
