@@ -103,7 +103,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a dataset and its file
-         * @description Delete a dataset and its file
+         * @description Refused with 409 while queued or running training jobs or tuning searches read the dataset; the problem lists their ids in `errors`.
          */
         delete: operations["deleteDataset"];
         options?: never;
@@ -3991,6 +3991,23 @@ export interface operations {
             };
             /** @description No such resource for this tenant */
             404: {
+                headers: {
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The resource is in a state that forbids this */
+            409: {
                 headers: {
                     /** @description Requests allowed in the current one-minute window */
                     "x-ratelimit-limit"?: number;

@@ -4,9 +4,9 @@
 import { CSV_SIZE_KINDS, CsvError, charsetName, type CsvOptions } from '../data/index.js';
 
 export { charsetName };
-import { NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
+import { ConflictError, NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
 import { newId } from './ids.js';
-import type { CsvDescriber, DatasetStore } from './ports.js';
+import type { CsvDescriber, DatasetStore, JobStore, TenantId } from './ports.js';
 import type { CsvFormat, Dataset, ReadOptions } from './schemas.js';
 import type { DatasetService } from './services.js';
 
@@ -17,10 +17,36 @@ export interface DatasetLimits {
   maxLineBytes: number;
 }
 
+/**
+ * Ids of the tenant's unfinished work that reads dataset `datasetId`: queued or running training
+ * jobs, and tuning searches that will start more of them.
+ */
+export type DatasetUsers = (tenant: TenantId, datasetId: string) => Promise<string[]>;
+
+/** DatasetUsers over the job store and the still-running tuning searches. */
+export function datasetUsers(deps: {
+  jobs: Pick<JobStore, 'activeJobs'>;
+  /** The tenant's unfinished tuning searches, each with the dataset it reads. */
+  activeSearches?: (tenant: TenantId) => Promise<{ id: string; datasetId: string }[]>;
+}): DatasetUsers {
+  return async (tenant, datasetId) => {
+    const [jobs, searches] = await Promise.all([
+      deps.jobs.activeJobs(tenant),
+      deps.activeSearches?.(tenant) ?? [],
+    ]);
+    return [
+      ...searches.filter((s) => s.datasetId === datasetId).map((s) => s.id),
+      ...jobs.filter((j) => j.spec.datasetId === datasetId).map((j) => j.id),
+    ].sort();
+  };
+}
+
 export function createDatasetService(deps: {
   store: DatasetStore;
   describer: CsvDescriber;
   limits: DatasetLimits;
+  /** Who still needs a dataset; a dataset in use is not deleted (409 naming them). */
+  users: DatasetUsers;
   now?: () => Date;
 }): DatasetService {
   const { store, describer, limits } = deps;
@@ -106,6 +132,17 @@ export function createDatasetService(deps: {
     },
 
     async remove(tenant, id) {
+      if (!(await store.get(tenant, id))) throw new NotFoundError('Dataset', id);
+      // A job that started on a dataset must be able to read it until it ends (a retry reads it
+      // again); a job submitted in the instant between this check and the removal fails with
+      // "dataset not found" rather than training on nothing.
+      const users = await deps.users(tenant, id);
+      if (users.length > 0) {
+        throw new ConflictError(
+          `dataset ${id} is used by unfinished jobs (${users.join(', ')}); cancel them or wait for them to finish, then delete it`,
+          users.map((jobId) => ({ path: 'jobs', message: jobId })),
+        );
+      }
       if (!(await store.remove(tenant, id))) throw new NotFoundError('Dataset', id);
     },
   };

@@ -126,7 +126,8 @@ export interface JobStore {
     entries: EpochEntry[],
   ): Promise<{ owned: boolean; cancelRequested: boolean; appended: EpochEntry[] }>;
   remove(tenant: TenantId, id: string): Promise<void>;
-  countActive(tenant: TenantId): Promise<number>;
+  /** The tenant's queued and running jobs (at most its active-job cap), in no particular order. */
+  activeJobs(tenant: TenantId): Promise<Job[]>;
 }
 
 export interface StoredJob {

@@ -285,6 +285,16 @@ export interface TuningStore {
   cancelRequested(id: string): Promise<boolean>;
 }
 
+/** The tenant's unfinished tuning searches with the dataset each reads (for DatasetUsers). */
+export function unfinishedSearches(store: Pick<TuningStore, 'activeIds' | 'read'>) {
+  return async (tenant: TenantId): Promise<{ id: string; datasetId: string }[]> => {
+    const found = await Promise.all((await store.activeIds()).map((id) => store.read(id)));
+    return found
+      .filter((f) => f !== null && f.tenant === tenant && !isTerminal(f.job))
+      .map((f) => ({ id: f!.job.id, datasetId: f!.job.request.datasetId }));
+  };
+}
+
 export interface TuningDeps {
   tuning: TuningStore;
   jobs: JobStore;

@@ -4,11 +4,16 @@
 import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, type Config } from '../config.js';
-import { createDatasetService } from '../domain/datasets.js';
+import { createDatasetService, datasetUsers } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
 import { createPreflightService } from '../domain/preflight.js';
-import { createTuningCoordinator, createTuningService, type TuningDeps } from '../domain/tuning.js';
+import {
+  createTuningCoordinator,
+  createTuningService,
+  unfinishedSearches,
+  type TuningDeps,
+} from '../domain/tuning.js';
 import { createWebhookEmitter, createWebhookService } from '../domain/webhooks.js';
 import type { CsvDescriber, HealthProbe } from '../domain/ports.js';
 import { describeEngine } from '../engine/index.js';
@@ -68,8 +73,9 @@ export function createApiDeps(options: {
   const emitWebhookEvent = createWebhookEmitter({ store: webhookStore, queue: webhookQueue });
   const jobStore = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
   const jobEvents = createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX });
+  const tuningStore = createTuningStore({ redis, prefix: config.REDIS_PREFIX });
   const tuning = createTuningDeps({
-    tuning: createTuningStore({ redis, prefix: config.REDIS_PREFIX }),
+    tuning: tuningStore,
     jobs: jobStore,
     // With a replacement job service (tests) there is no training queue: searches cannot start.
     queue: queue ?? {
@@ -114,6 +120,7 @@ export function createApiDeps(options: {
         maxRows: config.MAX_ROWS,
         maxLineBytes: config.MAX_LINE_BYTES,
       },
+      users: datasetUsers({ jobs: jobStore, activeSearches: unfinishedSearches(tuningStore) }),
     }),
     models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
     jobs,

@@ -184,7 +184,11 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
         .exec();
     },
 
-    countActive: (tenant) => redis.scard(activeKey(tenant)),
+    async activeJobs(tenant) {
+      const ids = await redis.smembers(activeKey(tenant));
+      const jobs = await Promise.all(ids.map((id) => records.get(tenant, id)));
+      return jobs.filter((job): job is Job => job !== null && !isTerminal(job));
+    },
 
     async activeIds() {
       // SSCAN in pages, so a large set never blocks Redis in one command.

@@ -2,6 +2,7 @@
 // Location on 201/202, WWW-Authenticate on 401, CORS (off unless configured), the queue view's
 // access rules, and the separate rate-limit budget of predictions.
 import { readFile } from 'node:fs/promises';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,5 +126,43 @@ describe('CORS on', () => {
     expect(get.headers['access-control-expose-headers']).toMatch(/location.*x-request-id/);
     const other = await request(t.app.server).get('/v1/datasets').set('origin', 'https://evil.example');
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
+  });
+});
+
+describe('content-coded request bodies', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => t?.close());
+
+  it('when a body is gzip-encoded, then 415 with Accept-Encoding: identity, for JSON and CSV alike; identity is fine', async () => {
+    const csv = await readFile(IRIS);
+    const upload = await request(t.app.server)
+      .post('/v1/datasets?name=iris')
+      .set('content-type', 'text/csv')
+      .set('content-encoding', 'gzip')
+      .send(gzipSync(csv));
+    expect(upload.status).toBe(415);
+    expect(upload.headers['content-type']).toMatch(/problem\+json/);
+    expect(upload.headers['accept-encoding']).toBe('identity');
+    expect(upload.body.detail).toContain('gzip');
+    // Nothing was stored.
+    expect((await request(t.app.server).get('/v1/datasets')).body.data).toEqual([]);
+
+    const json = await request(t.app.server)
+      .post('/v1/training-jobs')
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'gzip')
+      .send(gzipSync(JSON.stringify({ datasetId: 'ds_x', target: 'y' })));
+    expect(json.status).toBe(415);
+    expect(json.headers['accept-encoding']).toBe('identity');
+
+    const plain = await request(t.app.server)
+      .post('/v1/datasets?name=iris')
+      .set('content-type', 'text/csv')
+      .set('content-encoding', 'identity')
+      .send(csv);
+    expect(plain.status).toBe(201);
   });
 });

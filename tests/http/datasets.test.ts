@@ -169,6 +169,35 @@ describe('datasets', () => {
     expectProblem(await request(t.app.server).delete(`/v1/datasets/${created.body.id}`).set(ACME), 404);
   });
 
+  it('when a queued job reads the dataset, then delete answers 409 naming the job; once it is cancelled, 204', async () => {
+    const created = await request(t.app.server)
+      .post('/v1/datasets')
+      .set(ACME)
+      .set('content-type', 'text/csv')
+      .send(iris);
+    // No worker runs in this file: the job stays queued.
+    const job = await request(t.app.server)
+      .post('/v1/training-jobs')
+      .set(ACME)
+      .send({ datasetId: created.body.id, target: 'species', training: { epochs: 2 } });
+    expect(job.status).toBe(202);
+    const refused = await request(t.app.server).delete(`/v1/datasets/${created.body.id}`).set(ACME);
+    expectProblem(refused, 409);
+    expect(refused.body.detail).toContain(job.body.id);
+    expect(refused.body.errors).toEqual([{ path: 'jobs', message: job.body.id }]);
+    // Nothing was removed: the dataset and its file are still there.
+    expect((await request(t.app.server).get(`/v1/datasets/${created.body.id}`).set(ACME)).status).toBe(200);
+    await stat(dataPaths(t.config.DATA_DIR).dataset(created.body.id));
+    // Another tenant's job never blocks, and another tenant still sees 404, not 409.
+    expectProblem(await request(t.app.server).delete(`/v1/datasets/${created.body.id}`).set(GLOBEX), 404);
+
+    const cancel = await request(t.app.server).post(`/v1/training-jobs/${job.body.id}/cancel`).set(ACME);
+    expect(cancel.body.status).toBe('cancelled');
+    expect((await request(t.app.server).delete(`/v1/datasets/${created.body.id}`).set(ACME)).status).toBe(
+      204,
+    );
+  });
+
   it('when a tenant lists across pages, then every dataset appears once, newest first, and another tenant sees none', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
-import { createDatasetService } from '../../src/domain/datasets.js';
+import { createDatasetService, datasetUsers } from '../../src/domain/datasets.js';
 import { createJobService } from '../../src/domain/jobs.js';
 import { TrainingSpecInputSchema } from '../../src/domain/schemas.js';
 import type { JobEvent, JobService } from '../../src/domain/services.js';
@@ -46,6 +46,7 @@ beforeAll(async () => {
     store,
     describer,
     limits: { maxUploadBytes: 1e7, maxColumns: 100, maxRows: 1e5, maxLineBytes: 1e5 },
+    users: datasetUsers({ jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }) }),
   });
   irisId = (await datasets.create('t1', { name: 'iris', body: createReadStream(fixture('iris')) })).id;
   await describer.close();
@@ -147,7 +148,7 @@ describe('job service', () => {
     const before = (await jobs.list('t1', { limit: 100 })).data.length;
     await expect(service.submit('t1', spec())).rejects.toMatchObject({ status: 503 });
     expect((await jobs.list('t1', { limit: 100 })).data.length).toBe(before);
-    expect(await store.countActive('t1')).toBe(0);
+    expect((await store.activeJobs('t1')).length).toBe(0);
   });
 
   it('when events are streamed, then the current status comes first and the stream ends after the final status', async () => {

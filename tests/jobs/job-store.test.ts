@@ -41,7 +41,7 @@ describe('redis job store', () => {
       Array.from({ length: 10 }, (_, i) => store.createWithinCap('capped', job(`job_cap${i}`), 3)),
     );
     expect(results.filter(Boolean)).toHaveLength(3);
-    expect(await store.countActive('capped')).toBe(3);
+    expect((await store.activeJobs('capped')).length).toBe(3);
   });
 
   it('when updates race, then none is lost (each one re-reads and retries on a moved revision)', async () => {
@@ -68,7 +68,7 @@ describe('redis job store', () => {
 
   it('when a job becomes final, then it leaves the active set; a model commits in the same step', async () => {
     await store.create('t2', job('job_final'));
-    expect(await store.countActive('t2')).toBe(1);
+    expect((await store.activeJobs('t2')).length).toBe(1);
     const model = { id: 'mdl_x', createdAt: new Date(1000).toISOString() } as never;
     const res = await store.update(
       'job_final',
@@ -76,7 +76,7 @@ describe('redis job store', () => {
       model,
     );
     expect(res.written).toBe(true);
-    expect(await store.countActive('t2')).toBe(0);
+    expect((await store.activeJobs('t2')).length).toBe(0);
     expect(JSON.parse((await redis.get(`${prefix}:model:mdl_x`))!)).toEqual({ tenant: 't2', data: model });
     expect(await redis.zscore(`${prefix}:tenant:t2:models`, 'mdl_x')).toBe('1000');
     // A mutation that declines writes nothing.
@@ -121,6 +121,6 @@ describe('redis job store', () => {
     expect((await store.list('a', { limit: 10 })).data.map((j) => j.id)).toEqual(['job_a']);
     await store.remove('a', 'job_a');
     expect(await store.get('a', 'job_a')).toBeNull();
-    expect(await store.countActive('a')).toBe(0);
+    expect((await store.activeJobs('a')).length).toBe(0);
   });
 });

@@ -88,6 +88,6 @@ describe('worker crashes', () => {
     expect(done.error?.code).toBe('workerCrashed');
     expect(done.modelId).toBeNull();
     expect(done.attempts.every((a) => a.endedAt !== null)).toBe(true);
-    expect(await h.jobStore.countActive(TENANT)).toBe(0);
+    expect((await h.jobStore.activeJobs(TENANT)).length).toBe(0);
   });
 });

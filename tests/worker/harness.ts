@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createDatasetService } from '../../src/domain/datasets.js';
+import { createDatasetService, datasetUsers } from '../../src/domain/datasets.js';
 import { createJobService } from '../../src/domain/jobs.js';
 import type { JobStore } from '../../src/domain/ports.js';
 import type { Job, TrainingSpecInput } from '../../src/domain/schemas.js';
@@ -65,12 +65,13 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir, files: fileStore };
   const datasetStore = createDatasetStore(storeDeps);
   const describer = createCsvDescriber();
+  const jobStore = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
   const datasets = createDatasetService({
     store: datasetStore,
     describer,
     limits: { maxUploadBytes: 10_000_000, maxColumns: 100, maxRows: 100_000, maxLineBytes: 100_000 },
+    users: datasetUsers({ jobs: jobStore }),
   });
-  const jobStore = createRedisJobStore({ redis, prefix: config.REDIS_PREFIX });
   const queue = createTrainingQueue({ connection: redis, config });
   const jobs = createJobService({
     datasets: datasetStore,

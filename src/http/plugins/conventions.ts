@@ -1,5 +1,8 @@
 // HTTP conventions every route follows without repeating them:
 // - 415 when a route that takes JSON is sent another media type (API.md: JSON bodies only);
+// - 415 with Accept-Encoding: identity when a body comes content-coded (gzip …): no route decodes
+//   one, and reading compressed bytes as JSON or CSV would only produce a misleading 400 or 422
+//   (RFC 9110 §15.5.16);
 // - Location on 201 and 202 (the new resource: POST /v1/xs answers /v1/xs/{id});
 // - WWW-Authenticate on 401 (RFC 9110 §11.6.1 requires it).
 import type { FastifyTypeProvider, RouteOptions } from 'fastify';
@@ -19,6 +22,16 @@ export function isJsonMediaType(contentType: string | undefined): boolean {
   return essence === 'application/json';
 }
 
+/** The request's content coding other than identity (e.g. "gzip"), or null when the body is plain. */
+function contentCoding(header: string | string[] | undefined): string | null {
+  const codings = [header ?? []]
+    .flat()
+    .flatMap((h) => h.split(','))
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  return codings.length > 0 ? codings.join(', ') : null;
+}
+
 function takesJsonBody(route: Pick<RouteOptions, 'config' | 'schema'>): boolean {
   const custom = (route.config as { openapiBody?: unknown } | undefined)?.openapiBody;
   return Boolean(route.schema?.body) && !custom;
@@ -29,6 +42,14 @@ function takesJsonBody(route: Pick<RouteOptions, 'config' | 'schema'>): boolean 
  * the 415 check is attached to each JSON route as it is added.
  */
 export function registerHttpConventions<T extends FastifyTypeProvider>(app: HttpApp<T>): void {
+  app.addHook('preParsing', async (request, reply) => {
+    const coding = contentCoding(request.headers['content-encoding']);
+    if (coding === null) return;
+    reply.header('accept-encoding', 'identity');
+    throw new UnsupportedMediaTypeError(
+      `Content-Encoding "${coding.slice(0, 50)}" is not supported; send the body uncompressed`,
+    );
+  });
   app.addHook('onRoute', (route) => {
     if (!takesJsonBody(route)) return;
     const check = async (request: { headers: Record<string, unknown> }) => {
