@@ -159,6 +159,12 @@ try {
   ).json();
   await call('deleteModel', 'DELETE', `/v1/models/${imported.id}`);
 
+  await call('createTuningJob', 'POST', '/v1/tuning-jobs?dryRun=true', {
+    datasetId: dataset.id,
+    target: 'species',
+    maxTrials: 4,
+    metric: 'valAccuracy',
+  });
   const tuning = (
     await call('createTuningJob', 'POST', '/v1/tuning-jobs', {
       datasetId: dataset.id,

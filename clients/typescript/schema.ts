@@ -401,15 +401,18 @@ export interface paths {
         /**
          * Start a hyperparameter search
          * @description Starts a search: trial parameters are drawn from `searchSpace` (default: depth, width, learning
-         *     rate, weight decay, batch size, scaling) with a generator seeded by `seed`; each trial run is an
+         *     rate, weight decay, dropout, batch size, scaling) with a generator seeded by `seed`; each trial run is an
          *     ordinary training job on the shared queue. Asynchronous successive halving: rung k trains
          *     `rungEpochs[k]` epochs and only the top 1/`reductionFactor` of a rung moves up. The best trial by
          *     the validation `metric` gives the tuning job its `modelId`; `test` holds that model’s metrics on
          *     the test split, which no decision used.
          *
          *     `Idempotency-Key` (optional): a retry with the same key and body answers the first search instead
-         *     of starting a second one. `?dryRun=true` is not available for searches yet and answers 400, so
-         *     that nothing is started by mistake.
+         *     of starting a second one.
+         *
+         *     `?dryRun=true`: the same checks (same errors), then 200 with the pre-flight report — the rungs,
+         *     every trial’s parameters, the pre-flight of the largest trial and upper bounds on trial runs,
+         *     epochs and training seconds — and nothing is started or stored.
          */
         post: operations["createTuningJob"];
         delete?: never;
@@ -2460,6 +2463,11 @@ export interface components {
                 max: number;
                 min: number;
             };
+            /** @description Inverted dropout rate after every hidden layer, uniform; a third of the draws get none when min is 0 */
+            dropout?: {
+                max: number;
+                min: number;
+            };
             /** @description Adam learning rate, log-uniform */
             learningRate?: {
                 max: number;
@@ -2481,6 +2489,11 @@ export interface components {
             batchSize?: number[];
             /** @description Hidden layers, integers */
             depth?: {
+                max: number;
+                min: number;
+            };
+            /** @description Inverted dropout rate after every hidden layer, uniform; a third of the draws get none when min is 0 */
+            dropout?: {
                 max: number;
                 min: number;
             };
@@ -3104,6 +3117,7 @@ export interface components {
                 modelId: string | null;
                 params: {
                     batchSize: number;
+                    dropout?: number;
                     layers: number[];
                     learningRate: number;
                     /** @enum {string} */
@@ -3139,6 +3153,7 @@ export interface components {
                 modelId: string | null;
                 params: {
                     batchSize: number;
+                    dropout?: number;
                     layers: number[];
                     learningRate: number;
                     /** @enum {string} */
@@ -3163,7 +3178,7 @@ export interface components {
         TuningJobRequest: {
             datasetId: string;
             features?: string[];
-            /** @default 54 */
+            /** @default 243 */
             maxEpochs: number;
             maxRuntimeSeconds?: number;
             /** @default 20 */
@@ -3185,7 +3200,7 @@ export interface components {
         TuningJobRequestInput: {
             datasetId: string;
             features?: string[];
-            /** @default 54 */
+            /** @default 243 */
             maxEpochs?: number;
             maxRuntimeSeconds?: number;
             /** @default 20 */
@@ -3203,6 +3218,66 @@ export interface components {
             /** @default 42 */
             seed?: number;
             target: string;
+        };
+        TuningPreflight: {
+            /** @description Upper bounds: early stopping and smaller trials make the real search cheaper */
+            bounds: {
+                /** @description Epochs over all those runs at most */
+                epochs: number;
+                /** @description Seconds of training at most, at the largest trial’s speed; workers share them */
+                trainingSeconds: number;
+                /** @description Trial runs at most: every trial at rung 0, the top 1/η of each rung above */
+                trialRuns: number;
+            };
+            /** @constant */
+            dryRun: true;
+            /** @description Pre-flight of the largest network the search space allows, trained for the top rung */
+            largestTrial: components["schemas"]["TrainingPreflight"];
+            /** @description The request with its defaults filled in */
+            request: components["schemas"]["TuningJobRequest"];
+            /** @description Epochs of each rung, smallest first */
+            rungEpochs: number[];
+            /** @description The parameters of every trial, in the order they start */
+            trials: {
+                batchSize: number;
+                dropout?: number;
+                layers: number[];
+                learningRate: number;
+                /** @enum {string} */
+                scaling: "standardize" | "minmax" | "none";
+                weightDecay: number;
+            }[];
+            warnings: string[];
+        };
+        TuningPreflightInput: {
+            /** @description Upper bounds: early stopping and smaller trials make the real search cheaper */
+            bounds: {
+                /** @description Epochs over all those runs at most */
+                epochs: number;
+                /** @description Seconds of training at most, at the largest trial’s speed; workers share them */
+                trainingSeconds: number;
+                /** @description Trial runs at most: every trial at rung 0, the top 1/η of each rung above */
+                trialRuns: number;
+            };
+            /** @constant */
+            dryRun: true;
+            /** @description Pre-flight of the largest network the search space allows, trained for the top rung */
+            largestTrial: components["schemas"]["TrainingPreflightInput"];
+            /** @description The request with its defaults filled in */
+            request: components["schemas"]["TuningJobRequestInput"];
+            /** @description Epochs of each rung, smallest first */
+            rungEpochs: number[];
+            /** @description The parameters of every trial, in the order they start */
+            trials: {
+                batchSize: number;
+                dropout?: number;
+                layers: number[];
+                learningRate: number;
+                /** @enum {string} */
+                scaling: "standardize" | "minmax" | "none";
+                weightDecay: number;
+            }[];
+            warnings: string[];
         };
         Webhook: {
             /** @description ISO 8601 time in UTC */
@@ -3453,7 +3528,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T02:40:05.384Z",
+                     *           "createdAt": "2026-12-01T02:49:21.843Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -3465,7 +3540,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *           "id": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -3639,7 +3714,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:40:05.384Z",
+                     *       "createdAt": "2026-12-01T02:49:21.843Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -3647,7 +3722,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "id": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -3832,7 +3907,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:40:05.384Z",
+                     *       "createdAt": "2026-12-01T02:49:21.843Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -3840,7 +3915,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "id": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4152,7 +4227,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:40:05.384Z",
+                     *       "createdAt": "2026-12-01T02:49:21.843Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4164,7 +4239,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "id": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4388,8 +4463,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T02:40:07.124Z",
-                     *           "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *           "createdAt": "2026-12-01T02:49:24.855Z",
+                     *           "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *           "epochsTrained": 409,
                      *           "featureImportance": [
                      *             {
@@ -4422,8 +4497,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_5HuNm5m9LiOZGu4WA38lY3wO",
-                     *           "jobId": "job_vo1jJe3CT98cCn139NF7BqAH",
+                     *           "id": "mdl_Tf8k9AOz1h5gi0mW7FXQHe8N",
+                     *           "jobId": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
                      *           "metrics": {
                      *             "test": {
                      *               "accuracy": 0.9583333333333334,
@@ -4836,8 +4911,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T02:40:07.124Z",
-                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "createdAt": "2026-12-01T02:49:24.855Z",
+                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *       "epochsTrained": 409,
                      *       "featureImportance": [
                      *         {
@@ -4870,8 +4945,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_5HuNm5m9LiOZGu4WA38lY3wO",
-                     *       "jobId": "job_vo1jJe3CT98cCn139NF7BqAH",
+                     *       "id": "mdl_Tf8k9AOz1h5gi0mW7FXQHe8N",
+                     *       "jobId": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
                      *       "metrics": {
                      *         "test": {
                      *           "accuracy": 0.9583333333333334,
@@ -5390,7 +5465,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T02:40:08.294Z",
+                     *       "exportedAt": "2026-12-01T02:49:26.358Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -5456,8 +5531,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T02:40:08.118Z",
-                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "createdAt": "2026-12-01T02:49:26.183Z",
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -5490,8 +5565,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_JuotcpYaKoZbCUfsi0LS8n3q",
-                     *         "jobId": "job_cXdihTN28Jr1Jucmxdu0gvxA",
+                     *         "id": "mdl_iQZ6oBhfQpfrHULMKHmY3MXQ",
+                     *         "jobId": "job_cA9ReuCQg0aGShY7iMHDIso6",
                      *         "metrics": {
                      *           "test": {
                      *             "accuracy": 0.041666666666666664,
@@ -6304,7 +6379,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T02:40:08.294Z",
+                 *       "exportedAt": "2026-12-01T02:49:26.358Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -6370,8 +6445,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T02:40:08.118Z",
-                 *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                 *         "createdAt": "2026-12-01T02:49:26.183Z",
+                 *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -6404,8 +6479,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_JuotcpYaKoZbCUfsi0LS8n3q",
-                 *         "jobId": "job_cXdihTN28Jr1Jucmxdu0gvxA",
+                 *         "id": "mdl_iQZ6oBhfQpfrHULMKHmY3MXQ",
+                 *         "jobId": "job_cA9ReuCQg0aGShY7iMHDIso6",
                  *         "metrics": {
                  *           "test": {
                  *             "accuracy": 0.041666666666666664,
@@ -6761,8 +6836,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T02:40:08.348Z",
-                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "createdAt": "2026-12-01T02:49:26.382Z",
+                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -6795,13 +6870,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_Y66EP2llIC0ERtcQZynjpdvZ",
+                     *       "id": "mdl_A2Y0gB4TfBgEHJvwd4g8rnvD",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T02:40:08.294Z",
-                     *         "modelId": "mdl_JuotcpYaKoZbCUfsi0LS8n3q",
-                     *         "trainedAt": "2026-12-01T02:40:08.118Z"
+                     *         "exportedAt": "2026-12-01T02:49:26.358Z",
+                     *         "modelId": "mdl_iQZ6oBhfQpfrHULMKHmY3MXQ",
+                     *         "trainedAt": "2026-12-01T02:49:26.183Z"
                      *       },
-                     *       "jobId": "job_cXdihTN28Jr1Jucmxdu0gvxA",
+                     *       "jobId": "job_cA9ReuCQg0aGShY7iMHDIso6",
                      *       "metrics": {
                      *         "test": {
                      *           "accuracy": 0.041666666666666664,
@@ -7224,20 +7299,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T02:40:07.124Z",
+                     *               "endedAt": "2026-12-01T02:49:24.855Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T02:40:06.375Z"
+                     *               "startedAt": "2026-12-01T02:49:23.778Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T02:40:06.356Z",
-                     *           "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *           "createdAt": "2026-12-01T02:49:23.758Z",
+                     *           "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T02:40:07.124Z",
+                     *           "finishedAt": "2026-12-01T02:49:24.855Z",
                      *           "history": [],
-                     *           "id": "job_vo1jJe3CT98cCn139NF7BqAH",
-                     *           "modelId": "mdl_5HuNm5m9LiOZGu4WA38lY3wO",
+                     *           "id": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
+                     *           "modelId": "mdl_Tf8k9AOz1h5gi0mW7FXQHe8N",
                      *           "progress": {
                      *             "epoch": 409,
                      *             "epochs": 500
@@ -7254,7 +7329,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *             "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -7321,7 +7396,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T02:40:06.375Z",
+                     *           "startedAt": "2026-12-01T02:49:23.778Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -7419,7 +7494,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                 *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                  *       "target": "species"
                  *     }
                  */
@@ -7445,14 +7520,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 0.5334659393601245,
+                     *         "maxTrainingSeconds": 0.46059370279951367,
                      *         "peakMemoryBytes": 32019,
                      *         "probe": {
-                     *           "batches": 14,
-                     *           "rows": 448,
-                     *           "seconds": 0.004280467000000044
+                     *           "batches": 16,
+                     *           "rows": 512,
+                     *           "seconds": 0.004223713000000316
                      *         },
-                     *         "secondsPerEpoch": 0.001066931878720249
+                     *         "secondsPerEpoch": 0.0009211874055990273
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -7474,7 +7549,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -7567,12 +7642,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:40:06.356Z",
-                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "createdAt": "2026-12-01T02:49:23.758Z",
+                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_vo1jJe3CT98cCn139NF7BqAH",
+                     *       "id": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -7590,7 +7665,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -7850,17 +7925,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T02:40:07.124Z",
+                     *           "endedAt": "2026-12-01T02:49:24.855Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T02:40:06.375Z"
+                     *           "startedAt": "2026-12-01T02:49:23.778Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:40:06.356Z",
-                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "createdAt": "2026-12-01T02:49:23.758Z",
+                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:40:07.124Z",
+                     *       "finishedAt": "2026-12-01T02:49:24.855Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -7881,8 +7956,8 @@ export interface operations {
                      *           "valLoss": 1.5492776963977286
                      *         }
                      *       ],
-                     *       "id": "job_vo1jJe3CT98cCn139NF7BqAH",
-                     *       "modelId": "mdl_5HuNm5m9LiOZGu4WA38lY3wO",
+                     *       "id": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
+                     *       "modelId": "mdl_Tf8k9AOz1h5gi0mW7FXQHe8N",
                      *       "progress": {
                      *         "epoch": 409,
                      *         "epochs": 500
@@ -7899,7 +7974,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -7966,7 +8041,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T02:40:06.375Z",
+                     *       "startedAt": "2026-12-01T02:49:23.778Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -8087,12 +8162,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T02:40:07.782Z",
-                     *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *       "createdAt": "2026-12-01T02:49:25.591Z",
+                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:40:07.819Z",
+                     *       "finishedAt": "2026-12-01T02:49:25.611Z",
                      *       "history": [],
-                     *       "id": "job_3fpJckjkqN50WiH6m3CEwA98",
+                     *       "id": "job_gGPBsevWydeEaDCTatSXNZPb",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -8110,7 +8185,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8582,19 +8657,63 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "bestTrial": 0,
+                     *           "bestTrial": 2,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T02:40:08.432Z",
+                     *           "createdAt": "2026-12-01T02:49:26.539Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T02:40:12.267Z",
-                     *           "id": "tun_0NqFm4RiZsILq6PIgDU4FG2N",
+                     *           "finishedAt": "2026-12-01T02:49:29.855Z",
+                     *           "id": "tun_Ko3r4dnx6N4Fqlqz57IQHjRO",
                      *           "leaderboard": [
                      *             {
-                     *               "index": 0,
-                     *               "jobId": "job_er001leT8AIiuj6wP43M2eYZ",
-                     *               "modelId": "mdl_NDXwjCsDwq3bYRYf9Wvaoswe",
+                     *               "index": 2,
+                     *               "jobId": "job_1cOGAAKaP7Co5HCLoZ1I0ZiY",
+                     *               "modelId": "mdl_zv7nHRe5A8kotcWfLlFtgMqz",
                      *               "params": {
                      *                 "batchSize": 32,
+                     *                 "dropout": 0.18750214925967157,
+                     *                 "layers": [
+                     *                   48,
+                     *                   24
+                     *                 ],
+                     *                 "learningRate": 0.01332164666902712,
+                     *                 "scaling": "standardize",
+                     *                 "weightDecay": 0.00000353000510738805
+                     *               },
+                     *               "rung": 1,
+                     *               "rungMetrics": [
+                     *                 0.9166666666666666,
+                     *                 0.9583333333333334
+                     *               ],
+                     *               "state": "stopped"
+                     *             },
+                     *             {
+                     *               "index": 1,
+                     *               "jobId": "job_VW5aJSVRpMA5ZcbXXkCnUHh2",
+                     *               "modelId": "mdl_fI3vcePsGTD9xtFMlPN1eVsC",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "dropout": 0.12689615876879543,
+                     *                 "layers": [
+                     *                   75,
+                     *                   38
+                     *                 ],
+                     *                 "learningRate": 0.0005160478535329492,
+                     *                 "scaling": "standardize",
+                     *                 "weightDecay": 0.0017874578004478973
+                     *               },
+                     *               "rung": 0,
+                     *               "rungMetrics": [
+                     *                 0.875
+                     *               ],
+                     *               "state": "stopped"
+                     *             },
+                     *             {
+                     *               "index": 0,
+                     *               "jobId": "job_srTwsfEbBh2SUWSM3grihojR",
+                     *               "modelId": "mdl_loFHZYzrXmLVZvrlWFy9uRWX",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "dropout": 0.1321185247041285,
                      *                 "layers": [
                      *                   85
                      *                 ],
@@ -8602,59 +8721,17 @@ export interface operations {
                      *                 "scaling": "minmax",
                      *                 "weightDecay": 0
                      *               },
-                     *               "rung": 1,
+                     *               "rung": 0,
                      *               "rungMetrics": [
-                     *                 0.6666666666666666,
                      *                 0.6666666666666666
-                     *               ],
-                     *               "state": "stopped"
-                     *             },
-                     *             {
-                     *               "index": 1,
-                     *               "jobId": "job_onJK6OwsCDuEwCFHAmJGdOPk",
-                     *               "modelId": "mdl_aVKpePFtXnHJ7ymGfu5R3N0M",
-                     *               "params": {
-                     *                 "batchSize": 32,
-                     *                 "layers": [
-                     *                   27,
-                     *                   14,
-                     *                   7
-                     *                 ],
-                     *                 "learningRate": 0.0026252464161070853,
-                     *                 "scaling": "minmax",
-                     *                 "weightDecay": 0.000002745015441918251
-                     *               },
-                     *               "rung": 0,
-                     *               "rungMetrics": [
-                     *                 0.3333333333333333
-                     *               ],
-                     *               "state": "stopped"
-                     *             },
-                     *             {
-                     *               "index": 2,
-                     *               "jobId": "job_99Y0NN5oibYqAlGIcFi3nTyG",
-                     *               "modelId": "mdl_Xf2qM0qYYLdrOoxaOdfJr4dM",
-                     *               "params": {
-                     *                 "batchSize": 32,
-                     *                 "layers": [
-                     *                   19,
-                     *                   10
-                     *                 ],
-                     *                 "learningRate": 0.005212889874749523,
-                     *                 "scaling": "minmax",
-                     *                 "weightDecay": 0.000007394687583388722
-                     *               },
-                     *               "rung": 0,
-                     *               "rungMetrics": [
-                     *                 0.3333333333333333
                      *               ],
                      *               "state": "stopped"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_NDXwjCsDwq3bYRYf9Wvaoswe",
+                     *           "modelId": "mdl_zv7nHRe5A8kotcWfLlFtgMqz",
                      *           "request": {
-                     *             "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
-                     *             "maxEpochs": 54,
+                     *             "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
                      *             "parallelTrials": 4,
@@ -8663,28 +8740,35 @@ export interface operations {
                      *             "target": "species"
                      *           },
                      *           "rungEpochs": [
-                     *             2,
-                     *             6,
-                     *             18
+                     *             9,
+                     *             27,
+                     *             81
                      *           ],
                      *           "status": "succeeded",
                      *           "test": {
-                     *             "accuracy": 0.6666666666666666,
-                     *             "brierScore": 0.6707941832791599,
+                     *             "accuracy": 0.9583333333333334,
+                     *             "brierScore": 0.047326502336633804,
                      *             "calibration": [
                      *               {
-                     *                 "count": 8,
-                     *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.3804068751633167,
-                     *                 "observed": 1,
-                     *                 "upper": 0.4
+                     *                 "count": 1,
+                     *                 "lower": 0.7,
+                     *                 "meanPredicted": 0.7351285815238953,
+                     *                 "observed": 0,
+                     *                 "upper": 0.8
                      *               },
                      *               {
-                     *                 "count": 16,
-                     *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.45869345404207706,
-                     *                 "observed": 0.5,
-                     *                 "upper": 0.5
+                     *                 "count": 1,
+                     *                 "lower": 0.8,
+                     *                 "meanPredicted": 0.8869850635528564,
+                     *                 "observed": 1,
+                     *                 "upper": 0.9
+                     *               },
+                     *               {
+                     *                 "count": 22,
+                     *                 "lower": 0.9,
+                     *                 "meanPredicted": 0.9850377142429352,
+                     *                 "observed": 1,
+                     *                 "upper": 1
                      *               }
                      *             ],
                      *             "classes": [
@@ -8705,13 +8789,13 @@ export interface operations {
                      *               ],
                      *               [
                      *                 0,
-                     *                 8,
-                     *                 0
+                     *                 1,
+                     *                 7
                      *               ]
                      *             ],
-                     *             "f1Macro": 0.5555555555555555,
-                     *             "logLoss": 1.122639407575271,
-                     *             "loss": 1.122639407575271,
+                     *             "f1Macro": 0.9581699346405229,
+                     *             "logLoss": 0.0744936404683104,
+                     *             "loss": 0.07449364046831013,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -8722,23 +8806,23 @@ export interface operations {
                      *               },
                      *               {
                      *                 "class": "versicolor",
-                     *                 "f1": 0.6666666666666666,
-                     *                 "precision": 0.5,
+                     *                 "f1": 0.9411764705882353,
+                     *                 "precision": 0.8888888888888888,
                      *                 "recall": 1,
                      *                 "support": 8
                      *               },
                      *               {
                      *                 "class": "virginica",
-                     *                 "f1": 0,
-                     *                 "precision": 0,
-                     *                 "recall": 0,
+                     *                 "f1": 0.9333333333333333,
+                     *                 "precision": 1,
+                     *                 "recall": 0.875,
                      *                 "support": 8
                      *               }
                      *             ],
-                     *             "prAuc": 0.5208422995715617,
-                     *             "precisionMacro": 0.5,
-                     *             "recallMacro": 0.6666666666666666,
-                     *             "rocAuc": 0.5416666666666666
+                     *             "prAuc": 1,
+                     *             "precisionMacro": 0.9629629629629629,
+                     *             "recallMacro": 0.9583333333333334,
+                     *             "rocAuc": 1
                      *           },
                      *           "trialsStarted": 4
                      *         }
@@ -8837,7 +8921,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
+                 *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -8847,6 +8931,192 @@ export interface operations {
             };
         };
         responses: {
+            /** @description Dry run: the pre-flight report; nothing was started */
+            200: {
+                headers: {
+                    /** @description Requests allowed in the current one-minute window */
+                    "x-ratelimit-limit"?: number;
+                    /** @description Requests left in the current window */
+                    "x-ratelimit-remaining"?: number;
+                    /** @description Seconds until the window resets */
+                    "x-ratelimit-reset"?: number;
+                    /** @description The request id (the one sent, or a new UUID) */
+                    "x-request-id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "bounds": {
+                     *         "epochs": 414,
+                     *         "trainingSeconds": 1.5505217848241835,
+                     *         "trialRuns": 8
+                     *       },
+                     *       "dryRun": true,
+                     *       "largestTrial": {
+                     *         "dryRun": true,
+                     *         "estimate": {
+                     *           "maxTrainingSeconds": 0.9100888737011511,
+                     *           "peakMemoryBytes": 370835,
+                     *           "probe": {
+                     *             "batches": 16,
+                     *             "rows": 1024,
+                     *             "seconds": 0.03434424199999921
+                     *           },
+                     *           "secondsPerEpoch": 0.003745221702473873
+                     *         },
+                     *         "inputWidth": 4,
+                     *         "outputWidth": 3,
+                     *         "parameterCount": 11075,
+                     *         "rows": {
+                     *           "test": 23,
+                     *           "train": 104,
+                     *           "validation": 23
+                     *         },
+                     *         "spec": {
+                     *           "csv": {
+                     *             "charset": "utf-8",
+                     *             "columnTypes": {},
+                     *             "decimal": ".",
+                     *             "delimiter": ",",
+                     *             "missingValues": [
+                     *               "",
+                     *               "NA",
+                     *               "?"
+                     *             ]
+                     *           },
+                     *           "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *           "decisions": {
+                     *             "excludedFeatures": [],
+                     *             "task": {
+                     *               "reason": "\"species\" is categorical",
+                     *               "rule": "categoricalTarget",
+                     *               "value": "classification"
+                     *             },
+                     *             "warnings": []
+                     *           },
+                     *           "features": [
+                     *             "sepal_length",
+                     *             "sepal_width",
+                     *             "petal_length"
+                     *           ],
+                     *           "model": {
+                     *             "binaryOutput": "softmax",
+                     *             "initializer": "he",
+                     *             "layers": [
+                     *               {
+                     *                 "activation": "relu",
+                     *                 "dropout": 0.3,
+                     *                 "units": 128
+                     *               },
+                     *               {
+                     *                 "activation": "relu",
+                     *                 "dropout": 0.3,
+                     *                 "units": 64
+                     *               },
+                     *               {
+                     *                 "activation": "relu",
+                     *                 "dropout": 0.3,
+                     *                 "units": 32
+                     *               }
+                     *             ]
+                     *           },
+                     *           "preprocessing": {
+                     *             "binaryAsOneInput": false,
+                     *             "missingIndicators": false,
+                     *             "scaling": "standardize",
+                     *             "unknownCategory": "missing"
+                     *           },
+                     *           "recipe": "fast",
+                     *           "target": "species",
+                     *           "task": "classification",
+                     *           "training": {
+                     *             "batchSize": 64,
+                     *             "bestEpoch": false,
+                     *             "crossValidation": false,
+                     *             "earlyStopping": {
+                     *               "minDelta": 0,
+                     *               "patience": 81,
+                     *               "restoreBest": true
+                     *             },
+                     *             "ensemble": 1,
+                     *             "epochs": 243,
+                     *             "labelSmoothing": 0,
+                     *             "learningRateSchedule": "constant",
+                     *             "loss": "crossEntropy",
+                     *             "maxRuntimeSeconds": 86400,
+                     *             "optimizer": {
+                     *               "beta1": 0.9,
+                     *               "beta2": 0.999,
+                     *               "epsilon": 1e-8,
+                     *               "learningRate": 0.03,
+                     *               "type": "adam",
+                     *               "weightDecay": 0.01
+                     *             },
+                     *             "regularizationSchedule": "constant",
+                     *             "seed": 42,
+                     *             "testSplit": 0.15,
+                     *             "validationSplit": 0.15,
+                     *             "warmupFraction": 0
+                     *           }
+                     *         },
+                     *         "warnings": []
+                     *       },
+                     *       "request": {
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "maxEpochs": 243,
+                     *         "maxTrials": 4,
+                     *         "metric": "valAccuracy",
+                     *         "parallelTrials": 4,
+                     *         "reductionFactor": 3,
+                     *         "seed": 42,
+                     *         "target": "species"
+                     *       },
+                     *       "rungEpochs": [
+                     *         9,
+                     *         27,
+                     *         81
+                     *       ],
+                     *       "trials": [
+                     *         {
+                     *           "batchSize": 32,
+                     *           "dropout": 0.1321185247041285,
+                     *           "layers": [
+                     *             85
+                     *           ],
+                     *           "learningRate": 0.00011086580349514725,
+                     *           "scaling": "minmax",
+                     *           "weightDecay": 0
+                     *         },
+                     *         {
+                     *           "batchSize": 32,
+                     *           "dropout": 0.12689615876879543,
+                     *           "layers": [
+                     *             75,
+                     *             38
+                     *           ],
+                     *           "learningRate": 0.0005160478535329492,
+                     *           "scaling": "standardize",
+                     *           "weightDecay": 0.0017874578004478973
+                     *         },
+                     *         {
+                     *           "batchSize": 32,
+                     *           "dropout": 0.18750214925967157,
+                     *           "layers": [
+                     *             48,
+                     *             24
+                     *           ],
+                     *           "learningRate": 0.01332164666902712,
+                     *           "scaling": "standardize",
+                     *           "weightDecay": 0.00000353000510738805
+                     *         }
+                     *       ],
+                     *       "warnings": []
+                     *     }
+                     */
+                    "application/json": components["schemas"]["TuningPreflight"];
+                };
+            };
             /** @description The search with its first trials */
             202: {
                 headers: {
@@ -8867,17 +9137,18 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:40:08.432Z",
+                     *       "createdAt": "2026-12-01T02:49:26.539Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_0NqFm4RiZsILq6PIgDU4FG2N",
+                     *       "id": "tun_Ko3r4dnx6N4Fqlqz57IQHjRO",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_UFEYTOBAvJ5ycqosuut3iJjP",
+                     *           "jobId": "job_srTwsfEbBh2SUWSM3grihojR",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
+                     *             "dropout": 0.1321185247041285,
                      *             "layers": [
                      *               85
                      *             ],
@@ -8891,18 +9162,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_onJK6OwsCDuEwCFHAmJGdOPk",
+                     *           "jobId": "job_VW5aJSVRpMA5ZcbXXkCnUHh2",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
+                     *             "dropout": 0.12689615876879543,
                      *             "layers": [
-                     *               27,
-                     *               14,
-                     *               7
+                     *               75,
+                     *               38
                      *             ],
-                     *             "learningRate": 0.0026252464161070853,
-                     *             "scaling": "minmax",
-                     *             "weightDecay": 0.000002745015441918251
+                     *             "learningRate": 0.0005160478535329492,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0.0017874578004478973
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [],
@@ -8910,17 +9181,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_99Y0NN5oibYqAlGIcFi3nTyG",
+                     *           "jobId": "job_DtsVpkmNZM9tCU6YKkCtYzgi",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
+                     *             "dropout": 0.18750214925967157,
                      *             "layers": [
-                     *               19,
-                     *               10
+                     *               48,
+                     *               24
                      *             ],
-                     *             "learningRate": 0.005212889874749523,
-                     *             "scaling": "minmax",
-                     *             "weightDecay": 0.000007394687583388722
+                     *             "learningRate": 0.01332164666902712,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0.00000353000510738805
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [],
@@ -8929,8 +9201,8 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
-                     *         "maxEpochs": 54,
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
                      *         "parallelTrials": 4,
@@ -8939,9 +9211,9 @@ export interface operations {
                      *         "target": "species"
                      *       },
                      *       "rungEpochs": [
-                     *         2,
-                     *         6,
-                     *         18
+                     *         9,
+                     *         27,
+                     *         81
                      *       ],
                      *       "status": "running",
                      *       "test": null,
@@ -9097,19 +9369,63 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "bestTrial": 0,
+                     *       "bestTrial": 2,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:40:08.432Z",
+                     *       "createdAt": "2026-12-01T02:49:26.539Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:40:12.267Z",
-                     *       "id": "tun_0NqFm4RiZsILq6PIgDU4FG2N",
+                     *       "finishedAt": "2026-12-01T02:49:29.855Z",
+                     *       "id": "tun_Ko3r4dnx6N4Fqlqz57IQHjRO",
                      *       "leaderboard": [
                      *         {
-                     *           "index": 0,
-                     *           "jobId": "job_er001leT8AIiuj6wP43M2eYZ",
-                     *           "modelId": "mdl_NDXwjCsDwq3bYRYf9Wvaoswe",
+                     *           "index": 2,
+                     *           "jobId": "job_1cOGAAKaP7Co5HCLoZ1I0ZiY",
+                     *           "modelId": "mdl_zv7nHRe5A8kotcWfLlFtgMqz",
                      *           "params": {
                      *             "batchSize": 32,
+                     *             "dropout": 0.18750214925967157,
+                     *             "layers": [
+                     *               48,
+                     *               24
+                     *             ],
+                     *             "learningRate": 0.01332164666902712,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0.00000353000510738805
+                     *           },
+                     *           "rung": 1,
+                     *           "rungMetrics": [
+                     *             0.9166666666666666,
+                     *             0.9583333333333334
+                     *           ],
+                     *           "state": "stopped"
+                     *         },
+                     *         {
+                     *           "index": 1,
+                     *           "jobId": "job_VW5aJSVRpMA5ZcbXXkCnUHh2",
+                     *           "modelId": "mdl_fI3vcePsGTD9xtFMlPN1eVsC",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "dropout": 0.12689615876879543,
+                     *             "layers": [
+                     *               75,
+                     *               38
+                     *             ],
+                     *             "learningRate": 0.0005160478535329492,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0.0017874578004478973
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [
+                     *             0.875
+                     *           ],
+                     *           "state": "stopped"
+                     *         },
+                     *         {
+                     *           "index": 0,
+                     *           "jobId": "job_srTwsfEbBh2SUWSM3grihojR",
+                     *           "modelId": "mdl_loFHZYzrXmLVZvrlWFy9uRWX",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "dropout": 0.1321185247041285,
                      *             "layers": [
                      *               85
                      *             ],
@@ -9117,59 +9433,17 @@ export interface operations {
                      *             "scaling": "minmax",
                      *             "weightDecay": 0
                      *           },
-                     *           "rung": 1,
+                     *           "rung": 0,
                      *           "rungMetrics": [
-                     *             0.6666666666666666,
                      *             0.6666666666666666
-                     *           ],
-                     *           "state": "stopped"
-                     *         },
-                     *         {
-                     *           "index": 1,
-                     *           "jobId": "job_onJK6OwsCDuEwCFHAmJGdOPk",
-                     *           "modelId": "mdl_aVKpePFtXnHJ7ymGfu5R3N0M",
-                     *           "params": {
-                     *             "batchSize": 32,
-                     *             "layers": [
-                     *               27,
-                     *               14,
-                     *               7
-                     *             ],
-                     *             "learningRate": 0.0026252464161070853,
-                     *             "scaling": "minmax",
-                     *             "weightDecay": 0.000002745015441918251
-                     *           },
-                     *           "rung": 0,
-                     *           "rungMetrics": [
-                     *             0.3333333333333333
-                     *           ],
-                     *           "state": "stopped"
-                     *         },
-                     *         {
-                     *           "index": 2,
-                     *           "jobId": "job_99Y0NN5oibYqAlGIcFi3nTyG",
-                     *           "modelId": "mdl_Xf2qM0qYYLdrOoxaOdfJr4dM",
-                     *           "params": {
-                     *             "batchSize": 32,
-                     *             "layers": [
-                     *               19,
-                     *               10
-                     *             ],
-                     *             "learningRate": 0.005212889874749523,
-                     *             "scaling": "minmax",
-                     *             "weightDecay": 0.000007394687583388722
-                     *           },
-                     *           "rung": 0,
-                     *           "rungMetrics": [
-                     *             0.3333333333333333
                      *           ],
                      *           "state": "stopped"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_NDXwjCsDwq3bYRYf9Wvaoswe",
+                     *       "modelId": "mdl_zv7nHRe5A8kotcWfLlFtgMqz",
                      *       "request": {
-                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
-                     *         "maxEpochs": 54,
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
                      *         "parallelTrials": 4,
@@ -9178,28 +9452,35 @@ export interface operations {
                      *         "target": "species"
                      *       },
                      *       "rungEpochs": [
-                     *         2,
-                     *         6,
-                     *         18
+                     *         9,
+                     *         27,
+                     *         81
                      *       ],
                      *       "status": "succeeded",
                      *       "test": {
-                     *         "accuracy": 0.6666666666666666,
-                     *         "brierScore": 0.6707941832791599,
+                     *         "accuracy": 0.9583333333333334,
+                     *         "brierScore": 0.047326502336633804,
                      *         "calibration": [
                      *           {
-                     *             "count": 8,
-                     *             "lower": 0.3,
-                     *             "meanPredicted": 0.3804068751633167,
-                     *             "observed": 1,
-                     *             "upper": 0.4
+                     *             "count": 1,
+                     *             "lower": 0.7,
+                     *             "meanPredicted": 0.7351285815238953,
+                     *             "observed": 0,
+                     *             "upper": 0.8
                      *           },
                      *           {
-                     *             "count": 16,
-                     *             "lower": 0.4,
-                     *             "meanPredicted": 0.45869345404207706,
-                     *             "observed": 0.5,
-                     *             "upper": 0.5
+                     *             "count": 1,
+                     *             "lower": 0.8,
+                     *             "meanPredicted": 0.8869850635528564,
+                     *             "observed": 1,
+                     *             "upper": 0.9
+                     *           },
+                     *           {
+                     *             "count": 22,
+                     *             "lower": 0.9,
+                     *             "meanPredicted": 0.9850377142429352,
+                     *             "observed": 1,
+                     *             "upper": 1
                      *           }
                      *         ],
                      *         "classes": [
@@ -9220,13 +9501,13 @@ export interface operations {
                      *           ],
                      *           [
                      *             0,
-                     *             8,
-                     *             0
+                     *             1,
+                     *             7
                      *           ]
                      *         ],
-                     *         "f1Macro": 0.5555555555555555,
-                     *         "logLoss": 1.122639407575271,
-                     *         "loss": 1.122639407575271,
+                     *         "f1Macro": 0.9581699346405229,
+                     *         "logLoss": 0.0744936404683104,
+                     *         "loss": 0.07449364046831013,
                      *         "perClass": [
                      *           {
                      *             "class": "setosa",
@@ -9237,23 +9518,23 @@ export interface operations {
                      *           },
                      *           {
                      *             "class": "versicolor",
-                     *             "f1": 0.6666666666666666,
-                     *             "precision": 0.5,
+                     *             "f1": 0.9411764705882353,
+                     *             "precision": 0.8888888888888888,
                      *             "recall": 1,
                      *             "support": 8
                      *           },
                      *           {
                      *             "class": "virginica",
-                     *             "f1": 0,
-                     *             "precision": 0,
-                     *             "recall": 0,
+                     *             "f1": 0.9333333333333333,
+                     *             "precision": 1,
+                     *             "recall": 0.875,
                      *             "support": 8
                      *           }
                      *         ],
-                     *         "prAuc": 0.5208422995715617,
-                     *         "precisionMacro": 0.5,
-                     *         "recallMacro": 0.6666666666666666,
-                     *         "rocAuc": 0.5416666666666666
+                     *         "prAuc": 1,
+                     *         "precisionMacro": 0.9629629629629629,
+                     *         "recallMacro": 0.9583333333333334,
+                     *         "rocAuc": 1
                      *       },
                      *       "trialsStarted": 4
                      *     }
@@ -9375,17 +9656,18 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T02:40:12.394Z",
+                     *       "createdAt": "2026-12-01T02:49:30.042Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_Lnw4NhljNejZFHIlTkmQDHMq",
+                     *       "id": "tun_SdTa9g5DxDbXk0G2q81qk6sA",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_lD2DSvnLmsSQkDPtGxU6HyJp",
+                     *           "jobId": "job_BpGccdibW0r9a2UzKNsDhLDc",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
+                     *             "dropout": 0.1321185247041285,
                      *             "layers": [
                      *               85
                      *             ],
@@ -9399,18 +9681,18 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_VKwsXmQhHvJxsV1seAgHlkHg",
+                     *           "jobId": "job_ofpeku7gj3MJFAltOG9mlRkG",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
+                     *             "dropout": 0.12689615876879543,
                      *             "layers": [
-                     *               27,
-                     *               14,
-                     *               7
+                     *               75,
+                     *               38
                      *             ],
-                     *             "learningRate": 0.0026252464161070853,
-                     *             "scaling": "minmax",
-                     *             "weightDecay": 0.000002745015441918251
+                     *             "learningRate": 0.0005160478535329492,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0.0017874578004478973
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [],
@@ -9419,8 +9701,8 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_Fo1NdhM3foUGAbCiUv1vnzyh",
-                     *         "maxEpochs": 54,
+                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
                      *         "parallelTrials": 4,
@@ -9429,9 +9711,9 @@ export interface operations {
                      *         "target": "species"
                      *       },
                      *       "rungEpochs": [
-                     *         2,
-                     *         6,
-                     *         18
+                     *         9,
+                     *         27,
+                     *         81
                      *       ],
                      *       "status": "running",
                      *       "test": null,
@@ -9695,14 +9977,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T02:40:12.478Z",
+                     *           "createdAt": "2026-12-01T02:49:30.175Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_jlOADqGjqlrzqOaWNvmu1uh0",
+                     *           "id": "wh_ATY3kTIEv2H1E2Bv7VPxBKs6",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -9823,14 +10105,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:40:12.478Z",
+                     *       "createdAt": "2026-12-01T02:49:30.175Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_jlOADqGjqlrzqOaWNvmu1uh0",
-                     *       "secret": "whsec_OMg+mM5B/yqGnH3KlM8Tm/mz4oFxGHr5/bSvuQZuEAg=",
+                     *       "id": "wh_ATY3kTIEv2H1E2Bv7VPxBKs6",
+                     *       "secret": "whsec_vdhBEz9DVf6bBEcJZ+3OQOz7IxcaN0nJQSZoAcKFAQs=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -9966,13 +10248,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:40:12.478Z",
+                     *       "createdAt": "2026-12-01T02:49:30.175Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_jlOADqGjqlrzqOaWNvmu1uh0",
+                     *       "id": "wh_ATY3kTIEv2H1E2Bv7VPxBKs6",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -10215,14 +10497,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:40:12.478Z",
+                     *       "createdAt": "2026-12-01T02:49:30.175Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_jlOADqGjqlrzqOaWNvmu1uh0",
+                     *       "id": "wh_ATY3kTIEv2H1E2Bv7VPxBKs6",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */

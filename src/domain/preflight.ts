@@ -13,9 +13,8 @@ import {
   type OptimizerConfig,
 } from '../engine/index.js';
 import { classCounts } from './column-roles.js';
-import { datasetForSpec, encodedInputSize, parameterCount, resolveSpec, type JobLimits } from './jobs.js';
-import type { DatasetStore, TenantId } from './ports.js';
-import { TrainingSpecSchema, type Dataset, type TrainingSpec, type TrainingSpecParsed } from './schemas.js';
+import { encodedInputSize, parameterCount } from './jobs.js';
+import { TrainingSpecSchema, type Dataset, type TrainingSpec } from './schemas.js';
 
 /** Rows a probe trains on at most, and the wall-clock time it aims to stay under. */
 const PROBE_MAX_BATCHES = 16;
@@ -217,22 +216,5 @@ export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<P
       probe: { rows: probe.rows, batches: probe.batches, seconds: probe.seconds },
     },
     warnings,
-  };
-}
-
-export interface PreflightService {
-  /** Resolves and checks the spec exactly as a submit would (same 4xx), then reports on it. */
-  training(tenant: TenantId, input: TrainingSpecParsed): Promise<Preflight>;
-}
-
-export function createPreflightService(deps: {
-  datasets: Pick<DatasetStore, 'get'>;
-  limits: JobLimits;
-}): PreflightService {
-  return {
-    async training(tenant, input) {
-      const dataset = await datasetForSpec(deps.datasets, tenant, input.datasetId);
-      return preflight(dataset, resolveSpec(input, dataset, deps.limits));
-    },
   };
 }

@@ -34,6 +34,11 @@ export const SearchSpaceSchema = z
       .describe('Units of the first hidden layer (log-uniform); later layers halve'),
     learningRate: range(1e-6, 1).optional().describe('Adam learning rate, log-uniform'),
     weightDecay: range(0, 0.1).optional().describe('Weight decay, log-uniform above 1e-7 (0 allowed as min)'),
+    dropout: range(0, 0.9)
+      .optional()
+      .describe(
+        'Inverted dropout rate after every hidden layer, uniform; a third of the draws get none when min is 0',
+      ),
     batchSize: z.array(z.number().int().min(1).max(4096)).min(1).max(16).optional(),
     scaling: z
       .array(z.enum(['standardize', 'minmax', 'none']))
@@ -51,6 +56,7 @@ export const DEFAULT_SEARCH_SPACE: Required<SearchSpace> = {
   width: { min: 8, max: 128 },
   learningRate: { min: 1e-4, max: 3e-2 },
   weightDecay: { min: 0, max: 1e-2 },
+  dropout: { min: 0, max: 0.3 },
   batchSize: [16, 32, 64],
   scaling: ['standardize', 'minmax'],
 };
@@ -68,7 +74,7 @@ export const TuningRequestSchema = z
     maxRuntimeSeconds: z.number().int().min(1).optional(),
     metric: TuningMetricSchema.default('valLoss'),
     /** Epochs of the top rung; rung k below it trains maxEpochs / η^(rungs-1-k). */
-    maxEpochs: z.number().int().min(1).max(10_000).default(54),
+    maxEpochs: z.number().int().min(1).max(10_000).default(243),
     reductionFactor: z.number().int().min(2).max(6).default(3),
     /** Trial runs queued at once; ASHA decides on the results that are in. */
     parallelTrials: z.number().int().min(1).max(64).default(4),
@@ -87,6 +93,8 @@ export const TrialParamsSchema = z.object({
   layers: z.array(z.number().int()),
   learningRate: z.number(),
   weightDecay: z.number(),
+  /** Absent in searches recorded before dropout was searched (read as 0). */
+  dropout: z.number().optional(),
   batchSize: z.number().int(),
   scaling: z.enum(['standardize', 'minmax', 'none']),
 });
@@ -158,7 +166,10 @@ export function sampleTrials(space: SearchSpace, seed: number, count: number): T
         : logUniform(rng.next(), wdLow, Math.max(wdLow, s.weightDecay.max));
     const batchSize = s.batchSize[rng.int(s.batchSize.length)];
     const scaling = s.scaling[rng.int(s.scaling.length)];
-    out.push({ layers, learningRate, weightDecay, batchSize, scaling });
+    const v = rng.next();
+    const dropout =
+      s.dropout.min === 0 && v < 1 / 3 ? 0 : s.dropout.min + rng.next() * (s.dropout.max - s.dropout.min);
+    out.push({ layers, learningRate, weightDecay, dropout, batchSize, scaling });
   }
   return out;
 }
@@ -173,7 +184,13 @@ export function trialSpecInput(
     datasetId: request.datasetId,
     target: request.target,
     features: request.features,
-    model: { layers: params.layers.map((units) => ({ units, activation: 'relu' })) },
+    model: {
+      layers: params.layers.map((units) => ({
+        units,
+        activation: 'relu',
+        ...(params.dropout ? { dropout: params.dropout } : {}),
+      })),
+    },
     training: {
       epochs,
       batchSize: params.batchSize,
@@ -256,6 +273,7 @@ export function validateTuningRequest(
     ),
     learningRate: space.learningRate.max,
     weightDecay: space.weightDecay.max,
+    dropout: space.dropout.max,
     batchSize: Math.max(...space.batchSize),
     scaling: space.scaling[0],
   };

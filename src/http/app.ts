@@ -17,7 +17,7 @@ import type { Config } from '../config.js';
 import { TooManyRequestsError } from '../domain/errors.js';
 import type { OperationsSource } from '../domain/operations.js';
 import type { HealthProbe } from '../domain/ports.js';
-import type { PreflightService } from '../domain/preflight.js';
+import type { PreflightService } from '../domain/preflight-service.js';
 import type { TuningService } from '../domain/tuning.js';
 import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
@@ -242,7 +242,7 @@ export async function buildApp(deps: AppDeps) {
         }),
       );
       await v1.register(webhookRoutes({ webhooks: deps.webhooks }));
-      await v1.register(tuningJobRoutes({ tuning: deps.tuning, idempotency }));
+      await v1.register(tuningJobRoutes({ tuning: deps.tuning, preflight: deps.preflight, idempotency }));
       await v1.register(
         modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
       );

@@ -2,7 +2,7 @@
 // dependencies (nothing is connected or called). Keys are sorted so the file is stable.
 import { loadConfig } from '../config.js';
 import type { HealthProbe } from '../domain/ports.js';
-import type { PreflightService } from '../domain/preflight.js';
+import type { PreflightService } from '../domain/preflight-service.js';
 import type { TuningService } from '../domain/tuning.js';
 import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';

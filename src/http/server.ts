@@ -7,7 +7,7 @@ import { loadConfig, type Config } from '../config.js';
 import { createDatasetService, datasetUsers } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
-import { createPreflightService } from '../domain/preflight.js';
+import { createPreflightService } from '../domain/preflight-service.js';
 import {
   createTuningCoordinator,
   createTuningService,

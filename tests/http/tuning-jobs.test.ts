@@ -1,5 +1,5 @@
 // /v1/tuning-jobs through HTTP with two real workers over real Redis: a 30-trial random search with
-// ASHA finishes with a leaderboard (every trial once), a best model at least as good as the default
+// ASHA finishes with a leaderboard (every trial once), a best model better than the default
 // job's on the held-out test split, and the same trial parameters for the same seed.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,7 +29,14 @@ describe('search pieces', () => {
       expect(t.batchSize).toBe(8);
       expect(t.learningRate).toBeGreaterThanOrEqual(1e-4);
       expect(t.learningRate).toBeLessThanOrEqual(3e-2);
+      expect(t.dropout).toBeGreaterThanOrEqual(0);
+      expect(t.dropout).toBeLessThanOrEqual(0.3);
     }
+    // Dropout is searched: some trials have none, some have some.
+    expect(a.some((t) => t.dropout === 0)).toBe(true);
+    expect(a.some((t) => (t.dropout ?? 0) > 0)).toBe(true);
+    const fixed = sampleTrials({ dropout: { min: 0.2, max: 0.2 } }, 7, 5);
+    expect(fixed.map((t) => t.dropout)).toEqual([0.2, 0.2, 0.2, 0.2, 0.2]);
   });
 
   it('when 6 trials completed rung 0 with η = 3, then the best 2 (by validation loss) are promotable', () => {
@@ -75,17 +82,17 @@ describe('tuning jobs', () => {
     expect(res.body.errors[0].path).toBe('target');
   });
 
-  it('when a 30-trial search runs on two workers, then it finishes with every trial once and a best model above the accuracy floor', async () => {
+  it('when a 30-trial search runs on two workers, then it finishes with every trial once and a best model better than the default job', async () => {
     const started = Date.now();
     const created = await request(t.app.server)
       .post('/v1/tuning-jobs')
-      .send({ datasetId, target: 'species', maxTrials: 30, maxEpochs: 27, parallelTrials: 4, seed: 3 });
+      .send({ datasetId, target: 'species', maxTrials: 30, parallelTrials: 4, seed: 3 });
     expect(created.status).toBe(202);
-    expect(created.body.rungEpochs).toEqual([3, 9, 27]);
+    expect(created.body.rungEpochs).toEqual([9, 27, 81, 243]); // the default top rung, η = 3
     const id = created.body.id as string;
     const baseline = await request(t.app.server)
       .post('/v1/training-jobs')
-      .send({ datasetId, target: 'species' });
+      .send({ datasetId, target: 'species', training: { seed: 3 } });
 
     let job = created.body;
     while (!['succeeded', 'failed', 'cancelled'].includes(job.status)) {
@@ -102,7 +109,7 @@ describe('tuning jobs', () => {
     expect(indexes).toEqual(Array.from({ length: 30 }, (_, i) => i));
     const top = job.leaderboard[0] as Trial;
     expect(job.bestTrial).toBe(top.index);
-    expect(top.rung).toBe(2);
+    expect(top.rung).toBe(3);
     // ASHA stops most trials early: fewer complete each higher rung (asynchronous promotion may let
     // a little more than a third through, since early decisions see fewer results).
     const reached = (k: number) => job.leaderboard.filter((x: Trial) => x.rungMetrics.length > k).length;
@@ -122,9 +129,11 @@ describe('tuning jobs', () => {
     console.log(
       `tuned test ${JSON.stringify({ acc: job.test.accuracy, loss: job.test.loss })}, default ${JSON.stringify({ acc: baseModel.metrics.test.accuracy, loss: baseModel.metrics.test.loss })}`,
     );
-    // A floor, as for the default jobs in tests/e2e. With rungs of at most 27 epochs the search does
-    // not yet beat the 500-epoch default (0.917 against 0.958 measured): larger budgets are next.
-    expect(job.test.accuracy).toBeGreaterThanOrEqual(0.85);
+    // Better than the default job with the same seed: a lower test log loss (the search's metric
+    // is the validation loss) and an accuracy at least as high. Measured: loss 0.117 against 0.131,
+    // accuracy 0.958 against 0.917 (24 test rows).
+    expect(job.test.loss).toBeLessThan(baseModel.metrics.test.loss);
+    expect(job.test.accuracy).toBeGreaterThanOrEqual(baseModel.metrics.test.accuracy);
 
     const again = await request(t.app.server).post(`/v1/tuning-jobs/${id}/cancel`);
     expect(again.status).toBe(409);

@@ -1,9 +1,11 @@
 // POST /v1/tuning-jobs: a retry with the same Idempotency-Key answers the first search instead of
-// starting a second one, and ?dryRun=true (not available for searches yet) starts nothing.
+// starting a second one, and ?dryRun=true reports what the search would run and starts nothing.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchBounds } from '../../src/domain/tuning-preflight.js';
+import { sampleTrials } from '../../src/domain/tuning.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 
 describe('tuning job submit', () => {
@@ -38,13 +40,35 @@ describe('tuning job submit', () => {
     expect(await list()).toHaveLength(1);
   });
 
-  it('when dryRun=true is asked of a search, then 400 and no search is started', async () => {
+  it('when dryRun=true is asked of a search, then 200 with its rungs, trials and bounds, and nothing is started or queued', async () => {
     const before = (await list()).length;
+    const keysBefore = (await t.redis.keys(`${t.config.REDIS_PREFIX}:*`)).sort();
+    const body = { datasetId: iris, target: 'species', maxTrials: 9, maxEpochs: 27, seed: 5 };
+    const res = await request(t.app.server).post('/v1/tuning-jobs?dryRun=true').send(body);
+    expect(res.status).toBe(200);
+    expect(res.body.dryRun).toBe(true);
+    expect(res.body.rungEpochs).toEqual([3, 9, 27]);
+    // The trials are the ones the real search would draw from the same seed.
+    expect(res.body.trials).toEqual(JSON.parse(JSON.stringify(sampleTrials({}, 5, 9))));
+    // Largest trial of the default space: 3 hidden layers of 128, 64, 32 units on 4 inputs, 3 classes:
+    // (4·128 + 128) + (128·64 + 64) + (64·32 + 32) + (32·3 + 3) = 640 + 8256 + 2080 + 99 = 11075.
+    expect(res.body.largestTrial.parameterCount).toBe(11075);
+    expect(res.body.largestTrial.spec.training.epochs).toBe(27);
+    // 9 trials at rung 0, ⌈9/3⌉ = 3 at rung 1, 1 at rung 2: 13 runs, 9·3 + 3·9 + 1·27 = 81 epochs.
+    expect(res.body.bounds.trialRuns).toBe(13);
+    expect(res.body.bounds.epochs).toBe(81);
+    expect(searchBounds(9, [3, 9, 27], 3)).toEqual({ trialRuns: 13, epochs: 81 });
+    expect(res.body.bounds.trainingSeconds).toBeGreaterThan(0);
+    expect((await list()).length).toBe(before);
+    // Nothing stored: the tenant's keys are the same before and after.
+    expect((await t.redis.keys(`${t.config.REDIS_PREFIX}:*`)).sort()).toEqual(keysBefore);
+  });
+
+  it('when a dry run names an unknown column, then the same 422 as a submit', async () => {
     const res = await request(t.app.server)
       .post('/v1/tuning-jobs?dryRun=true')
-      .send({ datasetId: iris, target: 'species', maxTrials: 2 });
-    expect(res.status).toBe(400);
-    expect(res.body.detail).toMatch(/dryRun/);
-    expect((await list()).length).toBe(before);
+      .send({ datasetId: iris, target: 'colour' });
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].path).toBe('target');
   });
 });

@@ -10,7 +10,8 @@ import {
   TrainingSpecInputSchema,
   pageSchema,
 } from '../../domain/schemas.js';
-import { PreflightSchema, type PreflightService } from '../../domain/preflight.js';
+import { PreflightSchema } from '../../domain/preflight.js';
+import type { PreflightService } from '../../domain/preflight-service.js';
 import type { JobEvent, JobService } from '../../domain/services.js';
 import { createOnceFromJson, IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
 import { DryRunQuerySchema, json, problems, tenantOf } from './common.js';

@@ -8,25 +8,34 @@ import {
   type TuningJob,
   type TuningService,
 } from '../../domain/tuning.js';
-import { InvalidRequestError } from '../../domain/errors.js';
+import type { PreflightService } from '../../domain/preflight-service.js';
+import { TuningPreflightSchema } from '../../domain/tuning-preflight.js';
 import { createOnceFromJson, IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
 import { DryRunQuerySchema, json, problems, tenantOf } from './common.js';
 
 const SUBMIT_DESCRIPTION = [
   'Starts a search: trial parameters are drawn from `searchSpace` (default: depth, width, learning',
-  'rate, weight decay, batch size, scaling) with a generator seeded by `seed`; each trial run is an',
+  'rate, weight decay, dropout, batch size, scaling) with a generator seeded by `seed`; each trial run is an',
   'ordinary training job on the shared queue. Asynchronous successive halving: rung k trains',
   '`rungEpochs[k]` epochs and only the top 1/`reductionFactor` of a rung moves up. The best trial by',
   'the validation `metric` gives the tuning job its `modelId`; `test` holds that model’s metrics on',
   'the test split, which no decision used.',
   '',
   '`Idempotency-Key` (optional): a retry with the same key and body answers the first search instead',
-  'of starting a second one. `?dryRun=true` is not available for searches yet and answers 400, so',
-  'that nothing is started by mistake.',
+  'of starting a second one.',
+  '',
+  '`?dryRun=true`: the same checks (same errors), then 200 with the pre-flight report — the rungs,',
+  'every trial’s parameters, the pre-flight of the largest trial and upper bounds on trial runs,',
+  'epochs and training seconds — and nothing is started or stored.',
 ].join('\n');
 
 export const tuningJobRoutes =
-  (deps: { tuning: TuningService; idempotency: IdempotencyRunner; pollMs?: number }): FastifyPluginAsyncZod =>
+  (deps: {
+    tuning: TuningService;
+    preflight: PreflightService;
+    idempotency: IdempotencyRunner;
+    pollMs?: number;
+  }): FastifyPluginAsyncZod =>
   async (app) => {
     const { tuning } = deps;
     const tags = ['tuning-jobs'];
@@ -47,16 +56,17 @@ export const tuningJobRoutes =
           querystring: DryRunQuerySchema,
           body: TuningRequestSchema,
           response: {
+            200: json('Dry run: the pre-flight report; nothing was started', TuningPreflightSchema),
             202: json('The search with its first trials', TuningJobSchema),
             ...problems(400, 409, 415, 422),
           },
         },
       },
       async (request, reply) => {
-        if (request.query.dryRun) {
-          throw new InvalidRequestError('dryRun is not available for tuning jobs yet; nothing was started');
-        }
         const tenant = tenantOf(request);
+        if (request.query.dryRun) {
+          return reply.code(200).send(await deps.preflight.tuning(tenant, request.body));
+        }
         const search = await createOnceFromJson(
           deps.idempotency,
           reply,
