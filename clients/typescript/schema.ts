@@ -3528,7 +3528,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T02:49:21.843Z",
+                     *           "createdAt": "2026-12-01T02:56:18.149Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -3540,7 +3540,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *           "id": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -3714,7 +3714,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:49:21.843Z",
+                     *       "createdAt": "2026-12-01T02:56:18.149Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -3722,7 +3722,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *       "id": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -3907,7 +3907,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:49:21.843Z",
+                     *       "createdAt": "2026-12-01T02:56:18.149Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -3915,7 +3915,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *       "id": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4227,7 +4227,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:49:21.843Z",
+                     *       "createdAt": "2026-12-01T02:56:18.149Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4239,7 +4239,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *       "id": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4463,8 +4463,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T02:49:24.855Z",
-                     *           "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *           "createdAt": "2026-12-01T02:56:20.775Z",
+                     *           "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *           "epochsTrained": 409,
                      *           "featureImportance": [
                      *             {
@@ -4497,8 +4497,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_Tf8k9AOz1h5gi0mW7FXQHe8N",
-                     *           "jobId": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
+                     *           "id": "mdl_dyp7gw3X5Q7xqMXx6ZMpucVE",
+                     *           "jobId": "job_LeDHr0ubDr2GdukT1pYrIoDS",
                      *           "metrics": {
                      *             "test": {
                      *               "accuracy": 0.9583333333333334,
@@ -4911,8 +4911,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T02:49:24.855Z",
-                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *       "createdAt": "2026-12-01T02:56:20.775Z",
+                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *       "epochsTrained": 409,
                      *       "featureImportance": [
                      *         {
@@ -4945,8 +4945,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_Tf8k9AOz1h5gi0mW7FXQHe8N",
-                     *       "jobId": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
+                     *       "id": "mdl_dyp7gw3X5Q7xqMXx6ZMpucVE",
+                     *       "jobId": "job_LeDHr0ubDr2GdukT1pYrIoDS",
                      *       "metrics": {
                      *         "test": {
                      *           "accuracy": 0.9583333333333334,
@@ -5465,7 +5465,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T02:49:26.358Z",
+                     *       "exportedAt": "2026-12-01T02:56:22.890Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -5531,8 +5531,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T02:49:26.183Z",
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "createdAt": "2026-12-01T02:56:22.870Z",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -5565,8 +5565,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_iQZ6oBhfQpfrHULMKHmY3MXQ",
-                     *         "jobId": "job_cA9ReuCQg0aGShY7iMHDIso6",
+                     *         "id": "mdl_3hUPwJIhPNfz4KaNMOfVkDJd",
+                     *         "jobId": "job_Xz8FnmrFs7WDIjoXkiVRQFKM",
                      *         "metrics": {
                      *           "test": {
                      *             "accuracy": 0.041666666666666664,
@@ -6379,7 +6379,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T02:49:26.358Z",
+                 *       "exportedAt": "2026-12-01T02:56:22.890Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -6445,8 +6445,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T02:49:26.183Z",
-                 *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                 *         "createdAt": "2026-12-01T02:56:22.870Z",
+                 *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -6479,8 +6479,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_iQZ6oBhfQpfrHULMKHmY3MXQ",
-                 *         "jobId": "job_cA9ReuCQg0aGShY7iMHDIso6",
+                 *         "id": "mdl_3hUPwJIhPNfz4KaNMOfVkDJd",
+                 *         "jobId": "job_Xz8FnmrFs7WDIjoXkiVRQFKM",
                  *         "metrics": {
                  *           "test": {
                  *             "accuracy": 0.041666666666666664,
@@ -6836,8 +6836,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T02:49:26.382Z",
-                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *       "createdAt": "2026-12-01T02:56:22.899Z",
+                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -6870,13 +6870,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_A2Y0gB4TfBgEHJvwd4g8rnvD",
+                     *       "id": "mdl_6bJOdz3pPgBfGImwS05361bH",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T02:49:26.358Z",
-                     *         "modelId": "mdl_iQZ6oBhfQpfrHULMKHmY3MXQ",
-                     *         "trainedAt": "2026-12-01T02:49:26.183Z"
+                     *         "exportedAt": "2026-12-01T02:56:22.890Z",
+                     *         "modelId": "mdl_3hUPwJIhPNfz4KaNMOfVkDJd",
+                     *         "trainedAt": "2026-12-01T02:56:22.870Z"
                      *       },
-                     *       "jobId": "job_cA9ReuCQg0aGShY7iMHDIso6",
+                     *       "jobId": "job_Xz8FnmrFs7WDIjoXkiVRQFKM",
                      *       "metrics": {
                      *         "test": {
                      *           "accuracy": 0.041666666666666664,
@@ -7299,20 +7299,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T02:49:24.855Z",
+                     *               "endedAt": "2026-12-01T02:56:20.775Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T02:49:23.778Z"
+                     *               "startedAt": "2026-12-01T02:56:19.753Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T02:49:23.758Z",
-                     *           "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *           "createdAt": "2026-12-01T02:56:19.740Z",
+                     *           "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T02:49:24.855Z",
+                     *           "finishedAt": "2026-12-01T02:56:20.775Z",
                      *           "history": [],
-                     *           "id": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
-                     *           "modelId": "mdl_Tf8k9AOz1h5gi0mW7FXQHe8N",
+                     *           "id": "job_LeDHr0ubDr2GdukT1pYrIoDS",
+                     *           "modelId": "mdl_dyp7gw3X5Q7xqMXx6ZMpucVE",
                      *           "progress": {
                      *             "epoch": 409,
                      *             "epochs": 500
@@ -7329,7 +7329,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *             "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -7346,6 +7346,7 @@ export interface operations {
                      *             ],
                      *             "model": {
                      *               "binaryOutput": "softmax",
+                     *               "embedding": false,
                      *               "initializer": "he",
                      *               "layers": [
                      *                 {
@@ -7396,7 +7397,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T02:49:23.778Z",
+                     *           "startedAt": "2026-12-01T02:56:19.753Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -7494,7 +7495,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                 *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                  *       "target": "species"
                  *     }
                  */
@@ -7520,14 +7521,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 0.46059370279951367,
+                     *         "maxTrainingSeconds": 0.4133422363280826,
                      *         "peakMemoryBytes": 32019,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.004223713000000316
+                     *           "seconds": 0.0037904099999996107
                      *         },
-                     *         "secondsPerEpoch": 0.0009211874055990273
+                     *         "secondsPerEpoch": 0.0008266844726561651
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -7549,7 +7550,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -7566,6 +7567,7 @@ export interface operations {
                      *         ],
                      *         "model": {
                      *           "binaryOutput": "softmax",
+                     *           "embedding": false,
                      *           "initializer": "he",
                      *           "layers": [
                      *             {
@@ -7642,12 +7644,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:49:23.758Z",
-                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *       "createdAt": "2026-12-01T02:56:19.740Z",
+                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
+                     *       "id": "job_LeDHr0ubDr2GdukT1pYrIoDS",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -7665,7 +7667,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -7682,6 +7684,7 @@ export interface operations {
                      *         ],
                      *         "model": {
                      *           "binaryOutput": "softmax",
+                     *           "embedding": false,
                      *           "initializer": "he",
                      *           "layers": [
                      *             {
@@ -7925,17 +7928,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T02:49:24.855Z",
+                     *           "endedAt": "2026-12-01T02:56:20.775Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T02:49:23.778Z"
+                     *           "startedAt": "2026-12-01T02:56:19.753Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:49:23.758Z",
-                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *       "createdAt": "2026-12-01T02:56:19.740Z",
+                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:49:24.855Z",
+                     *       "finishedAt": "2026-12-01T02:56:20.775Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -7956,8 +7959,8 @@ export interface operations {
                      *           "valLoss": 1.5492776963977286
                      *         }
                      *       ],
-                     *       "id": "job_Ldst0TUgz3MMEwLjwKlyCOJo",
-                     *       "modelId": "mdl_Tf8k9AOz1h5gi0mW7FXQHe8N",
+                     *       "id": "job_LeDHr0ubDr2GdukT1pYrIoDS",
+                     *       "modelId": "mdl_dyp7gw3X5Q7xqMXx6ZMpucVE",
                      *       "progress": {
                      *         "epoch": 409,
                      *         "epochs": 500
@@ -7974,7 +7977,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -7991,6 +7994,7 @@ export interface operations {
                      *         ],
                      *         "model": {
                      *           "binaryOutput": "softmax",
+                     *           "embedding": false,
                      *           "initializer": "he",
                      *           "layers": [
                      *             {
@@ -8041,7 +8045,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T02:49:23.778Z",
+                     *       "startedAt": "2026-12-01T02:56:19.753Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -8160,14 +8164,22 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "attempts": [],
+                     *       "attempts": [
+                     *         {
+                     *           "attempt": 1,
+                     *           "endedAt": null,
+                     *           "outcome": null,
+                     *           "resumedFromEpoch": 0,
+                     *           "startedAt": "2026-12-01T02:56:21.280Z"
+                     *         }
+                     *       ],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T02:49:25.591Z",
-                     *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *       "createdAt": "2026-12-01T02:56:21.269Z",
+                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:49:25.611Z",
+                     *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_gGPBsevWydeEaDCTatSXNZPb",
+                     *       "id": "job_BisQjggMFKlQpJQHUnCFE3Un",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -8185,7 +8197,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8202,6 +8214,7 @@ export interface operations {
                      *         ],
                      *         "model": {
                      *           "binaryOutput": "softmax",
+                     *           "embedding": false,
                      *           "initializer": "he",
                      *           "layers": [
                      *             {
@@ -8252,8 +8265,8 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": null,
-                     *       "status": "cancelled"
+                     *       "startedAt": "2026-12-01T02:56:21.280Z",
+                     *       "status": "running"
                      *     }
                      */
                     "application/json": components["schemas"]["TrainingJob"];
@@ -8659,15 +8672,15 @@ export interface operations {
                      *         {
                      *           "bestTrial": 2,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T02:49:26.539Z",
+                     *           "createdAt": "2026-12-01T02:56:23.110Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T02:49:29.855Z",
-                     *           "id": "tun_Ko3r4dnx6N4Fqlqz57IQHjRO",
+                     *           "finishedAt": "2026-12-01T02:56:29.337Z",
+                     *           "id": "tun_eYZg5ORE4iPYifzvcSBntEKH",
                      *           "leaderboard": [
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_1cOGAAKaP7Co5HCLoZ1I0ZiY",
-                     *               "modelId": "mdl_zv7nHRe5A8kotcWfLlFtgMqz",
+                     *               "jobId": "job_hADjSF5ntZdJqJIfxZLtypEP",
+                     *               "modelId": "mdl_j5p71B682GBXCinBdEMUaGeq",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -8688,8 +8701,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 1,
-                     *               "jobId": "job_VW5aJSVRpMA5ZcbXXkCnUHh2",
-                     *               "modelId": "mdl_fI3vcePsGTD9xtFMlPN1eVsC",
+                     *               "jobId": "job_aO9XwlCM0rovIJkGhyNrgfxZ",
+                     *               "modelId": "mdl_92Rx3gONtWZNdHxAGZL3ejld",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -8709,8 +8722,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 0,
-                     *               "jobId": "job_srTwsfEbBh2SUWSM3grihojR",
-                     *               "modelId": "mdl_loFHZYzrXmLVZvrlWFy9uRWX",
+                     *               "jobId": "job_q0DwkBDD6ESG3ZxB8JRbyn8w",
+                     *               "modelId": "mdl_scNHq7RgKYZ0ETkUPgcWitbC",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.1321185247041285,
@@ -8728,9 +8741,9 @@ export interface operations {
                      *               "state": "stopped"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_zv7nHRe5A8kotcWfLlFtgMqz",
+                     *           "modelId": "mdl_j5p71B682GBXCinBdEMUaGeq",
                      *           "request": {
-                     *             "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *             "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -8921,7 +8934,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                 *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -8949,21 +8962,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 414,
-                     *         "trainingSeconds": 1.5505217848241835,
+                     *         "trainingSeconds": 1.9341025236621041,
                      *         "trialRuns": 8
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.9100888737011511,
+                     *           "maxTrainingSeconds": 1.1352340899755828,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.03434424199999921
+                     *             "seconds": 0.04284060099999988
                      *           },
-                     *           "secondsPerEpoch": 0.003745221702473873
+                     *           "secondsPerEpoch": 0.004671745226236966
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -8985,7 +8998,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *           "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -9002,6 +9015,7 @@ export interface operations {
                      *           ],
                      *           "model": {
                      *             "binaryOutput": "softmax",
+                     *             "embedding": false,
                      *             "initializer": "he",
                      *             "layers": [
                      *               {
@@ -9063,7 +9077,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -9137,14 +9151,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:49:26.539Z",
+                     *       "createdAt": "2026-12-01T02:56:23.110Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_Ko3r4dnx6N4Fqlqz57IQHjRO",
+                     *       "id": "tun_eYZg5ORE4iPYifzvcSBntEKH",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_srTwsfEbBh2SUWSM3grihojR",
+                     *           "jobId": "job_q0DwkBDD6ESG3ZxB8JRbyn8w",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9162,7 +9176,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_VW5aJSVRpMA5ZcbXXkCnUHh2",
+                     *           "jobId": "job_aO9XwlCM0rovIJkGhyNrgfxZ",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9181,7 +9195,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_DtsVpkmNZM9tCU6YKkCtYzgi",
+                     *           "jobId": "job_nqXcqaNHO4f2chU5vOpYJVdC",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9201,7 +9215,7 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -9371,15 +9385,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 2,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:49:26.539Z",
+                     *       "createdAt": "2026-12-01T02:56:23.110Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:49:29.855Z",
-                     *       "id": "tun_Ko3r4dnx6N4Fqlqz57IQHjRO",
+                     *       "finishedAt": "2026-12-01T02:56:29.337Z",
+                     *       "id": "tun_eYZg5ORE4iPYifzvcSBntEKH",
                      *       "leaderboard": [
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_1cOGAAKaP7Co5HCLoZ1I0ZiY",
-                     *           "modelId": "mdl_zv7nHRe5A8kotcWfLlFtgMqz",
+                     *           "jobId": "job_hADjSF5ntZdJqJIfxZLtypEP",
+                     *           "modelId": "mdl_j5p71B682GBXCinBdEMUaGeq",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -9400,8 +9414,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_VW5aJSVRpMA5ZcbXXkCnUHh2",
-                     *           "modelId": "mdl_fI3vcePsGTD9xtFMlPN1eVsC",
+                     *           "jobId": "job_aO9XwlCM0rovIJkGhyNrgfxZ",
+                     *           "modelId": "mdl_92Rx3gONtWZNdHxAGZL3ejld",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -9421,8 +9435,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_srTwsfEbBh2SUWSM3grihojR",
-                     *           "modelId": "mdl_loFHZYzrXmLVZvrlWFy9uRWX",
+                     *           "jobId": "job_q0DwkBDD6ESG3ZxB8JRbyn8w",
+                     *           "modelId": "mdl_scNHq7RgKYZ0ETkUPgcWitbC",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.1321185247041285,
@@ -9440,9 +9454,9 @@ export interface operations {
                      *           "state": "stopped"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_zv7nHRe5A8kotcWfLlFtgMqz",
+                     *       "modelId": "mdl_j5p71B682GBXCinBdEMUaGeq",
                      *       "request": {
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -9656,14 +9670,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T02:49:30.042Z",
+                     *       "createdAt": "2026-12-01T02:56:29.521Z",
                      *       "error": null,
-                     *       "finishedAt": null,
-                     *       "id": "tun_SdTa9g5DxDbXk0G2q81qk6sA",
+                     *       "finishedAt": "2026-12-01T02:56:29.855Z",
+                     *       "id": "tun_EMI8hIT7G2OqEPzTHPYxBA6A",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_BpGccdibW0r9a2UzKNsDhLDc",
+                     *           "jobId": "job_VaWurJ6XHunsUI6MYo3amLxA",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9677,11 +9691,11 @@ export interface operations {
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [],
-                     *           "state": "running"
+                     *           "state": "cancelled"
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_ofpeku7gj3MJFAltOG9mlRkG",
+                     *           "jobId": "job_JmERgCIvl03xFTAAzBwCIDve",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9701,7 +9715,7 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_aPgSTiYYUushMarQ5PMTAfB9",
+                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -9715,7 +9729,7 @@ export interface operations {
                      *         27,
                      *         81
                      *       ],
-                     *       "status": "running",
+                     *       "status": "cancelled",
                      *       "test": null,
                      *       "trialsStarted": 2
                      *     }
@@ -9977,14 +9991,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T02:49:30.175Z",
+                     *           "createdAt": "2026-12-01T02:56:29.900Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_ATY3kTIEv2H1E2Bv7VPxBKs6",
+                     *           "id": "wh_XN73bHivCr4tnivPAoqStmL1",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -10105,14 +10119,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:49:30.175Z",
+                     *       "createdAt": "2026-12-01T02:56:29.900Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_ATY3kTIEv2H1E2Bv7VPxBKs6",
-                     *       "secret": "whsec_vdhBEz9DVf6bBEcJZ+3OQOz7IxcaN0nJQSZoAcKFAQs=",
+                     *       "id": "wh_XN73bHivCr4tnivPAoqStmL1",
+                     *       "secret": "whsec_CgO8Ohjyin+BuzZwFEJNBsQO9bvtL/1K0Fxg6stdFHU=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -10248,13 +10262,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:49:30.175Z",
+                     *       "createdAt": "2026-12-01T02:56:29.900Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_ATY3kTIEv2H1E2Bv7VPxBKs6",
+                     *       "id": "wh_XN73bHivCr4tnivPAoqStmL1",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -10497,14 +10511,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:49:30.175Z",
+                     *       "createdAt": "2026-12-01T02:56:29.900Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_ATY3kTIEv2H1E2Bv7VPxBKs6",
+                     *       "id": "wh_XN73bHivCr4tnivPAoqStmL1",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
