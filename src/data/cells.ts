@@ -156,9 +156,3 @@ export function calendarFeatures(ms: number, hasTime: boolean): number[] {
   if (hasTime) parts.push(d.getUTCHours() + d.getUTCMinutes() / 60);
   return parts;
 }
-
-/** Names of the calendar features, in calendarFeatures order. */
-export function calendarFeatureNames(hasTime: boolean): string[] {
-  const names = ['year', 'month', 'dayOfWeek', 'dayOfYear'];
-  return hasTime ? [...names, 'hour'] : names;
-}

@@ -45,7 +45,6 @@ export const TrainingEstimateSchema = z.object({
     .object({ rows: z.number().int(), batches: z.number().int(), seconds: z.number() })
     .describe('What was measured: synthetic rows of the encoded width trained with the spec'),
 });
-export type TrainingEstimate = z.infer<typeof TrainingEstimateSchema>;
 
 export const PreflightSchema = z
   .object({

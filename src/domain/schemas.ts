@@ -1,7 +1,7 @@
 // zod contracts shared by HTTP, the queue and the worker. One schema validates a request, fills in
 // its defaults, and documents it in the OpenAPI document.
 import { z } from 'zod';
-import { UNKNOWN_CATEGORY_POLICIES, type Scaling } from '../data/index.js';
+import { COLUMN_TYPES, UNKNOWN_CATEGORY_POLICIES, type Scaling } from '../data/index.js';
 import {
   INITIALIZERS,
   LOSSES,
@@ -99,7 +99,7 @@ export const ColumnSummarySchema = z
   .meta({ id: 'ColumnSummary' });
 export type ColumnSummary = z.infer<typeof ColumnSummarySchema>;
 
-export const ColumnTypeSchema = z.enum(['numeric', 'categorical', 'boolean', 'datetime']);
+export const ColumnTypeSchema = z.enum(COLUMN_TYPES);
 export type ColumnType = z.infer<typeof ColumnTypeSchema>;
 
 export const WarningCodeSchema = z.enum([
@@ -500,7 +500,6 @@ export const JobErrorCodeSchema = z.enum([
   'datasetDeleted',
   'internal',
 ]);
-export type JobErrorCode = z.infer<typeof JobErrorCodeSchema>;
 
 export const AttemptSchema = z.object({
   attempt: z.number().int(),

@@ -1,7 +1,6 @@
-// Files under DATA_DIR. Every write goes to a temporary name in the same folder, is fsynced, then
-// renamed: a reader sees the old file or the new one, never half of one.
-import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+// Files under DATA_DIR. A finished file is fsynced, then renamed into place (and the rename made
+// durable): a reader sees the old file or the new one, never half of one.
+import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileKeys } from './file-keys.js';
 
@@ -21,27 +20,6 @@ export function dataPaths(dataDir: string) {
   };
 }
 export type DataPaths = ReturnType<typeof dataPaths>;
-
-/** Writes data to path atomically (temp file + fsync + rename + fsync of the folder). */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${randomUUID()}.tmp`);
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await syncDir(dir);
-}
 
 /** Moves a finished file into place atomically (same file system) and makes the rename durable. */
 export async function moveIntoPlace(from: string, to: string): Promise<void> {

@@ -98,4 +98,3 @@ export function redisKeys(prefix: string) {
     events: (jobId: string) => `${prefix}:events:${jobId}`,
   };
 }
-export type RedisKeys = ReturnType<typeof redisKeys>;

@@ -10,9 +10,8 @@ import { wasmKernels } from './wasm.js';
 
 export type { Kernels, PreparedMatrix } from './types.js';
 export { jsKernels } from './js.js';
-export { jsBlockedKernels } from './js-blocked.js';
 export { wasmKernels, wasmSimdAvailable } from './wasm.js';
-export { nativeKernels, nativeLoad, loadNativeKernels, type NativeAddon, type NativeLoad } from './native.js';
+export { nativeKernels, nativeLoad, loadNativeKernels } from './native.js';
 
 /**
  * Every backend from the given optional ones (default: this process's) that can run, fastest first;
