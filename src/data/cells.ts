@@ -26,12 +26,26 @@ export class MissingMarkers {
   private readonly exact: ReadonlySet<string>;
   private readonly lower: ReadonlySet<string> | null;
   private readonly maxLength: number;
+  /** firsts[c] = 1 when some marker (in some case, for the defaults) starts with char code c < 128. */
+  private readonly firsts = new Uint8Array(128);
 
   constructor(readonly custom: readonly string[] | null = null) {
     const list = custom ?? DEFAULT_MISSING_VALUES;
     this.exact = new Set(['', ...list.map((m) => m.trim())]);
     this.lower = custom ? null : new Set(list.map((m) => m.toLowerCase()));
     this.maxLength = Math.max(...[...this.exact].map((m) => m.length));
+    for (const m of this.exact) {
+      const spellings = custom ? [m] : [m, m.toLowerCase(), m.toUpperCase()];
+      for (const x of spellings) if (x.length > 0 && x.charCodeAt(0) < 128) this.firsts[x.charCodeAt(0)] = 1;
+    }
+  }
+
+  /**
+   * False when no trimmed cell of this length starting with this (ASCII, non-blank) char code can
+   * be a marker: lets a reader skip making the cell's string. True means "ask has()".
+   */
+  mayBe(firstCode: number, length: number): boolean {
+    return length <= this.maxLength && (firstCode >= 128 || this.firsts[firstCode] === 1);
   }
 
   /** True when the trimmed cell is one of the markers. */
@@ -70,6 +84,9 @@ function finite(text: string): number {
  * ("1.234,5"); `auto` takes "1.5" and "1,5" (never grouped thousands, which would be ambiguous).
  */
 export function parseNumberCell(trimmed: string, decimal: DecimalMark = '.'): number {
+  // Every accepted form starts with a digit, a sign or a mark: a quick no for words.
+  const c = trimmed.charCodeAt(0);
+  if (!((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46 || c === 44)) return Number.NaN;
   if (decimal !== ',' && NUMBER_RE.test(trimmed)) return finite(trimmed);
   if (decimal === '.') {
     return COMMA_THOUSANDS_RE.test(trimmed) ? finite(trimmed.replaceAll(',', '')) : Number.NaN;
@@ -79,6 +96,77 @@ export function parseNumberCell(trimmed: string, decimal: DecimalMark = '.'): nu
     return finite(trimmed.replaceAll('.', '').replace(',', '.'));
   return Number.NaN;
 }
+
+/** What scanPlainNumber found, in a reused object (no allocation per cell). */
+export interface PlainNumber {
+  value: number;
+  /** String(value) gives back the text exactly (so the text need not be kept). */
+  canonical: boolean;
+  /** An integer part with a leading zero ("007", "01.5"): see hasLeadingZero. */
+  leadingZero: boolean;
+  /**
+   * Digits after the mark when value.toFixed(fixed) gives back the text exactly (point mark, no
+   * "+", not "-0", no leading zero), else 0. Exact for at most 15 digits: the nearest double is within 10^15 · 2^-53
+   * < 0.5 units of the last written digit of the text, so toFixed rounds back to those digits.
+   */
+  fixed: number;
+}
+
+const MAX_PLAIN_DIGITS = 15;
+
+/**
+ * Reads text[s, e) in place when it is a plain decimal, [+-]digits[mark digits] with at most 15
+ * digits in all and `mark` the decimal mark's char code (46 "." or 44 ","), into out; false for
+ * anything else, which the caller reads with parseNumberCell. The value is exactly Number()'s:
+ * m / 10^k with m < 10^15 and k ≤ 15 is one correctly rounded division of two exact doubles
+ * (Clinger's fast path, "How to read floating point numbers accurately", PLDI 1990). Canonical
+ * follows from DBL_DIG = 15: a decimal of at most 15 digits, without a leading "+", leading or
+ * trailing zeros, and at least 1e-6 (where String() stops writing exponents), is its own shortest
+ * round-trip form.
+ */
+export function scanPlainNumber(text: string, s: number, e: number, mark: number, out: PlainNumber): boolean {
+  let p = s;
+  const sign = text.charCodeAt(p);
+  if (sign === 45 || sign === 43) p++;
+  const intStart = p;
+  let m = 0;
+  while (p < e) {
+    const c = text.charCodeAt(p) - 48;
+    if (c < 0 || c > 9) break;
+    m = m * 10 + c;
+    p++;
+  }
+  const intDigits = p - intStart;
+  if (intDigits === 0) return false;
+  let fracDigits = 0;
+  if (p < e) {
+    if (text.charCodeAt(p) !== mark) return false;
+    p++;
+    const fracStart = p;
+    while (p < e) {
+      const c = text.charCodeAt(p) - 48;
+      if (c < 0 || c > 9) return false;
+      m = m * 10 + c;
+      p++;
+    }
+    fracDigits = p - fracStart;
+    if (fracDigits === 0) return false;
+  }
+  if (intDigits + fracDigits > MAX_PLAIN_DIGITS) return false;
+  const magnitude = fracDigits === 0 ? m : m / POWERS_OF_TEN[fracDigits];
+  out.value = sign === 45 ? -magnitude : magnitude;
+  out.leadingZero = intDigits >= 2 && text.charCodeAt(intStart) === 48;
+  out.fixed = mark === 46 && sign !== 43 && !(sign === 45 && m === 0) && !out.leadingZero ? fracDigits : 0;
+  out.canonical =
+    sign !== 43 &&
+    !out.leadingZero &&
+    !(sign === 45 && m === 0) &&
+    (fracDigits === 0 ||
+      (mark === 46 && text.charCodeAt(e - 1) !== 48 && (magnitude >= 1e-6 || magnitude === 0)));
+  return true;
+}
+
+const POWERS_OF_TEN = Array.from({ length: MAX_PLAIN_DIGITS + 1 }, (_, k) => 10 ** k);
 
 /** An integer written with a leading zero ("02139", "007"): a code whose text must be kept. */
 export function hasLeadingZero(trimmed: string): boolean {
@@ -128,6 +216,8 @@ const ISO_DATE_RE =
  */
 export function parseDateCell(trimmed: string): { ms: number; hasTime: boolean } | null {
   if (trimmed.length < 10 || trimmed.length > 40) return null;
+  const fast = plainIsoDate(trimmed);
+  if (fast === fast) return { ms: fast, hasTime: trimmed.length > 10 };
   const m = ISO_DATE_RE.exec(trimmed);
   if (!m) return null;
   const [, y, mo, d, h] = m;
@@ -142,6 +232,52 @@ export function parseDateCell(trimmed: string): { ms: number; hasTime: boolean }
   if (h === undefined && new Date(ms).getUTCDate() !== day) return null;
   if (Number(y) < 1) return null;
   return { ms, hasTime: h !== undefined };
+}
+
+const digit = (s: string, i: number): number => {
+  const c = s.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : Number.NaN;
+};
+const twoDigits = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
+
+/**
+ * The two commonest ISO forms, YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS (T or a space, UTC), read
+ * without a regular expression: milliseconds since the epoch, or NaN for anything else, out of range
+ * or off the calendar (parseDateCell then decides with Date.parse). Days from the civil date by
+ * Howard Hinnant's days_from_civil ("chrono-Compatible Low-Level Date Algorithms").
+ */
+function plainIsoDate(t: string): number {
+  const n = t.length;
+  if ((n !== 10 && n !== 19) || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45) return Number.NaN;
+  const y = twoDigits(t, 0) * 100 + twoDigits(t, 2);
+  const m = twoDigits(t, 5);
+  const d = twoDigits(t, 8);
+  if (!(y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m))) return Number.NaN;
+  let ms = daysFromCivil(y, m, d) * 86_400_000;
+  if (n === 19) {
+    const sep = t.charCodeAt(10);
+    if ((sep !== 84 && sep !== 32) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return Number.NaN;
+    const h = twoDigits(t, 11);
+    const mi = twoDigits(t, 14);
+    const sec = twoDigits(t, 17);
+    if (!(h <= 23 && mi <= 59 && sec <= 59)) return Number.NaN;
+    ms += ((h * 60 + mi) * 60 + sec) * 1000;
+  }
+  return ms;
+}
+
+function daysInMonth(y: number, m: number): number {
+  if (m !== 2) return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0 ? 29 : 28;
+}
+
+function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
 }
 
 /**

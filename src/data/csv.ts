@@ -1,9 +1,9 @@
 // CSV text or stream → typed columns. Columns are built while the rows stream by, so a large file
 // is never held as rows of strings: numeric cells go straight into a Float64Array.
-import { parse, type CsvError as ParseError } from 'csv-parse';
 import { MissingMarkers, type DecimalMark } from './cells.js';
 import { detectDelimiter, DELIMITER_NAMES, openDecoder, type Delimiter } from './dialect.js';
 import { CsvError } from './csv-error.js';
+import { CsvScanner, ScanError, type ScannedRecord } from './csv-scan.js';
 import { ColumnBuilder } from './infer.js';
 import type { ColumnType, ColumnWarning, Table } from './schema.js';
 
@@ -40,73 +40,6 @@ export { CsvError, CSV_SIZE_KINDS, type CsvErrorKind } from './csv-error.js';
 
 export type Source = AsyncIterable<Uint8Array | string> | string;
 
-/** Where the last record read ended, and how many blank lines had been skipped by then. */
-interface RecordPosition {
-  line: number;
-  emptyLines: number;
-}
-
-/** The line on which the record after `last` starts: past its end and any blank lines skipped since. */
-function nextRecordStart(last: RecordPosition, emptyLinesNow: number | undefined): number {
-  return last.line + 1 + Math.max(0, (emptyLinesNow ?? last.emptyLines) - last.emptyLines);
-}
-
-// csv-parse's own errors; anything else (e.g. the caller's stream failing) is rethrown untouched.
-function isParseError(err: unknown): err is ParseError {
-  const code = err && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && (code.startsWith('CSV_') || code === 'INVALID_OPENING_QUOTE');
-}
-
-function fromParseError(
-  err: ParseError & { lines?: number; empty_lines?: number; column?: number | string | null },
-  names: string[],
-  last: RecordPosition,
-  suggested: Delimiter | null,
-): CsvError {
-  // Quote errors point at the line of the offending character; the others at the line where the
-  // record starts (a quoted field may span lines, and an unclosed quote runs to the end of the file).
-  const atChar =
-    err.code === 'CSV_INVALID_CLOSING_QUOTE' ||
-    err.code === 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE' ||
-    err.code === 'INVALID_OPENING_QUOTE';
-  const row = atChar && typeof err.lines === 'number' ? err.lines : nextRecordStart(last, err.empty_lines);
-  const column = typeof err.column === 'number' ? names[err.column] : undefined;
-  const where = row !== undefined ? `row ${row}` : 'a row';
-  const inColumn = column !== undefined ? `, column "${column}"` : '';
-  switch (err.code) {
-    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH': {
-      const got = Array.isArray((err as { record?: unknown }).record)
-        ? (err as unknown as { record: unknown[] }).record.length
-        : undefined;
-      return new CsvError(
-        'width',
-        `${where} has ${got ?? 'a different number of'} fields, the header has ${names.length}${
-          suggested
-            ? ` (this looks ${DELIMITER_NAMES[suggested]}-separated: send delimiter=${JSON.stringify(suggested)})`
-            : ''
-        }`,
-        row,
-      );
-    }
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return new CsvError(
-        'quoting',
-        `${where}${inColumn} opens a quoted field that is never closed`,
-        row,
-        column,
-      );
-    case 'CSV_INVALID_CLOSING_QUOTE':
-    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
-      return new CsvError('quoting', `${where}${inColumn} has text after a closing quote`, row, column);
-    case 'INVALID_OPENING_QUOTE':
-      return new CsvError('quoting', `${where}${inColumn} has a quote inside an unquoted field`, row, column);
-    case 'CSV_MAX_RECORD_SIZE':
-      return new CsvError('lineTooLong', `${where} is longer than the limit`, row, column);
-    default:
-      return new CsvError('quoting', `${where} cannot be read as CSV: ${err.message}`, row, column);
-  }
-}
-
 const SAMPLE_CHARS = 64 * 1024;
 
 /** What a read needs besides the text: the options resolved against the sample. */
@@ -116,6 +49,22 @@ interface ReadPlan {
   options: CsvOptions;
   /** The delimiter the sample suggests, when it differs from the one given (for error hints). */
   suggested: Delimiter | null;
+  /** Rows expected from the file's size and the sample's line length (columns are allocated for them). */
+  expectedRows: number;
+}
+
+/** What the caller may know of the source that makes reading it cheaper. */
+export interface ReadHint {
+  /** The file's size in bytes, when known: columns are then allocated once, at about their final size. */
+  sizeBytes?: number;
+}
+
+/** Rows a file of sizeBytes holds if its lines are like the sample's (2% spare); 1024 when unknown. */
+function expectedRows(sample: string, sizeBytes: number | undefined, maxRows: number): number {
+  let lines = 0;
+  for (let i = sample.indexOf('\n'); i >= 0; i = sample.indexOf('\n', i + 1)) lines++;
+  if (!sizeBytes || lines === 0) return 1024;
+  return Math.min(maxRows + 1, Math.ceil(((sizeBytes * lines) / sample.length) * 1.02) + 16);
 }
 
 /** Reads up to SAMPLE_CHARS of text to detect the delimiter; the chunks read are handed back to be parsed first. */
@@ -124,6 +73,7 @@ async function samplePlan(
   limits: CsvLimits,
   options: CsvOptions,
   charset: () => string,
+  hint: ReadHint,
 ): Promise<{ plan: ReadPlan; head: string[] }> {
   const head: string[] = [];
   let size = 0;
@@ -135,110 +85,133 @@ async function samplePlan(
     size += next.value.length;
   }
   if (size >= SAMPLE_CHARS) complete = false;
-  const detected = detectDelimiter(head.join(''), complete);
+  const sample = head.join('');
+  const detected = detectDelimiter(sample, complete);
+  const rows = expectedRows(sample, hint.sizeBytes, limits.maxRows);
   const delimiter = options.delimiter ?? detected ?? ',';
   const decimal: DecimalMark = options.decimal ?? (delimiter === ',' ? '.' : 'auto');
   const suggested = detected !== null && detected !== delimiter ? detected : null;
-  return { plan: { format: { delimiter, decimal, charset: charset() }, limits, options, suggested }, head };
+  const format = { delimiter, decimal, charset: charset() };
+  return { plan: { format, limits, options, suggested, expectedRows: rows }, head };
 }
 
 /**
  * Reads a CSV whose first row is the header into typed columns (see ColumnBuilder for the type
  * rules: numeric, categorical, boolean, datetime), with the reading warnings (renamed headers,
  * stray tokens) and the dialect used. Blank lines are skipped. Every failure is a CsvError naming
- * the row (and column, where known).
+ * the row (and column, where known); an error of the source itself reaches the caller unchanged.
  */
 export async function readCsv(
   source: Source,
   limits: CsvLimits,
   options: CsvOptions = {},
+  hint: ReadHint = {},
 ): Promise<Table & { format: CsvFormat }> {
   const decoded = openDecoder(source, options.charset);
   const text = decoded.chunks;
-  const missing = new MissingMarkers(options.missingValues ?? null);
-  let plan: ReadPlan | null = null;
-  let names: string[] | null = null;
-  let builders: ColumnBuilder[] = [];
-  const warnings: ColumnWarning[] = [];
-  let rowCount = 0;
-  const last: RecordPosition = { line: 0, emptyLines: 0 };
-  // Rows are consumed in on_record, synchronously and in order, and dropped (null) so the parser
-  // never buffers them; an error thrown here becomes the parser's error.
-  const onRecord = (record: string[], info: { lines: number; empty_lines: number }): null => {
-    const start = nextRecordStart(last, info.empty_lines);
-    last.line = info.lines;
-    last.emptyLines = info.empty_lines;
-    if (names === null) {
-      if (record.length === 1 && record[0].trim() === '')
-        throw new CsvError('empty', 'the file is empty: it has no header row');
-      names = readHeader(record, limits, warnings);
-      const types = checkedColumnTypes(options.columnTypes, names);
-      const rules = { decimal: plan!.format.decimal, missing };
-      builders = names.map((n) => new ColumnBuilder(n, rules, types.get(n)));
-      return null;
-    }
-    if (rowCount >= limits.maxRows) {
-      throw new CsvError('tooManyRows', `row ${start} is beyond the limit of ${limits.maxRows} rows`, start);
-    }
-    for (let j = 0; j < builders.length; j++) builders[j].push(record[j]);
-    rowCount++;
-    return null;
-  };
-  let parser: ReturnType<typeof parse> | null = null;
   try {
-    const sampled = await samplePlan(text, limits, options, decoded.charset);
-    plan = sampled.plan;
-    parser = parse({
-      bom: true,
-      delimiter: plan.format.delimiter,
-      relax_column_count: false,
-      skip_empty_lines: true,
-      max_record_size: limits.maxLineBytes,
-      on_record: onRecord,
-    });
-    await feed(parser, sampled.head, text);
-  } catch (err) {
-    parser?.destroy();
+    const { plan, head } = await samplePlan(text, limits, options, decoded.charset, hint);
+    const reader = new TableReader(plan);
+    const scanner = new CsvScanner(plan.format.delimiter.charCodeAt(0), limits.maxLineBytes, (rec) =>
+      reader.record(rec),
+    );
+    // A byte-order mark in text given as strings (decoded bytes lose theirs in the decoder).
+    if (head.length > 0 && head[0].charCodeAt(0) === 0xfeff) head[0] = head[0].slice(1);
+    try {
+      for (const chunk of head) scanner.push(chunk);
+      for await (const chunk of text) scanner.push(chunk);
+      scanner.end();
+    } catch (err) {
+      throw err instanceof ScanError ? reader.scanProblem(err) : err;
+    }
+    return reader.finish();
+  } finally {
     await text.return(undefined).catch(() => undefined);
-    if (err instanceof CsvError) throw err;
-    if (isParseError(err)) throw fromParseError(err, names ?? [], last, plan?.suggested ?? null);
-    throw err;
   }
-  if (names === null) throw new CsvError('empty', 'the file is empty: it has no header row');
-  if (rowCount === 0) throw new CsvError('noRows', 'the file has a header but no data rows', 2);
-  const columns = builders.map((b) => {
-    const built = b.build();
-    for (const w of built.warnings) warnings.push({ column: b.name, ...w });
-    return built.column;
-  });
-  return { names, rowCount, columns, warnings, format: plan!.format };
 }
 
-/** Writes the sampled chunks, then the rest, into the parser, honouring back-pressure; resolves at its end. */
-async function feed(
-  parser: ReturnType<typeof parse>,
-  head: string[],
-  rest: AsyncIterable<string>,
-): Promise<void> {
-  const done = new Promise<void>((resolve, reject) => {
-    parser.on('error', reject);
-    parser.on('end', resolve);
-    parser.resume(); // nothing is pushed, but the stream must flow to emit 'end'
-  });
-  done.catch(() => undefined); // observed below; avoids an unhandled rejection while feeding
-  const write = async (chunk: string) => {
-    if (!parser.write(chunk)) await Promise.race([new Promise((r) => parser.once('drain', r)), done]);
-  };
-  for (const chunk of head) {
-    if (parser.destroyed || parser.errored) break;
-    await write(chunk);
+/** Builds the table record by record: the header first, then each row into its column builders. */
+class TableReader {
+  private names: string[] | null = null;
+  private builders: ColumnBuilder[] = [];
+  private readonly warnings: ColumnWarning[] = [];
+  private rowCount = 0;
+  private readonly missing: MissingMarkers;
+
+  constructor(private readonly plan: ReadPlan) {
+    this.missing = new MissingMarkers(plan.options.missingValues ?? null);
   }
-  for await (const chunk of rest) {
-    if (parser.destroyed || parser.errored) break;
-    await write(chunk);
+
+  record(rec: ScannedRecord): void {
+    const { text, count, starts, ends, values } = rec;
+    const names = this.names;
+    if (names === null) {
+      const cells = Array.from({ length: count }, (_, j) => values[j] ?? text.slice(starts[j], ends[j]));
+      this.header(cells);
+      return;
+    }
+    if (count !== names.length) throw this.widthProblem(rec.line, count);
+    if (this.rowCount >= this.plan.limits.maxRows) {
+      const limit = this.plan.limits.maxRows;
+      throw new CsvError('tooManyRows', `row ${rec.line} is beyond the limit of ${limit} rows`, rec.line);
+    }
+    const builders = this.builders;
+    for (let j = 0; j < count; j++) {
+      const v = values[j];
+      if (v === undefined) builders[j].pushRange(text, starts[j], ends[j]);
+      else builders[j].push(v);
+    }
+    this.rowCount++;
   }
-  if (!parser.destroyed && !parser.errored) parser.end();
-  await done;
+
+  private header(cells: string[]): void {
+    if (cells.length === 1 && cells[0].trim() === '')
+      throw new CsvError('empty', 'the file is empty: it has no header row');
+    const names = readHeader(cells, this.plan.limits, this.warnings);
+    const types = checkedColumnTypes(this.plan.options.columnTypes, names);
+    const rules = { decimal: this.plan.format.decimal, missing: this.missing };
+    const rows = this.plan.expectedRows;
+    this.builders = names.map((n) => new ColumnBuilder(n, rules, types.get(n), rows));
+    this.names = names;
+  }
+
+  private widthProblem(row: number, got: number): CsvError {
+    const names = this.names ?? [];
+    const suggested = this.plan.suggested;
+    const hint = suggested
+      ? ` (this looks ${DELIMITER_NAMES[suggested]}-separated: send delimiter=${JSON.stringify(suggested)})`
+      : '';
+    return new CsvError('width', `row ${row} has ${got} fields, the header has ${names.length}${hint}`, row);
+  }
+
+  /** The CsvError for what the scanner found, naming the column when the header is known. */
+  scanProblem(err: ScanError): CsvError {
+    const row = err.line;
+    const column = err.code === 'tooLong' ? undefined : this.names?.[err.field];
+    const at = `row ${row}${column !== undefined ? `, column "${column}"` : ''}`;
+    switch (err.code) {
+      case 'quoteNotClosed':
+        return new CsvError('quoting', `${at} opens a quoted field that is never closed`, row, column);
+      case 'textAfterQuote':
+        return new CsvError('quoting', `${at} has text after a closing quote`, row, column);
+      case 'quoteInField':
+        return new CsvError('quoting', `${at} has a quote inside an unquoted field`, row, column);
+      case 'tooLong':
+        return new CsvError('lineTooLong', `${at} is longer than the limit`, row);
+    }
+  }
+
+  finish(): Table & { format: CsvFormat } {
+    const names = this.names;
+    if (names === null) throw new CsvError('empty', 'the file is empty: it has no header row');
+    if (this.rowCount === 0) throw new CsvError('noRows', 'the file has a header but no data rows', 2);
+    const columns = this.builders.map((b) => {
+      const built = b.build();
+      for (const w of built.warnings) this.warnings.push({ column: b.name, ...w });
+      return built.column;
+    });
+    return { names, rowCount: this.rowCount, columns, warnings: this.warnings, format: this.plan.format };
+  }
 }
 
 /** The forced types by column; a name that is no column of the file is refused. */

@@ -7,6 +7,7 @@ export {
   type CsvErrorKind,
   type CsvOptions,
   type CsvFormat,
+  type ReadHint,
 } from './csv.js';
 export { charsetName, DELIMITERS, type Delimiter } from './dialect.js';
 export { DEFAULT_MISSING_VALUES, isMissingCell, type DecimalMark } from './cells.js';

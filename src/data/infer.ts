@@ -7,9 +7,12 @@ import {
   parseBooleanCell,
   parseDateCell,
   parseNumberCell,
+  scanPlainNumber,
   type DecimalMark,
+  type PlainNumber,
   type MissingMarkers,
 } from './cells.js';
+import { Interner } from './intern.js';
 import type { Column, ColumnType, ColumnWarning } from './schema.js';
 
 /** A numeric column keeps its type despite stray tokens when they are this few kinds… */
@@ -19,7 +22,9 @@ export const MAX_STRAY_SHARE = 0.05;
 // Non-canonical number texts ("3.0", "1e3") remembered per column, in case the column turns out to
 // be text after all; past this many the text of earlier numeric cells is their shortest form.
 const MAX_EXCEPTIONS = 100_000;
-const MAX_INTERNED = 10_000;
+// Distinct texts shared per column; a column holds every one of its texts anyway, so this only
+// bounds the table beside them (about 12 bytes a text).
+const MAX_INTERNED = 1 << 20;
 
 export interface CellRules {
   decimal: DecimalMark;
@@ -33,9 +38,11 @@ export interface BuiltColumn {
 
 /** Grows one column cell by cell; build() decides its type (or applies the forced one). */
 export class ColumnBuilder {
-  private numbers: Float64Array | null = new Float64Array(1024);
+  private numbers: Float64Array | null;
   private strings: (string | null)[] | null = null;
   private exceptions: Map<number, string> | null = new Map();
+  /** Per row, digits after the point that toFixed needs to give back a number's text (0: String() does, or see exceptions). */
+  private fixed: Uint8Array | null = null;
   private readonly strays = new Map<string, number>();
   private strayCells = 0;
   private leadingZero = false;
@@ -44,21 +51,79 @@ export class ColumnBuilder {
   private dates: Float64Array | null = null;
   private dateAlive = true;
   private hasTime = false;
-  private readonly intern = new Map<string, string>();
+  private readonly intern = new Interner(MAX_INTERNED);
   private length = 0;
   private missing = 0;
+  /** The char code of the decimal mark plain numbers are read with: "," only when it is the mark. */
+  private readonly mark: number;
 
   constructor(
     readonly name: string,
     private readonly rules: CellRules,
     private readonly forced?: ColumnType,
+    /** Rows the file is expected to have (a guess from its size): the first allocation. */
+    expectedRows = 1024,
   ) {
+    this.numbers = new Float64Array(Math.max(16, expectedRows));
+    this.mark = rules.decimal === ',' ? 44 : 46;
     // A column forced to be text never needs its numbers.
     if (forced === 'categorical') this.startStrings();
   }
 
+  /**
+   * push() for the cell text[s, e), read in place: a plain number (see scanPlainNumber) in a
+   * column still numeric becomes no string at all, unless the column keeps its text.
+   */
+  pushRange(text: string, s: number, e: number): void {
+    if (this.numbers !== null && e > s) {
+      const first = text.charCodeAt(s);
+      const last = text.charCodeAt(e - 1);
+      if (
+        first > 32 &&
+        first < 127 &&
+        last > 32 &&
+        last < 127 &&
+        !this.rules.missing.mayBe(first, e - s) &&
+        scanPlainNumber(text, s, e, this.mark, PLAIN)
+      ) {
+        this.pushNumber(PLAIN, text, s, e);
+        return;
+      }
+    }
+    const blankEnds = e > s && (isBlank(text.charCodeAt(s)) || isBlank(text.charCodeAt(e - 1)));
+    if (blankEnds) this.push(text.slice(s, e));
+    else this.pushTrimmed(this.intern.range(text, s, e), true);
+  }
+
+  /** A plain number's cell: as push() does for a number, without parsing the text again. */
+  private pushNumber(plain: PlainNumber, text: string, s: number, e: number): void {
+    const row = this.length++;
+    if (row === this.numbers!.length) this.numbers = grow(this.numbers!);
+    this.numbers![row] = plain.value;
+    this.boolPair = -2;
+    this.dateAlive = false;
+    this.dates = null;
+    if (!this.leadingZero && plain.leadingZero) {
+      this.leadingZero = true;
+      if (!this.strings) this.startStrings(row);
+    }
+    if (this.strings) this.strings.push(this.intern.range(text, s, e));
+    else if (!plain.canonical) {
+      if (plain.fixed > 0) this.noteFixed(row, plain.fixed);
+      else if (this.exceptions) this.noteException(row, text.slice(s, e));
+    }
+  }
+
+  /** Reads one cell (trimmed here); a missing marker, a number, or text. */
   push(raw: string): void {
-    const cell = raw.trim();
+    this.pushTrimmed(raw.trim(), false);
+  }
+
+  /** push() for a cell already trimmed; `shared` when it is the interned copy already. */
+  private pushTrimmed(raw: string, shared: boolean): void {
+    // Only text that is kept needs its shared copy; a number's text rarely is.
+    let cell = raw;
+    const keep = (): string => (shared ? cell : (cell = this.interned(cell)));
     const row = this.length++;
     if (this.numbers && row === this.numbers.length) this.numbers = grow(this.numbers);
     if (this.dates && row === this.dates.length) this.dates = grow(this.dates);
@@ -78,11 +143,11 @@ export class ColumnBuilder {
         this.leadingZero = true;
         if (!this.strings) this.startStrings(row);
       }
-      if (this.strings) this.strings.push(this.interned(cell));
-      else if (this.exceptions && String(v) !== cell) this.noteException(row, cell);
+      if (this.strings) this.strings.push(keep());
+      else if (this.exceptions && String(v) !== cell) this.noteException(row, keep());
       return;
     }
-    this.notNumber(cell, row);
+    this.notNumber(keep(), row);
   }
 
   private notNumber(cell: string, row: number): void {
@@ -95,7 +160,7 @@ export class ColumnBuilder {
       }
     }
     if (!this.strings) this.startStrings(row);
-    this.strings!.push(this.interned(cell));
+    this.strings!.push(cell);
     if (this.boolPair !== -2) this.trackBoolean(cell);
     if (this.dateAlive) this.trackDate(cell, row);
   }
@@ -123,10 +188,19 @@ export class ColumnBuilder {
     if (d.hasTime) this.hasTime = true;
   }
 
+  private noteFixed(row: number, digits: number): void {
+    if (this.fixed === null || this.fixed.length <= row) {
+      const bigger = new Uint8Array(this.numbers!.length);
+      if (this.fixed) bigger.set(this.fixed);
+      this.fixed = bigger;
+    }
+    this.fixed[row] = digits;
+  }
+
   private noteException(row: number, cell: string): void {
     const ex = this.exceptions!;
     if (ex.size >= MAX_EXCEPTIONS) this.exceptions = null;
-    else ex.set(row, this.interned(cell));
+    else ex.set(row, cell);
   }
 
   /** Keeps the exact text from now on; the first `upTo` rows are rebuilt from what was kept. */
@@ -139,14 +213,13 @@ export class ColumnBuilder {
   private rebuiltText(row: number): string | null {
     const v = this.numbers ? this.numbers[row] : Number.NaN;
     if (Number.isNaN(v)) return null;
+    const digits = this.fixed !== null && row < this.fixed.length ? this.fixed[row] : 0;
+    if (digits > 0) return this.interned(v.toFixed(digits));
     return this.exceptions?.get(row) ?? this.interned(String(v));
   }
 
   private interned(s: string): string {
-    const hit = this.intern.get(s);
-    if (hit !== undefined) return hit;
-    if (this.intern.size < MAX_INTERNED) this.intern.set(s, s);
-    return s;
+    return this.intern.string(s);
   }
 
   /** The column's type: the forced one, else inferred from every cell (see inferredType). */
@@ -212,7 +285,7 @@ export class ColumnBuilder {
     return {
       name: this.name,
       type: 'numeric',
-      values: this.numbers!.slice(0, this.length),
+      values: fitted(this.numbers!, this.length),
       missing: this.missing,
     };
   }
@@ -267,17 +340,29 @@ export class ColumnBuilder {
     return {
       name: this.name,
       type: 'datetime',
-      values: this.dates!.slice(0, this.length),
+      values: fitted(this.dates!, this.length),
       missing: this.missing,
       hasTime: this.hasTime,
     };
   }
 }
 
+/** Characters String.prototype.trim may remove at the ends: ASCII blanks and controls, and anything past ASCII. */
+function isBlank(code: number): boolean {
+  return code <= 32 || code >= 127;
+}
+
+const PLAIN: PlainNumber = { value: 0, canonical: false, leadingZero: false, fixed: 0 };
+
 function grow(a: Float64Array): Float64Array {
-  const bigger = new Float64Array(a.length * 2);
+  const bigger = new Float64Array(Math.ceil(a.length * 1.5) + 1024);
   bigger.set(a);
   return bigger;
+}
+
+/** The first n values: a view when little room is left over (no copy at the peak), else a copy. */
+function fitted(a: Float64Array, n: number): Float64Array {
+  return a.length - n <= n / 8 ? a.subarray(0, n) : a.slice(0, n);
 }
 
 /** A warning naming the offending tokens and their counts, most frequent first (ten at most). */
