@@ -1,9 +1,10 @@
 // The dashboard in a real browser: playwright-core drives Debian's Chromium against the API (API
 // keys on) with a worker in this process. The page takes the key, uploads a CSV, starts a job with
-// the defaults, watches the learning curve grow from the event stream, and predicts one row.
+// the defaults, watches the learning curve grow from the event stream, and predicts one row; then
+// it starts a hyperparameter search and watches its leaderboard fill.
 // Screenshots go to test-artifacts/dashboard/ (gitignored).
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -141,4 +142,45 @@ describe('dashboard in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, '5-model.png'), fullPage: true });
     expect(logs.filter((l) => l.startsWith('pageerror'))).toEqual([]);
   }, 180_000);
+
+  it('when a user starts a search from a dataset page, then the leaderboard fills live and links the best model', async () => {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    const uploaded = await fetch(`${base}/v1/datasets?name=loans`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer key-acme', 'content-type': 'text/csv' },
+      body: await readFile(LOANS),
+    });
+    expect(uploaded.status).toBe(201);
+    const datasetId = ((await uploaded.json()) as { id: string }).id;
+    worker ??= startTrainingWorker(t.config, createLogger('silent', 'worker'));
+
+    // A new tab asks for the key again (it is kept per tab, in sessionStorage).
+    await page.goto(`${base}/ui/#/datasets/${datasetId}`);
+    await page.fill('#api-key', 'key-acme');
+    await page.click('#key-form button');
+    await page.waitForSelector('#tune-form');
+    expect(await page.inputValue('#tune-target')).toBe('decision');
+    await page.fill('#tune-trials', '4');
+    await page.click('#tune-form button');
+    await page.waitForSelector('#leaderboard');
+    expect(page.url()).toMatch(/#\/tuning\/tun_/);
+    // Live: the page shows a running search first, then its end, without a reload.
+    const firstStatus = await page.getAttribute('#leaderboard', 'data-status');
+    await page.waitForSelector('#leaderboard[data-status="succeeded"]', { timeout: 150_000 });
+    expect(['queued', 'running']).toContain(firstStatus);
+    await page.screenshot({ path: join(ARTIFACTS, '6-search.png'), fullPage: true });
+    expect(await page.locator('#leaderboard tr[data-trial]').count()).toBe(4);
+    expect(await page.locator('#leaderboard tr.best').count()).toBe(1);
+
+    const searchId = page.url().split('/').at(-1)!;
+    const search = (await (
+      await fetch(`${base}/v1/tuning-jobs/${searchId}`, { headers: { authorization: 'Bearer key-acme' } })
+    ).json()) as { modelId: string; bestTrial: number };
+    expect(await page.getAttribute('#leaderboard tr.best', 'data-trial')).toBe(String(search.bestTrial));
+    await page.click('#best-model-link');
+    await page.waitForSelector('#predict-form');
+    expect(page.url()).toBe(`${base}/ui/#/models/${search.modelId}`);
+    expect(logs.filter((l) => l.startsWith('pageerror'))).toEqual([]);
+  }, 200_000);
 });

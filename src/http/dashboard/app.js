@@ -1,5 +1,6 @@
 // The dashboard: plain ES modules, no build step. Hash routes: #/datasets, #/datasets/{id},
-// #/jobs, #/jobs/{id} (live learning curve from the event stream), #/models, #/models/{id}.
+// #/jobs, #/jobs/{id} (live learning curve from the event stream), #/models, #/models/{id},
+// #/tuning, #/tuning/{id} (live leaderboard of a hyperparameter search).
 // Every text from the API goes in through textContent (h() below), never as HTML.
 import uPlot from './vendor/uPlot.esm.js';
 
@@ -219,6 +220,47 @@ function trainForm(ds) {
   );
 }
 
+function tuneForm(ds) {
+  const target = h(
+    'select',
+    { id: 'tune-target', name: 'target' },
+    ds.columns.map((c, i) => h('option', { value: c.name, selected: i === ds.columns.length - 1 }, c.name)),
+  );
+  const trials = h('input', {
+    type: 'number',
+    id: 'tune-trials',
+    name: 'maxTrials',
+    min: 1,
+    max: 500,
+    value: 20,
+  });
+  const onsubmit = async (e) => {
+    e.preventDefault();
+    try {
+      const search = await postJson('/v1/tuning-jobs', {
+        datasetId: ds.id,
+        target: target.value,
+        maxTrials: Number(trials.value),
+      });
+      location.hash = `#/tuning/${search.id}`;
+    } catch (err) {
+      showError(err.message);
+    }
+  };
+  return h(
+    'section',
+    {},
+    h('h2', {}, 'Search hyperparameters'),
+    h(
+      'form',
+      { class: 'inline', id: 'tune-form', onsubmit },
+      h('label', {}, 'target ', target),
+      h('label', {}, 'trials ', trials),
+      h('button', { type: 'submit' }, 'Start a search'),
+    ),
+  );
+}
+
 async function datasetPage(id) {
   const ds = await api(`/v1/datasets/${encodeURIComponent(id)}`);
   return [
@@ -226,6 +268,7 @@ async function datasetPage(id) {
     h('p', { class: 'muted' }, `${ds.id} · ${ds.rowCount} rows · ${ds.sizeBytes} bytes`),
     ...warningsOf(ds),
     trainForm(ds),
+    tuneForm(ds),
     h(
       'section',
       {},
@@ -669,12 +712,168 @@ async function modelPage(id) {
   ];
 }
 
+// ---------- hyperparameter searches ----------
+
+async function tuningListPage() {
+  const page = await api('/v1/tuning-jobs?limit=100');
+  const rows = page.data.map((t) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, h('a', { href: `#/tuning/${t.id}` }, t.id)),
+      h('td', {}, statusCell(t)),
+      h('td', { class: 'num' }, `${t.trialsStarted} / ${t.request.maxTrials}`),
+      h('td', {}, t.request.target),
+      h('td', {}, t.modelId ? h('a', { href: `#/models/${t.modelId}` }, 'best model') : ''),
+    ),
+  );
+  const timer = setInterval(() => route(), 3000);
+  cleanups.push(() => clearInterval(timer));
+  return [
+    h('h1', {}, 'Hyperparameter searches'),
+    page.data.length === 0
+      ? h('p', { class: 'muted' }, 'No searches yet: open a dataset and start one.')
+      : h(
+          'table',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'search'),
+            h('th', {}, 'status'),
+            h('th', {}, 'trials'),
+            h('th', {}, 'target'),
+            h('th', {}, ''),
+          ),
+          rows,
+        ),
+  ];
+}
+
+/** One leaderboard row: rank, trial, state, rung reached, the metric at each completed rung, the parameters. */
+function trialRow(trial, rank, search) {
+  const p = trial.params;
+  const best = search.bestTrial === trial.index;
+  return h(
+    'tr',
+    { 'data-trial': trial.index, class: best ? 'best' : null },
+    h('td', { class: 'num' }, rank + 1),
+    h('td', { class: 'num' }, trial.index),
+    h('td', {}, h('span', { class: `status ${trial.state}` }, trial.state)),
+    h('td', { class: 'num' }, `${trial.rungMetrics.length} / ${search.rungEpochs.length}`),
+    h('td', {}, trial.rungMetrics.map((m) => fmt(m)).join(' → ') || '—'),
+    h('td', {}, p.layers.join('-')),
+    h('td', { class: 'num' }, fmt(p.learningRate, 2)),
+    h('td', { class: 'num' }, fmt(p.weightDecay, 2)),
+    h('td', { class: 'num' }, fmt(p.dropout ?? 0, 2)),
+    h('td', { class: 'num' }, p.batchSize),
+    h('td', {}, p.scaling),
+    h('td', {}, h('a', { href: `#/jobs/${trial.jobId}` }, 'run')),
+  );
+}
+
+function leaderboard(search) {
+  const metric = search.request.metric;
+  return h(
+    'table',
+    { id: 'leaderboard', 'data-trials': search.leaderboard.length, 'data-status': search.status },
+    h(
+      'tr',
+      {},
+      [
+        '#',
+        'trial',
+        'state',
+        'rungs',
+        `${metric} by rung`,
+        'layers',
+        'learning rate',
+        'weight decay',
+        'dropout',
+        'batch',
+        'scaling',
+        '',
+      ].map((name) => h('th', {}, name)),
+    ),
+    search.leaderboard.map((trial, rank) => trialRow(trial, rank, search)),
+  );
+}
+
+function searchSummary(search) {
+  const r = search.request;
+  return h(
+    'table',
+    { id: 'search-summary' },
+    h('tr', {}, h('th', {}, 'status'), h('td', {}, statusCell(search))),
+    h('tr', {}, h('th', {}, 'trials'), h('td', {}, `${search.trialsStarted} started of ${r.maxTrials}`)),
+    h(
+      'tr',
+      {},
+      h('th', {}, 'rungs'),
+      h('td', {}, `${search.rungEpochs.join(', ')} epochs (η = ${r.reductionFactor})`),
+    ),
+    h('tr', {}, h('th', {}, 'metric'), h('td', {}, r.metric)),
+    h(
+      'tr',
+      {},
+      h('th', {}, 'dataset'),
+      h('td', {}, h('a', { href: `#/datasets/${r.datasetId}` }, r.datasetId), `, target ${r.target}`),
+    ),
+    search.modelId
+      ? h(
+          'tr',
+          {},
+          h('th', {}, 'best model'),
+          h('td', {}, h('a', { href: `#/models/${search.modelId}`, id: 'best-model-link' }, search.modelId)),
+        )
+      : null,
+    search.error ? h('tr', {}, h('th', {}, 'error'), h('td', {}, search.error)) : null,
+  );
+}
+
+async function tuningPage(id) {
+  const path = `/v1/tuning-jobs/${encodeURIComponent(id)}`;
+  const search = await api(path);
+  const summary = h('section', {}, searchSummary(search));
+  const board = h('section', {}, h('h2', {}, 'Leaderboard'), leaderboard(search));
+  const controller = new AbortController();
+  cleanups.push(() => controller.abort());
+  const terminal = ['succeeded', 'failed', 'cancelled'];
+  const cancel = h(
+    'button',
+    {
+      id: 'cancel-search',
+      onclick: () => postJson(`${path}/cancel`, {}).catch((e) => showError(e.message)),
+    },
+    'Cancel the search',
+  );
+  if (!terminal.includes(search.status)) {
+    // Each status event carries the whole search: redraw the summary and the leaderboard.
+    streamEvents(`${path}/events`, controller.signal, (type, data) => {
+      if (type !== 'status') return;
+      summary.replaceChildren(searchSummary(data));
+      board.replaceChildren(h('h2', {}, 'Leaderboard'), leaderboard(data));
+      if (terminal.includes(data.status)) cancel.remove();
+    }).catch((err) => {
+      if (!controller.signal.aborted) showError(err.message);
+    });
+  }
+  return [
+    h('h1', {}, `Search ${search.id}`),
+    summary,
+    terminal.includes(search.status) ? null : cancel,
+    board,
+  ];
+}
+
 // ---------- routing and the key ----------
 
 const ROUTES = [
   [/^#\/datasets\/([^/]+)$/, datasetPage],
   [/^#\/jobs\/([^/]+)$/, jobPage],
   [/^#\/models\/([^/]+)$/, modelPage],
+  [/^#\/tuning\/([^/]+)$/, tuningPage],
+  [/^#\/tuning$/, tuningListPage],
   [/^#\/jobs$/, jobsPage],
   [/^#\/models$/, modelsPage],
   [/^#\/datasets$/, datasetsPage],
