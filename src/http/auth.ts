@@ -27,7 +27,10 @@ export class UnauthorizedError extends DomainError {
 
 const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
 
-export function createAuthenticator(apiKeys: ReadonlyMap<string, string> | undefined) {
+/** Turns an Authorization header value into the request's principal (401 when auth is on and it is not a known key). */
+export type Authenticator = (header: string | undefined) => Principal;
+
+export function createAuthenticator(apiKeys: ReadonlyMap<string, string> | undefined): Authenticator {
   const entries = apiKeys ? [...apiKeys].map(([key, tenant]) => ({ hash: digest(key), tenant })) : null;
 
   /** The principal for an Authorization header value; throws 401 when auth is on and it is not a known key. */

@@ -1,5 +1,5 @@
 // The OpenAPI document, generated from the route schemas by building the app with inert
-// dependencies (nothing is connected or called). Keys are sorted so the file is stable.
+// dependencies (nothing is connected or called; the rate limiter counts in memory). Keys are sorted so the file is stable.
 import { loadConfig } from '../config.js';
 import type { HealthProbe } from '../domain/ports.js';
 import type { PreflightService } from '../domain/preflight-service.js';
@@ -8,7 +8,6 @@ import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import { createLogger } from '../logger.js';
 import type { IdempotencyStore } from '../storage/idempotency-store.js';
-import { createRedis } from '../storage/redis.js';
 import { buildApp } from './app.js';
 
 function sortKeys(value: unknown): unknown {
@@ -29,8 +28,6 @@ export async function generateOpenApiDocument(): Promise<string> {
     throw new Error('not available while generating the OpenAPI document');
   };
   const inert = new Proxy({}, { get: () => unused }) as never;
-  // lazyConnect: the client exists for the rate limiter's setup but never opens a socket.
-  const redis = createRedis('redis://127.0.0.1:6379', 'api', { lazyConnect: true });
   const app = await buildApp({
     config: loadConfig({ API_KEYS: 'docs:unused' }),
     logger: createLogger('silent', 'openapi'),
@@ -42,13 +39,11 @@ export async function generateOpenApiDocument(): Promise<string> {
     models: inert as ModelService,
     health: inert as HealthProbe,
     idempotency: inert as IdempotencyStore,
-    redis,
   });
   try {
     await app.ready();
     return `${JSON.stringify(sortKeys(app.swagger()), null, 2)}\n`;
   } finally {
     await app.close();
-    redis.disconnect();
   }
 }
