@@ -564,6 +564,202 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @example {
+         *       "attempts": [
+         *         {
+         *           "attempt": 1,
+         *           "endedAt": null,
+         *           "outcome": null,
+         *           "resumedFromEpoch": 0,
+         *           "startedAt": "2026-01-05T10:00:01.000Z"
+         *         }
+         *       ],
+         *       "cancelRequested": false,
+         *       "columns": [
+         *         "id",
+         *         "label",
+         *         "probability:no",
+         *         "probability:yes",
+         *         "error"
+         *       ],
+         *       "createdAt": "2026-01-05T10:00:00.000Z",
+         *       "datasetId": "ds_9Xk2mQ7vB1nC5zL8wR3tYp0a",
+         *       "error": null,
+         *       "finishedAt": null,
+         *       "id": "bp_7Qm2Xc9LpV4sN1kT8rZ3wYb6",
+         *       "keepColumns": [
+         *         "id"
+         *       ],
+         *       "modelId": "mdl_4hQ0x1Zb8sVw2nT6yLk3pRcd",
+         *       "progress": {
+         *         "chunks": 12,
+         *         "rows": 120000,
+         *         "totalRows": 200000
+         *       },
+         *       "rowsFailed": 3,
+         *       "startedAt": "2026-01-05T10:00:01.000Z",
+         *       "status": "running"
+         *     }
+         */
+        BatchPrediction: {
+            /** @description One per worker run; `resumedFromEpoch` is the number of parts already written when it started */
+            attempts: {
+                attempt: number;
+                endedAt: string | null;
+                outcome: string | null;
+                resumedFromEpoch: number;
+                /** @description ISO 8601 time in UTC */
+                startedAt: string;
+            }[];
+            cancelRequested: boolean;
+            /** @description The header of the result: the kept columns, then `label` and one `probability:<class>` per class (classification) or `value` (regression), then `error` (empty for a scored row) */
+            columns: string[];
+            /** @description ISO 8601 time in UTC */
+            createdAt: string;
+            datasetId: string;
+            error: {
+                /** @enum {string} */
+                code: "modelDeleted" | "datasetDeleted" | "invalidData" | "workerCrashed" | "internal";
+                message: string;
+            } | null;
+            finishedAt: string | null;
+            id: string;
+            keepColumns: string[];
+            modelId: string;
+            /** @description Advances part by part; a resumed attempt continues after the last part written */
+            progress: {
+                /** @description Parts of the result written so far (each a run of rows) */
+                chunks: number;
+                /** @description Rows written to the result so far */
+                rows: number;
+                /** @description Data rows of the dataset */
+                totalRows: number;
+            };
+            /** @description Rows that could not be scored so far; each has its reason in the `error` column */
+            rowsFailed: number;
+            startedAt: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        };
+        /**
+         * @example {
+         *       "attempts": [
+         *         {
+         *           "attempt": 1,
+         *           "endedAt": null,
+         *           "outcome": null,
+         *           "resumedFromEpoch": 0,
+         *           "startedAt": "2026-01-05T10:00:01.000Z"
+         *         }
+         *       ],
+         *       "cancelRequested": false,
+         *       "columns": [
+         *         "id",
+         *         "label",
+         *         "probability:no",
+         *         "probability:yes",
+         *         "error"
+         *       ],
+         *       "createdAt": "2026-01-05T10:00:00.000Z",
+         *       "datasetId": "ds_9Xk2mQ7vB1nC5zL8wR3tYp0a",
+         *       "error": null,
+         *       "finishedAt": null,
+         *       "id": "bp_7Qm2Xc9LpV4sN1kT8rZ3wYb6",
+         *       "keepColumns": [
+         *         "id"
+         *       ],
+         *       "modelId": "mdl_4hQ0x1Zb8sVw2nT6yLk3pRcd",
+         *       "progress": {
+         *         "chunks": 12,
+         *         "rows": 120000,
+         *         "totalRows": 200000
+         *       },
+         *       "rowsFailed": 3,
+         *       "startedAt": "2026-01-05T10:00:01.000Z",
+         *       "status": "running"
+         *     }
+         */
+        BatchPredictionInput: {
+            /** @description One per worker run; `resumedFromEpoch` is the number of parts already written when it started */
+            attempts: {
+                attempt: number;
+                endedAt: string | null;
+                outcome: string | null;
+                resumedFromEpoch: number;
+                /** @description ISO 8601 time in UTC */
+                startedAt: string;
+            }[];
+            cancelRequested: boolean;
+            /** @description The header of the result: the kept columns, then `label` and one `probability:<class>` per class (classification) or `value` (regression), then `error` (empty for a scored row) */
+            columns: string[];
+            /** @description ISO 8601 time in UTC */
+            createdAt: string;
+            datasetId: string;
+            error: {
+                /** @enum {string} */
+                code: "modelDeleted" | "datasetDeleted" | "invalidData" | "workerCrashed" | "internal";
+                message: string;
+            } | null;
+            finishedAt: string | null;
+            id: string;
+            keepColumns: string[];
+            modelId: string;
+            /** @description Advances part by part; a resumed attempt continues after the last part written */
+            progress: {
+                /** @description Parts of the result written so far (each a run of rows) */
+                chunks: number;
+                /** @description Rows written to the result so far */
+                rows: number;
+                /** @description Data rows of the dataset */
+                totalRows: number;
+            };
+            /** @description Rows that could not be scored so far; each has its reason in the `error` column */
+            rowsFailed: number;
+            startedAt: string | null;
+            /** @enum {string} */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+        };
+        /**
+         * @example {
+         *       "datasetId": "ds_9Xk2mQ7vB1nC5zL8wR3tYp0a",
+         *       "keepColumns": [
+         *         "id"
+         *       ],
+         *       "modelId": "mdl_4hQ0x1Zb8sVw2nT6yLk3pRcd"
+         *     }
+         */
+        BatchPredictionRequest: {
+            /** @description The dataset whose every row is scored */
+            datasetId: string;
+            /**
+             * @description Columns of the dataset copied into the result before the predictions, in this order
+             * @default []
+             */
+            keepColumns: string[];
+            /** @description The model that scores the rows */
+            modelId: string;
+        };
+        /**
+         * @example {
+         *       "datasetId": "ds_9Xk2mQ7vB1nC5zL8wR3tYp0a",
+         *       "keepColumns": [
+         *         "id"
+         *       ],
+         *       "modelId": "mdl_4hQ0x1Zb8sVw2nT6yLk3pRcd"
+         *     }
+         */
+        BatchPredictionRequestInput: {
+            /** @description The dataset whose every row is scored */
+            datasetId: string;
+            /**
+             * @description Columns of the dataset copied into the result before the predictions, in this order
+             * @default []
+             */
+            keepColumns?: string[];
+            /** @description The model that scores the rows */
+            modelId: string;
+        };
         ColumnSummary: {
             max: number | null;
             mean: number | null;

@@ -12,8 +12,14 @@ export function neutralizeCell(text: string): string {
 
 /** A CSV document: the header, then the rows; text cells neutralized, numbers as they are, null empty. */
 export function writeCsv(header: string[], rows: (string | number | null)[][]): string {
+  return writeCsvRows([header, ...rows]);
+}
+
+/** CSV lines for these rows (no header of its own), cells as writeCsv writes them; '' for no rows. */
+export function writeCsvRows(rows: (string | number | null)[][]): string {
   const cell = (c: string | number | null) => (typeof c === 'string' ? neutralizeCell(c) : c);
-  return stringify([header.map(neutralizeCell), ...rows.map((r) => r.map(cell))], {
-    cast: { number: String },
-  });
+  return stringify(
+    rows.map((r) => r.map(cell)),
+    { cast: { number: String } },
+  );
 }

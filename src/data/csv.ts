@@ -236,7 +236,7 @@ function checkedColumnTypes(types: CsvOptions['columnTypes'], names: string[]): 
  * The header's names, trimmed. As pandas does, an empty name becomes "Unnamed: <0-based index>"
  * and a repeated one "<name>.1", "<name>.2", …; each rename is a `renamedHeader` warning.
  */
-function readHeader(record: string[], limits: CsvLimits, warnings: ColumnWarning[]): string[] {
+export function readHeader(record: string[], limits: CsvLimits, warnings: ColumnWarning[]): string[] {
   if (record.length > limits.maxColumns) {
     throw new CsvError(
       'tooManyColumns',

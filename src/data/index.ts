@@ -11,7 +11,8 @@ export {
 } from './csv.js';
 export { charsetName, DELIMITERS, type Delimiter } from './dialect.js';
 export { DEFAULT_MISSING_VALUES, isMissingCell, type DecimalMark } from './cells.js';
-export { writeCsv, neutralizeCell } from './csv-write.js';
+export { writeCsv, writeCsvRows, neutralizeCell } from './csv-write.js';
+export { readCsvRecords, type CsvRecord } from './csv-records.js';
 export {
   describeTable,
   tableWarnings,

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-export type IdPrefix = 'ds' | 'job' | 'mdl' | 'wh' | 'msg' | 'dlv' | 'tun';
+export type IdPrefix = 'ds' | 'job' | 'mdl' | 'wh' | 'msg' | 'dlv' | 'tun' | 'bp' | 'ev';
 
 export function newId(prefix: IdPrefix, length = 24): string {
   let out = '';

@@ -8,6 +8,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Config } from '../config.js';
 import type { OperationsSource } from '../domain/operations.js';
 import type { HealthProbe } from '../domain/ports.js';
+import type { BatchPredictionService } from '../domain/batch-predictions.js';
 import type { PreflightService } from '../domain/preflight-service.js';
 import type { TuningService } from '../domain/tuning.js';
 import type { WebhookService } from '../domain/webhooks.js';
@@ -29,6 +30,7 @@ import { registerRequestIdHeader } from './plugins/request-id.js';
 import { limitHeaderTime, serverOptions } from './plugins/server-options.js';
 import { registerClosingConnections } from './plugins/shutdown.js';
 import { registerMultipart } from './plugins/uploads.js';
+import { batchPredictionRoutes } from './routes/batch-predictions.js';
 import { datasetRoutes } from './routes/datasets.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
   webhooks: WebhookService;
   tuning: TuningService;
   models: ModelService;
+  /** Batch predictions; without it the /v1/batch-predictions routes are absent. */
+  batch?: BatchPredictionService;
   health: HealthProbe;
   idempotency: IdempotencyStore;
   /** The rate limiter's shared store (keys under `${REDIS_PREFIX}:rl:`); per process without one. */
@@ -141,6 +145,7 @@ function v1Api(deps: AppDeps, authenticate: Authenticator, idempotency: Idempote
     await v1.register(
       modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
     );
+    if (deps.batch) await v1.register(batchPredictionRoutes({ batch: deps.batch, idempotency }));
   };
 }
 

@@ -4,6 +4,7 @@
 import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, type Config } from '../config.js';
+import { createBatchPredictionService } from '../domain/batch-predictions.js';
 import { createDatasetService, datasetUsers } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
@@ -21,8 +22,9 @@ import type { JobService } from '../domain/services.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createQueueInspector } from '../queue/queue-stats.js';
 import { createWebhookTransport } from '../net/webhook-transport.js';
-import { createTrainingQueue } from '../queue/training-queue.js';
+import { BATCH_QUEUE, createTrainingQueue } from '../queue/training-queue.js';
 import { createWebhookQueue } from '../queue/webhook-queue.js';
+import { createBatchFiles, createBatchStore } from '../storage/batch-store.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
 import { createCsvDescriber } from '../storage/csv-describer.js';
 import { createRedisHealthProbe } from '../storage/health.js';
@@ -68,6 +70,7 @@ export function createApiDeps(options: {
   const datasetStore = createDatasetStore(storeDeps);
   const modelStore = createModelStore(storeDeps);
   const queue = options.jobs ? null : createTrainingQueue({ connection: redis, config });
+  const batchQueue = createTrainingQueue({ connection: redis, config, name: BATCH_QUEUE });
   const webhookStore = createWebhookStore({ redis, prefix: config.REDIS_PREFIX });
   const webhookQueue = createWebhookQueue({ connection: redis, config });
   const emitWebhookEvent = createWebhookEmitter({ store: webhookStore, queue: webhookQueue });
@@ -123,6 +126,15 @@ export function createApiDeps(options: {
       users: datasetUsers({ jobs: jobStore, activeSearches: unfinishedSearches(tuningStore) }),
     }),
     models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
+    batch: createBatchPredictionService({
+      store: createBatchStore({ redis, prefix: config.REDIS_PREFIX }),
+      models: modelStore,
+      datasets: datasetStore,
+      queue: batchQueue,
+      files: createBatchFiles(files),
+      emit: emitWebhookEvent,
+      logger,
+    }),
     jobs,
     preflight: createPreflightService({ datasets: datasetStore, limits: config }),
     operations: {
@@ -139,7 +151,7 @@ export function createApiDeps(options: {
       }),
     }),
   };
-  return { deps, datasetStore, modelStore, queue, inspector, webhookQueue, emitWebhookEvent };
+  return { deps, datasetStore, modelStore, queue, batchQueue, inspector, webhookQueue, emitWebhookEvent };
 }
 
 const createTuningDeps = (deps: TuningDeps): TuningDeps => deps;
@@ -162,7 +174,7 @@ export async function startApiServer() {
   });
   // Uploads are parsed in a worker thread, loaded now so the first upload does not wait for it.
   const csvDescriber = createCsvDescriber({ prestart: true });
-  const { deps, queue, inspector, webhookQueue } = createApiDeps({
+  const { deps, queue, batchQueue, inspector, webhookQueue } = createApiDeps({
     config,
     logger,
     redis,
@@ -176,6 +188,7 @@ export async function startApiServer() {
     await app.close();
     await csvDescriber.close();
     await queue?.close();
+    await batchQueue.close();
     await inspector.close();
     await webhookQueue.close();
     await redis.quit().catch(() => redis.disconnect());

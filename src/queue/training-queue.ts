@@ -16,6 +16,8 @@ import type { JobQueue } from '../domain/ports.js';
 import { redisKeys, type Redis } from '../storage/redis.js';
 
 export const TRAINING_QUEUE = 'training';
+/** The batch prediction jobs' queue: the same design (ids only, leases in the record), apart from training. */
+export const BATCH_QUEUE = 'batch-predictions';
 
 export const TrainingJobDataSchema = z
   .object({ jobId: z.string().min(1), tenant: z.string().min(1) })
@@ -37,13 +39,15 @@ export function createTrainingQueue(deps: {
   /** An "api" connection (createRedis(url, 'api')): adds fail fast while Redis is down. */
   connection: Redis;
   config: Pick<QueueConfig, 'JOB_ATTEMPTS' | 'REDIS_PREFIX'>;
+  /** The queue's name; default TRAINING_QUEUE. */
+  name?: string;
 }): JobQueue & { close(): Promise<void> } {
   // The queue's own connection, without the API connection's command timeout: BullMQ runs its setup
   // commands once, and one that timed out (a busy process at startup) would fail every later add.
   // Adds stay bounded by ENQUEUE_TIMEOUT_MS below, and still fail at once while Redis is down.
   const connection = deps.connection.duplicate({ commandTimeout: undefined });
   connection.on('error', () => {});
-  const queue = new Queue<TrainingJobData>(TRAINING_QUEUE, {
+  const queue = new Queue<TrainingJobData>(deps.name ?? TRAINING_QUEUE, {
     connection,
     prefix: redisKeys(deps.config.REDIS_PREFIX).queuePrefix,
     defaultJobOptions: {
@@ -127,10 +131,13 @@ export function createTrainingConsumer(deps: {
   /** BullMQ failed the job for good outside our processor (it stalled too often): record it. */
   onStalledOut: (data: { jobId: string; reason: string }) => Promise<void>;
   onError: (err: unknown) => void;
+  /** The queue's name; default TRAINING_QUEUE. */
+  name?: string;
 }): TrainingConsumer {
   const prefix = redisKeys(deps.config.REDIS_PREFIX).queuePrefix;
+  const name = deps.name ?? TRAINING_QUEUE;
   const worker = new Worker<TrainingJobData>(
-    TRAINING_QUEUE,
+    name,
     async (job: QueueJob<TrainingJobData>, token?: string) => {
       const parsed = TrainingJobDataSchema.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`malformed queue payload for ${job.id}`);
@@ -169,7 +176,7 @@ export function createTrainingConsumer(deps: {
   // A job that stalled too often is failed by the stalled checker of whichever worker notices,
   // without running our processor: QueueEvents tells every worker, and the record update is a CAS.
   const eventsConnection = deps.connection.duplicate();
-  const events = new QueueEvents(TRAINING_QUEUE, { connection: eventsConnection, prefix });
+  const events = new QueueEvents(name, { connection: eventsConnection, prefix });
   events.on('error', deps.onError);
   events.on('failed', ({ jobId, failedReason }) => {
     if (/stalled more than allowable limit/i.test(failedReason)) {
@@ -205,9 +212,12 @@ export interface QueueReconcileTarget {
 export function createQueueReconcileTarget(deps: {
   connection: Redis;
   config: Pick<QueueConfig, 'JOB_ATTEMPTS' | 'REDIS_PREFIX'>;
+  /** The queue's name; default TRAINING_QUEUE (each queue has its own reconcile lock). */
+  name?: string;
 }): QueueReconcileTarget {
   const prefix = redisKeys(deps.config.REDIS_PREFIX).queuePrefix;
-  const queue = new Queue<TrainingJobData>(TRAINING_QUEUE, {
+  const name = deps.name ?? TRAINING_QUEUE;
+  const queue = new Queue<TrainingJobData>(name, {
     connection: deps.connection,
     prefix,
     defaultJobOptions: {
@@ -218,7 +228,7 @@ export function createQueueReconcileTarget(deps: {
     },
   });
   queue.on('error', () => {}); // a failed call rejects; the reconciler logs it and tries next round
-  const lockKey = `${deps.config.REDIS_PREFIX}:reconcile-lock`;
+  const lockKey = `${deps.config.REDIS_PREFIX}:reconcile-lock${name === TRAINING_QUEUE ? '' : `:${name}`}`;
   return {
     async entryState(jobId) {
       const job = await queue.getJob(jobId);

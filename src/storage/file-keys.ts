@@ -4,4 +4,7 @@ export const fileKeys = {
   dataset: (id: string) => `datasets/${id}.csv`,
   model: (id: string) => `models/${id}.json`,
   checkpoint: (jobId: string) => `checkpoints/${jobId}.ckpt`,
+  /** Part `index` of a batch prediction's result CSV (zero-padded, so a listing sorts in order). */
+  batchPart: (id: string, index: number) =>
+    `batch-predictions/${id}/part-${String(index).padStart(6, '0')}.csv`,
 };

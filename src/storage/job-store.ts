@@ -11,7 +11,7 @@ import { DependencyUnavailableError } from '../domain/errors.js';
 import type { EpochEntry, Job, Model } from '../domain/schemas.js';
 import type { JobEvent } from '../domain/services.js';
 import { jobCommands } from './commands/index.js';
-import { createRecordStore } from './record-store.js';
+import { createRecordStore, setMembers, updateWithRetries } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
 
 interface Envelope {
@@ -160,19 +160,14 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
       return stored && { tenant: stored.tenant, job: stored.job, lease: stored.lease };
     },
 
-    async update(id, mutate: JobMutation, model?: Model) {
-      for (let i = 0; i < MAX_CAS_RETRIES; i++) {
-        const current = await read(id);
-        if (!current) return { written: false, stored: null };
-        const next = mutate({ tenant: current.tenant, job: current.job, lease: current.lease });
-        if (next === null) return { written: false, stored: current };
-        const lease = next.lease === undefined ? current.lease : next.lease;
-        if (await cas(id, current, { job: next.job, lease }, model)) {
-          return { written: true, stored: { tenant: current.tenant, job: next.job, lease } };
-        }
-      }
-      throw new Error(`job ${id}: too many concurrent updates`);
-    },
+    update: (id, mutate: JobMutation, model?: Model) =>
+      updateWithRetries(
+        `job ${id}`,
+        () => read(id),
+        mutate,
+        (current, next) => cas(id, current, next, model),
+        MAX_CAS_RETRIES,
+      ),
 
     async remove(tenant, id) {
       await redis
@@ -190,17 +185,7 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
       return jobs.filter((job): job is Job => job !== null && !isTerminal(job));
     },
 
-    async activeIds() {
-      // SSCAN in pages, so a large set never blocks Redis in one command.
-      const ids = new Set<string>();
-      let cursor = '0';
-      do {
-        const [next, page] = await redis.sscan(allActiveKey, cursor, 'COUNT', 500);
-        cursor = next;
-        for (const id of page) ids.add(id);
-      } while (cursor !== '0');
-      return [...ids];
-    },
+    activeIds: () => setMembers(redis, allActiveKey),
 
     async appendEpochs(id, token, entries) {
       const args = entries.flatMap((e) => [String(e.epoch), JSON.stringify(e)]);

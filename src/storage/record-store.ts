@@ -141,6 +141,51 @@ export function createRecordStore<T extends { id: string; createdAt: string }>(
   };
 }
 
+/** A leased record as a compare-and-set sees it: owner, record, lease and revision read together. */
+export interface Revisioned<T, L> {
+  tenant: string;
+  job: T;
+  lease: L | null;
+  rev: string;
+}
+
+/**
+ * The compare-and-set loop of the leased stores: reads, lets `mutate` decide the next record (null:
+ * no change), and writes it only if the revision did not move (`write` answers false when it
+ * moved; then it starts over). Throws after `maxRetries` lost races.
+ */
+export async function updateWithRetries<T, L>(
+  what: string,
+  read: () => Promise<Revisioned<T, L> | null>,
+  mutate: (current: { tenant: string; job: T; lease: L | null }) => { job: T; lease?: L | null } | null,
+  write: (current: Revisioned<T, L>, next: { job: T; lease: L | null }) => Promise<boolean>,
+  maxRetries = 50,
+): Promise<{ written: boolean; stored: { tenant: string; job: T; lease: L | null } | null }> {
+  for (let i = 0; i < maxRetries; i++) {
+    const current = await read();
+    if (!current) return { written: false, stored: null };
+    const next = mutate({ tenant: current.tenant, job: current.job, lease: current.lease });
+    if (next === null) return { written: false, stored: current };
+    const lease = next.lease === undefined ? current.lease : next.lease;
+    if (await write(current, { job: next.job, lease })) {
+      return { written: true, stored: { tenant: current.tenant, job: next.job, lease } };
+    }
+  }
+  throw new Error(`${what}: too many concurrent updates`);
+}
+
+/** Every member of a set, read with SSCAN in pages so a large set never blocks Redis in one command. */
+export async function setMembers(redis: Redis, key: string): Promise<string[]> {
+  const ids = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, page] = await redis.sscan(key, cursor, 'COUNT', 500);
+    cursor = next;
+    for (const id of page) ids.add(id);
+  } while (cursor !== '0');
+  return [...ids];
+}
+
 function throwOnExecError(results: Array<[Error | null, unknown]> | null): void {
   if (!results) throw new Error('Redis transaction aborted');
   for (const [err] of results) if (err) throw err;

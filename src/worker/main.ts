@@ -25,12 +25,15 @@ import { createDatasetStore } from '../storage/dataset-store.js';
 import { createModelStore } from '../storage/model-store.js';
 import { createTuningStore } from '../storage/tuning-store.js';
 import { createWebhookStore } from '../storage/webhook-store.js';
+import { startBatchWorker, type BatchWorker } from './batch-worker.js';
 import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
 import { createReconciler, type Reconciler } from './reconciler.js';
 import { keepSpareTrainingThread, stopSpareTrainingThread } from './thread-runner.js';
 
 export interface TrainingWorker {
   processor: TrainingProcessor;
+  /** Batch predictions: their own queue, processor and reconciler. */
+  batch: BatchWorker;
   /** Re-queues recorded jobs that lost their queue entry, every RECONCILE_INTERVAL_MS. */
   reconciler: Reconciler;
   /** Its Prometheus metrics, sent to Redis for the API's /metrics. */
@@ -122,16 +125,19 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     intervalMs: config.RECONCILE_INTERVAL_MS,
   });
   reconciler.start();
+  const batch = startBatchWorker({ config, logger, redis, files: fileStore, emit });
   metrics.start();
   keepSpareTrainingThread();
   let closing: Promise<void> | null = null;
   return {
     processor,
+    batch,
     reconciler,
     metrics,
     close() {
       closing ??= (async () => {
         processor.shutdown();
+        batch.shutdown();
         clearInterval(sweep);
         await stopSpareTrainingThread();
         const deadline = new Promise<'timeout'>((r) =>
@@ -141,6 +147,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
         // A reconcile pass under way is waited for too (it may hang on Redis, hence the same deadline).
         const closed = Promise.all([
           consumer.close(),
+          batch.close(),
           webhookConsumer.close().then(() => Promise.all([webhookQueue.close(), trialQueue.close()])),
           reconciler.stop().then(() => reconcileQueue.close()),
         ]).then(() => 'closed' as const);

@@ -8,8 +8,15 @@ import type { Logger } from '../logger.js';
 import type { QueueReconcileTarget } from '../queue/training-queue.js';
 import type { RedisJobStore } from '../storage/job-store.js';
 
+/** What the reconciler reads of a record: its status and creation time (any job kind has them). */
+export interface ReconciledRecord {
+  tenant: string;
+  job: Pick<StoredJob['job'], 'status' | 'createdAt'>;
+}
+
 export interface ReconcilerDeps {
-  jobs: Pick<RedisJobStore, 'activeIds' | 'read'>;
+  /** Training jobs (RedisJobStore) or any other job kind's records with the same fields. */
+  jobs: Pick<RedisJobStore, 'activeIds'> & { read(id: string): Promise<ReconciledRecord | null> };
   queue: Pick<QueueReconcileTarget, 'entryState' | 'reenqueue' | 'tryLock'>;
   logger: Pick<Logger, 'info' | 'warn'>;
   intervalMs: number;
@@ -41,7 +48,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
   let current: Promise<unknown> | null = null;
 
   /** Whether the record still needs an entry: queued (missing or finished entry), or running with none. */
-  function needsEntry(stored: StoredJob, entry: 'missing' | 'live' | 'finished'): boolean {
+  function needsEntry(stored: ReconciledRecord, entry: 'missing' | 'live' | 'finished'): boolean {
     if (stored.job.status === 'queued') return entry !== 'live';
     // A running job whose entry is only finished belongs to BullMQ's own stalled handling.
     if (stored.job.status === 'running') return entry === 'missing';

@@ -48,7 +48,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   });
   const logger = options.logger ?? createLogger('silent', 'test');
   const csvDescriber = createCsvDescriber();
-  const { deps, datasetStore, modelStore, queue, inspector, webhookQueue } = createApiDeps({
+  const { deps, datasetStore, modelStore, queue, batchQueue, inspector, webhookQueue } = createApiDeps({
     config,
     logger,
     redis,
@@ -68,6 +68,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await app.close();
       await csvDescriber.close();
       await queue?.close().catch(() => undefined);
+      await batchQueue.close().catch(() => undefined);
       await inspector.close().catch(() => undefined);
       await webhookQueue.close().catch(() => undefined);
       if (redis.status === 'ready') {

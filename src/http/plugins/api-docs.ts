@@ -24,6 +24,7 @@ const TAGS = [
   { name: 'training-jobs', description: 'Training runs, their progress and cancellation' },
   { name: 'models', description: 'Trained models and prediction' },
   { name: 'tuning-jobs', description: 'Hyperparameter searches over many trial runs' },
+  { name: 'batch-predictions', description: 'Whole datasets scored by a model in queued jobs' },
   { name: 'webhooks', description: 'Signed event deliveries to your endpoints' },
   { name: 'health', description: 'Liveness and readiness probes' },
 ];

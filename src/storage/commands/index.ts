@@ -48,3 +48,15 @@ export function jobCommands(redis: Redis): JobCommands {
       (await append(...keys, token, ...pairs)) as [number, number, number],
   };
 }
+
+/** The leased record store's script (record-cas-3.lua). */
+export interface RecordCommands {
+  /** record-cas-3.lua: 1 written, 0 the revision moved. */
+  recordCas(keys: [string, string, string], argv: [string, string, string, string]): Promise<number>;
+}
+
+/** Registers the leased record script on this connection (once) and returns its typed call site. */
+export function recordCommands(redis: Redis): RecordCommands {
+  const cas = load(redis, 'record-cas-3.lua');
+  return { recordCas: async (keys, argv) => Number(await cas(...keys, ...argv)) };
+}
