@@ -1,6 +1,7 @@
-// The FileStore contract, run against both implementations: the local directory and an
-// S3-compatible bucket (s3rver, started here). Whatever the backend, a write is all or nothing, a
-// missing key reads as null, and large files stream through without being held whole in memory.
+// The FileStore contract, run against both implementations, the local directory and an
+// S3-compatible bucket (s3rver, started here), and against the in-memory fake of tests/fakes.
+// Whatever the backend, a write is all or nothing and a missing key reads as null; the two real
+// ones also stream large files through without holding them whole in memory.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { createFileStore, fileStoreSettings, type FileStore } from '../../src/storage/file-store.js';
+import { createMemoryFileStore } from '../fakes/memory-file-store.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 
 const MiB = 1024 * 1024;
@@ -72,10 +74,11 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-const backends: Array<{ name: string; make: (root: string) => FileStore }> = [
+const persistent: Array<{ name: string; make: (root: string) => FileStore }> = [
   { name: 'local directory', make: (root) => createFileStore({ kind: 'local', dir: join(scratch, root) }) },
   { name: 'S3 bucket (s3rver)', make: (root) => createFileStore(s3.settings(`${root}/`)) },
 ];
+const backends = [...persistent, { name: 'memory fake (tests/fakes)', make: () => createMemoryFileStore() }];
 
 describe.each(backends)('FileStore on a $name', ({ make }) => {
   let root = 0;
@@ -140,6 +143,11 @@ describe.each(backends)('FileStore on a $name', ({ make }) => {
     expect(existsSync(local)).toBe(false);
     expect(text(await files.readBytes('datasets/imported.csv'))).toBe('x,y\n1,2\n');
   });
+});
+
+describe.each(persistent)('FileStore on a $name, with large files', ({ make }) => {
+  let root = 0;
+  const fresh = () => make(`large-${++root}`);
 
   it('when a 100 MiB file is written from a stream and read back as one, then it is intact and never held whole in memory', async () => {
     const files = fresh();
