@@ -13,22 +13,36 @@ import type { Dataset } from '../domain/schemas.js';
 import { fileKeys } from './file-keys.js';
 import type { FileStore } from './file-store.js';
 import { dataPaths } from './files.js';
-import { createRecordStore } from './record-store.js';
+import { createRecordStore, type RecordStore } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
 
+/** The DatasetStore of a deployment: metadata records in Redis under `prefix`. */
 export function createDatasetStore(deps: {
   redis: Redis;
   prefix: string;
   dataDir: string;
   files: FileStore;
 }): DatasetStore {
-  const paths = dataPaths(deps.dataDir);
   const keys = redisKeys(deps.prefix);
   const records = createRecordStore<Dataset>({
     redis: deps.redis,
     recordKey: keys.dataset,
     indexKey: keys.datasets,
   });
+  return datasetStoreOver({ records, dataDir: deps.dataDir, files: deps.files });
+}
+
+/**
+ * A DatasetStore over any record store for the metadata: staging under `dataDir`/staging, files in
+ * `files`. A record never points at a missing file: the file is stored first and removed last.
+ */
+export function datasetStoreOver(deps: {
+  records: RecordStore<Dataset>;
+  dataDir: string;
+  files: FileStore;
+}): DatasetStore {
+  const { records } = deps;
+  const paths = dataPaths(deps.dataDir);
   mkdirSync(paths.staging, { recursive: true });
 
   return {

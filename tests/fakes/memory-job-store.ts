@@ -4,6 +4,7 @@
 import { isTerminal } from '../../src/domain/lifecycle.js';
 import type { JobLease, JobMutation, JobStore, StoredJob, TenantId } from '../../src/domain/ports.js';
 import type { Job, Model } from '../../src/domain/schemas.js';
+import { createMemoryRecordStore } from './memory-records.js';
 
 export interface MemoryJobStore extends JobStore {
   /** Models committed with a job's final update, by id, with their tenant. */
@@ -11,12 +12,6 @@ export interface MemoryJobStore extends JobStore {
 }
 
 const clone = <T>(value: T): T => structuredClone(value);
-
-/** Opaque list cursor: the last item's creation time (ms) and id, newest first. */
-const encodeCursor = (score: number, id: string) =>
-  Buffer.from(JSON.stringify([score, id])).toString('base64url');
-const decodeCursor = (cursor: string) =>
-  JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [number, string];
 
 export function createMemoryJobStore(): MemoryJobStore {
   const records = new Map<string, StoredJob>();
@@ -51,18 +46,11 @@ export function createMemoryJobStore(): MemoryJobStore {
       return r ? { tenant: r.tenant, job: withProgress(clone(r.job)), lease: clone(r.lease) } : null;
     },
     async list(tenant, query) {
-      const after = query.cursor === undefined ? null : decodeCursor(query.cursor);
-      const rows = [...records.values()]
-        .filter((r) => r.tenant === tenant && (!query.status || r.job.status === query.status))
-        .map((r) => ({ score: Date.parse(r.job.createdAt), job: r.job }))
-        .sort((a, b) => b.score - a.score || (a.job.id < b.job.id ? 1 : -1))
-        .filter((r) => !after || r.score < after[0] || (r.score === after[0] && r.job.id < after[1]));
-      const page = rows.slice(0, query.limit);
-      const last = page.at(-1);
-      return {
-        data: page.map((r) => withProgress(clone(r.job))),
-        nextCursor: rows.length > query.limit && last ? encodeCursor(last.score, last.job.id) : null,
-      };
+      // The records' own list, over copies that carry the lease-free job with its progress.
+      const view = createMemoryRecordStore<Job>();
+      for (const r of records.values()) if (r.tenant === tenant) await view.put(tenant, withProgress(r.job));
+      const status = query.status;
+      return view.list(tenant, { ...query, filter: status ? (j) => j.status === status : undefined });
     },
     async update(id, mutate: JobMutation, model?: Model) {
       const current = records.get(id);

@@ -1,5 +1,5 @@
 // An in-memory JobService for route tests that need to drive a job's life by hand (events, 409).
-// The real service is exercised by the jobs engineer's tests and by the default test app.
+// The real service runs in tests/domain/services.test.ts (on the fakes of tests/fakes) and tests/jobs.
 import { ConflictError, NotFoundError } from '../../src/domain/errors.js';
 import { newId } from '../../src/domain/ids.js';
 import { recipes } from '../../src/domain/recipes.js';

@@ -1,4 +1,5 @@
-// The Redis record format and its pagination, the idempotency store and the readiness probe,
+// The record store contract (ownership and pagination), run on Redis and on the in-memory fake
+// of tests/fakes; then the Redis record format, the idempotency store and the readiness probe,
 // against the real Redis under a unique prefix.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import {
   type RecordStore,
 } from '../../src/storage/record-store.js';
 import { createRedis, redisKeys, type Redis } from '../../src/storage/redis.js';
+import { createMemoryRecordStore } from '../fakes/memory-records.js';
 import { deleteKeys } from '../helpers/app.js';
 
 interface Item {
@@ -21,32 +23,44 @@ interface Item {
 
 const PREFIX = `test-storage-${randomUUID()}`;
 
-describe('record store', () => {
+const contractBackends: Array<{ name: string; make: (redis: Redis) => RecordStore<Item> }> = [
+  {
+    name: 'Redis',
+    make: (redis) => {
+      const keys = redisKeys(`${PREFIX}:${randomUUID()}`);
+      return createRecordStore<Item>({ redis, recordKey: keys.dataset, indexKey: keys.datasets });
+    },
+  },
+  { name: 'memory (tests/fakes)', make: () => createMemoryRecordStore<Item>() },
+];
+
+describe.each(contractBackends)('RecordStore contract on $name', ({ make }) => {
   let redis: Redis;
   let store: RecordStore<Item>;
-  const keys = redisKeys(PREFIX);
-
   beforeAll(async () => {
     redis = createRedis('redis://127.0.0.1:6379', 'api');
     await new Promise((r) => redis.once('ready', r));
-    store = createRecordStore<Item>({ redis, recordKey: keys.dataset, indexKey: keys.datasets });
+    store = make(redis);
   });
   afterAll(async () => {
     await deleteKeys(redis, `${PREFIX}:*`);
     await redis.quit();
   });
 
-  it('when a record is put, then it is stored as {tenant, data} and indexed by its creation time', async () => {
-    const item: Item = { id: 'ds_one', createdAt: '2026-01-02T03:04:05.006Z', kind: 'a' };
+  it('when a record is put, then only its tenant reads or removes it', async () => {
+    const item: Item = { id: 'ds_own', createdAt: '2026-01-02T03:04:05.006Z', kind: 'a' };
     await store.put('t1', item);
-    expect(JSON.parse((await redis.get(keys.dataset('ds_one')))!)).toEqual({ tenant: 't1', data: item });
-    expect(Number(await redis.zscore(keys.datasets('t1'), 'ds_one'))).toBe(Date.parse(item.createdAt));
-    expect(await store.get('t1', 'ds_one')).toEqual(item);
-    expect(await store.get('t2', 'ds_one')).toBeNull();
-    expect(await store.remove('t2', 'ds_one')).toBe(false);
-    expect(await store.remove('t1', 'ds_one')).toBe(true);
-    expect(await store.get('t1', 'ds_one')).toBeNull();
-    expect(await redis.zscore(keys.datasets('t1'), 'ds_one')).toBeNull();
+    expect(await store.get('t1', 'ds_own')).toEqual(item);
+    expect(await store.getRecord('ds_own')).toEqual({ tenant: 't1', data: item });
+    expect(await store.get('t2', 'ds_own')).toBeNull();
+    expect(await store.remove('t2', 'ds_own')).toBe(false);
+    expect(await store.remove('t1', 'ds_own')).toBe(true);
+    expect(await store.get('t1', 'ds_own')).toBeNull();
+    expect((await store.list('t1', { limit: 10 })).data).toEqual([]);
+  });
+
+  it('when a cursor is not one of ours, then list refuses it as a 400 naming cursor', async () => {
+    await expect(store.list('t1', { limit: 1, cursor: '!!' })).rejects.toMatchObject({ status: 400 });
   });
 
   it('when many records share a millisecond, then pages still list each exactly once, newest first', async () => {
@@ -86,6 +100,35 @@ describe('record store', () => {
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
     expect(onlyA).toEqual(expected.filter((id) => items.find((x) => x.id === id)!.kind === 'a'));
+  });
+});
+
+describe('Redis record format', () => {
+  let redis: Redis;
+  let store: RecordStore<Item>;
+  const keys = redisKeys(PREFIX);
+
+  beforeAll(async () => {
+    redis = createRedis('redis://127.0.0.1:6379', 'api');
+    await new Promise((r) => redis.once('ready', r));
+    store = createRecordStore<Item>({ redis, recordKey: keys.dataset, indexKey: keys.datasets });
+  });
+  afterAll(async () => {
+    await deleteKeys(redis, `${PREFIX}:*`);
+    await redis.quit();
+  });
+
+  it('when a record is put, then it is stored as {tenant, data} and indexed by its creation time', async () => {
+    const item: Item = { id: 'ds_one', createdAt: '2026-01-02T03:04:05.006Z', kind: 'a' };
+    await store.put('t1', item);
+    expect(JSON.parse((await redis.get(keys.dataset('ds_one')))!)).toEqual({ tenant: 't1', data: item });
+    expect(Number(await redis.zscore(keys.datasets('t1'), 'ds_one'))).toBe(Date.parse(item.createdAt));
+    expect(await store.get('t1', 'ds_one')).toEqual(item);
+    expect(await store.get('t2', 'ds_one')).toBeNull();
+    expect(await store.remove('t2', 'ds_one')).toBe(false);
+    expect(await store.remove('t1', 'ds_one')).toBe(true);
+    expect(await store.get('t1', 'ds_one')).toBeNull();
+    expect(await redis.zscore(keys.datasets('t1'), 'ds_one')).toBeNull();
   });
 
   it('when an index entry has no record (a crash between writes), then lists skip it', async () => {
