@@ -13,6 +13,7 @@ export { charsetName, DELIMITERS, type Delimiter } from './dialect.js';
 export { DEFAULT_MISSING_VALUES, isMissingCell, type DecimalMark } from './cells.js';
 export { writeCsv, writeCsvRows, neutralizeCell } from './csv-write.js';
 export { readCsvRecords, type CsvRecord } from './csv-records.js';
+export { encodeColumns, decodeColumns } from './columns-file.js';
 export {
   describeTable,
   tableWarnings,

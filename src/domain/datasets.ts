@@ -63,7 +63,7 @@ export function createDatasetService(deps: {
     options: ReadOptions,
   ): Promise<Pick<Dataset, 'rowCount' | 'columns' | 'warnings' | 'format'>> {
     const readOptions: CsvOptions = { ...options, missingValues: options.missingValues ?? null };
-    const described = await describer.describe(path, csvLimits, readOptions).catch((err: unknown) => {
+    const described = await describer.describe(path, csvLimits, readOptions, true).catch((err: unknown) => {
       throw csvProblem(err);
     });
     const format: CsvFormat = {
@@ -118,9 +118,11 @@ export function createDatasetService(deps: {
         if (!copy) throw new NotFoundError('Dataset file', id);
         try {
           next = { ...next, ...(await describe(copy, options)) };
+          await store.update(tenant, next, copy);
         } finally {
           await store.discard(copy);
         }
+        return next;
       }
       await store.update(tenant, next);
       return next;

@@ -32,11 +32,18 @@ export interface DatasetStore {
    * changes how it is read); null when the file is gone. The caller discards the copy.
    */
   stageStored(id: string): Promise<string | null>;
-  /** Removes a staged file that will not be saved; a missing file is fine. */
+  /** Removes a staged file that will not be saved, and typed columns kept beside it; a missing file is fine. */
   discard(path: string): Promise<void>;
-  /** Replaces the metadata of an existing dataset (its file stays). */
-  update(tenant: TenantId, dataset: Dataset): Promise<void>;
-  /** Stores the staged file as the dataset's file (all or nothing), then records the metadata. */
+  /**
+   * Replaces the metadata of an existing dataset (its file stays). With `reread`, the staged copy
+   * the new metadata was read from: the typed columns the describer kept beside it replace the
+   * stored ones.
+   */
+  update(tenant: TenantId, dataset: Dataset, reread?: string): Promise<void>;
+  /**
+   * Stores the staged file as the dataset's file (all or nothing), with the typed columns the
+   * describer kept beside it when there are any, then records the metadata.
+   */
   save(tenant: TenantId, dataset: Dataset, stagedFile: string): Promise<void>;
   get(tenant: TenantId, id: string): Promise<Dataset | null>;
   list(tenant: TenantId, query: ListQuery): Promise<Page<Dataset>>;
@@ -49,7 +56,16 @@ export interface DatasetStore {
  * module's CsvError (kind, row and column kept) when the file is not a usable table.
  */
 export interface CsvDescriber {
-  describe(path: string, limits: CsvLimits, options?: CsvOptions): Promise<DescribedCsv>;
+  /**
+   * With keepColumns, the typed columns are also kept beside the file, for the DatasetStore to
+   * store with it (save, update), so that training never parses the text again.
+   */
+  describe(
+    path: string,
+    limits: CsvLimits,
+    options?: CsvOptions,
+    keepColumns?: boolean,
+  ): Promise<DescribedCsv>;
   /** Stops the threads; later calls to describe reject. */
   close(): Promise<void>;
 }

@@ -2,10 +2,11 @@
 // runs the parser. Errors go back as plain data (a CsvError's kind, row and column included),
 // because an Error's own fields do not survive postMessage.
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { parentPort } from 'node:worker_threads';
-import { CsvError, describeTable, readCsv, tableWarnings } from '../data/index.js';
+import { CsvError, describeTable, encodeColumns, readCsv, tableWarnings } from '../data/index.js';
 import type { DescribeReply, DescribeRequest } from './csv-describer.js';
+import { stagedColumnsPath } from './file-keys.js';
 
 const port = parentPort;
 if (!port) throw new Error('csv-describe-thread.ts runs as a worker thread only');
@@ -14,13 +15,26 @@ port.on('message', (msg: DescribeRequest) => {
   void describe(msg).then((reply) => port.postMessage(reply));
 });
 
-async function describe({ id, path, limits, options }: DescribeRequest): Promise<DescribeReply> {
+async function describe({ id, path, limits, options, keepColumns }: DescribeRequest): Promise<DescribeReply> {
   try {
     // Large reads (fewer chunks to join across), and the size so columns are allocated once.
     const { size } = await stat(path);
     const table = await readCsv(createReadStream(path, { highWaterMark: 1 << 20 }), limits, options, {
       sizeBytes: size,
     });
+    if (keepColumns) {
+      // Stamped with the read format as the dataset records it, which a job's spec carries.
+      const stamp = {
+        ...table.format,
+        missingValues: options.missingValues ?? null,
+        columnTypes: options.columnTypes ?? {},
+      };
+      const target = stagedColumnsPath(path);
+      await writeFile(target, encodeColumns(table, stamp)).catch(async (err: unknown) => {
+        await rm(target, { force: true });
+        throw err;
+      });
+    }
     return {
       id,
       ok: true,

@@ -15,6 +15,8 @@ export interface DescribeRequest {
   path: string;
   limits: CsvLimits;
   options: CsvOptions;
+  /** Also write the typed columns beside the file (stagedColumnsPath). */
+  keepColumns: boolean;
 }
 
 /** An error as plain data: Error subclasses lose their class and fields across postMessage. */
@@ -108,10 +110,10 @@ export function createCsvDescriber(options: CsvDescriberOptions = {}): CsvDescri
   if (options.prestart) startSlot();
 
   return {
-    describe(path, limits, options = {}) {
+    describe(path, limits, options = {}, keepColumns = false) {
       if (closed) return Promise.reject(new Error('the CSV describer was closed'));
       return new Promise((resolve, reject) => {
-        queue.push({ request: { id: nextId++, path, limits, options }, resolve, reject });
+        queue.push({ request: { id: nextId++, path, limits, options, keepColumns }, resolve, reject });
         dispatch();
       });
     },

@@ -2,7 +2,7 @@
 // it is accepted), then stored as a file of the configured FileStore; the metadata is a Redis
 // record (see redis.ts).
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { TooLargeError } from '../domain/errors.js';
 import type { DatasetStore } from '../domain/ports.js';
 import type { Dataset } from '../domain/schemas.js';
-import { fileKeys } from './file-keys.js';
+import { fileKeys, stagedColumnsPath } from './file-keys.js';
 import type { FileStore } from './file-store.js';
 import { dataPaths } from './files.js';
 import { createRecordStore, type RecordStore } from './record-store.js';
@@ -79,20 +79,31 @@ export function datasetStoreOver(deps: {
       return path;
     },
 
-    discard: (path) => rm(path, { force: true }),
+    async discard(path) {
+      await rm(path, { force: true });
+      await rm(stagedColumnsPath(path), { force: true });
+    },
 
     async save(tenant, dataset, stagedFile) {
-      // File first, then the record: a record never points at a missing file.
+      // Files first, then the record: a record never points at a missing file. The typed columns
+      // may be absent (a job then parses the CSV), the CSV never.
       await deps.files.importFile(fileKeys.dataset(dataset.id), stagedFile);
       try {
+        await importColumns(dataset.id, stagedFile);
         await records.put(tenant, dataset);
       } catch (err) {
         await deps.files.remove(fileKeys.dataset(dataset.id));
+        await deps.files.remove(fileKeys.datasetColumns(dataset.id));
         throw err;
       }
     },
 
-    update: (tenant, dataset) => records.put(tenant, dataset),
+    async update(tenant, dataset, reread) {
+      // A job compares the columns' stamp with its own read format, so columns written before a
+      // failed record update are never read under the wrong format.
+      if (reread) await importColumns(dataset.id, reread);
+      await records.put(tenant, dataset);
+    },
 
     get: (tenant, id) => records.get(tenant, id),
     list: (tenant, query) => records.list(tenant, query),
@@ -100,8 +111,17 @@ export function datasetStoreOver(deps: {
     async remove(tenant, id) {
       // Record first: once it is gone nobody can reach the file, so a crash leaves only an orphan file.
       const removed = await records.remove(tenant, id);
-      if (removed) await deps.files.remove(fileKeys.dataset(id));
+      if (removed) {
+        await deps.files.remove(fileKeys.datasetColumns(id));
+        await deps.files.remove(fileKeys.dataset(id));
+      }
       return removed;
     },
   };
+
+  /** Stores the typed columns kept beside a staged file, when the describer kept any. */
+  async function importColumns(id: string, stagedFile: string): Promise<void> {
+    const columns = stagedColumnsPath(stagedFile);
+    if (existsSync(columns)) await deps.files.importFile(fileKeys.datasetColumns(id), columns);
+  }
 }

@@ -14,6 +14,7 @@ export function dataPaths(dataDir: string) {
     root,
     staging: join(root, 'staging'),
     dataset: (id: string) => join(root, fileKeys.dataset(id)),
+    datasetColumns: (id: string) => join(root, fileKeys.datasetColumns(id)),
     model: (id: string) => join(root, fileKeys.model(id)),
     checkpoint: (jobId: string) => join(root, fileKeys.checkpoint(jobId)),
     redis: join(root, 'redis'),

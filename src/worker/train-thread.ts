@@ -2,7 +2,7 @@
 // which persists it and answers continue or stop. Training runs here so the main thread's event
 // loop stays free to renew the job's lock in Redis.
 import { parentPort } from 'node:worker_threads';
-import { CsvError, readCsv } from '../data/index.js';
+import { CsvError } from '../data/index.js';
 import { InvalidTrainingDataError, runTraining } from '../domain/training.js';
 import {
   TrainingAbortedError,
@@ -12,7 +12,7 @@ import {
   setEngineThreads,
 } from '../engine/index.js';
 import { createFileStore } from '../storage/file-store.js';
-import { fileKeys } from '../storage/file-keys.js';
+import { loadDatasetTable } from '../storage/dataset-table.js';
 import type { ThreadInput, ThreadReply, ThreadRequest, ThreadMessage } from './thread-protocol.js';
 
 const port = parentPort;
@@ -57,12 +57,12 @@ async function main(input: ThreadInput): Promise<void> {
   let table;
   try {
     // The format frozen in the spec at submit time: a later PATCH of the dataset does not change this job.
-    const csv = input.spec.csv;
-    const file = await createFileStore(input.files).openRead(fileKeys.dataset(input.spec.datasetId));
-    if (!file) {
+    const files = createFileStore(input.files);
+    const loaded = await loadDatasetTable(files, input.spec.datasetId, input.spec.csv, input.csvLimits);
+    if (!loaded) {
       return post({ type: 'error', kind: 'datasetDeleted', message: 'the dataset file no longer exists' });
     }
-    table = await readCsv(file, input.csvLimits, csv ?? {});
+    table = loaded.table;
   } catch (err) {
     if (err instanceof CsvError) return post({ type: 'error', kind: 'invalidData', message: err.message });
     throw err;

@@ -168,7 +168,9 @@ describe('failures the processor decides', () => {
   it('when the dataset file is gone before training starts, then the job fails with code datasetDeleted', async () => {
     const ds = await h.upload('iris');
     const job = await h.submit({ datasetId: ds, target: 'species', training: { epochs: 3 } });
+    // Both of the dataset's stored files: the CSV and the typed columns read from it at upload.
     await rm(h.paths.dataset(ds));
+    await rm(h.paths.datasetColumns(ds));
     const outcome = await processorWith().process({
       data: { jobId: job.id, tenant: TENANT },
       attemptsMade: 0,
