@@ -2864,6 +2864,10 @@ export interface components {
                     size: number;
                     /** @constant */
                     type: "periodic";
+                } | {
+                    bins: number;
+                    /** @constant */
+                    type: "piecewiseLinear";
                 } | false;
                 /** @enum {string} */
                 initializer: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
@@ -2962,6 +2966,10 @@ export interface components {
                     size: number;
                     /** @constant */
                     type: "periodic";
+                } | {
+                    bins: number;
+                    /** @constant */
+                    type: "piecewiseLinear";
                 } | false;
                 /** @enum {string} */
                 initializer: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
@@ -3038,7 +3046,7 @@ export interface components {
                 /** @enum {string} */
                 binaryOutput?: "softmax" | "sigmoid";
                 /** @description Periodic embeddings of the numeric inputs (false: none) */
-                embedding?: {
+                embedding?: ({
                     /**
                      * @description Learned frequencies per feature
                      * @default 16
@@ -3056,7 +3064,15 @@ export interface components {
                     size: number;
                     /** @constant */
                     type: "periodic";
-                } | false;
+                } | {
+                    /**
+                     * @description Quantile bins per numeric input, from the training rows (fewer where values repeat)
+                     * @default 8
+                     */
+                    bins: number;
+                    /** @constant */
+                    type: "piecewiseLinear";
+                }) | false;
                 /** @enum {string} */
                 initializer?: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
                 layers?: {
@@ -3145,7 +3161,7 @@ export interface components {
                 /** @enum {string} */
                 binaryOutput?: "softmax" | "sigmoid";
                 /** @description Periodic embeddings of the numeric inputs (false: none) */
-                embedding?: {
+                embedding?: ({
                     /**
                      * @description Learned frequencies per feature
                      * @default 16
@@ -3163,7 +3179,15 @@ export interface components {
                     size?: number;
                     /** @constant */
                     type: "periodic";
-                } | false;
+                } | {
+                    /**
+                     * @description Quantile bins per numeric input, from the training rows (fewer where values repeat)
+                     * @default 8
+                     */
+                    bins?: number;
+                    /** @constant */
+                    type: "piecewiseLinear";
+                }) | false;
                 /** @enum {string} */
                 initializer?: "he" | "heNormal" | "xavier" | "xavierNormal" | "uniform" | "normal";
                 layers?: {

@@ -231,10 +231,12 @@ export const LayerSchema = z
   .strict();
 
 /**
- * Per-feature periodic embeddings of the numeric inputs in front of the first layer (engine
- * embedding.ts): each numeric input x also enters as `size` values W₂·cos(2π·w₁·x + b₁) + b₂.
+ * Per-feature embeddings of the numeric inputs in front of the first layer (engine embedding.ts):
+ * periodic, each numeric input x also enters as `size` values W₂·cos(2π·w₁·x + b₁) + b₂; or
+ * piecewise-linear, x also enters as its position within each of `bins` quantile bins of the
+ * training rows.
  */
-export const EmbeddingSchema = z
+const PeriodicEmbeddingSchema = z
   .object({
     type: z.literal('periodic'),
     frequencies: z.number().int().min(1).max(64).default(16).describe('Learned frequencies per feature'),
@@ -247,6 +249,22 @@ export const EmbeddingSchema = z
       .describe('Standard deviation of the initial frequencies, in cycles per unit of the scaled input'),
   })
   .strict();
+const PiecewiseLinearEmbeddingSchema = z
+  .object({
+    type: z.literal('piecewiseLinear'),
+    bins: z
+      .number()
+      .int()
+      .min(2)
+      .max(64)
+      .default(8)
+      .describe('Quantile bins per numeric input, from the training rows (fewer where values repeat)'),
+  })
+  .strict();
+export const EmbeddingSchema = z.discriminatedUnion('type', [
+  PeriodicEmbeddingSchema,
+  PiecewiseLinearEmbeddingSchema,
+]);
 
 const optimizerCommon = {
   learningRate: z.number().positive().max(10).optional(),
@@ -426,6 +444,7 @@ export const TrainingSpecSchema = z
             size: z.number().int(),
             sigma: z.number(),
           }),
+          z.object({ type: z.literal('piecewiseLinear'), bins: z.number().int() }),
           z.literal(false),
         ])
         .default(false),

@@ -20,6 +20,8 @@ import {
   metricsOfOutputs,
   regressionMetrics,
   outputActivationFor,
+  piecewiseLinearBins,
+  type EmbeddingSpec,
   type Batchable,
   type EpochReport,
   type LossName,
@@ -118,7 +120,7 @@ export function prepareTraining(table: Table, spec: TrainingSpec): PreparedTrain
     for (const plan of plans) {
       for (let e = 0; e < training.ensemble; e++) {
         const seed = training.seed + members.length;
-        members.push({ ...plan, seed, model: createNetwork(spec, encoder, seed) });
+        members.push({ ...plan, seed, model: createNetwork(spec, encoder, plan.train, seed) });
       }
     }
     return {
@@ -149,14 +151,11 @@ function encoderOptions(spec: TrainingSpec): EncoderOptions {
   };
 }
 
-function createNetwork(spec: TrainingSpec, encoder: Encoder, seed: number): Sequential {
-  // The embedding applies to the numeric inputs; a table without any trains without it.
-  const e = spec.model.embedding;
-  const numeric = e ? encoder.continuousInputs() : [];
+function createNetwork(spec: TrainingSpec, encoder: Encoder, train: Encoded, seed: number): Sequential {
   return Sequential.create(
     {
       inputSize: encoder.inputSize,
-      ...(e && numeric.length > 0 ? { embedding: { ...e, features: numeric } } : {}),
+      ...embeddingOf(spec, encoder, train),
       layers: [
         ...spec.model.layers,
         { units: encoder.outputSize, activation: outputActivationFor(spec.training.loss as LossName) },
@@ -165,6 +164,19 @@ function createNetwork(spec: TrainingSpec, encoder: Encoder, seed: number): Sequ
     },
     createRng(seed),
   );
+}
+
+/**
+ * The network's embedding of the numeric inputs, if the spec asks for one and the table has any;
+ * piecewise-linear bins are quantiles of this network's own training rows.
+ */
+function embeddingOf(spec: TrainingSpec, encoder: Encoder, train: Encoded): { embedding?: EmbeddingSpec } {
+  const e = spec.model.embedding;
+  const features = e ? encoder.continuousInputs() : [];
+  if (!e || features.length === 0) return {};
+  if (e.type === 'periodic') return { embedding: { ...e, features } };
+  const bins = piecewiseLinearBins(train.x, train.rows, encoder.inputSize, features, e.bins);
+  return { embedding: { type: 'piecewiseLinear', features, bins } };
 }
 
 /** The k folds of the training rows (fewer when there are fewer rows than folds). */

@@ -5,7 +5,7 @@
 // value kept beside it, which makes one fixed frequency scale safe without tuning).
 import type { Rng } from './random.js';
 import { createParam, type Param } from './tensor.js';
-import type { EmbeddingSpec } from './types.js';
+import type { EmbeddingSpec, PeriodicEmbeddingSpec, PiecewiseLinearEmbeddingSpec } from './types.js';
 
 const TWO_PI = 2 * Math.PI;
 
@@ -15,9 +15,22 @@ const TWO_PI = 2 * Math.PI;
  */
 export const EMBEDDING_LR_FACTOR = 0.1;
 
+/** What a network's first stage offers the model: the Dense-like calls an embedding answers. */
+export interface Embedding {
+  readonly params: Param[];
+  /** inputSize plus the values appended per row. */
+  readonly outputSize: number;
+  init(rng: Rng): void;
+  /** The embedded rows (a view that the next forward overwrites). */
+  forward(x: Float32Array, rows: number): Float32Array;
+  /** Accumulates the parameters' gradients from dL/dout of the last forward. */
+  backward(dOut: Float32Array): void;
+}
+
 /** Checks an embedding spec against the network's input size; returns a message naming what is wrong. */
 export function embeddingProblem(e: EmbeddingSpec, inputSize: number): string | null {
-  if (e.type !== 'periodic') return `spec.embedding.type "${String(e.type)}" is not "periodic"`;
+  if (e.type !== 'periodic' && e.type !== 'piecewiseLinear')
+    return `spec.embedding.type "${String((e as { type: unknown }).type)}" is not "periodic" or "piecewiseLinear"`;
   if (!Array.isArray(e.features) || e.features.length === 0)
     return 'spec.embedding.features must be a non-empty array of input indices';
   for (let i = 0; i < e.features.length; i++) {
@@ -26,6 +39,10 @@ export function embeddingProblem(e: EmbeddingSpec, inputSize: number): string | 
       return `spec.embedding.features[${i}] must be an integer in [0, ${inputSize})`;
     if (i > 0 && f <= e.features[i - 1]) return 'spec.embedding.features must be strictly ascending';
   }
+  return e.type === 'periodic' ? periodicProblem(e) : binsProblem(e);
+}
+
+function periodicProblem(e: PeriodicEmbeddingSpec): string | null {
   for (const key of ['frequencies', 'size'] as const) {
     const v = e[key];
     if (!Number.isInteger(v) || v < 1 || v > 256)
@@ -35,6 +52,35 @@ export function embeddingProblem(e: EmbeddingSpec, inputSize: number): string | 
   return null;
 }
 
+function binsProblem(e: PiecewiseLinearEmbeddingSpec): string | null {
+  if (!Array.isArray(e.bins) || e.bins.length !== e.features.length)
+    return 'spec.embedding.bins must hold one array of edges per embedded feature';
+  for (let i = 0; i < e.bins.length; i++) {
+    const b = e.bins[i];
+    const ok =
+      Array.isArray(b) &&
+      b.length >= 2 &&
+      b.length <= 257 &&
+      b.every((v, j) => Number.isFinite(v) && (j === 0 || v > b[j - 1]));
+    if (!ok) return `spec.embedding.bins[${i}] must be 2 to 257 finite, strictly ascending edges`;
+  }
+  return null;
+}
+
+/** The embedding a spec describes, over `inputSize` inputs (the spec already validated). */
+export function createEmbedding(inputSize: number, spec: EmbeddingSpec): Embedding {
+  return spec.type === 'periodic'
+    ? new PeriodicEmbedding(inputSize, spec)
+    : new PiecewiseLinearEmbedding(inputSize, spec);
+}
+
+/** A deep copy of an embedding spec. */
+export function cloneEmbedding(e: EmbeddingSpec): EmbeddingSpec {
+  return e.type === 'periodic'
+    ? { type: e.type, features: [...e.features], frequencies: e.frequencies, size: e.size, sigma: e.sigma }
+    : { type: e.type, features: [...e.features], bins: e.bins.map((b) => [...b]) };
+}
+
 /**
  * Periodic embedding of F input columns with K frequencies and S outputs each. Input rows ×
  * inputSize; output rows × (inputSize + F·S): the input row as it is, then for feature f the S
@@ -42,7 +88,7 @@ export function embeddingProblem(e: EmbeddingSpec, inputSize: number): string | 
  * train at EMBEDDING_LR_FACTOR times the learning rate; W₂ takes weight decay, the others not.
  * Only a network's first stage: backward gives no gradient for the input.
  */
-export class PeriodicEmbedding {
+export class PeriodicEmbedding implements Embedding {
   readonly frequency: Param;
   readonly phase: Param;
   readonly weight: Param;
@@ -60,7 +106,7 @@ export class PeriodicEmbedding {
 
   constructor(
     readonly inputSize: number,
-    readonly spec: EmbeddingSpec,
+    readonly spec: PeriodicEmbeddingSpec,
   ) {
     this.f = spec.features.length;
     this.k = spec.frequencies;
@@ -166,4 +212,81 @@ export class PeriodicEmbedding {
       }
     }
   }
+}
+
+/**
+ * Piecewise-linear encoding of the listed columns (see PiecewiseLinearEmbeddingSpec): output rows ×
+ * (inputSize + Σ T_f), the input row as it is, then each feature's T_f bin values. Fixed edges, so
+ * no parameters and nothing to learn; backward has nothing to do.
+ */
+export class PiecewiseLinearEmbedding implements Embedding {
+  readonly params: Param[] = [];
+  readonly outputSize: number;
+  private out = new Float32Array(0);
+
+  constructor(
+    readonly inputSize: number,
+    readonly spec: PiecewiseLinearEmbeddingSpec,
+  ) {
+    this.outputSize = inputSize + spec.bins.reduce((n, b) => n + b.length - 1, 0);
+  }
+
+  init(): void {}
+
+  forward(x: Float32Array, rows: number): Float32Array {
+    const n = this.inputSize;
+    const m = this.outputSize;
+    if (x.length < rows * n)
+      throw new RangeError(
+        `PiecewiseLinearEmbedding.forward: input has ${x.length} values, expected ${rows}×${n}`,
+      );
+    if (this.out.length < rows * m) this.out = new Float32Array(rows * m);
+    const { features, bins } = this.spec;
+    for (let r = 0; r < rows; r++) {
+      let o = r * m;
+      for (let i = 0; i < n; i++) this.out[o++] = x[r * n + i];
+      for (let f = 0; f < features.length; f++) {
+        const v = x[r * n + features[f]];
+        const b = bins[f];
+        for (let t = 1; t < b.length; t++) {
+          const e = (v - b[t - 1]) / (b[t] - b[t - 1]);
+          this.out[o++] = e <= 0 ? 0 : e >= 1 ? 1 : e;
+        }
+      }
+    }
+    return this.out.subarray(0, rows * m);
+  }
+
+  backward(): void {}
+}
+
+/**
+ * Bin edges for a piecewise-linear encoding: per listed column of the rows × inputSize matrix x,
+ * the distinct values among its quantiles at levels 0, 1/count, …, 1 (numpy's linear
+ * interpolation, the lower-sorted rank (n − 1)·q). A column with fewer than two distinct edges
+ * (a constant one) gets [min, min + 1], so its encoding is 0. Quantiles as in Gorishniy et al.
+ * 2022 §3.2 ("PLE-Q"); computed on the training rows only.
+ */
+export function piecewiseLinearBins(
+  x: Float32Array,
+  rows: number,
+  inputSize: number,
+  features: number[],
+  count: number,
+): number[][] {
+  return features.map((col) => {
+    const v = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) v[r] = x[r * inputSize + col];
+    v.sort();
+    const edges: number[] = [];
+    for (let q = 0; q <= count; q++) {
+      const pos = ((rows - 1) * q) / count;
+      const lo = Math.floor(pos);
+      const hi = Math.min(lo + 1, rows - 1);
+      // Rounded to float32 so the edges compare exactly with the inputs they were computed from.
+      const e = Math.fround(v[lo] + (v[hi] - v[lo]) * (pos - lo));
+      if (edges.length === 0 || e > edges[edges.length - 1]) edges.push(e);
+    }
+    return edges.length >= 2 ? edges : [edges[0] ?? 0, (edges[0] ?? 0) + 1];
+  });
 }

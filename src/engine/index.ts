@@ -18,7 +18,13 @@ export {
   type OptimizerState,
 } from './optimizers.js';
 export { Dense } from './layers.js';
-export { PeriodicEmbedding, EMBEDDING_LR_FACTOR } from './embedding.js';
+export {
+  PeriodicEmbedding,
+  PiecewiseLinearEmbedding,
+  piecewiseLinearBins,
+  EMBEDDING_LR_FACTOR,
+  type Embedding,
+} from './embedding.js';
 export { Sequential, ModelFormatError } from './model.js';
 export {
   fit,

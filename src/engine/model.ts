@@ -1,7 +1,7 @@
 // Sequential: a stack of dense layers with forward, backward through a loss, the parameter list,
 // and a versioned JSON form whose weights (base64 little-endian Float32) restore bit for bit.
 import { activations } from './activations.js';
-import { embeddingProblem, PeriodicEmbedding } from './embedding.js';
+import { cloneEmbedding, createEmbedding, embeddingProblem, type Embedding } from './embedding.js';
 import { getKernels, type Kernels, type PreparedMatrix } from './kernels/index.js';
 import { Dense } from './layers.js';
 import { fusedLosses, lossFunctions } from './losses.js';
@@ -60,17 +60,7 @@ function cloneSpec(spec: ModelSpec): ModelSpec {
   const e = spec.embedding;
   return {
     inputSize: spec.inputSize,
-    ...(e
-      ? {
-          embedding: {
-            type: e.type,
-            features: [...e.features],
-            frequencies: e.frequencies,
-            size: e.size,
-            sigma: e.sigma,
-          },
-        }
-      : {}),
+    ...(e ? { embedding: cloneEmbedding(e) } : {}),
     layers: spec.layers.map((l) =>
       l.dropout
         ? { units: l.units, activation: l.activation, dropout: l.dropout }
@@ -120,7 +110,7 @@ class Dropout {
 export class Sequential {
   readonly layers: Dense[];
   /** The per-feature embedding in front of the first layer, when the spec has one. */
-  readonly embedding: PeriodicEmbedding | null;
+  readonly embedding: Embedding | null;
   private readonly paramList: Param[];
   private dOut = new Float32Array(0);
   private readonly dOutViews = new Map<number, Float32Array>();
@@ -133,7 +123,7 @@ export class Sequential {
   private dropoutActive = false;
 
   private constructor(readonly spec: ModelSpec) {
-    this.embedding = spec.embedding ? new PeriodicEmbedding(spec.inputSize, spec.embedding) : null;
+    this.embedding = spec.embedding ? createEmbedding(spec.inputSize, spec.embedding) : null;
     let inSize = this.embedding ? this.embedding.outputSize : spec.inputSize;
     this.layers = spec.layers.map((l, i) => {
       const d = new Dense(inSize, l.units, l.activation, `layers.${i}`);
@@ -152,7 +142,7 @@ export class Sequential {
 
   /**
    * A new model with weights drawn from spec.initializer with `rng`, biases zero (the embedding's
-   * parameters first, as PeriodicEmbedding.init draws them).
+   * parameters first, as its init draws them).
    */
   static create(spec: ModelSpec, rng: Rng): Sequential {
     validateSpec(spec);

@@ -72,7 +72,7 @@ export interface LayerSpec {
  * listed input column x also enters as `size` values W₂·cos(2π·w₁·x + b₁) + b₂ with `frequencies`
  * learned frequencies w₁, initially N(0, sigma²).
  */
-export interface EmbeddingSpec {
+export interface PeriodicEmbeddingSpec {
   type: 'periodic';
   /** The 0-based input columns embedded, strictly ascending (the numeric ones). */
   features: number[];
@@ -83,6 +83,23 @@ export interface EmbeddingSpec {
   /** Standard deviation of the initial frequencies, in cycles per unit of the scaled input (RealMLP-TD: 0.1). */
   sigma: number;
 }
+
+/**
+ * Piecewise-linear encoding (Gorishniy et al. 2022, arXiv 2203.05556 §3.2): input column x with
+ * bin edges b₀ < b₁ < … < b_T also enters as T values clamp((x − b_{t−1})/(b_t − b_{t−1}), 0, 1),
+ * so the next layer can give each bin its own slope. No trainable parameters; the edges are fixed
+ * when the network is made (quantiles of the training rows, see piecewiseLinearBins).
+ */
+export interface PiecewiseLinearEmbeddingSpec {
+  type: 'piecewiseLinear';
+  /** The 0-based input columns embedded, strictly ascending. */
+  features: number[];
+  /** Per embedded column, its strictly ascending edges (at least two). */
+  bins: number[][];
+}
+
+/** A per-feature numeric embedding in front of the first dense layer. */
+export type EmbeddingSpec = PeriodicEmbeddingSpec | PiecewiseLinearEmbeddingSpec;
 
 /** A sequential dense network: `layers` includes the output layer as its last entry. */
 export interface ModelSpec {

@@ -4,6 +4,8 @@ import {
   createRng,
   fit,
   ModelFormatError,
+  PeriodicEmbedding,
+  piecewiseLinearBins,
   Sequential,
   type ModelSpec,
   type SerializedModel,
@@ -57,7 +59,7 @@ describe('periodic numeric embeddings', () => {
 
   it('when a row goes through, then its raw inputs come first and each embedded value is b₂ + W₂·cos(2π·w₁·x + b₁)', () => {
     const model = Sequential.create(EMBEDDED, createRng(3));
-    const e = model.embedding!;
+    const e = model.embedding as PeriodicEmbedding;
     const x = new Float32Array([0.5, -1, 2, 0.25]);
     const out = e.forward(x, 1);
     expect(out.length).toBe(4 + 3 * 3);
@@ -162,5 +164,94 @@ describe('periodic numeric embeddings', () => {
     expect(embedded).toBeGreaterThan(0.9);
     // Measured on this seed: plain 0.61, embedded 0.997.
     expect(embedded).toBeGreaterThan(plain + 0.2);
+  });
+});
+
+describe('piecewise-linear encoding', () => {
+  const PLE: ModelSpec = {
+    inputSize: 3,
+    embedding: {
+      type: 'piecewiseLinear',
+      features: [0, 2],
+      bins: [
+        [0, 1, 3],
+        [-1, 1],
+      ],
+    },
+    layers: [{ units: 2, activation: 'linear' }],
+    initializer: 'xavier',
+  };
+
+  it('when a row goes through, then each bin value is clamp((x − b_{t−1})/(b_t − b_{t−1}), 0, 1) after the raw inputs', () => {
+    const model = Sequential.create(PLE, createRng(1));
+    const out = model.embedding!.forward(new Float32Array([2, 7, 0.5, -5, 7, 4]), 2);
+    // Row 1: x₀ = 2 → bins [0,1]: 1, [1,3]: 0.5; x₂ = 0.5 → [−1,1]: 0.75.
+    // Row 2: x₀ = −5 → 0, 0 (below the first edge); x₂ = 4 → 1 (above the last).
+    expect(Array.from(out)).toEqual([2, 7, 0.5, 1, 0.5, 0.75, -5, 7, 4, 0, 0, 1]);
+    expect(model.layers[0].inputSize).toBe(6);
+    expect(model.paramCount()).toBe(6 * 2 + 2);
+  });
+
+  it('when bins are taken from training rows, then they are the distinct quantiles (numpy linear interpolation)', () => {
+    // Column 0 holds 0…8; quantiles at 0, ¼, ½, ¾, 1 of 9 values: 0, 2, 4, 6, 8 (numpy.quantile).
+    // Column 1 is constant: one distinct edge, widened to [5, 6].
+    const rows = 9;
+    const x = new Float32Array(rows * 2);
+    for (let r = 0; r < rows; r++) {
+      x[r * 2] = 8 - r;
+      x[r * 2 + 1] = 5;
+    }
+    expect(piecewiseLinearBins(x, rows, 2, [0, 1], 4)).toEqual([
+      [0, 2, 4, 6, 8],
+      [5, 6],
+    ]);
+    // Levels 0, ⅓, ⅔, 1 of ten values sit at sorted ranks 0, 3, 6, 9: 0, 0, 3, 6; the repeated 0 collapses.
+    const y = new Float32Array([6, 0, 0, 0, 0, 1, 2, 3, 4, 5]);
+    expect(piecewiseLinearBins(y, 10, 1, [0], 3)).toEqual([[0, 3, 6]]);
+  });
+
+  it('when the network has a piecewise-linear encoding, then the dense gradients still match finite differences', () => {
+    const rng = createRng(12);
+    const model = Sequential.create(
+      {
+        ...PLE,
+        layers: [
+          { units: 4, activation: 'selu' },
+          { units: 1, activation: 'linear' },
+        ],
+      },
+      rng,
+    );
+    const rows = 4;
+    const x = randomArray(rng, rows * 3, 2);
+    const y = randomArray(rng, rows);
+    const lossFn = () => {
+      model.forward(x, rows);
+      return model.loss('mse', y, rows);
+    };
+    model.zeroGrad();
+    model.forward(x, rows);
+    model.backward('mse', y, rows);
+    for (const p of model.params()) checkGradient(p.name, p.value, p.grad.slice(), lossFn);
+  });
+
+  it('when edges are not ascending or do not match the features, then loading fails naming the field', () => {
+    const bad = (bins: number[][]) => ({ ...PLE, embedding: { ...PLE.embedding!, bins } as never });
+    expect(() => Sequential.create(bad([[0, 1]]), createRng(1))).toThrow(
+      /one array of edges per embedded feature/,
+    );
+    expect(() =>
+      Sequential.create(
+        bad([
+          [0, 0],
+          [1, 2],
+        ]),
+        createRng(1),
+      ),
+    ).toThrow(/bins\[0\] must be 2 to 257/);
+    const loaded = Sequential.fromJSON(
+      JSON.parse(JSON.stringify(Sequential.create(PLE, createRng(2)).toJSON())),
+    );
+    expect(loaded.spec.embedding).toEqual(PLE.embedding);
   });
 });

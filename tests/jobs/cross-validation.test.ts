@@ -90,6 +90,33 @@ describe('cross-validation in a training job', () => {
     expect((outcome.metrics.test as { accuracy: number }).accuracy).toBeGreaterThan(0.8);
   });
 
+  it('when the spec asks for piecewise-linear embeddings, then each fold network gets quantile edges of its own training rows', async () => {
+    const { table, resolve } = await iris();
+    const spec = resolve({
+      model: { embedding: { type: 'piecewiseLinear', bins: 4 } },
+      training: { crossValidation: { folds: 2 }, epochs: 2, seed: 5 },
+    });
+    const prepared = prepareTraining(table, spec);
+    const [a, b] = prepared.members;
+    const ea = a.model.spec.embedding;
+    if (ea?.type !== 'piecewiseLinear') throw new Error('expected a piecewise-linear embedding');
+    // iris: four numeric inputs, each with at most 4 bins (5 edges) spanning its training rows.
+    expect(ea.features).toEqual([0, 1, 2, 3]);
+    for (let f = 0; f < 4; f++) {
+      const col = Array.from({ length: a.train.rows }, (_, r) => a.train.x[r * 4 + f]);
+      const edges = ea.bins[f];
+      expect(edges.length).toBeGreaterThanOrEqual(2);
+      expect(edges.length).toBeLessThanOrEqual(5);
+      expect(edges[0]).toBe(Math.fround(Math.min(...col)));
+      expect(edges[edges.length - 1]).toBe(Math.fround(Math.max(...col)));
+    }
+    // The other fold trained on other rows, so its edges differ.
+    expect(b.model.spec.embedding).not.toEqual(ea);
+    const outcome = await runTraining(table, spec);
+    const ens = networkFromJSON(outcome.artifact.network as SerializedEnsemble) as Ensemble;
+    expect(ens.members[0].spec.embedding).toEqual(ea);
+  });
+
   it('when the ensemble predicts, then each output is the mean of its networks', async () => {
     const { table, resolve } = await iris();
     const spec = resolve({ training: { crossValidation: { folds: 2 }, epochs: 3, seed: 1 } });

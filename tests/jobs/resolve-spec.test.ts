@@ -160,6 +160,12 @@ describe('resolveSpec', () => {
       limits,
     );
     expect(plain.model.embedding).toBe(false);
+    const ple = resolveSpec(
+      parse({ datasetId: 'ds_iris', target: 'species', model: { embedding: { type: 'piecewiseLinear' } } }),
+      iris,
+      limits,
+    );
+    expect(ple.model.embedding).toEqual({ type: 'piecewiseLinear', bins: 8 });
     const bad = TrainingSpecInputSchema.safeParse({
       datasetId: 'ds_iris',
       target: 'species',
