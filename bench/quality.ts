@@ -6,7 +6,8 @@
 //
 // Prints per data set: our mean test score (accuracy, or r² for regression), both references, the
 // error ratio (1 − ours) / (1 − better reference) (below 1: fewer errors than the reference), our
-// mean training time next to theirs; last line the geometric mean of the error ratios and the worst.
+// mean training time (wall clock, and the CPU seconds the job used: its time on an idle core) next to
+// theirs; last line the geometric mean of the error ratios and the worst.
 //
 // Usage: npm run bench:quality -- [folder] [--only=a,b] [--seeds=5] [--spec='{"recipe":"fast"}']
 //          [--cache=file] [--fresh]
@@ -36,6 +37,8 @@ interface RunResult {
   score: number;
   seconds: number;
   epochs: number;
+  /** CPU seconds of this process during the job (all its threads): the time on an idle core, near enough. */
+  cpuSeconds?: number;
 }
 
 function arg(name: string): string | undefined {
@@ -82,11 +85,14 @@ async function trainOnce(name: string, ref: Reference, table: Table, seed: numbe
   });
   const spec = resolveSpec(input, dataset, limits);
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const outcome = await runTraining(table, spec);
   const seconds = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
+  const cpuSeconds = (used.user + used.system) / 1e6;
   const test = outcome.metrics.test as { accuracy?: number; r2?: number } | null;
   const score = (ref.task === 'classification' ? test?.accuracy : test?.r2) ?? Number.NaN;
-  return { score, seconds, epochs: outcome.epochsTrained };
+  return { score, seconds, epochs: outcome.epochsTrained, cpuSeconds };
 }
 
 const fmt = (v: number, d = 4) => v.toFixed(d);
@@ -96,7 +102,7 @@ async function main(): Promise<void> {
   const key = JSON.stringify(overrides);
   const ratios: { name: string; ratio: number }[] = [];
   console.log(`spec overrides: ${key}; seeds 0…${seeds - 1}; load average ${loadavg()[0].toFixed(1)}`);
-  console.log('dataset      metric    ours    mlp     gbm     ratio  epochs  ours_s  mlp_s  gbm_s');
+  console.log('dataset      metric    ours    mlp     gbm     ratio  epochs  ours_s  cpu_s  mlp_s  gbm_s');
   for (const [name, ref] of Object.entries(references)) {
     if (only && !only.includes(name)) continue;
     const table = await readCsv(readFileSync(join(folder, ref.file), 'utf8'), csvLimits);
@@ -122,6 +128,7 @@ async function main(): Promise<void> {
         fmt(ratio, 3).padStart(6),
         fmt(mean(runs.map((r) => r.epochs)), 0).padStart(6),
         fmt(mean(runs.map((r) => r.seconds)), 1).padStart(7),
+        fmt(mean(runs.map((r) => r.cpuSeconds ?? Number.NaN)), 1).padStart(6),
         fmt(ref.mlp_fit_s, 2).padStart(6),
         fmt(ref.gbm_fit_s, 2).padStart(6),
       ].join(' '),
