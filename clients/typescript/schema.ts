@@ -1730,7 +1730,7 @@ export interface components {
                 /** @enum {string} */
                 unknownCategory: "missing" | "error";
             };
-            /** @description The network: layer sizes and activations, then its parameters */
+            /** @description The network, or the ensemble of networks, with its parameters */
             network: {
                 /** @constant */
                 format: "backprop.sequential";
@@ -1739,6 +1739,22 @@ export interface components {
                 spec: {
                     [key: string]: unknown;
                 };
+                /** @constant */
+                version: 1;
+            } | {
+                /** @constant */
+                format: "backprop.ensemble";
+                members: {
+                    /** @constant */
+                    format: "backprop.sequential";
+                    /** @description Weights and biases of each layer, base64 little-endian float32 */
+                    params: string[];
+                    spec: {
+                        [key: string]: unknown;
+                    };
+                    /** @constant */
+                    version: 1;
+                }[];
                 /** @constant */
                 version: 1;
             };
@@ -2128,7 +2144,7 @@ export interface components {
                 /** @enum {string} */
                 unknownCategory: "missing" | "error";
             };
-            /** @description The network: layer sizes and activations, then its parameters */
+            /** @description The network, or the ensemble of networks, with its parameters */
             network: {
                 /** @constant */
                 format: "backprop.sequential";
@@ -2137,6 +2153,22 @@ export interface components {
                 spec: {
                     [key: string]: unknown;
                 };
+                /** @constant */
+                version: 1;
+            } | {
+                /** @constant */
+                format: "backprop.ensemble";
+                members: {
+                    /** @constant */
+                    format: "backprop.sequential";
+                    /** @description Weights and biases of each layer, base64 little-endian float32 */
+                    params: string[];
+                    spec: {
+                        [key: string]: unknown;
+                    };
+                    /** @constant */
+                    version: 1;
+                }[];
                 /** @constant */
                 version: 1;
             };

@@ -5,7 +5,7 @@
 // as the original did, bit for bit.
 import { z } from 'zod';
 import { Encoder, EncoderError } from '../data/index.js';
-import { ModelFormatError, Sequential } from '../engine/index.js';
+import { ModelFormatError, networkFromJSON, type Ensemble, type Sequential } from '../engine/index.js';
 import { UnprocessableError } from './errors.js';
 import { newId } from './ids.js';
 import type { ModelArtifact } from './ports.js';
@@ -19,6 +19,15 @@ const ExportedModelSchema = ModelSchema.omit({ id: true, createdAt: true, import
   createdAt: z.string().describe('When it was trained'),
 });
 
+const SequentialExportSchema = z
+  .object({
+    format: z.literal('backprop.sequential'),
+    version: z.literal(1),
+    spec: z.record(z.string(), z.unknown()),
+    params: z.array(z.string()).describe('Weights and biases of each layer, base64 little-endian float32'),
+  })
+  .describe('One network: embedding, layer sizes and activations, then its parameters');
+
 export const ModelExportSchema = z
   .object({
     format: z.literal(MODEL_EXPORT_FORMAT),
@@ -29,15 +38,17 @@ export const ModelExportSchema = z
       .record(z.string(), z.unknown())
       .describe('The fitted preprocessing, version 1 (src/data/encoder.ts EncoderJSONSchema)'),
     network: z
-      .object({
-        format: z.literal('backprop.sequential'),
-        version: z.literal(1),
-        spec: z.record(z.string(), z.unknown()),
-        params: z
-          .array(z.string())
-          .describe('Weights and biases of each layer, base64 little-endian float32'),
-      })
-      .describe('The network: layer sizes and activations, then its parameters'),
+      .union([
+        SequentialExportSchema,
+        z
+          .object({
+            format: z.literal('backprop.ensemble'),
+            version: z.literal(1),
+            members: z.array(SequentialExportSchema).min(1),
+          })
+          .describe('Several networks (cross-validation folds or seeds) whose outputs are averaged'),
+      ])
+      .describe('The network, or the ensemble of networks, with its parameters'),
   })
   .meta({ id: 'ModelExport', description: 'A model in the portable JSON format, version 1' });
 export type ModelExport = z.infer<typeof ModelExportSchema>;
@@ -62,10 +73,10 @@ export function toExport(model: Model, artifact: ModelArtifact, now = new Date()
  */
 export function fromExport(doc: ModelExport, now = new Date()): { model: Model; artifact: ModelArtifact } {
   let encoder: Encoder;
-  let network: Sequential;
+  let network: Sequential | Ensemble;
   try {
     encoder = Encoder.fromJSON(doc.encoder);
-    network = Sequential.fromJSON(doc.network as unknown as Parameters<typeof Sequential.fromJSON>[0]);
+    network = networkFromJSON(doc.network as unknown as Parameters<typeof networkFromJSON>[0]);
   } catch (err) {
     if (err instanceof EncoderError || err instanceof ModelFormatError)
       throw new UnprocessableError(`The export cannot be loaded: ${err.message}`);

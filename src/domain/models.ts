@@ -8,7 +8,12 @@ import {
   type EncoderJSON,
   type RowWarning,
 } from '../data/index.js';
-import { networkFromJSON, type Predictor, type SerializedModel } from '../engine/index.js';
+import {
+  networkFromJSON,
+  type Predictor,
+  type SerializedEnsemble,
+  type SerializedModel,
+} from '../engine/index.js';
 import { OnnxExportError, encodeOnnx } from '../interop/onnx.js';
 import { InvalidRequestError, NotFoundError, UnprocessableError } from './errors.js';
 import { MAX_EXPLAINED_ROWS, explainRows } from './explain.js';
@@ -67,17 +72,17 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     async exportOnnx(tenant, id) {
       const model = await get(tenant, id);
       const artifact = await store.loadArtifact(id);
-      if ((artifact.network as { format?: string }).format === 'backprop.ensemble')
-        throw new UnprocessableError(
-          'this model is an ensemble of several networks (cross-validation or ensemble); ONNX export covers single networks only',
-        );
       try {
-        return encodeOnnx(artifact.encoder as EncoderJSON, artifact.network as SerializedModel, {
-          'backprop.model_id': model.id,
-          'backprop.task': model.task,
-          'backprop.target': model.target,
-          ...(model.classes ? { 'backprop.classes': JSON.stringify(model.classes) } : {}),
-        });
+        return encodeOnnx(
+          artifact.encoder as EncoderJSON,
+          artifact.network as SerializedModel | SerializedEnsemble,
+          {
+            'backprop.model_id': model.id,
+            'backprop.task': model.task,
+            'backprop.target': model.target,
+            ...(model.classes ? { 'backprop.classes': JSON.stringify(model.classes) } : {}),
+          },
+        );
       } catch (err) {
         if (err instanceof OnnxExportError) throw new UnprocessableError(err.message);
         throw err;

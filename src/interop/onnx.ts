@@ -10,13 +10,15 @@
 // - categorical: LabelEncoder (category → index, missing → the missing slot, anything else → out of
 //   range) then OneHot, so an unseen category is all zeros, as the service encodes it; a
 //   two-category feature kept as one input is LabelEncoder to 0, 1, or ½ for anything else;
-// - Concat in the encoder's order, then MatMul + Add + activation per layer;
+// - Concat in the encoder's order, then a piecewise-linear encoding when the network has one
+//   (Gather of the numeric columns, Clip((x − edge) / width, 0, 1), Concat after the inputs), then
+//   MatMul + Add + activation per layer; an ensemble runs each network and takes their Mean;
 // - outputs: classification `probabilities` float32 [N, classes] and `label` string [N];
 //   regression `value` float32 [N, 1] in the target's units (y × std + mean).
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import { isMissingCell, type EncoderJSON } from '../data/index.js';
-import type { SerializedModel } from '../engine/index.js';
+import type { PiecewiseLinearEmbeddingSpec, SerializedEnsemble, SerializedModel } from '../engine/index.js';
 
 const ModelProto = protobuf
   .loadSync(fileURLToPath(new URL('./onnx.proto', import.meta.url)))
@@ -214,10 +216,36 @@ function booleanInput(
   );
 }
 
+/** x, then each embedded column's bin values clamp((x − b_{t−1}) / (b_t − b_{t−1}), 0, 1), as the engine's. */
+function piecewiseLinear(g: GraphBuilder, x: string, e: PiecewiseLinearEmbeddingSpec): string {
+  const cols: number[] = [];
+  const lo: number[] = [];
+  const width: number[] = [];
+  e.features.forEach((c, f) => {
+    const b = e.bins[f];
+    for (let t = 1; t < b.length; t++) {
+      cols.push(c);
+      lo.push(b[t - 1]);
+      width.push(b[t] - b[t - 1]);
+    }
+  });
+  const axis1 = [{ name: 'axis', type: ATTR.INT, i: 1 }];
+  const picked = g.op('Gather', [x, g.int64('ple/columns', [cols.length], cols)], axis1);
+  const shifted = g.op('Sub', [picked, g.constant('ple/lower', [cols.length], lo)]);
+  const scaled = g.op('Div', [shifted, g.constant('ple/width', [cols.length], width)]);
+  const bins = g.op('Clip', [scaled, g.constant('ple/zero', [], [0]), g.constant('ple/one', [], [1])]);
+  return g.op('Concat', [x, bins], axis1);
+}
+
 /** The network's layers on `x`; returns the output of the last activation. */
 function network(g: GraphBuilder, x: string, net: SerializedModel): string {
-  let h = x;
-  let inSize = net.spec.inputSize;
+  const e = net.spec.embedding;
+  if (e && e.type !== 'piecewiseLinear')
+    throw new OnnxExportError(
+      `ONNX export does not cover ${e.type} numeric embeddings (model.embedding) yet; use format=json`,
+    );
+  let h = e ? piecewiseLinear(g, x, e) : x;
+  let inSize = net.spec.inputSize + (e ? e.bins.reduce((n, b) => n + b.length - 1, 0) : 0);
   net.spec.layers.forEach((layer, i) => {
     const w = Buffer.from(net.params[2 * i], 'base64');
     const b = Buffer.from(net.params[2 * i + 1], 'base64');
@@ -290,21 +318,18 @@ function outputs(g: GraphBuilder, h: string, enc: EncoderJSON) {
 /**
  * The ONNX model (serialized ModelProto bytes) of an encoder and its network. Throws
  * OnnxExportError when a feature's name is one of the output names, or the network or a feature
- * is of a kind the export does not cover (numeric embeddings, datetime features).
+ * is of a kind the export does not cover (periodic embeddings, datetime features). An ensemble's
+ * networks all run on the encoded input and the graph outputs their mean, as Ensemble.predict.
  */
 export function encodeOnnx(
   enc: EncoderJSON,
-  net: SerializedModel,
+  net: SerializedModel | SerializedEnsemble,
   meta: Record<string, string> = {},
 ): Uint8Array {
   const reserved = enc.task === 'regression' ? ['value'] : ['probabilities', 'label'];
   const clash = enc.features.find((f) => reserved.includes(f.name) || f.name.startsWith('bp/'));
   if (clash)
     throw new OnnxExportError(`the feature "${clash.name}" has the name of an ONNX output or internal value`);
-  if (net.spec.embedding)
-    throw new OnnxExportError(
-      'ONNX export does not cover networks with numeric embeddings (model.embedding) yet; use format=json',
-    );
   const unsupported = enc.features.find((f) => f.type === 'datetime');
   if (unsupported)
     throw new OnnxExportError(
@@ -321,7 +346,9 @@ export function encodeOnnx(
   });
   const x =
     blocks.length === 1 ? blocks[0] : g.op('Concat', blocks, [{ name: 'axis', type: ATTR.INT, i: 1 }]);
-  const out = outputs(g, network(g, x, net), enc);
+  const nets = net.format === 'backprop.ensemble' ? net.members : [net];
+  const outs = nets.map((n) => network(g, x, n));
+  const out = outputs(g, outs.length === 1 ? outs[0] : g.op('Mean', outs), enc);
   const model = {
     irVersion: 7,
     opsetImport: [

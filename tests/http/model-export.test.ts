@@ -20,6 +20,7 @@ describe('model export and import', () => {
   let loans: Awaited<ReturnType<typeof trainAndSave>>;
   let friedman: Awaited<ReturnType<typeof trainAndSave>>;
   let embedded: Awaited<ReturnType<typeof trainAndSave>>;
+  let foldsWithBins: Awaited<ReturnType<typeof trainAndSave>>;
   let loanRows: Record<string, string>[];
 
   beforeAll(async () => {
@@ -31,6 +32,11 @@ describe('model export and import', () => {
       target: 'y',
       model: { embedding: { type: 'periodic' } },
       training: { epochs: 3 },
+    });
+    foldsWithBins = await trainAndSave(t, 'acme', 'loans.csv', {
+      target: 'decision',
+      model: { embedding: { type: 'piecewiseLinear' } },
+      training: { crossValidation: { folds: 3 }, epochs: 4 },
     });
     const text = await readFile(join(FIXTURES, 'loans.csv'), 'utf8');
     loanRows = (parse(text, { columns: true }) as Record<string, string>[]).slice(0, 300);
@@ -47,7 +53,7 @@ describe('model export and import', () => {
   }
 
   it('when a JSON export is imported on a fresh deployment, then its predictions are identical', async () => {
-    for (const { model } of [loans, friedman, embedded]) {
+    for (const { model } of [loans, friedman, embedded, foldsWithBins]) {
       const exported = await request(t.app.server).get(`/v1/models/${model.id}/export`).set(ACME);
       expect(exported.status).toBe(200);
       expect(exported.body).toMatchObject({ format: 'backprop.model', version: 1, model: { id: model.id } });
@@ -138,9 +144,9 @@ describe('model export and import', () => {
     expect(JSON.stringify(onnx.body)).toMatch(/numeric embeddings/);
   });
 
-  it('when exported as ONNX, then ONNX Runtime gives the probabilities and labels of /predict', async () => {
+  async function expectOnnxAgreesWithPredict(model: typeof loans.model) {
     const res = await request(t.app.server)
-      .get(`/v1/models/${loans.model.id}/export?format=onnx`)
+      .get(`/v1/models/${model.id}/export?format=onnx`)
       .set(ACME)
       .buffer(true)
       .parse((r, done) => {
@@ -152,17 +158,30 @@ describe('model export and import', () => {
     expect(res.headers['content-type']).toBe('application/octet-stream');
     const session = await InferenceSession.create(new Uint8Array(res.body as Buffer));
     const rows = loanRows.slice(0, 50);
-    const out = await session.run(onnxFeeds(loans.model.features, rows));
-    const expected = await predict(t, loans.model.id, rows);
+    const out = await session.run(onnxFeeds(model.features, rows));
+    const expected = await predict(t, model.id, rows);
     const probs = out.probabilities.data as Float32Array;
-    const classes = loans.model.classes!;
+    const classes = model.classes!;
     expected.forEach((p: { label: string; probabilities: Record<string, number> }, r: number) => {
       expect((out.label.data as string[])[r]).toBe(p.label);
       classes.forEach((c, k) =>
         expect(Math.abs(probs[r * classes.length + k] - p.probabilities[c])).toBeLessThan(1e-5),
       );
     });
+  }
+
+  it('when exported as ONNX, then ONNX Runtime gives the probabilities and labels of /predict', async () => {
+    await expectOnnxAgreesWithPredict(loans.model);
     const bad = await request(t.app.server).get(`/v1/models/${loans.model.id}/export?format=pmml`).set(ACME);
     expect(bad.status).toBe(400);
+  });
+
+  it('when a cross-validated ensemble with piecewise-linear encoding is exported as ONNX, then ONNX Runtime agrees with /predict', async () => {
+    const exported = await request(t.app.server).get(`/v1/models/${foldsWithBins.model.id}/export`).set(ACME);
+    expect(exported.status).toBe(200);
+    expect(exported.body.network.format).toBe('backprop.ensemble');
+    expect(exported.body.network.members).toHaveLength(3);
+    expect(exported.body.network.members[0].spec.embedding.type).toBe('piecewiseLinear');
+    await expectOnnxAgreesWithPredict(foldsWithBins.model);
   });
 });
