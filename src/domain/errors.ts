@@ -39,6 +39,11 @@ export class ConflictError extends DomainError {
 export class TooLargeError extends DomainError {
   readonly status = 413;
   readonly title = 'Payload Too Large';
+
+  /** An upload past its limit of maxBytes bytes. */
+  static upload(maxBytes: number): TooLargeError {
+    return new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`);
+  }
 }
 /** 422: well-formed but impossible (unknown target column, model too large, a file that is no table). */
 export class UnprocessableError extends DomainError {

@@ -53,7 +53,7 @@ export function datasetStoreOver(deps: {
         transform(chunk: Buffer, _enc, callback) {
           sizeBytes += chunk.length;
           if (sizeBytes > maxBytes) {
-            callback(new TooLargeError(`The upload is larger than the limit of ${maxBytes} bytes`));
+            callback(TooLargeError.upload(maxBytes));
           } else callback(null, chunk);
         },
       });
