@@ -93,17 +93,91 @@ export function parameterCount(inputSize: number, layerUnits: number[]): number 
  * Fills in the defaults that depend on the data (task, loss, layers, initializer, runtime) and
  * checks the spec against the dataset and the limits. Throws UnprocessableError naming what is wrong.
  */
+/**
+ * The spec a job runs with: the request's choices checked against the dataset and the limits, the
+ * rest filled from the recipe (src/domain/recipes.ts) and the training defaults. 422 naming the
+ * field for every choice the dataset or the limits rule out.
+ */
 export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: JobLimits): TrainingSpec {
   const dataset = datasetWithDefaults(stored);
-  const columns = new Map(dataset.columns.map((c) => [c.name, c]));
-  const targetColumn = columns.get(input.target);
-  if (!targetColumn) {
-    throw new UnprocessableError(`target column "${input.target}" does not exist in dataset ${dataset.id}`, [
-      { path: 'target', message: `no column "${input.target}"` },
-    ]);
-  }
+  const targetColumn = targetOf(dataset, input.target);
   const types = columnTypesFor(dataset, input.columnTypes);
   const defaults = defaultFeatures(dataset, input.target);
+  const features = checkedFeatures(dataset, input, defaults);
+  const { taskDecision, classCount } = resolveTask(
+    targetColumn,
+    types.get(input.target) ?? targetColumn.type,
+    input,
+  );
+  const task = taskDecision.value;
+  const { loss, binaryOutput } = resolveOutput(task, classCount, input);
+
+  const given = input.preprocessing;
+  const baseInputs = encodedInputSize(dataset, features, types);
+  const recipe = recipes[input.recipe]({ task, rows: dataset.rowCount, inputSize: baseInputs });
+  const preprocessing = {
+    scaling: given.scaling ?? recipe.preprocessing.scaling,
+    unknownCategory: given.unknownCategory,
+    missingIndicators: given.missingIndicators ?? recipe.preprocessing.missingIndicators,
+    binaryAsOneInput: given.binaryAsOneInput ?? recipe.preprocessing.binaryAsOneInput,
+  };
+  const inputSize = encodedInputSize(dataset, features, types, preprocessing);
+  const layers = input.model.layers ?? recipe.layers;
+  const embedding = input.model.embedding ?? recipe.embedding;
+  const initializer = input.model.initializer ?? defaultInitializer(layers.map((l) => l.activation));
+  const training = trainingOver(input.training, recipe.training, task);
+  const outputUnits =
+    task === 'regression' || binaryOutput === 'sigmoid' ? 1 : (classCount ?? MAX_INTEGER_CODES);
+  const t = input.training;
+  const maxRuntimeSeconds = t.maxRuntimeSeconds ?? limits.MAX_RUNTIME_SECONDS;
+  checkLimits(limits, {
+    training,
+    testSplit: t.testSplit,
+    maxRuntimeSeconds,
+    layers,
+    inputSize,
+    outputUnits,
+  });
+
+  return {
+    datasetId: input.datasetId,
+    target: input.target,
+    features,
+    task,
+    csv: {
+      ...dataset.format,
+      columnTypes: { ...dataset.format.columnTypes, ...input.columnTypes },
+    },
+    recipe: input.recipe,
+    model: { layers, initializer, binaryOutput, embedding },
+    training: { ...training, loss, testSplit: t.testSplit, seed: t.seed, maxRuntimeSeconds },
+    preprocessing,
+    decisions: {
+      task: taskDecision,
+      excludedFeatures: input.features ? [] : defaults.excluded,
+      warnings: imbalanceWarning(targetColumn, task),
+    },
+  };
+}
+
+/** The target's column; 422 naming `target` when the dataset has none of that name. */
+function targetOf(dataset: Dataset, target: string) {
+  const column = dataset.columns.find((c) => c.name === target);
+  if (!column) {
+    throw new UnprocessableError(`target column "${target}" does not exist in dataset ${dataset.id}`, [
+      { path: 'target', message: `no column "${target}"` },
+    ]);
+  }
+  return column;
+}
+
+/** The features asked for (or the default ones): existing columns, each once, not the target. */
+function checkedFeatures(
+  dataset: Dataset,
+  input: TrainingSpecParsed,
+  defaults: ReturnType<typeof defaultFeatures>,
+): string[] {
+  const columns = new Set(dataset.columns.map((c) => c.name));
   const features = input.features ?? defaults.features;
   const missing = features.filter((f) => !columns.has(f));
   if (missing.length > 0) {
@@ -129,8 +203,15 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
       `dataset ${dataset.id} has no column to use as a feature besides the target${left ? `; left out by default: ${left} (list them in features to use them)` : ''}`,
     );
   }
+  return features;
+}
 
-  const targetType = types.get(input.target) ?? targetColumn.type;
+/** The task (asked for, or decided from the target) and the class count the summary knows. */
+function resolveTask(
+  targetColumn: ReturnType<typeof targetOf>,
+  targetType: ColumnType,
+  input: TrainingSpecParsed,
+) {
   const taskDecision = chooseTask(targetColumn, targetType, input.task);
   const task = taskDecision.value;
   if (task === 'regression' && targetType !== 'numeric') {
@@ -146,6 +227,15 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
       `the target "${input.target}" has ${classCount} class(es); classification needs at least 2`,
     );
   }
+  return { taskDecision, classCount };
+}
+
+/** Loss and output layer for the task: refuses a loss or output of the other task (422). */
+function resolveOutput(
+  task: 'classification' | 'regression',
+  classCount: number | null,
+  input: TrainingSpecParsed,
+) {
   // Loss and output: classification → crossEntropy over a softmax, or binaryCrossEntropy on one sigmoid unit.
   let loss = input.training.loss;
   let binaryOutput = input.model.binaryOutput;
@@ -192,27 +282,21 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
   }
   binaryOutput ??= TRAINING_DEFAULTS.binaryOutput;
 
-  const given = input.preprocessing;
-  const baseInputs = encodedInputSize(dataset, features, types);
-  const recipe = recipes[input.recipe]({ task, rows: dataset.rowCount, inputSize: baseInputs });
-  const preprocessing = {
-    scaling: given.scaling ?? recipe.preprocessing.scaling,
-    unknownCategory: given.unknownCategory,
-    missingIndicators: given.missingIndicators ?? recipe.preprocessing.missingIndicators,
-    binaryAsOneInput: given.binaryAsOneInput ?? recipe.preprocessing.binaryAsOneInput,
-  };
-  const inputSize = encodedInputSize(dataset, features, types, preprocessing);
-  const layers = input.model.layers ?? recipe.layers;
-  const embedding = input.model.embedding ?? recipe.embedding;
-  const initializer = input.model.initializer ?? defaultInitializer(layers.map((l) => l.activation));
+  return { loss, binaryOutput };
+}
 
-  // The client's values over the recipe's; a client-chosen early stopping or validation split
-  // turns the recipe's cross-validation off unless it is asked for too.
-  const t = input.training;
-  const r = recipe.training;
+/**
+ * The client's training values over the recipe's; a client-chosen early stopping or validation
+ * split turns the recipe's cross-validation off unless it is asked for too.
+ */
+function trainingOver(
+  t: TrainingSpecParsed['training'],
+  r: ReturnType<(typeof recipes)[keyof typeof recipes]>['training'],
+  task: 'classification' | 'regression',
+) {
   const ownSplit = t.validationSplit !== undefined || t.earlyStopping !== undefined;
   const crossValidation = t.crossValidation ?? (ownSplit ? false : r.crossValidation);
-  const training = {
+  return {
     epochs: t.epochs ?? r.epochs,
     batchSize: t.batchSize ?? r.batchSize,
     optimizer: t.optimizer ?? r.optimizer,
@@ -226,6 +310,21 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
     warmupFraction: t.warmupFraction ?? r.warmupFraction,
     regularizationSchedule: t.regularizationSchedule ?? r.regularizationSchedule,
   };
+}
+
+/** 422 naming the field when the spec goes past an operator limit or leaves too few training rows. */
+function checkLimits(
+  limits: JobLimits,
+  spec: {
+    training: ReturnType<typeof trainingOver>;
+    testSplit: number;
+    maxRuntimeSeconds: number;
+    layers: { units: number }[];
+    inputSize: number;
+    outputUnits: number;
+  },
+): void {
+  const { training, layers, inputSize, outputUnits, maxRuntimeSeconds } = spec;
   if (training.epochs > limits.MAX_EPOCHS) {
     throw new UnprocessableError(
       `training.epochs ${training.epochs} exceeds the limit of ${limits.MAX_EPOCHS}`,
@@ -245,8 +344,6 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
       [{ path: `model.layers.${wide}.units`, message: `at most ${limits.MAX_UNITS}` }],
     );
   }
-  const outputUnits =
-    task === 'regression' || binaryOutput === 'sigmoid' ? 1 : (classCount ?? MAX_INTEGER_CODES);
   const params = parameterCount(inputSize, [...layers.map((l) => l.units), outputUnits]);
   if (params > limits.MAX_PARAMETERS) {
     throw new UnprocessableError(
@@ -254,39 +351,18 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
       [{ path: 'model.layers', message: `${params} parameters, at most ${limits.MAX_PARAMETERS}` }],
     );
   }
-  const maxRuntimeSeconds = t.maxRuntimeSeconds ?? limits.MAX_RUNTIME_SECONDS;
   if (maxRuntimeSeconds > limits.MAX_RUNTIME_SECONDS) {
     throw new UnprocessableError(
       `training.maxRuntimeSeconds ${maxRuntimeSeconds} exceeds the limit of ${limits.MAX_RUNTIME_SECONDS}`,
       [{ path: 'training.maxRuntimeSeconds', message: `at most ${limits.MAX_RUNTIME_SECONDS}` }],
     );
   }
-  if (training.validationSplit + t.testSplit >= 0.9) {
+  if (training.validationSplit + spec.testSplit >= 0.9) {
     throw new UnprocessableError(
       'validationSplit + testSplit must leave at least 10% of the rows for training',
       [{ path: 'training', message: 'splits too large' }],
     );
   }
-
-  return {
-    datasetId: input.datasetId,
-    target: input.target,
-    features,
-    task,
-    csv: {
-      ...dataset.format,
-      columnTypes: { ...dataset.format.columnTypes, ...input.columnTypes },
-    },
-    recipe: input.recipe,
-    model: { layers, initializer, binaryOutput, embedding },
-    training: { ...training, loss, testSplit: t.testSplit, seed: t.seed, maxRuntimeSeconds },
-    preprocessing,
-    decisions: {
-      task: taskDecision,
-      excludedFeatures: input.features ? [] : defaults.excluded,
-      warnings: imbalanceWarning(targetColumn, task),
-    },
-  };
 }
 
 /** The `data` of a training-job webhook event: the job without its spec and epoch history. */
