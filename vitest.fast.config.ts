@@ -12,6 +12,7 @@ export default defineConfig({
       'tests/storage/commands.test.ts',
       'tests/http/errors.test.ts',
       'tests/architecture.test.ts',
+      'tests/function-lengths.test.ts',
       'tests/ops/env-example.test.ts',
     ],
     // Native kernels are compiled on first use: not a quick check.

@@ -4,6 +4,7 @@
 // With --max, exits 1 naming every function longer than LINES.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import ts from 'typescript';
 
 /** One function: where it is and how many lines it spans. */
@@ -14,7 +15,8 @@ export interface FunctionLength {
   lines: number;
 }
 
-function sourceFiles(dir: string): string[] {
+/** Every .ts file under dir (declaration files left out). */
+export function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const path = join(dir, e.name);
     if (e.isDirectory()) return sourceFiles(path);
@@ -63,4 +65,4 @@ function main(argv: string[]): void {
   if (max !== undefined && shown.length > 0) process.exitCode = 1;
 }
 
-main(process.argv.slice(2));
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main(process.argv.slice(2));
