@@ -946,6 +946,396 @@ export interface components {
             valLoss?: number;
             valR2?: number;
         };
+        Evaluation: {
+            /** @description The same metrics of predicting without the features, from this data: its class frequencies (majority) and seeded draws from them (stratified), or its mean and median */
+            baselines: {
+                majority: {
+                    accuracy: number;
+                    /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                    brierScore?: number;
+                    /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                    calibration?: {
+                        count: number;
+                        lower: number;
+                        /** @description Mean predicted probability of the rows in the bin */
+                        meanPredicted: number;
+                        /** @description Fraction of those rows where the event happened */
+                        observed: number;
+                        upper: number;
+                    }[];
+                    /** @description Class names of the confusion matrix rows and columns */
+                    classes?: string[];
+                    /** @description [true class][predicted class] */
+                    confusionMatrix: number[][];
+                    /** @description Mean over the classes present in the true or predicted labels */
+                    f1Macro: number;
+                    /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                    logLoss?: number;
+                    loss: number;
+                    perClass?: {
+                        class: string;
+                        f1: number;
+                        precision: number;
+                        recall: number;
+                        /** @description Rows whose true class this is */
+                        support: number;
+                    }[];
+                    /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                    prAuc?: number | null;
+                    precisionMacro: number;
+                    recallMacro: number;
+                    /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                    rocAuc?: number | null;
+                };
+                stratified: {
+                    accuracy: number;
+                    /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                    brierScore?: number;
+                    /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                    calibration?: {
+                        count: number;
+                        lower: number;
+                        /** @description Mean predicted probability of the rows in the bin */
+                        meanPredicted: number;
+                        /** @description Fraction of those rows where the event happened */
+                        observed: number;
+                        upper: number;
+                    }[];
+                    /** @description Class names of the confusion matrix rows and columns */
+                    classes?: string[];
+                    /** @description [true class][predicted class] */
+                    confusionMatrix: number[][];
+                    /** @description Mean over the classes present in the true or predicted labels */
+                    f1Macro: number;
+                    /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                    logLoss?: number;
+                    loss: number;
+                    perClass?: {
+                        class: string;
+                        f1: number;
+                        precision: number;
+                        recall: number;
+                        /** @description Rows whose true class this is */
+                        support: number;
+                    }[];
+                    /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                    prAuc?: number | null;
+                    precisionMacro: number;
+                    recallMacro: number;
+                    /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                    rocAuc?: number | null;
+                };
+            } | {
+                mean: {
+                    loss: number;
+                    mae: number;
+                    /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                    mape?: number;
+                    mse: number;
+                    r2: number;
+                    /** @description Quantiles of actual − predicted (linear interpolation) */
+                    residualQuantiles?: {
+                        q05: number;
+                        q25: number;
+                        q50: number;
+                        q75: number;
+                        q95: number;
+                    };
+                    rmse: number;
+                };
+                median: {
+                    loss: number;
+                    mae: number;
+                    /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                    mape?: number;
+                    mse: number;
+                    r2: number;
+                    /** @description Quantiles of actual − predicted (linear interpolation) */
+                    residualQuantiles?: {
+                        q05: number;
+                        q25: number;
+                        q50: number;
+                        q75: number;
+                        q95: number;
+                    };
+                    rmse: number;
+                };
+            };
+            /** @description ISO 8601 time in UTC */
+            createdAt: string;
+            datasetId: string;
+            id: string;
+            /** @description The model's metrics on this data, the same as its test metrics (`loss`: cross-entropy for classification, mean squared error of the standardized target for regression) */
+            metrics: ({
+                accuracy: number;
+                /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                brierScore?: number;
+                /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                calibration?: {
+                    count: number;
+                    lower: number;
+                    /** @description Mean predicted probability of the rows in the bin */
+                    meanPredicted: number;
+                    /** @description Fraction of those rows where the event happened */
+                    observed: number;
+                    upper: number;
+                }[];
+                /** @description Class names of the confusion matrix rows and columns */
+                classes?: string[];
+                /** @description [true class][predicted class] */
+                confusionMatrix: number[][];
+                /** @description Mean over the classes present in the true or predicted labels */
+                f1Macro: number;
+                /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                logLoss?: number;
+                loss: number;
+                perClass?: {
+                    class: string;
+                    f1: number;
+                    precision: number;
+                    recall: number;
+                    /** @description Rows whose true class this is */
+                    support: number;
+                }[];
+                /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                prAuc?: number | null;
+                precisionMacro: number;
+                recallMacro: number;
+                /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                rocAuc?: number | null;
+            } | {
+                loss: number;
+                mae: number;
+                /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                mape?: number;
+                mse: number;
+                r2: number;
+                /** @description Quantiles of actual − predicted (linear interpolation) */
+                residualQuantiles?: {
+                    q05: number;
+                    q25: number;
+                    q50: number;
+                    q75: number;
+                    q95: number;
+                };
+                rmse: number;
+            }) | null;
+            modelId: string;
+            /** @description Rows scored: those with a target value the model knows */
+            rows: number;
+            /** @description Rows left out: the target missing, or a class the model was not trained on */
+            rowsSkipped: number;
+            target: string;
+            /** @enum {string} */
+            task: "classification" | "regression";
+        };
+        EvaluationInput: {
+            /** @description The same metrics of predicting without the features, from this data: its class frequencies (majority) and seeded draws from them (stratified), or its mean and median */
+            baselines: {
+                majority: {
+                    accuracy: number;
+                    /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                    brierScore?: number;
+                    /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                    calibration?: {
+                        count: number;
+                        lower: number;
+                        /** @description Mean predicted probability of the rows in the bin */
+                        meanPredicted: number;
+                        /** @description Fraction of those rows where the event happened */
+                        observed: number;
+                        upper: number;
+                    }[];
+                    /** @description Class names of the confusion matrix rows and columns */
+                    classes?: string[];
+                    /** @description [true class][predicted class] */
+                    confusionMatrix: number[][];
+                    /** @description Mean over the classes present in the true or predicted labels */
+                    f1Macro: number;
+                    /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                    logLoss?: number;
+                    loss: number;
+                    perClass?: {
+                        class: string;
+                        f1: number;
+                        precision: number;
+                        recall: number;
+                        /** @description Rows whose true class this is */
+                        support: number;
+                    }[];
+                    /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                    prAuc?: number | null;
+                    precisionMacro: number;
+                    recallMacro: number;
+                    /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                    rocAuc?: number | null;
+                };
+                stratified: {
+                    accuracy: number;
+                    /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                    brierScore?: number;
+                    /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                    calibration?: {
+                        count: number;
+                        lower: number;
+                        /** @description Mean predicted probability of the rows in the bin */
+                        meanPredicted: number;
+                        /** @description Fraction of those rows where the event happened */
+                        observed: number;
+                        upper: number;
+                    }[];
+                    /** @description Class names of the confusion matrix rows and columns */
+                    classes?: string[];
+                    /** @description [true class][predicted class] */
+                    confusionMatrix: number[][];
+                    /** @description Mean over the classes present in the true or predicted labels */
+                    f1Macro: number;
+                    /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                    logLoss?: number;
+                    loss: number;
+                    perClass?: {
+                        class: string;
+                        f1: number;
+                        precision: number;
+                        recall: number;
+                        /** @description Rows whose true class this is */
+                        support: number;
+                    }[];
+                    /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                    prAuc?: number | null;
+                    precisionMacro: number;
+                    recallMacro: number;
+                    /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                    rocAuc?: number | null;
+                };
+            } | {
+                mean: {
+                    loss: number;
+                    mae: number;
+                    /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                    mape?: number;
+                    mse: number;
+                    r2: number;
+                    /** @description Quantiles of actual − predicted (linear interpolation) */
+                    residualQuantiles?: {
+                        q05: number;
+                        q25: number;
+                        q50: number;
+                        q75: number;
+                        q95: number;
+                    };
+                    rmse: number;
+                };
+                median: {
+                    loss: number;
+                    mae: number;
+                    /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                    mape?: number;
+                    mse: number;
+                    r2: number;
+                    /** @description Quantiles of actual − predicted (linear interpolation) */
+                    residualQuantiles?: {
+                        q05: number;
+                        q25: number;
+                        q50: number;
+                        q75: number;
+                        q95: number;
+                    };
+                    rmse: number;
+                };
+            };
+            /** @description ISO 8601 time in UTC */
+            createdAt: string;
+            datasetId: string;
+            id: string;
+            /** @description The model's metrics on this data, the same as its test metrics (`loss`: cross-entropy for classification, mean squared error of the standardized target for regression) */
+            metrics: ({
+                accuracy: number;
+                /** @description Mean Σ_k (p_k − y_k)² over rows; halved for two classes, i.e. mean (p − y)² */
+                brierScore?: number;
+                /** @description Ten equal-width bins of predicted probability (p(second class) for two classes, the top class's otherwise), empty bins left out */
+                calibration?: {
+                    count: number;
+                    lower: number;
+                    /** @description Mean predicted probability of the rows in the bin */
+                    meanPredicted: number;
+                    /** @description Fraction of those rows where the event happened */
+                    observed: number;
+                    upper: number;
+                }[];
+                /** @description Class names of the confusion matrix rows and columns */
+                classes?: string[];
+                /** @description [true class][predicted class] */
+                confusionMatrix: number[][];
+                /** @description Mean over the classes present in the true or predicted labels */
+                f1Macro: number;
+                /** @description Mean −ln p(true class), p clamped to [1e-15, 1 − 1e-15] */
+                logLoss?: number;
+                loss: number;
+                perClass?: {
+                    class: string;
+                    f1: number;
+                    precision: number;
+                    recall: number;
+                    /** @description Rows whose true class this is */
+                    support: number;
+                }[];
+                /** @description Average precision (step-wise PR AUC), same averaging as rocAuc */
+                prAuc?: number | null;
+                precisionMacro: number;
+                recallMacro: number;
+                /** @description ROC AUC of p(second class) for two classes, one-vs-rest macro for more; null if undefined */
+                rocAuc?: number | null;
+            } | {
+                loss: number;
+                mae: number;
+                /** @description Mean |actual − predicted| / |actual|, a fraction (0.1 = 10 %) */
+                mape?: number;
+                mse: number;
+                r2: number;
+                /** @description Quantiles of actual − predicted (linear interpolation) */
+                residualQuantiles?: {
+                    q05: number;
+                    q25: number;
+                    q50: number;
+                    q75: number;
+                    q95: number;
+                };
+                rmse: number;
+            }) | null;
+            modelId: string;
+            /** @description Rows scored: those with a target value the model knows */
+            rows: number;
+            /** @description Rows left out: the target missing, or a class the model was not trained on */
+            rowsSkipped: number;
+            target: string;
+            /** @enum {string} */
+            task: "classification" | "regression";
+        };
+        /**
+         * @example {
+         *       "datasetId": "ds_2Lp9Qw4Xv7Bn1Mz6Tc3Ry8Ka",
+         *       "modelId": "mdl_4hQ0x1Zb8sVw2nT6yLk3pRcd"
+         *     }
+         */
+        EvaluationRequest: {
+            /** @description A labelled dataset with the model's features and its target column */
+            datasetId: string;
+            /** @description The model to evaluate */
+            modelId: string;
+        };
+        /**
+         * @example {
+         *       "datasetId": "ds_2Lp9Qw4Xv7Bn1Mz6Tc3Ry8Ka",
+         *       "modelId": "mdl_4hQ0x1Zb8sVw2nT6yLk3pRcd"
+         *     }
+         */
+        EvaluationRequestInput: {
+            /** @description A labelled dataset with the model's features and its target column */
+            datasetId: string;
+            /** @description The model to evaluate */
+            modelId: string;
+        };
         Explanation: {
             /** @description The explained output (the predicted class's probability, or the value) at the all-missing row */
             baseline: number;

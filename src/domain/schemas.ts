@@ -620,6 +620,11 @@ const RegressionMetricsSchema = z.object({
     .describe('Quantiles of actual − predicted (linear interpolation)'),
 });
 export const SplitMetricsSchema = z.union([ClassificationMetricsSchema, RegressionMetricsSchema]).nullable();
+/** The metrics of predicting without the features: majority and stratified, or mean and median. */
+export const BaselinesSchema = z.union([
+  z.object({ majority: ClassificationMetricsSchema, stratified: ClassificationMetricsSchema }),
+  z.object({ mean: RegressionMetricsSchema, median: RegressionMetricsSchema }),
+]);
 
 export const ModelSchema = z
   .object({
@@ -657,12 +662,7 @@ export const ModelSchema = z
     parameterCount: z.number().int(),
     epochsTrained: z.number().int(),
     createdAt: IsoDateSchema,
-    baselines: z
-      .union([
-        z.object({ majority: ClassificationMetricsSchema, stratified: ClassificationMetricsSchema }),
-        z.object({ mean: RegressionMetricsSchema, median: RegressionMetricsSchema }),
-      ])
-      .nullable()
+    baselines: BaselinesSchema.nullable()
       .optional()
       .describe(
         'The test metrics of predicting without the features, from the training split: the class ' +

@@ -9,6 +9,7 @@ import type { Config } from '../config.js';
 import type { OperationsSource } from '../domain/operations.js';
 import type { HealthProbe } from '../domain/ports.js';
 import type { BatchPredictionService } from '../domain/batch-predictions.js';
+import type { EvaluationService } from '../domain/evaluations.js';
 import type { PreflightService } from '../domain/preflight-service.js';
 import type { TuningService } from '../domain/tuning.js';
 import type { WebhookService } from '../domain/webhooks.js';
@@ -32,6 +33,7 @@ import { registerClosingConnections } from './plugins/shutdown.js';
 import { registerMultipart } from './plugins/uploads.js';
 import { batchPredictionRoutes } from './routes/batch-predictions.js';
 import { datasetRoutes } from './routes/datasets.js';
+import { evaluationRoutes } from './routes/evaluations.js';
 import { healthRoutes } from './routes/health.js';
 import { modelRoutes } from './routes/models.js';
 import { trainingJobRoutes } from './routes/training-jobs.js';
@@ -49,6 +51,8 @@ export interface AppDeps {
   models: ModelService;
   /** Batch predictions; without it the /v1/batch-predictions routes are absent. */
   batch?: BatchPredictionService;
+  /** Evaluations; without it the /v1/evaluations routes are absent. */
+  evaluations?: EvaluationService;
   health: HealthProbe;
   idempotency: IdempotencyStore;
   /** The rate limiter's shared store (keys under `${REDIS_PREFIX}:rl:`); per process without one. */
@@ -146,6 +150,7 @@ function v1Api(deps: AppDeps, authenticate: Authenticator, idempotency: Idempote
       modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
     );
     if (deps.batch) await v1.register(batchPredictionRoutes({ batch: deps.batch, idempotency }));
+    if (deps.evaluations) await v1.register(evaluationRoutes({ evaluations: deps.evaluations, idempotency }));
   };
 }
 

@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, type Config } from '../config.js';
 import { createBatchPredictionService } from '../domain/batch-predictions.js';
+import { createEvaluationService } from '../domain/evaluations.js';
 import { createDatasetService, datasetUsers } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
 import { createModelService } from '../domain/models.js';
@@ -26,6 +27,7 @@ import { BATCH_QUEUE, createTrainingQueue } from '../queue/training-queue.js';
 import { createWebhookQueue } from '../queue/webhook-queue.js';
 import { createBatchFiles, createBatchStore } from '../storage/batch-store.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
+import { createEvaluationStore } from '../storage/evaluation-store.js';
 import { createCsvDescriber } from '../storage/csv-describer.js';
 import { createRedisHealthProbe } from '../storage/health.js';
 import { createFileStore, fileStoreSettings } from '../storage/file-store.js';
@@ -134,6 +136,17 @@ export function createApiDeps(options: {
       files: createBatchFiles(files),
       emit: emitWebhookEvent,
       logger,
+    }),
+    evaluations: createEvaluationService({
+      store: createEvaluationStore({ redis, prefix: config.REDIS_PREFIX }),
+      models: modelStore,
+      datasets: datasetStore,
+      openDataset: createBatchFiles(files).openDataset,
+      csvLimits: {
+        maxColumns: config.MAX_COLUMNS,
+        maxRows: config.MAX_ROWS,
+        maxLineBytes: config.MAX_LINE_BYTES,
+      },
     }),
     jobs,
     preflight: createPreflightService({ datasets: datasetStore, limits: config }),

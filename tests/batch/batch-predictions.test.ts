@@ -2,47 +2,29 @@
 // test's Redis prefix and DATA_DIR, real BullMQ in between. The result is checked against the
 // single-row predict endpoint on the same rows.
 import { parse } from 'csv-parse/sync';
-import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../../src/engine/index.js';
 import { createLogger } from '../../src/logger.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/main.js';
-import { createTestApp, type TestApp } from '../helpers/app.js';
-import { trainAndSave } from '../helpers/trained-model.js';
+import { ACME, OTHER, createScoringApp, type ScoringApp } from './scoring-app.js';
 
-const ACME = { authorization: 'Bearer key-acme' };
-const OTHER = { authorization: 'Bearer key-other' };
-
-let t: TestApp;
+let s: ScoringApp;
 let worker: TrainingWorker | null = null;
 let irisModel: string;
 let mpgModel: string;
 
 beforeAll(async () => {
-  t = await createTestApp({ env: { API_KEYS: 'acme:key-acme,other:key-other' } });
-  irisModel = (await trainAndSave(t, 'acme', 'iris.csv', { target: 'species', training: { epochs: 30 } }))
-    .model.id;
-  mpgModel = (
-    await trainAndSave(t, 'acme', 'cases/mpg-clean.csv', { target: 'mpg', training: { epochs: 10 } })
-  ).model.id;
+  s = await createScoringApp();
+  ({ irisModel, mpgModel } = s);
 }, 60_000);
 afterAll(async () => {
   await worker?.close();
-  await t?.close();
+  await s?.t.close();
 });
 
-const api = () => request(t.app.server);
+const api = () => s.api();
+const uploadCsv = (text: string, auth = ACME) => s.uploadCsv(text, auth);
 const finished = (s: string) => ['succeeded', 'failed', 'cancelled'].includes(s);
-
-async function uploadCsv(text: string, auth = ACME): Promise<string> {
-  const res = await api()
-    .post('/v1/datasets?name=batch')
-    .set(auth)
-    .set('content-type', 'text/csv')
-    .send(text);
-  expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body.id as string;
-}
 
 async function waitFinished(id: string, timeoutMs = 120_000) {
   const deadline = Date.now() + timeoutMs;
@@ -148,7 +130,7 @@ describe('batch predictions: before any worker runs', () => {
 
 describe('batch predictions: with a worker', () => {
   beforeAll(() => {
-    worker = startTrainingWorker(t.config, createLogger('silent', 'worker'));
+    worker = startTrainingWorker(s.t.config, createLogger('silent', 'worker'));
   });
 
   it('when a file with unscorable rows is scored, then each row is in the result once, in order, and the bad ones carry their reason', async () => {

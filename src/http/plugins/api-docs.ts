@@ -25,6 +25,7 @@ const TAGS = [
   { name: 'models', description: 'Trained models and prediction' },
   { name: 'tuning-jobs', description: 'Hyperparameter searches over many trial runs' },
   { name: 'batch-predictions', description: 'Whole datasets scored by a model in queued jobs' },
+  { name: 'evaluations', description: 'Models scored on new labelled data, against baselines' },
   { name: 'webhooks', description: 'Signed event deliveries to your endpoints' },
   { name: 'health', description: 'Liveness and readiness probes' },
 ];
