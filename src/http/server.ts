@@ -16,8 +16,8 @@ import {
   unfinishedSearches,
   type TuningDeps,
 } from '../domain/tuning.js';
-import { createWebhookEmitter, createWebhookService } from '../domain/webhooks.js';
-import type { CsvDescriber, HealthProbe } from '../domain/ports.js';
+import { createWebhookEmitter, createWebhookService, type WebhookEmitter } from '../domain/webhooks.js';
+import type { CsvDescriber, DatasetStore, HealthProbe, JobQueue, ModelStore } from '../domain/ports.js';
 import { describeEngine } from '../engine/index.js';
 import type { JobService } from '../domain/services.js';
 import { createLogger, type Logger } from '../logger.js';
@@ -30,7 +30,7 @@ import { createDatasetStore } from '../storage/dataset-store.js';
 import { createEvaluationStore } from '../storage/evaluation-store.js';
 import { createCsvDescriber } from '../storage/csv-describer.js';
 import { createRedisHealthProbe } from '../storage/health.js';
-import { createFileStore, fileStoreSettings } from '../storage/file-store.js';
+import { createFileStore, fileStoreSettings, type FileStore } from '../storage/file-store.js';
 import { createIdempotencyStore } from '../storage/idempotency-store.js';
 import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
 import { createModelStore } from '../storage/model-store.js';
@@ -128,26 +128,7 @@ export function createApiDeps(options: {
       users: datasetUsers({ jobs: jobStore, activeSearches: unfinishedSearches(tuningStore) }),
     }),
     models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
-    batch: createBatchPredictionService({
-      store: createBatchStore({ redis, prefix: config.REDIS_PREFIX }),
-      models: modelStore,
-      datasets: datasetStore,
-      queue: batchQueue,
-      files: createBatchFiles(files),
-      emit: emitWebhookEvent,
-      logger,
-    }),
-    evaluations: createEvaluationService({
-      store: createEvaluationStore({ redis, prefix: config.REDIS_PREFIX }),
-      models: modelStore,
-      datasets: datasetStore,
-      openDataset: createBatchFiles(files).openDataset,
-      csvLimits: {
-        maxColumns: config.MAX_COLUMNS,
-        maxRows: config.MAX_ROWS,
-        maxLineBytes: config.MAX_LINE_BYTES,
-      },
-    }),
+    ...scoringServices(options, { files, modelStore, datasetStore, batchQueue, emitWebhookEvent }),
     jobs,
     preflight: createPreflightService({ datasets: datasetStore, limits: config }),
     operations: {
@@ -165,6 +146,44 @@ export function createApiDeps(options: {
     }),
   };
   return { deps, datasetStore, modelStore, queue, batchQueue, inspector, webhookQueue, emitWebhookEvent };
+}
+
+/** Batch predictions and evaluations: what scores a model on a stored dataset. */
+function scoringServices(
+  base: { config: Config; logger: Logger; redis: Redis },
+  deps: {
+    files: FileStore;
+    modelStore: ModelStore;
+    datasetStore: DatasetStore;
+    batchQueue: JobQueue;
+    emitWebhookEvent: WebhookEmitter;
+  },
+): Pick<AppDeps, 'batch' | 'evaluations'> {
+  const { config, redis } = base;
+  const { modelStore, datasetStore } = deps;
+  const batchFiles = createBatchFiles(deps.files);
+  return {
+    batch: createBatchPredictionService({
+      store: createBatchStore({ redis, prefix: config.REDIS_PREFIX }),
+      models: modelStore,
+      datasets: datasetStore,
+      queue: deps.batchQueue,
+      files: batchFiles,
+      emit: deps.emitWebhookEvent,
+      logger: base.logger,
+    }),
+    evaluations: createEvaluationService({
+      store: createEvaluationStore({ redis, prefix: config.REDIS_PREFIX }),
+      models: modelStore,
+      datasets: datasetStore,
+      openDataset: batchFiles.openDataset,
+      csvLimits: {
+        maxColumns: config.MAX_COLUMNS,
+        maxRows: config.MAX_ROWS,
+        maxLineBytes: config.MAX_LINE_BYTES,
+      },
+    }),
+  };
 }
 
 const createTuningDeps = (deps: TuningDeps): TuningDeps => deps;
