@@ -97,11 +97,16 @@ export const ConfigSchema = z
     LOCK_DURATION_MS: intFrom(30_000, 1000),
     STALLED_INTERVAL_MS: intFrom(15_000, 500),
     SHUTDOWN_GRACE_MS: intFrom(25_000, 1000),
-    /** Least time between two checkpoints of a running job; 0 writes one after every epoch. */
+    /**
+     * Least time between two checkpoints of a running job, counted from its start (a job shorter
+     * than this writes none); 0 writes one after every epoch.
+     */
     CHECKPOINT_INTERVAL_MS: intFrom(1000, 0),
     /** How often a worker re-queues recorded jobs that lost their queue entry; they wait 2 × this first. */
     RECONCILE_INTERVAL_MS: intFrom(30_000, 100),
     MODEL_CACHE_SIZE: intFrom(32, 1),
+    /** Megabytes of parsed and encoded datasets each training thread keeps for the next jobs; 0 = none. */
+    DATASET_CACHE_MB: intFrom(256, 0),
 
     // Operations.
     /** Origins allowed to call the API from a browser (`*` for any); empty = CORS off. */

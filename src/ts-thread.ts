@@ -1,31 +1,20 @@
-// Starts a worker thread on a module of this codebase. Under tsx (and vitest) the module is a .ts
-// file, and Node 20 applies no `--import tsx` hooks to a worker's entry module, so a small eval'd
-// bootstrap registers tsx's loader first, then imports the entry. Built .js files start directly.
+// Where a thread pool finds a module of this codebase. Under tsx (and vitest) the module is a .ts
+// file, and Node 20 applies no `--import tsx` hooks of the parent to a thread, so such a pool's
+// threads get tsx's loader in their own execArgv. Built .js files load directly.
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 /**
- * The URL of a thread entry next to the caller: `name.ts` when the caller itself runs as .ts
+ * The URL of a thread module next to the caller: `name.ts` when the caller itself runs as .ts
  * (under tsx), else `name.js`. `base` is the caller's import.meta.url.
  */
 export function threadEntry(base: string, name: string): URL {
   return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
 }
 
-function tsBootstrap(entry: URL): string {
-  // tsx's ESM API (the .mjs build: the package's "import" export of tsx/esm/api).
-  const api = pathToFileURL(
-    createRequire(import.meta.url)
-      .resolve('tsx/esm/api')
-      .replace(/\.cjs$/, '.mjs'),
-  ).href;
-  return `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); })`;
-}
-
-/** A new worker thread running `entry` (a URL from threadEntry). */
-export function spawnThread(entry: URL, options: Omit<WorkerOptions, 'eval'> = {}): Worker {
-  return entry.pathname.endsWith('.ts')
-    ? new Worker(tsBootstrap(entry), { ...options, eval: true })
-    : new Worker(entry, options);
+/** Piscina's `filename` and, for a .ts module, the `execArgv` that loads it through tsx. */
+export function threadModule(entry: URL): { filename: string; execArgv?: string[] } {
+  if (!entry.pathname.endsWith('.ts')) return { filename: entry.href };
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+  return { filename: entry.href, execArgv: ['--import', tsx] };
 }

@@ -69,72 +69,126 @@ interface PreparedMember {
   fold: number;
 }
 
-export interface PreparedTraining {
+/** Everything prepareData reads from the spec: equal settings on the same table give equal data. */
+export interface DataSettings {
+  encoder: EncoderOptions;
+  task: TrainingSpec['task'];
+  target: string;
+  validationSplit: number;
+  testSplit: number;
+  seed: number;
+  /** Folds of cross-validation, or null without it. */
+  folds: number | null;
+}
+
+/** The part of a spec that decides the split and the encoding (a cache key for prepareData's result). */
+export function dataSettings(spec: TrainingSpec): DataSettings {
+  const { training } = spec;
+  return {
+    encoder: encoderOptions(spec),
+    task: spec.task,
+    target: spec.target,
+    validationSplit: training.validationSplit,
+    testSplit: training.testSplit,
+    seed: training.seed,
+    folds: training.crossValidation ? training.crossValidation.folds : null,
+  };
+}
+
+/** The rows one group of networks trains and validates on; `fold` is its fold (0 without CV). */
+interface RowPlan {
+  train: Encoded;
+  validation: Encoded | undefined;
+  fold: number;
+}
+
+/**
+ * A table split and encoded for training: read-only once made (training copies its batches), so a
+ * worker may keep it for the next job with the same dataset and DataSettings.
+ */
+export interface PreparedData {
   encoder: Encoder;
   /** The rows every network may train on (the non-test rows with cross-validation). */
   train: Encoded;
   /** The validation split without cross-validation; null with it (each fold validates its networks). */
   validation: Encoded | null;
   test: Encoded | null;
-  members: PreparedMember[];
+  /** One plan per fold with cross-validation, else the one training split. */
+  plans: RowPlan[];
   /** Cross-validation: each fold's rows, which its networks never train on. */
   folds: Encoded[] | null;
 }
 
+export interface PreparedTraining extends PreparedData {
+  members: PreparedMember[];
+}
+
 /**
- * Splits (seeded, stratified by class), fits the encoder on the training rows only, then builds
- * the networks: one per fold of the non-test rows with cross-validation (else one on the
- * training split), times `ensemble` seeds. Network i gets seed training.seed + i.
+ * Splits (seeded, stratified by class), fits the encoder on the training rows only and encodes
+ * every split; with cross-validation, the non-test rows in `folds` folds.
+ * Throws InvalidTrainingDataError when the data cannot train (no rows, a column the encoder refuses).
  */
-export function prepareTraining(table: Table, spec: TrainingSpec): PreparedTraining {
-  const { training } = spec;
+export function prepareData(table: Table, settings: DataSettings): PreparedData {
   try {
     const strata =
-      spec.task === 'classification' ? targetStrata(table, spec.target, 'classification') : undefined;
-    const cv = training.crossValidation;
+      settings.task === 'classification' ? targetStrata(table, settings.target, 'classification') : undefined;
+    const cv = settings.folds;
     const split = splitRows(table.rowCount, {
-      validation: cv ? 0 : training.validationSplit,
-      test: training.testSplit,
-      seed: training.seed,
+      validation: cv ? 0 : settings.validationSplit,
+      test: settings.testSplit,
+      seed: settings.seed,
       strata,
     });
-    const encoder = fitEncoder(table, encoderOptions(spec), split.train);
+    const encoder = fitEncoder(table, settings.encoder, split.train);
     const train = encoder.transform(table, split.train);
     if (train.rows === 0)
-      throw new InvalidTrainingDataError(`no training rows have a value for the target "${spec.target}"`);
+      throw new InvalidTrainingDataError(`no training rows have a value for the target "${settings.target}"`);
     const nonEmpty = (e: Encoded | null) => (e && e.rows > 0 ? e : null);
     const validation = nonEmpty(
       split.validation.length > 0 ? encoder.transform(table, split.validation) : null,
     );
     const test = nonEmpty(split.test.length > 0 ? encoder.transform(table, split.test) : null);
     // Rows per network: each fold against the others, or the one training split.
-    const foldRows = cv ? foldsOf(train.kept, cv.folds, training.seed, strata) : null;
-    const plans = foldRows
+    const foldRows = cv ? foldsOf(train.kept, cv, settings.seed, strata) : null;
+    const plans: RowPlan[] = foldRows
       ? foldRows.map((rows, f) => ({
           train: encoder.transform(table, without(train.kept, rows)),
           validation: encoder.transform(table, rows),
           fold: f,
         }))
       : [{ train, validation: validation ?? undefined, fold: 0 }];
-    const members: PreparedMember[] = [];
-    for (const plan of plans) {
-      for (let e = 0; e < training.ensemble; e++) {
-        const seed = training.seed + members.length;
-        members.push({ ...plan, seed, model: createNetwork(spec, encoder, plan.train, seed) });
-      }
-    }
     return {
       encoder,
       train,
       validation,
       test,
-      members,
+      plans,
       folds: foldRows ? plans.map((p) => p.validation as Encoded) : null,
     };
   } catch (err) {
     if (err instanceof EncoderError) throw new InvalidTrainingDataError(err.message);
     throw err;
   }
+}
+
+/**
+ * The networks to train on prepared data: one per plan (fold) times `ensemble` seeds; network i
+ * gets seed training.seed + i.
+ */
+export function withMembers(data: PreparedData, spec: TrainingSpec): PreparedTraining {
+  const members: PreparedMember[] = [];
+  for (const plan of data.plans) {
+    for (let e = 0; e < spec.training.ensemble; e++) {
+      const seed = spec.training.seed + members.length;
+      members.push({ ...plan, seed, model: createNetwork(spec, data.encoder, plan.train, seed) });
+    }
+  }
+  return { ...data, members };
+}
+
+/** prepareData and withMembers in one: the split, the encoding and fresh networks. */
+export function prepareTraining(table: Table, spec: TrainingSpec): PreparedTraining {
+  return withMembers(prepareData(table, dataSettings(spec)), spec);
 }
 
 function encoderOptions(spec: TrainingSpec): EncoderOptions {
@@ -202,12 +256,24 @@ function without(all: Int32Array, fold: Int32Array): Int32Array {
 }
 
 /** Trains the spec on the table. Throws the engine's TrainingDivergedError / TrainingAbortedError as they come. */
-export async function runTraining(
+export function runTraining(
   table: Table,
   spec: TrainingSpec,
   hooks: TrainingHooks = {},
 ): Promise<TrainingOutcome> {
-  const prepared = prepareTraining(table, spec);
+  return trainPrepared(prepareData(table, dataSettings(spec)), spec, hooks);
+}
+
+/**
+ * Trains the spec on data prepared with dataSettings(spec) (perhaps kept from an earlier job):
+ * fresh networks, then fit, metrics, baselines and feature importance. The data is only read.
+ */
+export async function trainPrepared(
+  data: PreparedData,
+  spec: TrainingSpec,
+  hooks: TrainingHooks = {},
+): Promise<TrainingOutcome> {
+  const prepared = withMembers(data, spec);
   const { encoder, train, validation, test, members } = prepared;
   const { training } = spec;
   const loss = training.loss as LossName;

@@ -1,21 +1,19 @@
-// The CSV thread: parses and describes one staged upload per message, so the API's event loop never
-// runs the parser. Errors go back as plain data (a CsvError's kind, row and column included),
-// because an Error's own fields do not survive postMessage.
+// The CSV thread (a piscina task): parses and describes one staged upload per task, so the API's
+// event loop never runs the parser. Errors go back as plain data (a CsvError's kind, row and column
+// included), because an Error's own fields do not survive the trip between threads.
 import { createReadStream } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
-import { parentPort } from 'node:worker_threads';
 import { CsvError, describeTable, encodeColumns, readCsv, tableWarnings } from '../data/index.js';
 import type { DescribeReply, DescribeRequest } from './csv-describer.js';
 import { stagedColumnsPath } from './file-keys.js';
 
-const port = parentPort;
-if (!port) throw new Error('csv-describe-thread.ts runs as a worker thread only');
-
-port.on('message', (msg: DescribeRequest) => {
-  void describe(msg).then((reply) => port.postMessage(reply));
-});
-
-async function describe({ id, path, limits, options, keepColumns }: DescribeRequest): Promise<DescribeReply> {
+/** Describes the file at `path` (and keeps its typed columns when asked); never throws (an error is the reply). */
+export default async function describe({
+  path,
+  limits,
+  options,
+  keepColumns,
+}: DescribeRequest): Promise<DescribeReply> {
   try {
     // Large reads (fewer chunks to join across), and the size so columns are allocated once.
     const { size } = await stat(path);
@@ -36,7 +34,6 @@ async function describe({ id, path, limits, options, keepColumns }: DescribeRequ
       });
     }
     return {
-      id,
       ok: true,
       rowCount: table.rowCount,
       columns: describeTable(table),
@@ -46,13 +43,12 @@ async function describe({ id, path, limits, options, keepColumns }: DescribeRequ
   } catch (err) {
     if (err instanceof CsvError) {
       return {
-        id,
         ok: false,
         error: { csv: true, kind: err.kind, message: err.message, row: err.row, column: err.column },
       };
     }
     const e = err instanceof Error ? err : new Error(String(err));
     const code = (e as NodeJS.ErrnoException).code;
-    return { id, ok: false, error: { csv: false, message: e.message, code } };
+    return { ok: false, error: { csv: false, message: e.message, code } };
   }
 }

@@ -1,17 +1,20 @@
-// Implements the CsvDescriber port with a small pool of worker threads, so parsing an upload (tens
-// of seconds for a large file) never blocks the API's event loop. Threads start on the first job
-// and are kept for the next ones; jobs wait in order while every thread is busy; a thread that
-// dies (crash, out of memory) fails its job and is replaced by the next job that needs one.
-import type { Worker, ResourceLimits } from 'node:worker_threads';
+// Implements the CsvDescriber port with a small pool of worker threads (piscina), so parsing an
+// upload (tens of seconds for a large file) never blocks the API's event loop. Threads start on the
+// first job and are kept for the next ones; jobs wait in order while every thread is busy; a thread
+// that dies (crash, out of memory) fails its job and is replaced by the next job that needs one.
+import { Piscina } from 'piscina';
+import type { ResourceLimits } from 'node:worker_threads';
 import { CsvError, type CsvErrorKind, type CsvLimits, type CsvOptions } from '../data/index.js';
 import type { CsvDescriber, DescribedCsv } from '../domain/ports.js';
-import { spawnThread, threadEntry } from '../ts-thread.js';
+import { threadEntry, threadModule } from '../ts-thread.js';
 
 const ENTRY = threadEntry(import.meta.url, 'csv-describe-thread');
+/** An idle thread is kept this long for the next upload (loading one takes a moment). */
+const IDLE_THREAD_MS = 10 * 60_000;
+const CLOSED = 'the CSV describer was closed';
 
 /** Main → thread: one file to parse and describe. */
 export interface DescribeRequest {
-  id: number;
   path: string;
   limits: CsvLimits;
   options: CsvOptions;
@@ -24,9 +27,8 @@ export type DescribeError =
   | { csv: true; kind: CsvErrorKind; message: string; row?: number; column?: string }
   | { csv: false; message: string; code?: string };
 
-/** Thread → main: the answer to the request with the same id. */
-export type DescribeReply =
-  ({ id: number; ok: true } & DescribedCsv) | { id: number; ok: false; error: DescribeError };
+/** Thread → main: the answer to one request. */
+export type DescribeReply = ({ ok: true } & DescribedCsv) | { ok: false; error: DescribeError };
 
 export interface CsvDescriberOptions {
   /** Worker threads at most (default 1: uploads are rare next to the requests they must not stall). */
@@ -38,98 +40,63 @@ export interface CsvDescriberOptions {
 }
 
 export interface CsvDescriberPool extends CsvDescriber {
-  /** Threads alive now, and started in all (more started than alive means some were replaced). */
+  /**
+   * Threads alive now, started in all (more started than alive means some were replaced), and the
+   * uploads being described (busy, at most one a thread) or waiting for a thread (queued).
+   */
   stats(): { alive: number; started: number; busy: number; queued: number };
 }
 
-interface Pending {
-  request: DescribeRequest;
-  resolve: (value: DescribedCsv) => void;
-  reject: (err: Error) => void;
-}
-
-interface Slot {
-  worker: Worker;
-  job: Pending | null;
-}
-
+/** A pool of CSV threads (piscina): jobs wait in order while every thread is busy. */
 export function createCsvDescriber(options: CsvDescriberOptions = {}): CsvDescriberPool {
   const size = Math.max(1, Math.floor(options.threads ?? 1));
-  const slots: Slot[] = [];
-  const queue: Pending[] = [];
-  let nextId = 1;
+  const pool = new Piscina({
+    ...threadModule(ENTRY),
+    minThreads: options.prestart ? 1 : 0,
+    maxThreads: size,
+    idleTimeout: IDLE_THREAD_MS,
+    atomics: 'disabled',
+    resourceLimits: options.resourceLimits,
+  });
   let started = 0;
+  let inFlight = 0;
   let closed = false;
+  pool.on('workerCreate', () => (started += 1));
+  // A thread that died while idle: the next upload starts a new one.
+  pool.on('error', () => {});
 
-  function startSlot(): Slot {
-    const worker = spawnThread(ENTRY, { resourceLimits: options.resourceLimits });
-    started += 1;
-    const slot: Slot = { worker, job: null };
-    // An idle thread never keeps the process alive; a busy one does, until its job settles.
-    worker.unref();
-    worker.on('message', (reply: DescribeReply) => {
-      const job = slot.job;
-      if (!job || job.request.id !== reply.id) return;
-      slot.job = null;
-      worker.unref();
-      if (reply.ok) {
-        const { rowCount, columns, warnings, format } = reply;
-        job.resolve({ rowCount, columns, warnings, format });
-      } else job.reject(toError(reply.error));
-      dispatch();
-    });
-    const lost = (reason: string) => {
-      const at = slots.indexOf(slot);
-      if (at < 0) return; // 'error' is followed by 'exit'; handle the first only
-      slots.splice(at, 1);
-      const job = slot.job;
-      slot.job = null;
-      job?.reject(new Error(closed ? 'the CSV describer was closed' : `the CSV thread stopped: ${reason}`));
-      if (!closed) dispatch();
-    };
-    worker.on('error', (err) => lost(err.message));
-    worker.on('exit', (code) => lost(`it exited with code ${code}`));
-    slots.push(slot);
-    return slot;
-  }
-
-  function dispatch(): void {
-    while (queue.length > 0) {
-      let slot = slots.find((s) => s.job === null);
-      if (!slot) {
-        if (slots.length >= size) return;
-        slot = startSlot();
-      }
-      const job = queue.shift() as Pending;
-      slot.job = job;
-      slot.worker.ref();
-      slot.worker.postMessage(job.request);
+  async function describe(request: DescribeRequest): Promise<DescribedCsv> {
+    inFlight += 1;
+    let reply: DescribeReply;
+    try {
+      reply = (await pool.run(request)) as DescribeReply;
+    } catch (err) {
+      throw new Error(
+        closed ? CLOSED : `the CSV thread stopped: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    } finally {
+      inFlight -= 1;
     }
+    if (!reply.ok) throw toError(reply.error);
+    const { rowCount, columns, warnings, format } = reply;
+    return { rowCount, columns, warnings, format };
   }
-
-  if (options.prestart) startSlot();
 
   return {
     describe(path, limits, options = {}, keepColumns = false) {
-      if (closed) return Promise.reject(new Error('the CSV describer was closed'));
-      return new Promise((resolve, reject) => {
-        queue.push({ request: { id: nextId++, path, limits, options, keepColumns }, resolve, reject });
-        dispatch();
-      });
+      if (closed) return Promise.reject(new Error(CLOSED));
+      return describe({ path, limits, options, keepColumns });
     },
 
     async close() {
       closed = true;
-      for (const job of queue.splice(0)) job.reject(new Error('the CSV describer was closed'));
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+      await pool.destroy();
     },
 
-    stats: () => ({
-      alive: slots.length,
-      started,
-      busy: slots.filter((s) => s.job !== null).length,
-      queued: queue.length,
-    }),
+    stats() {
+      const busy = Math.min(inFlight, size);
+      return { alive: pool.threads.length, started, busy, queued: inFlight - busy };
+    },
   };
 }
 

@@ -16,6 +16,8 @@ export interface FileStore {
   readBytes(key: string): Promise<Uint8Array | null>;
   /** The content as a stream (for datasets), or null when there is no such key. */
   openRead(key: string): Promise<Readable | null>;
+  /** Whether key exists now (a metadata look-up: no content is read). */
+  exists(key: string): Promise<boolean>;
   /** Removes key; a missing key is fine. */
   remove(key: string): Promise<void>;
 }

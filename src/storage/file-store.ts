@@ -40,6 +40,7 @@ export function createFileStore(settings: FileStoreSettings): FileStore {
     importFile: async (key, localPath) => (await loaded).importFile(key, localPath),
     readBytes: async (key) => (await loaded).readBytes(key),
     openRead: async (key) => (await loaded).openRead(key),
+    exists: async (key) => (await loaded).exists(key),
     remove: async (key) => (await loaded).remove(key),
   };
 }

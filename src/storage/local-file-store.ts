@@ -3,7 +3,7 @@
 // renamed (see files.ts), so a reader sees the old file or the new one, never half of one.
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -62,6 +62,16 @@ export function createLocalFileStore(dir: string): FileStore {
         return (await open(pathOf(key), 'r')).createReadStream();
       } catch (err) {
         if (isMissing(err)) return null;
+        throw err;
+      }
+    },
+
+    async exists(key) {
+      try {
+        await stat(pathOf(key));
+        return true;
+      } catch (err) {
+        if (isMissing(err)) return false;
         throw err;
       }
     },

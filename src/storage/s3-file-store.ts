@@ -8,7 +8,9 @@ import { Readable, Transform } from 'node:stream';
 import {
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   NoSuchKey,
+  NotFound,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -21,7 +23,9 @@ const PART_BYTES = 8 * 1024 * 1024;
 const UPLOAD_QUEUE = 2;
 
 const isMissing = (err: unknown) =>
-  err instanceof NoSuchKey || (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404);
+  err instanceof NoSuchKey ||
+  err instanceof NotFound ||
+  (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404);
 
 /** A FileStore on the bucket and key prefix of these settings. */
 export function createS3FileStore(settings: Extract<FileStoreSettings, { kind: 's3' }>): FileStore {
@@ -94,6 +98,16 @@ export function createS3FileStore(settings: Extract<FileStoreSettings, { kind: '
         return res.Body instanceof Readable ? res.Body : Readable.from([]);
       } catch (err) {
         if (isMissing(err)) return null;
+        throw err;
+      }
+    },
+
+    async exists(key) {
+      try {
+        await client.send(new HeadObjectCommand({ Bucket, Key: keyOf(key) }));
+        return true;
+      } catch (err) {
+        if (isMissing(err)) return false;
         throw err;
       }
     },

@@ -1,7 +1,7 @@
 // Composition root of the worker (`npm run start:worker`): takes training jobs from the queue and
-// runs them, one thread per job. On SIGTERM/SIGINT it stops taking jobs, stops the running
-// trainings and hands their jobs back to the queue, so another worker resumes them from their
-// checkpoints; it exits within SHUTDOWN_GRACE_MS in any case.
+// runs them on a pool of training threads that stay loaded from job to job. On SIGTERM/SIGINT it
+// stops taking jobs, stops the running trainings and hands their jobs back to the queue, so another
+// worker resumes them from their checkpoints; it exits within SHUTDOWN_GRACE_MS in any case.
 import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../config.js';
 import { describeEngine, engineInfo } from '../engine/index.js';
@@ -28,7 +28,7 @@ import { createWebhookStore } from '../storage/webhook-store.js';
 import { startBatchWorker, type BatchWorker } from './batch-worker.js';
 import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
 import { createReconciler, type Reconciler } from './reconciler.js';
-import { keepSpareTrainingThread, stopSpareTrainingThread } from './thread-runner.js';
+import { createTrainingPool } from './thread-runner.js';
 
 export interface TrainingWorker {
   processor: TrainingProcessor;
@@ -93,7 +93,13 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
       .catch((err: unknown) => logger.warn({ err }, 'tuning sweep failed'));
   }, config.RECONCILE_INTERVAL_MS);
   sweep.unref();
+  // One loaded thread per job at once; each keeps the datasets of its recent jobs parsed and encoded.
+  const pool = createTrainingPool({
+    threads: config.WORKER_CONCURRENCY,
+    cacheBytes: config.DATASET_CACHE_MB * 1024 * 1024,
+  });
   const processor = createTrainingProcessor({
+    startThread: pool.start,
     jobs,
     events,
     emit,
@@ -127,7 +133,6 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
   reconciler.start();
   const batch = startBatchWorker({ config, logger, redis, files: fileStore, emit });
   metrics.start();
-  keepSpareTrainingThread();
   let closing: Promise<void> | null = null;
   return {
     processor,
@@ -139,7 +144,6 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
         processor.shutdown();
         batch.shutdown();
         clearInterval(sweep);
-        await stopSpareTrainingThread();
         const deadline = new Promise<'timeout'>((r) =>
           setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref(),
         );
@@ -154,6 +158,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
         const outcome = await Promise.race([closed, deadline]);
         if (outcome === 'timeout')
           logger.warn('shutdown grace period over; leaving unfinished jobs to the stalled check');
+        await pool.close();
         await metrics.stop();
         redis.disconnect();
       })();

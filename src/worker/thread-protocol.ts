@@ -1,4 +1,6 @@
-// Messages between the worker's main thread and its training thread.
+// The task a training thread (a piscina pool thread) runs, and the messages between it and the
+// worker's main thread over the task's own MessagePort.
+import type { MessagePort } from 'node:worker_threads';
 import type { CsvLimits } from '../data/index.js';
 import type { TrainingOutcome } from '../domain/training.js';
 import type { TrainingSpec } from '../domain/schemas.js';
@@ -12,7 +14,10 @@ export interface ThreadInput {
   csvLimits: CsvLimits;
   /** An encoded TrainingState to continue from. */
   resume: Uint8Array | null;
-  /** The least time between two checkpoints (the first epoch always gets one). */
+  /**
+   * The least time between two checkpoints, counted from the start of training: a job that ends
+   * within it never writes one (a crash then repeats at most this much training).
+   */
   checkpointIntervalMs: number;
   /** Threads the engine's large products may use (1 or 2; see config ENGINE_THREADS). */
   engineThreads: number;
@@ -20,8 +25,14 @@ export interface ThreadInput {
 
 export type ThreadErrorKind = 'diverged' | 'invalidData' | 'datasetDeleted' | 'aborted' | 'internal';
 
+/** One job for a training thread: its input, and the port its messages go over (transferred). */
+export interface TrainTask {
+  input: ThreadInput;
+  port: MessagePort;
+}
+
 /**
- * Thread → main. An epoch with a state (a checkpoint) waits for a ThreadReply; one without goes on
+ * Thread → main, in order on the task's port; the last is 'done' or 'error'. An epoch with a state (a checkpoint) waits for a ThreadReply; one without goes on
  * at once, and a 'stop' sent later still stops it.
  */
 export type ThreadMessage =
@@ -31,8 +42,7 @@ export type ThreadMessage =
 
 export type ThreadReply = { type: 'continue' } | { type: 'stop' };
 /**
- * Main → thread: the job to run (first message), a reply to an epoch, abort (stop mid-epoch), or
- * checkpointAndStop (finish the current epoch, checkpoint it whatever the interval, then stop).
+ * Main → thread: a reply to an epoch, abort (stop mid-epoch), or checkpointAndStop (finish the
+ * current epoch, checkpoint it whatever the interval, then stop).
  */
-export type ThreadRequest =
-  ThreadReply | { type: 'abort' } | { type: 'checkpointAndStop' } | { type: 'start'; input: ThreadInput };
+export type ThreadRequest = ThreadReply | { type: 'abort' } | { type: 'checkpointAndStop' };

@@ -1,13 +1,28 @@
-// Runs one training in a worker thread and turns its messages into a promise.
-import type { Worker } from 'node:worker_threads';
+// Runs trainings on a pool of worker threads (piscina) that stay loaded from one job to the next:
+// loading the engine, data and storage modules in a new thread takes most of a second, far more
+// than a small job's training. Each job gets its own MessagePort for its epochs and the answers to
+// them; its result is the port's last message. A thread that dies is replaced by the pool.
+import { MessageChannel } from 'node:worker_threads';
+import { Piscina } from 'piscina';
 import type { EpochReport } from '../engine/index.js';
 import type { TrainingOutcome } from '../domain/training.js';
-import { spawnThread, threadEntry } from '../ts-thread.js';
-import type { ThreadErrorKind, ThreadInput, ThreadMessage, ThreadRequest } from './thread-protocol.js';
+import { threadEntry, threadModule } from '../ts-thread.js';
+import type {
+  ThreadErrorKind,
+  ThreadInput,
+  ThreadMessage,
+  ThreadRequest,
+  TrainTask,
+} from './thread-protocol.js';
+import type { TrainThreadData } from './train-thread.js';
 
 const THREAD_URL = threadEntry(import.meta.url, 'train-thread');
-/** How long an aborted thread may take to stop on its own before it is terminated. */
+/** How long an aborted thread may take to stop on its own before the pool terminates it. */
 const ABORT_GRACE_MS = 3000;
+/** After the task returned, how long its last port message may take to arrive (it was posted first). */
+const RESULT_GRACE_MS = 10_000;
+/** An extra thread (beyond one per job) lives this long idle: it covers a thread still stopping an aborted job. */
+const IDLE_EXTRA_THREAD_MS = 60_000;
 
 export type ThreadResult =
   { kind: 'done'; outcome: TrainingOutcome } | { kind: ThreadErrorKind; message: string; stack?: string };
@@ -23,79 +38,130 @@ export interface ThreadHandle {
   checkpointAndStop(withinMs: number): void;
 }
 
-// One thread kept loaded ahead of the next job: loading the engine and data modules in a new
-// thread takes a second or more, which would otherwise delay every job's start.
-let spare: Worker | null = null;
-let keepSpare = false;
-const forgetSpare = () => {
-  spare = null;
-};
+/** Consecutive epochs in order, with the newest checkpoint among them (if any); answers continue or stop. */
+export type OnEpochs = (reports: EpochReport[], state: Uint8Array | null) => Promise<'continue' | 'stop'>;
 
-function makeSpare(): void {
-  if (spare || !keepSpare) return;
-  const w = spawnThread(THREAD_URL);
-  w.unref(); // an idle spare never keeps the process alive
-  w.once('exit', forgetSpare);
-  w.once('error', forgetSpare);
-  spare = w;
+/** Starts one training and returns its handle at once. */
+export type StartTraining = (input: ThreadInput, onEpochs: OnEpochs) => ThreadHandle;
+
+export interface TrainingPoolOptions {
+  /** Threads kept loaded: one per job the worker runs at once (WORKER_CONCURRENCY). */
+  threads: number;
+  /** Bytes of parsed and encoded datasets each thread keeps between jobs (0: none). */
+  cacheBytes?: number;
+  /** The thread module; default train-thread next to this module (.ts under tsx, else .js). */
+  entry?: URL;
 }
 
-function takeThread(): Worker {
-  const w = spare;
-  spare = null;
-  if (!w) return spawnThread(THREAD_URL);
-  w.off('exit', forgetSpare);
-  w.off('error', forgetSpare);
-  w.ref();
-  return w;
+export interface TrainingPool {
+  start: StartTraining;
+  /** Threads alive now, and tasks finished so far. */
+  stats(): { threads: number; completed: number };
+  /** Terminates the threads; a training still running ends as an internal error. */
+  close(): Promise<void>;
 }
 
-/** From now on, keep one training thread loaded ahead of the next job (the worker process calls this). */
-export function keepSpareTrainingThread(): void {
-  keepSpare = true;
-  makeSpare();
+/** A pool of training threads, loaded now so the first job does not wait for them. */
+export function createTrainingPool(options: TrainingPoolOptions): TrainingPool {
+  const threads = Math.max(1, Math.floor(options.threads));
+  const pool = new Piscina({
+    ...threadModule(options.entry ?? THREAD_URL),
+    minThreads: threads,
+    maxThreads: threads + 1,
+    idleTimeout: IDLE_EXTRA_THREAD_MS,
+    // Threads keep a normal event loop between tasks (an S3 client's sockets, the port of a job).
+    atomics: 'disabled',
+    workerData: { cacheBytes: options.cacheBytes ?? 0 } satisfies TrainThreadData,
+  });
+  // A thread that died between tasks: the pool replaces it; a running task hears of it through run().
+  pool.on('error', () => {});
+  return {
+    start: (input, onEpochs) => runOn(pool, input, onEpochs),
+    stats: () => ({ threads: pool.threads.length, completed: pool.completed }),
+    close: () => pool.destroy(),
+  };
 }
 
-/** Stops the spare thread (on shutdown). */
-export async function stopSpareTrainingThread(): Promise<void> {
-  keepSpare = false;
-  const w = spare;
-  spare = null;
-  if (w) await w.terminate();
-}
-
-export function startTrainingThread(
-  input: ThreadInput,
-  /** Consecutive epochs in order, with the newest checkpoint among them (if any). */
-  onEpochs: (reports: EpochReport[], state: Uint8Array | null) => Promise<'continue' | 'stop'>,
-): ThreadHandle {
-  const worker = takeThread();
-  worker.postMessage({ type: 'start', input } satisfies ThreadRequest);
-  makeSpare();
+function runOn(pool: Piscina, input: ThreadInput, onEpochs: OnEpochs): ThreadHandle {
+  const { port1: port, port2 } = new MessageChannel();
+  const kill = new AbortController();
+  const task: TrainTask = { input, port: port2 };
+  const running = pool.run(task, { transferList: [port2], signal: kill.signal });
+  let taskEnded = false;
   let settled = false;
   let aborted = false;
-  let killTimer: NodeJS.Timeout | null = null;
-  let stopTimer: NodeJS.Timeout | null = null;
+  const timers: NodeJS.Timeout[] = [];
+  const later = (ms: number, fn: () => void) => timers.push(setTimeout(fn, ms));
+  const tidy = () => {
+    if (settled && taskEnded) for (const t of timers.splice(0)) clearTimeout(t);
+  };
   let resolve!: (r: ThreadResult) => void;
   const result = new Promise<ThreadResult>((res) => (resolve = res));
+  const stoppedOnRequest: ThreadResult = { kind: 'aborted', message: 'training stopped on request' };
   const finish = (r: ThreadResult) => {
     if (settled) return;
     settled = true;
-    if (killTimer) clearTimeout(killTimer);
-    if (stopTimer) clearTimeout(stopTimer);
-    resolve(aborted && r.kind !== 'done' ? { kind: 'aborted', message: 'training stopped on request' } : r);
-    void worker.terminate();
+    resolve(aborted && r.kind !== 'done' ? stoppedOnRequest : r);
+    // Closing the port stops a job still under way (e.g. its epochs could not be stored); one that
+    // does not stop within the grace is terminated with its thread.
+    port.close();
+    if (!taskEnded) later(ABORT_GRACE_MS, () => kill.abort());
+    tidy();
   };
   const send = (msg: ThreadRequest) => {
-    if (!settled) worker.postMessage(msg);
+    if (!settled) port.postMessage(msg);
   };
+  const chain = epochChain(onEpochs, send, finish, () => settled);
+  port.on('message', (msg: ThreadMessage) => chain.receive(msg));
+  running.then(
+    // The result was posted on the port before the task returned; it is on its way.
+    () =>
+      later(RESULT_GRACE_MS, () => finish({ kind: 'internal', message: 'training thread gave no result' })),
+    (err: unknown) => {
+      const message = `training thread stopped: ${err instanceof Error ? err.message : String(err)}`;
+      if (aborted) finish(stoppedOnRequest);
+      else chain.then(() => finish({ kind: 'internal', message }));
+    },
+  );
+  void running
+    .catch(() => undefined)
+    .finally(() => {
+      taskEnded = true;
+      tidy();
+    });
 
-  // Epochs are persisted in order; those that arrive while a write is under way are written
-  // together next, so a slow Redis costs round trips per batch, not per epoch.
+  const handle: ThreadHandle = {
+    result,
+    checkpointAndStop(withinMs) {
+      if (settled || aborted) return;
+      send({ type: 'checkpointAndStop' });
+      later(withinMs, () => handle.abort());
+    },
+    abort() {
+      if (settled || aborted) return;
+      aborted = true;
+      send({ type: 'abort' });
+      later(ABORT_GRACE_MS, () => kill.abort());
+    },
+  };
+  return handle;
+}
+
+/**
+ * Epochs are persisted in order; those that arrive while a write is under way are written together
+ * next, so a slow Redis costs round trips per batch, not per epoch. The job's last message (its
+ * result) waits for the epochs before it, so the record has them all when the job settles.
+ */
+function epochChain(
+  onEpochs: OnEpochs,
+  send: (msg: ThreadRequest) => void,
+  finish: (r: ThreadResult) => void,
+  settled: () => boolean,
+) {
   let pending: { report: EpochReport; state: Uint8Array | null }[] = [];
   let chain: Promise<void> = Promise.resolve();
   const drain = async () => {
-    if (settled || pending.length === 0) return;
+    if (settled() || pending.length === 0) return;
     const batch = pending;
     pending = [];
     const withState = batch.filter((m) => m.state !== null);
@@ -112,36 +178,17 @@ export function startTrainingThread(
       finish({ kind: 'internal', message: e.message, stack: e.stack });
     }
   };
-  worker.on('message', (msg: ThreadMessage) => {
-    if (msg.type === 'epoch') {
-      pending.push({ report: msg.report, state: msg.state });
-      chain = chain.then(drain);
-    } else {
-      // The result waits for the epochs before it, so the record has them all when it settles.
-      chain = chain.then(() => finish(msg.type === 'done' ? { kind: 'done', outcome: msg.outcome } : msg));
-    }
-  });
-  worker.on('error', (err) => finish({ kind: 'internal', message: err.message, stack: err.stack }));
-  worker.on('exit', (code) =>
-    finish({ kind: 'internal', message: `training thread exited with code ${code}` }),
-  );
-
-  const handle: ThreadHandle = {
-    result,
-    checkpointAndStop(withinMs) {
-      if (settled || aborted || stopTimer) return;
-      send({ type: 'checkpointAndStop' });
-      stopTimer = setTimeout(() => handle.abort(), withinMs);
+  return {
+    receive(msg: ThreadMessage) {
+      if (msg.type === 'epoch') {
+        pending.push({ report: msg.report, state: msg.state });
+        chain = chain.then(drain);
+      } else {
+        chain = chain.then(() => finish(msg.type === 'done' ? { kind: 'done', outcome: msg.outcome } : msg));
+      }
     },
-    abort() {
-      if (settled || aborted) return;
-      aborted = true;
-      send({ type: 'abort' });
-      killTimer = setTimeout(
-        () => finish({ kind: 'aborted', message: 'training stopped on request' }),
-        ABORT_GRACE_MS,
-      );
+    then(next: () => void) {
+      chain = chain.then(next);
     },
   };
-  return handle;
 }

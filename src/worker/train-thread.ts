@@ -1,105 +1,165 @@
-// The training thread: loads the CSV, trains, and reports each epoch to the worker's main thread,
-// which persists it and answers continue or stop. Training runs here so the main thread's event
-// loop stays free to renew the job's lock in Redis.
-import { parentPort } from 'node:worker_threads';
-import { CsvError } from '../data/index.js';
-import { InvalidTrainingDataError, runTraining } from '../domain/training.js';
+// The training thread: a piscina pool thread that runs one job after another. Per job it loads the
+// dataset (kept for the next jobs, see dataset-cache.ts), trains, and reports each epoch over the
+// job's port to the worker's main thread, which persists it and answers continue or stop. Training
+// runs here so the main thread's event loop stays free to renew the job's lock in Redis.
+import type { MessagePort } from 'node:worker_threads';
+import { workerData } from 'piscina';
+import { CsvError, type Table } from '../data/index.js';
+import { InvalidTrainingDataError, dataSettings, prepareData, trainPrepared } from '../domain/training.js';
 import {
   TrainingAbortedError,
   TrainingDivergedError,
   decodeTrainingState,
   encodeTrainingState,
   setEngineThreads,
+  type EpochReport,
+  type TrainingState,
 } from '../engine/index.js';
-import { createFileStore } from '../storage/file-store.js';
 import { loadDatasetTable } from '../storage/dataset-table.js';
-import type { ThreadInput, ThreadReply, ThreadRequest, ThreadMessage } from './thread-protocol.js';
+import { createFileStore, type FileStore, type FileStoreSettings } from '../storage/file-store.js';
+import { fileKeys } from '../storage/file-keys.js';
+import { createDatasetCache } from './dataset-cache.js';
+import type { ThreadInput, ThreadMessage, ThreadReply, ThreadRequest, TrainTask } from './thread-protocol.js';
 
-const port = parentPort;
-if (!port) throw new Error('train-thread.ts runs as a worker thread only');
-const controller = new AbortController();
-let answer: ((reply: ThreadReply) => void) | null = null;
-let lastCheckpoint = 0;
-/** Set on shutdown: the epoch under way ends with a checkpoint, then training stops. */
-let checkpointThenStop = false;
+/** Thread-wide settings, from the pool's workerData. */
+export interface TrainThreadData {
+  /** Bytes of parsed and encoded datasets this thread keeps between jobs. */
+  cacheBytes: number;
+}
 
-// The thread may be started before there is a job for it (a warm spare); the job arrives as the
-// first message.
-let started = false;
+const cache = createDatasetCache((workerData as TrainThreadData | undefined)?.cacheBytes ?? 0);
+// One FileStore per settings (an S3 client keeps its connections for the next job).
+const stores = new Map<string, FileStore>();
+function storeFor(settings: FileStoreSettings): FileStore {
+  const key = JSON.stringify(settings);
+  let store = stores.get(key);
+  if (!store) stores.set(key, (store = createFileStore(settings)));
+  return store;
+}
 
-port.on('message', (msg: ThreadRequest) => {
-  if (msg.type === 'start') {
-    if (started) return;
-    started = true;
-    main(msg.input).catch((err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      post({ type: 'error', kind: 'internal', message: e.message, stack: e.stack });
+/** One job's link to the main thread: its port, its abort signal, the checkpoint it waits on. */
+class JobLink {
+  readonly controller = new AbortController();
+  /** Set on shutdown: the epoch under way ends with a checkpoint, then training stops. */
+  checkpointThenStop = false;
+  private answer: ((reply: ThreadReply) => void) | null = null;
+
+  constructor(private readonly port: MessagePort) {
+    port.on('message', (msg: ThreadRequest) => this.receive(msg));
+    // The main thread closes the port when it gave up on the job: stop, and wait for nothing more.
+    port.on('close', () => {
+      this.controller.abort();
+      this.receive({ type: 'stop' });
     });
-    return;
   }
-  if (msg.type === 'checkpointAndStop') {
-    checkpointThenStop = true;
-    return;
-  }
-  // A stop while the epoch's checkpoint is still to come waits for that checkpoint.
-  if (msg.type === 'abort' || (msg.type === 'stop' && (answer || !checkpointThenStop))) controller.abort();
-  if (answer && msg.type !== 'abort') {
-    const a = answer;
-    answer = null;
-    a(msg);
-  }
-});
 
-const post = (msg: ThreadMessage) => port.postMessage(msg);
+  /** Posts to the main thread (which closes the port after the result: later posts go nowhere). */
+  post(msg: ThreadMessage): void {
+    this.port.postMessage(msg);
+  }
 
-async function main(input: ThreadInput): Promise<void> {
-  setEngineThreads(input.engineThreads);
-  let table;
-  try {
-    // The format frozen in the spec at submit time: a later PATCH of the dataset does not change this job.
-    const files = createFileStore(input.files);
-    const loaded = await loadDatasetTable(files, input.spec.datasetId, input.spec.csv, input.csvLimits);
-    if (!loaded) {
-      return post({ type: 'error', kind: 'datasetDeleted', message: 'the dataset file no longer exists' });
+  /** Posts a checkpoint epoch and waits for the main thread to have stored it. */
+  checkpoint(report: EpochReport, state: Uint8Array): Promise<ThreadReply> {
+    const reply = new Promise<ThreadReply>((resolve) => (this.answer = resolve));
+    this.post({ type: 'epoch', report, state });
+    return reply;
+  }
+
+  private receive(msg: ThreadRequest): void {
+    if (msg.type === 'checkpointAndStop') {
+      this.checkpointThenStop = true;
+      return;
     }
-    table = loaded.table;
+    // A stop while the epoch's checkpoint is still to come waits for that checkpoint.
+    if (msg.type === 'abort' || (msg.type === 'stop' && (this.answer || !this.checkpointThenStop)))
+      this.controller.abort();
+    if (this.answer && msg.type !== 'abort') {
+      const a = this.answer;
+      this.answer = null;
+      a(msg);
+    }
+  }
+}
+
+/** The piscina task: runs one job; its result (and every epoch before it) goes over task.port. */
+export default async function train({ input, port }: TrainTask): Promise<void> {
+  const link = new JobLink(port);
+  try {
+    link.post(await run(input, link));
   } catch (err) {
-    if (err instanceof CsvError) return post({ type: 'error', kind: 'invalidData', message: err.message });
+    const e = err instanceof Error ? err : new Error(String(err));
+    link.post({ type: 'error', kind: 'internal', message: e.message, stack: e.stack });
+  }
+}
+
+/** The dataset's file is gone (the dataset was deleted after the job was queued). */
+class DatasetGoneError extends Error {}
+
+async function run(input: ThreadInput, link: JobLink): Promise<ThreadMessage> {
+  setEngineThreads(input.engineThreads);
+  let table: Table;
+  try {
+    table = await loadTable(input);
+  } catch (err) {
+    if (err instanceof CsvError) return { type: 'error', kind: 'invalidData', message: err.message };
+    if (err instanceof DatasetGoneError)
+      return { type: 'error', kind: 'datasetDeleted', message: 'the dataset file no longer exists' };
     throw err;
   }
   try {
-    const outcome = await runTraining(table, input.spec, {
-      signal: controller.signal,
+    const settings = dataSettings(input.spec);
+    const data = cache.data(table, settings, () => prepareData(table, settings));
+    const outcome = await trainPrepared(data, input.spec, {
+      signal: link.controller.signal,
       resume: input.resume ? decodeTrainingState(input.resume) : undefined,
-      onEpoch: async (report, snapshot) => {
-        // A checkpoint at most every CHECKPOINT_INTERVAL_MS (and after the first epoch): encoding and
-        // fsyncing the full state every epoch would cost more than a small epoch itself. The thread
-        // waits for the checkpoint to be stored, so at most one interval of epochs is ever in flight.
-        const due =
-          checkpointThenStop ||
-          report.epoch === 1 ||
-          performance.now() - lastCheckpoint >= input.checkpointIntervalMs;
-        if (!due) {
-          post({ type: 'epoch', report, state: null });
-          return;
-        }
-        const state = encodeTrainingState(snapshot());
-        lastCheckpoint = performance.now();
-        const reply = new Promise<ThreadReply>((resolve) => (answer = resolve));
-        post({ type: 'epoch', report, state });
-        const r = await reply;
-        if (r.type === 'stop' || checkpointThenStop) controller.abort();
-      },
+      onEpoch: checkpointing(input.checkpointIntervalMs, link),
     });
-    post({ type: 'done', outcome });
+    return { type: 'done', outcome };
   } catch (err) {
     if (err instanceof TrainingDivergedError)
-      return post({ type: 'error', kind: 'diverged', message: err.message });
-    if (err instanceof TrainingAbortedError || controller.signal.aborted) {
-      return post({ type: 'error', kind: 'aborted', message: 'training stopped on request' });
-    }
+      return { type: 'error', kind: 'diverged', message: err.message };
+    if (err instanceof TrainingAbortedError || link.controller.signal.aborted)
+      return { type: 'error', kind: 'aborted', message: 'training stopped on request' };
     if (err instanceof InvalidTrainingDataError)
-      return post({ type: 'error', kind: 'invalidData', message: err.message });
+      return { type: 'error', kind: 'invalidData', message: err.message };
     throw err;
   }
+}
+
+/**
+ * The dataset as a table; DatasetGoneError when its file is gone. A cached table is only used while
+ * the file still exists, so a deleted dataset fails its jobs as it did before it was cached.
+ */
+async function loadTable(input: ThreadInput): Promise<Table> {
+  const files = storeFor(input.files);
+  const { datasetId, csv } = input.spec;
+  if (!(await files.exists(fileKeys.dataset(datasetId)))) throw new DatasetGoneError();
+  // The format frozen in the spec at submit time: a later PATCH of the dataset does not change this
+  // job, and the key holds it, so a PATCHed dataset's jobs never share a table read another way.
+  const read = { csv: csv ?? {}, limits: input.csvLimits };
+  return cache.table(datasetId, read, async () => {
+    // The typed columns stored at upload when they were read with this format, else the CSV.
+    const loaded = await loadDatasetTable(files, datasetId, csv, input.csvLimits);
+    if (!loaded) throw new DatasetGoneError();
+    return loaded.table;
+  });
+}
+
+/**
+ * The onEpoch hook: a checkpoint once checkpointIntervalMs has passed since training started or
+ * since the last one (encoding and storing the full state every epoch would cost more than a small
+ * epoch; a job shorter than the interval never writes one). The thread waits for each checkpoint
+ * to be stored, so at most one interval of epochs is ever in flight.
+ */
+function checkpointing(intervalMs: number, link: JobLink) {
+  let last = performance.now();
+  return async (report: EpochReport, snapshot: () => TrainingState): Promise<void> => {
+    if (!link.checkpointThenStop && performance.now() - last < intervalMs) {
+      link.post({ type: 'epoch', report, state: null });
+      return;
+    }
+    const reply = await link.checkpoint(report, encodeTrainingState(snapshot()));
+    last = performance.now();
+    if (reply.type === 'stop' || link.checkpointThenStop) link.controller.abort();
+  };
 }

@@ -34,6 +34,9 @@ export function createMemoryFileStore(): FileStore & { readonly keys: () => stri
       const bytes = files.get(key);
       return bytes ? Readable.from([Buffer.from(bytes)]) : null;
     },
+    async exists(key) {
+      return files.has(key);
+    },
     async remove(key) {
       files.delete(key);
     },

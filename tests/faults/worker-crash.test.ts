@@ -1,6 +1,8 @@
 // Worker processes that die: SIGKILL mid-training (resume from the checkpoint, same weights as an
 // uninterrupted run), a job that kills every worker that starts it (bounded attempts, then
 // workerCrashed), and a diverging job (failed at once, no retry, no model).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ServiceProcess } from '../helpers/processes.js';
 import {
@@ -38,6 +40,9 @@ describe('a worker killed mid-training', () => {
     const { runner: first, others } = await runnerOf(pair, job.id, 1);
     const second = others[0];
     await stack.waitFor(job.id, (j) => j.progress.epoch >= 5);
+    // The first checkpoint comes CHECKPOINT_INTERVAL_MS (1 s) into training.
+    const checkpoint = join(stack.dataDir, 'checkpoints', `${job.id}.ckpt`);
+    await expect.poll(() => existsSync(checkpoint), { timeout: 30_000, interval: 50 }).toBe(true);
     first.signal('SIGKILL');
     const killedAt = (await stack.job(job.id)).progress.epoch;
     expect(killedAt).toBeLessThan(EPOCHS);

@@ -2,7 +2,7 @@
 // through the app's model store, as a worker would; for tests of what happens after training.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeTable, readCsv, tableWarnings } from '../../src/data/index.js';
+import { describeTable, readCsv, tableWarnings, type CsvFormat, type Table } from '../../src/data/index.js';
 import { newId } from '../../src/domain/ids.js';
 import { resolveSpec } from '../../src/domain/jobs.js';
 import {
@@ -19,12 +19,11 @@ import type { TestApp } from './app.js';
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 const LIMITS = { maxColumns: 1000, maxRows: 1_000_000, maxLineBytes: 1 << 20 };
 
-/** Trains `spec` on tests/fixtures/`file` in this process; `config` gives the limits of resolveSpec. */
-export async function trainFixture(file: string, spec: Omit<TrainingSpecInput, 'datasetId'>, config: Config) {
-  const table = await readCsv(await readFile(join(FIXTURES, file), 'utf8'), LIMITS);
-  const dataset: Dataset = {
-    id: newId('ds'),
-    name: file,
+/** The dataset record the API would make of a parsed table (described, with its format). */
+export function datasetOf(table: Table & { format: CsvFormat }, id: string, name: string): Dataset {
+  return {
+    id,
+    name,
     rowCount: table.rowCount,
     sizeBytes: 0,
     createdAt: new Date().toISOString(),
@@ -32,6 +31,12 @@ export async function trainFixture(file: string, spec: Omit<TrainingSpecInput, '
     warnings: tableWarnings(table),
     format: { ...table.format, missingValues: null, columnTypes: {} },
   };
+}
+
+/** Trains `spec` on tests/fixtures/`file` in this process; `config` gives the limits of resolveSpec. */
+export async function trainFixture(file: string, spec: Omit<TrainingSpecInput, 'datasetId'>, config: Config) {
+  const table = await readCsv(await readFile(join(FIXTURES, file), 'utf8'), LIMITS);
+  const dataset = datasetOf(table, newId('ds'), file);
   const resolved = resolveSpec(
     TrainingSpecInputSchema.parse({ ...spec, datasetId: dataset.id }),
     dataset,

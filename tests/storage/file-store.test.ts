@@ -107,6 +107,7 @@ describe.each(backends)('FileStore on a $name', ({ make }) => {
     const files = fresh();
     expect(await files.readBytes('models/none.json')).toBeNull();
     expect(await files.openRead('datasets/none.csv')).toBeNull();
+    expect(await files.exists('datasets/none.csv')).toBe(false);
     await expect(files.remove('models/none.json')).resolves.toBeUndefined();
   });
 
@@ -114,9 +115,12 @@ describe.each(backends)('FileStore on a $name', ({ make }) => {
     const files = fresh();
     await files.write('checkpoints/a.ckpt', 'A');
     await files.write('checkpoints/b.ckpt', 'B');
+    expect(await files.exists('checkpoints/a.ckpt')).toBe(true);
     await files.remove('checkpoints/a.ckpt');
     expect(await files.readBytes('checkpoints/a.ckpt')).toBeNull();
+    expect(await files.exists('checkpoints/a.ckpt')).toBe(false);
     expect(text(await files.readBytes('checkpoints/b.ckpt'))).toBe('B');
+    expect(await files.exists('checkpoints/b.ckpt')).toBe(true);
   });
 
   it('when two stores have different roots (folder or key prefix), then neither sees the other’s files', async () => {

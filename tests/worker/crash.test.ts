@@ -20,7 +20,14 @@ afterAll(async () => {
   await h?.close();
 });
 
-const env = () => ({ REDIS_PREFIX: h.config.REDIS_PREFIX, DATA_DIR: h.paths.root, LOG_LEVEL: 'info' });
+// A checkpoint after every epoch: a job killed at epoch 2 has one to resume from (by default the
+// first comes a CHECKPOINT_INTERVAL_MS into training).
+const env = () => ({
+  REDIS_PREFIX: h.config.REDIS_PREFIX,
+  DATA_DIR: h.paths.root,
+  LOG_LEVEL: 'info',
+  CHECKPOINT_INTERVAL_MS: '0',
+});
 const terminal = (j: { status: string }) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
 const longSpec = (epochs: number) => ({
   datasetId: friedman,

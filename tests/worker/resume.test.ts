@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createRedisJobEventBus } from '../../src/storage/job-store.js';
 import { createTrainingProcessor } from '../../src/worker/processor.js';
-import type { ThreadResult } from '../../src/worker/thread-runner.js';
+import { createTrainingPool, type StartTraining, type ThreadResult } from '../../src/worker/thread-runner.js';
 import { createHarness, TENANT, type Harness } from './harness.js';
 
 let h: Harness;
@@ -125,7 +125,9 @@ describe('compare-and-set on the attempt', () => {
 });
 
 describe('failures the processor decides', () => {
-  const processorWith = (startThread?: Parameters<typeof createTrainingProcessor>[0]['startThread']) =>
+  const pool = createTrainingPool({ threads: 1 });
+  afterAll(() => pool.close());
+  const processorWith = (startThread: StartTraining = pool.start) =>
     createTrainingProcessor({
       jobs: h.jobStore,
       events: createRedisJobEventBus({ redis: h.redis, prefix: h.config.REDIS_PREFIX }),

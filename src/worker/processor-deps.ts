@@ -1,0 +1,30 @@
+// What the job processor (and its attempt runner and record writer) is built from: the stores, the
+// event bus, the training thread pool and the settings. The worker's main.ts chooses them.
+import type { CsvLimits } from '../data/index.js';
+import type { ArtifactStore, CheckpointStore, JobEventBus, JobStore } from '../domain/ports.js';
+import type { WebhookEmitter } from '../domain/webhooks.js';
+import type { Logger } from '../logger.js';
+import type { FileStoreSettings } from '../storage/file-store.js';
+import type { StartTraining } from './thread-runner.js';
+
+export interface ProcessorDeps {
+  jobs: JobStore;
+  events: JobEventBus;
+  checkpoints: CheckpointStore;
+  artifacts: ArtifactStore;
+  /** Where the training thread reads the dataset from (it builds its own FileStore). */
+  files: FileStoreSettings;
+  csvLimits: CsvLimits;
+  logger: Logger;
+  /** Runs a training on a thread: a TrainingPool's start (tests may pass their own). */
+  startThread: StartTraining;
+  now?: () => Date;
+  /** Least time between checkpoints; default CHECKPOINT_INTERVAL_MS. */
+  checkpointIntervalMs?: number;
+  /** Threads the engine's large products may use in each training thread; default 1. */
+  engineThreads?: number;
+  /** Tells the tenant's webhooks that a job ended (succeeded, failed, cancelled). */
+  emit?: WebhookEmitter;
+  /** Called once a job's final state is written (a tuning search moves on when its trial run ends). */
+  onJobEnded?: (jobId: string) => Promise<void>;
+}
