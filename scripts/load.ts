@@ -11,9 +11,10 @@
 // the 200 jobs queue at once; against a running service it retries on 429 with an Idempotency-Key.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
 import { repoRoot, startApi, startWorker, stopAllProcesses } from '../tests/helpers/processes.js';
 import { startRedisServer, type RedisServer } from '../tests/helpers/redis-server.js';
 
@@ -63,7 +64,14 @@ interface Model {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const log = (line: string) => console.log(`[load] ${line}`);
 
-async function ownStack(): Promise<{ url: string; stop: () => Promise<void> }> {
+interface Stack {
+  url: string;
+  /** Commands the stack's Redis has processed so far (own stack only). */
+  redisCommands?: () => Promise<number>;
+  stop: () => Promise<void>;
+}
+
+async function ownStack(): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bp-load-'));
   const redis: RedisServer = await startRedisServer({ appendfsync: 'everysec' });
   const env = {
@@ -85,9 +93,15 @@ async function ownStack(): Promise<{ url: string; stop: () => Promise<void> }> {
       startWorker({ env: { ...env, LOG_LEVEL: 'info' }, echo: flags.verbose }, `worker-${i + 1}`),
     ),
   );
+  const stats = new Redis(redis.url, { lazyConnect: true });
   return {
     url: api.url,
+    async redisCommands() {
+      const info = await stats.info('stats');
+      return Number(/total_commands_processed:(\d+)/.exec(info)?.[1] ?? NaN);
+    },
     stop: async () => {
+      stats.disconnect();
       await stopAllProcesses();
       await redis.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -155,7 +169,7 @@ function quantile(sorted: number[], q: number): number {
 }
 
 async function main(): Promise<number> {
-  const stack = flags.url
+  const stack: Stack = flags.url
     ? { url: flags.url.replace(/\/$/, ''), stop: async () => undefined }
     : await ownStack();
   try {
@@ -175,6 +189,8 @@ async function main(): Promise<number> {
       training: { epochs, batchSize: 32, earlyStopping: false },
     };
     const submitted: Job[] = [];
+    const commandsBefore = await stack.redisCommands?.();
+    const loadBefore = loadavg()[0];
     const submitStarted = Date.now();
     let next = 0;
     await Promise.all(
@@ -238,14 +254,20 @@ async function main(): Promise<number> {
       .filter(Number.isFinite)
       .sort((a, b) => a - b);
     const wall = (Date.now() - submitStarted) / 1000;
+    const commandsAfter = await stack.redisCommands?.();
 
     console.log('');
     console.log(
       `jobs: ${jobCount}, epochs each: ${epochs}, wall time: ${wall.toFixed(1)} s, ${(jobCount / wall).toFixed(2)} jobs/s`,
     );
+    console.log(
+      `machine load average (1 min): ${loadBefore.toFixed(1)} at submit, ${loadavg()[0].toFixed(1)} at the end`,
+    );
     console.log(`submit→start  median ${quantile(toStart, 0.5)} ms, p99 ${quantile(toStart, 0.99)} ms`);
     console.log(`submit→finish median ${quantile(toFinish, 0.5)} ms, p99 ${quantile(toFinish, 0.99)} ms`);
     console.log(`models: ${models.length} for ${jobCount} jobs`);
+    if (commandsBefore !== undefined && commandsAfter !== undefined)
+      console.log(`redis: ${((commandsAfter - commandsBefore) / jobCount).toFixed(1)} commands per job`);
     if (problems.length > 0) {
       console.log(`FAILED: ${problems.length} problems`);
       for (const p of problems.slice(0, 20)) console.log(`  ${p}`);

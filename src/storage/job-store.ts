@@ -23,6 +23,8 @@ interface Envelope {
 
 const MAX_CAS_RETRIES = 50;
 const SUBSCRIBE_TIMEOUT_MS = 3000;
+/** How long the shared subscriber connection stays open with no subscription left. */
+const SUBSCRIBER_IDLE_MS = 2000;
 
 export interface JobStoreOptions {
   redis: Redis;
@@ -214,51 +216,91 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
 /** Job events over Redis pub/sub: one channel per job, so the API and the workers may be different processes. */
 export function createRedisJobEventBus({ redis, prefix }: JobStoreOptions): JobEventBus {
   const keys = redisKeys(prefix);
+  const subscriber = createSharedSubscriber(redis);
   return {
     async publish(jobId, event) {
       await redis.publish(keys.events(jobId), JSON.stringify(event));
     },
-    async subscribe(jobId, onEvent) {
-      // A dedicated connection per subscription: a subscribed connection can issue no other command.
-      const sub = redis.duplicate({
-        enableOfflineQueue: true,
-        maxRetriesPerRequest: null,
-        lazyConnect: true,
-      });
-      sub.on('error', () => {}); // reconnects by itself; the stream's reader sees no events meanwhile
-      const channel = keys.events(jobId);
-      sub.on('message', (ch: string, message: string) => {
-        if (ch !== channel) return;
-        try {
-          onEvent(JSON.parse(message) as JobEvent | { type: 'cancel' });
-        } catch {
-          // a malformed message is ignored: only this service publishes on the channel
-        }
-      });
-      let timer: NodeJS.Timeout | undefined;
+    subscribe: (jobId, onEvent) => subscriber.subscribe(keys.events(jobId), onEvent),
+  };
+}
+
+type EventHandler = (event: JobEvent | { type: 'cancel' }) => void;
+
+/**
+ * One subscribed connection for every subscription of this process (a subscribed connection can
+ * issue no other command), so following a job costs a SUBSCRIBE, not a new connection. It connects
+ * on the first subscription and quits once none has been left for SUBSCRIBER_IDLE_MS.
+ */
+function createSharedSubscriber(redis: Redis) {
+  const handlers = new Map<string, Set<EventHandler>>();
+  let sub: Redis | null = null;
+  let idle: NodeJS.Timeout | undefined;
+
+  function connection(): Redis {
+    clearTimeout(idle);
+    if (sub) return sub;
+    const conn = redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: true });
+    conn.on('error', () => {}); // reconnects (and resubscribes) by itself; readers see no events meanwhile
+    conn.on('message', (channel: string, message: string) => {
+      const set = handlers.get(channel);
+      if (!set) return;
+      let event: JobEvent | { type: 'cancel' };
       try {
-        // A reconnecting client would wait for Redis forever; a stream that cannot start should fail.
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`subscribe got no answer within ${SUBSCRIBE_TIMEOUT_MS} ms`)),
-            SUBSCRIBE_TIMEOUT_MS,
-          );
-        });
-        await Promise.race([sub.connect().then(() => sub.subscribe(channel)), timeout]);
+        event = JSON.parse(message) as JobEvent | { type: 'cancel' };
+      } catch {
+        return; // a malformed message is ignored: only this service publishes on the channel
+      }
+      for (const handler of set) handler(event);
+    });
+    return (sub = conn);
+  }
+
+  function quitWhenIdle() {
+    if (handlers.size > 0 || !sub) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      if (handlers.size > 0 || !sub) return;
+      const conn = sub;
+      sub = null;
+      conn.quit().catch(() => conn.disconnect());
+    }, SUBSCRIBER_IDLE_MS);
+  }
+
+  return {
+    async subscribe(channel: string, onEvent: EventHandler): Promise<() => Promise<void>> {
+      const conn = connection();
+      const handler: EventHandler = (event) => onEvent(event);
+      let set = handlers.get(channel);
+      if (!set) handlers.set(channel, (set = new Set()));
+      set.add(handler);
+      const unsubscribe = async () => {
+        const current = handlers.get(channel);
+        if (!current?.delete(handler) || current.size > 0) return;
+        handlers.delete(channel);
+        quitWhenIdle();
+        // Not awaited: while Redis is away the command waits in the offline queue (the handler is gone already).
+        conn.unsubscribe(channel).catch(() => undefined);
+      };
+      // A reconnecting client would wait for Redis forever; a stream that cannot start should fail.
+      // SUBSCRIBE again even when the channel is already on: its answer shows Redis is there.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`subscribe got no answer within ${SUBSCRIBE_TIMEOUT_MS} ms`)),
+          SUBSCRIBE_TIMEOUT_MS,
+        );
+      });
+      try {
+        await Promise.race([conn.subscribe(channel), timeout]);
       } catch (err) {
-        // Connecting and subscribing fail only for want of Redis.
-        sub.disconnect();
+        // Subscribing fails only for want of Redis.
+        await unsubscribe();
         throw new DependencyUnavailableError('redis', err);
       } finally {
         clearTimeout(timer);
       }
-      return async () => {
-        try {
-          await sub.quit();
-        } catch {
-          sub.disconnect();
-        }
-      };
+      return unsubscribe;
     },
   };
 }

@@ -21,8 +21,6 @@ const THREAD_URL = threadEntry(import.meta.url, 'train-thread');
 const ABORT_GRACE_MS = 3000;
 /** After the task returned, how long its last port message may take to arrive (it was posted first). */
 const RESULT_GRACE_MS = 10_000;
-/** An extra thread (beyond one per job) lives this long idle: it covers a thread still stopping an aborted job. */
-const IDLE_EXTRA_THREAD_MS = 60_000;
 
 export type ThreadResult =
   { kind: 'done'; outcome: TrainingOutcome } | { kind: ThreadErrorKind; message: string; stack?: string };
@@ -55,8 +53,8 @@ export interface TrainingPoolOptions {
 
 export interface TrainingPool {
   start: StartTraining;
-  /** Threads alive now, and tasks finished so far. */
-  stats(): { threads: number; completed: number };
+  /** Threads alive now. */
+  stats(): { threads: number };
   /** Terminates the threads; a training still running ends as an internal error. */
   close(): Promise<void>;
 }
@@ -66,9 +64,11 @@ export function createTrainingPool(options: TrainingPoolOptions): TrainingPool {
   const threads = Math.max(1, Math.floor(options.threads));
   const pool = new Piscina({
     ...threadModule(options.entry ?? THREAD_URL),
+    // Exactly one thread per job at once: a job whose thread is still stopping an aborted one waits
+    // for it (at most ABORT_GRACE_MS) rather than loading a thread and a dataset cache of its own.
     minThreads: threads,
-    maxThreads: threads + 1,
-    idleTimeout: IDLE_EXTRA_THREAD_MS,
+    maxThreads: threads,
+    idleTimeout: Infinity,
     // Threads keep a normal event loop between tasks (an S3 client's sockets, the port of a job).
     atomics: 'disabled',
     workerData: { cacheBytes: options.cacheBytes ?? 0 } satisfies TrainThreadData,
@@ -77,7 +77,7 @@ export function createTrainingPool(options: TrainingPoolOptions): TrainingPool {
   pool.on('error', () => {});
   return {
     start: (input, onEpochs) => runOn(pool, input, onEpochs),
-    stats: () => ({ threads: pool.threads.length, completed: pool.completed }),
+    stats: () => ({ threads: pool.threads.length }),
     close: () => pool.destroy(),
   };
 }
