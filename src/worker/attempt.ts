@@ -11,7 +11,7 @@ import type { ThreadInput } from './thread-protocol.js';
 import type { OnEpochs, ThreadHandle, ThreadResult } from './thread-runner.js';
 
 /** At most one checkpoint a second: a resume repeats at most a second of training. */
-export const CHECKPOINT_INTERVAL_MS = 1000;
+const CHECKPOINT_INTERVAL_MS = 1000;
 /** On shutdown, how long the epoch under way may take to finish and checkpoint (within the worker's grace). */
 const SHUTDOWN_CHECKPOINT_MS = 10_000;
 

@@ -20,7 +20,6 @@ import type { ProcessorDeps } from './processor-deps.js';
 import { createJobRecords, toEntry, type JobRecords } from './job-records.js';
 import type { ThreadResult } from './thread-runner.js';
 
-export { CHECKPOINT_INTERVAL_MS } from './attempt.js';
 export type { ProcessorDeps };
 
 export interface TrainingProcessor {
