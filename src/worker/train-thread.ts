@@ -127,13 +127,17 @@ async function run(input: ThreadInput, link: JobLink): Promise<ThreadMessage> {
 }
 
 /**
- * The dataset as a table; DatasetGoneError when its file is gone. A cached table is only used while
- * the file still exists, so a deleted dataset fails its jobs as it did before it was cached.
+ * The dataset as a table; DatasetGoneError when its files are gone. A cached table is only used
+ * while the dataset is still stored, so a deleted dataset fails its jobs as it did before caching.
  */
 async function loadTable(input: ThreadInput): Promise<Table> {
   const files = storeFor(input.files);
   const { datasetId, csv } = input.spec;
-  if (!(await files.exists(fileKeys.dataset(datasetId)))) throw new DatasetGoneError();
+  // Deleting a dataset removes its CSV and its typed columns; either one left still trains.
+  const stored =
+    (await files.exists(fileKeys.dataset(datasetId))) ||
+    (await files.exists(fileKeys.datasetColumns(datasetId)));
+  if (!stored) throw new DatasetGoneError();
   // The format frozen in the spec at submit time: a later PATCH of the dataset does not change this
   // job, and the key holds it, so a PATCHed dataset's jobs never share a table read another way.
   const read = { csv: csv ?? {}, limits: input.csvLimits };
