@@ -27,6 +27,16 @@ const isMissing = (err: unknown) =>
   err instanceof NotFound ||
   (err instanceof S3ServiceException && err.$metadata.httpStatusCode === 404);
 
+/** fn's result, or `missing` when S3 answers that there is no such key. */
+async function unlessMissing<T, M>(fn: () => Promise<T>, missing: M): Promise<T | M> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isMissing(err)) return missing;
+    throw err;
+  }
+}
+
 /** A FileStore on the bucket and key prefix of these settings. */
 export function createS3FileStore(settings: Extract<FileStoreSettings, { kind: 's3' }>): FileStore {
   const client = new S3Client({
@@ -82,35 +92,23 @@ export function createS3FileStore(settings: Extract<FileStoreSettings, { kind: '
       await rm(localPath, { force: true });
     },
 
-    async readBytes(key) {
-      try {
+    readBytes: (key) =>
+      unlessMissing(async () => {
         const res = await client.send(new GetObjectCommand({ Bucket, Key: keyOf(key) }));
         return res.Body ? await res.Body.transformToByteArray() : new Uint8Array(0);
-      } catch (err) {
-        if (isMissing(err)) return null;
-        throw err;
-      }
-    },
+      }, null),
 
-    async openRead(key) {
-      try {
+    openRead: (key) =>
+      unlessMissing(async () => {
         const res = await client.send(new GetObjectCommand({ Bucket, Key: keyOf(key) }));
         return res.Body instanceof Readable ? res.Body : Readable.from([]);
-      } catch (err) {
-        if (isMissing(err)) return null;
-        throw err;
-      }
-    },
+      }, null),
 
-    async exists(key) {
-      try {
+    exists: (key) =>
+      unlessMissing(async () => {
         await client.send(new HeadObjectCommand({ Bucket, Key: keyOf(key) }));
         return true;
-      } catch (err) {
-        if (isMissing(err)) return false;
-        throw err;
-      }
-    },
+      }, false),
 
     async remove(key) {
       // DeleteObject of a missing key succeeds: S3 deletes are idempotent.

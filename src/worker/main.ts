@@ -6,7 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { loadConfig, type Config } from '../config.js';
 import { describeEngine, engineInfo } from '../engine/index.js';
 import { createLogger, type Logger } from '../logger.js';
-import { attemptDelivery, createWebhookEmitter } from '../domain/webhooks.js';
+import { attemptDelivery, createWebhookEmitter, type WebhookEmitter } from '../domain/webhooks.js';
+import type { JobEventBus } from '../domain/ports.js';
 import { createWebhookTransport, signWebhook } from '../net/webhook-transport.js';
 import { createTuningCoordinator } from '../domain/tuning.js';
 import {
@@ -17,8 +18,8 @@ import {
 import { createWebhookConsumer, createWebhookQueue } from '../queue/webhook-queue.js';
 import { createArtifactStore, createCheckpointStore } from '../storage/checkpoint-store.js';
 import { createFileStore, fileStoreSettings } from '../storage/file-store.js';
-import { createRedisJobEventBus, createRedisJobStore } from '../storage/job-store.js';
-import { createRedis } from '../storage/redis.js';
+import { createRedisJobEventBus, createRedisJobStore, type RedisJobStore } from '../storage/job-store.js';
+import { createRedis, type Redis } from '../storage/redis.js';
 import { createWorkerMetricsStore } from '../storage/worker-metrics-store.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
@@ -51,70 +52,25 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     logger,
   });
   const events = metrics.observe(createRedisJobEventBus({ redis, prefix: config.REDIS_PREFIX }));
-  const webhookStore = createWebhookStore({ redis, prefix: config.REDIS_PREFIX });
-  const webhookQueue = createWebhookQueue({ connection: redis, config });
-  const webhookTransport = createWebhookTransport({
-    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
-    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-  });
-  const webhookConsumer = createWebhookConsumer({
-    connection: redis,
-    config,
-    attempt: (deliveryId, isLast) =>
-      attemptDelivery(
-        { store: webhookStore, transport: webhookTransport, sign: signWebhook },
-        deliveryId,
-        isLast,
-      ),
-    onError: (err) =>
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook queue error'),
-  });
-  const emit = createWebhookEmitter({ store: webhookStore, queue: webhookQueue });
-  const files = fileStoreSettings(config);
-  const fileStore = createFileStore(files);
+  const webhooks = startWebhooks(config, logger, redis);
+  const emit = webhooks.emit;
+  const fileStore = createFileStore(fileStoreSettings(config));
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR, files: fileStore };
-  const trialQueue = createTrainingQueue({ connection: redis, config });
-  const tuningStore = createTuningStore(storeDeps);
-  const coordinator = createTuningCoordinator({
-    tuning: tuningStore,
-    jobs,
-    queue: trialQueue,
-    events,
-    datasets: createDatasetStore(storeDeps),
-    models: createModelStore(storeDeps),
-    limits: config,
-    emit,
-  });
-  // A search whose trial ended while its worker died moves on at the next sweep.
-  const sweep = setInterval(() => {
-    tuningStore
-      .activeIds()
-      .then((ids) => Promise.all(ids.map((id) => coordinator.advance(id))))
-      .catch((err: unknown) => logger.warn({ err }, 'tuning sweep failed'));
-  }, config.RECONCILE_INTERVAL_MS);
-  sweep.unref();
+  const tuning = startTuning(config, logger, { redis, jobs, events, emit, storeDeps });
   // One loaded thread per job at once; each keeps the datasets of its recent jobs parsed and encoded.
   const pool = createTrainingPool({
     threads: config.WORKER_CONCURRENCY,
     cacheBytes: config.DATASET_CACHE_MB * 1024 * 1024,
   });
   const processor = createTrainingProcessor({
+    ...processorSettings(config, logger),
     startThread: pool.start,
     jobs,
     events,
     emit,
-    onJobEnded: (jobId) => coordinator.onJobEnded(jobId),
+    onJobEnded: (jobId) => tuning.coordinator.onJobEnded(jobId),
     checkpoints: createCheckpointStore(fileStore),
     artifacts: createArtifactStore(fileStore),
-    files,
-    csvLimits: {
-      maxColumns: config.MAX_COLUMNS,
-      maxRows: config.MAX_ROWS,
-      maxLineBytes: config.MAX_LINE_BYTES,
-    },
-    logger,
-    checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
-    engineThreads: config.ENGINE_THREADS,
   });
   const consumer = createTrainingConsumer({
     connection: redis,
@@ -143,7 +99,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
       closing ??= (async () => {
         processor.shutdown();
         batch.shutdown();
-        clearInterval(sweep);
+        clearInterval(tuning.sweep);
         const deadline = new Promise<'timeout'>((r) =>
           setTimeout(() => r('timeout'), config.SHUTDOWN_GRACE_MS).unref(),
         );
@@ -152,7 +108,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
         const closed = Promise.all([
           consumer.close(),
           batch.close(),
-          webhookConsumer.close().then(() => Promise.all([webhookQueue.close(), trialQueue.close()])),
+          webhooks.close().then(() => tuning.trialQueue.close()),
           reconciler.stop().then(() => reconcileQueue.close()),
         ]).then(() => 'closed' as const);
         const outcome = await Promise.race([closed, deadline]);
@@ -165,6 +121,78 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
       return closing;
     },
   };
+}
+
+/** The processor's settings from the config. */
+function processorSettings(config: Config, logger: Logger) {
+  return {
+    files: fileStoreSettings(config),
+    csvLimits: {
+      maxColumns: config.MAX_COLUMNS,
+      maxRows: config.MAX_ROWS,
+      maxLineBytes: config.MAX_LINE_BYTES,
+    },
+    logger,
+    checkpointIntervalMs: config.CHECKPOINT_INTERVAL_MS,
+    engineThreads: config.ENGINE_THREADS,
+  };
+}
+
+/** Webhook deliveries: the emitter the processors tell, and the consumer that sends them. */
+function startWebhooks(config: Config, logger: Logger, redis: Redis) {
+  const store = createWebhookStore({ redis, prefix: config.REDIS_PREFIX });
+  const queue = createWebhookQueue({ connection: redis, config });
+  const transport = createWebhookTransport({
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+    timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+  });
+  const consumer = createWebhookConsumer({
+    connection: redis,
+    config,
+    attempt: (deliveryId, isLast) =>
+      attemptDelivery({ store, transport, sign: signWebhook }, deliveryId, isLast),
+    onError: (err) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'webhook queue error'),
+  });
+  return {
+    emit: createWebhookEmitter({ store, queue }),
+    close: () => consumer.close().then(() => queue.close()),
+  };
+}
+
+/** The tuning coordinator, which a trial's end moves on, and its sweep for searches whose worker died. */
+function startTuning(
+  config: Config,
+  logger: Logger,
+  deps: {
+    redis: Redis;
+    jobs: RedisJobStore;
+    events: JobEventBus;
+    emit: WebhookEmitter;
+    storeDeps: Parameters<typeof createDatasetStore>[0];
+  },
+) {
+  const trialQueue = createTrainingQueue({ connection: deps.redis, config });
+  const tuningStore = createTuningStore(deps.storeDeps);
+  const coordinator = createTuningCoordinator({
+    tuning: tuningStore,
+    jobs: deps.jobs,
+    queue: trialQueue,
+    events: deps.events,
+    datasets: createDatasetStore(deps.storeDeps),
+    models: createModelStore(deps.storeDeps),
+    limits: config,
+    emit: deps.emit,
+  });
+  // A search whose trial ended while its worker died moves on at the next sweep.
+  const sweep = setInterval(() => {
+    tuningStore
+      .activeIds()
+      .then((ids) => Promise.all(ids.map((id) => coordinator.advance(id))))
+      .catch((err: unknown) => logger.warn({ err }, 'tuning sweep failed'));
+  }, config.RECONCILE_INTERVAL_MS);
+  sweep.unref();
+  return { coordinator, sweep, trialQueue };
 }
 
 async function main(): Promise<void> {
