@@ -455,7 +455,7 @@ export function createJobService(deps: JobServiceDeps): JobService {
         // Best effort: a worker that takes it anyway finds the record cancelled and skips it.
         await deps.queue.remove(id).catch(() => false);
         await deps.events.publish(id, { type: 'status', data: job }).catch(() => {});
-        await deps.emit?.(tenant, 'training-job.cancelled', jobEventData(job)).catch((err: unknown) => {
+        await deps.emit?.(tenant, 'training-job.cancelled', jobEventData(job), `${id}:cancelled`).catch((err: unknown) => {
           deps.logger?.warn({ err, jobId: id }, 'webhook event not emitted');
         });
       } else {

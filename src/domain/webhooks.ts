@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { NotFoundError, TooManyRequestsError, UnprocessableError } from './errors.js';
-import { newId } from './ids.js';
+import { derivedId, newId } from './ids.js';
 import type { TenantId } from './ports.js';
 import { IsoDateSchema, type ListQuery, type Page } from './schemas.js';
 
@@ -200,7 +200,17 @@ export function createWebhookService(deps: {
 }
 
 /** Emits one event to every webhook of the tenant that subscribed to its type; resolves with the deliveries queued. */
-export type WebhookEmitter = (tenant: TenantId, type: WebhookEventType, data: unknown) => Promise<number>;
+/**
+ * Emits an event to the tenant's webhooks that take its type; resolves with how many deliveries it
+ * made. With an `eventKey` (say `job_…:succeeded`) the ids are derived from it: emitting the same
+ * event again (an outbox sweep after a crash) makes no second delivery.
+ */
+export type WebhookEmitter = (
+  tenant: TenantId,
+  type: WebhookEventType,
+  data: unknown,
+  eventKey?: string,
+) => Promise<number>;
 
 /**
  * The function other parts of the product call when something a tenant may subscribe to happened
@@ -208,18 +218,26 @@ export type WebhookEmitter = (tenant: TenantId, type: WebhookEventType, data: un
  * `{"type", "timestamp", "data"}`; each webhook gets its own delivery with its own message id.
  */
 export function createWebhookEmitter(deps: {
-  store: Pick<WebhookStore, 'all' | 'putDelivery'>;
+  store: Pick<WebhookStore, 'all' | 'putDelivery' | 'getDelivery'>;
   queue: WebhookQueue;
   now?: () => Date;
 }): WebhookEmitter {
   const now = deps.now ?? (() => new Date());
-  return async (tenant, type, data) => {
+  return async (tenant, type, data, eventKey) => {
     const targets = (await deps.store.all(tenant)).filter((w) => w.events.includes(type));
     const at = now().toISOString();
     for (const webhook of targets) {
-      const messageId = newId('msg');
+      const messageId = eventKey ? derivedId('msg', eventKey) : newId('msg');
+      const id = eventKey ? derivedId('dlv', `${eventKey}:${webhook.id}`) : newId('dlv');
+      const known = eventKey ? await deps.store.getDelivery(id) : null;
+      if (known) {
+        // Emitted before: a delivery still pending may have missed its queue entry (the queue
+        // ignores a second entry of the same id); one that was attempted to its end stays so.
+        if (known.status === 'pending') await deps.queue.enqueue(id);
+        continue;
+      }
       const delivery: StoredDelivery = {
-        id: newId('dlv'),
+        id,
         webhookId: webhook.id,
         messageId,
         eventType: type,

@@ -45,6 +45,14 @@ function historyChange(current: EpochEntry[], next: EpochEntry[]): '' | 'append'
 export interface RedisJobStore extends JobStore {
   /** Ids of every queued or running job, all tenants (the set changes with each status write). */
   activeIds(): Promise<string[]>;
+  /**
+   * The outbox of ended jobs: ids of jobs that ended at or before `endedBefore` (ms since the epoch)
+   * and whose end was not yet announced (webhook event, search step), oldest first, at most `limit`.
+   * A job joins it in the same atomic write that ends it (job-cas-8.lua).
+   */
+  unannounced(endedBefore: number, limit: number): Promise<string[]>;
+  /** Takes a job out of the outbox once its end was announced. */
+  markAnnounced(id: string): Promise<void>;
 }
 
 export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJobStore {
@@ -54,6 +62,8 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
   const activeKey = (tenant: string) => `${keys.jobs(tenant)}:active`;
   // Queued and running jobs of every tenant, for the worker's reconciler.
   const allActiveKey = `${prefix}:jobs:active`;
+  // Ended jobs whose end is still to be announced (the outbox), scored by when they ended.
+  const unannouncedKey = `${prefix}:jobs:unannounced`;
   const records = createRecordStore<Job>({ redis, recordKey: keys.job, indexKey: keys.jobs });
   const commands = jobCommands(redis);
 
@@ -111,7 +121,7 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
       historyKey(id),
       allActiveKey,
     ] as const;
-    return (await commands.jobCas([...keyList, ...modelKeys], argv)) === 1;
+    return (await commands.jobCas([...keyList, ...modelKeys, unannouncedKey], argv)) === 1;
   }
 
   async function create(tenant: TenantId, job: Job, maxActive = 0): Promise<boolean> {
@@ -178,7 +188,15 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
         .srem(activeKey(tenant), id)
         .srem(allActiveKey, id)
         .zrem(keys.jobs(tenant), id)
+        .zrem(unannouncedKey, id)
         .exec();
+    },
+
+    unannounced: (endedBefore, limit) =>
+      redis.zrangebyscore(unannouncedKey, '-inf', endedBefore, 'LIMIT', 0, limit),
+
+    async markAnnounced(id) {
+      await redis.zrem(unannouncedKey, id);
     },
 
     async activeJobs(tenant) {

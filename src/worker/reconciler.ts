@@ -7,6 +7,10 @@ import type { StoredJob } from '../domain/ports.js';
 import type { Logger } from '../logger.js';
 import type { QueueReconcileTarget } from '../queue/training-queue.js';
 import type { RedisJobStore } from '../storage/job-store.js';
+import type { JobAnnouncer } from './announcer.js';
+
+/** Ended jobs announced per pass at most (the rest wait for the next pass). */
+const ANNOUNCE_BATCH = 200;
 
 /** What the reconciler reads of a record: its status and creation time (any job kind has them). */
 export interface ReconciledRecord {
@@ -17,6 +21,11 @@ export interface ReconciledRecord {
 export interface ReconcilerDeps {
   /** Training jobs (RedisJobStore) or any other job kind's records with the same fields. */
   jobs: Pick<RedisJobStore, 'activeIds'> & { read(id: string): Promise<ReconciledRecord | null> };
+  /**
+   * The outbox of ended training jobs: the sweep announces (webhook event, search step) what a
+   * worker that ended a job did not get to announce.
+   */
+  outbox?: { jobs: Pick<RedisJobStore, 'read' | 'unannounced' | 'markAnnounced'>; announce: JobAnnouncer };
   queue: Pick<QueueReconcileTarget, 'entryState' | 'reenqueue' | 'tryLock'>;
   logger: Pick<Logger, 'info' | 'warn'>;
   intervalMs: number;
@@ -30,6 +39,8 @@ export interface ReconcilePass {
   ran: boolean;
   checked: number;
   reenqueued: string[];
+  /** Ended jobs found still unannounced after the grace period, and announced now. */
+  announced: string[];
 }
 
 export interface Reconciler {
@@ -57,7 +68,9 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
 
   async function runOnce(): Promise<ReconcilePass> {
     // The lock lasts one interval and is not released: one pass per interval across all workers.
-    if (!(await deps.queue.tryLock(deps.intervalMs))) return { ran: false, checked: 0, reenqueued: [] };
+    if (!(await deps.queue.tryLock(deps.intervalMs))) {
+      return { ran: false, checked: 0, reenqueued: [], announced: [] };
+    }
     const reenqueued: string[] = [];
     const ids = await deps.jobs.activeIds();
     const cutoff = now().getTime() - graceMs;
@@ -85,7 +98,34 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         );
       }
     }
-    return { ran: true, checked: ids.length, reenqueued };
+    const announced = await announceLeftovers(now().getTime() - graceMs);
+    return { ran: true, checked: ids.length, reenqueued, announced };
+  }
+
+  /** The outbox: ended jobs older than the grace period whose end was not announced (a crash between). */
+  async function announceLeftovers(endedBefore: number): Promise<string[]> {
+    if (!deps.outbox) return [];
+    const { jobs, announce } = deps.outbox;
+    const announced: string[] = [];
+    for (const id of await jobs.unannounced(endedBefore, ANNOUNCE_BATCH)) {
+      if (stopped) break;
+      try {
+        const stored = await jobs.read(id);
+        if (!stored) {
+          await jobs.markAnnounced(id); // deleted since: nothing to announce
+          continue;
+        }
+        await announce(stored);
+        announced.push(id);
+        deps.logger.warn({ jobId: id, status: stored.job.status }, 'ended job announced by the sweep');
+      } catch (err) {
+        deps.logger.warn(
+          { jobId: id, err: err instanceof Error ? err.message : String(err) },
+          'announcing an ended job failed; retried next round',
+        );
+      }
+    }
+    return announced;
   }
 
   const tick = () => {

@@ -21,8 +21,11 @@ function load(redis: Redis, file: string): RawCommand {
 
 /** The job store's scripts (see each .lua file's header for the meaning of every key and argument). */
 export interface JobCommands {
-  /** job-cas-7.lua: 1 written, 0 the revision moved. */
-  jobCas(keys: [string, string, string, string, string, string, string], argv: string[]): Promise<number>;
+  /** job-cas-8.lua: 1 written, 0 the revision moved. */
+  jobCas(
+    keys: [string, string, string, string, string, string, string, string],
+    argv: string[],
+  ): Promise<number>;
   /** job-create-6.lua: 1 created, -1 the tenant's cap of active jobs is reached. */
   jobCreate(
     keys: [string, string, string, string, string, string],
@@ -38,7 +41,7 @@ export interface JobCommands {
 
 /** Registers the job scripts on this connection (once) and returns their typed call sites. */
 export function jobCommands(redis: Redis): JobCommands {
-  const cas = load(redis, 'job-cas-7.lua');
+  const cas = load(redis, 'job-cas-8.lua');
   const create = load(redis, 'job-create-6.lua');
   const append = load(redis, 'job-append-epochs-3.lua');
   return {

@@ -1,7 +1,9 @@
 --[[
   Compare-and-set of a job record: writes the next record only if nobody wrote since it was read,
   keeps the active sets in step with the status, extends or replaces the epoch history, and may
-  record a model in the same atomic step (a job succeeds exactly when its model exists).
+  record a model in the same atomic step (a job succeeds exactly when its model exists). A job that
+  ends (leaves the active sets) joins the outbox of ended jobs to announce, in the same step, so its
+  webhook event and search step cannot be lost between this write and their sending.
 
   Input:
     KEYS[1] job record
@@ -11,11 +13,12 @@
     KEYS[5] every tenant's active job set
     KEYS[6] model record            (written only when ARGV[8] is not '')
     KEYS[7] the tenant's model index (written only when ARGV[8] is not '')
+    KEYS[8] every tenant's ended jobs not yet announced (sorted set, score: ms when it ended)
 
     ARGV[1] expected revision
     ARGV[2] next record JSON
     ARGV[3] job id
-    ARGV[4] active sets: '1' add, '0' remove, '' leave
+    ARGV[4] active sets: '1' add, '0' remove (the job ended: it joins KEYS[8]), '' leave
     ARGV[5] history: '' keep, 'append' push ARGV[9…], 'replace' clear then push ARGV[9…]
     ARGV[6] model record JSON
     ARGV[7] model creation time (ms, the index score)
@@ -35,6 +38,8 @@ if ARGV[4] == '1' then
 elseif ARGV[4] == '0' then
   redis.call('SREM', KEYS[3], ARGV[3])
   redis.call('SREM', KEYS[5], ARGV[3])
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[8], t[1] * 1000 + math.floor(t[2] / 1000), ARGV[3])
 end
 if ARGV[5] == 'replace' then redis.call('DEL', KEYS[4]) end
 if ARGV[5] ~= '' then
