@@ -455,9 +455,11 @@ export function createJobService(deps: JobServiceDeps): JobService {
         // Best effort: a worker that takes it anyway finds the record cancelled and skips it.
         await deps.queue.remove(id).catch(() => false);
         await deps.events.publish(id, { type: 'status', data: job }).catch(() => {});
-        await deps.emit?.(tenant, 'training-job.cancelled', jobEventData(job), `${id}:cancelled`).catch((err: unknown) => {
-          deps.logger?.warn({ err, jobId: id }, 'webhook event not emitted');
-        });
+        await deps
+          .emit?.(tenant, 'training-job.cancelled', jobEventData(job), `${id}:cancelled`)
+          .catch((err: unknown) => {
+            deps.logger?.warn({ err, jobId: id }, 'webhook event not emitted');
+          });
       } else {
         await deps.events.publish(id, { type: 'cancel' }).catch(() => {});
       }

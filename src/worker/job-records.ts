@@ -2,7 +2,6 @@
 // applied by the job store's compare-and-set, followed by what a written final state brings: the
 // checkpoint removed, the status published, the webhook event and the tuning search told.
 import { newId } from '../domain/ids.js';
-import { jobEventData } from '../domain/jobs.js';
 import {
   finishJob,
   isTerminal,
@@ -38,7 +37,7 @@ export interface JobRecords {
 
 type RecordDeps = Pick<
   ProcessorDeps,
-  'jobs' | 'events' | 'checkpoints' | 'artifacts' | 'logger' | 'emit' | 'onJobEnded'
+  'jobs' | 'events' | 'checkpoints' | 'artifacts' | 'logger' | 'announce'
 >;
 
 export function createJobRecords(deps: RecordDeps, now: () => Date): JobRecords {
@@ -50,13 +49,8 @@ export function createJobRecords(deps: RecordDeps, now: () => Date): JobRecords 
     await deps.checkpoints.remove(stored.job.id);
     await publishStatus(stored.job);
     if (!isTerminal(stored.job)) return;
-    const { tenant, job } = stored;
-    const type = `training-job.${job.status as 'succeeded' | 'failed' | 'cancelled'}` as const;
-    await deps.emit?.(tenant, type, jobEventData(job)).catch((err: unknown) => {
-      deps.logger.warn({ err, jobId: job.id }, 'webhook event not emitted');
-    });
-    await deps.onJobEnded?.(job.id).catch((err: unknown) => {
-      deps.logger.warn({ err, jobId: job.id }, 'search not advanced; the sweep will');
+    await deps.announce?.(stored).catch((err: unknown) => {
+      deps.logger.warn({ err, jobId: stored.job.id }, 'end not announced yet; the sweep will');
     });
   }
 

@@ -28,6 +28,7 @@ import { createTuningStore } from '../storage/tuning-store.js';
 import { createWebhookStore } from '../storage/webhook-store.js';
 import { startBatchWorker, type BatchWorker } from './batch-worker.js';
 import { createTrainingProcessor, type TrainingProcessor } from './processor.js';
+import { createJobAnnouncer } from './announcer.js';
 import { createReconciler, type Reconciler } from './reconciler.js';
 import { createTrainingPool } from './thread-runner.js';
 
@@ -57,6 +58,11 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
   const fileStore = createFileStore(fileStoreSettings(config));
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR, files: fileStore };
   const tuning = startTuning(config, logger, { redis, jobs, events, emit, storeDeps });
+  const announce = createJobAnnouncer({
+    jobs,
+    emit,
+    onJobEnded: (jobId) => tuning.coordinator.onJobEnded(jobId),
+  });
   // One loaded thread per job at once; each keeps the datasets of its recent jobs parsed and encoded.
   const pool = createTrainingPool({
     threads: config.WORKER_CONCURRENCY,
@@ -67,8 +73,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     startThread: pool.start,
     jobs,
     events,
-    emit,
-    onJobEnded: (jobId) => tuning.coordinator.onJobEnded(jobId),
+    announce,
     checkpoints: createCheckpointStore(fileStore),
     artifacts: createArtifactStore(fileStore),
   });
@@ -85,6 +90,7 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     queue: reconcileQueue,
     logger,
     intervalMs: config.RECONCILE_INTERVAL_MS,
+    outbox: { jobs, announce },
   });
   reconciler.start();
   const batch = startBatchWorker({ config, logger, redis, files: fileStore, emit });

@@ -2,9 +2,9 @@
 // event bus, the training thread pool and the settings. The worker's main.ts chooses them.
 import type { CsvLimits } from '../data/index.js';
 import type { ArtifactStore, CheckpointStore, JobEventBus, JobStore } from '../domain/ports.js';
-import type { WebhookEmitter } from '../domain/webhooks.js';
 import type { Logger } from '../logger.js';
 import type { FileStoreSettings } from '../storage/file-store.js';
+import type { JobAnnouncer } from './announcer.js';
 import type { StartTraining } from './thread-runner.js';
 
 export interface ProcessorDeps {
@@ -23,8 +23,10 @@ export interface ProcessorDeps {
   checkpointIntervalMs?: number;
   /** Threads the engine's large products may use in each training thread; default 1. */
   engineThreads?: number;
-  /** Tells the tenant's webhooks that a job ended (succeeded, failed, cancelled). */
-  emit?: WebhookEmitter;
-  /** Called once a job's final state is written (a tuning search moves on when its trial run ends). */
-  onJobEnded?: (jobId: string) => Promise<void>;
+  /**
+   * Announces a job's end once its final state is written: the webhook event, the next step of its
+   * search for a trial run, then out of the outbox (announcer.ts). What fails here stays in the
+   * outbox for the reconciler's sweep.
+   */
+  announce?: JobAnnouncer;
 }
