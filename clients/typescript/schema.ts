@@ -3309,7 +3309,7 @@ export interface components {
                 unknownCategory: "missing" | "error";
             };
             /**
-             * @description Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)
+             * @description Where unset fields take their defaults: "quality" (the default: a 5-fold cross-validated ensemble of networks with piecewise-linear encoding of the numeric inputs, about 5–8× slower) or "fast" (one network with early stopping on a validation split)
              * @enum {string}
              */
             recipe: "quality" | "fast";
@@ -3411,7 +3411,7 @@ export interface components {
                 unknownCategory: "missing" | "error";
             };
             /**
-             * @description Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)
+             * @description Where unset fields take their defaults: "quality" (the default: a 5-fold cross-validated ensemble of networks with piecewise-linear encoding of the numeric inputs, about 5–8× slower) or "fast" (one network with early stopping on a validation split)
              * @enum {string}
              */
             recipe: "quality" | "fast";
@@ -3522,8 +3522,8 @@ export interface components {
                 unknownCategory: "missing" | "error";
             };
             /**
-             * @description Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)
-             * @default fast
+             * @description Where unset fields take their defaults: "quality" (the default: a 5-fold cross-validated ensemble of networks with piecewise-linear encoding of the numeric inputs, about 5–8× slower) or "fast" (one network with early stopping on a validation split)
+             * @default quality
              * @enum {string}
              */
             recipe: "quality" | "fast";
@@ -3638,8 +3638,8 @@ export interface components {
                 unknownCategory?: "missing" | "error";
             };
             /**
-             * @description Where unset fields take their defaults: "fast" (the default: one network with early stopping on a validation split) or "quality" (a 5-fold cross-validated ensemble of regularized networks; slower)
-             * @default fast
+             * @description Where unset fields take their defaults: "quality" (the default: a 5-fold cross-validated ensemble of networks with piecewise-linear encoding of the numeric inputs, about 5–8× slower) or "fast" (one network with early stopping on a validation split)
+             * @default quality
              * @enum {string}
              */
             recipe?: "quality" | "fast";

@@ -173,13 +173,26 @@ export function specWarnings(dataset: Dataset, spec: TrainingSpec, rows: SplitSi
       );
     }
   }
-  if (spec.training.earlyStopping !== false && rows.validation === 0) {
+  if (spec.training.earlyStopping !== false && rows.validation === 0 && !spec.training.crossValidation) {
     warnings.push(
       'early stopping watches the validation loss, but validationSplit leaves no validation rows',
     );
   }
   if (rows.test === 0) warnings.push('testSplit leaves no test rows: the model will have no test metrics');
   return warnings;
+}
+
+/**
+ * Rows trained (plus validation rows at their forward-only share) per epoch over all the job's
+ * networks: with k folds each of k·ensemble networks trains on (k − 1)/k of the non-test rows and
+ * validates on the rest.
+ */
+function rowsPerEpoch(spec: TrainingSpec, rows: { train: number; validation: number }): number {
+  const cv = spec.training.crossValidation;
+  const perNetwork = cv
+    ? (rows.train * (cv.folds - 1)) / cv.folds + (FORWARD_SHARE * rows.train) / cv.folds
+    : rows.train + FORWARD_SHARE * rows.validation;
+  return perNetwork * (cv ? cv.folds : 1) * spec.training.ensemble;
 }
 
 /** The full pre-flight report of a resolved spec; nothing is stored or queued. */
@@ -193,7 +206,7 @@ export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<P
   const params = parameterCount(inputWidth, [...spec.model.layers.map((l) => l.units), outWidth]);
   const rows = splitSizes(dataset.rowCount, spec);
   const probe = await probeSecondsPerRow(spec, inputWidth, outWidth);
-  const secondsPerEpoch = probe.secondsPerRow * (rows.train + FORWARD_SHARE * rows.validation);
+  const secondsPerEpoch = probe.secondsPerRow * rowsPerEpoch(spec, rows);
   const maxTrainingSeconds = secondsPerEpoch * spec.training.epochs;
   const warnings = specWarnings(dataset, spec, rows);
   if (maxTrainingSeconds > spec.training.maxRuntimeSeconds) {

@@ -184,6 +184,9 @@ export function trialSpecInput(
     datasetId: request.datasetId,
     target: request.target,
     features: request.features,
+    // The search space is the fast recipe's single network; the default recipe's folds and
+    // embedding are not part of it.
+    recipe: 'fast',
     model: {
       layers: params.layers.map((units) => ({
         units,

@@ -75,10 +75,14 @@ async function until(
 }
 const finished = (j: { status: string }) => ['succeeded', 'failed', 'cancelled'].includes(j.status);
 
+// The default recipe trains five networks (cross-validation): on a machine shared at load 10+ a
+// 3,000-row table takes a minute or two, so these waits are generous.
+const DEFAULT_JOB_TIMEOUT_MS = 240_000;
+
 async function trainWithDefaults(label: string, datasetId: string, target: string) {
   const started = Date.now();
   const job = await submit({ datasetId, target });
-  const done = await until(job.id, finished);
+  const done = await until(job.id, finished, DEFAULT_JOB_TIMEOUT_MS);
   durations[label] = Date.now() - started;
   expect(done.status, JSON.stringify(done.error)).toBe('succeeded');
   const model = await api().get(`/v1/models/${done.modelId}`).set(AUTH);
@@ -89,31 +93,35 @@ async function trainWithDefaults(label: string, datasetId: string, target: strin
 }
 
 describe('training end to end', () => {
-  it('when iris is uploaded as multipart and trained with only datasetId and target, then test accuracy ≥ 0.90 and predictions name the species', async () => {
-    const id = await upload('iris');
-    const { job, model } = await trainWithDefaults('iris', id, 'species');
-    expect(job.spec).toMatchObject({ task: 'classification', training: { loss: 'crossEntropy' } });
-    expect(model.metrics.test.accuracy).toBeGreaterThanOrEqual(0.9);
-    const test = model.metrics.test;
-    expect(test.classes).toEqual(['setosa', 'versicolor', 'virginica']);
-    expect(test.perClass.map((c: { class: string }) => c.class)).toEqual(test.classes);
-    expect(test.perClass.reduce((n: number, c: { support: number }) => n + c.support, 0)).toBe(
-      test.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0),
-    );
-    expect(test.rocAuc).toBeGreaterThan(0.9);
-    expect(test.calibration.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(24);
-    const res = await api()
-      .post(`/v1/models/${model.id}/predict`)
-      .set(AUTH)
-      .send({
-        rows: [
-          { sepal_length: 5.0, sepal_width: 3.4, petal_length: 1.5, petal_width: 0.2 },
-          { sepal_length: 6.9, sepal_width: 3.1, petal_length: 5.4, petal_width: 2.1 },
-        ],
-      });
-    expect(res.status).toBe(200);
-    expect(res.body.predictions.map((p: { label: string }) => p.label)).toEqual(['setosa', 'virginica']);
-  });
+  it(
+    'when iris is uploaded as multipart and trained with only datasetId and target, then test accuracy ≥ 0.90 and predictions name the species',
+    async () => {
+      const id = await upload('iris');
+      const { job, model } = await trainWithDefaults('iris', id, 'species');
+      expect(job.spec).toMatchObject({ task: 'classification', training: { loss: 'crossEntropy' } });
+      expect(model.metrics.test.accuracy).toBeGreaterThanOrEqual(0.9);
+      const test = model.metrics.test;
+      expect(test.classes).toEqual(['setosa', 'versicolor', 'virginica']);
+      expect(test.perClass.map((c: { class: string }) => c.class)).toEqual(test.classes);
+      expect(test.perClass.reduce((n: number, c: { support: number }) => n + c.support, 0)).toBe(
+        test.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0),
+      );
+      expect(test.rocAuc).toBeGreaterThan(0.9);
+      expect(test.calibration.reduce((n: number, b: { count: number }) => n + b.count, 0)).toBe(24);
+      const res = await api()
+        .post(`/v1/models/${model.id}/predict`)
+        .set(AUTH)
+        .send({
+          rows: [
+            { sepal_length: 5.0, sepal_width: 3.4, petal_length: 1.5, petal_width: 0.2 },
+            { sepal_length: 6.9, sepal_width: 3.1, petal_length: 5.4, petal_width: 2.1 },
+          ],
+        });
+      expect(res.status).toBe(200);
+      expect(res.body.predictions.map((p: { label: string }) => p.label)).toEqual(['setosa', 'virginica']);
+    },
+    DEFAULT_JOB_TIMEOUT_MS + 30_000,
+  );
 
   it('when iris is uploaded as text/csv and its events are streamed, then the stream has the status, every epoch once, and closes after succeeded', async () => {
     const id = await upload('iris', 'csv');
@@ -151,51 +159,59 @@ describe('training end to end', () => {
     expect(final.body.history).toHaveLength(15);
   });
 
-  it('when loans are trained with defaults, then test accuracy ≥ 0.78 and raw rows with missing values are predicted', async () => {
-    const id = await upload('loans');
-    const { model } = await trainWithDefaults('loans', id, 'decision');
-    expect(model.metrics.test.accuracy).toBeGreaterThanOrEqual(0.78);
-    const res = await api()
-      .post(`/v1/models/${model.id}/predict`)
-      .set(AUTH)
-      .send({
-        rows: [
-          {
-            age: 45,
-            income: 120000,
-            employment: 'salaried',
-            region: 'north',
-            debt_ratio: 0.1,
-            has_mortgage: 'yes',
-          },
-          { age: null, income: 20000, employment: 'unemployed', debt_ratio: 0.6, has_mortgage: 'no' },
-          { income: '55000', region: null },
-        ],
-      });
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body.predictions).toHaveLength(3);
-    for (const p of res.body.predictions as { label: string; probabilities: Record<string, number> }[]) {
-      expect(model.classes).toContain(p.label);
-      const total = Object.values(p.probabilities).reduce((a, b) => a + b, 0);
-      expect(total).toBeCloseTo(1, 4);
-    }
-  });
+  it(
+    'when loans are trained with defaults, then test accuracy ≥ 0.78 and raw rows with missing values are predicted',
+    async () => {
+      const id = await upload('loans');
+      const { model } = await trainWithDefaults('loans', id, 'decision');
+      expect(model.metrics.test.accuracy).toBeGreaterThanOrEqual(0.78);
+      const res = await api()
+        .post(`/v1/models/${model.id}/predict`)
+        .set(AUTH)
+        .send({
+          rows: [
+            {
+              age: 45,
+              income: 120000,
+              employment: 'salaried',
+              region: 'north',
+              debt_ratio: 0.1,
+              has_mortgage: 'yes',
+            },
+            { age: null, income: 20000, employment: 'unemployed', debt_ratio: 0.6, has_mortgage: 'no' },
+            { income: '55000', region: null },
+          ],
+        });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.predictions).toHaveLength(3);
+      for (const p of res.body.predictions as { label: string; probabilities: Record<string, number> }[]) {
+        expect(model.classes).toContain(p.label);
+        const total = Object.values(p.probabilities).reduce((a, b) => a + b, 0);
+        expect(total).toBeCloseTo(1, 4);
+      }
+    },
+    DEFAULT_JOB_TIMEOUT_MS + 30_000,
+  );
 
-  it('when friedman1 is trained with defaults, then it is a regression with test r2 ≥ 0.88 and predictions in the target units', async () => {
-    const id = await upload('friedman1');
-    const { job, model } = await trainWithDefaults('friedman1', id, 'y');
-    expect(job.spec).toMatchObject({ task: 'regression', training: { loss: 'mse' } });
-    expect(model.metrics.test.r2).toBeGreaterThanOrEqual(0.88);
-    // y = 10 sin(π x1 x2) + 20 (x3 − 0.5)² + 10 x4 + 5 x5 (+ noise): at x = 0.5 everywhere ≈ 7.07 + 0 + 5 + 2.5 = 14.57
-    const row = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x${i + 1}`, 0.5]));
-    const res = await api()
-      .post(`/v1/models/${model.id}/predict`)
-      .set(AUTH)
-      .send({ rows: [row] });
-    expect(res.status).toBe(200);
-    expect(res.body.predictions[0].value).toBeGreaterThan(11);
-    expect(res.body.predictions[0].value).toBeLessThan(18);
-  });
+  it(
+    'when friedman1 is trained with defaults, then it is a regression with test r2 ≥ 0.88 and predictions in the target units',
+    async () => {
+      const id = await upload('friedman1');
+      const { job, model } = await trainWithDefaults('friedman1', id, 'y');
+      expect(job.spec).toMatchObject({ task: 'regression', training: { loss: 'mse' } });
+      expect(model.metrics.test.r2).toBeGreaterThanOrEqual(0.88);
+      // y = 10 sin(π x1 x2) + 20 (x3 − 0.5)² + 10 x4 + 5 x5 (+ noise): at x = 0.5 everywhere ≈ 7.07 + 0 + 5 + 2.5 = 14.57
+      const row = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`x${i + 1}`, 0.5]));
+      const res = await api()
+        .post(`/v1/models/${model.id}/predict`)
+        .set(AUTH)
+        .send({ rows: [row] });
+      expect(res.status).toBe(200);
+      expect(res.body.predictions[0].value).toBeGreaterThan(11);
+      expect(res.body.predictions[0].value).toBeLessThan(18);
+    },
+    DEFAULT_JOB_TIMEOUT_MS + 30_000,
+  );
 
   it('when a running job is cancelled over HTTP, then it ends cancelled within an epoch; a finished job answers 409', async () => {
     const id = await upload('friedman1');

@@ -33,12 +33,17 @@ export function datasetOf(table: Table & { format: CsvFormat }, id: string, name
   };
 }
 
-/** Trains `spec` on tests/fixtures/`file` in this process; `config` gives the limits of resolveSpec. */
+/**
+ * Trains `spec` on tests/fixtures/`file` in this process (the fast recipe unless it names one);
+ * `config` gives the limits of resolveSpec.
+ */
 export async function trainFixture(file: string, spec: Omit<TrainingSpecInput, 'datasetId'>, config: Config) {
   const table = await readCsv(await readFile(join(FIXTURES, file), 'utf8'), LIMITS);
   const dataset = datasetOf(table, newId('ds'), file);
+  // One network (the fast recipe) unless the spec names a recipe: these are tests of what happens
+  // after training, and most of them read the network's layers.
   const resolved = resolveSpec(
-    TrainingSpecInputSchema.parse({ ...spec, datasetId: dataset.id }),
+    TrainingSpecInputSchema.parse({ recipe: 'fast', ...spec, datasetId: dataset.id }),
     dataset,
     config,
   );

@@ -41,7 +41,12 @@ describe('training job dry run', () => {
     const before = await keysOf(t);
     const res = await request(t.app.server)
       .post('/v1/training-jobs?dryRun=true')
-      .send({ datasetId: iris, target: 'species', model: { layers: [{ units: 16 }, { units: 8 }] } });
+      .send({
+        datasetId: iris,
+        target: 'species',
+        recipe: 'fast',
+        model: { layers: [{ units: 16 }, { units: 8 }] },
+      });
     expect(res.status).toBe(200);
     expect(res.body.dryRun).toBe(true);
     expect(res.body.spec).toMatchObject({ task: 'classification', training: { loss: 'crossEntropy' } });
@@ -61,6 +66,15 @@ describe('training job dry run', () => {
     expect(res.body.warnings).toEqual([]);
     expect(await keysOf(t)).toEqual(before);
     expect((await request(t.app.server).get('/v1/training-jobs')).body.data).toEqual([]);
+
+    // The default recipe's 5 folds: no validation split, and no warning about it.
+    const folds = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: iris, target: 'species', model: { layers: [{ units: 16 }, { units: 8 }] } });
+    expect(folds.status).toBe(200);
+    expect(folds.body.spec.training.crossValidation).toEqual({ folds: 5 });
+    expect(folds.body.rows).toEqual({ train: 127, validation: 0, test: 23 });
+    expect(folds.body.warnings).toEqual([]);
   });
 
   it('when the spec is impossible, then the dry run answers the same 422 as a submit would', async () => {

@@ -59,7 +59,7 @@ describe('cross-validation in a training job', () => {
     const { table, resolve } = await iris();
     const spec = resolve({
       recipe: 'quality',
-      training: { crossValidation: { folds: 3 }, ensemble: 2, epochs: 15, seed: 3 },
+      training: { crossValidation: { folds: 3 }, ensemble: 2, epochs: 60, seed: 3 },
     });
     const prepared = prepareTraining(table, spec);
     expect(prepared.members).toHaveLength(6);
@@ -86,7 +86,7 @@ describe('cross-validation in a training job', () => {
     const network = networkFromJSON(outcome.artifact.network as SerializedEnsemble);
     expect(network).toBeInstanceOf(Ensemble);
     expect((network as Ensemble).members).toHaveLength(6);
-    expect(outcome.history).toHaveLength(15);
+    expect(outcome.history).toHaveLength(60);
     expect((outcome.metrics.test as { accuracy: number }).accuracy).toBeGreaterThan(0.8);
   });
 

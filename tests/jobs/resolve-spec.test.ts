@@ -89,41 +89,32 @@ describe('resolveSpec', () => {
     expect(spec.model.layers.map((l) => l.units)).toEqual([64, 32]);
   });
 
-  it('when the quality recipe is asked for, then it fills and echoes every training value', () => {
-    const spec = resolveSpec(
-      parse({ datasetId: 'ds_iris', target: 'species', recipe: 'quality' }),
+  it('when no recipe is named, then the quality recipe fills and echoes every value: the fast network, piecewise-linear bins and 5 folds', () => {
+    const spec = resolveSpec(parse({ datasetId: 'ds_iris', target: 'species' }), iris, limits);
+    expect(spec.recipe).toBe('quality');
+    const fast = resolveSpec(
+      parse({ datasetId: 'ds_iris', target: 'species', recipe: 'fast' }),
       iris,
       limits,
     );
-    expect(spec.recipe).toBe('quality');
-    expect(spec.model.layers).toEqual([
-      { units: 128, activation: 'selu', dropout: 0.15 },
-      { units: 128, activation: 'selu', dropout: 0.15 },
-    ]);
+    // The same network and optimizer as fast: 4 inputs → 16, 8 ReLU units.
+    expect(spec.model.layers).toEqual(fast.model.layers);
+    expect(spec.training.optimizer).toEqual(fast.training.optimizer);
+    expect(spec.model.embedding).toEqual({ type: 'piecewiseLinear', bins: 8 });
     expect(spec.training).toMatchObject({
       crossValidation: { folds: 5 },
       validationSplit: 0,
-      earlyStopping: false,
-      bestEpoch: 'metric',
-      labelSmoothing: 0.1,
-      learningRateSchedule: 'cosLog4',
-      regularizationSchedule: 'flatCosine',
+      earlyStopping: { patience: 30, minDelta: 0, restoreBest: true },
+      epochs: 500,
+      batchSize: 32,
+      bestEpoch: false,
+      labelSmoothing: 0,
+      learningRateSchedule: 'constant',
       ensemble: 1,
-      optimizer: { type: 'adam', beta2: 0.95, decoupledWeightDecay: 0.02 },
     });
-    expect(spec.preprocessing).toMatchObject({
-      scaling: 'robust',
-      missingIndicators: true,
-      binaryAsOneInput: true,
-    });
-    // A regression gets Mish and no label smoothing.
-    const reg = resolveSpec(
-      parse({ datasetId: 'ds_loans', target: 'income', recipe: 'quality' }),
-      loans,
-      limits,
-    );
-    expect(reg.model.layers[0].activation).toBe('mish');
-    expect(reg.training.labelSmoothing).toBe(0);
+    expect(spec.preprocessing).toEqual(fast.preprocessing);
+    expect(fast.training.crossValidation).toBe(false);
+    expect(fast.model.embedding).toBe(false);
   });
 
   it('when a client sets early stopping under the quality recipe, then it gets one validation split, not folds', () => {
@@ -161,7 +152,12 @@ describe('resolveSpec', () => {
     );
     expect(plain.model.embedding).toBe(false);
     const ple = resolveSpec(
-      parse({ datasetId: 'ds_iris', target: 'species', model: { embedding: { type: 'piecewiseLinear' } } }),
+      parse({
+        datasetId: 'ds_iris',
+        target: 'species',
+        recipe: 'fast',
+        model: { embedding: { type: 'piecewiseLinear' } },
+      }),
       iris,
       limits,
     );
