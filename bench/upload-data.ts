@@ -2,8 +2,9 @@
 // real export: an id, floats of several widths, integers, short categories, a quoted text column
 // with commas in it, yes/no, ISO dates and date-times, zip codes with leading zeros, a class label,
 // and a few missing cells ("" and "NA"). The same seed always gives the same bytes.
-import { createWriteStream, existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createWriteStream, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { createRng, type Rng } from '../src/engine/index.js';
 
@@ -137,12 +138,11 @@ export async function writeUploadCsv(path: string, rows = UPLOAD_ROWS): Promise<
   }
   out.end();
   await once(out, 'finish');
-  const { renameSync } = await import('node:fs');
   renameSync(tmp, path);
   return statSync(path).size;
 }
 
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\/bench\//, '/bench/'))) {
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const path = process.argv[2] ?? '/tmp/backprop-bench/data/upload.csv';
   const size = await writeUploadCsv(path);
   process.stdout.write(`${path}: ${(size / 2 ** 20).toFixed(1)} MiB\n`);

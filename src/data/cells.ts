@@ -216,7 +216,7 @@ const ISO_DATE_RE =
  */
 export function parseDateCell(trimmed: string): { ms: number; hasTime: boolean } | null {
   if (trimmed.length < 10 || trimmed.length > 40) return null;
-  const fast = plainIsoDate(trimmed);
+  const fast = plainIsoDate(trimmed, 0, trimmed.length);
   if (fast === fast) return { ms: fast, hasTime: trimmed.length > 10 };
   const m = ISO_DATE_RE.exec(trimmed);
   if (!m) return null;
@@ -234,32 +234,36 @@ export function parseDateCell(trimmed: string): { ms: number; hasTime: boolean }
   return { ms, hasTime: h !== undefined };
 }
 
-const digit = (s: string, i: number): number => {
+function digit(s: string, i: number): number {
   const c = s.charCodeAt(i) - 48;
   return c >= 0 && c <= 9 ? c : Number.NaN;
-};
-const twoDigits = (s: string, i: number): number => digit(s, i) * 10 + digit(s, i + 1);
+}
+function twoDigits(s: string, i: number): number {
+  return digit(s, i) * 10 + digit(s, i + 1);
+}
 
 /**
- * The two commonest ISO forms, YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS (T or a space, UTC), read
- * without a regular expression: milliseconds since the epoch, or NaN for anything else, out of range
+ * The two commonest ISO forms, YYYY-MM-DD and YYYY-MM-DDTHH:MM:SS (T or a space, UTC), in
+ * text[s, e), read in place without a regular expression: milliseconds since the epoch, or NaN for anything else, out of range
  * or off the calendar (parseDateCell then decides with Date.parse). Days from the civil date by
  * Howard Hinnant's days_from_civil ("chrono-Compatible Low-Level Date Algorithms").
  */
-function plainIsoDate(t: string): number {
-  const n = t.length;
-  if ((n !== 10 && n !== 19) || t.charCodeAt(4) !== 45 || t.charCodeAt(7) !== 45) return Number.NaN;
-  const y = twoDigits(t, 0) * 100 + twoDigits(t, 2);
-  const m = twoDigits(t, 5);
-  const d = twoDigits(t, 8);
+export function plainIsoDate(text: string, s: number, e: number): number {
+  const n = e - s;
+  if ((n !== 10 && n !== 19) || text.charCodeAt(s + 4) !== 45 || text.charCodeAt(s + 7) !== 45)
+    return Number.NaN;
+  const y = twoDigits(text, s) * 100 + twoDigits(text, s + 2);
+  const m = twoDigits(text, s + 5);
+  const d = twoDigits(text, s + 8);
   if (!(y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= daysInMonth(y, m))) return Number.NaN;
   let ms = daysFromCivil(y, m, d) * 86_400_000;
   if (n === 19) {
-    const sep = t.charCodeAt(10);
-    if ((sep !== 84 && sep !== 32) || t.charCodeAt(13) !== 58 || t.charCodeAt(16) !== 58) return Number.NaN;
-    const h = twoDigits(t, 11);
-    const mi = twoDigits(t, 14);
-    const sec = twoDigits(t, 17);
+    const sep = text.charCodeAt(s + 10);
+    if ((sep !== 84 && sep !== 32) || text.charCodeAt(s + 13) !== 58 || text.charCodeAt(s + 16) !== 58)
+      return Number.NaN;
+    const h = twoDigits(text, s + 11);
+    const mi = twoDigits(text, s + 14);
+    const sec = twoDigits(text, s + 17);
     if (!(h <= 23 && mi <= 59 && sec <= 59)) return Number.NaN;
     ms += ((h * 60 + mi) * 60 + sec) * 1000;
   }

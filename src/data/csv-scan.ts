@@ -64,7 +64,15 @@ export class CsvScanner {
 
   /** Scans the complete records of rest + chunk; an incomplete last record waits for the next chunk. */
   push(chunk: string): void {
-    const text = this.rest.length > 0 ? this.rest + chunk : chunk;
+    let text = chunk;
+    if (this.rest.length > 0) {
+      // Finish the pending record on the chunk's first line alone: joining the rest to the whole
+      // chunk would copy every chunk once more.
+      const lf = chunk.indexOf('\n');
+      const head = this.rest + chunk.slice(0, lf + 1);
+      const consumed = lf < 0 ? 0 : this.scan(head, false);
+      text = consumed === head.length ? chunk.slice(lf + 1) : head.slice(consumed) + chunk.slice(lf + 1);
+    }
     const consumed = this.scan(text, false);
     this.rest = consumed < text.length ? text.slice(consumed) : '';
     if (this.rest.length > this.maxChars) throw new ScanError('tooLong', this.line, 0);

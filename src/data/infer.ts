@@ -7,6 +7,7 @@ import {
   parseBooleanCell,
   parseDateCell,
   parseNumberCell,
+  plainIsoDate,
   scanPlainNumber,
   type DecimalMark,
   type PlainNumber,
@@ -49,6 +50,14 @@ export class ColumnBuilder {
   private boolPair = -1; // index in BOOLEAN_PAIRS once a boolean is seen; -2 once impossible
   private readonly spellings = new Map<string, number>();
   private dates: Float64Array | null = null;
+  /**
+   * Per row read as a date without keeping its text (see pushDate): how to write it again from
+   * the instant (DATE_FORMS), 0 for other rows; null until such a row.
+   */
+  private dateForms: Uint8Array | null = null;
+  /** Rows whose text is rebuilt from their number (see rebuiltText). */
+  private numberRows = 0;
+  private readonly expectedRows: number;
   private dateAlive = true;
   private hasTime = false;
   private readonly intern = new Interner(MAX_INTERNED);
@@ -64,7 +73,8 @@ export class ColumnBuilder {
     /** Rows the file is expected to have (a guess from its size): the first allocation. */
     expectedRows = 1024,
   ) {
-    this.numbers = new Float64Array(Math.max(16, expectedRows));
+    this.expectedRows = Math.max(16, expectedRows);
+    this.numbers = new Float64Array(this.expectedRows);
     this.mark = rules.decimal === ',' ? 44 : 46;
     // A column forced to be text never needs its numbers.
     if (forced === 'categorical') this.startStrings();
@@ -91,8 +101,37 @@ export class ColumnBuilder {
       }
     }
     const blankEnds = e > s && (isBlank(text.charCodeAt(s)) || isBlank(text.charCodeAt(e - 1)));
-    if (blankEnds) this.push(text.slice(s, e));
-    else this.pushTrimmed(this.intern.range(text, s, e), true);
+    if (blankEnds) return this.push(text.slice(s, e));
+    if (this.strings === null && this.dateAlive && !this.rules.missing.mayBe(text.charCodeAt(s), e - s)) {
+      const ms = plainIsoDate(text, s, e);
+      if (ms === ms) return this.pushDate(text, s, e, ms);
+    }
+    this.pushTrimmed(this.intern.range(text, s, e), true);
+  }
+
+  /**
+   * A date cell while no text is kept: as push() does for it, but its text is not kept either, for
+   * it can be written again from the instant and its form (dates are the cells most often unique).
+   */
+  private pushDate(text: string, s: number, e: number, ms: number): void {
+    const row = this.length++;
+    if (this.numbers) {
+      if (row === this.numbers.length) this.numbers = grow(this.numbers);
+      this.numbers[row] = Number.NaN;
+      this.noteStray(this.intern.range(text, s, e), row);
+    }
+    if (!this.dates) this.dates = new Float64Array(Math.max(this.expectedRows, row + 1)).fill(Number.NaN);
+    else if (row >= this.dates.length) this.dates = grow(this.dates);
+    if (!this.dateForms || row >= this.dateForms.length) {
+      const forms = new Uint8Array(this.dates.length);
+      if (this.dateForms) forms.set(this.dateForms);
+      this.dateForms = forms;
+    }
+    this.dates[row] = ms;
+    const form = e - s === 10 ? 1 : text.charCodeAt(s + 10) === 84 ? 2 : 3;
+    this.dateForms[row] = form;
+    if (form > 1) this.hasTime = true;
+    this.boolPair = -2;
   }
 
   /** A plain number's cell: as push() does for a number, without parsing the text again. */
@@ -100,8 +139,11 @@ export class ColumnBuilder {
     const row = this.length++;
     if (row === this.numbers!.length) this.numbers = grow(this.numbers!);
     this.numbers![row] = plain.value;
+    this.numberRows++;
     this.boolPair = -2;
     this.dateAlive = false;
+    // Dates read without their text are written again from their instants: keep their text first.
+    if (this.dateForms && !this.strings) this.startStrings(row);
     this.dates = null;
     if (!this.leadingZero && plain.leadingZero) {
       this.leadingZero = true;
@@ -122,8 +164,7 @@ export class ColumnBuilder {
   /** push() for a cell already trimmed; `shared` when it is the interned copy already. */
   private pushTrimmed(raw: string, shared: boolean): void {
     // Only text that is kept needs its shared copy; a number's text rarely is.
-    let cell = raw;
-    const keep = (): string => (shared ? cell : (cell = this.interned(cell)));
+    const cell = raw;
     const row = this.length++;
     if (this.numbers && row === this.numbers.length) this.numbers = grow(this.numbers);
     if (this.dates && row === this.dates.length) this.dates = grow(this.dates);
@@ -137,28 +178,34 @@ export class ColumnBuilder {
     const v = this.numbers ? parseNumberCell(cell, this.rules.decimal) : Number.NaN;
     if (this.numbers) this.numbers[row] = v;
     if (!Number.isNaN(v)) {
+      this.numberRows++;
       this.boolPair = -2;
       this.dateAlive = false;
       if (!this.leadingZero && hasLeadingZero(cell)) {
         this.leadingZero = true;
         if (!this.strings) this.startStrings(row);
       }
-      if (this.strings) this.strings.push(keep());
-      else if (this.exceptions && String(v) !== cell) this.noteException(row, keep());
+      if (this.strings) this.strings.push(shared ? cell : this.interned(cell));
+      else if (this.exceptions && String(v) !== cell)
+        this.noteException(row, shared ? cell : this.interned(cell));
       return;
     }
-    this.notNumber(keep(), row);
+    this.notNumber(shared ? cell : this.interned(cell), row);
+  }
+
+  /** A cell that is no number in a column still numeric; past MAX_STRAY_KINDS kinds the numbers go. */
+  private noteStray(cell: string, row: number): void {
+    this.strayCells++;
+    this.strays.set(cell, (this.strays.get(cell) ?? 0) + 1);
+    if (this.strays.size > MAX_STRAY_KINDS && this.forced !== 'numeric') {
+      // Rows read as numbers are written again from them: keep their text before they go.
+      if (!this.strings && this.numberRows > 0) this.startStrings(row);
+      this.numbers = null;
+    }
   }
 
   private notNumber(cell: string, row: number): void {
-    if (this.numbers) {
-      this.strayCells++;
-      this.strays.set(cell, (this.strays.get(cell) ?? 0) + 1);
-      if (this.strays.size > MAX_STRAY_KINDS && this.forced !== 'numeric') {
-        if (!this.strings) this.startStrings(row);
-        this.numbers = null;
-      }
-    }
+    if (this.numbers) this.noteStray(cell, row);
     if (!this.strings) this.startStrings(row);
     this.strings!.push(cell);
     if (this.boolPair !== -2) this.trackBoolean(cell);
@@ -166,8 +213,10 @@ export class ColumnBuilder {
   }
 
   private trackBoolean(cell: string): void {
-    const lower = cell.toLowerCase();
-    const pair = BOOLEAN_PAIRS.findIndex((p) => p[0] === lower || p[1] === lower);
+    const lower = cell.length > 5 ? '' : cell.toLowerCase();
+    let pair = -1;
+    for (let k = 0; k < BOOLEAN_PAIRS.length; k++)
+      if (BOOLEAN_PAIRS[k][0] === lower || BOOLEAN_PAIRS[k][1] === lower) pair = k;
     if (pair < 0 || (this.boolPair >= 0 && pair !== this.boolPair)) {
       this.boolPair = -2;
       return;
@@ -211,6 +260,8 @@ export class ColumnBuilder {
   }
 
   private rebuiltText(row: number): string | null {
+    const form = this.dateForms !== null && row < this.dateForms.length ? this.dateForms[row] : 0;
+    if (form > 0) return writtenDate(this.dates![row], form);
     const v = this.numbers ? this.numbers[row] : Number.NaN;
     if (Number.isNaN(v)) return null;
     const digits = this.fixed !== null && row < this.fixed.length ? this.fixed[row] : 0;
@@ -345,6 +396,13 @@ export class ColumnBuilder {
       hasTime: this.hasTime,
     };
   }
+}
+
+/** A date's text in its form: 1 YYYY-MM-DD, 2 YYYY-MM-DDTHH:MM:SS, 3 the same with a space (years 1-9999). */
+function writtenDate(ms: number, form: number): string {
+  const iso = new Date(ms).toISOString();
+  if (form === 1) return iso.slice(0, 10);
+  return form === 2 ? iso.slice(0, 19) : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
 }
 
 /** Characters String.prototype.trim may remove at the ends: ASCII blanks and controls, and anything past ASCII. */

@@ -136,3 +136,32 @@ describe('parseDateCell', () => {
     expect(parseDateCell('2023-01-01T24:00:00')?.ms).toBe(Date.parse('2023-01-01T24:00:00Z'));
   });
 });
+
+describe('dates read without their text', () => {
+  const LIMITS = { maxColumns: 10, maxRows: 100, maxLineBytes: 1000 };
+  it('when a column of dates turns out to hold other text or numbers, then every earlier date keeps its exact text', async () => {
+    const { readCsv } = await import('../../src/data/index.js');
+    const dates = ['2024-01-02', '2024-01-03T04:05:06', '2024-01-04 07:08:09', 'NA', '0999-12-31'];
+    for (const last of ['soon', '42', '"later, maybe"']) {
+      const t = await readCsv(`d,x\n${dates.map((d, i) => `${d},${i}`).join('\n')}\n${last},9\n`, LIMITS);
+      expect(t.columns[0].type, last).toBe('categorical');
+      expect(t.columns[0].values, last).toEqual([
+        '2024-01-02',
+        '2024-01-03T04:05:06',
+        '2024-01-04 07:08:09',
+        null,
+        '0999-12-31',
+        last.replaceAll('"', ''),
+      ]);
+    }
+    const all = await readCsv(`d\n${dates.join('\n')}\n`, LIMITS);
+    expect(all.columns[0]).toMatchObject({ type: 'datetime', missing: 1, hasTime: true });
+    expect(Array.from(all.columns[0].values as Float64Array)).toEqual([
+      Date.UTC(2024, 0, 2),
+      Date.UTC(2024, 0, 3, 4, 5, 6),
+      Date.UTC(2024, 0, 4, 7, 8, 9),
+      Number.NaN,
+      Date.parse('0999-12-31'),
+    ]);
+  });
+});

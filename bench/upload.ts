@@ -1,0 +1,99 @@
+// The upload benchmark: reading the seeded 64 MB CSV of bench/upload-data.ts (300,000 rows × 27
+// columns) the way an upload is read, in the CSV describer's worker thread (parse, type
+// inference, statistics, warnings), next to pandas' read_csv on the same file when a python3 with
+// pandas is at hand. Prints one JSON line. Run alone (`npx tsx bench/upload.ts`) or from
+// `npm run bench -- --workloads=upload`.
+//
+// Figures: MB/s of wall time and of the thread's CPU time (10^6 bytes, as pandas' figure), and
+// the parsing thread's peak memory: the process's peak resident set minus its size once the
+// thread had started and before the file was read (this process does nothing else meanwhile).
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createCsvDescriber } from '../src/storage/csv-describer.js';
+import { UPLOAD_COLUMNS, UPLOAD_ROWS, writeUploadCsv } from './upload-data.js';
+
+const LIMITS = { maxColumns: 1000, maxRows: 10_000_000, maxLineBytes: 1 << 20 };
+const round = (x: number, digits: number) => Number(x.toFixed(digits));
+
+/** The default place of the file, beside the other benchmark data. */
+export function uploadCsvPath(): string {
+  const benchDir = resolve(process.env.BENCH_DIR || join(process.env.TMPDIR || '/tmp', 'backprop-bench'));
+  return join(benchDir, 'data', 'upload.csv');
+}
+
+/** Reads the file once through the real describer thread; the figures of that read. */
+async function measureOurs(path: string): Promise<Record<string, number>> {
+  const bytes = statSync(path).size;
+  const pool = createCsvDescriber({ prestart: true });
+  // A first tiny read loads the thread's modules, so they are not counted as the file's memory.
+  const tiny = join(resolve(path, '..'), 'upload-warmup.csv');
+  await writeUploadCsv(tiny, 100);
+  await pool.describe(tiny, LIMITS);
+  const rssBefore = process.memoryUsage().rss;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const described = await pool.describe(path, LIMITS);
+  const wall = (performance.now() - t0) / 1e3;
+  const cpu = process.cpuUsage(cpu0);
+  await pool.close();
+  if (described.rowCount !== UPLOAD_ROWS || described.columns.length !== UPLOAD_COLUMNS)
+    throw new Error(`read ${described.rowCount} rows × ${described.columns.length} columns`);
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  const peakMb = (process.resourceUsage().maxRSS * 1024 - rssBefore) / 2 ** 20;
+  return {
+    file_mb: round(bytes / 1e6, 1),
+    wall_s: round(wall, 3),
+    cpu_s: round(cpuS, 3),
+    mb_per_s: round(bytes / 1e6 / wall, 1),
+    cpu_mb_per_s: round(bytes / 1e6 / cpuS, 1),
+    thread_peak_mb: round(peakMb, 1),
+    thread_peak_x_file: round((peakMb * 2 ** 20) / bytes, 2),
+  };
+}
+
+const PANDAS = `
+import sys, time, pandas
+t = time.perf_counter(); df = pandas.read_csv(sys.argv[1]); r = time.perf_counter() - t
+t = time.perf_counter(); df.describe(include='all'); d = time.perf_counter() - t
+print(pandas.__version__, r, d, len(df), len(df.columns))
+`;
+
+/** pandas' read_csv (and describe) on the file, with the first python3 that has pandas; null when none. */
+function measurePandas(path: string): Record<string, unknown> | null {
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const out = spawnSync(python, ['-c', PANDAS, path], { encoding: 'utf8' });
+    if (out.status !== 0) continue;
+    const [version, read, describe] = out.stdout.trim().split(' ');
+    const mb = statSync(path).size / 1e6;
+    return {
+      python,
+      version,
+      read_csv_s: round(Number(read), 3),
+      read_csv_mb_per_s: round(mb / Number(read), 1),
+      describe_s: round(Number(describe), 3),
+    };
+  }
+  return null;
+}
+
+/** Runs the benchmark; the JSON line it prints. */
+export async function runUploadBench(path = uploadCsvPath()): Promise<Record<string, unknown>> {
+  await writeUploadCsv(path);
+  const ours = await measureOurs(path);
+  const pandas = measurePandas(path);
+  return {
+    workload: 'upload',
+    ...ours,
+    pandas: pandas ?? 'absent (no python3 with pandas; apt-get install python3-pandas)',
+    vs: pandas ? { pandas: round(ours.mb_per_s / Number(pandas.read_csv_mb_per_s), 2) } : {},
+    targets: { mb_per_s_ge_50: ours.mb_per_s >= 50, thread_peak_le_3x_file: ours.thread_peak_x_file <= 3 },
+    load_avg_1m: round(loadavg()[0], 2),
+  };
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  process.stdout.write(JSON.stringify(await runUploadBench(process.argv[2])) + '\n');
+}
