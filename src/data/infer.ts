@@ -74,7 +74,8 @@ export class ColumnBuilder {
     expectedRows = 1024,
   ) {
     this.expectedRows = Math.max(16, expectedRows);
-    this.numbers = new Float64Array(this.expectedRows);
+    // Small at first: a column that turns out to be text in its first rows never needs the rest.
+    this.numbers = new Float64Array(Math.min(this.expectedRows, 4096));
     this.mark = rules.decimal === ',' ? 44 : 46;
     // A column forced to be text never needs its numbers.
     if (forced === 'categorical') this.startStrings();
@@ -116,12 +117,12 @@ export class ColumnBuilder {
   private pushDate(text: string, s: number, e: number, ms: number): void {
     const row = this.length++;
     if (this.numbers) {
-      if (row === this.numbers.length) this.numbers = grow(this.numbers);
+      if (row === this.numbers.length) this.numbers = grow(this.numbers, this.expectedRows);
       this.numbers[row] = Number.NaN;
       this.noteStray(this.intern.range(text, s, e), row);
     }
     if (!this.dates) this.dates = new Float64Array(Math.max(this.expectedRows, row + 1)).fill(Number.NaN);
-    else if (row >= this.dates.length) this.dates = grow(this.dates);
+    else if (row >= this.dates.length) this.dates = grow(this.dates, this.expectedRows);
     if (!this.dateForms || row >= this.dateForms.length) {
       const forms = new Uint8Array(this.dates.length);
       if (this.dateForms) forms.set(this.dateForms);
@@ -137,7 +138,7 @@ export class ColumnBuilder {
   /** A plain number's cell: as push() does for a number, without parsing the text again. */
   private pushNumber(plain: PlainNumber, text: string, s: number, e: number): void {
     const row = this.length++;
-    if (row === this.numbers!.length) this.numbers = grow(this.numbers!);
+    if (row === this.numbers!.length) this.numbers = grow(this.numbers!, this.expectedRows);
     this.numbers![row] = plain.value;
     this.numberRows++;
     this.boolPair = -2;
@@ -149,7 +150,7 @@ export class ColumnBuilder {
       this.leadingZero = true;
       if (!this.strings) this.startStrings(row);
     }
-    if (this.strings) this.strings.push(this.intern.range(text, s, e));
+    if (this.strings) this.strings[row] = this.intern.range(text, s, e);
     else if (!plain.canonical) {
       if (plain.fixed > 0) this.noteFixed(row, plain.fixed);
       else if (this.exceptions) this.noteException(row, text.slice(s, e));
@@ -166,13 +167,13 @@ export class ColumnBuilder {
     // Only text that is kept needs its shared copy; a number's text rarely is.
     const cell = raw;
     const row = this.length++;
-    if (this.numbers && row === this.numbers.length) this.numbers = grow(this.numbers);
-    if (this.dates && row === this.dates.length) this.dates = grow(this.dates);
+    if (this.numbers && row === this.numbers.length) this.numbers = grow(this.numbers, this.expectedRows);
+    if (this.dates && row === this.dates.length) this.dates = grow(this.dates, this.expectedRows);
     if (this.rules.missing.has(cell)) {
       this.missing++;
       if (this.numbers) this.numbers[row] = Number.NaN;
       if (this.dates) this.dates[row] = Number.NaN;
-      this.strings?.push(null);
+      if (this.strings) this.strings[row] = null;
       return;
     }
     const v = this.numbers ? parseNumberCell(cell, this.rules.decimal) : Number.NaN;
@@ -185,7 +186,7 @@ export class ColumnBuilder {
         this.leadingZero = true;
         if (!this.strings) this.startStrings(row);
       }
-      if (this.strings) this.strings.push(shared ? cell : this.interned(cell));
+      if (this.strings) this.strings[row] = shared ? cell : this.interned(cell);
       else if (this.exceptions && String(v) !== cell)
         this.noteException(row, shared ? cell : this.interned(cell));
       return;
@@ -207,7 +208,7 @@ export class ColumnBuilder {
   private notNumber(cell: string, row: number): void {
     if (this.numbers) this.noteStray(cell, row);
     if (!this.strings) this.startStrings(row);
-    this.strings!.push(cell);
+    this.strings![row] = cell;
     if (this.boolPair !== -2) this.trackBoolean(cell);
     if (this.dateAlive) this.trackDate(cell, row);
   }
@@ -254,8 +255,9 @@ export class ColumnBuilder {
 
   /** Keeps the exact text from now on; the first `upTo` rows are rebuilt from what was kept. */
   private startStrings(upTo = 0): void {
-    const strings: (string | null)[] = new Array(upTo);
-    for (let i = 0; i < upTo; i++) strings[i] = this.rebuiltText(i);
+    // Pushed, not new Array(upTo): V8 makes an array created that large a slow dictionary.
+    const strings: (string | null)[] = [];
+    for (let i = 0; i < upTo; i++) strings.push(this.rebuiltText(i));
     this.strings = strings;
   }
 
@@ -275,6 +277,7 @@ export class ColumnBuilder {
 
   /** The column's type: the forced one, else inferred from every cell (see inferredType). */
   build(): BuiltColumn {
+    if (this.strings && this.strings.length !== this.length) this.strings.length = this.length;
     if (this.forced) return this.buildForced(this.forced);
     const present = this.length - this.missing;
     if (present > 0 && this.boolPair >= 0) return { column: this.booleanColumn(), warnings: [] };
@@ -412,8 +415,9 @@ function isBlank(code: number): boolean {
 
 const PLAIN: PlainNumber = { value: 0, canonical: false, leadingZero: false, fixed: 0 };
 
-function grow(a: Float64Array): Float64Array {
-  const bigger = new Float64Array(Math.ceil(a.length * 1.5) + 1024);
+/** a with more room: the expected rows the first time, half as much again past them. */
+function grow(a: Float64Array, expectedRows: number): Float64Array {
+  const bigger = new Float64Array(a.length < expectedRows ? expectedRows : Math.ceil(a.length * 1.5) + 1024);
   bigger.set(a);
   return bigger;
 }

@@ -17,7 +17,7 @@ export default async function describe({
   try {
     // Large reads (fewer chunks to join across), and the size so columns are allocated once.
     const { size } = await stat(path);
-    const table = await readCsv(createReadStream(path, { highWaterMark: 1 << 20 }), limits, options, {
+    const table = await readCsv(createReadStream(path, { highWaterMark: 1 << 18 }), limits, options, {
       sizeBytes: size,
     });
     if (keepColumns) {
