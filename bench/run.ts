@@ -3,7 +3,8 @@
 // state belong to that run alone. Prints one JSON line per workload and backend with ratios to the
 // peers read from $BENCH_DIR/out/peers.jsonl (peer time / our time: > 1 means we are faster).
 //
-// Usage: npm run bench -- [--peers] [--backends=native,native-2t,wasm-simd,js] [--workloads=wtab,wmnist,infer]
+// Usage: npm run bench -- [--peers] [--backends=native,native-2t,wasm-simd,js] [--workloads=wtab,wmnist,infer,upload]
+//   upload   reading the seeded 64 MB CSV upload (bench/upload.ts) next to pandas' read_csv, once
 //   native-2t is the native backend with its helper thread (ENGINE_THREADS=2), listed when the addon is built
 //   --peers  first run the peers (the peers harness: bash peers.sh --quick --only=tfjs-wasm,torch)
 // BENCH_DIR (default ${TMPDIR:-/tmp}/backprop-bench) is where the harness keeps data and results.
@@ -31,7 +32,7 @@ import {
   type TrainWorkload,
 } from './data.js';
 
-const WORKLOADS = ['wtab', 'wmnist', 'infer'] as const;
+const WORKLOADS = ['wtab', 'wmnist', 'infer', 'upload'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const PEERS = ['tfjs-wasm', 'torch'] as const;
 
@@ -151,7 +152,7 @@ function runInference(backend: string): Record<string, unknown> {
   };
 }
 
-async function child(workload: Workload, backend: string): Promise<void> {
+async function child(workload: Exclude<Workload, 'upload'>, backend: string): Promise<void> {
   // "native-2t": the native backend with its helper thread (ENGINE_THREADS=2).
   selectKernels(backend.replace(/-2t$/, ''));
   if (backend.endsWith('-2t')) setEngineThreads(2);
@@ -215,6 +216,24 @@ function runChild(workload: Workload, backend: string): Record<string, unknown> 
   return JSON.parse(line) as Record<string, unknown>;
 }
 
+/** The upload benchmark in its own process (its peak memory is the parsing thread's alone); its line, printed. */
+function runUpload(): Record<string, unknown> | null {
+  log('upload (CSV read beside pandas)');
+  const script = fileURLToPath(new URL('upload.ts', import.meta.url));
+  const out = spawnSync(process.execPath, [...process.execArgv, script], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+    env: { ...process.env, BENCH_DIR: benchDir },
+  });
+  const line = out.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (out.status !== 0 || !line) {
+    log(`upload failed (exit ${out.status})`);
+    return null;
+  }
+  process.stdout.write(line + '\n');
+  return JSON.parse(line) as Record<string, unknown>;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const names = availableKernels().map((k) => k.name);
@@ -229,12 +248,14 @@ async function main(): Promise<void> {
     if (!WORKLOADS.includes(w))
       throw new Error(`unknown workload "${w}" (workloads: ${WORKLOADS.join(', ')})`);
   if (args.child) {
+    if (workloads[0] === 'upload') throw new Error('--child runs an engine workload');
     await child(workloads[0], backends[0]);
     return;
   }
 
   const env = { ...process.env, BENCH_DIR: benchDir };
-  if (!hasData(dataDir)) {
+  const engineWork = workloads.some((w) => w !== 'upload');
+  if (engineWork && !hasData(dataDir)) {
     const gen = join(harness, 'gen-data.mjs');
     if (!existsSync(gen))
       throw new Error(`no data in ${dataDir} and no harness at ${harness} to generate it`);
@@ -258,6 +279,11 @@ async function main(): Promise<void> {
 
   const results: Record<string, unknown>[] = [];
   for (const workload of workloads) {
+    if (workload === 'upload') {
+      const r = runUpload();
+      if (r) results.push(r);
+      continue;
+    }
     for (const backend of backends) {
       log(`${workload} on ${backend}`);
       const r = runChild(workload, backend);
@@ -274,6 +300,7 @@ async function main(): Promise<void> {
     r && torch(w) ? Number(r.samples_per_s) / Number(torch(w)?.samples_per_s) : null;
   const wmnist = find('wmnist');
   const infer = find('infer');
+  const upload = results.find((r) => r.workload === 'upload') as { targets?: object } | undefined;
   const accOk = (r: Record<string, unknown> | undefined, w: string) =>
     r && torch(w) ? Math.abs(Number(r.train_acc) - Number(torch(w)?.train_acc)) <= 0.01 : null;
   const atLeast = (x: number | null, bound: number) => (x === null ? null : x >= bound);
@@ -296,6 +323,7 @@ async function main(): Promise<void> {
       wmnist_peak_rss_le_data_plus_150mb: wmnist
         ? Number(wmnist.peak_rss_mb) <= Number(wmnist.data_mb) + 150
         : null,
+      upload: upload?.targets ?? null,
     }) + '\n',
   );
 }
