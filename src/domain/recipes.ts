@@ -62,12 +62,18 @@ export const QUALITY = {
   folds: 5,
   /** Quantile bins of the piecewise-linear encoding of each numeric input. */
   bins: 8,
+  /**
+   * Tables of more encoded inputs than this train without the encoding: it multiplies the first
+   * layer's inputs by up to bins + 1, which on wide tables (pixels, spectra) costs more than the
+   * tables it was measured on (at most 60 inputs) justify.
+   */
+  maxEmbeddedInputs: 128,
 } as const;
 
 /**
  * The default: the fast recipe's network (same layers, Adam, batch and early stopping), with each
  * numeric input also encoded piecewise-linearly over 8 quantile bins of its network's training
- * rows, trained as a 5-fold cross-validated ensemble (each fold's network early-stopped on its own
+ * rows (tables of at most 128 encoded inputs), trained as a 5-fold cross-validated ensemble (each fold's network early-stopped on its own
  * fold, every non-test row training four of the five). About 5–8× the fast recipe's time.
  * Measured against the old default and other candidates (RealMLP-style regularized networks on a
  * fixed budget, periodic embeddings, more bins, label smoothing): README "Training defaults".
@@ -76,7 +82,8 @@ function quality(ctx: RecipeContext): RecipeDefaults {
   const base = fast(ctx);
   return {
     ...base,
-    embedding: { type: 'piecewiseLinear', bins: QUALITY.bins },
+    embedding:
+      ctx.inputSize <= QUALITY.maxEmbeddedInputs ? { type: 'piecewiseLinear', bins: QUALITY.bins } : false,
     training: { ...base.training, validationSplit: 0, crossValidation: { folds: QUALITY.folds } },
   };
 }

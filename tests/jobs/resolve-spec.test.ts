@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultHiddenLayers } from '../../src/domain/training-defaults.js';
 import { encodedInputSize, parameterCount, resolveSpec, type JobLimits } from '../../src/domain/jobs.js';
+import { recipes } from '../../src/domain/recipes.js';
 import { TrainingSpecInputSchema, type Dataset } from '../../src/domain/schemas.js';
 import { UnprocessableError } from '../../src/domain/errors.js';
 
@@ -115,6 +116,16 @@ describe('resolveSpec', () => {
     expect(spec.preprocessing).toEqual(fast.preprocessing);
     expect(fast.training.crossValidation).toBe(false);
     expect(fast.model.embedding).toBe(false);
+  });
+
+  it('when a table has more than 128 encoded inputs, then the quality recipe keeps its folds but leaves out the encoding', () => {
+    const wide = recipes.quality({ task: 'classification', rows: 1000, inputSize: 129 });
+    expect(wide.embedding).toBe(false);
+    expect(wide.training.crossValidation).toEqual({ folds: 5 });
+    expect(recipes.quality({ task: 'classification', rows: 1000, inputSize: 128 }).embedding).toEqual({
+      type: 'piecewiseLinear',
+      bins: 8,
+    });
   });
 
   it('when a client sets early stopping under the quality recipe, then it gets one validation split, not folds', () => {
