@@ -19,7 +19,6 @@ import {
 import { createWebhookEmitter, createWebhookService, type WebhookEmitter } from '../domain/webhooks.js';
 import type { CsvDescriber, DatasetStore, HealthProbe, JobQueue, ModelStore } from '../domain/ports.js';
 import { describeEngine } from '../engine/index.js';
-import type { JobService } from '../domain/services.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createQueueInspector } from '../queue/queue-stats.js';
 import { createWebhookTransport } from '../net/webhook-transport.js';
@@ -56,22 +55,20 @@ export function withEngineDetail(probe: HealthProbe): HealthProbe {
 
 /**
  * The API's stores and services over one Redis connection: the wiring the server uses, shared
- * with the tests' app so both run the same composition. With `jobs`, that service replaces the
- * real one and no queue is created.
+ * with the tests' app so both run the same composition (a test swaps a service in the deps).
  */
 export function createApiDeps(options: {
   config: Config;
   logger: Logger;
   redis: Redis;
   describer: CsvDescriber;
-  jobs?: JobService;
 }) {
   const { config, logger, redis } = options;
   const files = createFileStore(fileStoreSettings(config));
   const storeDeps = { redis, prefix: config.REDIS_PREFIX, dataDir: config.DATA_DIR, files };
   const datasetStore = createDatasetStore(storeDeps);
   const modelStore = createModelStore(storeDeps);
-  const queue = options.jobs ? null : createTrainingQueue({ connection: redis, config });
+  const queue = createTrainingQueue({ connection: redis, config });
   const batchQueue = createTrainingQueue({ connection: redis, config, name: BATCH_QUEUE });
   const webhookStore = createWebhookStore({ redis, prefix: config.REDIS_PREFIX });
   const webhookQueue = createWebhookQueue({ connection: redis, config });
@@ -82,28 +79,22 @@ export function createApiDeps(options: {
   const tuning = createTuningDeps({
     tuning: tuningStore,
     jobs: jobStore,
-    // With a replacement job service (tests) there is no training queue: searches cannot start.
-    queue: queue ?? {
-      enqueue: () => Promise.reject(new Error('no training queue')),
-      remove: async () => false,
-    },
+    queue,
     events: jobEvents,
     datasets: datasetStore,
     models: modelStore,
     limits: config,
     emit: emitWebhookEvent,
   });
-  const jobs =
-    options.jobs ??
-    createJobService({
-      datasets: datasetStore,
-      jobs: jobStore,
-      queue: queue!,
-      events: jobEvents,
-      limits: config,
-      logger,
-      emit: emitWebhookEvent,
-    });
+  const jobs = createJobService({
+    datasets: datasetStore,
+    jobs: jobStore,
+    queue,
+    events: jobEvents,
+    limits: config,
+    logger,
+    emit: emitWebhookEvent,
+  });
   const inspector = createQueueInspector({ connection: redis, prefix: config.REDIS_PREFIX });
   const workerMetrics = createWorkerMetricsStore({ redis, prefix: config.REDIS_PREFIX });
   const deps: AppDeps = {
@@ -119,12 +110,7 @@ export function createApiDeps(options: {
     datasets: createDatasetService({
       store: datasetStore,
       describer: options.describer,
-      limits: {
-        maxUploadBytes: config.MAX_UPLOAD_BYTES,
-        maxColumns: config.MAX_COLUMNS,
-        maxRows: config.MAX_ROWS,
-        maxLineBytes: config.MAX_LINE_BYTES,
-      },
+      limits: config,
       users: datasetUsers({ jobs: jobStore, activeSearches: unfinishedSearches(tuningStore) }),
     }),
     models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
@@ -137,13 +123,7 @@ export function createApiDeps(options: {
     },
     queueView: inspector.queue,
     tuning: createTuningService({ ...tuning, coordinator: createTuningCoordinator(tuning) }),
-    webhooks: createWebhookService({
-      store: webhookStore,
-      transport: createWebhookTransport({
-        allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
-        timeoutMs: config.WEBHOOK_TIMEOUT_MS,
-      }),
-    }),
+    webhooks: webhookService(config, webhookStore),
   };
   return { deps, datasetStore, modelStore, queue, batchQueue, inspector, webhookQueue, emitWebhookEvent };
 }
@@ -187,6 +167,17 @@ function scoringServices(
 }
 
 const createTuningDeps = (deps: TuningDeps): TuningDeps => deps;
+
+/** Webhook endpoints and test deliveries, over the configured transport limits. */
+function webhookService(config: Config, store: ReturnType<typeof createWebhookStore>) {
+  return createWebhookService({
+    store,
+    transport: createWebhookTransport({
+      allowPrivate: config.WEBHOOK_ALLOW_PRIVATE,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    }),
+  });
+}
 
 export async function startApiServer() {
   const config = loadConfig();

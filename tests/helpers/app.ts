@@ -53,9 +53,13 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     logger,
     redis,
     describer: csvDescriber,
-    jobs: options.jobs,
   });
-  const app = await buildApp({ ...deps, sseHeartbeatMs: options.sseHeartbeatMs });
+  // A test's own job service replaces the real one; the rest of the wiring stays the server's.
+  const app = await buildApp({
+    ...deps,
+    jobs: options.jobs ?? deps.jobs,
+    sseHeartbeatMs: options.sseHeartbeatMs,
+  });
   await app.ready();
 
   return {
@@ -67,7 +71,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     async close() {
       await app.close();
       await csvDescriber.close();
-      await queue?.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
       await batchQueue.close().catch(() => undefined);
       await inspector.close().catch(() => undefined);
       await webhookQueue.close().catch(() => undefined);

@@ -59,6 +59,78 @@ const UPLOAD_OPENAPI_BODY = {
   },
 };
 
+const createDatasetRoute = {
+  config: { openapiBody: UPLOAD_OPENAPI_BODY },
+  schema: {
+    tags: ['datasets'],
+    operationId: 'createDataset',
+    summary: 'Upload a CSV dataset',
+    description: UPLOAD_DESCRIPTION,
+    querystring: ReadOptionsQuerySchema.extend({ name: DatasetNameSchema.optional() }).strict(),
+    headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
+    response: {
+      201: json('The dataset with its column statistics', DatasetSchema),
+      ...problems(400, 413, 415, 422),
+    },
+  },
+};
+
+const listDatasetsRoute = {
+  schema: {
+    tags: ['datasets'],
+    operationId: 'listDatasets',
+    summary: 'List datasets, newest first',
+    querystring: ListQuerySchema,
+    response: {
+      200: json('A page of datasets, newest first', pageSchema(DatasetSchema)),
+      ...problems(400),
+    },
+  },
+};
+
+const getDatasetRoute = {
+  schema: {
+    tags: ['datasets'],
+    operationId: 'getDataset',
+    summary: 'Get a dataset with its column statistics',
+    params: IdParamsSchema,
+    response: { 200: json('The dataset', DatasetSchema), ...problems(400, 404) },
+  },
+};
+
+const updateDatasetRoute = {
+  schema: {
+    tags: ['datasets'],
+    operationId: 'updateDataset',
+    summary: 'Rename a dataset, or read its file again with other options',
+    description: [
+      'Changes the name, and/or re-reads the stored file with changed reading options (the same',
+      'as at upload): `columnTypes` are merged over the current ones, `missingValues` replaces',
+      'them (null restores the defaults), `delimiter`, `decimal` and `charset` replace theirs.',
+      'The answer carries the new column types, statistics and warnings. Jobs submitted before',
+      'keep the format they were submitted with; a job can also set `columnTypes` for itself.',
+    ].join('\n'),
+    params: IdParamsSchema,
+    body: ReadOptionsSchema.extend({ name: DatasetNameSchema.optional() }).strict(),
+    response: {
+      200: json('The dataset as it now reads', DatasetSchema),
+      ...problems(400, 404, 413, 422),
+    },
+  },
+};
+
+const deleteDatasetRoute = {
+  schema: {
+    tags: ['datasets'],
+    operationId: 'deleteDataset',
+    summary: 'Delete a dataset and its file',
+    description:
+      'Refused with 409 while queued or running training jobs or tuning searches read the dataset; the problem lists their ids in `errors`.',
+    params: IdParamsSchema,
+    response: { 204: z.null().describe('Deleted'), ...problems(400, 404, 409) },
+  },
+};
+
 export const datasetRoutes =
   (deps: {
     datasets: DatasetService;
@@ -68,124 +140,48 @@ export const datasetRoutes =
   async (app) => {
     const { datasets, idempotency } = deps;
 
-    app.post(
-      '/datasets',
-      {
-        config: { openapiBody: UPLOAD_OPENAPI_BODY },
-        schema: {
-          tags: ['datasets'],
-          operationId: 'createDataset',
-          summary: 'Upload a CSV dataset',
-          description: UPLOAD_DESCRIPTION,
-          querystring: ReadOptionsQuerySchema.extend({ name: DatasetNameSchema.optional() }).strict(),
-          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
-          response: {
-            201: json('The dataset with its column statistics', DatasetSchema),
-            ...problems(400, 413, 415, 422),
-          },
-        },
-      },
-      async (request, reply) => {
-        const { name: queryName, ...query } = request.query;
-        const upload = await openUpload(
-          request,
-          queryName,
-          deps.maxUploadBytes,
-          readOptionsFrom(query, request.headers['content-type']),
-        );
-        const result = await idempotency.run({
-          tenant: tenantOf(request),
-          scope: 'datasets',
-          key: request.headers['idempotency-key'],
-          create: async () => ({
-            status: 201,
-            body: await datasets.create(tenantOf(request), {
-              name: 'dataset',
-              body: upload.body,
-              resolveName: upload.name,
-              resolveOptions: upload.options,
-            }),
+    app.post('/datasets', createDatasetRoute, async (request, reply) => {
+      const { name: queryName, ...query } = request.query;
+      const upload = await openUpload(
+        request,
+        queryName,
+        deps.maxUploadBytes,
+        readOptionsFrom(query, request.headers['content-type']),
+      );
+      const result = await idempotency.run({
+        tenant: tenantOf(request),
+        scope: 'datasets',
+        key: request.headers['idempotency-key'],
+        create: async () => ({
+          status: 201,
+          body: await datasets.create(tenantOf(request), {
+            name: 'dataset',
+            body: upload.body,
+            resolveName: upload.name,
+            resolveOptions: upload.options,
           }),
-          fingerprint: upload.fingerprint,
-        });
-        await upload.finish();
-        if (result.replayed) reply.header('idempotent-replayed', 'true');
-        return reply.code(result.status as 201).send(result.body as z.infer<typeof DatasetSchema>);
-      },
+        }),
+        fingerprint: upload.fingerprint,
+      });
+      await upload.finish();
+      if (result.replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(result.status as 201).send(result.body as z.infer<typeof DatasetSchema>);
+    });
+
+    app.get('/datasets', listDatasetsRoute, async (request) =>
+      datasets.list(tenantOf(request), request.query),
     );
 
-    app.get(
-      '/datasets',
-      {
-        schema: {
-          tags: ['datasets'],
-          operationId: 'listDatasets',
-          summary: 'List datasets, newest first',
-          querystring: ListQuerySchema,
-          response: {
-            200: json('A page of datasets, newest first', pageSchema(DatasetSchema)),
-            ...problems(400),
-          },
-        },
-      },
-      async (request) => datasets.list(tenantOf(request), request.query),
+    app.get('/datasets/:id', getDatasetRoute, async (request) =>
+      datasets.get(tenantOf(request), request.params.id),
     );
 
-    app.get(
-      '/datasets/:id',
-      {
-        schema: {
-          tags: ['datasets'],
-          operationId: 'getDataset',
-          summary: 'Get a dataset with its column statistics',
-          params: IdParamsSchema,
-          response: { 200: json('The dataset', DatasetSchema), ...problems(400, 404) },
-        },
-      },
-      async (request) => datasets.get(tenantOf(request), request.params.id),
+    app.patch('/datasets/:id', updateDatasetRoute, async (request) =>
+      datasets.update(tenantOf(request), request.params.id, request.body),
     );
 
-    app.patch(
-      '/datasets/:id',
-      {
-        schema: {
-          tags: ['datasets'],
-          operationId: 'updateDataset',
-          summary: 'Rename a dataset, or read its file again with other options',
-          description: [
-            'Changes the name, and/or re-reads the stored file with changed reading options (the same',
-            'as at upload): `columnTypes` are merged over the current ones, `missingValues` replaces',
-            'them (null restores the defaults), `delimiter`, `decimal` and `charset` replace theirs.',
-            'The answer carries the new column types, statistics and warnings. Jobs submitted before',
-            'keep the format they were submitted with; a job can also set `columnTypes` for itself.',
-          ].join('\n'),
-          params: IdParamsSchema,
-          body: ReadOptionsSchema.extend({ name: DatasetNameSchema.optional() }).strict(),
-          response: {
-            200: json('The dataset as it now reads', DatasetSchema),
-            ...problems(400, 404, 413, 422),
-          },
-        },
-      },
-      async (request) => datasets.update(tenantOf(request), request.params.id, request.body),
-    );
-
-    app.delete(
-      '/datasets/:id',
-      {
-        schema: {
-          tags: ['datasets'],
-          operationId: 'deleteDataset',
-          summary: 'Delete a dataset and its file',
-          description:
-            'Refused with 409 while queued or running training jobs or tuning searches read the dataset; the problem lists their ids in `errors`.',
-          params: IdParamsSchema,
-          response: { 204: z.null().describe('Deleted'), ...problems(400, 404, 409) },
-        },
-      },
-      async (request, reply) => {
-        await datasets.remove(tenantOf(request), request.params.id);
-        return reply.code(204).send(null);
-      },
-    );
+    app.delete('/datasets/:id', deleteDatasetRoute, async (request, reply) => {
+      await datasets.remove(tenantOf(request), request.params.id);
+      return reply.code(204).send(null);
+    });
   };

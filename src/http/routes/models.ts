@@ -49,188 +49,6 @@ const IMPORT_DESCRIPTION = [
 /** Prediction bodies hold up to 10,000 rows, more than the 1 MiB JSON default. */
 export const PREDICT_BODY_LIMIT = 16 * 1024 * 1024;
 
-export const modelRoutes =
-  (deps: {
-    models: ModelService;
-    idempotency: IdempotencyRunner;
-    maxImportBytes: number;
-  }): FastifyPluginAsyncZod =>
-  async (app) => {
-    const { models, idempotency } = deps;
-
-    app.post(
-      '/models/import',
-      {
-        bodyLimit: deps.maxImportBytes,
-        schema: {
-          tags: ['models'],
-          operationId: 'importModel',
-          summary: 'Import a model from an export document',
-          description: IMPORT_DESCRIPTION,
-          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
-          body: ModelExportSchema,
-          response: {
-            201: json('The imported model', ModelSchema),
-            ...problems(400, 409, 413, 415, 422),
-          },
-        },
-      },
-      async (request, reply) => {
-        const tenant = tenantOf(request);
-        const model = await createOnceFromJson(
-          idempotency,
-          reply,
-          {
-            tenant,
-            scope: 'model-import',
-            key: request.headers['idempotency-key'],
-            body: request.body,
-            status: 201,
-          },
-          () => models.importModel(tenant, request.body),
-        );
-        return reply.send(model);
-      },
-    );
-
-    app.get(
-      '/models/:id/export',
-      {
-        schema: {
-          tags: ['models'],
-          operationId: 'exportModel',
-          summary: 'Export a model as portable JSON or ONNX',
-          description: EXPORT_DESCRIPTION,
-          params: IdParamsSchema,
-          querystring: ExportQuerySchema,
-          response: {
-            200: {
-              description: 'The export: JSON document, or ONNX bytes for format=onnx',
-              content: {
-                'application/json': { schema: ModelExportSchema },
-                'application/octet-stream': { schema: z.string().describe('ONNX ModelProto bytes') },
-              },
-            },
-            ...problems(400, 404, 422),
-          },
-        },
-      },
-      async (request, reply) => {
-        const tenant = tenantOf(request);
-        const { id } = request.params;
-        if (request.query.format === 'onnx') {
-          const bytes = await models.exportOnnx(tenant, id);
-          return reply
-            .type('application/octet-stream')
-            .header('content-disposition', `attachment; filename="${id}.onnx"`)
-            .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never); // bytes skip the JSON serializer
-        }
-        const doc = await models.exportJson(tenant, id);
-        return reply.header('content-disposition', `attachment; filename="${id}.json"`).send(doc);
-      },
-    );
-
-    app.get(
-      '/models',
-      {
-        schema: {
-          tags: ['models'],
-          operationId: 'listModels',
-          summary: 'List models, newest first',
-          querystring: ListQuerySchema,
-          response: {
-            200: json('A page of models, newest first', pageSchema(ModelSchema)),
-            ...problems(400),
-          },
-        },
-      },
-      async (request) => models.list(tenantOf(request), request.query),
-    );
-
-    app.get(
-      '/models/:id',
-      {
-        schema: {
-          tags: ['models'],
-          operationId: 'getModel',
-          summary: 'Get a model with its metrics',
-          params: IdParamsSchema,
-          response: { 200: json('The model with its metrics', ModelSchema), ...problems(400, 404) },
-        },
-      },
-      async (request) => models.get(tenantOf(request), request.params.id),
-    );
-
-    app.delete(
-      '/models/:id',
-      {
-        schema: {
-          tags: ['models'],
-          operationId: 'deleteModel',
-          summary: 'Delete a model and its weights',
-          params: IdParamsSchema,
-          response: { 204: z.null().describe('Deleted'), ...problems(400, 404) },
-        },
-      },
-      async (request, reply) => {
-        await models.remove(tenantOf(request), request.params.id);
-        return reply.code(204).send(null);
-      },
-    );
-
-    app.post(
-      '/models/:id/predict',
-      {
-        bodyLimit: PREDICT_BODY_LIMIT,
-        config: { nullPrototypeJson: true },
-        preValidation: keepRawRows,
-        schema: {
-          tags: ['models'],
-          operationId: 'predict',
-          summary: 'Predict with a model',
-          description: PREDICT_DESCRIPTION,
-          params: IdParamsSchema,
-          body: PredictRequestSchema,
-          response: {
-            200: json('One prediction per row, in order', PredictResponseSchema),
-            ...problems(400, 404, 413, 415, 422),
-          },
-        },
-      },
-      async (request) => models.predict(tenantOf(request), request.params.id, withRawRows(request)),
-    );
-
-    app.post(
-      '/models/:id/predict.csv',
-      {
-        bodyLimit: PREDICT_BODY_LIMIT,
-        config: { nullPrototypeJson: true },
-        preValidation: keepRawRows,
-        schema: {
-          tags: ['models'],
-          operationId: 'predictCsv',
-          summary: 'Predict with a model, answered as CSV',
-          description: [
-            'The same request and predictions as `POST /v1/models/{id}/predict`, answered as',
-            '`text/csv`: a header, then one line per row — `label` and `probability:<class>` for each',
-            'class, or `value` for regression. Text cells that a spreadsheet would run as a formula',
-            '(starting with `=`, `+`, `-`, `@`, a tab or a carriage return) get a leading apostrophe.',
-          ].join('\n'),
-          params: IdParamsSchema,
-          body: PredictRequestSchema,
-          response: {
-            200: z.string().describe('text/csv: one line per row, after the header'),
-            ...problems(400, 404, 413, 415, 422),
-          },
-        },
-      },
-      async (request, reply) => {
-        const csv = await models.predictCsv(tenantOf(request), request.params.id, withRawRows(request));
-        return reply.type('text/csv; charset=utf-8').send(csv);
-      },
-    );
-  };
-
 const PREDICT_DESCRIPTION = [
   'Rows carry raw values as in the CSV, keyed by column name (any name the upload accepted:',
   '`constructor`, `__proto__`, names with spaces or dots); the model applies its own preprocessing.',
@@ -244,6 +62,178 @@ const PREDICT_DESCRIPTION = [
   'naming the row, and a value of the wrong type a 400 naming `rows[i].column`. Classification',
   'answers `{label, probabilities}` per row with the labels as written in the file, regression `{value}`.',
 ].join('\n');
+
+const importModelRoute = (maxImportBytes: number) => ({
+  bodyLimit: maxImportBytes,
+  schema: {
+    tags: ['models'],
+    operationId: 'importModel',
+    summary: 'Import a model from an export document',
+    description: IMPORT_DESCRIPTION,
+    headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
+    body: ModelExportSchema,
+    response: {
+      201: json('The imported model', ModelSchema),
+      ...problems(400, 409, 413, 415, 422),
+    },
+  },
+});
+
+const exportModelRoute = {
+  schema: {
+    tags: ['models'],
+    operationId: 'exportModel',
+    summary: 'Export a model as portable JSON or ONNX',
+    description: EXPORT_DESCRIPTION,
+    params: IdParamsSchema,
+    querystring: ExportQuerySchema,
+    response: {
+      200: {
+        description: 'The export: JSON document, or ONNX bytes for format=onnx',
+        content: {
+          'application/json': { schema: ModelExportSchema },
+          'application/octet-stream': { schema: z.string().describe('ONNX ModelProto bytes') },
+        },
+      },
+      ...problems(400, 404, 422),
+    },
+  },
+};
+
+const listModelsRoute = {
+  schema: {
+    tags: ['models'],
+    operationId: 'listModels',
+    summary: 'List models, newest first',
+    querystring: ListQuerySchema,
+    response: {
+      200: json('A page of models, newest first', pageSchema(ModelSchema)),
+      ...problems(400),
+    },
+  },
+};
+
+const getModelRoute = {
+  schema: {
+    tags: ['models'],
+    operationId: 'getModel',
+    summary: 'Get a model with its metrics',
+    params: IdParamsSchema,
+    response: { 200: json('The model with its metrics', ModelSchema), ...problems(400, 404) },
+  },
+};
+
+const deleteModelRoute = {
+  schema: {
+    tags: ['models'],
+    operationId: 'deleteModel',
+    summary: 'Delete a model and its weights',
+    params: IdParamsSchema,
+    response: { 204: z.null().describe('Deleted'), ...problems(400, 404) },
+  },
+};
+
+const predictRoute = {
+  bodyLimit: PREDICT_BODY_LIMIT,
+  config: { nullPrototypeJson: true },
+  preValidation: keepRawRows,
+  schema: {
+    tags: ['models'],
+    operationId: 'predict',
+    summary: 'Predict with a model',
+    description: PREDICT_DESCRIPTION,
+    params: IdParamsSchema,
+    body: PredictRequestSchema,
+    response: {
+      200: json('One prediction per row, in order', PredictResponseSchema),
+      ...problems(400, 404, 413, 415, 422),
+    },
+  },
+};
+
+const predictCsvRoute = {
+  bodyLimit: PREDICT_BODY_LIMIT,
+  config: { nullPrototypeJson: true },
+  preValidation: keepRawRows,
+  schema: {
+    tags: ['models'],
+    operationId: 'predictCsv',
+    summary: 'Predict with a model, answered as CSV',
+    description: [
+      'The same request and predictions as `POST /v1/models/{id}/predict`, answered as',
+      '`text/csv`: a header, then one line per row — `label` and `probability:<class>` for each',
+      'class, or `value` for regression. Text cells that a spreadsheet would run as a formula',
+      '(starting with `=`, `+`, `-`, `@`, a tab or a carriage return) get a leading apostrophe.',
+    ].join('\n'),
+    params: IdParamsSchema,
+    body: PredictRequestSchema,
+    response: {
+      200: z.string().describe('text/csv: one line per row, after the header'),
+      ...problems(400, 404, 413, 415, 422),
+    },
+  },
+};
+
+export const modelRoutes =
+  (deps: {
+    models: ModelService;
+    idempotency: IdempotencyRunner;
+    maxImportBytes: number;
+  }): FastifyPluginAsyncZod =>
+  async (app) => {
+    const { models, idempotency } = deps;
+
+    app.post('/models/import', importModelRoute(deps.maxImportBytes), async (request, reply) => {
+      const tenant = tenantOf(request);
+      const model = await createOnceFromJson(
+        idempotency,
+        reply,
+        {
+          tenant,
+          scope: 'model-import',
+          key: request.headers['idempotency-key'],
+          body: request.body,
+          status: 201,
+        },
+        () => models.importModel(tenant, request.body),
+      );
+      return reply.send(model);
+    });
+
+    app.get('/models/:id/export', exportModelRoute, async (request, reply) => {
+      const tenant = tenantOf(request);
+      const { id } = request.params;
+      if (request.query.format === 'onnx') {
+        const bytes = await models.exportOnnx(tenant, id);
+        return reply
+          .type('application/octet-stream')
+          .header('content-disposition', `attachment; filename="${id}.onnx"`)
+          .send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as never); // bytes skip the JSON serializer
+      }
+      const doc = await models.exportJson(tenant, id);
+      return reply.header('content-disposition', `attachment; filename="${id}.json"`).send(doc);
+    });
+
+    app.get('/models', listModelsRoute, async (request) => models.list(tenantOf(request), request.query));
+
+    app.get('/models/:id', getModelRoute, async (request) =>
+      models.get(tenantOf(request), request.params.id),
+    );
+
+    app.delete('/models/:id', deleteModelRoute, async (request, reply) => {
+      await models.remove(tenantOf(request), request.params.id);
+      return reply.code(204).send(null);
+    });
+
+    app.post('/models/:id/predict', predictRoute, async (request) =>
+      models.predict(tenantOf(request), request.params.id, withRawRows(request)),
+    );
+
+    app.post('/models/:id/predict.csv', predictCsvRoute, async (request, reply) => {
+      const csv = await models.predictCsv(tenantOf(request), request.params.id, withRawRows(request));
+      return reply.type('text/csv; charset=utf-8').send(csv);
+    });
+  };
 
 // The body as parsed (null-prototype rows with every key), before schema validation rebuilds the
 // rows as plain objects, where a `__proto__` key would be lost.

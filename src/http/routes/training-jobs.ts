@@ -1,4 +1,5 @@
 // /v1/training-jobs: submit (202), read, list, cancel, and a server-sent event stream of progress.
+import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { toProblem } from '../errors.js';
@@ -59,6 +60,81 @@ type JobDocument = z.infer<typeof JobSchema>;
 const withHistory = (job: JobDocument, view: 'all' | 'none'): JobDocument =>
   view === 'none' ? { ...job, history: [] } : job;
 
+const createTrainingJobRoute = {
+  schema: {
+    tags: ['training-jobs'],
+    operationId: 'createTrainingJob',
+    summary: 'Submit a training job',
+    description: SUBMIT_DESCRIPTION,
+    headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
+    querystring: DryRunQuerySchema,
+    body: TrainingSpecInputSchema,
+    response: {
+      200: json('Dry run: the pre-flight report; nothing was queued or stored', PreflightSchema),
+      202: json('The queued job with its resolved spec', JobSchema),
+      ...problems(400, 404, 409, 413, 415, 422),
+    },
+  },
+};
+
+const listTrainingJobsRoute = {
+  schema: {
+    tags: ['training-jobs'],
+    operationId: 'listTrainingJobs',
+    summary: 'List training jobs, newest first, optionally by status',
+    querystring: JobListWithHistoryQuerySchema,
+    response: { 200: json('A page of jobs, newest first', pageSchema(JobSchema)), ...problems(400) },
+  },
+};
+
+const getTrainingJobRoute = {
+  schema: {
+    tags: ['training-jobs'],
+    operationId: 'getTrainingJob',
+    summary: 'Get a training job with its progress and history',
+    params: IdParamsSchema,
+    querystring: JobGetQuerySchema,
+    response: { 200: json('The job', JobSchema), ...problems(400, 404) },
+  },
+};
+
+const getTrainingJobHistoryRoute = {
+  schema: {
+    tags: ['training-jobs'],
+    operationId: 'getTrainingJobHistory',
+    summary: 'Page through the per-epoch history of a job',
+    description:
+      'Epoch entries in training order, `limit` at a time from `offset`; poll with `offset` = the last `total` to get only new epochs.',
+    params: IdParamsSchema,
+    querystring: HistoryQuerySchema,
+    response: { 200: json('A page of epoch entries', HistoryPageSchema), ...problems(400, 404) },
+  },
+};
+
+const cancelTrainingJobRoute = {
+  schema: {
+    tags: ['training-jobs'],
+    operationId: 'cancelTrainingJob',
+    summary: 'Cancel a job: at once when queued, within one epoch when running; 409 when finished',
+    params: IdParamsSchema,
+    response: { 200: json('The job, cancelled or stopping', JobSchema), ...problems(400, 404, 409) },
+  },
+};
+
+const streamTrainingJobEventsRoute = {
+  schema: {
+    tags: ['training-jobs'],
+    operationId: 'streamTrainingJobEvents',
+    summary: 'Stream progress as server-sent events',
+    description: EVENTS_DESCRIPTION,
+    params: IdParamsSchema,
+    response: {
+      200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+      ...problems(400, 404),
+    },
+  },
+};
+
 export const trainingJobRoutes =
   (deps: {
     jobs: JobService;
@@ -75,173 +151,115 @@ export const trainingJobRoutes =
       for (const controller of streams) controller.abort();
     });
 
-    app.post(
-      '/training-jobs',
-      {
-        schema: {
-          tags: ['training-jobs'],
-          operationId: 'createTrainingJob',
-          summary: 'Submit a training job',
-          description: SUBMIT_DESCRIPTION,
-          headers: z.looseObject({ 'idempotency-key': IdempotencyKeyHeaderSchema }),
-          querystring: DryRunQuerySchema,
-          body: TrainingSpecInputSchema,
-          response: {
-            200: json('Dry run: the pre-flight report; nothing was queued or stored', PreflightSchema),
-            202: json('The queued job with its resolved spec', JobSchema),
-            ...problems(400, 404, 409, 413, 415, 422),
-          },
+    app.post('/training-jobs', createTrainingJobRoute, async (request, reply) => {
+      const tenant = tenantOf(request);
+      if (request.query.dryRun) {
+        return reply.code(200).send(await deps.preflight.training(tenant, request.body));
+      }
+      const job = await createOnceFromJson(
+        idempotency,
+        reply,
+        {
+          tenant,
+          scope: 'training-jobs',
+          key: request.headers['idempotency-key'],
+          body: request.body,
+          status: 202,
         },
-      },
-      async (request, reply) => {
-        const tenant = tenantOf(request);
-        if (request.query.dryRun) {
-          return reply.code(200).send(await deps.preflight.training(tenant, request.body));
-        }
-        const job = await createOnceFromJson(
-          idempotency,
-          reply,
-          {
-            tenant,
-            scope: 'training-jobs',
-            key: request.headers['idempotency-key'],
-            body: request.body,
-            status: 202,
-          },
-          () => jobs.submit(tenant, request.body),
-        );
-        return reply.send(job);
-      },
+        () => jobs.submit(tenant, request.body),
+      );
+      return reply.send(job);
+    });
+
+    app.get('/training-jobs', listTrainingJobsRoute, async (request) => {
+      const { history, ...query } = request.query;
+      const page = await jobs.list(tenantOf(request), query);
+      return { ...page, data: page.data.map((job) => withHistory(job, history)) };
+    });
+
+    app.get('/training-jobs/:id', getTrainingJobRoute, async (request) =>
+      withHistory(await jobs.get(tenantOf(request), request.params.id), request.query.history),
     );
 
-    app.get(
-      '/training-jobs',
-      {
-        schema: {
-          tags: ['training-jobs'],
-          operationId: 'listTrainingJobs',
-          summary: 'List training jobs, newest first, optionally by status',
-          querystring: JobListWithHistoryQuerySchema,
-          response: { 200: json('A page of jobs, newest first', pageSchema(JobSchema)), ...problems(400) },
-        },
-      },
-      async (request) => {
-        const { history, ...query } = request.query;
-        const page = await jobs.list(tenantOf(request), query);
-        return { ...page, data: page.data.map((job) => withHistory(job, history)) };
-      },
+    app.get('/training-jobs/:id/history', getTrainingJobHistoryRoute, async (request) => {
+      const { history } = await jobs.get(tenantOf(request), request.params.id);
+      return historyPage(history, request.query.offset, request.query.limit);
+    });
+
+    app.post('/training-jobs/:id/cancel', cancelTrainingJobRoute, async (request) =>
+      jobs.cancel(tenantOf(request), request.params.id),
     );
 
-    app.get(
-      '/training-jobs/:id',
-      {
-        schema: {
-          tags: ['training-jobs'],
-          operationId: 'getTrainingJob',
-          summary: 'Get a training job with its progress and history',
-          params: IdParamsSchema,
-          querystring: JobGetQuerySchema,
-          response: { 200: json('The job', JobSchema), ...problems(400, 404) },
-        },
-      },
-      async (request) =>
-        withHistory(await jobs.get(tenantOf(request), request.params.id), request.query.history),
-    );
-
-    app.get(
-      '/training-jobs/:id/history',
-      {
-        schema: {
-          tags: ['training-jobs'],
-          operationId: 'getTrainingJobHistory',
-          summary: 'Page through the per-epoch history of a job',
-          description:
-            'Epoch entries in training order, `limit` at a time from `offset`; poll with `offset` = the last `total` to get only new epochs.',
-          params: IdParamsSchema,
-          querystring: HistoryQuerySchema,
-          response: { 200: json('A page of epoch entries', HistoryPageSchema), ...problems(400, 404) },
-        },
-      },
-      async (request) => {
-        const { history } = await jobs.get(tenantOf(request), request.params.id);
-        const { offset, limit } = request.query;
-        const end = Math.min(history.length, offset + limit);
-        return {
-          data: history.slice(offset, end),
-          total: history.length,
-          nextOffset: end < history.length ? end : null,
-        };
-      },
-    );
-
-    app.post(
-      '/training-jobs/:id/cancel',
-      {
-        schema: {
-          tags: ['training-jobs'],
-          operationId: 'cancelTrainingJob',
-          summary: 'Cancel a job: at once when queued, within one epoch when running; 409 when finished',
-          params: IdParamsSchema,
-          response: { 200: json('The job, cancelled or stopping', JobSchema), ...problems(400, 404, 409) },
-        },
-      },
-      async (request) => jobs.cancel(tenantOf(request), request.params.id),
-    );
-
-    app.get(
-      '/training-jobs/:id/events',
-      {
-        schema: {
-          tags: ['training-jobs'],
-          operationId: 'streamTrainingJobEvents',
-          summary: 'Stream progress as server-sent events',
-          description: EVENTS_DESCRIPTION,
-          params: IdParamsSchema,
-          response: {
-            200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
-            ...problems(400, 404),
-          },
-        },
-      },
-      async (request, reply) => {
-        const controller = new AbortController();
-        streams.add(controller);
-        controller.signal.addEventListener('abort', () => streams.delete(controller));
-        const stream = jobs.events(tenantOf(request), request.params.id, controller.signal);
-        const iterator = stream[Symbol.asyncIterator]();
-        let next: IteratorResult<JobEvent>;
-        try {
-          // The first item (or a 404) comes before any byte is sent, so errors are still problems.
-          next = await iterator.next();
-        } catch (err) {
-          controller.abort();
-          throw err;
-        }
-        reply.hijack();
-        const res = reply.raw;
-        res.on('close', () => controller.abort());
-        res.writeHead(200, {
-          'content-type': 'text/event-stream; charset=utf-8',
-          'cache-control': 'no-cache, no-transform',
-          connection: 'keep-alive',
-          'x-accel-buffering': 'no',
-        });
-        const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
-        try {
-          while (!next.done && !controller.signal.aborted) {
-            res.write(`event: ${next.value.type}\ndata: ${JSON.stringify(next.value.data)}\n\n`);
-            next = await iterator.next();
-          }
-        } catch (err) {
-          const p = toProblem(err, request.id);
-          if (p.internal) request.log.error({ err }, 'event stream failed');
-          if (!res.writableEnded) res.write(`event: error\ndata: ${JSON.stringify(p.problem)}\n\n`);
-        } finally {
-          clearInterval(heartbeat);
-          controller.abort();
-          await iterator.return?.().catch(() => undefined);
-          if (!res.writableEnded) res.end();
-        }
-      },
-    );
+    app.get('/training-jobs/:id/events', streamTrainingJobEventsRoute, async (request, reply) => {
+      const controller = new AbortController();
+      streams.add(controller);
+      controller.signal.addEventListener('abort', () => streams.delete(controller));
+      const stream = jobs.events(tenantOf(request), request.params.id, controller.signal);
+      const iterator = stream[Symbol.asyncIterator]();
+      let next: IteratorResult<JobEvent>;
+      try {
+        // The first item (or a 404) comes before any byte is sent, so errors are still problems.
+        next = await iterator.next();
+      } catch (err) {
+        controller.abort();
+        throw err;
+      }
+      await sendEventStream(
+        { reply, requestId: request.id, log: request.log },
+        iterator,
+        next,
+        controller,
+        heartbeatMs,
+      );
+    });
   };
+
+/** Epochs offset … offset+limit-1 of a history, with its length and where the next page starts. */
+function historyPage<T>(history: T[], offset: number, limit: number) {
+  const end = Math.min(history.length, offset + limit);
+  return {
+    data: history.slice(offset, end),
+    total: history.length,
+    nextOffset: end < history.length ? end : null,
+  };
+}
+
+/**
+ * Sends a job's events as text/event-stream, starting with `first` (already read, so a 404 could
+ * still be a problem): a heartbeat comment every heartbeatMs, an `error` event with the problem if
+ * the stream fails, and the end when the job is final, the client leaves or `controller` aborts.
+ */
+async function sendEventStream(
+  to: { reply: FastifyReply; requestId: string; log: FastifyBaseLogger },
+  iterator: AsyncIterator<JobEvent>,
+  first: IteratorResult<JobEvent>,
+  controller: AbortController,
+  heartbeatMs: number,
+): Promise<void> {
+  to.reply.hijack();
+  const res = to.reply.raw;
+  res.on('close', () => controller.abort());
+  res.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), heartbeatMs);
+  let next = first;
+  try {
+    while (!next.done && !controller.signal.aborted) {
+      res.write(`event: ${next.value.type}\ndata: ${JSON.stringify(next.value.data)}\n\n`);
+      next = await iterator.next();
+    }
+  } catch (err) {
+    const p = toProblem(err, to.requestId);
+    if (p.internal) to.log.error({ err }, 'event stream failed');
+    if (!res.writableEnded) res.write(`event: error\ndata: ${JSON.stringify(p.problem)}\n\n`);
+  } finally {
+    clearInterval(heartbeat);
+    controller.abort();
+    await iterator.return?.().catch(() => undefined);
+    if (!res.writableEnded) res.end();
+  }
+}
