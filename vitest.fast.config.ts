@@ -14,6 +14,7 @@ export default defineConfig({
       'tests/architecture.test.ts',
       'tests/function-lengths.test.ts',
       'tests/ops/env-example.test.ts',
+      'tests/ops/limits-readme.test.ts',
     ],
     // Native kernels are compiled on first use: not a quick check.
     exclude: ['tests/engine/native-kernels.test.ts'],

@@ -2,8 +2,17 @@
 // A `.env` file in the working directory, when present, fills in variables the environment lacks.
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { LIMITS, type LimitName } from './domain/limits.js';
 
 const intFrom = (def: number, min = 0) => z.coerce.number().int().min(min).default(def);
+
+/** One variable per operator limit: its default from LIMITS, at least 1. */
+function limitFields() {
+  const fields = Object.fromEntries(
+    (Object.keys(LIMITS) as LimitName[]).map((name) => [name, intFrom(LIMITS[name].default, 1)]),
+  );
+  return fields as Record<LimitName, ReturnType<typeof intFrom>>;
+}
 /** An optional variable; set but empty counts as unset (as `NAME=` in .env.example). */
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
@@ -74,22 +83,8 @@ export const ConfigSchema = z
     ENGINE_THREADS: z.coerce.number().int().min(1).max(2).default(1),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-    // Limits: uploads and CSV shape.
-    MAX_UPLOAD_BYTES: intFrom(100 * 1024 * 1024, 1),
-    MAX_COLUMNS: intFrom(1000, 1),
-    MAX_ROWS: intFrom(1_000_000, 1),
-    MAX_LINE_BYTES: intFrom(1024 * 1024, 1),
-    // Limits: training specs.
-    MAX_EPOCHS: intFrom(10_000, 1),
-    MAX_LAYERS: intFrom(32, 1),
-    MAX_UNITS: intFrom(8192, 1),
-    MAX_PARAMETERS: intFrom(10_000_000, 1),
-    MAX_RUNTIME_SECONDS: intFrom(24 * 3600, 1),
-    // Limits: abuse.
-    RATE_LIMIT_PER_MINUTE: intFrom(600, 1),
-    /** Prediction requests a minute per API key: their own budget, apart from RATE_LIMIT_PER_MINUTE. */
-    PREDICT_RATE_LIMIT_PER_MINUTE: intFrom(6000, 1),
-    MAX_ACTIVE_JOBS_PER_TENANT: intFrom(100, 1),
+    // Limits: uploads, CSV shape, training specs and abuse, as src/domain/limits.ts defines them.
+    ...limitFields(),
     REQUEST_TIMEOUT_MS: intFrom(120_000, 1),
 
     // Queue reliability (see README "Guarantees").

@@ -6,16 +6,13 @@ import { CSV_SIZE_KINDS, CsvError, charsetName, type CsvOptions } from '../data/
 export { charsetName };
 import { ConflictError, NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
 import { newId } from './ids.js';
+import { csvLimitsOf, type Limits } from './limits.js';
 import type { CsvDescriber, DatasetStore, JobStore, TenantId } from './ports.js';
 import type { CsvFormat, Dataset, ReadOptions } from './schemas.js';
 import type { DatasetService } from './services.js';
 
-export interface DatasetLimits {
-  maxUploadBytes: number;
-  maxColumns: number;
-  maxRows: number;
-  maxLineBytes: number;
-}
+/** The limits an upload is held to (src/domain/limits.ts). */
+export type DatasetLimits = Pick<Limits, 'MAX_UPLOAD_BYTES' | 'MAX_COLUMNS' | 'MAX_ROWS' | 'MAX_LINE_BYTES'>;
 
 /**
  * Ids of the tenant's unfinished work that reads dataset `datasetId`: queued or running training
@@ -51,11 +48,7 @@ export function createDatasetService(deps: {
 }): DatasetService {
   const { store, describer, limits } = deps;
   const now = deps.now ?? (() => new Date());
-  const csvLimits = {
-    maxColumns: limits.maxColumns,
-    maxRows: limits.maxRows,
-    maxLineBytes: limits.maxLineBytes,
-  };
+  const csvLimits = csvLimitsOf(limits);
 
   /** Reads and describes a file with these options; the dataset fields that come from its content. */
   async function describe(
@@ -76,7 +69,7 @@ export function createDatasetService(deps: {
 
   return {
     async create(tenant, input) {
-      const { path: staged, sizeBytes } = await store.stage(input.body, limits.maxUploadBytes);
+      const { path: staged, sizeBytes } = await store.stage(input.body, limits.MAX_UPLOAD_BYTES);
       try {
         const name = input.resolveName ? await input.resolveName() : input.name;
         const options = input.resolveOptions ? await input.resolveOptions() : {};

@@ -1,6 +1,5 @@
 // Training jobs: resolve a submitted spec against its dataset, check the limits, record, enqueue;
 // read, list, cancel and stream a job's events. The worker side lives in src/worker.
-import type { Config } from '../config.js';
 import { MAX_INTEGER_CODES } from '../data/index.js';
 import {
   ConflictError,
@@ -20,6 +19,7 @@ import {
 } from './column-roles.js';
 import { datasetWithDefaults } from './datasets.js';
 import { newId } from './ids.js';
+import type { Limits } from './limits.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
 import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
 import { defaultInitializer, TRAINING_DEFAULTS } from './training-defaults.js';
@@ -28,8 +28,9 @@ import type { ColumnType, Dataset, Job, TrainingSpec, TrainingSpecParsed } from 
 import type { JobEvent, JobService } from './services.js';
 import type { WebhookEmitter } from './webhooks.js';
 
+/** The limits a training spec is held to (src/domain/limits.ts). */
 export type JobLimits = Pick<
-  Config,
+  Limits,
   | 'MAX_EPOCHS'
   | 'MAX_LAYERS'
   | 'MAX_UNITS'

@@ -60,7 +60,7 @@ function fresh() {
   datasets = createDatasetService({
     store: datasetStore,
     describer,
-    limits: { maxUploadBytes: 1e7, maxColumns: 100, maxRows: 1e5, maxLineBytes: 1e5 },
+    limits: { MAX_UPLOAD_BYTES: 1e7, MAX_COLUMNS: 100, MAX_ROWS: 1e5, MAX_LINE_BYTES: 1e5 },
     users: datasetUsers({ jobs: jobStore }),
   });
 }

@@ -35,7 +35,7 @@ beforeAll(async () => {
   datasets = createDatasetService({
     store,
     describer,
-    limits: { maxUploadBytes: 1e7, ...LIMITS },
+    limits: { MAX_UPLOAD_BYTES: 1e7, MAX_COLUMNS: 100, MAX_ROWS: 100_000, MAX_LINE_BYTES: 100_000 },
     users: datasetUsers({ jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }) }),
   });
 });

@@ -69,7 +69,7 @@ export async function createHarness(env: Record<string, string> = {}): Promise<H
   const datasets = createDatasetService({
     store: datasetStore,
     describer,
-    limits: { maxUploadBytes: 10_000_000, maxColumns: 100, maxRows: 100_000, maxLineBytes: 100_000 },
+    limits: { MAX_UPLOAD_BYTES: 10_000_000, MAX_COLUMNS: 100, MAX_ROWS: 100_000, MAX_LINE_BYTES: 100_000 },
     users: datasetUsers({ jobs: jobStore }),
   });
   const queue = createTrainingQueue({ connection: redis, config });
