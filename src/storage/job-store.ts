@@ -55,105 +55,129 @@ export interface RedisJobStore extends JobStore {
   markAnnounced(id: string): Promise<void>;
 }
 
-export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJobStore {
+/** Every key of the job store under `prefix` (beside the records of redis.ts). */
+function jobKeys(prefix: string) {
   const keys = redisKeys(prefix);
-  const revKey = (id: string) => `${keys.job(id)}:rev`;
-  const historyKey = (id: string) => `${keys.job(id)}:history`;
-  const activeKey = (tenant: string) => `${keys.jobs(tenant)}:active`;
-  // Queued and running jobs of every tenant, for the worker's reconciler.
-  const allActiveKey = `${prefix}:jobs:active`;
-  // Ended jobs whose end is still to be announced (the outbox), scored by when they ended.
-  const unannouncedKey = `${prefix}:jobs:unannounced`;
-  const records = createRecordStore<Job>({ redis, recordKey: keys.job, indexKey: keys.jobs });
-  const commands = jobCommands(redis);
+  return {
+    ...keys,
+    rev: (id: string) => `${keys.job(id)}:rev`,
+    history: (id: string) => `${keys.job(id)}:history`,
+    active: (tenant: string) => `${keys.jobs(tenant)}:active`,
+    /** Queued and running jobs of every tenant, for the worker's reconciler. */
+    allActive: `${prefix}:jobs:active`,
+    /** Ended jobs whose end is still to be announced (the outbox), scored by when they ended. */
+    unannounced: `${prefix}:jobs:unannounced`,
+  };
+}
+type JobKeys = ReturnType<typeof jobKeys>;
+interface JobRedis {
+  redis: Redis;
+  k: JobKeys;
+  commands: ReturnType<typeof jobCommands>;
+}
 
-  const parseHistory = (raw: string[]): EpochEntry[] => raw.map((e) => JSON.parse(e) as EpochEntry);
+const parseHistory = (raw: string[]): EpochEntry[] => raw.map((e) => JSON.parse(e) as EpochEntry);
 
-  async function read(id: string): Promise<(StoredJob & { rev: string }) | null> {
-    // One transaction, so record, revision and history belong together.
-    const out = await redis.multi().get(keys.job(id)).get(revKey(id)).lrange(historyKey(id), 0, -1).exec();
-    if (!out) throw new Error(`job ${id}: read transaction aborted`);
-    for (const [err] of out) if (err) throw err;
-    const raw = out[0][1] as string | null;
-    if (raw == null) return null;
-    const env = JSON.parse(raw) as Envelope;
-    const history = parseHistory(out[2][1] as string[]);
-    // progress.epoch is the length of the history: appends move it without rewriting the record.
-    const job = { ...env.data, history, progress: { ...env.data.progress, epoch: history.length } };
-    return { tenant: env.tenant, job, lease: env.lease ?? null, rev: (out[1][1] as string | null) ?? '0' };
-  }
+/** The record with its revision and history, read in one transaction so they belong together. */
+async function readJob({ redis, k }: JobRedis, id: string): Promise<(StoredJob & { rev: string }) | null> {
+  const out = await redis.multi().get(k.job(id)).get(k.rev(id)).lrange(k.history(id), 0, -1).exec();
+  if (!out) throw new Error(`job ${id}: read transaction aborted`);
+  for (const [err] of out) if (err) throw err;
+  const raw = out[0][1] as string | null;
+  if (raw == null) return null;
+  const env = JSON.parse(raw) as Envelope;
+  const history = parseHistory(out[2][1] as string[]);
+  // progress.epoch is the length of the history: appends move it without rewriting the record.
+  const job = { ...env.data, history, progress: { ...env.data.progress, epoch: history.length } };
+  return { tenant: env.tenant, job, lease: env.lease ?? null, rev: (out[1][1] as string | null) ?? '0' };
+}
 
-  async function cas(
-    id: string,
-    current: StoredJob & { rev: string },
-    next: { job: Job; lease: JobLease | null },
-    model?: Model,
-  ): Promise<boolean> {
-    const env: Envelope = { tenant: current.tenant, data: { ...next.job, history: [] }, lease: next.lease };
-    const wasActive = !isTerminal(current.job);
-    const nowActive = !isTerminal(next.job);
-    const active = wasActive === nowActive ? '' : nowActive ? '1' : '0';
-    const change = historyChange(current.job.history, next.job.history);
-    const pushed =
-      change === 'append'
-        ? next.job.history.slice(current.job.history.length)
-        : change === 'replace'
-          ? next.job.history
-          : [];
-    const argv = [current.rev, JSON.stringify(env), id, active, change];
-    // Without a model, the model keys are never touched (the script writes them only for a model id).
-    let modelKeys: [string, string] = [keys.job(id), keys.job(id)];
-    if (model) {
-      modelKeys = [keys.model(model.id), keys.models(current.tenant)];
-      argv.push(
-        JSON.stringify({ tenant: current.tenant, data: model }),
-        String(Date.parse(model.createdAt)),
-        model.id,
-      );
-    } else {
-      argv.push('', '', '');
-    }
-    argv.push(...pushed.map((e) => JSON.stringify(e)));
-    const keyList = [
-      keys.job(id),
-      revKey(id),
-      activeKey(current.tenant),
-      historyKey(id),
-      allActiveKey,
-    ] as const;
-    return (await commands.jobCas([...keyList, ...modelKeys, unannouncedKey], argv)) === 1;
-  }
-
-  async function create(tenant: TenantId, job: Job, maxActive = 0): Promise<boolean> {
-    if (job.history.length > 0) throw new Error('a new job has no history');
-    const env: Envelope = { tenant, data: job, lease: null };
-    const out = await commands.jobCreate(
-      [
-        keys.job(job.id),
-        revKey(job.id),
-        activeKey(tenant),
-        keys.jobs(tenant),
-        historyKey(job.id),
-        allActiveKey,
-      ],
-      [JSON.stringify(env), job.id, String(Date.parse(job.createdAt)), String(maxActive)],
+/** Writes `next` if the revision is still `current`'s (job-cas-8.lua); false when someone wrote first. */
+async function casJob(
+  { k, commands }: JobRedis,
+  id: string,
+  current: StoredJob & { rev: string },
+  next: { job: Job; lease: JobLease | null },
+  model?: Model,
+): Promise<boolean> {
+  const env: Envelope = { tenant: current.tenant, data: { ...next.job, history: [] }, lease: next.lease };
+  const wasActive = !isTerminal(current.job);
+  const nowActive = !isTerminal(next.job);
+  const active = wasActive === nowActive ? '' : nowActive ? '1' : '0';
+  const change = historyChange(current.job.history, next.job.history);
+  const pushed =
+    change === 'append'
+      ? next.job.history.slice(current.job.history.length)
+      : change === 'replace'
+        ? next.job.history
+        : [];
+  const argv = [current.rev, JSON.stringify(env), id, active, change];
+  // Without a model, the model keys are never touched (the script writes them only for a model id).
+  let modelKeys: [string, string] = [k.job(id), k.job(id)];
+  if (model) {
+    modelKeys = [k.model(model.id), k.models(current.tenant)];
+    argv.push(
+      JSON.stringify({ tenant: current.tenant, data: model }),
+      String(Date.parse(model.createdAt)),
+      model.id,
     );
-    return out === 1;
+  } else {
+    argv.push('', '', '');
   }
+  argv.push(...pushed.map((e) => JSON.stringify(e)));
+  const keyList = [k.job(id), k.rev(id), k.active(current.tenant), k.history(id), k.allActive] as const;
+  return (await commands.jobCas([...keyList, ...modelKeys, k.unannounced], argv)) === 1;
+}
 
-  /** Fills in the history lists of jobs read through the generic record store. */
-  async function withHistory(jobs: Job[]): Promise<Job[]> {
-    if (jobs.length === 0) return jobs;
-    const pipe = redis.pipeline();
-    for (const j of jobs) pipe.lrange(historyKey(j.id), 0, -1);
-    const out = (await pipe.exec()) ?? [];
-    return jobs.map((j, i) => {
-      const [err, raw] = out[i] ?? [new Error('no reply'), null];
-      if (err) throw err;
-      const history = parseHistory(raw as string[]);
-      return { ...j, history, progress: { ...j.progress, epoch: history.length } };
-    });
-  }
+/** Creates the record unless the tenant has maxActive unfinished jobs (0: no cap); false then. */
+async function createJob(
+  { k, commands }: JobRedis,
+  tenant: TenantId,
+  job: Job,
+  maxActive = 0,
+): Promise<boolean> {
+  if (job.history.length > 0) throw new Error('a new job has no history');
+  const env: Envelope = { tenant, data: job, lease: null };
+  const out = await commands.jobCreate(
+    [k.job(job.id), k.rev(job.id), k.active(tenant), k.jobs(tenant), k.history(job.id), k.allActive],
+    [JSON.stringify(env), job.id, String(Date.parse(job.createdAt)), String(maxActive)],
+  );
+  return out === 1;
+}
+
+/** Fills in the history lists of jobs read through the generic record store. */
+async function withHistory({ redis, k }: JobRedis, jobs: Job[]): Promise<Job[]> {
+  if (jobs.length === 0) return jobs;
+  const pipe = redis.pipeline();
+  for (const j of jobs) pipe.lrange(k.history(j.id), 0, -1);
+  const out = (await pipe.exec()) ?? [];
+  return jobs.map((j, i) => {
+    const [err, raw] = out[i] ?? [new Error('no reply'), null];
+    if (err) throw err;
+    const history = parseHistory(raw as string[]);
+    return { ...j, history, progress: { ...j.progress, epoch: history.length } };
+  });
+}
+
+/** Appends epochs under the attempt's lease token, each once (job-append-epochs-3.lua). */
+async function appendJobEpochs({ k, commands }: JobRedis, id: string, token: string, entries: EpochEntry[]) {
+  const args = entries.flatMap((e) => [String(e.epoch), JSON.stringify(e)]);
+  const [owned, cancel, added] = await commands.jobAppendEpochs(
+    [k.job(id), k.rev(id), k.history(id)],
+    token,
+    args,
+  );
+  // Entries are taken in order from the first that follows the recorded history.
+  const first = entries.length - added;
+  return { owned: owned === 1, cancelRequested: cancel === 1, appended: entries.slice(first) };
+}
+
+export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJobStore {
+  const k = jobKeys(prefix);
+  const ctx: JobRedis = { redis, k, commands: jobCommands(redis) };
+  const records = createRecordStore<Job>({ redis, recordKey: k.job, indexKey: k.jobs });
+  const read = (id: string) => readJob(ctx, id);
+  const create = (tenant: TenantId, job: Job, maxActive = 0) => createJob(ctx, tenant, job, maxActive);
 
   return {
     async create(tenant, job) {
@@ -177,47 +201,37 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
         `job ${id}`,
         () => read(id),
         mutate,
-        (current, next) => cas(id, current, next, model),
+        (current, next) => casJob(ctx, id, current, next, model),
         MAX_CAS_RETRIES,
       ),
 
     async remove(tenant, id) {
       await redis
         .multi()
-        .del(keys.job(id), revKey(id), historyKey(id))
-        .srem(activeKey(tenant), id)
-        .srem(allActiveKey, id)
-        .zrem(keys.jobs(tenant), id)
-        .zrem(unannouncedKey, id)
+        .del(k.job(id), k.rev(id), k.history(id))
+        .srem(k.active(tenant), id)
+        .srem(k.allActive, id)
+        .zrem(k.jobs(tenant), id)
+        .zrem(k.unannounced, id)
         .exec();
     },
 
     unannounced: (endedBefore, limit) =>
-      redis.zrangebyscore(unannouncedKey, '-inf', endedBefore, 'LIMIT', 0, limit),
+      redis.zrangebyscore(k.unannounced, '-inf', endedBefore, 'LIMIT', 0, limit),
 
     async markAnnounced(id) {
-      await redis.zrem(unannouncedKey, id);
+      await redis.zrem(k.unannounced, id);
     },
 
     async activeJobs(tenant) {
-      const ids = await redis.smembers(activeKey(tenant));
+      const ids = await redis.smembers(k.active(tenant));
       const jobs = await Promise.all(ids.map((id) => records.get(tenant, id)));
       return jobs.filter((job): job is Job => job !== null && !isTerminal(job));
     },
 
-    activeIds: () => setMembers(redis, allActiveKey),
+    activeIds: () => setMembers(redis, k.allActive),
 
-    async appendEpochs(id, token, entries) {
-      const args = entries.flatMap((e) => [String(e.epoch), JSON.stringify(e)]);
-      const [owned, cancel, added] = await commands.jobAppendEpochs(
-        [keys.job(id), revKey(id), historyKey(id)],
-        token,
-        args,
-      );
-      // Entries are taken in order from the first that follows the recorded history.
-      const first = entries.length - added;
-      return { owned: owned === 1, cancelRequested: cancel === 1, appended: entries.slice(first) };
-    },
+    appendEpochs: (id, token, entries) => appendJobEpochs(ctx, id, token, entries),
 
     // The generic record store reads the same format; its cursors are the ones every list uses.
     async list(tenant, query) {
@@ -226,7 +240,7 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
         cursor: query.cursor,
         filter: query.status ? (job) => job.status === query.status : undefined,
       });
-      return { data: await withHistory(page.data), nextCursor: page.nextCursor };
+      return { data: await withHistory(ctx, page.data), nextCursor: page.nextCursor };
     },
   };
 }
