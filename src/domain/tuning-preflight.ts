@@ -71,7 +71,7 @@ export async function tuningPreflight(
   const dataset = await datasetForSpec(datasets, tenant, request.datasetId);
   const largestSpec = validateTuningRequest(request, dataset, limits);
   const largestTrial = await preflight(dataset, largestSpec);
-  const rungs = rungEpochs(request.maxEpochs, request.reductionFactor);
+  const rungs = rungEpochs(request.maxEpochs, request.reductionFactor, request.maxTrials);
   const { trialRuns, epochs } = searchBounds(request.maxTrials, rungs, request.reductionFactor);
   const trainingSeconds = epochs * largestTrial.estimate.secondsPerEpoch;
   const warnings = [...largestTrial.warnings.filter((w) => !w.startsWith('all '))];

@@ -11,7 +11,7 @@
 // with the larger budget (same seed and split), so its rungs are comparable runs.
 import { z } from 'zod';
 import { newId } from './ids.js';
-import { ConflictError, NotFoundError } from './errors.js';
+import { ConflictError, NotFoundError, UnprocessableError } from './errors.js';
 import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
 import { datasetForSpec, resolveSpec, type JobLimits } from './jobs.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
@@ -135,10 +135,20 @@ export const TuningJobSchema = z
   .meta({ id: 'TuningJob' });
 export type TuningJob = z.infer<typeof TuningJobSchema>;
 
-/** Epochs of each rung, smallest first: maxEpochs / η^k down to at least 1, at most 4 rungs. */
-export function rungEpochs(maxEpochs: number, eta: number): number[] {
+/**
+ * Epochs of each rung, smallest first: maxEpochs / η^k down to at least 1, at most 4 rungs, and no
+ * more rungs than `maxTrials` can fill: ASHA lets the top 1/η of a rung up, so rung k is reached by
+ * about maxTrials / η^k trials and the top rung needs η^(rungs−1) ≤ maxTrials (20 trials with η = 3
+ * get 3 rungs; 6 get 2), or no trial would train the full budget.
+ */
+export function rungEpochs(maxEpochs: number, eta: number, maxTrials = Infinity): number[] {
   const rungs = [maxEpochs];
-  while (rungs.length < 4 && Math.floor(rungs[0] / eta) >= 1 && rungs[0] / eta >= 2) {
+  while (
+    rungs.length < 4 &&
+    Math.floor(rungs[0] / eta) >= 1 &&
+    rungs[0] / eta >= 2 &&
+    eta ** rungs.length <= maxTrials
+  ) {
     rungs.unshift(Math.floor(rungs[0] / eta));
   }
   return rungs;
@@ -250,7 +260,7 @@ export function newTuningJob(request: TuningRequest, createdAt: string): TuningJ
     id: newId('tun'),
     status: 'queued',
     request,
-    rungEpochs: rungEpochs(request.maxEpochs, request.reductionFactor),
+    rungEpochs: rungEpochs(request.maxEpochs, request.reductionFactor, request.maxTrials),
     createdAt,
     finishedAt: null,
     cancelRequested: false,
@@ -280,7 +290,15 @@ export function validateTuningRequest(
     batchSize: Math.max(...space.batchSize),
     scaling: space.scaling[0],
   };
-  return resolveSpec(trialSpecInput(request, widest, request.maxEpochs), dataset, limits);
+  const spec = resolveSpec(trialSpecInput(request, widest, request.maxEpochs), dataset, limits);
+  const fits = request.metric === 'valLoss' || (request.metric === 'valR2') === (spec.task === 'regression');
+  if (!fits) {
+    throw new UnprocessableError(
+      `metric ${request.metric} does not fit a ${spec.task} of "${spec.target}": use valLoss or ${spec.task === 'regression' ? 'valR2' : 'valAccuracy'}`,
+      [{ path: 'metric', message: `not measured for ${spec.task}` }],
+    );
+  }
+  return spec;
 }
 
 // ---------- the search, run over the stores ----------
@@ -355,7 +373,9 @@ export function createTuningCoordinator(deps: TuningDeps) {
             ...trial,
             state: job.status === 'cancelled' ? ('cancelled' as const) : ('failed' as const),
           };
-        const value = runMetric(job, metric) ?? (higherIsBetter(metric) ? -Infinity : Infinity);
+        // A run without a finite metric (no validation rows, a diverged loss) cannot be ranked.
+        const value = runMetric(job, metric);
+        if (value === null) return { ...trial, state: 'failed' as const, modelId: job.modelId };
         return {
           ...trial,
           state: 'completed' as const,
@@ -469,10 +489,11 @@ export function createTuningCoordinator(deps: TuningDeps) {
         await deps.tuning.unlock(id);
       }
     },
-    /** After any training job ends: advances its search if it was a trial run. */
-    async onJobEnded(jobId: string): Promise<void> {
+    /** After any training job ends: advances its search if it was a trial run; true when it was. */
+    async onJobEnded(jobId: string): Promise<boolean> {
       const tuningId = await deps.tuning.trialOf(jobId);
       if (tuningId) await this.advance(tuningId);
+      return tuningId !== null;
     },
   };
 }

@@ -13,8 +13,12 @@ import type { RedisJobStore } from '../storage/job-store.js';
 export interface JobAnnouncerDeps {
   jobs: Pick<RedisJobStore, 'markAnnounced'>;
   emit?: WebhookEmitter;
-  /** The search step of a trial run (TuningCoordinator.onJobEnded); idempotent. */
-  onJobEnded?: (jobId: string) => Promise<void>;
+  /**
+   * The search step of a trial run (TuningCoordinator.onJobEnded); idempotent. Resolves true when
+   * the job was a trial run: those are announced by their search (tuning-job.finished), not one
+   * training-job event per trial.
+   */
+  onJobEnded?: (jobId: string) => Promise<boolean>;
 }
 
 /**
@@ -27,8 +31,8 @@ export function createJobAnnouncer(deps: JobAnnouncerDeps): JobAnnouncer {
   return async ({ tenant, job }) => {
     if (!isTerminal(job)) return;
     const type = `training-job.${job.status as 'succeeded' | 'failed' | 'cancelled'}` as const;
-    await deps.emit?.(tenant, type, jobEventData(job), `${job.id}:${job.status}`);
-    await deps.onJobEnded?.(job.id);
+    const trialRun = (await deps.onJobEnded?.(job.id)) ?? false;
+    if (!trialRun) await deps.emit?.(tenant, type, jobEventData(job), `${job.id}:${job.status}`);
     await deps.jobs.markAnnounced(job.id);
   };
 }

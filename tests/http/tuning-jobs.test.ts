@@ -17,6 +17,11 @@ describe('search pieces', () => {
     expect(rungEpochs(54, 3)).toEqual([2, 6, 18, 54]);
     expect(rungEpochs(27, 3)).toEqual([3, 9, 27]);
     expect(rungEpochs(1, 3)).toEqual([1]);
+    // No more rungs than the trials can fill: the top rung needs η^(rungs−1) ≤ maxTrials.
+    expect(rungEpochs(243, 3, 30)).toEqual([9, 27, 81, 243]); // 27 ≤ 30
+    expect(rungEpochs(243, 3, 20)).toEqual([27, 81, 243]); // 9 ≤ 20 < 27
+    expect(rungEpochs(243, 3, 6)).toEqual([81, 243]);
+    expect(rungEpochs(243, 3, 2)).toEqual([243]);
   });
 
   it('when trials are drawn twice with one seed, then they are the same, and inside the space', () => {

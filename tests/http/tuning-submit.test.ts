@@ -64,6 +64,19 @@ describe('tuning job submit', () => {
     expect((await t.redis.keys(`${t.config.REDIS_PREFIX}:*`)).sort()).toEqual(keysBefore);
   });
 
+  it('when the metric does not fit the task (r² of a classification), then 422 naming metric and nothing starts', async () => {
+    const before = (await list()).length;
+    for (const path of ['/v1/tuning-jobs', '/v1/tuning-jobs?dryRun=true']) {
+      const res = await request(t.app.server)
+        .post(path)
+        .send({ datasetId: iris, target: 'species', metric: 'valR2', maxTrials: 3 });
+      expect(res.status).toBe(422);
+      expect(res.body.errors[0].path).toBe('metric');
+      expect(res.body.detail).toContain('valAccuracy');
+    }
+    expect((await list()).length).toBe(before);
+  });
+
   it('when a dry run names an unknown column, then the same 422 as a submit', async () => {
     const res = await request(t.app.server)
       .post('/v1/tuning-jobs?dryRun=true')

@@ -77,6 +77,7 @@ describe('outbox of ended jobs', () => {
       emit,
       onJobEnded: async (id) => {
         stepped.push(id);
+        return false; // not a trial run of a search
       },
     });
     const reconciler = createReconciler({
@@ -105,5 +106,15 @@ describe('outbox of ended jobs', () => {
     await new Promise((r) => setTimeout(r, 60)); // the reconciler's lock lasts one interval
     expect((await reconciler.runOnce()).announced).not.toContain(job.id);
     await reconciler.stop();
+
+    // A search's trial run is announced by its search (tuning-job.finished): no training-job event.
+    const trial = await endedUnannounced();
+    const asTrial = createJobAnnouncer({ jobs: store, emit, onJobEnded: async () => true });
+    await asTrial((await store.read(trial.id))!);
+    const trialDeliveries = (await hooks.listDeliveries(webhookId, { limit: 100 })).data.filter((d) =>
+      d.body.includes(trial.id),
+    );
+    expect(trialDeliveries).toEqual([]);
+    expect(await store.unannounced(Date.now() + 1000, 100)).not.toContain(trial.id);
   });
 });
