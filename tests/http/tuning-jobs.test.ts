@@ -131,12 +131,27 @@ describe('tuning jobs', () => {
       base = (await request(t.app.server).get(`/v1/training-jobs/${base.id}`)).body;
     }
     const baseModel = (await request(t.app.server).get(`/v1/models/${base.modelId}`)).body;
+    // For the record, not asserted: the default (quality) recipe's 5-fold ensemble with its encoding
+    // (measured: loss 0.075, accuracy 0.958), which the search's single networks do not beat yet.
+    let dflt = (
+      await request(t.app.server)
+        .post('/v1/training-jobs')
+        .send({ datasetId, target: 'species', training: { seed: 3 } })
+    ).body;
+    while (dflt.status !== 'succeeded') {
+      await new Promise((r) => setTimeout(r, 500));
+      dflt = (await request(t.app.server).get(`/v1/training-jobs/${dflt.id}`)).body;
+    }
+    const dfltModel = (await request(t.app.server).get(`/v1/models/${dflt.modelId}`)).body;
+    console.log(
+      `quality default ${JSON.stringify({ acc: dfltModel.metrics.test.accuracy, loss: dfltModel.metrics.test.loss })}`,
+    );
     console.log(
       `tuned test ${JSON.stringify({ acc: job.test.accuracy, loss: job.test.loss })}, default ${JSON.stringify({ acc: baseModel.metrics.test.accuracy, loss: baseModel.metrics.test.loss })}`,
     );
     // Better than the untuned network it searches around (the fast recipe's job, same seed): a
-    // lower test log loss (the search's metric is the validation loss) and an accuracy at least as high. Measured: loss 0.117 against 0.131,
-    // accuracy 0.958 against 0.917 (24 test rows).
+    // lower test log loss (the search's metric is the validation loss) and an accuracy at least as
+    // high. Measured: loss 0.117 against 0.131, accuracy 0.958 against 0.917 (24 test rows).
     expect(job.test.loss).toBeLessThan(baseModel.metrics.test.loss);
     expect(job.test.accuracy).toBeGreaterThanOrEqual(baseModel.metrics.test.accuracy);
 
