@@ -161,19 +161,11 @@ export class Sequential {
 
   /**
    * The (value, grad) pairs, weights and biases of each layer in order. Handing them out counts
-   * as a weight change for predict's prepared copy (see weightsChanged).
+   * as a weight change: predict's copy of the weights prepared in the kernel backend is dropped.
    */
   params(): Param[] {
     this.prepared = null;
     return this.paramList;
-  }
-
-  /**
-   * predict keeps a copy of the weights prepared in the kernel backend. backward, setWeights and
-   * params() drop it; code that writes weights some other way (e.g. through `layers`) calls this.
-   */
-  weightsChanged(): void {
-    this.prepared = null;
   }
 
   paramCount(): number {

@@ -204,8 +204,6 @@ export interface QueueReconcileTarget {
   reenqueue(tenant: string, jobId: string): Promise<void>;
   /** SET NX PX: true for the one caller that may reconcile for the next ttlMs. */
   tryLock(ttlMs: number): Promise<boolean>;
-  /** BullMQ's counts of its jobs by state (waiting, active, completed, …). */
-  counts(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -248,9 +246,6 @@ export function createQueueReconcileTarget(deps: {
     },
     async tryLock(ttlMs) {
       return (await deps.connection.set(lockKey, '1', 'PX', ttlMs, 'NX')) === 'OK';
-    },
-    async counts() {
-      return queue.getJobCounts();
     },
     close: () => queue.close(),
   };

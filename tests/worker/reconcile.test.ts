@@ -1,14 +1,17 @@
 // The reconciler against the real Redis and BullMQ: records that lost their queue entry (a
 // half-failed submit, a Redis restart) are enqueued again and run; everything else is left alone.
 import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Job } from '../../src/domain/schemas.js';
 import { createLogger } from '../../src/logger.js';
 import {
   createQueueReconcileTarget,
   createTrainingQueue,
+  TRAINING_QUEUE,
   type QueueReconcileTarget,
 } from '../../src/queue/training-queue.js';
+import { redisKeys } from '../../src/storage/redis.js';
 import { createRedisJobStore, type RedisJobStore } from '../../src/storage/job-store.js';
 import { createReconciler } from '../../src/worker/reconciler.js';
 import { createHarness, TENANT, type Harness } from './harness.js';
@@ -20,6 +23,8 @@ let iris: string;
 let store: RedisJobStore;
 let target: QueueReconcileTarget;
 let producer: ReturnType<typeof createTrainingQueue>;
+/** BullMQ's own view of the training queue, to count its entries by state. */
+let bull: Queue;
 
 beforeAll(async () => {
   h = await createHarness({ RECONCILE_INTERVAL_MS: String(INTERVAL_MS) });
@@ -27,10 +32,15 @@ beforeAll(async () => {
   store = createRedisJobStore({ redis: h.redis, prefix: h.config.REDIS_PREFIX });
   target = createQueueReconcileTarget({ connection: h.redis, config: h.config });
   producer = createTrainingQueue({ connection: h.redis, config: h.config });
+  bull = new Queue(TRAINING_QUEUE, {
+    connection: h.redis,
+    prefix: redisKeys(h.config.REDIS_PREFIX).queuePrefix,
+  });
 });
 afterAll(async () => {
   await target?.close();
   await producer?.close();
+  await bull?.close();
   await h?.close();
 });
 
@@ -98,7 +108,7 @@ describe('reconciler', () => {
     expect((await reconciler.runOnce()).ran).toBe(false);
     expect(await target.entryState(young.id)).toBe('missing');
     // live, orphan and lost wait once each: nothing was added twice.
-    expect((await target.counts()).waiting).toBe(3);
+    expect((await bull.getJobCounts()).waiting).toBe(3);
 
     // The young record is a real job too: cancel it so the worker has nothing left to find.
     await h.jobs.cancel(TENANT, young.id);
@@ -107,7 +117,7 @@ describe('reconciler', () => {
       const done = await expectSucceededWithModel(id);
       expect(done.attempts).toHaveLength(1);
     }
-    const counts = await target.counts();
+    const counts = await bull.getJobCounts();
     expect(counts.completed).toBe(3);
     expect(counts.waiting + counts.active + counts.delayed + counts.failed).toBe(0);
     // Several rounds of the worker's own reconciler later, the cancelled jobs are still not queued.
