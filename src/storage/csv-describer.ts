@@ -51,7 +51,7 @@ export interface CsvDescriberPool extends CsvDescriber {
 export function createCsvDescriber(options: CsvDescriberOptions = {}): CsvDescriberPool {
   const size = Math.max(1, Math.floor(options.threads ?? 1));
   const pool = new Piscina({
-    ...threadModule(ENTRY),
+    ...threadModule(ENTRY, {}),
     minThreads: options.prestart ? 1 : 0,
     maxThreads: size,
     idleTimeout: IDLE_THREAD_MS,

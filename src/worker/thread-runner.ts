@@ -63,7 +63,9 @@ export interface TrainingPool {
 export function createTrainingPool(options: TrainingPoolOptions): TrainingPool {
   const threads = Math.max(1, Math.floor(options.threads));
   const pool = new Piscina({
-    ...threadModule(options.entry ?? THREAD_URL),
+    ...threadModule(options.entry ?? THREAD_URL, {
+      cacheBytes: options.cacheBytes ?? 0,
+    } satisfies TrainThreadData),
     // Exactly one thread per job at once: a job whose thread is still stopping an aborted one waits
     // for it (at most ABORT_GRACE_MS) rather than loading a thread and a dataset cache of its own.
     minThreads: threads,
@@ -71,7 +73,6 @@ export function createTrainingPool(options: TrainingPoolOptions): TrainingPool {
     idleTimeout: Infinity,
     // Threads keep a normal event loop between tasks (an S3 client's sockets, the port of a job).
     atomics: 'disabled',
-    workerData: { cacheBytes: options.cacheBytes ?? 0 } satisfies TrainThreadData,
   });
   // A thread that died between tasks: the pool replaces it; a running task hears of it through run().
   pool.on('error', () => {});

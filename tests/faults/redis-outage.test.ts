@@ -70,7 +70,8 @@ describe('Redis outage', () => {
     // And what was refused with 503 left nothing behind.
     const datasets = await stack.request('GET', '/v1/datasets?limit=100');
     expect(datasets.body.data.map((d: { id: string }) => d.id)).toEqual([friedman]);
-    expect(filesIn(join(stack.dataDir, 'datasets'))).toEqual([`${friedman}.csv`]);
+    // The CSV and the typed columns read at upload.
+    expect(filesIn(join(stack.dataDir, 'datasets'))).toEqual([`${friedman}.cols`, `${friedman}.csv`]);
     expect(filesIn(join(stack.dataDir, 'staging'))).toEqual([]);
     const jobs = await stack.request('GET', '/v1/training-jobs?limit=100');
     expect(jobs.body.data.map((j: { id: string }) => j.id).sort()).toEqual([running.id, queued.id].sort());

@@ -53,7 +53,8 @@ const EPOCHS = 150;
 describe('a worker killed mid-training, with the S3 backend', () => {
   it('when the worker running a job is SIGKILLed, then a worker on another machine resumes it from the checkpoint in the bucket', async () => {
     const friedman = await stack.uploadFixture('friedman1');
-    expect(await keys('datasets/')).toEqual([`datasets/${friedman}.csv`]);
+    // The CSV and the typed columns read at upload.
+    expect(await keys('datasets/')).toEqual([`datasets/${friedman}.cols`, `datasets/${friedman}.csv`]);
     // The API kept nothing of the dataset on its own disk.
     expect(existsSync(join(stack.dataDir, 'datasets'))).toBe(false);
 
