@@ -114,7 +114,7 @@ async function main() {
     const datasets = createDatasetService({
       store: datasetStore,
       describer,
-      limits: { maxUploadBytes: 1 << 30, maxColumns: 100, maxRows: ROWS, maxLineBytes: 1 << 20 },
+      limits: { MAX_UPLOAD_BYTES: 1 << 30, MAX_COLUMNS: 100, MAX_ROWS: ROWS, MAX_LINE_BYTES: 1 << 20 },
       users: async () => [],
     });
     const dataset = await datasets.create('bench', { name: 'bench', body: createReadStream(csv) });

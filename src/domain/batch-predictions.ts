@@ -19,6 +19,7 @@ import {
   type Model,
   type Page,
 } from './schemas.js';
+import type { DatasetService } from './services.js';
 import type { WebhookEmitter } from './webhooks.js';
 
 export const BatchErrorCodeSchema = z.enum([
@@ -159,9 +160,22 @@ export interface BatchFiles {
   removeParts(id: string, count: number): Promise<void>;
 }
 
+/** A batch prediction of a file uploaded in the same request: it becomes a dataset first. */
+export interface BatchUpload {
+  modelId: string;
+  keepColumns: string[];
+  /** The upload, as DatasetService.create takes it. */
+  dataset: Parameters<DatasetService['create']>[1];
+}
+
 export interface BatchPredictionService {
   /** Checks the model, the dataset and keepColumns, records the job and enqueues it. */
   submit(tenant: TenantId, request: BatchPredictionRequest): Promise<BatchPrediction>;
+  /**
+   * Checks the model, stores the upload as a dataset (its checks and limits), then submits; a
+   * submit that fails removes that dataset again.
+   */
+  submitUpload(tenant: TenantId, upload: BatchUpload): Promise<BatchPrediction>;
   get(tenant: TenantId, id: string): Promise<BatchPrediction>;
   list(tenant: TenantId, query: ListQuery & { status?: JobStatus }): Promise<Page<BatchPrediction>>;
   /** Queued: cancelled at once; running: stops after the part under way. 409 when finished. */
@@ -243,16 +257,74 @@ async function unavailableOnFailure<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
-export function createBatchPredictionService(deps: {
+/** What the batch prediction service needs. */
+export interface BatchServiceDeps {
   store: BatchPredictionStore;
   models: Pick<ModelStore, 'get'>;
   datasets: Pick<DatasetStore, 'get'>;
   queue: JobQueue;
   files: Pick<BatchFiles, 'openPart'>;
+  /** Where an uploaded file becomes a dataset (submitUpload). */
+  datasetService?: Pick<DatasetService, 'create' | 'remove'>;
   emit?: WebhookEmitter;
   logger?: { warn(obj: object, msg: string): void };
   now?: () => Date;
-}): BatchPredictionService {
+}
+
+/** The tenant's model; 422 naming `modelId` when there is none. */
+async function modelFor(deps: BatchServiceDeps, tenant: TenantId, modelId: string): Promise<Model> {
+  const model = await unavailableOnFailure(() => deps.models.get(tenant, modelId));
+  if (!model)
+    throw new UnprocessableError(`model ${modelId} does not exist`, [
+      { path: 'modelId', message: 'no such model' },
+    ]);
+  return model;
+}
+
+/** Checks the request against the model and the dataset, records the job, then enqueues it. */
+async function submitBatch(
+  deps: BatchServiceDeps,
+  tenant: TenantId,
+  request: BatchPredictionRequest,
+  createdAt: string,
+): Promise<BatchPrediction> {
+  const model = await modelFor(deps, tenant, request.modelId);
+  const dataset = await datasetForSpec(deps.datasets, tenant, request.datasetId);
+  const names = new Set(dataset.columns.map((c) => c.name));
+  if (!model.features.some((f) => names.has(f.name)))
+    throw new UnprocessableError(
+      `dataset ${dataset.id} has none of the model's features (${model.features.map((f) => f.name).join(', ')})`,
+      [{ path: 'datasetId', message: "none of the model's features" }],
+    );
+  const columns = resultColumns(model, request.keepColumns);
+  checkKeepColumns(request.keepColumns, names, columns.slice(request.keepColumns.length));
+  const record = newBatchPrediction(newId('bp'), request, columns, dataset.rowCount, createdAt);
+  await unavailableOnFailure(() => deps.store.create(tenant, record));
+  // Recorded first, then enqueued; an unreachable queue removes the record (as for training jobs).
+  try {
+    await deps.queue.enqueue(tenant, record.id);
+  } catch (err) {
+    deps.logger?.warn({ err, batchId: record.id }, 'enqueue failed; batch prediction removed');
+    await deps.store.remove(tenant, record.id).catch(() => {});
+    throw new UnavailableError('the batch queue is unavailable; retry shortly');
+  }
+  return record;
+}
+
+/** The result parts one after the other, as one stream of bytes. */
+async function* concatParts(
+  files: BatchServiceDeps['files'],
+  id: string,
+  count: number,
+): AsyncGenerator<Buffer> {
+  for (let i = 0; i < count; i++) {
+    const part = await files.openPart(id, i);
+    if (!part) throw new Error(`batch prediction ${id}: result part ${i} is missing`);
+    for await (const chunk of part) yield chunk as Buffer;
+  }
+}
+
+export function createBatchPredictionService(deps: BatchServiceDeps): BatchPredictionService {
   const now = deps.now ?? (() => new Date());
 
   async function getOwned(tenant: TenantId, id: string): Promise<BatchPrediction> {
@@ -261,41 +333,26 @@ export function createBatchPredictionService(deps: {
     return record;
   }
 
-  async function* concatParts(id: string, count: number): AsyncGenerator<Buffer> {
-    for (let i = 0; i < count; i++) {
-      const part = await deps.files.openPart(id, i);
-      if (!part) throw new Error(`batch prediction ${id}: result part ${i} is missing`);
-      for await (const chunk of part) yield chunk as Buffer;
-    }
-  }
+  const submit = (tenant: TenantId, request: BatchPredictionRequest) =>
+    submitBatch(deps, tenant, request, now().toISOString());
 
   return {
-    async submit(tenant, request) {
-      const model = await unavailableOnFailure(() => deps.models.get(tenant, request.modelId));
-      if (!model)
-        throw new UnprocessableError(`model ${request.modelId} does not exist`, [
-          { path: 'modelId', message: 'no such model' },
-        ]);
-      const dataset = await datasetForSpec(deps.datasets, tenant, request.datasetId);
-      const names = new Set(dataset.columns.map((c) => c.name));
-      if (!model.features.some((f) => names.has(f.name)))
-        throw new UnprocessableError(
-          `dataset ${dataset.id} has none of the model's features (${model.features.map((f) => f.name).join(', ')})`,
-          [{ path: 'datasetId', message: "none of the model's features" }],
-        );
-      const columns = resultColumns(model, request.keepColumns);
-      checkKeepColumns(request.keepColumns, names, columns.slice(request.keepColumns.length));
-      const record = newBatchPrediction(newId('bp'), request, columns, dataset.rowCount, now().toISOString());
-      await unavailableOnFailure(() => deps.store.create(tenant, record));
-      // Recorded first, then enqueued; an unreachable queue removes the record (as for training jobs).
+    submit,
+
+    async submitUpload(tenant, upload) {
+      if (!deps.datasetService) throw new Error('batch predictions of uploads need the dataset service');
+      await modelFor(deps, tenant, upload.modelId);
+      const dataset = await deps.datasetService.create(tenant, upload.dataset);
       try {
-        await deps.queue.enqueue(tenant, record.id);
+        return await submit(tenant, {
+          modelId: upload.modelId,
+          datasetId: dataset.id,
+          keepColumns: upload.keepColumns,
+        });
       } catch (err) {
-        deps.logger?.warn({ err, batchId: record.id }, 'enqueue failed; batch prediction removed');
-        await deps.store.remove(tenant, record.id).catch(() => {});
-        throw new UnavailableError('the batch queue is unavailable; retry shortly');
+        await deps.datasetService.remove(tenant, dataset.id).catch(() => {});
+        throw err;
       }
-      return record;
     },
 
     get: getOwned,
@@ -326,7 +383,7 @@ export function createBatchPredictionService(deps: {
       const record = await getOwned(tenant, id);
       if (record.status !== 'succeeded')
         throw new ConflictError(`batch prediction ${id} has no result: it is ${record.status}`);
-      return Readable.from(concatParts(id, record.progress.chunks));
+      return Readable.from(concatParts(deps.files, id, record.progress.chunks));
     },
   };
 }

@@ -28,6 +28,25 @@ export function loadPredictor(artifact: ModelArtifact): { network: Predictor; en
   };
 }
 
+/** The prediction cells of output row r: [value], or [label, p(class 1), …]; null when not finite. */
+function predictionCells(
+  out: Float32Array,
+  r: number,
+  width: number,
+  encoder: Encoder,
+  task: Model['task'],
+  classes: string[],
+): ResultCell[] | null {
+  const o = out.subarray(r * width, (r + 1) * width);
+  if (!o.every(Number.isFinite)) return null;
+  if (task === 'regression') return [encoder.decodeValue(o[0])];
+  // One sigmoid unit gives p(classes[1]); the other class gets 1 − p.
+  const probs = width === 1 ? [1 - o[0], o[0]] : Array.from(o);
+  let best = 0;
+  for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
+  return [classes[best] ?? String(best), ...probs];
+}
+
 /**
  * A scorer for rows of a file whose header is `header`. Only the model's features are read from a
  * row (features absent from the header are missing and imputed, as in single predictions); kept
@@ -75,17 +94,6 @@ export function createChunkScorer(opts: {
     return x;
   }
 
-  function prediction(out: Float32Array, r: number): ResultCell[] | null {
-    const o = out.subarray(r * width, (r + 1) * width);
-    if (!o.every(Number.isFinite)) return null;
-    if (model.task === 'regression') return [encoder.decodeValue(o[0])];
-    // One sigmoid unit gives p(classes[1]); the other class gets 1 − p.
-    const probs = width === 1 ? [1 - o[0], o[0]] : Array.from(o);
-    let best = 0;
-    for (let k = 1; k < probs.length; k++) if (probs[k] > probs[best]) best = k;
-    return [classes[best] ?? String(best), ...probs];
-  }
-
   return {
     score(records) {
       const errors: (string | null)[] = records.map((rec) =>
@@ -102,7 +110,7 @@ export function createChunkScorer(opts: {
       valid.forEach((i, k) => {
         if (subErrors[k] !== null) errors[i] = subErrors[k];
         else {
-          predicted[i] = prediction(out, k);
+          predicted[i] = predictionCells(out, k, width, encoder, model.task, classes);
           if (!predicted[i]) errors[i] = 'the model produced a non-finite output for this row';
         }
       });

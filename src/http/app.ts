@@ -149,7 +149,12 @@ function v1Api(deps: AppDeps, authenticate: Authenticator, idempotency: Idempote
     await v1.register(
       modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
     );
-    if (deps.batch) await v1.register(batchPredictionRoutes({ batch: deps.batch, idempotency }));
+    if (deps.batch) {
+      const maxUploadBytes = config.MAX_UPLOAD_BYTES;
+      await v1.register(
+        batchPredictionRoutes({ batch: deps.batch, datasets: deps.datasets, idempotency, maxUploadBytes }),
+      );
+    }
     if (deps.evaluations) await v1.register(evaluationRoutes({ evaluations: deps.evaluations, idempotency }));
   };
 }

@@ -95,6 +95,7 @@ export function createApiDeps(options: {
     logger,
     emit: emitWebhookEvent,
   });
+  const scoringStores = { files, modelStore, datasetStore, batchQueue, emitWebhookEvent };
   const inspector = createQueueInspector({ connection: redis, prefix: config.REDIS_PREFIX });
   const workerMetrics = createWorkerMetricsStore({ redis, prefix: config.REDIS_PREFIX });
   const deps: AppDeps = {
@@ -114,7 +115,7 @@ export function createApiDeps(options: {
       users: datasetUsers({ jobs: jobStore, activeSearches: unfinishedSearches(tuningStore) }),
     }),
     models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
-    ...scoringServices(options, { files, modelStore, datasetStore, batchQueue, emitWebhookEvent }),
+    ...scoringServices(options, scoringStores, () => deps),
     jobs,
     preflight: createPreflightService({ datasets: datasetStore, limits: config }),
     operations: {
@@ -138,6 +139,8 @@ function scoringServices(
     batchQueue: JobQueue;
     emitWebhookEvent: WebhookEmitter;
   },
+  /** The app's services once built: an uploaded file becomes a dataset through its service. */
+  app: () => Pick<AppDeps, 'datasets'>,
 ): Pick<AppDeps, 'batch' | 'evaluations'> {
   const { config, redis } = base;
   const { modelStore, datasetStore } = deps;
@@ -151,6 +154,10 @@ function scoringServices(
       files: batchFiles,
       emit: deps.emitWebhookEvent,
       logger: base.logger,
+      datasetService: {
+        create: (tenant, input) => app().datasets.create(tenant, input),
+        remove: (tenant, id) => app().datasets.remove(tenant, id),
+      },
     }),
     evaluations: createEvaluationService({
       store: createEvaluationStore({ redis, prefix: config.REDIS_PREFIX }),

@@ -109,6 +109,19 @@ describe('batch predictions: before any worker runs', () => {
     expect((await post({ modelId: irisModel, datasetId, extra: 1 })).status).toBe(400);
   });
 
+  it('when a submit is retried with the same Idempotency-Key, then it answers the first job and queues no other', async () => {
+    const datasetId = await uploadCsv(irisLike(5, 5));
+    const send = (body: object) =>
+      api().post('/v1/batch-predictions').set(ACME).set('idempotency-key', 'bp-retry-1').send(body);
+    const first = await send({ modelId: irisModel, datasetId });
+    const again = await send({ modelId: irisModel, datasetId });
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect((await send({ modelId: irisModel, datasetId, keepColumns: ['id'] })).status).toBe(422);
+  });
+
   it("when another tenant asks for a tenant's batch prediction or model, then it is not found", async () => {
     const datasetId = await uploadCsv(irisLike(5, 3));
     const own = await api().post('/v1/batch-predictions').set(ACME).send({ modelId: irisModel, datasetId });
@@ -168,6 +181,50 @@ describe('batch predictions: with a worker', () => {
     expect(Number(rows[3][3])).toBeCloseTo(p.probabilities.setosa, 6);
     expect(Number(rows[3][5])).toBeCloseTo(p.probabilities.virginica, 6);
     expect(rows[3][6]).toBe('');
+  });
+
+  it('when the file is uploaded in the same call, then it is stored as a dataset and scored; a job that cannot start leaves no dataset', async () => {
+    const text =
+      'id,sepal_length,sepal_width,petal_length,petal_width\nx1,5.1,3.5,1.4,0.2\nx2,6.7,3.0,5.2,2.3\n';
+    const form = await api()
+      .post(`/v1/batch-predictions?modelId=${irisModel}&keepColumns=id`)
+      .set(ACME)
+      .attach('file', Buffer.from(text), 'fresh.csv');
+    expect(form.status, JSON.stringify(form.body)).toBe(202);
+    expect(form.body.keepColumns).toEqual(['id']);
+    const dataset = await api().get(`/v1/datasets/${form.body.datasetId}`).set(ACME);
+    expect(dataset.body).toMatchObject({ name: 'fresh', rowCount: 2 });
+    const done = await waitFinished(form.body.id);
+    expect(done.status).toBe('succeeded');
+    expect((await resultRows(done.id)).map((r) => r[0])).toEqual(['id', 'x1', 'x2']);
+
+    const raw = await api()
+      .post(`/v1/batch-predictions?modelId=${irisModel}&keepColumns=["id"]&name=raw`)
+      .set(ACME)
+      .set('content-type', 'text/csv')
+      .send(text);
+    expect(raw.status, JSON.stringify(raw.body)).toBe(202);
+    expect((await waitFinished(raw.body.id)).progress.rows).toBe(2);
+
+    const before = (await api().get('/v1/datasets?limit=100').set(ACME)).body.data.length;
+    const refused = await api()
+      .post(`/v1/batch-predictions?modelId=${irisModel}&keepColumns=nope`)
+      .set(ACME)
+      .attach('file', Buffer.from(text), 'refused.csv');
+    expect(refused.status).toBe(422);
+    expect(refused.body.errors[0].path).toBe('keepColumns');
+    expect((await api().get('/v1/datasets?limit=100').set(ACME)).body.data.length).toBe(before);
+    const noModel = await api()
+      .post('/v1/batch-predictions')
+      .set(ACME)
+      .attach('file', Buffer.from(text), 'x.csv');
+    expect(noModel.status).toBe(400);
+    expect(noModel.body.errors[0].path).toBe('modelId');
+    const mixed = await api()
+      .post(`/v1/batch-predictions?modelId=${irisModel}`)
+      .set(ACME)
+      .send({ modelId: irisModel, datasetId: form.body.datasetId });
+    expect(mixed.status).toBe(400);
   });
 
   it('when a regression model scores a file, then the result has a value column in the target units', async () => {

@@ -37,8 +37,11 @@ const UPLOAD_DESCRIPTION = [
   'first, so exactly one dataset is created.',
 ].join('\n');
 
-/** The OpenAPI body of the upload; Fastify does not validate it (the route reads the stream itself). */
-const UPLOAD_OPENAPI_BODY = {
+/**
+ * The OpenAPI body of the upload (also the upload form of POST /v1/batch-predictions); Fastify does
+ * not validate it (the route reads the stream itself).
+ */
+export const UPLOAD_OPENAPI_BODY = {
   content: {
     'multipart/form-data': {
       schema: {
