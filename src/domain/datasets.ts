@@ -1,7 +1,7 @@
 // Datasets: an upload is streamed to a staging file (counting bytes against the limit), parsed and
 // described by the CsvDescriber (off the event loop), then moved into place and recorded. Nothing
 // is kept on failure.
-import { CSV_SIZE_KINDS, CsvError, charsetName, type CsvOptions } from '../data/index.js';
+import { CSV_SIZE_KINDS, CsvError, charsetName, type CsvLimits, type CsvOptions } from '../data/index.js';
 
 export { charsetName };
 import { ConflictError, NotFoundError, TooLargeError, UnprocessableError } from './errors.js';
@@ -50,22 +50,7 @@ export function createDatasetService(deps: {
   const now = deps.now ?? (() => new Date());
   const csvLimits = csvLimitsOf(limits);
 
-  /** Reads and describes a file with these options; the dataset fields that come from its content. */
-  async function describe(
-    path: string,
-    options: ReadOptions,
-  ): Promise<Pick<Dataset, 'rowCount' | 'columns' | 'warnings' | 'format'>> {
-    const readOptions: CsvOptions = { ...options, missingValues: options.missingValues ?? null };
-    const described = await describer.describe(path, csvLimits, readOptions, true).catch((err: unknown) => {
-      throw csvProblem(err);
-    });
-    const format: CsvFormat = {
-      ...described.format,
-      missingValues: options.missingValues ?? null,
-      columnTypes: options.columnTypes ?? {},
-    };
-    return { rowCount: described.rowCount, columns: described.columns, warnings: described.warnings, format };
-  }
+  const describe = (path: string, options: ReadOptions) => describeFile(describer, csvLimits, path, options);
 
   return {
     async create(tenant, input) {
@@ -99,14 +84,7 @@ export function createDatasetService(deps: {
       const { name, ...read } = patch;
       let next: Dataset = { ...current, ...(name !== undefined ? { name } : {}) };
       if (Object.keys(read).length > 0) {
-        const f = current.format;
-        const options: ReadOptions = {
-          delimiter: read.delimiter ?? f.delimiter,
-          decimal: read.decimal ?? (f.decimal === 'auto' ? undefined : f.decimal),
-          charset: read.charset ?? f.charset,
-          missingValues: read.missingValues !== undefined ? read.missingValues : f.missingValues,
-          columnTypes: { ...f.columnTypes, ...read.columnTypes },
-        };
+        const options = rereadOptions(current.format, read);
         const copy = await store.stageStored(id);
         if (!copy) throw new NotFoundError('Dataset file', id);
         try {
@@ -131,16 +109,49 @@ export function createDatasetService(deps: {
       // A job that started on a dataset must be able to read it until it ends (a retry reads it
       // again); a job submitted in the instant between this check and the removal fails with
       // "dataset not found" rather than training on nothing.
-      const users = await deps.users(tenant, id);
-      if (users.length > 0) {
-        throw new ConflictError(
-          `dataset ${id} is used by unfinished jobs (${users.join(', ')}); cancel them or wait for them to finish, then delete it`,
-          users.map((jobId) => ({ path: 'jobs', message: jobId })),
-        );
-      }
+      refuseInUse(id, await deps.users(tenant, id));
       if (!(await store.remove(tenant, id))) throw new NotFoundError('Dataset', id);
     },
   };
+}
+
+/** Reads and describes a file with these options; the dataset fields that come from its content. */
+async function describeFile(
+  describer: CsvDescriber,
+  csvLimits: CsvLimits,
+  path: string,
+  options: ReadOptions,
+): Promise<Pick<Dataset, 'rowCount' | 'columns' | 'warnings' | 'format'>> {
+  const readOptions: CsvOptions = { ...options, missingValues: options.missingValues ?? null };
+  const described = await describer.describe(path, csvLimits, readOptions, true).catch((err: unknown) => {
+    throw csvProblem(err);
+  });
+  const format: CsvFormat = {
+    ...described.format,
+    missingValues: options.missingValues ?? null,
+    columnTypes: options.columnTypes ?? {},
+  };
+  return { rowCount: described.rowCount, columns: described.columns, warnings: described.warnings, format };
+}
+
+/** A PATCH's reading options over the stored format: column types merge, the rest replace. */
+function rereadOptions(f: CsvFormat, read: ReadOptions): ReadOptions {
+  return {
+    delimiter: read.delimiter ?? f.delimiter,
+    decimal: read.decimal ?? (f.decimal === 'auto' ? undefined : f.decimal),
+    charset: read.charset ?? f.charset,
+    missingValues: read.missingValues !== undefined ? read.missingValues : f.missingValues,
+    columnTypes: { ...f.columnTypes, ...read.columnTypes },
+  };
+}
+
+/** 409 naming the unfinished jobs that still read dataset `id`, if any. */
+function refuseInUse(id: string, users: string[]): void {
+  if (users.length === 0) return;
+  throw new ConflictError(
+    `dataset ${id} is used by unfinished jobs (${users.join(', ')}); cancel them or wait for them to finish, then delete it`,
+    users.map((jobId) => ({ path: 'jobs', message: jobId })),
+  );
 }
 
 /** Datasets recorded before warnings and formats existed: plain comma-separated UTF-8, no warnings. */

@@ -349,6 +349,18 @@ export interface TuningDeps {
 const LOCK_TTL_MS = 30_000;
 
 /** Moves the search on by one step (see the file's header); safe to call any time, from anywhere. */
+/** A running trial once its run's record is read: still running, or completed, failed or cancelled. */
+function trialAfter(trial: Trial, job: Job | null, metric: TuningMetric): Trial {
+  if (!job) return { ...trial, state: 'failed' };
+  if (!isTerminal(job)) return trial;
+  if (job.status !== 'succeeded')
+    return { ...trial, state: job.status === 'cancelled' ? 'cancelled' : 'failed' };
+  // A run without a finite metric (no validation rows, a diverged loss) cannot be ranked.
+  const value = runMetric(job, metric);
+  if (value === null) return { ...trial, state: 'failed', modelId: job.modelId };
+  return { ...trial, state: 'completed', rungMetrics: [...trial.rungMetrics, value], modelId: job.modelId };
+}
+
 export function createTuningCoordinator(deps: TuningDeps) {
   const now = deps.now ?? (() => new Date());
 
@@ -363,26 +375,11 @@ export function createTuningCoordinator(deps: TuningDeps) {
 
   async function collect(tenant: TenantId, trials: Trial[], metric: TuningMetric): Promise<Trial[]> {
     return Promise.all(
-      trials.map(async (trial) => {
-        if (trial.state !== 'running') return trial;
-        const job = await deps.jobs.get(tenant, trial.jobId);
-        if (!job) return { ...trial, state: 'failed' as const };
-        if (!isTerminal(job)) return trial;
-        if (job.status !== 'succeeded')
-          return {
-            ...trial,
-            state: job.status === 'cancelled' ? ('cancelled' as const) : ('failed' as const),
-          };
-        // A run without a finite metric (no validation rows, a diverged loss) cannot be ranked.
-        const value = runMetric(job, metric);
-        if (value === null) return { ...trial, state: 'failed' as const, modelId: job.modelId };
-        return {
-          ...trial,
-          state: 'completed' as const,
-          rungMetrics: [...trial.rungMetrics, value],
-          modelId: job.modelId,
-        };
-      }),
+      trials.map(async (trial) =>
+        trial.state === 'running'
+          ? trialAfter(trial, await deps.jobs.get(tenant, trial.jobId), metric)
+          : trial,
+      ),
     );
   }
 
