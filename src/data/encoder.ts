@@ -45,6 +45,9 @@ export interface RowWarning {
   message: string;
 }
 
+/** Feature names a message lists before saying how many more there are. */
+const NAMED_FEATURES = 10;
+
 /** The bound of the smooth clip after robust scaling: x / √(1 + (x/3)²) maps into (−3, 3). */
 export const SMOOTH_CLIP = 3;
 
@@ -149,7 +152,72 @@ export const EncoderJSONSchema = z
         path: ['binaryOutput'],
       });
     }
+    if (j.task === 'regression' && j.classes !== null)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'a regression encoder has no classes (null)',
+        path: ['classes'],
+      });
+    for (const issue of encoderConsistencyIssues(j)) ctx.addIssue({ code: 'custom', ...issue });
   });
+
+/** The index of the first repeat in `values` and the value, or null when all differ. */
+function firstRepeat(values: readonly string[]): { index: number; value: string } | null {
+  const seen = new Set<string>();
+  for (let i = 0; i < values.length; i++) {
+    if (seen.has(values[i])) return { index: i, value: values[i] };
+    seen.add(values[i]);
+  }
+  return null;
+}
+
+/**
+ * What fitEncoder never writes but an edited document could hold: a class, feature or category
+ * listed twice (one would shadow the other at prediction), a one-input categorical feature without
+ * exactly two categories, date parts that do not match `hasTime`, the target among the features.
+ */
+function encoderConsistencyIssues(j: {
+  target: string;
+  classes: string[] | null;
+  features: FeatureState[];
+}): { message: string; path: (string | number)[] }[] {
+  const issues: { message: string; path: (string | number)[] }[] = [];
+  const classRepeat = firstRepeat(j.classes ?? []);
+  if (classRepeat)
+    issues.push({
+      message: `the class ${JSON.stringify(classRepeat.value)} is listed twice`,
+      path: ['classes', classRepeat.index],
+    });
+  const featureRepeat = firstRepeat(j.features.map((f) => f.name));
+  if (featureRepeat)
+    issues.push({
+      message: `the feature ${JSON.stringify(featureRepeat.value)} is listed twice`,
+      path: ['features', featureRepeat.index, 'name'],
+    });
+  j.features.forEach((f, i) => {
+    if (f.name === j.target)
+      issues.push({
+        message: `the target ${JSON.stringify(f.name)} cannot also be a feature`,
+        path: ['features', i, 'name'],
+      });
+    if (f.type === 'categorical') {
+      const repeat = firstRepeat(f.categories);
+      if (repeat)
+        issues.push({
+          message: `the category ${JSON.stringify(repeat.value)} of ${JSON.stringify(f.name)} is listed twice`,
+          path: ['features', i, 'categories', repeat.index],
+        });
+      if (f.oneInput && f.categories.length !== 2)
+        issues.push({ message: 'oneInput needs exactly two categories', path: ['features', i, 'oneInput'] });
+    }
+    if (f.type === 'datetime' && f.parts.length !== (f.hasTime ? 5 : 4))
+      issues.push({
+        message: `${f.hasTime ? 'a date with time has 5' : 'a date without time has 4'} parts, not ${f.parts.length}`,
+        path: ['features', i, 'parts'],
+      });
+  });
+  return issues;
+}
 export type EncoderJSON = z.infer<typeof EncoderJSONSchema>;
 
 export interface Encoded {
@@ -204,6 +272,29 @@ export class Encoder {
       throw new EncoderError(`invalid encoder JSON at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
     }
     return new Encoder(parsed.data);
+  }
+
+  /**
+   * Why row `i` cannot be predicted when it has none of the features: the features by name (the
+   * first NAMED_FEATURES of them, and how many more) and what the row holds instead.
+   */
+  private noFeatureMessage(i: number, rec: Record<string, unknown>): string {
+    const all = this.state.features.map((f) => JSON.stringify(f.name));
+    const names =
+      all.length > NAMED_FEATURES
+        ? `${all.slice(0, NAMED_FEATURES).join(', ')} and ${all.length - NAMED_FEATURES} more`
+        : all.join(', ');
+    const keys = Object.keys(rec);
+    const others = keys.filter((k) => k !== this.target).map((k) => JSON.stringify(k));
+    const shown =
+      others.length > NAMED_FEATURES ? `${others.slice(0, NAMED_FEATURES).join(', ')}, …` : others.join(', ');
+    const got =
+      keys.length === 0
+        ? 'it is empty'
+        : others.length === 0
+          ? `it has only the target ${JSON.stringify(this.target)}`
+          : `it has ${shown}${others.length < keys.length ? ` and the target ${JSON.stringify(this.target)}` : ''}`;
+    return `row ${i} has none of the model's features (${names}): ${got}`;
   }
 
   /** How many network inputs each feature takes, in the order of `features`. */
@@ -296,14 +387,8 @@ export class Encoder {
         throw new RowValueError(`row ${i} is not an object of column values`, i, '');
       }
       const unknown = Object.keys(rec).filter((k) => !known.has(k));
-      if (requireFeature && !this.state.features.some((f) => Object.hasOwn(rec, f.name))) {
-        const names = this.state.features.map((f) => JSON.stringify(f.name)).join(', ');
-        const got =
-          unknown.length > 0
-            ? `its keys are ${unknown.map((k) => JSON.stringify(k)).join(', ')}`
-            : 'it is empty';
-        throw new RowValueError(`row ${i} has none of the model's features (${names}): ${got}`, i, '');
-      }
+      if (requireFeature && !this.state.features.some((f) => Object.hasOwn(rec, f.name)))
+        throw new RowValueError(this.noFeatureMessage(i, rec), i, '');
       const imputed: string[] = [];
       const unseen: string[] = [];
       let off = i * this.inputSize;

@@ -84,9 +84,19 @@ export function fromExport(doc: ModelExport, now = new Date()): { model: Model; 
   }
   if (encoder.inputSize !== network.inputSize || encoder.outputSize !== network.outputSize) {
     throw new UnprocessableError(
-      `The export's encoder gives ${encoder.inputSize} inputs and ${encoder.outputSize} outputs, ` +
+      `The export's encoder gives ${encoder.inputSize} inputs and ${encoder.outputSize} outputs ` +
+        `(${encoder.features.length} features, ${encoder.classes ? `${encoder.classes.length} classes` : 'one value'}), ` +
         `its network takes ${network.inputSize} and gives ${network.outputSize}`,
+      [{ path: 'network', message: 'does not fit the encoder' }],
     );
+  }
+  for (const { path, net } of membersOf(network)) {
+    const problem = outputProblem(net, encoder) ?? nonFiniteParameter(net);
+    if (problem)
+      throw new UnprocessableError(
+        `The export cannot be loaded: ${path}.${problem.path} ${problem.message}`,
+        [{ path: `${path}.${problem.path}`, message: problem.message }],
+      );
   }
   const model: Model = {
     ...doc.model,
@@ -100,4 +110,47 @@ export function fromExport(doc: ModelExport, now = new Date()): { model: Model; 
     importedFrom: { modelId: doc.model.id, exportedAt: doc.exportedAt, trainedAt: doc.model.createdAt },
   };
   return { model, artifact: { encoder: encoder.toJSON(), network: doc.network } };
+}
+
+/** Each network of a loaded export with its place in the document. */
+function membersOf(network: Sequential | Ensemble): { path: string; net: Sequential }[] {
+  return 'members' in network
+    ? network.members.map((net, i) => ({ path: `network.members[${i}]`, net }))
+    : [{ path: 'network', net: network }];
+}
+
+/**
+ * The first weight or bias that is NaN or infinite: every prediction through it would be
+ * non-finite, so such a network is refused at import rather than at each prediction.
+ */
+function nonFiniteParameter(net: Sequential): { path: string; message: string } | null {
+  const params = net.params();
+  for (let i = 0; i < params.length; i++) {
+    const { name, value } = params[i];
+    for (let k = 0; k < value.length; k++) {
+      if (!Number.isFinite(value[k]))
+        return {
+          path: `params[${i}]`,
+          message: `(${name}) holds ${value[k]} at index ${k}; parameters must be finite`,
+        };
+    }
+  }
+  return null;
+}
+
+/**
+ * The output layer's activation must be the one training gives the encoder's task (losses.ts
+ * outputActivationFor): softmax over the classes, one sigmoid unit for a binary output, linear for
+ * regression; any other would answer probabilities that do not sum to 1 or values out of range.
+ */
+function outputProblem(net: Sequential, encoder: Encoder): { path: string; message: string } | null {
+  const expected =
+    encoder.task === 'regression' ? 'linear' : encoder.outputSize === 1 ? 'sigmoid' : 'softmax';
+  const last = net.spec.layers.length - 1;
+  const actual = net.spec.layers[last].activation;
+  if (actual === expected) return null;
+  return {
+    path: `spec.layers[${last}].activation`,
+    message: `is "${actual}"; the output layer of ${encoder.task === 'regression' ? 'a regression' : 'this classification'} model is "${expected}"`,
+  };
 }
