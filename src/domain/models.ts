@@ -101,6 +101,11 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     },
 
     async predictCsv(tenant, id, request) {
+      if (request.explain)
+        throw new InvalidRequestError(
+          'explain: explanations are answered as JSON only; use POST /v1/models/{id}/predict for them',
+          [{ path: 'explain', message: 'not available as CSV' }],
+        );
       const { model, predictions } = await predictRows(tenant, id, request);
       if (model.task === 'regression') {
         return writeCsv(

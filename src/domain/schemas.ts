@@ -29,7 +29,7 @@ export type Problem = z.infer<typeof ProblemSchema>;
 
 export const ListQuerySchema = z
   .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20).describe('Page size, 1 to 100'),
+    limit: z.coerce.number().min(1).max(100).int().default(20).describe('Page size, 1 to 100'),
     cursor: z.string().min(1).max(200).optional().describe('Opaque cursor from a previous page'),
   })
   .strict();

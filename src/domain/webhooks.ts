@@ -26,7 +26,10 @@ export const MAX_WEBHOOKS_PER_TENANT = 20;
 export const WebhookCreateSchema = z
   .object({
     url: z
-      .url({ protocol: /^https?$/ })
+      .url({
+        protocol: /^https?$/,
+        error: 'must be an http:// or https:// URL (only http and https are accepted)',
+      })
       .max(2000)
       .describe('http(s) URL that receives the POSTs'),
     events: z.array(WebhookEventTypeSchema).min(1).max(WEBHOOK_EVENT_TYPES.length),

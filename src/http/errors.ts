@@ -55,6 +55,19 @@ const MULTIPART_CODES: Record<string, number> = {
   FST_INVALID_MULTIPART_CONTENT_TYPE: 415,
 };
 
+/** Longest path parameter the router takes (serverOptions' maxParamLength), characters. */
+export const MAX_PARAM_LENGTH = 100;
+
+// Errors the router raises before any route runs (Fastify's frameworkErrors); their own messages
+// repeat the whole path, which for a 414 is the over-long part.
+const ROUTER_MESSAGES: Record<string, [number, string]> = {
+  FST_ERR_MAX_PARAM_LENGTH: [
+    414,
+    `A path parameter is longer than ${MAX_PARAM_LENGTH} characters; no id or name in this API is that long`,
+  ],
+  FST_ERR_BAD_URL: [400, 'The URL path is not valid: a percent-encoded part does not decode to UTF-8'],
+};
+
 export function toProblem(err: unknown, requestId: string): ProblemReply {
   if (err instanceof DomainError) {
     const retryAfterSeconds =
@@ -75,10 +88,14 @@ export function toProblem(err: unknown, requestId: string): ProblemReply {
     const context = (err as { validationContext?: string }).validationContext;
     const where =
       context === 'querystring' ? 'query' : context === 'params' ? 'path' : (context ?? 'request');
-    const errors = err.validation.map((v) => ({
-      path: pointerToPath(v.instancePath) || (context === 'body' ? '(body)' : `(${where})`),
-      message: v.message ?? 'Invalid value',
-    }));
+    // One error per field: zod may report several for one value (1e20 is both past an int's safe
+    // range and past the maximum), and the first says enough.
+    const errors = err.validation
+      .map((v) => ({
+        path: pointerToPath(v.instancePath) || (context === 'body' ? '(body)' : `(${where})`),
+        message: v.message ?? 'Invalid value',
+      }))
+      .filter((e, i, all) => all.findIndex((o) => o.path === e.path) === i);
     const fields = errors.map((e) => e.path).join(', ');
     return { problem: problem(400, `Invalid ${where}: ${fields}`, errors), internal: false };
   }
@@ -97,6 +114,10 @@ export function toProblem(err: unknown, requestId: string): ProblemReply {
       problem: problem(MULTIPART_CODES[fe.code], fe.message ?? 'Invalid multipart body'),
       internal: false,
     };
+  }
+  if (typeof fe.code === 'string' && fe.code in ROUTER_MESSAGES) {
+    const [status, detail] = ROUTER_MESSAGES[fe.code];
+    return { problem: problem(status, detail), internal: false };
   }
   if (fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
     return { problem: problem(400, fe.message ?? 'Malformed JSON body'), internal: false };

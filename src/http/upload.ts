@@ -40,6 +40,29 @@ interface UploadDefaults {
   maxBytes: number;
 }
 
+/** How an upload must be sent, for the 415 that refuses any other media type. */
+const UPLOAD_MEDIA_TYPES =
+  'send the CSV as text/csv (the file itself as the body) or as multipart/form-data with the file in a "file" field';
+
+/** The Content-Type's media type, lower case without parameters; '' when there is none. */
+function mediaTypeOf(request: Pick<FastifyRequest, 'headers'>): string {
+  return (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/**
+ * A preParsing hook for upload routes: refuses any media type but text/csv and multipart/form-data
+ * with a 415 that says how to send the file, before a body parser reads it (a CSV sent as
+ * application/json would otherwise be a "Malformed JSON" 400, and curl's default
+ * application/x-www-form-urlencoded Fastify's bare 415).
+ */
+export async function requireUploadMediaType(request: FastifyRequest): Promise<void> {
+  const type = mediaTypeOf(request);
+  if (type === 'text/csv' || type === 'multipart/form-data') return;
+  throw new UnsupportedMediaTypeError(
+    `Content-Type ${type ? `"${type.slice(0, 100)}"` : 'missing'} is not accepted for an upload; ${UPLOAD_MEDIA_TYPES}`,
+  );
+}
+
 /** Finds the CSV in the request: 415 unless it is text/csv or multipart/form-data. */
 export async function openUpload(
   request: FastifyRequest,
@@ -48,7 +71,7 @@ export async function openUpload(
   queryOptions: ReadOptions,
 ): Promise<Upload> {
   const defaults: UploadDefaults = { name: queryName, options: queryOptions, maxBytes };
-  const contentType = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const contentType = mediaTypeOf(request);
   if (contentType === 'text/csv') {
     const name = queryName ?? 'dataset';
     const upload = hashed(
@@ -61,7 +84,7 @@ export async function openUpload(
   }
   if (contentType !== 'multipart/form-data' || !request.isMultipart()) {
     throw new UnsupportedMediaTypeError(
-      `Content-Type must be multipart/form-data or text/csv, not ${contentType || 'missing'}`,
+      `Content-Type ${contentType ? `"${contentType.slice(0, 100)}"` : 'missing'} is not accepted for an upload; ${UPLOAD_MEDIA_TYPES}`,
     );
   }
   return formUpload(request.parts() as AsyncIterableIterator<unknown>, defaults);
@@ -222,6 +245,11 @@ const INTERRUPTED = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_
 function uploadError(err: unknown): unknown {
   if (err instanceof DomainError) return err;
   const code = (err as { code?: unknown } | null)?.code;
+  // The form's limit is one file: a second file part is a malformed upload, not a large one.
+  if (code === 'FST_FILES_LIMIT')
+    return new InvalidRequestError('Send one file per upload: the form has more than one file part', [
+      { path: 'file', message: 'one file per upload' },
+    ]);
   if (typeof code === 'string' && code.startsWith('FST_')) return err;
   if (typeof code === 'string' && INTERRUPTED.has(code))
     return new InvalidRequestError('The upload was interrupted');

@@ -14,16 +14,60 @@ import type { WebhookTransport } from '../domain/webhooks.js';
 /** Bytes of a receiver's answer read before the connection is dropped (the body is not kept). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** Why an address may not be called, or null when it is an ordinary public unicast address. */
-export function addressRefusal(address: string): string | null {
+/** ipaddr.js's special-purpose range names (IANA special-purpose registries) as English noun phrases. */
+const RANGE_PHRASES: Record<string, string> = {
+  unspecified: 'an unspecified address',
+  broadcast: 'the broadcast address',
+  multicast: 'a multicast address',
+  linkLocal: 'a link-local address',
+  loopback: 'a loopback address',
+  carrierGradeNat: 'a carrier-grade NAT address',
+  private: 'a private address',
+  reserved: 'a reserved address',
+  uniqueLocal: 'a unique local address',
+  deprecatedSiteLocal: 'a site-local address',
+  discard: 'a discard-only address',
+  rfc6145: 'an IPv4-translated address',
+  rfc6052: 'an IPv4/IPv6 translation address',
+  '6to4': 'a 6to4 address',
+  teredo: 'a Teredo address',
+  benchmarking: 'a benchmarking address',
+  amt: 'an AMT relay address',
+  as112: 'an AS112 DNS sink address',
+  as112v6: 'an AS112 DNS sink address',
+  deprecatedOrchid: 'an ORCHID address',
+  orchid2: 'an ORCHID address',
+  droneRemoteIdProtocolEntityTags: 'a drone remote ID address',
+  segmentRouting: 'a segment routing address',
+};
+
+/**
+ * What kind of address this is, as a noun phrase ("a loopback address"), when it may not be
+ * called; null for an ordinary public unicast address. An IPv4-mapped IPv6 address is judged as
+ * the IPv4 address it maps.
+ */
+function addressKind(address: string): string | null {
   let parsed: ipaddr.IPv4 | ipaddr.IPv6;
   try {
-    parsed = ipaddr.process(address); // IPv4-mapped IPv6 is judged as the IPv4 address it maps
+    parsed = ipaddr.process(address);
   } catch {
-    return `${address} is not an IP address`;
+    return 'not an IP address';
   }
   const range = parsed.range();
-  return range === 'unicast' ? null : `${address} is a ${range} address`;
+  if (range === 'unicast') return null;
+  return RANGE_PHRASES[range] ?? 'a special-purpose address';
+}
+
+/** Why an address may not be called ("127.0.0.1 is a loopback address"), or null when it may. */
+export function addressRefusal(address: string): string | null {
+  const kind = addressKind(address);
+  return kind === null ? null : `${address} is ${kind}`;
+}
+
+/** Why a host name may not be called because of one of its addresses, or null when it may. */
+function hostRefusal(host: string, address: string): string | null {
+  const kind = addressKind(address);
+  return kind === null ? null : `${host} resolves to ${address}, ${kind}`;
 }
 
 class RefusedAddressError extends Error {
@@ -40,6 +84,8 @@ export function createWebhookTransport(options: {
   timeoutMs: number;
 }): WebhookTransport {
   const check = (address: string) => (options.allowPrivate ? null : addressRefusal(address));
+  const checkHost = (host: string, address: string) =>
+    options.allowPrivate ? null : hostRefusal(host, address);
 
   // The socket's own lookup: resolve, then refuse if any address is off limits.
   const guardedLookup = (
@@ -50,9 +96,8 @@ export function createWebhookTransport(options: {
     dnsLookup(hostname, { ...opts, all: true }, (err, addresses) => {
       if (err) return callback(err, '');
       for (const a of addresses) {
-        const refusal = check(a.address);
-        if (refusal)
-          return callback(new RefusedAddressError(`refused: ${hostname} resolves to ${refusal}`), '');
+        const refusal = checkHost(hostname, a.address);
+        if (refusal) return callback(new RefusedAddressError(`refused: ${refusal}`), '');
       }
       if (opts.all) return callback(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
@@ -66,7 +111,8 @@ export function createWebhookTransport(options: {
     } catch {
       return 'not a URL';
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return 'only http and https URLs';
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+      return `only http and https URLs are accepted, not ${parsed.protocol.slice(0, 20)}`;
     if (parsed.username || parsed.password) return 'credentials in the URL are not allowed';
     const host = parsed.hostname.replace(/^\[|\]$/g, '');
     if (isIP(host)) return check(host);
@@ -74,8 +120,8 @@ export function createWebhookTransport(options: {
       dnsLookup(host, { all: true }, (err, addresses) => {
         if (err) return resolve(`${host} does not resolve (${err.code ?? err.message})`);
         for (const a of addresses) {
-          const r = check(a.address);
-          if (r) return resolve(`${host} resolves to ${r}`);
+          const r = checkHost(host, a.address);
+          if (r) return resolve(r);
         }
         resolve(null);
       });

@@ -84,3 +84,10 @@ export function registerHttpConventions<T extends FastifyTypeProvider>(app: Http
     return payload;
   });
 }
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The OpenAPI request body of a route that parses its own (an upload), in place of a schema's. */
+    openapiBody?: unknown;
+  }
+}

@@ -3,6 +3,7 @@
 import type { FastifyHttpOptions, RawServerDefault } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Logger } from '../../logger.js';
+import { MAX_PARAM_LENGTH, sendProblem, toProblem } from '../errors.js';
 import { requestIdFrom } from './request-id.js';
 import type { FastifyTypeProvider } from 'fastify';
 import type { HttpApp } from './types.js';
@@ -27,7 +28,9 @@ export function serverOptions(
     trustProxy: false,
     requestIdHeader: false,
     genReqId: requestIdFrom,
-    routerOptions: { maxParamLength: 100 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router's own refusals (an over-long id: 414; a bad percent-encoding: 400) as problems too.
+    frameworkErrors: (err, request, reply) => sendProblem(reply, toProblem(err, request.id)),
     // Node checks request timeouts every connectionsCheckingInterval (30 s by default): check at a
     // quarter of the timeout so a stalled client is cut off close to REQUEST_TIMEOUT_MS.
     http: { connectionsCheckingInterval: Math.max(250, Math.min(30_000, config.REQUEST_TIMEOUT_MS / 4)) },

@@ -11,7 +11,7 @@ import {
 import { ReadOptionsQuerySchema, readOptionsFrom } from './read-options.js';
 import type { DatasetService } from '../../domain/services.js';
 import { IdempotencyKeyHeaderSchema, type IdempotencyRunner } from '../idempotency.js';
-import { DATASET_NAME_MAX, DatasetNameSchema, openUpload } from '../upload.js';
+import { DATASET_NAME_MAX, DatasetNameSchema, openUpload, requireUploadMediaType } from '../upload.js';
 import { json, problems, tenantOf } from './common.js';
 
 const UPLOAD_DESCRIPTION = [
@@ -64,6 +64,7 @@ export const UPLOAD_OPENAPI_BODY = {
 
 const createDatasetRoute = {
   config: { openapiBody: UPLOAD_OPENAPI_BODY },
+  preParsing: requireUploadMediaType,
   schema: {
     tags: ['datasets'],
     operationId: 'createDataset',

@@ -46,8 +46,8 @@ const JobGetQuerySchema = z.object({ history: HistoryViewSchema }).strict();
 const JobListWithHistoryQuerySchema = JobListQuerySchema.extend({ history: HistoryViewSchema });
 const HistoryQuerySchema = z
   .object({
-    offset: z.coerce.number().int().min(0).max(1_000_000).default(0).describe('Entries to skip'),
-    limit: z.coerce.number().int().min(1).max(1000).default(100).describe('Entries to return, 1 to 1000'),
+    offset: z.coerce.number().min(0).max(1_000_000).int().default(0).describe('Entries to skip'),
+    limit: z.coerce.number().min(1).max(1000).int().default(100).describe('Entries to return, 1 to 1000'),
   })
   .strict();
 const HistoryPageSchema = z.object({
