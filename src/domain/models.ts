@@ -107,19 +107,7 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
           [{ path: 'explain', message: 'not available as CSV' }],
         );
       const { model, predictions } = await predictRows(tenant, id, request);
-      if (model.task === 'regression') {
-        return writeCsv(
-          ['value'],
-          predictions.map((p) => ['value' in p ? p.value : null]),
-        );
-      }
-      const classes = model.classes ?? [];
-      return writeCsv(
-        ['label', ...classes.map((c) => `probability:${c}`)],
-        predictions.map((p) =>
-          'label' in p ? [p.label, ...classes.map((c) => p.probabilities[c] ?? null)] : [null],
-        ),
-      );
+      return predictionsCsv(model, predictions);
     },
   };
 
@@ -189,4 +177,24 @@ export function createModelService(deps: { store: ModelStore; cacheSize: number 
     }
     return { model, predictions, warnings };
   }
+}
+
+/**
+ * Predictions as CSV text: a `value` column for regression; `label` and `probability:<class>`
+ * for each class for classification.
+ */
+function predictionsCsv(model: Model, predictions: PredictResponse['predictions']): string {
+  if (model.task === 'regression') {
+    return writeCsv(
+      ['value'],
+      predictions.map((p) => ['value' in p ? p.value : null]),
+    );
+  }
+  const classes = model.classes ?? [];
+  return writeCsv(
+    ['label', ...classes.map((c) => `probability:${c}`)],
+    predictions.map((p) =>
+      'label' in p ? [p.label, ...classes.map((c) => p.probabilities[c] ?? null)] : [null],
+    ),
+  );
 }

@@ -70,6 +70,20 @@ function hostRefusal(host: string, address: string): string | null {
   return kind === null ? null : `${host} resolves to ${address}, ${kind}`;
 }
 
+/** Why a URL may not be called whatever its host resolves to, else its host (no IPv6 brackets). */
+function urlShape(url: string): { refusal: string } | { host: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { refusal: 'not a URL' };
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    return { refusal: `only http and https URLs are accepted, not ${parsed.protocol.slice(0, 20)}` };
+  if (parsed.username || parsed.password) return { refusal: 'credentials in the URL are not allowed' };
+  return { host: parsed.hostname.replace(/^\[|\]$/g, '') };
+}
+
 class RefusedAddressError extends Error {
   override name = 'RefusedAddressError';
 }
@@ -105,16 +119,9 @@ export function createWebhookTransport(options: {
   };
 
   async function refusal(url: string): Promise<string | null> {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      return 'not a URL';
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-      return `only http and https URLs are accepted, not ${parsed.protocol.slice(0, 20)}`;
-    if (parsed.username || parsed.password) return 'credentials in the URL are not allowed';
-    const host = parsed.hostname.replace(/^\[|\]$/g, '');
+    const shape = urlShape(url);
+    if ('refusal' in shape) return shape.refusal;
+    const { host } = shape;
     if (isIP(host)) return check(host);
     return new Promise((resolve) => {
       dnsLookup(host, { all: true }, (err, addresses) => {
