@@ -12,7 +12,6 @@ const STILL_LONG: Record<string, number> = {
   'src/domain/tuning.ts createTuningCoordinator': 133,
   'src/cli/supervisor.ts startSupervisor': 144,
   'src/worker/metrics.ts createWorkerMetrics': 93,
-  'src/storage/dataset-store.ts datasetStoreOver': 89,
   'src/data/dialect.ts openDecoder': 86,
   'src/net/webhook-transport.ts createWebhookTransport': 86,
   // Landed over the limit after this list was made (the worker's outbox); to be split by src/worker's owner.

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TooLargeError } from '../domain/errors.js';
 import type { DatasetStore } from '../domain/ports.js';
@@ -15,6 +15,33 @@ import type { FileStore } from './file-store.js';
 import { dataPaths } from './files.js';
 import { createRecordStore, type RecordStore } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
+
+/**
+ * Writes a stream to a fresh file in the staging folder, counting its bytes; past maxBytes it
+ * rejects with 413 (TooLargeError). Nothing is left behind on failure.
+ */
+async function writeStaged(
+  stagingDir: string,
+  body: Readable,
+  maxBytes = Infinity,
+): Promise<{ path: string; sizeBytes: number }> {
+  const path = join(stagingDir, `${randomUUID()}.csv`);
+  let sizeBytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      sizeBytes += chunk.length;
+      if (sizeBytes > maxBytes) callback(TooLargeError.upload(maxBytes));
+      else callback(null, chunk);
+    },
+  });
+  try {
+    await pipeline(body, counter, createWriteStream(path));
+  } catch (err) {
+    await rm(path, { force: true });
+    throw err;
+  }
+  return { path, sizeBytes };
+}
 
 /** The DatasetStore of a deployment: metadata records in Redis under `prefix`. */
 export function createDatasetStore(deps: {
@@ -46,37 +73,11 @@ export function datasetStoreOver(deps: {
   mkdirSync(paths.staging, { recursive: true });
 
   return {
-    async stage(body, maxBytes) {
-      const path = join(paths.staging, `${randomUUID()}.csv`);
-      let sizeBytes = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, callback) {
-          sizeBytes += chunk.length;
-          if (sizeBytes > maxBytes) {
-            callback(TooLargeError.upload(maxBytes));
-          } else callback(null, chunk);
-        },
-      });
-      try {
-        await pipeline(body, counter, createWriteStream(path));
-      } catch (err) {
-        await rm(path, { force: true });
-        throw err;
-      }
-      return { path, sizeBytes };
-    },
+    stage: (body, maxBytes) => writeStaged(paths.staging, body, maxBytes),
 
     async stageStored(id) {
       const file = await deps.files.openRead(fileKeys.dataset(id));
-      if (!file) return null;
-      const path = join(paths.staging, `${randomUUID()}.csv`);
-      try {
-        await pipeline(file, createWriteStream(path));
-      } catch (err) {
-        await rm(path, { force: true });
-        throw err;
-      }
-      return path;
+      return file ? (await writeStaged(paths.staging, file)).path : null;
     },
 
     async discard(path) {
