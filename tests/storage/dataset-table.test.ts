@@ -17,6 +17,8 @@ import { fileKeys } from '../../src/storage/file-keys.js';
 import { createRedisJobStore } from '../../src/storage/job-store.js';
 import { createLocalFileStore } from '../../src/storage/local-file-store.js';
 import { createRedis, type Redis } from '../../src/storage/redis.js';
+import { createFileStore } from '../../src/storage/file-store.js';
+import { startS3Server } from '../helpers/s3-server.js';
 import { fixture } from '../worker/harness.js';
 
 const config = loadConfig({ REDIS_PREFIX: `test-dstable-${randomUUID()}`, LOG_LEVEL: 'silent' });
@@ -95,5 +97,38 @@ describe('loadDatasetTable', () => {
     expect(existsSync(join(dataDir, fileKeys.dataset(again.id)))).toBe(false);
     expect(existsSync(join(dataDir, fileKeys.datasetColumns(again.id)))).toBe(false);
     expect(await loadDatasetTable(store, again.id, again.format, LIMITS)).toBeNull();
+  });
+});
+
+describe('loadDatasetTable on an S3-compatible store', () => {
+  it('when a dataset is uploaded, patched and deleted with STORAGE=s3, then its columns are stored, replaced and removed in the bucket', async () => {
+    const s3 = await startS3Server();
+    const s3Files = createFileStore(s3.settings(`t-${randomUUID()}/`));
+    const s3Describer = createCsvDescriber();
+    try {
+      const store = createDatasetStore({ redis, prefix: config.REDIS_PREFIX, dataDir, files: s3Files });
+      const service = createDatasetService({
+        store,
+        describer: s3Describer,
+        limits: { maxUploadBytes: 1e7, ...LIMITS },
+        users: datasetUsers({ jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }) }),
+      });
+      const ds = await service.create('t1', { name: 'loans', body: createReadStream(fixture('loans')) });
+      const first = await loadDatasetTable(s3Files, ds.id, ds.format, LIMITS);
+      expect(first?.source).toBe('columns');
+      expect(first!.table.columns).toEqual(
+        (await readCsv(createReadStream(fixture('loans')), LIMITS, ds.format)).columns,
+      );
+      const patched = await service.update('t1', ds.id, { columnTypes: { age: 'categorical' } });
+      const now = await loadDatasetTable(s3Files, ds.id, patched.format, LIMITS);
+      expect(now?.source).toBe('columns');
+      expect(now!.table.columns[0].type).toBe('categorical');
+      await service.remove('t1', ds.id);
+      expect(await s3Files.readBytes(fileKeys.datasetColumns(ds.id))).toBeNull();
+      expect(await s3Files.readBytes(fileKeys.dataset(ds.id))).toBeNull();
+    } finally {
+      await s3Describer.close();
+      await s3.stop();
+    }
   });
 });
