@@ -110,7 +110,7 @@ describe('loadDatasetTable on an S3-compatible store', () => {
       const service = createDatasetService({
         store,
         describer: s3Describer,
-        limits: { maxUploadBytes: 1e7, ...LIMITS },
+        limits: { MAX_UPLOAD_BYTES: 1e7, MAX_COLUMNS: 100, MAX_ROWS: 100_000, MAX_LINE_BYTES: 100_000 },
         users: datasetUsers({ jobs: createRedisJobStore({ redis, prefix: config.REDIS_PREFIX }) }),
       });
       const ds = await service.create('t1', { name: 'loans', body: createReadStream(fixture('loans')) });
