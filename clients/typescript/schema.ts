@@ -103,7 +103,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a dataset and its file
-         * @description Refused with 409 while queued or running training jobs or tuning searches read the dataset; the problem lists their ids in `errors`.
+         * @description Refused with 409 while queued or running training jobs, tuning searches or batch predictions read the dataset; the problem lists their ids in `errors`.
          */
         delete: operations["deleteDataset"];
         options?: never;

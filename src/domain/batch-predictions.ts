@@ -257,6 +257,18 @@ async function unavailableOnFailure<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The tenant's queued or running batch predictions with the dataset each reads (DatasetUsers). */
+export function unfinishedBatches(
+  store: Pick<BatchPredictionStore, 'activeIds' | 'read'>,
+): (tenant: TenantId) => Promise<{ id: string; datasetId: string }[]> {
+  return async (tenant) => {
+    const records = await Promise.all((await store.activeIds()).map((id) => store.read(id)));
+    return records.flatMap((r) =>
+      r && r.tenant === tenant && !isTerminal(r.job) ? [{ id: r.job.id, datasetId: r.job.datasetId }] : [],
+    );
+  };
+}
+
 /** What the batch prediction service needs. */
 export interface BatchServiceDeps {
   store: BatchPredictionStore;

@@ -16,23 +16,29 @@ export type DatasetLimits = Pick<Limits, 'MAX_UPLOAD_BYTES' | 'MAX_COLUMNS' | 'M
 
 /**
  * Ids of the tenant's unfinished work that reads dataset `datasetId`: queued or running training
- * jobs, and tuning searches that will start more of them.
+ * jobs and batch predictions, and tuning searches that will start more jobs.
  */
 export type DatasetUsers = (tenant: TenantId, datasetId: string) => Promise<string[]>;
 
-/** DatasetUsers over the job store and the still-running tuning searches. */
+/** The tenant's unfinished work of one kind, each with the dataset it reads. */
+type ActiveUsers = (tenant: TenantId) => Promise<{ id: string; datasetId: string }[]>;
+
+/** DatasetUsers over the job store, the still-running tuning searches and batch predictions. */
 export function datasetUsers(deps: {
   jobs: Pick<JobStore, 'activeJobs'>;
-  /** The tenant's unfinished tuning searches, each with the dataset it reads. */
-  activeSearches?: (tenant: TenantId) => Promise<{ id: string; datasetId: string }[]>;
+  /** The tenant's unfinished tuning searches. */
+  activeSearches?: ActiveUsers;
+  /** The tenant's queued or running batch predictions. */
+  activeBatches?: ActiveUsers;
 }): DatasetUsers {
   return async (tenant, datasetId) => {
-    const [jobs, searches] = await Promise.all([
+    const [jobs, searches, batches] = await Promise.all([
       deps.jobs.activeJobs(tenant),
       deps.activeSearches?.(tenant) ?? [],
+      deps.activeBatches?.(tenant) ?? [],
     ]);
     return [
-      ...searches.filter((s) => s.datasetId === datasetId).map((s) => s.id),
+      ...[...searches, ...batches].filter((s) => s.datasetId === datasetId).map((s) => s.id),
       ...jobs.filter((j) => j.spec.datasetId === datasetId).map((j) => j.id),
     ].sort();
   };

@@ -4,7 +4,7 @@
 import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
 import { loadConfig, type Config } from '../config.js';
-import { createBatchPredictionService } from '../domain/batch-predictions.js';
+import { createBatchPredictionService, unfinishedBatches } from '../domain/batch-predictions.js';
 import { createEvaluationService } from '../domain/evaluations.js';
 import { createDatasetService, datasetUsers } from '../domain/datasets.js';
 import { createJobService } from '../domain/jobs.js';
@@ -112,7 +112,11 @@ export function createApiDeps(options: {
       store: datasetStore,
       describer: options.describer,
       limits: config,
-      users: datasetUsers({ jobs: jobStore, activeSearches: unfinishedSearches(tuningStore) }),
+      users: datasetUsers({
+        jobs: jobStore,
+        activeSearches: unfinishedSearches(tuningStore),
+        activeBatches: unfinishedBatches(createBatchStore({ redis, prefix: config.REDIS_PREFIX })),
+      }),
     }),
     models: createModelService({ store: modelStore, cacheSize: config.MODEL_CACHE_SIZE }),
     ...scoringServices(options, scoringStores, () => deps),

@@ -109,6 +109,18 @@ describe('batch predictions: before any worker runs', () => {
     expect((await post({ modelId: irisModel, datasetId, extra: 1 })).status).toBe(400);
   });
 
+  it('when a dataset is read by an unfinished batch prediction, then deleting it answers 409 naming the job', async () => {
+    const datasetId = await uploadCsv(irisLike(5, 6));
+    const job = await api().post('/v1/batch-predictions').set(ACME).send({ modelId: irisModel, datasetId });
+    const refused = await api().delete(`/v1/datasets/${datasetId}`).set(ACME);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain(job.body.id);
+    expect((await api().post(`/v1/batch-predictions/${job.body.id}/cancel`).set(ACME)).body.status).toBe(
+      'cancelled',
+    );
+    expect((await api().delete(`/v1/datasets/${datasetId}`).set(ACME)).status).toBe(204);
+  });
+
   it('when a submit is retried with the same Idempotency-Key, then it answers the first job and queues no other', async () => {
     const datasetId = await uploadCsv(irisLike(5, 5));
     const send = (body: object) =>

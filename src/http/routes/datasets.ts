@@ -129,7 +129,7 @@ const deleteDatasetRoute = {
     operationId: 'deleteDataset',
     summary: 'Delete a dataset and its file',
     description:
-      'Refused with 409 while queued or running training jobs or tuning searches read the dataset; the problem lists their ids in `errors`.',
+      'Refused with 409 while queued or running training jobs, tuning searches or batch predictions read the dataset; the problem lists their ids in `errors`.',
     params: IdParamsSchema,
     response: { 204: z.null().describe('Deleted'), ...problems(400, 404, 409) },
   },
