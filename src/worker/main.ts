@@ -84,15 +84,11 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
     onStalledOut: ({ jobId, reason }) => processor.recordStalledOut(jobId, reason),
     onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'queue error'),
   });
-  const reconcileQueue = createQueueReconcileTarget({ connection: redis, config });
-  const reconciler = createReconciler({
+  const { reconciler, reconcileQueue } = startReconciler(config, logger, {
+    redis,
     jobs,
-    queue: reconcileQueue,
-    logger,
-    intervalMs: config.RECONCILE_INTERVAL_MS,
     outbox: { jobs, announce },
   });
-  reconciler.start();
   const batch = startBatchWorker({ config, logger, redis, files: fileStore, emit });
   metrics.start();
   let closing: Promise<void> | null = null;
@@ -127,6 +123,24 @@ export function startTrainingWorker(config: Config, logger: Logger): TrainingWor
       return closing;
     },
   };
+}
+
+/** The reconciler: queue entries for records that lost theirs, and the outbox's unannounced ends. */
+function startReconciler(
+  config: Config,
+  logger: Logger,
+  deps: { redis: Redis; jobs: RedisJobStore; outbox: Parameters<typeof createReconciler>[0]['outbox'] },
+) {
+  const reconcileQueue = createQueueReconcileTarget({ connection: deps.redis, config });
+  const reconciler = createReconciler({
+    jobs: deps.jobs,
+    queue: reconcileQueue,
+    logger,
+    intervalMs: config.RECONCILE_INTERVAL_MS,
+    outbox: deps.outbox,
+  });
+  reconciler.start();
+  return { reconciler, reconcileQueue };
 }
 
 /** The processor's settings from the config. */

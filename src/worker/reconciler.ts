@@ -51,20 +51,68 @@ export interface Reconciler {
   stop(): Promise<void>;
 }
 
+/** Whether the record still needs an entry: queued (missing or finished entry), or running with none. */
+function needsEntry(stored: ReconciledRecord, entry: 'missing' | 'live' | 'finished'): boolean {
+  if (stored.job.status === 'queued') return entry !== 'live';
+  // A running job whose entry is only finished belongs to BullMQ's own stalled handling.
+  if (stored.job.status === 'running') return entry === 'missing';
+  return false;
+}
+
+/** Puts job `id` back in the queue if its record needs an entry; true when it did. */
+async function reconcileOne(deps: ReconcilerDeps, id: string, cutoff: number): Promise<boolean> {
+  const before = await deps.jobs.read(id);
+  if (!before || Date.parse(before.job.createdAt) > cutoff) return false;
+  const entry = await deps.queue.entryState(id);
+  if (!needsEntry(before, entry)) return false;
+  // Read again: a worker may have finished the job between the two reads above.
+  const after = await deps.jobs.read(id);
+  if (!after || after.job.status !== before.job.status || !needsEntry(after, entry)) return false;
+  await deps.queue.reenqueue(after.tenant, id);
+  // A running record resumes from its checkpoint; its open attempt is closed as workerCrashed.
+  deps.logger.warn(
+    { jobId: id, tenant: after.tenant, status: after.job.status, entry },
+    'job had no live queue entry; enqueued again',
+  );
+  return true;
+}
+
+/** The outbox: ended jobs older than the grace period whose end was not announced (a crash between). */
+async function announceLeftovers(
+  deps: ReconcilerDeps,
+  endedBefore: number,
+  stopped: () => boolean,
+): Promise<string[]> {
+  if (!deps.outbox) return [];
+  const { jobs, announce } = deps.outbox;
+  const announced: string[] = [];
+  for (const id of await jobs.unannounced(endedBefore, ANNOUNCE_BATCH)) {
+    if (stopped()) break;
+    try {
+      const stored = await jobs.read(id);
+      if (!stored) {
+        await jobs.markAnnounced(id); // deleted since: nothing to announce
+        continue;
+      }
+      await announce(stored);
+      announced.push(id);
+      deps.logger.warn({ jobId: id, status: stored.job.status }, 'ended job announced by the sweep');
+    } catch (err) {
+      deps.logger.warn(
+        { jobId: id, err: err instanceof Error ? err.message : String(err) },
+        'announcing an ended job failed; retried next round',
+      );
+    }
+  }
+  return announced;
+}
+
 export function createReconciler(deps: ReconcilerDeps): Reconciler {
   const now = deps.now ?? (() => new Date());
   const graceMs = deps.graceMs ?? 2 * deps.intervalMs;
   let timer: NodeJS.Timeout | null = null;
   let stopped = false;
   let current: Promise<unknown> | null = null;
-
-  /** Whether the record still needs an entry: queued (missing or finished entry), or running with none. */
-  function needsEntry(stored: ReconciledRecord, entry: 'missing' | 'live' | 'finished'): boolean {
-    if (stored.job.status === 'queued') return entry !== 'live';
-    // A running job whose entry is only finished belongs to BullMQ's own stalled handling.
-    if (stored.job.status === 'running') return entry === 'missing';
-    return false;
-  }
 
   async function runOnce(): Promise<ReconcilePass> {
     // The lock lasts one interval and is not released: one pass per interval across all workers.
@@ -77,20 +125,7 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
     for (const id of ids) {
       if (stopped) break;
       try {
-        const before = await deps.jobs.read(id);
-        if (!before || Date.parse(before.job.createdAt) > cutoff) continue;
-        const entry = await deps.queue.entryState(id);
-        if (!needsEntry(before, entry)) continue;
-        // Read again: a worker may have finished the job between the two reads above.
-        const after = await deps.jobs.read(id);
-        if (!after || after.job.status !== before.job.status || !needsEntry(after, entry)) continue;
-        await deps.queue.reenqueue(after.tenant, id);
-        reenqueued.push(id);
-        // A running record resumes from its checkpoint; its open attempt is closed as workerCrashed.
-        deps.logger.warn(
-          { jobId: id, tenant: after.tenant, status: after.job.status, entry },
-          'job had no live queue entry; enqueued again',
-        );
+        if (await reconcileOne(deps, id, cutoff)) reenqueued.push(id);
       } catch (err) {
         deps.logger.warn(
           { jobId: id, err: err instanceof Error ? err.message : String(err) },
@@ -98,34 +133,8 @@ export function createReconciler(deps: ReconcilerDeps): Reconciler {
         );
       }
     }
-    const announced = await announceLeftovers(now().getTime() - graceMs);
+    const announced = await announceLeftovers(deps, now().getTime() - graceMs, () => stopped);
     return { ran: true, checked: ids.length, reenqueued, announced };
-  }
-
-  /** The outbox: ended jobs older than the grace period whose end was not announced (a crash between). */
-  async function announceLeftovers(endedBefore: number): Promise<string[]> {
-    if (!deps.outbox) return [];
-    const { jobs, announce } = deps.outbox;
-    const announced: string[] = [];
-    for (const id of await jobs.unannounced(endedBefore, ANNOUNCE_BATCH)) {
-      if (stopped) break;
-      try {
-        const stored = await jobs.read(id);
-        if (!stored) {
-          await jobs.markAnnounced(id); // deleted since: nothing to announce
-          continue;
-        }
-        await announce(stored);
-        announced.push(id);
-        deps.logger.warn({ jobId: id, status: stored.job.status }, 'ended job announced by the sweep');
-      } catch (err) {
-        deps.logger.warn(
-          { jobId: id, err: err instanceof Error ? err.message : String(err) },
-          'announcing an ended job failed; retried next round',
-        );
-      }
-    }
-    return announced;
   }
 
   const tick = () => {
