@@ -8,7 +8,12 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.lua'));
 
 describe('Redis command files', () => {
   it('when the folder is read, then it holds the job store scripts', () => {
-    expect(files.sort()).toEqual(['job-append-epochs-3.lua', 'job-cas-7.lua', 'job-create-6.lua']);
+    expect(files.sort()).toEqual([
+      'job-append-epochs-3.lua',
+      'job-cas-8.lua',
+      'job-create-6.lua',
+      'record-cas-3.lua',
+    ]);
   });
 
   for (const file of files) {
