@@ -93,11 +93,13 @@ describe('reconciler', () => {
     // young: no entry yet, but within the grace period (its submit may still be enqueueing).
     const young = await recordWithoutEntry(template, { createdAt: new Date().toISOString() });
 
+    // Its lock lasts one interval: 3 s, longer than a pass takes even on a loaded machine, so the
+    // second pass below meets the lock (the worker's own reconciler uses INTERVAL_MS).
     const reconciler = createReconciler({
       jobs: store,
       queue: target,
       logger: createLogger('silent', 'test'),
-      intervalMs: INTERVAL_MS,
+      intervalMs: 3000,
       graceMs: 10_000,
     });
     const pass = await reconciler.runOnce();
