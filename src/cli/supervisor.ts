@@ -87,6 +87,126 @@ async function assertPortFree(host: string, port: number): Promise<void> {
   });
 }
 
+/** Redis at REDIS_URL, or a private redis-server started when nothing answers on loopback (null: one answered). */
+async function ensureRedis(
+  config: Config,
+  redisBinary: string,
+  print: (line: string) => void,
+): Promise<PrivateRedis | null> {
+  const address = parseRedisUrl(config.REDIS_URL);
+  if (await redisAnswers(address)) {
+    print(`Redis answers at ${address.host}:${address.port}`);
+    return null;
+  }
+  if (!isLoopback(address.host)) {
+    throw new Error(
+      `Nothing answers at REDIS_URL (${address.host}:${address.port}). Start that Redis, or unset REDIS_URL to use a local one.`,
+    );
+  }
+  const dir = dataPaths(config.DATA_DIR).redis;
+  print(
+    `Nothing answers at ${address.host}:${address.port}: starting a private redis-server (files in ${dir})`,
+  );
+  const redis = await startPrivateRedis(
+    { address, dir, binary: redisBinary },
+    `${address.host}:${address.port}`,
+  );
+  print(`Private Redis ready (pid ${redis.pid}, append-only file on)`);
+  return redis;
+}
+
+/** Starts one service as a child in its own process group, with an IPC channel (exit-with-parent.ts). */
+function spawnService(spec: ServiceSpec, env: NodeJS.ProcessEnv | undefined, print: (line: string) => void) {
+  const child = spawn(process.execPath, [...runtimeArgs(), spec.script], {
+    env,
+    // The IPC channel only tells the child when this process is gone (see exit-with-parent.ts).
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Own process group: a Ctrl-C reaches the children once, through us, not twice.
+    detached: true,
+  });
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
+    child.once('exit', (code, signal) => resolveExit({ code, signal }));
+    child.once('error', (err) => {
+      print(`${spec.name} could not start: ${err.message}`);
+      resolveExit({ code: 1, signal: null });
+    });
+  });
+  return { spec, child, exit } satisfies RunningChild;
+}
+
+/** Sends a signal to every child still running. */
+function signalChildren(children: RunningChild[], signal: NodeJS.Signals): void {
+  for (const { child } of children) {
+    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+      try {
+        process.kill(child.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+/**
+ * Stopping the children: the first request signals them and starts the kill timer (stopGraceMs);
+ * a second one kills them at once. A repeat within DUPLICATE_SIGNAL_MS is the same request (one
+ * Ctrl-C under `npm start` arrives twice: from the terminal to the foreground group, and from npm).
+ */
+function createStopper(children: RunningChild[], stopGraceMs: number, print: (line: string) => void) {
+  const state = { stopping: false, forced: false, failed: false };
+  let signalsSent = 0;
+  let firstStopAt = 0;
+  let killTimer: NodeJS.Timeout | undefined;
+  const kill = (message: string) => {
+    print(message);
+    state.forced = true;
+    signalChildren(children, 'SIGKILL');
+  };
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (signalsSent > 0 && Date.now() - firstStopAt < DUPLICATE_SIGNAL_MS) return;
+    signalsSent += 1;
+    if (signalsSent > 1) return kill('Second stop request: killing the services now');
+    firstStopAt = Date.now();
+    state.stopping = true;
+    print(`Stopping (${signal})…`);
+    signalChildren(children, signal);
+    killTimer = setTimeout(
+      () => kill(`Services still running after ${stopGraceMs} ms: killing them`),
+      stopGraceMs,
+    );
+    killTimer.unref();
+  };
+  /** Something died on its own: the run failed, and everything else stops. */
+  const failed = (what: string) => {
+    if (state.stopping) return;
+    state.failed = true;
+    print(`${what}: stopping the rest`);
+    stop('SIGTERM');
+  };
+  return { state, stop, failed, clearKillTimer: () => killTimer && clearTimeout(killTimer) };
+}
+
+/** Resolves with the docs URL once GET /healthz answers 200; never, if stopping comes first. */
+async function waitUntilReady(base: string, isStopping: () => boolean, print: (line: string) => void) {
+  let waitedMs = 0;
+  while (!isStopping()) {
+    try {
+      const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
+      if (res.ok) {
+        const docs = `${base}/docs`;
+        print(`Backprop is ready. API docs: ${docs}`);
+        return docs;
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+    waitedMs += 200;
+    if (waitedMs % 30_000 === 0) print(`Still waiting for ${base}/healthz…`);
+  }
+  return new Promise<string>(() => undefined); // stopped before it was ready: never resolves
+}
+
 export async function startSupervisor(options: SupervisorOptions): Promise<Supervisor> {
   const { config, services } = options;
   const print = options.print ?? ((line: string) => console.error(`[start] ${line}`));
@@ -94,140 +214,31 @@ export async function startSupervisor(options: SupervisorOptions): Promise<Super
 
   // 0. The API's port: taken means another instance (or program) is there; say so before starting anything.
   if (services.some((s) => s.name === 'api')) await assertPortFree(config.HOST, config.PORT);
-
-  // 1. Redis.
-  const address = parseRedisUrl(config.REDIS_URL);
-  let redis: PrivateRedis | null = null;
-  if (await redisAnswers(address)) {
-    print(`Redis answers at ${address.host}:${address.port}`);
-  } else {
-    if (!isLoopback(address.host)) {
-      throw new Error(
-        `Nothing answers at REDIS_URL (${address.host}:${address.port}). Start that Redis, or unset REDIS_URL to use a local one.`,
-      );
-    }
-    const dir = dataPaths(config.DATA_DIR).redis;
-    print(
-      `Nothing answers at ${address.host}:${address.port}: starting a private redis-server (files in ${dir})`,
-    );
-    redis = await startPrivateRedis(
-      { address, dir, binary: options.redisBinary ?? 'redis-server' },
-      `${address.host}:${address.port}`,
-    );
-    print(`Private Redis ready (pid ${redis.pid}, append-only file on)`);
-  }
-
-  // 2. The services.
-  const children: RunningChild[] = services.map((spec) => {
-    const child = spawn(process.execPath, [...runtimeArgs(), spec.script], {
-      env: options.env,
-      // The IPC channel only tells the child when this process is gone (see exit-with-parent.ts).
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // Own process group: a Ctrl-C reaches the children once, through us, not twice.
-      detached: true,
-    });
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) => {
-      child.once('exit', (code, signal) => resolveExit({ code, signal }));
-      child.once('error', (err) => {
-        print(`${spec.name} could not start: ${err.message}`);
-        resolveExit({ code: 1, signal: null });
-      });
-    });
-    return { spec, child, exit };
-  });
-
-  let stopping = false;
-  let signalsSent = 0;
-  let failed = false;
-  let forced = false;
-  let killTimer: NodeJS.Timeout | undefined;
-
-  const signalChildren = (signal: NodeJS.Signals) => {
-    for (const { child } of children) {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try {
-          process.kill(child.pid, signal);
-        } catch {
-          // already gone
-        }
-      }
-    }
-  };
-
-  let firstStopAt = 0;
-  const stop = (signal: NodeJS.Signals = 'SIGTERM') => {
-    // One Ctrl-C under `npm start` arrives twice: from the terminal to the whole foreground group,
-    // and again forwarded by npm. A repeat within DUPLICATE_SIGNAL_MS is that same request.
-    if (signalsSent > 0 && Date.now() - firstStopAt < DUPLICATE_SIGNAL_MS) return;
-    signalsSent += 1;
-    if (signalsSent === 1) firstStopAt = Date.now();
-    if (signalsSent > 1) {
-      print('Second stop request: killing the services now');
-      forced = true;
-      signalChildren('SIGKILL');
-      return;
-    }
-    stopping = true;
-    print(`Stopping (${signal})…`);
-    signalChildren(signal);
-    killTimer = setTimeout(() => {
-      print(`Services still running after ${stopGraceMs} ms: killing them`);
-      forced = true;
-      signalChildren('SIGKILL');
-    }, stopGraceMs);
-    killTimer.unref();
-  };
-
-  // A child that exits while nobody asked it to takes the others down with it.
+  // 1. Redis; 2. the services, stopped together; 3. ready once /healthz answers.
+  const redis = await ensureRedis(config, options.redisBinary ?? 'redis-server', print);
+  const children = services.map((spec) => spawnService(spec, options.env, print));
+  const stopper = createStopper(children, stopGraceMs, print);
   for (const { spec, exit } of children) {
-    void exit.then(({ code, signal }) => {
-      if (stopping) return;
-      failed = true;
-      print(`${spec.name} exited unexpectedly (code ${code}, signal ${signal}): stopping the rest`);
-      stop('SIGTERM');
-    });
+    void exit.then(({ code, signal }) =>
+      stopper.failed(`${spec.name} exited unexpectedly (code ${code}, signal ${signal})`),
+    );
   }
-  if (redis !== null) {
-    void redis.exited.then(({ code, signal }) => {
-      if (stopping) return;
-      failed = true;
-      print(`The private Redis exited unexpectedly (code ${code}, signal ${signal}): stopping the services`);
-      stop('SIGTERM');
-    });
-  }
-
-  // 3. Ready once /healthz answers.
+  void redis?.exited.then(({ code, signal }) =>
+    stopper.failed(`The private Redis exited unexpectedly (code ${code}, signal ${signal})`),
+  );
   const base = `http://${reachableHost(config.HOST)}:${config.PORT}`;
-  const ready = (async () => {
-    let waitedMs = 0;
-    while (!stopping) {
-      try {
-        const res = await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) });
-        if (res.ok) {
-          const docs = `${base}/docs`;
-          print(`Backprop is ready. API docs: ${docs}`);
-          return docs;
-        }
-      } catch {
-        // not listening yet
-      }
-      await sleep(200);
-      waitedMs += 200;
-      if (waitedMs % 30_000 === 0) print(`Still waiting for ${base}/healthz…`);
-    }
-    return new Promise<string>(() => undefined); // stopped before it was ready: never resolves
-  })();
+  const ready = waitUntilReady(base, () => stopper.state.stopping, print);
 
   const done = (async () => {
     const exits = await Promise.all(children.map((c) => c.exit));
-    if (killTimer) clearTimeout(killTimer);
+    stopper.clearKillTimer();
     if (redis !== null) {
       print('Stopping the private Redis');
       await redis.stop();
     }
     const unclean = exits.some((e) => e.code !== 0 && e.signal === null);
-    return failed || forced || unclean ? 1 : 0;
+    return stopper.state.failed || stopper.state.forced || unclean ? 1 : 0;
   })();
 
-  return { ready, done, privateRedis: redis !== null, stop };
+  return { ready, done, privateRedis: redis !== null, stop: stopper.stop };
 }
