@@ -361,117 +361,152 @@ function trialAfter(trial: Trial, job: Job | null, metric: TuningMetric): Trial 
   return { ...trial, state: 'completed', rungMetrics: [...trial.rungMetrics, value], modelId: job.modelId };
 }
 
+/** What the search's steps work with: the stores and a clock. */
+type SearchContext = TuningDeps & { now: () => Date };
+
+/** Creates, links and enqueues the training job of one trial at one rung; the trial as it now runs. */
+async function launchTrial(
+  ctx: SearchContext,
+  run: { tenant: TenantId; search: TuningJob; dataset: Dataset },
+  trial: Trial,
+  rung: number,
+): Promise<Trial> {
+  const { tenant, search, dataset } = run;
+  const input = trialSpecInput(search.request, trial.params, search.rungEpochs[rung]);
+  const job = newTrainingJob(newId('job'), resolveSpec(input, dataset, ctx.limits), ctx.now().toISOString());
+  await ctx.jobs.create(tenant, job);
+  await ctx.tuning.linkTrial(job.id, search.id);
+  await ctx.queue.enqueue(tenant, job.id);
+  return { ...trial, rung, state: 'running' as const, jobId: job.id };
+}
+
+/** The trials with the outcome of every run that ended since the last step. */
+async function collectTrials(
+  ctx: SearchContext,
+  tenant: TenantId,
+  trials: Trial[],
+  metric: TuningMetric,
+): Promise<Trial[]> {
+  return Promise.all(
+    trials.map(async (trial) =>
+      trial.state === 'running' ? trialAfter(trial, await ctx.jobs.get(tenant, trial.jobId), metric) : trial,
+    ),
+  );
+}
+
+/** Asks every running trial's job to cancel (its worker stops at the next epoch). */
+async function stopRunningTrials(ctx: SearchContext, trials: Trial[]): Promise<void> {
+  for (const trial of trials.filter((x) => x.state === 'running')) {
+    const at = ctx.now().toISOString();
+    const res = await ctx.jobs.update(trial.jobId, (current) => requestCancel(current, at));
+    if (res.written) await ctx.events.publish(trial.jobId, { type: 'cancel' }).catch(() => {});
+  }
+}
+
+/** The final record: trials below the top rung are stopped, the best trial's model is the result. */
+async function finishSearch(
+  ctx: SearchContext,
+  tenant: TenantId,
+  t: TuningJob,
+  cancelled: boolean,
+): Promise<TuningJob> {
+  const top = t.rungEpochs.length - 1;
+  const board = rankTrials(t.leaderboard, t.request.metric).map((x) =>
+    x.state === 'completed' && x.rung < top ? { ...x, state: 'stopped' as const } : x,
+  );
+  const best = board.find((x) => x.modelId !== null && x.rungMetrics.length > 0) ?? null;
+  const model = best?.modelId ? await ctx.models.get(tenant, best.modelId) : null;
+  const done: TuningJob = {
+    ...t,
+    status: cancelled ? 'cancelled' : model ? 'succeeded' : 'failed',
+    leaderboard: board,
+    bestTrial: best?.index ?? null,
+    modelId: model?.id ?? null,
+    test: (model?.metrics.test as Record<string, unknown> | null) ?? null,
+    error: cancelled || model ? null : 'no trial produced a model',
+    finishedAt: ctx.now().toISOString(),
+  };
+  await ctx.tuning.setActive(t.id, false);
+  await ctx.emit?.(tenant, 'tuning-job.finished', { ...done, leaderboard: undefined }).catch(() => 0);
+  return done;
+}
+
+/**
+ * What to launch next, if anything: a promotion (highest rung first), else a new trial while fewer
+ * than maxTrials started. Pure: the caller launches it.
+ */
+function nextLaunch(
+  t: TuningJob,
+  board: Trial[],
+  started: number,
+  params: TrialParams[],
+): { trial: Trial; rung: number } | null {
+  const { request } = t;
+  if (board.filter((x) => x.state === 'running').length >= request.parallelTrials) return null;
+  for (let k = t.rungEpochs.length - 2; k >= 0; k--) {
+    const [first] = promotable(board, k, request.reductionFactor, request.metric);
+    if (first) return { trial: first, rung: k + 1 };
+  }
+  if (started >= request.maxTrials) return null;
+  const trial: Trial = {
+    index: started,
+    params: params[started],
+    rung: 0,
+    state: 'running',
+    jobId: '',
+    rungMetrics: [],
+    modelId: null,
+  };
+  return { trial, rung: 0 };
+}
+
+/** Launches promotions, then new trials, while fewer than parallelTrials run. */
+async function scheduleTrials(
+  ctx: SearchContext,
+  tenant: TenantId,
+  t: TuningJob,
+  dataset: Dataset,
+): Promise<TuningJob> {
+  const { request } = t;
+  let board = t.leaderboard;
+  let started = t.trialsStarted;
+  const params = sampleTrials(request.searchSpace ?? {}, request.seed, request.maxTrials);
+  for (let next = nextLaunch(t, board, started, params); next; next = nextLaunch(t, board, started, params)) {
+    if (next.trial.index === started) {
+      started += 1;
+      board = [...board, next.trial];
+    }
+    const launched = await launchTrial(ctx, { tenant, search: t, dataset }, next.trial, next.rung);
+    board = board.map((x) => (x.index === launched.index ? launched : x));
+  }
+  return { ...t, leaderboard: board, trialsStarted: started };
+}
+
+/** One step of a search (see the file's header): collect, then stop or schedule, maybe finish, store. */
+async function stepSearch(ctx: SearchContext, id: string): Promise<void> {
+  const stored = await ctx.tuning.read(id);
+  if (!stored || isTerminal(stored.job)) return;
+  const { tenant } = stored;
+  let t: TuningJob = { ...stored.job, status: 'running' };
+  t = { ...t, leaderboard: await collectTrials(ctx, tenant, t.leaderboard, t.request.metric) };
+  const budgetMs = (t.request.maxRuntimeSeconds ?? ctx.limits.MAX_RUNTIME_SECONDS) * 1000;
+  const cancel = await ctx.tuning.cancelRequested(id);
+  const overTime = ctx.now().getTime() - Date.parse(t.createdAt) > budgetMs;
+  const dataset = await ctx.datasets.get(tenant, t.request.datasetId);
+  if (cancel || overTime || !dataset) {
+    await stopRunningTrials(ctx, t.leaderboard);
+    const leaderboard = await collectTrials(ctx, tenant, t.leaderboard, t.request.metric);
+    t = { ...t, cancelRequested: cancel, leaderboard };
+  } else {
+    t = await scheduleTrials(ctx, tenant, t, dataset);
+  }
+  if (t.leaderboard.every((x) => x.state !== 'running')) t = await finishSearch(ctx, tenant, t, cancel);
+  await ctx.tuning.put(tenant, { ...t, leaderboard: rankTrials(t.leaderboard, t.request.metric) });
+}
+
+/** Moves searches on (see the file's header): safe to call any time, from any process. */
 export function createTuningCoordinator(deps: TuningDeps) {
-  const now = deps.now ?? (() => new Date());
-
-  async function launch(tenant: TenantId, t: TuningJob, trial: Trial, rung: number, dataset: Dataset) {
-    const input = trialSpecInput(t.request, trial.params, t.rungEpochs[rung]);
-    const job = newTrainingJob(newId('job'), resolveSpec(input, dataset, deps.limits), now().toISOString());
-    await deps.jobs.create(tenant, job);
-    await deps.tuning.linkTrial(job.id, t.id);
-    await deps.queue.enqueue(tenant, job.id);
-    return { ...trial, rung, state: 'running' as const, jobId: job.id };
-  }
-
-  async function collect(tenant: TenantId, trials: Trial[], metric: TuningMetric): Promise<Trial[]> {
-    return Promise.all(
-      trials.map(async (trial) =>
-        trial.state === 'running'
-          ? trialAfter(trial, await deps.jobs.get(tenant, trial.jobId), metric)
-          : trial,
-      ),
-    );
-  }
-
-  async function stopRunning(tenant: TenantId, trials: Trial[]) {
-    for (const trial of trials.filter((x) => x.state === 'running')) {
-      const at = now().toISOString();
-      const res = await deps.jobs.update(trial.jobId, (current) => requestCancel(current, at));
-      if (res.written) await deps.events.publish(trial.jobId, { type: 'cancel' }).catch(() => {});
-    }
-  }
-
-  async function finish(tenant: TenantId, t: TuningJob, cancelled: boolean): Promise<TuningJob> {
-    const top = t.rungEpochs.length - 1;
-    const board = rankTrials(t.leaderboard, t.request.metric).map((x) =>
-      x.state === 'completed' && x.rung < top ? { ...x, state: 'stopped' as const } : x,
-    );
-    const best = board.find((x) => x.modelId !== null && x.rungMetrics.length > 0) ?? null;
-    const model = best?.modelId ? await deps.models.get(tenant, best.modelId) : null;
-    const done: TuningJob = {
-      ...t,
-      status: cancelled ? 'cancelled' : model ? 'succeeded' : 'failed',
-      leaderboard: board,
-      bestTrial: best?.index ?? null,
-      modelId: model?.id ?? null,
-      test: (model?.metrics.test as Record<string, unknown> | null) ?? null,
-      error: cancelled || model ? null : 'no trial produced a model',
-      finishedAt: now().toISOString(),
-    };
-    await deps.tuning.setActive(t.id, false);
-    await deps.emit?.(tenant, 'tuning-job.finished', { ...done, leaderboard: undefined }).catch(() => 0);
-    return done;
-  }
-
-  /** Launches promotions (highest rung first), then new trials, while fewer than parallelTrials run. */
-  async function schedule(tenant: TenantId, t: TuningJob, dataset: Dataset): Promise<TuningJob> {
-    const { request } = t;
-    let board = t.leaderboard;
-    let started = t.trialsStarted;
-    const params = sampleTrials(request.searchSpace ?? {}, request.seed, request.maxTrials);
-    for (;;) {
-      if (board.filter((x) => x.state === 'running').length >= request.parallelTrials) break;
-      let next: { trial: Trial; rung: number } | null = null;
-      for (let k = t.rungEpochs.length - 2; k >= 0 && !next; k--) {
-        const [first] = promotable(board, k, request.reductionFactor, request.metric);
-        if (first) next = { trial: first, rung: k + 1 };
-      }
-      if (!next && started < request.maxTrials) {
-        const trial: Trial = {
-          index: started,
-          params: params[started],
-          rung: 0,
-          state: 'running',
-          jobId: '',
-          rungMetrics: [],
-          modelId: null,
-        };
-        next = { trial, rung: 0 };
-        started += 1;
-        board = [...board, trial];
-      }
-      if (!next) break;
-      const launched = await launch(tenant, t, next.trial, next.rung, dataset);
-      board = board.map((x) => (x.index === launched.index ? launched : x));
-    }
-    return { ...t, leaderboard: board, trialsStarted: started };
-  }
-
-  async function step(id: string): Promise<void> {
-    const stored = await deps.tuning.read(id);
-    if (!stored || isTerminal(stored.job)) return;
-    const { tenant } = stored;
-    let t: TuningJob = { ...stored.job, status: 'running' };
-    t = { ...t, leaderboard: await collect(tenant, t.leaderboard, t.request.metric) };
-    const budgetMs = (t.request.maxRuntimeSeconds ?? deps.limits.MAX_RUNTIME_SECONDS) * 1000;
-    const cancel = await deps.tuning.cancelRequested(id);
-    const overTime = now().getTime() - Date.parse(t.createdAt) > budgetMs;
-    const dataset = await deps.datasets.get(tenant, t.request.datasetId);
-    if (cancel || overTime || !dataset) {
-      await stopRunning(tenant, t.leaderboard);
-      t = {
-        ...t,
-        cancelRequested: cancel,
-        leaderboard: await collect(tenant, t.leaderboard, t.request.metric),
-      };
-      if (t.leaderboard.every((x) => x.state !== 'running')) t = await finish(tenant, t, cancel);
-    } else {
-      t = await schedule(tenant, t, dataset);
-      if (t.leaderboard.every((x) => x.state !== 'running')) t = await finish(tenant, t, false);
-    }
-    await deps.tuning.put(tenant, { ...t, leaderboard: rankTrials(t.leaderboard, t.request.metric) });
-  }
-
+  const ctx: SearchContext = { ...deps, now: deps.now ?? (() => new Date()) };
   return {
     /** One step under the search's lock; a caller that finds it held leaves a note for the holder. */
     async advance(id: string): Promise<void> {
@@ -480,7 +515,7 @@ export function createTuningCoordinator(deps: TuningDeps) {
         return;
       }
       try {
-        do await step(id);
+        do await stepSearch(ctx, id);
         while (await deps.tuning.takeDirty(id));
       } finally {
         await deps.tuning.unlock(id);
