@@ -41,7 +41,7 @@ async function expectNoOrphans(jobId: string) {
 describe('a worker that lost its lock', () => {
   it('when a frozen worker is continued after another took its job over, then the job has one result, one model and each epoch once', async () => {
     const pair = [await stack.startWorker('worker-a'), await stack.startWorker('worker-b')];
-    const job = await stack.submit(longRegression(friedman, EPOCHS));
+    const job = await stack.submitRetrying(longRegression(friedman, EPOCHS));
     const { runner: frozen, others } = await runnerOf(pair, job.id, 1);
     const successor = others[0];
     await stack.waitFor(job.id, (j) => j.progress.epoch >= 5);
@@ -80,7 +80,7 @@ describe('a worker that lost its lock', () => {
 
   it('when a frozen worker is continued only after another finished its job, then the result stands and nothing is left behind', async () => {
     const pair = [await stack.startWorker('worker-c'), await stack.startWorker('worker-d')];
-    const job = await stack.submit(longRegression(friedman, EPOCHS));
+    const job = await stack.submitRetrying(longRegression(friedman, EPOCHS));
     const { runner: frozen, others } = await runnerOf(pair, job.id, 1);
     const successor = others[0];
     await stack.waitFor(job.id, (j) => j.progress.epoch >= 5);

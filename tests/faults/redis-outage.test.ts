@@ -32,8 +32,8 @@ const expectFastUnavailable = (reply: Reply, what: string) => {
 
 describe('Redis outage', () => {
   it('when Redis dies and comes back, then creating requests answer 503 quickly meanwhile and every accepted job finishes', async () => {
-    const running = await stack.submit(longRegression(friedman, 250));
-    const queued = await stack.submit(longRegression(friedman, 30));
+    const running = await stack.submitRetrying(longRegression(friedman, 250));
+    const queued = await stack.submitRetrying(longRegression(friedman, 30));
     await stack.waitFor(running.id, (j) => j.progress.epoch >= 3);
     expect((await stack.job(queued.id)).status).toBe('queued');
 
@@ -86,7 +86,7 @@ describe('Redis outage', () => {
       expect(await stack.modelsOf(job.id)).toHaveLength(1);
     }
     // The worker reconnected by itself: a job submitted after the outage runs too.
-    const after = await stack.submit(longRegression(friedman, 5));
+    const after = await stack.submitRetrying(longRegression(friedman, 5));
     expect((await stack.waitFor(after.id, terminal, 30_000)).status).toBe('succeeded');
     expect(worker.alive()).toBe(true);
     expect(stack.api.alive()).toBe(true);

@@ -31,7 +31,7 @@ const EPOCHS = 250;
 describe('SIGTERM on a worker', () => {
   it('when a worker is told to stop mid-training, then it hands the job back and exits 0 within 25 s, and another worker finishes it', async () => {
     const pair = [await stack.startWorker('worker-a'), await stack.startWorker('worker-b')];
-    const job = await stack.submit(longRegression(friedman, EPOCHS));
+    const job = await stack.submitRetrying(longRegression(friedman, EPOCHS));
     const { runner: leaving, others } = await runnerOf(pair, job.id, 1);
     const staying = others[0];
     await stack.waitFor(job.id, (j) => j.progress.epoch >= 5);

@@ -36,7 +36,7 @@ const EPOCHS = 250;
 describe('a worker killed mid-training', () => {
   it('when the worker running a job is SIGKILLed, then another worker resumes it from the checkpoint and the weights equal an uninterrupted run', async () => {
     const pair = [await stack.startWorker('worker-a'), await stack.startWorker('worker-b')];
-    const job = await stack.submit(longRegression(friedman, EPOCHS));
+    const job = await stack.submitRetrying(longRegression(friedman, EPOCHS));
     const { runner: first, others } = await runnerOf(pair, job.id, 1);
     const second = others[0];
     await stack.waitFor(job.id, (j) => j.progress.epoch >= 5);
@@ -62,7 +62,7 @@ describe('a worker killed mid-training', () => {
 
     // The same spec and seed, trained without interruption by the surviving worker.
     const straight = await stack.waitFor(
-      (await stack.submit(longRegression(friedman, EPOCHS))).id,
+      (await stack.submitRetrying(longRegression(friedman, EPOCHS))).id,
       terminal,
       60_000,
     );
@@ -75,7 +75,7 @@ describe('a worker killed mid-training', () => {
 
 describe('a job that kills every worker that starts it', () => {
   it('when each worker is SIGKILLed as it starts the job, then the job ends failed with workerCrashed after a bounded number of attempts', async () => {
-    const job = await stack.submit(longRegression(friedman, 2000));
+    const job = await stack.submitRetrying(longRegression(friedman, 2000));
     const kills: number[] = [];
     let current: JobView = job;
     let worker: ServiceProcess | null = null;
@@ -113,7 +113,7 @@ describe('a job that kills every worker that starts it', () => {
 describe('a diverging job', () => {
   it('when the loss becomes non-finite, then the job fails with diverged, is not retried and leaves no model', async () => {
     const worker = await stack.startWorker('diverge');
-    const job = await stack.submit({
+    const job = await stack.submitRetrying({
       datasetId: friedman,
       target: 'y',
       preprocessing: { scaling: 'none' },
