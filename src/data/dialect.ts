@@ -45,6 +45,114 @@ export interface DecodedText {
   charset: () => string;
 }
 
+/** Where decoding stands: the charset in force and the row (1-based) the next text starts on. */
+interface DecodeState {
+  charset: string;
+  lines: number;
+}
+
+/** Fails with a `notText` CsvError naming the row if the text has a NUL byte; else counts its rows. */
+function checkText(state: DecodeState, text: string): void {
+  const nul = text.indexOf('\0');
+  if (nul >= 0) {
+    const row = state.lines + countNewlines(text, nul);
+    throw new CsvError(
+      'notText',
+      `row ${row} contains a NUL byte: the file is not text (or is UTF-16 without a BOM: declare charset=utf-16le)`,
+      row,
+    );
+  }
+  state.lines += countNewlines(text, text.length);
+}
+
+/** The `notText` CsvError for bytes not valid in `charset` at `row` (or cut off at the file's end). */
+function invalidText(charset: string, row: number, atEnd: boolean): CsvError {
+  const what = atEnd
+    ? `the file ends in the middle of a ${charset} character (row ${row})`
+    : `row ${row} is not valid ${charset} text`;
+  return new CsvError(
+    'notText',
+    `${what}: ${charset === 'utf-8' ? FIX_CHARSET : `check the declared charset (${charset})`}`,
+    row,
+  );
+}
+
+/**
+ * Decodes one chunk with a streaming fatal decoder; on invalid bytes, throws `invalidText` at the
+ * row of the first bad character (found by a lenient decode of the same chunk).
+ */
+function decodeChunk(
+  decoder: InstanceType<typeof TextDecoder>,
+  state: DecodeState,
+  bytes: Uint8Array,
+): string {
+  try {
+    return decoder.decode(bytes, { stream: true });
+  } catch {
+    const lenient = new TextDecoder(state.charset).decode(bytes);
+    const at = lenient.indexOf('\uFFFD');
+    throw invalidText(state.charset, state.lines + countNewlines(lenient, at < 0 ? 0 : at), false);
+  }
+}
+
+/** A text already decoded, checked, without its BOM. */
+async function* decodeString(state: DecodeState, source: string): AsyncGenerator<string> {
+  checkText(state, source);
+  yield source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
+}
+
+/**
+ * Decodes a stream of byte (or already decoded string) chunks. The first three bytes are held
+ * until a BOM can be recognised; a BOM sets `state.charset` and is dropped by the decoder.
+ */
+async function* decodeStream(
+  state: DecodeState,
+  source: AsyncIterable<Uint8Array | string>,
+): AsyncGenerator<string> {
+  let decoder: InstanceType<typeof TextDecoder> | null = null;
+  let head: Uint8Array | null = new Uint8Array(0); // the first bytes, until a BOM can be recognised
+  const decodeChecked = (bytes: Uint8Array): string => {
+    if (!decoder) {
+      state.charset = sniffBom(bytes) ?? state.charset;
+      decoder = new TextDecoder(state.charset, { fatal: true });
+    }
+    const text = decodeChunk(decoder, state, bytes);
+    checkText(state, text);
+    return text;
+  };
+  for await (const chunk of source) {
+    if (typeof chunk === 'string') {
+      checkText(state, chunk);
+      yield chunk;
+      continue;
+    }
+    let bytes = chunk;
+    if (head) {
+      bytes = head.length > 0 ? new Uint8Array([...head, ...chunk]) : chunk;
+      if (bytes.length < 3) {
+        head = bytes;
+        continue;
+      }
+      head = null;
+    }
+    const text = decodeChecked(bytes);
+    if (text.length > 0) yield text;
+  }
+  if (head) {
+    // A file of fewer than three bytes.
+    const text = decodeChecked(head);
+    if (text.length > 0) yield text;
+  }
+  let tail = '';
+  try {
+    tail = decoder ? (decoder as InstanceType<typeof TextDecoder>).decode() : '';
+  } catch {
+    throw invalidText(state.charset, state.lines, true);
+  }
+  checkText(state, tail);
+  if (tail.length > 0) yield tail;
+}
+
 /**
  * Decodes the source in the declared charset (default UTF-8; a BOM overrides it). Bytes that are
  * not valid in that charset fail with a `notText` CsvError naming the row and how to fix it, as do
@@ -54,87 +162,9 @@ export function openDecoder(
   source: AsyncIterable<Uint8Array | string> | string,
   declared?: string,
 ): DecodedText {
-  let charset = charsetName(declared ?? 'utf-8') ?? 'utf-8';
-  let lines = 1;
-  const check = (text: string): void => {
-    const nul = text.indexOf('\0');
-    if (nul >= 0) {
-      const row = lines + countNewlines(text, nul);
-      throw new CsvError(
-        'notText',
-        `row ${row} contains a NUL byte: the file is not text (or is UTF-16 without a BOM: declare charset=utf-16le)`,
-        row,
-      );
-    }
-    lines += countNewlines(text, text.length);
-  };
-  const invalid = (row: number, atEnd: boolean): CsvError => {
-    const what = atEnd
-      ? `the file ends in the middle of a ${charset} character (row ${row})`
-      : `row ${row} is not valid ${charset} text`;
-    return new CsvError(
-      'notText',
-      `${what}: ${charset === 'utf-8' ? FIX_CHARSET : `check the declared charset (${charset})`}`,
-      row,
-    );
-  };
-  async function* chunks(): AsyncGenerator<string> {
-    if (typeof source === 'string') {
-      check(source);
-      yield source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
-      return;
-    }
-    let decoder: InstanceType<typeof TextDecoder> | null = null;
-    let head: Uint8Array | null = new Uint8Array(0); // the first bytes, until a BOM can be recognised
-    const decode = (bytes: Uint8Array): string => {
-      try {
-        return decoder!.decode(bytes, { stream: true });
-      } catch {
-        // Locate the bad bytes: the first replacement character a lenient decode of this chunk gives.
-        const lenient = new TextDecoder(charset).decode(bytes);
-        const at = lenient.indexOf('\uFFFD');
-        throw invalid(lines + countNewlines(lenient, at < 0 ? 0 : at), false);
-      }
-    };
-    for await (const chunk of source) {
-      if (typeof chunk === 'string') {
-        check(chunk);
-        yield chunk;
-        continue;
-      }
-      let bytes = chunk;
-      if (head) {
-        bytes = head.length > 0 ? new Uint8Array([...head, ...chunk]) : chunk;
-        if (bytes.length < 3) {
-          head = bytes;
-          continue;
-        }
-        head = null;
-        charset = sniffBom(bytes) ?? charset;
-        decoder = new TextDecoder(charset, { fatal: true });
-      }
-      const text = decode(bytes);
-      check(text);
-      if (text.length > 0) yield text;
-    }
-    if (head) {
-      // A file of fewer than three bytes.
-      charset = sniffBom(head) ?? charset;
-      decoder = new TextDecoder(charset, { fatal: true });
-      const text = decode(head);
-      check(text);
-      if (text.length > 0) yield text;
-    }
-    let tail = '';
-    try {
-      tail = decoder ? decoder.decode() : '';
-    } catch {
-      throw invalid(lines, true);
-    }
-    check(tail);
-    if (tail.length > 0) yield tail;
-  }
-  return { chunks: chunks(), charset: () => charset };
+  const state: DecodeState = { charset: charsetName(declared ?? 'utf-8') ?? 'utf-8', lines: 1 };
+  const chunks = typeof source === 'string' ? decodeString(state, source) : decodeStream(state, source);
+  return { chunks, charset: () => state.charset };
 }
 
 /** Splits a sample into its first records' lines, keeping quoted newlines inside their record. */

@@ -93,84 +93,113 @@ export function signWebhook(secret: string, messageId: string, at: Date, body: s
   return new Webhook(secret).sign(messageId, at, body);
 }
 
-export function createWebhookTransport(options: {
+/** The options of the transport: whether private addresses may be called, and the answer deadline (ms). */
+interface TransportOptions {
   allowPrivate: boolean;
   timeoutMs: number;
-}): WebhookTransport {
-  const check = (address: string) => (options.allowPrivate ? null : addressRefusal(address));
-  const checkHost = (host: string, address: string) =>
-    options.allowPrivate ? null : hostRefusal(host, address);
+}
 
-  // The socket's own lookup: resolve, then refuse if any address is off limits.
-  const guardedLookup = (
-    hostname: string,
-    opts: LookupOptions,
-    callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
-  ) => {
+/** Why a host may not be called because of one of its resolved addresses, or null (always when private is allowed). */
+function resolvedRefusal(host: string, addresses: LookupAddress[], allowPrivate: boolean): string | null {
+  if (allowPrivate) return null;
+  for (const a of addresses) {
+    const refusal = hostRefusal(host, a.address);
+    if (refusal) return refusal;
+  }
+  return null;
+}
+
+type LookupCallback = (
+  err: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/**
+ * A `lookup` for the socket itself: resolves the host, then fails with RefusedAddressError if any
+ * of its addresses is off limits (unless private addresses are allowed), so a rebinding is caught.
+ */
+function guardedLookup(allowPrivate: boolean) {
+  return (hostname: string, opts: LookupOptions, callback: LookupCallback): void => {
     dnsLookup(hostname, { ...opts, all: true }, (err, addresses) => {
       if (err) return callback(err, '');
-      for (const a of addresses) {
-        const refusal = checkHost(hostname, a.address);
-        if (refusal) return callback(new RefusedAddressError(`refused: ${refusal}`), '');
-      }
+      const refusal = resolvedRefusal(hostname, addresses, allowPrivate);
+      if (refusal) return callback(new RefusedAddressError(`refused: ${refusal}`), '');
       if (opts.all) return callback(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
+}
 
-  async function refusal(url: string): Promise<string | null> {
-    const shape = urlShape(url);
-    if ('refusal' in shape) return shape.refusal;
-    const { host } = shape;
-    if (isIP(host)) return check(host);
-    return new Promise((resolve) => {
-      dnsLookup(host, { all: true }, (err, addresses) => {
-        if (err) return resolve(`${host} does not resolve (${err.code ?? err.message})`);
-        for (const a of addresses) {
-          const r = checkHost(host, a.address);
-          if (r) return resolve(r);
-        }
-        resolve(null);
-      });
+/**
+ * Why a webhook URL may not be registered (its shape, a name that does not resolve, or an
+ * off-limits address it resolves to), or null when it may.
+ */
+async function urlRefusal(url: string, allowPrivate: boolean): Promise<string | null> {
+  const shape = urlShape(url);
+  if ('refusal' in shape) return shape.refusal;
+  const { host } = shape;
+  if (isIP(host)) return allowPrivate ? null : addressRefusal(host);
+  return new Promise((resolve) => {
+    dnsLookup(host, { all: true }, (err, addresses) => {
+      if (err) return resolve(`${host} does not resolve (${err.code ?? err.message})`);
+      resolve(resolvedRefusal(host, addresses, allowPrivate));
     });
-  }
+  });
+}
 
-  function post(url: string, headers: Record<string, string>, body: string): Promise<number> {
-    const target = new URL(url);
-    const host = target.hostname.replace(/^\[|\]$/g, '');
-    if (isIP(host)) {
-      const r = check(host);
-      if (r) return Promise.reject(new RefusedAddressError(`refused: ${r}`));
-    }
-    const client = target.protocol === 'https:' ? https : http;
-    return new Promise<number>((resolve, reject) => {
-      const req = client.request(
-        target,
-        {
-          method: 'POST',
-          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-          lookup: guardedLookup as never,
-          timeout: options.timeoutMs,
-        },
-        (res) => {
-          let read = 0;
-          res.on('data', (chunk: Buffer) => {
-            read += chunk.length;
-            if (read > MAX_RESPONSE_BYTES) res.destroy();
-          });
-          res.on('close', () => resolve(res.statusCode ?? 0));
-          res.on('error', () => resolve(res.statusCode ?? 0));
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-      req.on('error', (err: NodeJS.ErrnoException) =>
-        reject(
-          err instanceof RefusedAddressError ? err : new Error(`${err.code ?? 'error'}: ${err.message}`),
-        ),
-      );
-      req.end(body);
-    });
+/**
+ * POSTs the body and resolves with the receiver's status code (0 if it gave none), reading at
+ * most MAX_RESPONSE_BYTES of the answer. Rejects with RefusedAddressError for an off-limits
+ * address, or an Error naming the network failure or the missed deadline.
+ */
+function postOnce(
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  options: TransportOptions,
+): Promise<number> {
+  const target = new URL(url);
+  const host = target.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) {
+    const r = options.allowPrivate ? null : addressRefusal(host);
+    if (r) return Promise.reject(new RefusedAddressError(`refused: ${r}`));
   }
+  const client = target.protocol === 'https:' ? https : http;
+  return new Promise<number>((resolve, reject) => {
+    const req = client.request(
+      target,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        lookup: guardedLookup(options.allowPrivate) as never,
+        timeout: options.timeoutMs,
+      },
+      (res) => {
+        let read = 0;
+        res.on('data', (chunk: Buffer) => {
+          read += chunk.length;
+          if (read > MAX_RESPONSE_BYTES) res.destroy();
+        });
+        res.on('close', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    req.on('error', (err: NodeJS.ErrnoException) =>
+      reject(err instanceof RefusedAddressError ? err : new Error(`${err.code ?? 'error'}: ${err.message}`)),
+    );
+    req.end(body);
+  });
+}
 
-  return { refusal, post };
+/**
+ * The webhook transport over node:http(s): `refusal` vets a URL when it is registered, `post`
+ * delivers one signed request, re-checking every address the host resolves to at connect time.
+ */
+export function createWebhookTransport(options: TransportOptions): WebhookTransport {
+  return {
+    refusal: (url) => urlRefusal(url, options.allowPrivate),
+    post: (url, headers, body) => postOnce(url, headers, body, options),
+  };
 }
