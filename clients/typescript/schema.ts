@@ -761,11 +761,15 @@ export interface components {
             modelId: string;
         };
         ColumnSummary: {
+            /** @description Distinct values (the classes of a classification on this column), when at most 1000 */
+            distinctValues?: number;
             max: number | null;
             mean: number | null;
             min: number | null;
             missing: number;
             name: string;
+            /** @description How many of the distinct values are on fewer than 3 rows (too rare for every split) */
+            rareValues?: number;
             /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
             reason?: string;
             std: number | null;
@@ -814,11 +818,15 @@ export interface components {
             type: "datetime";
         };
         ColumnSummaryInput: {
+            /** @description Distinct values (the classes of a classification on this column), when at most 1000 */
+            distinctValues?: number;
             max: number | null;
             mean: number | null;
             min: number | null;
             missing: number;
             name: string;
+            /** @description How many of the distinct values are on fewer than 3 rows (too rare for every split) */
+            rareValues?: number;
             /** @description Why the column has this type, where it is not obvious (forced, codes, stray tokens) */
             reason?: string;
             std: number | null;
@@ -4143,34 +4151,40 @@ export interface operations {
                      *         {
                      *           "columns": [
                      *             {
+                     *               "distinctValues": 35,
                      *               "max": 7.9,
                      *               "mean": 5.843333333333335,
                      *               "min": 4.3,
                      *               "missing": 0,
                      *               "name": "sepal_length",
+                     *               "rareValues": 11,
                      *               "std": 0.8253012917851409,
                      *               "type": "numeric"
                      *             },
                      *             {
+                     *               "distinctValues": 23,
                      *               "max": 4.4,
                      *               "mean": 3.057333333333334,
                      *               "min": 2,
                      *               "missing": 0,
                      *               "name": "sepal_width",
+                     *               "rareValues": 6,
                      *               "std": 0.43441096773549437,
                      *               "type": "numeric"
                      *             },
                      *             {
+                     *               "distinctValues": 43,
                      *               "max": 6.9,
                      *               "mean": 3.7580000000000027,
                      *               "min": 1,
                      *               "missing": 0,
                      *               "name": "petal_length",
+                     *               "rareValues": 21,
                      *               "std": 1.7594040657753032,
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T02:56:18.149Z",
+                     *           "createdAt": "2026-12-01T04:06:03.583Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4182,7 +4196,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *           "id": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4329,34 +4343,40 @@ export interface operations {
                      * @example {
                      *       "columns": [
                      *         {
+                     *           "distinctValues": 35,
                      *           "max": 7.9,
                      *           "mean": 5.843333333333335,
                      *           "min": 4.3,
                      *           "missing": 0,
                      *           "name": "sepal_length",
+                     *           "rareValues": 11,
                      *           "std": 0.8253012917851409,
                      *           "type": "numeric"
                      *         },
                      *         {
+                     *           "distinctValues": 23,
                      *           "max": 4.4,
                      *           "mean": 3.057333333333334,
                      *           "min": 2,
                      *           "missing": 0,
                      *           "name": "sepal_width",
+                     *           "rareValues": 6,
                      *           "std": 0.43441096773549437,
                      *           "type": "numeric"
                      *         },
                      *         {
+                     *           "distinctValues": 43,
                      *           "max": 6.9,
                      *           "mean": 3.7580000000000027,
                      *           "min": 1,
                      *           "missing": 0,
                      *           "name": "petal_length",
+                     *           "rareValues": 21,
                      *           "std": 1.7594040657753032,
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:56:18.149Z",
+                     *       "createdAt": "2026-12-01T04:06:03.583Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4364,7 +4384,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *       "id": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4522,34 +4542,40 @@ export interface operations {
                      * @example {
                      *       "columns": [
                      *         {
+                     *           "distinctValues": 35,
                      *           "max": 7.9,
                      *           "mean": 5.843333333333335,
                      *           "min": 4.3,
                      *           "missing": 0,
                      *           "name": "sepal_length",
+                     *           "rareValues": 11,
                      *           "std": 0.8253012917851409,
                      *           "type": "numeric"
                      *         },
                      *         {
+                     *           "distinctValues": 23,
                      *           "max": 4.4,
                      *           "mean": 3.057333333333334,
                      *           "min": 2,
                      *           "missing": 0,
                      *           "name": "sepal_width",
+                     *           "rareValues": 6,
                      *           "std": 0.43441096773549437,
                      *           "type": "numeric"
                      *         },
                      *         {
+                     *           "distinctValues": 43,
                      *           "max": 6.9,
                      *           "mean": 3.7580000000000027,
                      *           "min": 1,
                      *           "missing": 0,
                      *           "name": "petal_length",
+                     *           "rareValues": 21,
                      *           "std": 1.7594040657753032,
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:56:18.149Z",
+                     *       "createdAt": "2026-12-01T04:06:03.583Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4557,7 +4583,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *       "id": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4842,34 +4868,40 @@ export interface operations {
                      * @example {
                      *       "columns": [
                      *         {
+                     *           "distinctValues": 35,
                      *           "max": 7.9,
                      *           "mean": 5.843333333333335,
                      *           "min": 4.3,
                      *           "missing": 0,
                      *           "name": "sepal_length",
+                     *           "rareValues": 11,
                      *           "std": 0.8253012917851409,
                      *           "type": "numeric"
                      *         },
                      *         {
+                     *           "distinctValues": 23,
                      *           "max": 4.4,
                      *           "mean": 3.057333333333334,
                      *           "min": 2,
                      *           "missing": 0,
                      *           "name": "sepal_width",
+                     *           "rareValues": 6,
                      *           "std": 0.43441096773549437,
                      *           "type": "numeric"
                      *         },
                      *         {
+                     *           "distinctValues": 43,
                      *           "max": 6.9,
                      *           "mean": 3.7580000000000027,
                      *           "min": 1,
                      *           "missing": 0,
                      *           "name": "petal_length",
+                     *           "rareValues": 21,
                      *           "std": 1.7594040657753032,
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T02:56:18.149Z",
+                     *       "createdAt": "2026-12-01T04:06:03.583Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4881,7 +4913,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *       "id": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5105,8 +5137,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T02:56:20.775Z",
-                     *           "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *           "createdAt": "2026-12-01T04:06:07.005Z",
+                     *           "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *           "epochsTrained": 409,
                      *           "featureImportance": [
                      *             {
@@ -5139,8 +5171,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_dyp7gw3X5Q7xqMXx6ZMpucVE",
-                     *           "jobId": "job_LeDHr0ubDr2GdukT1pYrIoDS",
+                     *           "id": "mdl_AORu7I26u4V9VRawKNJoT14k",
+                     *           "jobId": "job_aXEY0ePpQhunSaVavjCamo97",
                      *           "metrics": {
                      *             "test": {
                      *               "accuracy": 0.9583333333333334,
@@ -5553,8 +5585,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T02:56:20.775Z",
-                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *       "createdAt": "2026-12-01T04:06:07.005Z",
+                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *       "epochsTrained": 409,
                      *       "featureImportance": [
                      *         {
@@ -5587,8 +5619,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_dyp7gw3X5Q7xqMXx6ZMpucVE",
-                     *       "jobId": "job_LeDHr0ubDr2GdukT1pYrIoDS",
+                     *       "id": "mdl_AORu7I26u4V9VRawKNJoT14k",
+                     *       "jobId": "job_aXEY0ePpQhunSaVavjCamo97",
                      *       "metrics": {
                      *         "test": {
                      *           "accuracy": 0.9583333333333334,
@@ -6107,7 +6139,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T02:56:22.890Z",
+                     *       "exportedAt": "2026-12-01T04:06:07.531Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6173,8 +6205,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T02:56:22.870Z",
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "createdAt": "2026-12-01T04:06:07.433Z",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6207,8 +6239,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_3hUPwJIhPNfz4KaNMOfVkDJd",
-                     *         "jobId": "job_Xz8FnmrFs7WDIjoXkiVRQFKM",
+                     *         "id": "mdl_sqF9T4H8ywVe0ZLXzAdVJqIL",
+                     *         "jobId": "job_xjanPkmeGbTTXAueeRed5tZn",
                      *         "metrics": {
                      *           "test": {
                      *             "accuracy": 0.041666666666666664,
@@ -7021,7 +7053,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T02:56:22.890Z",
+                 *       "exportedAt": "2026-12-01T04:06:07.531Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -7087,8 +7119,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T02:56:22.870Z",
-                 *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                 *         "createdAt": "2026-12-01T04:06:07.433Z",
+                 *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -7121,8 +7153,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_3hUPwJIhPNfz4KaNMOfVkDJd",
-                 *         "jobId": "job_Xz8FnmrFs7WDIjoXkiVRQFKM",
+                 *         "id": "mdl_sqF9T4H8ywVe0ZLXzAdVJqIL",
+                 *         "jobId": "job_xjanPkmeGbTTXAueeRed5tZn",
                  *         "metrics": {
                  *           "test": {
                  *             "accuracy": 0.041666666666666664,
@@ -7478,8 +7510,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T02:56:22.899Z",
-                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *       "createdAt": "2026-12-01T04:06:07.537Z",
+                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -7512,13 +7544,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_6bJOdz3pPgBfGImwS05361bH",
+                     *       "id": "mdl_biZegG6zJE0pdWZ2YKySAupO",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T02:56:22.890Z",
-                     *         "modelId": "mdl_3hUPwJIhPNfz4KaNMOfVkDJd",
-                     *         "trainedAt": "2026-12-01T02:56:22.870Z"
+                     *         "exportedAt": "2026-12-01T04:06:07.531Z",
+                     *         "modelId": "mdl_sqF9T4H8ywVe0ZLXzAdVJqIL",
+                     *         "trainedAt": "2026-12-01T04:06:07.433Z"
                      *       },
-                     *       "jobId": "job_Xz8FnmrFs7WDIjoXkiVRQFKM",
+                     *       "jobId": "job_xjanPkmeGbTTXAueeRed5tZn",
                      *       "metrics": {
                      *         "test": {
                      *           "accuracy": 0.041666666666666664,
@@ -7941,20 +7973,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T02:56:20.775Z",
+                     *               "endedAt": "2026-12-01T04:06:07.005Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T02:56:19.753Z"
+                     *               "startedAt": "2026-12-01T04:06:06.123Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T02:56:19.740Z",
-                     *           "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *           "createdAt": "2026-12-01T04:06:06.073Z",
+                     *           "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T02:56:20.775Z",
+                     *           "finishedAt": "2026-12-01T04:06:07.005Z",
                      *           "history": [],
-                     *           "id": "job_LeDHr0ubDr2GdukT1pYrIoDS",
-                     *           "modelId": "mdl_dyp7gw3X5Q7xqMXx6ZMpucVE",
+                     *           "id": "job_aXEY0ePpQhunSaVavjCamo97",
+                     *           "modelId": "mdl_AORu7I26u4V9VRawKNJoT14k",
                      *           "progress": {
                      *             "epoch": 409,
                      *             "epochs": 500
@@ -7971,7 +8003,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *             "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -8039,7 +8071,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T02:56:19.753Z",
+                     *           "startedAt": "2026-12-01T04:06:06.123Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -8137,7 +8169,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                 *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                  *       "target": "species"
                  *     }
                  */
@@ -8163,14 +8195,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 0.4133422363280826,
+                     *         "maxTrainingSeconds": 2.93287493790048,
                      *         "peakMemoryBytes": 32019,
                      *         "probe": {
-                     *           "batches": 16,
-                     *           "rows": 512,
-                     *           "seconds": 0.0037904099999996107
+                     *           "batches": 13,
+                     *           "rows": 416,
+                     *           "seconds": 0.021852106999998795
                      *         },
-                     *         "secondsPerEpoch": 0.0008266844726561651
+                     *         "secondsPerEpoch": 0.0058657498758009595
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -8192,7 +8224,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8286,12 +8318,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:56:19.740Z",
-                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *       "createdAt": "2026-12-01T04:06:06.073Z",
+                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_LeDHr0ubDr2GdukT1pYrIoDS",
+                     *       "id": "job_aXEY0ePpQhunSaVavjCamo97",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -8309,7 +8341,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8570,17 +8602,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T02:56:20.775Z",
+                     *           "endedAt": "2026-12-01T04:06:07.005Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T02:56:19.753Z"
+                     *           "startedAt": "2026-12-01T04:06:06.123Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:56:19.740Z",
-                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *       "createdAt": "2026-12-01T04:06:06.073Z",
+                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:56:20.775Z",
+                     *       "finishedAt": "2026-12-01T04:06:07.005Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -8601,8 +8633,8 @@ export interface operations {
                      *           "valLoss": 1.5492776963977286
                      *         }
                      *       ],
-                     *       "id": "job_LeDHr0ubDr2GdukT1pYrIoDS",
-                     *       "modelId": "mdl_dyp7gw3X5Q7xqMXx6ZMpucVE",
+                     *       "id": "job_aXEY0ePpQhunSaVavjCamo97",
+                     *       "modelId": "mdl_AORu7I26u4V9VRawKNJoT14k",
                      *       "progress": {
                      *         "epoch": 409,
                      *         "epochs": 500
@@ -8619,7 +8651,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8687,7 +8719,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T02:56:19.753Z",
+                     *       "startedAt": "2026-12-01T04:06:06.123Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -8806,22 +8838,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "attempts": [
-                     *         {
-                     *           "attempt": 1,
-                     *           "endedAt": null,
-                     *           "outcome": null,
-                     *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T02:56:21.280Z"
-                     *         }
-                     *       ],
+                     *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T02:56:21.269Z",
-                     *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *       "createdAt": "2026-12-01T04:06:07.370Z",
+                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *       "error": null,
-                     *       "finishedAt": null,
+                     *       "finishedAt": "2026-12-01T04:06:07.399Z",
                      *       "history": [],
-                     *       "id": "job_BisQjggMFKlQpJQHUnCFE3Un",
+                     *       "id": "job_7r0t7aGySKP3c22BMw3OjRU4",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -8839,7 +8863,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8907,8 +8931,8 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T02:56:21.280Z",
-                     *       "status": "running"
+                     *       "startedAt": null,
+                     *       "status": "cancelled"
                      *     }
                      */
                     "application/json": components["schemas"]["TrainingJob"];
@@ -9314,15 +9338,15 @@ export interface operations {
                      *         {
                      *           "bestTrial": 2,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T02:56:23.110Z",
+                     *           "createdAt": "2026-12-01T04:06:07.744Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T02:56:29.337Z",
-                     *           "id": "tun_eYZg5ORE4iPYifzvcSBntEKH",
+                     *           "finishedAt": "2026-12-01T04:06:08.110Z",
+                     *           "id": "tun_uh0ouBpKBhzj2yGbsF0NVn9U",
                      *           "leaderboard": [
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_hADjSF5ntZdJqJIfxZLtypEP",
-                     *               "modelId": "mdl_j5p71B682GBXCinBdEMUaGeq",
+                     *               "jobId": "job_UPBgbsbj7y19Lb6NBnTFXAWq",
+                     *               "modelId": "mdl_ho4Z1fIlNtR8WUAXeD0apj4B",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -9343,8 +9367,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 1,
-                     *               "jobId": "job_aO9XwlCM0rovIJkGhyNrgfxZ",
-                     *               "modelId": "mdl_92Rx3gONtWZNdHxAGZL3ejld",
+                     *               "jobId": "job_oWw8U4FyqLp1UO5o5Ya2ponL",
+                     *               "modelId": "mdl_OVR3XI5K6BH4eGY4D4ZVtq0i",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -9364,8 +9388,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 0,
-                     *               "jobId": "job_q0DwkBDD6ESG3ZxB8JRbyn8w",
-                     *               "modelId": "mdl_scNHq7RgKYZ0ETkUPgcWitbC",
+                     *               "jobId": "job_YzXCXbfYEXe2SY5Opetc2D2D",
+                     *               "modelId": "mdl_xtiYqAn1Pqmnw7XLCzfeG18v",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.1321185247041285,
@@ -9383,9 +9407,9 @@ export interface operations {
                      *               "state": "stopped"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_j5p71B682GBXCinBdEMUaGeq",
+                     *           "modelId": "mdl_ho4Z1fIlNtR8WUAXeD0apj4B",
                      *           "request": {
-                     *             "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *             "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -9576,7 +9600,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                 *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -9604,21 +9628,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 414,
-                     *         "trainingSeconds": 1.9341025236621041,
+                     *         "trainingSeconds": 7.593380382388574,
                      *         "trialRuns": 8
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 1.1352340899755828,
+                     *           "maxTrainingSeconds": 4.456984137488946,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 16,
-                     *             "rows": 1024,
-                     *             "seconds": 0.04284060099999988
+                     *             "batches": 7,
+                     *             "rows": 448,
+                     *             "seconds": 0.07358499700000175
                      *           },
-                     *           "secondsPerEpoch": 0.004671745226236966
+                     *           "secondsPerEpoch": 0.01834149850818496
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -9640,7 +9664,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *           "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -9719,7 +9743,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -9793,14 +9817,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:56:23.110Z",
+                     *       "createdAt": "2026-12-01T04:06:07.744Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_eYZg5ORE4iPYifzvcSBntEKH",
+                     *       "id": "tun_uh0ouBpKBhzj2yGbsF0NVn9U",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_q0DwkBDD6ESG3ZxB8JRbyn8w",
+                     *           "jobId": "job_YzXCXbfYEXe2SY5Opetc2D2D",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9818,7 +9842,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_aO9XwlCM0rovIJkGhyNrgfxZ",
+                     *           "jobId": "job_oWw8U4FyqLp1UO5o5Ya2ponL",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9837,7 +9861,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_nqXcqaNHO4f2chU5vOpYJVdC",
+                     *           "jobId": "job_ihwZoyBHmzCfwA4vvSgjgC2u",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9857,7 +9881,7 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -10027,15 +10051,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 2,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T02:56:23.110Z",
+                     *       "createdAt": "2026-12-01T04:06:07.744Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:56:29.337Z",
-                     *       "id": "tun_eYZg5ORE4iPYifzvcSBntEKH",
+                     *       "finishedAt": "2026-12-01T04:06:08.110Z",
+                     *       "id": "tun_uh0ouBpKBhzj2yGbsF0NVn9U",
                      *       "leaderboard": [
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_hADjSF5ntZdJqJIfxZLtypEP",
-                     *           "modelId": "mdl_j5p71B682GBXCinBdEMUaGeq",
+                     *           "jobId": "job_UPBgbsbj7y19Lb6NBnTFXAWq",
+                     *           "modelId": "mdl_ho4Z1fIlNtR8WUAXeD0apj4B",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -10056,8 +10080,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_aO9XwlCM0rovIJkGhyNrgfxZ",
-                     *           "modelId": "mdl_92Rx3gONtWZNdHxAGZL3ejld",
+                     *           "jobId": "job_oWw8U4FyqLp1UO5o5Ya2ponL",
+                     *           "modelId": "mdl_OVR3XI5K6BH4eGY4D4ZVtq0i",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -10077,8 +10101,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_q0DwkBDD6ESG3ZxB8JRbyn8w",
-                     *           "modelId": "mdl_scNHq7RgKYZ0ETkUPgcWitbC",
+                     *           "jobId": "job_YzXCXbfYEXe2SY5Opetc2D2D",
+                     *           "modelId": "mdl_xtiYqAn1Pqmnw7XLCzfeG18v",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.1321185247041285,
@@ -10096,9 +10120,9 @@ export interface operations {
                      *           "state": "stopped"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_j5p71B682GBXCinBdEMUaGeq",
+                     *       "modelId": "mdl_ho4Z1fIlNtR8WUAXeD0apj4B",
                      *       "request": {
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -10312,14 +10336,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T02:56:29.521Z",
+                     *       "createdAt": "2026-12-01T04:06:08.211Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T02:56:29.855Z",
-                     *       "id": "tun_EMI8hIT7G2OqEPzTHPYxBA6A",
+                     *       "finishedAt": null,
+                     *       "id": "tun_uaTYcF9u8cw7vhSK0CjCOKKV",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_VaWurJ6XHunsUI6MYo3amLxA",
+                     *           "jobId": "job_cDo8uSiprmxgcZbfq1RzrA3j",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -10333,11 +10357,11 @@ export interface operations {
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [],
-                     *           "state": "cancelled"
+                     *           "state": "running"
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_JmERgCIvl03xFTAAzBwCIDve",
+                     *           "jobId": "job_HAxuo6xFikAF1xzrL5LlB7hd",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -10357,7 +10381,7 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_CcR64tsMFdq7sOZS1VCHKnVD",
+                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -10371,7 +10395,7 @@ export interface operations {
                      *         27,
                      *         81
                      *       ],
-                     *       "status": "cancelled",
+                     *       "status": "running",
                      *       "test": null,
                      *       "trialsStarted": 2
                      *     }
@@ -10633,14 +10657,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T02:56:29.900Z",
+                     *           "createdAt": "2026-12-01T04:06:08.386Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_XN73bHivCr4tnivPAoqStmL1",
+                     *           "id": "wh_76kaHKGpokkCOZYM9Tqd9Qbp",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -10761,14 +10785,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:56:29.900Z",
+                     *       "createdAt": "2026-12-01T04:06:08.386Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_XN73bHivCr4tnivPAoqStmL1",
-                     *       "secret": "whsec_CgO8Ohjyin+BuzZwFEJNBsQO9bvtL/1K0Fxg6stdFHU=",
+                     *       "id": "wh_76kaHKGpokkCOZYM9Tqd9Qbp",
+                     *       "secret": "whsec_41bToxhKOxr/Mh51zSm97lvPx6TV9cepi+l7RBf3NVo=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -10904,13 +10928,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:56:29.900Z",
+                     *       "createdAt": "2026-12-01T04:06:08.386Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_XN73bHivCr4tnivPAoqStmL1",
+                     *       "id": "wh_76kaHKGpokkCOZYM9Tqd9Qbp",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -11153,14 +11177,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T02:56:29.900Z",
+                     *       "createdAt": "2026-12-01T04:06:08.386Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_XN73bHivCr4tnivPAoqStmL1",
+                     *       "id": "wh_76kaHKGpokkCOZYM9Tqd9Qbp",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */

@@ -10,7 +10,14 @@ export {
   type ReadHint,
 } from './csv.js';
 export { charsetName, DELIMITERS, type Delimiter } from './dialect.js';
-export { DEFAULT_MISSING_VALUES, isMissingCell, type DecimalMark } from './cells.js';
+export {
+  DEFAULT_MISSING_VALUES,
+  isMissingCell,
+  parseBooleanCell,
+  parseDateCell,
+  parseNumberCell,
+  type DecimalMark,
+} from './cells.js';
 export { writeCsv, writeCsvRows, neutralizeCell } from './csv-write.js';
 export { readCsvRecords, type CsvRecord } from './csv-records.js';
 export { encodeColumns, decodeColumns } from './columns-file.js';
@@ -21,6 +28,8 @@ export {
   COLUMN_TYPES,
   EXCLUDING_WARNINGS,
   MAX_INTEGER_CODES,
+  MAX_COUNTED_VALUES,
+  RARE_CLASS_ROWS,
   type Table,
   type Column,
   type ColumnType,

@@ -76,6 +76,10 @@ export type ColumnSummary = (
       std: number | null;
       /** Count of each value when the column holds at most MAX_INTEGER_CODES distinct integers. */
       valueCounts?: Record<string, number>;
+      /** Distinct present values (the classes a classification on it sees), when at most MAX_COUNTED_VALUES. */
+      distinctValues?: number;
+      /** Of those, the values on fewer than RARE_CLASS_ROWS rows (with distinctValues only). */
+      rareValues?: number;
     }
   | { name: string; type: 'categorical'; missing: number; categories: Record<string, number> }
   | {
@@ -164,7 +168,7 @@ export function describeTable(t: Table): ColumnSummary[] {
         max: some ? s.max : null,
         mean: some ? s.mean : null,
         std: some ? s.std : null,
-        ...integerCounts(c.values),
+        ...valueCounts(c.values),
         ...reason,
       };
     }
@@ -202,19 +206,35 @@ export function describeTable(t: Table): ColumnSummary[] {
   });
 }
 
-/** { valueCounts } when every present value is an integer and there are at most MAX_INTEGER_CODES of them, else {}. */
-function integerCounts(values: Float64Array): { valueCounts?: Record<string, number> } {
+/**
+ * Counts of a numeric column's values, in one pass that stops once more than MAX_COUNTED_VALUES
+ * distinct values are seen (then {}): `distinctValues` and `rareValues` (values on fewer than
+ * RARE_CLASS_ROWS rows), and `valueCounts` too when every value is an integer and there are at most
+ * MAX_INTEGER_CODES of them.
+ */
+function valueCounts(values: Float64Array): {
+  valueCounts?: Record<string, number>;
+  distinctValues?: number;
+  rareValues?: number;
+} {
   const counts = new Map<number, number>();
   for (const v of values) {
     if (Number.isNaN(v)) continue;
-    if (!Number.isInteger(v)) return {};
     counts.set(v, (counts.get(v) ?? 0) + 1);
-    if (counts.size > MAX_INTEGER_CODES) return {};
+    if (counts.size > MAX_COUNTED_VALUES) return {};
   }
   if (counts.size === 0) return {};
-  const valueCounts: Record<string, number> = {};
-  for (const [v, n] of [...counts].sort((a, b) => a[0] - b[0])) valueCounts[String(v)] = n;
-  return { valueCounts };
+  let rareValues = 0;
+  let integers = true;
+  for (const [v, n] of counts) {
+    if (n < RARE_CLASS_ROWS) rareValues++;
+    if (!Number.isInteger(v)) integers = false;
+  }
+  const out = { distinctValues: counts.size, rareValues };
+  if (!integers || counts.size > MAX_INTEGER_CODES) return out;
+  const codes: Record<string, number> = {};
+  for (const [v, n] of [...counts].sort((a, b) => a[0] - b[0])) codes[String(v)] = n;
+  return { valueCounts: codes, ...out };
 }
 
 /** Distinct values and their counts, by count descending, ties by code-unit order. */
@@ -237,6 +257,10 @@ function categoryCounts(values: (string | null)[]): [string, number][] {
 
 /** At most this many distinct integers make a numeric column look like codes (and a target a classification). */
 export const MAX_INTEGER_CODES = 10;
+/** A numeric column's summary counts its distinct values up to this many (the most classes a numeric target can be). */
+export const MAX_COUNTED_VALUES = 1000;
+/** A class on fewer rows than this cannot appear in each of the training, validation and test splits. */
+export const RARE_CLASS_ROWS = 3;
 /** A categorical column with more categories than this, and more than half as many as rows, is very-high-cardinality. */
 export const HIGH_CARDINALITY = 50;
 /** Below this many rows nothing is called ID-like (a tiny table is unique per row by chance). */

@@ -1,7 +1,15 @@
 // What a job makes of its dataset's columns when the spec leaves it open: the column types in force
 // (the dataset's, with the job's columnTypes over them), the task a target implies and the rule that
 // chose it, and the default features with the columns left out and why.
-import { EXCLUDING_WARNINGS, MAX_INTEGER_CODES } from '../data/index.js';
+import {
+  EXCLUDING_WARNINGS,
+  MAX_INTEGER_CODES,
+  RARE_CLASS_ROWS,
+  parseBooleanCell,
+  parseDateCell,
+  parseNumberCell,
+  type DecimalMark,
+} from '../data/index.js';
 import { UnprocessableError } from './errors.js';
 import type { ColumnSummary, ColumnType, ColumnWarning, Dataset, TrainingSpec } from './schemas.js';
 
@@ -128,4 +136,115 @@ export function imbalanceWarning(
       message: `class "${smallest}" has ${n} of ${total} rows (${((100 * n) / total).toFixed(1)}%): accuracy says little, look at f1Macro and the confusion matrix`,
     },
   ];
+}
+
+/** The values the summary lists with their row counts: categories, boolean labels or integer codes. */
+function listedValues(col: ColumnSummary): [string, number][] | null {
+  if (col.type === 'numeric') return col.valueCounts ? Object.entries(col.valueCounts) : null;
+  if (col.type === 'datetime') return null;
+  return [...classCounts(col)!];
+}
+
+const READERS: Record<Exclude<ColumnType, 'categorical'>, (text: string, decimal: DecimalMark) => number> = {
+  numeric: (text, decimal) => parseNumberCell(text, decimal),
+  boolean: (text) => parseBooleanCell(text, true),
+  datetime: (text) => parseDateCell(text)?.ms ?? Number.NaN,
+};
+
+/**
+ * The values of a column read as `type` (as the CSV reader reads a column forced by columnTypes:
+ * cells that do not read as the type become missing) and the rows of each; null when the summary
+ * cannot tell. Numbers are never ISO dates and dates never numbers or booleans, so those are empty.
+ */
+export function valuesAs(
+  col: ColumnSummary,
+  type: ColumnType,
+  decimal: DecimalMark,
+): Map<string, number> | null {
+  const listed = listedValues(col);
+  if (type === col.type || type === 'categorical') return listed && new Map(listed);
+  const read = READERS[type];
+  if (listed) {
+    const out = new Map<string, number>();
+    for (const [text, n] of listed) {
+      const v = read(text.trim(), decimal);
+      if (!Number.isNaN(v)) out.set(String(v), (out.get(String(v)) ?? 0) + n);
+    }
+    return out;
+  }
+  if (col.type === 'datetime' || (col.type === 'numeric' && type === 'datetime')) return new Map();
+  // A numeric column read as boolean: only 0 and 1 are booleans.
+  if (col.type === 'numeric' && col.min !== null && col.max !== null && (col.min > 1 || col.max < 0))
+    return new Map();
+  return null;
+}
+
+/**
+ * The classes a classification on this column sees read as `type` (src/data/schema.ts classList:
+ * its distinct present values) and how many are on fewer than RARE_CLASS_ROWS rows; null when the
+ * summary does not count them (a numeric column of more than MAX_COUNTED_VALUES distinct values).
+ */
+export function classesAs(
+  col: ColumnSummary,
+  type: ColumnType,
+  decimal: DecimalMark,
+): { count: number; rare: number } | null {
+  const values = valuesAs(col, type, decimal);
+  if (values) {
+    return { count: values.size, rare: [...values.values()].filter((n) => n < RARE_CLASS_ROWS).length };
+  }
+  if (col.type === 'numeric' && type !== 'boolean' && col.distinctValues !== undefined)
+    return { count: col.distinctValues, rare: col.rareValues ?? 0 };
+  return null;
+}
+
+const AS_WHAT: Record<ColumnType, string> = {
+  numeric: 'a number',
+  boolean: 'a boolean (true/false, yes/no, 1/0, t/f, y/n)',
+  datetime: 'an ISO date',
+  categorical: 'a category',
+};
+
+/** A few of the column's values, for a message: categories, labels, or the range. */
+function someValues(col: ColumnSummary): string {
+  const listed = listedValues(col);
+  if (listed) {
+    const shown = listed.slice(0, 5).map(([v]) => JSON.stringify(v));
+    return `${shown.join(', ')}${listed.length > 5 ? ', …' : ''}`;
+  }
+  if (col.type === 'numeric' || col.type === 'datetime') return `${col.min} to ${col.max}`;
+  return '';
+}
+
+/**
+ * 422 naming `columnTypes.<column>` when the job forces a column it reads (the target or a
+ * feature) to a type none of its values reads as: the whole column would be missing, so the target
+ * would have no rows or the feature no information. Decided from the dataset's column summary.
+ */
+export function checkForcedTypes(
+  dataset: Dataset,
+  overrides: Record<string, ColumnType> | undefined,
+  target: string,
+  features: string[],
+): void {
+  for (const [name, type] of Object.entries(overrides ?? {})) {
+    if (name !== target && !features.includes(name)) continue;
+    const col = dataset.columns.find((c) => c.name === name);
+    if (!col || col.missing === dataset.rowCount) continue;
+    const values = valuesAs(col, type, dataset.format.decimal);
+    if (values === null || values.size > 0) continue;
+    const role = name === target ? 'target' : 'feature';
+    throw new UnprocessableError(
+      `columnTypes sets the ${role} "${name}" to ${type}, but none of its values (${someValues(col)}) reads as ${AS_WHAT[type]}: it would have no value in any row`,
+      [{ path: `columnTypes.${name}`, message: `no value of "${name}" reads as ${AS_WHAT[type]}` }],
+    );
+  }
+}
+
+/**
+ * Classes of a classification on this target read as `type`, as training will count them; 2 for a
+ * boolean the summary cannot count; null when the summary does not count them.
+ */
+export function targetClassCount(col: ColumnSummary, type: ColumnType, decimal: DecimalMark): number | null {
+  return classesAs(col, type, decimal)?.count ?? (type === 'boolean' ? 2 : null);
 }

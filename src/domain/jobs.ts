@@ -1,6 +1,6 @@
 // Training jobs: resolve a submitted spec against its dataset, check the limits, record, enqueue;
 // read, list, cancel and stream a job's events. The worker side lives in src/worker.
-import { MAX_INTEGER_CODES } from '../data/index.js';
+import { MAX_COUNTED_VALUES, MAX_INTEGER_CODES } from '../data/index.js';
 import {
   ConflictError,
   DependencyUnavailableError,
@@ -10,12 +10,13 @@ import {
   UnprocessableError,
 } from './errors.js';
 import {
+  checkForcedTypes,
   chooseTask,
-  classCounts,
   columnTypesFor,
   defaultFeatures,
   imbalanceWarning,
   inputsOf,
+  targetClassCount,
 } from './column-roles.js';
 import { datasetWithDefaults } from './datasets.js';
 import { newId } from './ids.js';
@@ -54,15 +55,16 @@ export interface JobServiceDeps {
 /**
  * Inputs to the network: 1 per numeric feature (2 with a missing-indicator when it has missing
  * cells) or boolean one, 4-5 calendar features per datetime one, categories + 1 (missing/unseen)
- * per categorical one (1 for two categories and no missing cell when binaryAsOneInput); `types`
- * are the job's column types. An upper bound of the encoder's width: the dataset summary counts
+ * per categorical one (1 for two categories and no missing cell when binaryAsOneInput; no
+ * missing slot when `slotOnlyWhenMissing` and the column has no missing cell, as the encoder fits
+ * it); `types` are the job's column types. An upper bound of the encoder's width: the dataset summary counts
  * every row, the encoder only the training rows.
  */
 export function encodedInputSize(
   dataset: Dataset,
   features: string[],
   types?: Map<string, ColumnType>,
-  options: { missingIndicators?: boolean; binaryAsOneInput?: boolean } = {},
+  options: { missingIndicators?: boolean; binaryAsOneInput?: boolean; slotOnlyWhenMissing?: boolean } = {},
 ): number {
   let size = 0;
   for (const name of features) {
@@ -73,7 +75,8 @@ export function encodedInputSize(
       size += options.missingIndicators && col.missing > 0 ? 2 : 1;
     } else if (type === 'categorical' && col.type === 'categorical') {
       const k = Object.keys(col.categories).length;
-      size += options.binaryAsOneInput && k === 2 && col.missing === 0 ? 1 : k + 1;
+      const slot = options.slotOnlyWhenMissing && col.missing === 0 ? 0 : 1;
+      size += options.binaryAsOneInput && k === 2 && col.missing === 0 ? 1 : k + slot;
     } else size += inputsOf(col, type);
   }
   return size;
@@ -105,7 +108,9 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
   const types = columnTypesFor(dataset, input.columnTypes);
   const defaults = defaultFeatures(dataset, input.target);
   const features = checkedFeatures(dataset, input, defaults);
+  checkForcedTypes(dataset, input.columnTypes, input.target, features);
   const { taskDecision, classCount } = resolveTask(
+    dataset,
     targetColumn,
     types.get(input.target) ?? targetColumn.type,
     input,
@@ -207,8 +212,13 @@ function checkedFeatures(
   return features;
 }
 
-/** The task (asked for, or decided from the target) and the class count the summary knows. */
+/**
+ * The task (asked for, or decided from the target) and, for a classification, its class count as
+ * training will see it (targetClassCount); 422 when fewer than 2, or when a numeric target has more
+ * distinct values than its summary counts (MAX_COUNTED_VALUES).
+ */
 function resolveTask(
+  dataset: Dataset,
   targetColumn: ReturnType<typeof targetOf>,
   targetType: ColumnType,
   input: TrainingSpecParsed,
@@ -220,9 +230,13 @@ function resolveTask(
       { path: 'task', message: `regression on a ${targetType} target` },
     ]);
   }
-  // Class count when the summary knows it; a numeric target forced to classification is counted at training.
-  const counts = classCounts(targetColumn);
-  const classCount = counts ? counts.size : targetType === 'boolean' ? 2 : null;
+  const classCount = targetClassCount(targetColumn, targetType, dataset.format.decimal);
+  if (task === 'classification' && classCount === null && targetColumn.type === 'numeric') {
+    throw new UnprocessableError(
+      `the target "${input.target}" has more than ${MAX_COUNTED_VALUES} distinct values (or its dataset was summarized before they were counted: upload it again): too many to train as classes; use task "regression"`,
+      [{ path: 'task', message: `more than ${MAX_COUNTED_VALUES} classes` }],
+    );
+  }
   if (task === 'classification' && classCount !== null && classCount < 2) {
     throw new UnprocessableError(
       `the target "${input.target}" has ${classCount} class(es); classification needs at least 2`,

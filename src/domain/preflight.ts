@@ -12,9 +12,17 @@ import {
   type LossName,
   type OptimizerConfig,
 } from '../engine/index.js';
-import { classCounts } from './column-roles.js';
+import { EXCLUDING_WARNINGS, MAX_INTEGER_CODES, RARE_CLASS_ROWS, type DecimalMark } from '../data/index.js';
+import { classCounts, classesAs, targetClassCount, valuesAs } from './column-roles.js';
 import { encodedInputSize, parameterCount } from './jobs.js';
-import { TrainingSpecSchema, type Dataset, type TrainingSpec } from './schemas.js';
+import {
+  TrainingSpecSchema,
+  type ColumnSummary,
+  type ColumnType,
+  type ColumnWarning,
+  type Dataset,
+  type TrainingSpec,
+} from './schemas.js';
 
 /** Rows a probe trains on at most, and the wall-clock time it aims to stay under. */
 const PROBE_MAX_BATCHES = 16;
@@ -60,11 +68,20 @@ export const PreflightSchema = z
   .meta({ id: 'TrainingPreflight' });
 export type Preflight = z.infer<typeof PreflightSchema>;
 
-/** Output units: one for regression or a sigmoid output, else one per class. */
+/**
+ * Output units: one for regression or a sigmoid output, else one per class as training counts them
+ * (the target read with the job's column type; the same count resolveSpec checks the limits with).
+ */
 export function outputWidth(dataset: Dataset, spec: TrainingSpec): number {
   if (spec.task === 'regression' || spec.model.binaryOutput === 'sigmoid') return 1;
   const col = dataset.columns.find((c) => c.name === spec.target);
-  return (col && classCounts(col)?.size) || 1;
+  if (!col) return 1;
+  return targetClassCount(col, targetType(spec, col), dataset.format.decimal) ?? MAX_INTEGER_CODES;
+}
+
+/** The target's type in this job: the spec's columnTypes entry, else the dataset's. */
+function targetType(spec: TrainingSpec, col: ColumnSummary): ColumnType {
+  return spec.csv?.columnTypes?.[spec.target] ?? col.type;
 }
 
 /** Split sizes as splitRows (src/data/split.ts) makes them, up to its per-class rounding. */
@@ -142,37 +159,71 @@ export function peakMemoryBytes(
   return encoded + table + weights + activations;
 }
 
-/** What a client should know before training this spec on this dataset (the submit would run it as is). */
-export function specWarnings(dataset: Dataset, spec: TrainingSpec, rows: SplitSizes): string[] {
-  const warnings: string[] = [];
-  const target = dataset.columns.find((c) => c.name === spec.target);
-  if (target?.type === 'categorical' && spec.task === 'classification') {
-    const rare = Object.entries(target.categories).filter(([, n]) => n < 3);
-    if (rare.length > 0) {
-      warnings.push(
-        `classes with fewer than 3 rows cannot appear in every split: ${rare.map(([c]) => c).join(', ')}`,
-      );
-    }
+/** The classes of a classification target too rare to appear in every split (named when the summary lists them). */
+function rareClassWarning(target: ColumnSummary, type: ColumnType, decimal: DecimalMark): string | null {
+  const values = valuesAs(target, type, decimal);
+  if (values) {
+    const rare = [...values].filter(([, n]) => n < RARE_CLASS_ROWS).map(([c]) => c);
+    if (rare.length === 0) return null;
+    const shown =
+      rare.length > 10 ? `${rare.slice(0, 10).join(', ')} and ${rare.length - 10} more` : rare.join(', ');
+    return `classes with fewer than ${RARE_CLASS_ROWS} rows cannot appear in every split: ${shown}`;
   }
-  if (target && target.missing > 0) {
-    warnings.push(`${target.missing} rows have no value for the target "${spec.target}" and are left out`);
+  const classes = classesAs(target, type, decimal);
+  if (!classes || classes.rare === 0) return null;
+  return `${classes.rare} of the ${classes.count} classes of "${target.name}" have fewer than ${RARE_CLASS_ROWS} rows and cannot appear in every split`;
+}
+
+/**
+ * The listed features the dataset flags as ID-like, constant or very-high-cardinality (its
+ * EXCLUDING_WARNINGS, which keep such columns out of the default features), and those that look
+ * constant or nearly unique per row under the job's types.
+ */
+function featureWarnings(dataset: Dataset, features: string[]): string[] {
+  const flagged = new Map<string, ColumnWarning>();
+  for (const w of dataset.warnings) {
+    if (w.column !== null && EXCLUDING_WARNINGS.has(w.code as never)) flagged.set(w.column, w);
   }
-  for (const name of spec.features) {
+  const out: string[] = [];
+  for (const name of features) {
     const col = dataset.columns.find((c) => c.name === name);
     if (!col) continue;
     const present = dataset.rowCount - col.missing;
-    const constant = present === 0 || (classCounts(col)?.size ?? 2) <= 1 || ('std' in col && col.std === 0);
-    if (constant) warnings.push(`feature "${name}" has a single value (or none) and carries no information`);
+    const code = flagged.get(name)?.code;
+    const constant =
+      code === 'constantColumn' ||
+      present === 0 ||
+      (classCounts(col)?.size ?? 2) <= 1 ||
+      ('std' in col && col.std === 0);
+    if (constant) out.push(`feature "${name}" has a single value (or none) and carries no information`);
+    else if (code === 'idLike')
+      out.push(
+        `feature "${name}" looks like an ID or row number (unique per row): the model would learn the rows, not a pattern; leave it out of features`,
+      );
     else if (
-      col.type === 'categorical' &&
-      Object.keys(col.categories).length > 0.5 * present &&
-      present > 20
+      code === 'highCardinality' ||
+      (col.type === 'categorical' && Object.keys(col.categories).length > 0.5 * present && present > 20)
     ) {
-      warnings.push(
+      out.push(
         `feature "${name}" is nearly unique per row (an id?): its one-hot columns will not generalize`,
       );
     }
   }
+  return out;
+}
+
+/** What a client should know before training this spec on this dataset (the submit would run it as is). */
+export function specWarnings(dataset: Dataset, spec: TrainingSpec, rows: SplitSizes): string[] {
+  const warnings: string[] = [];
+  const target = dataset.columns.find((c) => c.name === spec.target);
+  if (target && spec.task === 'classification') {
+    const rare = rareClassWarning(target, targetType(spec, target), dataset.format.decimal);
+    if (rare) warnings.push(rare);
+  }
+  if (target && target.missing > 0) {
+    warnings.push(`${target.missing} rows have no value for the target "${spec.target}" and are left out`);
+  }
+  warnings.push(...featureWarnings(dataset, spec.features));
   if (spec.training.earlyStopping !== false && rows.validation === 0 && !spec.training.crossValidation) {
     warnings.push(
       'early stopping watches the validation loss, but validationSplit leaves no validation rows',
@@ -197,10 +248,16 @@ function rowsPerEpoch(spec: TrainingSpec, rows: { train: number; validation: num
 
 /** The full pre-flight report of a resolved spec; nothing is stored or queued. */
 export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<Preflight> {
+  // The spec's preprocessing, and a category's missing slot only where cells are missing, as the
+  // encoder fits them (src/data/encoder.ts fitCategorical).
   const inputWidth = encodedInputSize(
     dataset,
     spec.features,
     new Map(Object.entries(spec.csv?.columnTypes ?? {})),
+    {
+      ...spec.preprocessing,
+      slotOnlyWhenMissing: true,
+    },
   );
   const outWidth = outputWidth(dataset, spec);
   const params = parameterCount(inputWidth, [...spec.model.layers.map((l) => l.units), outWidth]);

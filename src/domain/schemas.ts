@@ -67,6 +67,16 @@ export const ColumnSummarySchema = z
         .describe(
           'Count of each value, when the column holds at most 10 distinct integers (codes or labels?)',
         ),
+      distinctValues: z
+        .number()
+        .int()
+        .optional()
+        .describe('Distinct values (the classes of a classification on this column), when at most 1000'),
+      rareValues: z
+        .number()
+        .int()
+        .optional()
+        .describe('How many of the distinct values are on fewer than 3 rows (too rare for every split)'),
       reason,
     }),
     z.object({

@@ -277,4 +277,16 @@ describe('describeTable', () => {
       std: null,
     });
   });
+  it('when a numeric column has at most 1000 distinct values, then the summary counts them and those on fewer than 3 rows; above 1000 it leaves both out', async () => {
+    // x: 0.5 ×3, 1.5 ×2, 2 ×1 → 3 distinct, 2 of them rare (by hand); k: 1001 distinct integers.
+    const rows = Array.from({ length: 1001 }, (_, i) => `${[0.5, 0.5, 0.5, 1.5, 1.5, 2][i % 6]},${i}`);
+    const [x, k] = describeTable(await readCsv(`x,k\n${rows.slice(0, 6).join('\n')}\n`, LIMITS));
+    expect(x).toMatchObject({ type: 'numeric', distinctValues: 3, rareValues: 2 });
+    expect(x).not.toHaveProperty('valueCounts');
+    // 0..5, each once: integer codes as before, and every one rare.
+    expect(k).toMatchObject({ distinctValues: 6, rareValues: 6, valueCounts: { 0: 1, 5: 1 } });
+    const [, wide] = describeTable(await readCsv(`x,k\n${rows.join('\n')}\n`, LIMITS));
+    expect(wide).not.toHaveProperty('distinctValues');
+    expect(wide).not.toHaveProperty('rareValues');
+  });
 });

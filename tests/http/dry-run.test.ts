@@ -4,9 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classList, readCsv } from '../../src/data/index.js';
 import { createTestApp, deleteKeys, type TestApp } from '../helpers/app.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '..', 'fixtures', `${name}.csv`);
+const LIMITS = { maxColumns: 100, maxRows: 100_000, maxLineBytes: 1 << 16 };
 
 async function keysOf(t: TestApp): Promise<string[]> {
   const out: string[] = [];
@@ -23,6 +25,7 @@ describe('training job dry run', () => {
   let t: TestApp;
   let iris: string;
   let loans: string;
+  let idColumn: string;
   beforeAll(async () => {
     t = await createTestApp();
     const upload = async (name: string) =>
@@ -34,6 +37,7 @@ describe('training job dry run', () => {
       ).body.id as string;
     iris = await upload('iris');
     loans = await upload('loans');
+    idColumn = await upload('cases/id-column');
   });
   afterAll(async () => t?.close());
 
@@ -116,5 +120,79 @@ describe('training job dry run', () => {
     expect(res.status).toBe(202);
     expect(res.body.status).toBe('queued');
     await deleteKeys(t.redis, `${t.config.REDIS_PREFIX}:q:*`);
+  });
+
+  it('when columnTypes forces the target or a feature to a type none of its values reads as, then the dry run and the submit answer 422 naming it', async () => {
+    const cases = [
+      { body: { target: 'species', columnTypes: { species: 'numeric' } }, col: 'species', as: /a number/ },
+      { body: { target: 'species', columnTypes: { species: 'boolean' } }, col: 'species', as: /a boolean/ },
+      // A numeric feature read as an ISO date: no cell is one.
+      {
+        body: { target: 'species', columnTypes: { sepal_width: 'datetime' } },
+        col: 'sepal_width',
+        as: /an ISO date/,
+      },
+    ];
+    const jobsBefore = (await request(t.app.server).get('/v1/training-jobs')).body.data;
+    for (const { body, col, as } of cases) {
+      const dry = await request(t.app.server)
+        .post('/v1/training-jobs?dryRun=true')
+        .send({ datasetId: iris, ...body });
+      const real = await request(t.app.server)
+        .post('/v1/training-jobs')
+        .send({ datasetId: iris, ...body });
+      expect(dry.status).toBe(422);
+      expect(real.status).toBe(422);
+      expect(dry.body.errors).toEqual(real.body.errors);
+      expect(dry.body.errors).toEqual([{ path: `columnTypes.${col}`, message: expect.stringMatching(as) }]);
+      expect(dry.body.detail).toContain(`"${col}"`);
+      expect(dry.body.detail).toMatch(as);
+    }
+    expect((await request(t.app.server).get('/v1/training-jobs')).body.data).toEqual(jobsBefore);
+    // A type some values read as is still taken: every species name is a category.
+    const fits = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: iris, target: 'species', columnTypes: { petal_width: 'categorical' } });
+    expect(fits.status).toBe(200);
+  });
+
+  it('when a numeric target is forced to classification, then outputWidth counts the classes training sees and the rare ones are flagged', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: iris, target: 'sepal_length', task: 'classification' });
+    expect(res.status).toBe(200);
+    // Training takes the target's distinct values as its classes (classList): 35 in iris.csv,
+    // 11 of them on fewer than 3 rows (counted with Python's collections.Counter over the file).
+    const table = await readCsv(await readFile(fixture('iris'), 'utf8'), LIMITS);
+    expect(classList(table, 'sepal_length')).toHaveLength(35);
+    expect(res.body.outputWidth).toBe(35);
+    let fanIn = res.body.inputWidth;
+    let params = 0;
+    for (const units of [...res.body.spec.model.layers.map((l: { units: number }) => l.units), 35]) {
+      params += (fanIn + 1) * units;
+      fanIn = units;
+    }
+    expect(res.body.parameterCount).toBe(params);
+    // The model a worker trained from this request (a tester's run over HTTP) had 1347 parameters.
+    expect(res.body.parameterCount).toBe(1347);
+    expect(res.body.warnings).toContain(
+      '11 of the 35 classes of "sepal_length" have fewer than 3 rows and cannot appear in every split',
+    );
+  });
+
+  it('when an ID-like column is listed in features, then the dry run warns about it', async () => {
+    const res = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: idColumn, target: 'label', features: ['id', 'f1', 'f2'] });
+    expect(res.status).toBe(200);
+    const about = res.body.warnings.filter((w: string) => w.startsWith('feature '));
+    expect(about).toHaveLength(1);
+    expect(about[0]).toMatch(/^feature "id" looks like an ID or row number/);
+    // Left to the defaults, the column is not a feature and nothing is said about it.
+    const defaults = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: idColumn, target: 'label' });
+    expect(defaults.body.spec.features).toEqual(['f1', 'f2']);
+    expect(defaults.body.warnings.filter((w: string) => w.startsWith('feature '))).toEqual([]);
   });
 });
