@@ -212,6 +212,16 @@ function featureWarnings(dataset: Dataset, features: string[]): string[] {
   return out;
 }
 
+/** Rows whose target has a value that does not read as the type the job forces on it (0 when unknown). */
+function unreadTargetRows(dataset: Dataset, spec: TrainingSpec, target: ColumnSummary): number {
+  const type = targetType(spec, target);
+  if (type === target.type) return 0;
+  const values = valuesAs(target, type, dataset.format.decimal);
+  if (!values) return 0;
+  const read = [...values.values()].reduce((a, b) => a + b, 0);
+  return Math.max(0, dataset.rowCount - target.missing - read);
+}
+
 /** What a client should know before training this spec on this dataset (the submit would run it as is). */
 export function specWarnings(dataset: Dataset, spec: TrainingSpec, rows: SplitSizes): string[] {
   const warnings: string[] = [];
@@ -222,6 +232,12 @@ export function specWarnings(dataset: Dataset, spec: TrainingSpec, rows: SplitSi
   }
   if (target && target.missing > 0) {
     warnings.push(`${target.missing} rows have no value for the target "${spec.target}" and are left out`);
+  }
+  const unread = target && unreadTargetRows(dataset, spec, target);
+  if (unread) {
+    warnings.push(
+      `${unread} rows of the target "${spec.target}" do not read as ${targetType(spec, target)} (columnTypes) and are left out`,
+    );
   }
   warnings.push(...featureWarnings(dataset, spec.features));
   if (spec.training.earlyStopping !== false && rows.validation === 0 && !spec.training.crossValidation) {

@@ -195,4 +195,22 @@ describe('training job dry run', () => {
     expect(defaults.body.spec.features).toEqual(['f1', 'f2']);
     expect(defaults.body.warnings.filter((w: string) => w.startsWith('feature '))).toEqual([]);
   });
+
+  it('when columnTypes forces the target to a type some of its values do not read as, then the dry run warns that those rows are left out', async () => {
+    // 40 rows: y holds a number in the odd rows and a word in the even ones, so it is categorical.
+    const lines = Array.from({ length: 40 }, (_, i) => `${i},${i % 2 ? String(i * 1.5) : `w${i}`}`);
+    const upload = await request(t.app.server)
+      .post('/v1/datasets?name=mixed')
+      .set('content-type', 'text/csv')
+      .send(`x,y\n${lines.join('\n')}\n`);
+    expect(upload.body.columns[1].type).toBe('categorical');
+    const res = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: upload.body.id, target: 'y', features: ['x'], columnTypes: { y: 'numeric' } });
+    expect(res.status).toBe(200);
+    expect(res.body.spec.task).toBe('regression');
+    expect(res.body.warnings).toContain(
+      '20 rows of the target "y" do not read as numeric (columnTypes) and are left out',
+    );
+  });
 });
