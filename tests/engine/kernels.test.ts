@@ -119,16 +119,6 @@ describe('kernel backends', () => {
         }
       });
 
-      it('when addBias runs, then each row gains the bias', () => {
-        const rand = rng(5);
-        const [m, n] = [7, 13];
-        const x = randomArray(m * n, rand);
-        const bias = randomArray(n, rand);
-        const want = Float32Array.from(x, (v, idx) => Math.fround(v + bias[idx % n]));
-        kernels.addBias(m, n, x, bias);
-        expect(Array.from(x)).toEqual(Array.from(want));
-      });
-
       it('when sumRows runs, then out holds the column sums, added to it with accumulate', () => {
         const rand = rng(6);
         const [m, n] = [9, 5];

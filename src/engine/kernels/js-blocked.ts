@@ -161,7 +161,6 @@ export const jsBlockedKernels: Kernels = {
   name: 'js-blocked',
   gemm,
   activations: jsKernels.activations,
-  addBias: jsKernels.addBias,
   sumRows: jsKernels.sumRows,
   prepare(transB, k, n, b): BlockedPrepared {
     checkGemm(0, n, k, null, b, null);

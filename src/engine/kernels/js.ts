@@ -28,12 +28,6 @@ export const jsKernels: Kernels = {
       }
     }
   },
-  addBias(m, n, x, bias) {
-    for (let i = 0; i < m; i++) {
-      const row = i * n;
-      for (let j = 0; j < n; j++) x[row + j] += bias[j];
-    }
-  },
   sumRows(m, n, x, out, accumulate) {
     if (!accumulate) out.fill(0, 0, n);
     for (let i = 0; i < m; i++) {

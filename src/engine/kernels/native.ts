@@ -89,7 +89,6 @@ function createNativeKernels(addon: NativeAddon): Kernels {
       },
     },
     adam: addon.adam,
-    addBias: jsKernels.addBias,
     sumRows: jsKernels.sumRows,
     prepare(transB, k, n, b): NativePrepared {
       checkGemm(0, n, k, null, b, null);

@@ -29,8 +29,6 @@ export interface Kernels {
    * backend can bring faster ones; the backends so far share the JavaScript table (activations.ts).
    */
   readonly activations: Readonly<Record<ActivationName, Activation>>;
-  /** x[i, j] += bias[j] for an m×n matrix x. */
-  addBias(m: number, n: number, x: Float32Array, bias: Float32Array): void;
   /** out[j] (+)= Σ_i x[i, j] over an m×n matrix x: the bias gradient. */
   sumRows(m: number, n: number, x: Float32Array, out: Float32Array, accumulate: boolean): void;
   /**

@@ -267,7 +267,6 @@ function createWasmKernels(api: WasmApi): Kernels {
     },
     // Bias passes touch each element once: copying into the module would cost more than the work.
     activations: jsKernels.activations,
-    addBias: jsKernels.addBias,
     sumRows: jsKernels.sumRows,
     prepare(transB, k, n, b): WasmPrepared {
       checkGemm(0, n, k, null, b, null);
