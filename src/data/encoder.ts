@@ -259,11 +259,6 @@ export class Encoder {
     );
   }
 
-  /** @internal use fitEncoder */
-  static fromState(state: EncoderJSON): Encoder {
-    return new Encoder(state);
-  }
-
   /** Rebuilds an encoder from toJSON() output; throws EncoderError naming what is invalid. */
   static fromJSON(j: unknown): Encoder {
     const parsed = EncoderJSONSchema.safeParse(j);
@@ -664,7 +659,8 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
     targetMean = s.mean;
     targetStd = s.std > 0 ? s.std : 1;
   }
-  return Encoder.fromState({
+  // Through the schema, the one way to build an encoder: the fit is checked as a stored one is.
+  return Encoder.fromJSON({
     version: 1,
     task: opts.task,
     scaling: opts.scaling,
@@ -773,9 +769,4 @@ function fitCategorical(
   if (binaryAsOneInput && categories.length === 2 && !missing)
     return { name, type: 'categorical', categories, missingSlot: false, oneInput: true };
   return { name, type: 'categorical', categories, missingSlot: missing };
-}
-
-/** Same as Encoder.fromJSON. */
-export function encoderFromJSON(j: unknown): Encoder {
-  return Encoder.fromJSON(j);
 }

@@ -42,7 +42,6 @@ export {
 export { kFolds, splitRows, targetStrata, type Split, type SplitOptions } from './split.js';
 export {
   fitEncoder,
-  encoderFromJSON,
   Encoder,
   EncoderError,
   RowValueError,

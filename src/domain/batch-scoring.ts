@@ -1,7 +1,7 @@
 // Scoring one chunk of a batch prediction (pure): raw CSV rows → the result's rows, with the kept
 // columns, the prediction (as POST /v1/models/{id}/predict gives it) and an `error` cell. A row
 // that cannot be scored gets its reason in `error` and empty prediction cells; the chunk goes on.
-import { RowValueError, encoderFromJSON, type CsvRecord, type Encoder } from '../data/index.js';
+import { Encoder, RowValueError, type CsvRecord } from '../data/index.js';
 import { networkFromJSON, type Predictor } from '../engine/index.js';
 import type { ModelArtifact } from './ports.js';
 import type { Model } from './schemas.js';
@@ -24,7 +24,7 @@ export interface ChunkScorer {
 export function loadPredictor(artifact: ModelArtifact): { network: Predictor; encoder: Encoder } {
   return {
     network: networkFromJSON(artifact.network as Parameters<typeof networkFromJSON>[0]),
-    encoder: encoderFromJSON(artifact.encoder),
+    encoder: Encoder.fromJSON(artifact.encoder),
   };
 }
 

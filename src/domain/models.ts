@@ -1,13 +1,7 @@
 // Models: metadata and deletion, and prediction with the model's own preprocessing. Loaded models
 // (network + encoder) are kept in an LRU cache of MODEL_CACHE_SIZE entries, so repeated predictions
 // skip reading and parsing the artifact.
-import {
-  RowValueError,
-  encoderFromJSON,
-  writeCsv,
-  type EncoderJSON,
-  type RowWarning,
-} from '../data/index.js';
+import { Encoder, RowValueError, writeCsv, type EncoderJSON, type RowWarning } from '../data/index.js';
 import {
   networkFromJSON,
   type Predictor,
@@ -24,7 +18,7 @@ import type { ModelService } from './services.js';
 
 interface LoadedModel {
   network: Predictor;
-  encoder: ReturnType<typeof encoderFromJSON>;
+  encoder: Encoder;
 }
 
 export function createModelService(deps: { store: ModelStore; cacheSize: number }): ModelService {
@@ -121,7 +115,7 @@ function modelCache(store: ModelStore, size: number) {
     }
     const loading = store.loadArtifact(id).then((artifact) => ({
       network: networkFromJSON(artifact.network as Parameters<typeof networkFromJSON>[0]),
-      encoder: encoderFromJSON(artifact.encoder as Parameters<typeof encoderFromJSON>[0]),
+      encoder: Encoder.fromJSON(artifact.encoder),
     }));
     cache.set(id, loading);
     loading.catch(() => cache.delete(id));

@@ -5,7 +5,6 @@ import {
   Encoder,
   EncoderError,
   RowValueError,
-  encoderFromJSON,
   fitEncoder,
   readCsv,
   splitRows,
@@ -400,7 +399,7 @@ describe('encoder JSON', () => {
       },
       split.train,
     );
-    const restored = encoderFromJSON(JSON.parse(JSON.stringify(enc)));
+    const restored = Encoder.fromJSON(JSON.parse(JSON.stringify(enc)));
     const viaStatic = Encoder.fromJSON(enc.toJSON());
     for (const e of [restored, viaStatic]) {
       expect(e.inputSize).toBe(enc.inputSize);
@@ -424,17 +423,17 @@ describe('encoder JSON', () => {
       { features: ['x'], target: 'y', task: 'regression', scaling: 'standardize' },
       range(2),
     ).toJSON();
-    expect(() => encoderFromJSON({ ...good, version: 2 })).toThrow(/version/);
-    expect(() => encoderFromJSON({ ...good, targetStd: 0 })).toThrow(/targetStd/);
+    expect(() => Encoder.fromJSON({ ...good, version: 2 })).toThrow(/version/);
+    expect(() => Encoder.fromJSON({ ...good, targetStd: 0 })).toThrow(/targetStd/);
     expect(() =>
-      encoderFromJSON({
+      Encoder.fromJSON({
         ...good,
         features: [{ name: 'x', type: 'numeric', impute: 0, shift: 0, scale: -1 }],
       }),
     ).toThrow(/features/);
-    expect(() => encoderFromJSON({ ...good, task: 'classification', classes: ['only'] })).toThrow(/classes/);
-    expect(() => encoderFromJSON('nonsense')).toThrow(EncoderError);
-    expect(encoderFromJSON(good).decodeValue(0)).toBe(good.targetMean);
+    expect(() => Encoder.fromJSON({ ...good, task: 'classification', classes: ['only'] })).toThrow(/classes/);
+    expect(() => Encoder.fromJSON('nonsense')).toThrow(EncoderError);
+    expect(Encoder.fromJSON(good).decodeValue(0)).toBe(good.targetMean);
   });
 });
 
@@ -507,9 +506,9 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
     expect(Array.from(enc.transformRecords([{ flag: 'no' }, { flag: null }, { flag: 'maybe' }]))).toEqual([
       0, 0.5, 0.5,
     ]);
-    const strict = encoderFromJSON({ ...enc.toJSON(), unknownCategory: 'error' });
+    const strict = Encoder.fromJSON({ ...enc.toJSON(), unknownCategory: 'error' });
     expect(() => strict.transformRecords([{ flag: 'maybe' }])).toThrow(RowValueError);
     // Round trip through JSON keeps the one-input form.
-    expect(encoderFromJSON(enc.toJSON()).inputSize).toBe(1);
+    expect(Encoder.fromJSON(enc.toJSON()).inputSize).toBe(1);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encoderFromJSON } from '../../src/data/index.js';
+import { Encoder } from '../../src/data/index.js';
 import type { Model } from '../../src/domain/schemas.js';
 import { Sequential } from '../../src/engine/index.js';
 import { dataPaths } from '../../src/storage/files.js';
@@ -183,7 +183,7 @@ describe('models', () => {
       .set(ACME)
       .send({ rows });
     expect(res.status).toBe(200);
-    const encoder = encoderFromJSON(friedman.artifact.encoder);
+    const encoder = Encoder.fromJSON(friedman.artifact.encoder);
     const network = Sequential.fromJSON(
       friedman.artifact.network as Parameters<typeof Sequential.fromJSON>[0],
     );

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encoderFromJSON } from '../../src/data/index.js';
+import { Encoder } from '../../src/data/index.js';
 import { Sequential } from '../../src/engine/index.js';
 import { createHarness, TENANT, type Harness } from './harness.js';
 
@@ -50,7 +50,7 @@ describe('training worker', () => {
     await expect(h.jobs.cancel(TENANT, job.id)).rejects.toMatchObject({ status: 409 });
     const artifact = await h.models.loadArtifact(job.modelId!);
     const net = Sequential.fromJSON(artifact.network as never);
-    const enc = encoderFromJSON(artifact.encoder);
+    const enc = Encoder.fromJSON(artifact.encoder);
     const rows = [
       { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 },
       { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.6, petal_width: 2.3 },
