@@ -435,6 +435,16 @@ describe('encoder JSON', () => {
     expect(() => Encoder.fromJSON('nonsense')).toThrow(EncoderError);
     expect(Encoder.fromJSON(good).decodeValue(0)).toBe(good.targetMean);
   });
+
+  it('when a fit gives what no stored encoder may hold, then fitting throws EncoderError naming the field instead of building it', async () => {
+    // max − min = 1.7e308 − (−1.7e308) overflows to Infinity in float64: a scale JSON cannot keep.
+    const t = await readCsv('x,y\n-1.7e308,1\n1.7e308,2\n5,3\n', LIMITS);
+    const fit = (scaling: 'minmax' | 'none') =>
+      fitEncoder(t, { features: ['x'], target: 'y', task: 'regression', scaling }, range(3));
+    expect(() => fit('minmax')).toThrow(EncoderError);
+    expect(() => fit('minmax')).toThrow(/features\.0\.scale/);
+    expect(fit('none').toJSON().features[0]).toMatchObject({ shift: 0, scale: 1 });
+  });
 });
 
 describe('robust scaling, missing indicators and binary categoricals', () => {
