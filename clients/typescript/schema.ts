@@ -4184,7 +4184,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T04:06:03.583Z",
+                     *           "createdAt": "2026-12-01T04:39:58.954Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4196,7 +4196,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *           "id": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4376,7 +4376,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T04:06:03.583Z",
+                     *       "createdAt": "2026-12-01T04:39:58.954Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4384,7 +4384,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *       "id": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4575,7 +4575,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T04:06:03.583Z",
+                     *       "createdAt": "2026-12-01T04:39:58.954Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4583,7 +4583,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *       "id": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4901,7 +4901,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T04:06:03.583Z",
+                     *       "createdAt": "2026-12-01T04:39:58.954Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4913,7 +4913,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *       "id": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5137,24 +5137,24 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T04:06:07.005Z",
-                     *           "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
-                     *           "epochsTrained": 409,
+                     *           "createdAt": "2026-12-01T04:39:59.999Z",
+                     *           "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *           "epochsTrained": 500,
                      *           "featureImportance": [
                      *             {
                      *               "feature": "petal_width",
-                     *               "mean": 0.3583333333333334,
-                     *               "std": 0.07264831572567791
+                     *               "mean": 0.2916666666666667,
+                     *               "std": 0.07905694150420949
                      *             },
                      *             {
                      *               "feature": "petal_length",
-                     *               "mean": 0.13333333333333336,
-                     *               "std": 0.07168604389202188
+                     *               "mean": 0.1666666666666667,
+                     *               "std": 0.09501461875826153
                      *             },
                      *             {
-                     *               "feature": "sepal_width",
-                     *               "mean": 0.12500000000000003,
-                     *               "std": 0.026352313834736508
+                     *               "feature": "sepal_length",
+                     *               "mean": 0,
+                     *               "std": 0
                      *             }
                      *           ],
                      *           "features": [
@@ -5171,191 +5171,276 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_AORu7I26u4V9VRawKNJoT14k",
-                     *           "jobId": "job_aXEY0ePpQhunSaVavjCamo97",
+                     *           "id": "mdl_ZkuJs0SK3bJFjoWn8baB7LWV",
+                     *           "jobId": "job_UTguDiHk9R5XIfY0mA0JLcB4",
                      *           "metrics": {
+                     *             "foldMean": {
+                     *               "accuracy": 0.976,
+                     *               "brierScore": 0.025972716167293127,
+                     *               "f1Macro": 0.9758932461873637,
+                     *               "logLoss": 0.045157787234992225,
+                     *               "loss": 0.045157787234992225,
+                     *               "prAuc": 0.9977272727272728,
+                     *               "precisionMacro": 0.9768518518518519,
+                     *               "recallMacro": 0.9759259259259259,
+                     *               "rocAuc": 0.9985838779956426
+                     *             },
+                     *             "folds": [
+                     *               {
+                     *                 "bestEpochs": [
+                     *                   216
+                     *                 ],
+                     *                 "fold": 0,
+                     *                 "metrics": {
+                     *                   "accuracy": 1,
+                     *                   "brierScore": 0.0022686277877138595,
+                     *                   "calibration": [
+                     *                     {
+                     *                       "count": 1,
+                     *                       "lower": 0.8,
+                     *                       "meanPredicted": 0.8301201462745667,
+                     *                       "observed": 1,
+                     *                       "upper": 0.9
+                     *                     },
+                     *                     {
+                     *                       "count": 25,
+                     *                       "lower": 0.9,
+                     *                       "meanPredicted": 0.9960197973251342,
+                     *                       "observed": 1,
+                     *                       "upper": 1
+                     *                     }
+                     *                   ],
+                     *                   "classes": [
+                     *                     "setosa",
+                     *                     "versicolor",
+                     *                     "virginica"
+                     *                   ],
+                     *                   "confusionMatrix": [
+                     *                     [
+                     *                       9,
+                     *                       0,
+                     *                       0
+                     *                     ],
+                     *                     [
+                     *                       0,
+                     *                       8,
+                     *                       0
+                     *                     ],
+                     *                     [
+                     *                       0,
+                     *                       0,
+                     *                       9
+                     *                     ]
+                     *                   ],
+                     *                   "f1Macro": 1,
+                     *                   "logLoss": 0.011009326690967011,
+                     *                   "loss": 0.011009326690967011,
+                     *                   "perClass": [
+                     *                     {
+                     *                       "class": "setosa",
+                     *                       "f1": 1,
+                     *                       "precision": 1,
+                     *                       "recall": 1,
+                     *                       "support": 9
+                     *                     },
+                     *                     {
+                     *                       "class": "versicolor",
+                     *                       "f1": 1,
+                     *                       "precision": 1,
+                     *                       "recall": 1,
+                     *                       "support": 8
+                     *                     },
+                     *                     {
+                     *                       "class": "virginica",
+                     *                       "f1": 1,
+                     *                       "precision": 1,
+                     *                       "recall": 1,
+                     *                       "support": 9
+                     *                     }
+                     *                   ],
+                     *                   "prAuc": 1,
+                     *                   "precisionMacro": 1,
+                     *                   "recallMacro": 1,
+                     *                   "rocAuc": 1
+                     *                 },
+                     *                 "rows": 26
+                     *               },
+                     *               {
+                     *                 "bestEpochs": [
+                     *                   181
+                     *                 ],
+                     *                 "fold": 1,
+                     *                 "metrics": {
+                     *                   "accuracy": 0.96,
+                     *                   "brierScore": 0.042637064856423025,
+                     *                   "calibration": [
+                     *                     {
+                     *                       "count": 1,
+                     *                       "lower": 0.7,
+                     *                       "meanPredicted": 0.7123936414718628,
+                     *                       "observed": 0,
+                     *                       "upper": 0.8
+                     *                     },
+                     *                     {
+                     *                       "count": 24,
+                     *                       "lower": 0.9,
+                     *                       "meanPredicted": 0.9855882674455643,
+                     *                       "observed": 1,
+                     *                       "upper": 1
+                     *                     }
+                     *                   ],
+                     *                   "classes": [
+                     *                     "setosa",
+                     *                     "versicolor",
+                     *                     "virginica"
+                     *                   ],
+                     *                   "confusionMatrix": [
+                     *                     [
+                     *                       9,
+                     *                       0,
+                     *                       0
+                     *                     ],
+                     *                     [
+                     *                       0,
+                     *                       7,
+                     *                       1
+                     *                     ],
+                     *                     [
+                     *                       0,
+                     *                       0,
+                     *                       8
+                     *                     ]
+                     *                   ],
+                     *                   "f1Macro": 0.9581699346405229,
+                     *                   "logLoss": 0.06423047208890277,
+                     *                   "loss": 0.06423047208890277,
+                     *                   "perClass": [
+                     *                     {
+                     *                       "class": "setosa",
+                     *                       "f1": 1,
+                     *                       "precision": 1,
+                     *                       "recall": 1,
+                     *                       "support": 9
+                     *                     },
+                     *                     {
+                     *                       "class": "versicolor",
+                     *                       "f1": 0.9333333333333333,
+                     *                       "precision": 1,
+                     *                       "recall": 0.875,
+                     *                       "support": 8
+                     *                     },
+                     *                     {
+                     *                       "class": "virginica",
+                     *                       "f1": 0.9411764705882353,
+                     *                       "precision": 0.8888888888888888,
+                     *                       "recall": 1,
+                     *                       "support": 8
+                     *                     }
+                     *                   ],
+                     *                   "prAuc": 1,
+                     *                   "precisionMacro": 0.9629629629629629,
+                     *                   "recallMacro": 0.9583333333333334,
+                     *                   "rocAuc": 1
+                     *                 },
+                     *                 "rows": 25
+                     *               },
+                     *               {
+                     *                 "bestEpochs": [
+                     *                   99
+                     *                 ],
+                     *                 "fold": 2,
+                     *                 "metrics": {
+                     *                   "accuracy": 0.92,
+                     *                   "brierScore": 0.07456448091367869,
+                     *                   "calibration": [
+                     *                     {
+                     *                       "count": 2,
+                     *                       "lower": 0.5,
+                     *                       "meanPredicted": 0.5590945780277252,
+                     *                       "observed": 0.5,
+                     *                       "upper": 0.6
+                     *                     },
+                     *                     {
+                     *                       "count": 1,
+                     *                       "lower": 0.6,
+                     *                       "meanPredicted": 0.6656414270401001,
+                     *                       "observed": 0,
+                     *                       "upper": 0.7
+                     *                     },
+                     *                     {
+                     *                       "count": 22,
+                     *                       "lower": 0.9,
+                     *                       "meanPredicted": 0.9799276698719371,
+                     *                       "observed": 1,
+                     *                       "upper": 1
+                     *                     }
+                     *                   ],
+                     *                   "classes": [
+                     *                     "setosa",
+                     *                     "versicolor",
+                     *                     "virginica"
+                     *                   ],
+                     *                   "confusionMatrix": [
+                     *                     [
+                     *                       8,
+                     *                       0,
+                     *                       0
+                     *                     ],
+                     *                     [
+                     *                       0,
+                     *                       8,
+                     *                       1
+                     *                     ],
+                     *                     [
+                     *                       0,
+                     *                       1,
+                     *                       7
+                     *                     ]
+                     *                   ],
+                     *                   "f1Macro": 0.9212962962962963,
+                     *                   "logLoss": 0.11755764022341512,
+                     *                   "loss": 0.11755764022341512,
+                     *                   "perClass": [
+                     *                     {
+                     *                       "class": "setosa",
+                     *                       "f1": 1,
+                     *                       "precision": 1,
+                     *                       "recall": 1,
+                     *                       "support": 8
+                     *                     },
+                     *                     {
+                     *                       "class": "versicolor",
+                     *                       "f1": 0.8888888888888888,
+                     *                       "precision": 0.8888888888888888,
+                     *                       "recall": 0.8888888888888888,
+                     *                       "support": 9
+                     *                     },
+                     *                     {
+                     *                       "class": "virginica",
+                     *                       "f1": 0.875,
+                     *                       "precision": 0.875,
+                     *                       "recall": 0.875,
+                     *                       "support": 8
+                     *                     }
+                     *                   ],
+                     *                   "prAuc": 0.9886363636363638,
+                     *                   "precisionMacro": 0.9212962962962963,
+                     *                   "recallMacro": 0.9212962962962963,
+                     *                   "rocAuc": 0.9929193899782135
+                     *                 },
+                     *                 "rows": 25
+                     *               }
+                     *             ],
                      *             "test": {
                      *               "accuracy": 0.9583333333333334,
-                     *               "brierScore": 0.07751302871956607,
+                     *               "brierScore": 0.07505882895180944,
                      *               "calibration": [
                      *                 {
-                     *                   "count": 9,
-                     *                   "lower": 0.7,
-                     *                   "meanPredicted": 0.7738186452123854,
-                     *                   "observed": 0.8888888888888888,
-                     *                   "upper": 0.8
-                     *                 },
-                     *                 {
-                     *                   "count": 2,
-                     *                   "lower": 0.8,
-                     *                   "meanPredicted": 0.8325865268707275,
-                     *                   "observed": 1,
-                     *                   "upper": 0.9
-                     *                 },
-                     *                 {
-                     *                   "count": 13,
+                     *                   "count": 24,
                      *                   "lower": 0.9,
-                     *                   "meanPredicted": 0.9755167273374704,
-                     *                   "observed": 1,
+                     *                   "meanPredicted": 0.9932058528065681,
+                     *                   "observed": 0.9583333333333334,
                      *                   "upper": 1
-                     *                 }
-                     *               ],
-                     *               "classes": [
-                     *                 "setosa",
-                     *                 "versicolor",
-                     *                 "virginica"
-                     *               ],
-                     *               "confusionMatrix": [
-                     *                 [
-                     *                   8,
-                     *                   0,
-                     *                   0
-                     *                 ],
-                     *                 [
-                     *                   0,
-                     *                   8,
-                     *                   0
-                     *                 ],
-                     *                 [
-                     *                   0,
-                     *                   1,
-                     *                   7
-                     *                 ]
-                     *               ],
-                     *               "f1Macro": 0.9581699346405229,
-                     *               "logLoss": 0.16983063219726868,
-                     *               "loss": 0.16983063219726868,
-                     *               "perClass": [
-                     *                 {
-                     *                   "class": "setosa",
-                     *                   "f1": 1,
-                     *                   "precision": 1,
-                     *                   "recall": 1,
-                     *                   "support": 8
-                     *                 },
-                     *                 {
-                     *                   "class": "versicolor",
-                     *                   "f1": 0.9411764705882353,
-                     *                   "precision": 0.8888888888888888,
-                     *                   "recall": 1,
-                     *                   "support": 8
-                     *                 },
-                     *                 {
-                     *                   "class": "virginica",
-                     *                   "f1": 0.9333333333333333,
-                     *                   "precision": 1,
-                     *                   "recall": 0.875,
-                     *                   "support": 8
-                     *                 }
-                     *               ],
-                     *               "prAuc": 1,
-                     *               "precisionMacro": 0.9629629629629629,
-                     *               "recallMacro": 0.9583333333333334,
-                     *               "rocAuc": 1
-                     *             },
-                     *             "train": {
-                     *               "accuracy": 0.9901960784313726,
-                     *               "brierScore": 0.05300113935798939,
-                     *               "calibration": [
-                     *                 {
-                     *                   "count": 5,
-                     *                   "lower": 0.5,
-                     *                   "meanPredicted": 0.5588126301765441,
-                     *                   "observed": 0.8,
-                     *                   "upper": 0.6
-                     *                 },
-                     *                 {
-                     *                   "count": 39,
-                     *                   "lower": 0.7,
-                     *                   "meanPredicted": 0.77604118677286,
-                     *                   "observed": 1,
-                     *                   "upper": 0.8
-                     *                 },
-                     *                 {
-                     *                   "count": 2,
-                     *                   "lower": 0.8,
-                     *                   "meanPredicted": 0.8775732219219208,
-                     *                   "observed": 1,
-                     *                   "upper": 0.9
-                     *                 }
-                     *               ],
-                     *               "classes": [
-                     *                 "setosa",
-                     *                 "versicolor",
-                     *                 "virginica"
-                     *               ],
-                     *               "confusionMatrix": [
-                     *                 [
-                     *                   34,
-                     *                   0,
-                     *                   0
-                     *                 ],
-                     *                 [
-                     *                   0,
-                     *                   34,
-                     *                   0
-                     *                 ],
-                     *                 [
-                     *                   0,
-                     *                   1,
-                     *                   33
-                     *                 ]
-                     *               ],
-                     *               "f1Macro": 0.9901939577474943,
-                     *               "logLoss": 0.14097477727578914,
-                     *               "loss": 0.14097477727578914,
-                     *               "perClass": [
-                     *                 {
-                     *                   "class": "setosa",
-                     *                   "f1": 1,
-                     *                   "precision": 1,
-                     *                   "recall": 1,
-                     *                   "support": 34
-                     *                 },
-                     *                 {
-                     *                   "class": "versicolor",
-                     *                   "f1": 0.9855072463768115,
-                     *                   "precision": 0.9714285714285714,
-                     *                   "recall": 1,
-                     *                   "support": 34
-                     *                 },
-                     *                 {
-                     *                   "class": "virginica",
-                     *                   "f1": 0.9850746268656716,
-                     *                   "precision": 1,
-                     *                   "recall": 0.9705882352941176,
-                     *                   "support": 34
-                     *                 }
-                     *               ],
-                     *               "prAuc": 1,
-                     *               "precisionMacro": 0.9904761904761905,
-                     *               "recallMacro": 0.9901960784313726,
-                     *               "rocAuc": 1
-                     *             },
-                     *             "validation": {
-                     *               "accuracy": 0.9583333333333334,
-                     *               "brierScore": 0.06296230226457024,
-                     *               "calibration": [
-                     *                 {
-                     *                   "count": 1,
-                     *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.6603580117225647,
-                     *                   "observed": 0,
-                     *                   "upper": 0.7
-                     *                 },
-                     *                 {
-                     *                   "count": 8,
-                     *                   "lower": 0.7,
-                     *                   "meanPredicted": 0.7774671316146851,
-                     *                   "observed": 1,
-                     *                   "upper": 0.8
-                     *                 },
-                     *                 {
-                     *                   "count": 1,
-                     *                   "lower": 0.8,
-                     *                   "meanPredicted": 0.8760020136833191,
-                     *                   "observed": 1,
-                     *                   "upper": 0.9
                      *                 }
                      *               ],
                      *               "classes": [
@@ -5381,8 +5466,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9581699346405229,
-                     *               "logLoss": 0.141451135613732,
-                     *               "loss": 0.141451135613732,
+                     *               "logLoss": 0.12855439029841628,
+                     *               "loss": 0.12855439029841628,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -5410,9 +5495,167 @@ export interface operations {
                      *               "precisionMacro": 0.9629629629629629,
                      *               "recallMacro": 0.9583333333333334,
                      *               "rocAuc": 1
+                     *             },
+                     *             "train": {
+                     *               "accuracy": 1,
+                     *               "brierScore": 0.009203812941292227,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 1,
+                     *                   "lower": 0.5,
+                     *                   "meanPredicted": 0.5237197279930115,
+                     *                   "observed": 1,
+                     *                   "upper": 0.6
+                     *                 },
+                     *                 {
+                     *                   "count": 1,
+                     *                   "lower": 0.6,
+                     *                   "meanPredicted": 0.6731079816818237,
+                     *                   "observed": 1,
+                     *                   "upper": 0.7
+                     *                 },
+                     *                 {
+                     *                   "count": 2,
+                     *                   "lower": 0.7,
+                     *                   "meanPredicted": 0.7480508685112,
+                     *                   "observed": 1,
+                     *                   "upper": 0.8
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   42,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   42,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   0,
+                     *                   42
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 1,
+                     *               "logLoss": 0.027117860006048156,
+                     *               "loss": 0.027117860006048156,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 42
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 42
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 42
+                     *                 }
+                     *               ],
+                     *               "prAuc": 1.0000000000000007,
+                     *               "precisionMacro": 1,
+                     *               "recallMacro": 1,
+                     *               "rocAuc": 1
+                     *             },
+                     *             "validation": {
+                     *               "accuracy": 0.9761904761904762,
+                     *               "brierScore": 0.025784588481740915,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 2,
+                     *                   "lower": 0.5,
+                     *                   "meanPredicted": 0.5590945780277252,
+                     *                   "observed": 0.5,
+                     *                   "upper": 0.6
+                     *                 },
+                     *                 {
+                     *                   "count": 1,
+                     *                   "lower": 0.6,
+                     *                   "meanPredicted": 0.6656414270401001,
+                     *                   "observed": 0,
+                     *                   "upper": 0.7
+                     *                 },
+                     *                 {
+                     *                   "count": 2,
+                     *                   "lower": 0.7,
+                     *                   "meanPredicted": 0.7316122055053711,
+                     *                   "observed": 0.5,
+                     *                   "upper": 0.8
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   42,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   40,
+                     *                   2
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   1,
+                     *                   41
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.9761871013465627,
+                     *               "logLoss": 0.04488676770686503,
+                     *               "loss": 0.04488676770686503,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 42
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0.963855421686747,
+                     *                   "precision": 0.975609756097561,
+                     *                   "recall": 0.9523809523809523,
+                     *                   "support": 42
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0.9647058823529412,
+                     *                   "precision": 0.9534883720930233,
+                     *                   "recall": 0.9761904761904762,
+                     *                   "support": 42
+                     *                 }
+                     *               ],
+                     *               "prAuc": 0.9989093593744763,
+                     *               "precisionMacro": 0.9763660427301947,
+                     *               "recallMacro": 0.9761904761904762,
+                     *               "rocAuc": 0.9994331065759637
                      *             }
                      *           },
-                     *           "parameterCount": 243,
+                     *           "parameterCount": 3759,
                      *           "target": "species",
                      *           "task": "classification",
                      *           "unknownCategory": "missing"
@@ -5585,24 +5828,24 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T04:06:07.005Z",
-                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
-                     *       "epochsTrained": 409,
+                     *       "createdAt": "2026-12-01T04:39:59.999Z",
+                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "epochsTrained": 500,
                      *       "featureImportance": [
                      *         {
                      *           "feature": "petal_width",
-                     *           "mean": 0.3583333333333334,
-                     *           "std": 0.07264831572567791
+                     *           "mean": 0.2916666666666667,
+                     *           "std": 0.07905694150420949
                      *         },
                      *         {
                      *           "feature": "petal_length",
-                     *           "mean": 0.13333333333333336,
-                     *           "std": 0.07168604389202188
+                     *           "mean": 0.1666666666666667,
+                     *           "std": 0.09501461875826153
                      *         },
                      *         {
-                     *           "feature": "sepal_width",
-                     *           "mean": 0.12500000000000003,
-                     *           "std": 0.026352313834736508
+                     *           "feature": "sepal_length",
+                     *           "mean": 0,
+                     *           "std": 0
                      *         }
                      *       ],
                      *       "features": [
@@ -5619,191 +5862,276 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_AORu7I26u4V9VRawKNJoT14k",
-                     *       "jobId": "job_aXEY0ePpQhunSaVavjCamo97",
+                     *       "id": "mdl_ZkuJs0SK3bJFjoWn8baB7LWV",
+                     *       "jobId": "job_UTguDiHk9R5XIfY0mA0JLcB4",
                      *       "metrics": {
+                     *         "foldMean": {
+                     *           "accuracy": 0.976,
+                     *           "brierScore": 0.025972716167293127,
+                     *           "f1Macro": 0.9758932461873637,
+                     *           "logLoss": 0.045157787234992225,
+                     *           "loss": 0.045157787234992225,
+                     *           "prAuc": 0.9977272727272728,
+                     *           "precisionMacro": 0.9768518518518519,
+                     *           "recallMacro": 0.9759259259259259,
+                     *           "rocAuc": 0.9985838779956426
+                     *         },
+                     *         "folds": [
+                     *           {
+                     *             "bestEpochs": [
+                     *               216
+                     *             ],
+                     *             "fold": 0,
+                     *             "metrics": {
+                     *               "accuracy": 1,
+                     *               "brierScore": 0.0022686277877138595,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 1,
+                     *                   "lower": 0.8,
+                     *                   "meanPredicted": 0.8301201462745667,
+                     *                   "observed": 1,
+                     *                   "upper": 0.9
+                     *                 },
+                     *                 {
+                     *                   "count": 25,
+                     *                   "lower": 0.9,
+                     *                   "meanPredicted": 0.9960197973251342,
+                     *                   "observed": 1,
+                     *                   "upper": 1
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   9,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   8,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   0,
+                     *                   9
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 1,
+                     *               "logLoss": 0.011009326690967011,
+                     *               "loss": 0.011009326690967011,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 9
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 9
+                     *                 }
+                     *               ],
+                     *               "prAuc": 1,
+                     *               "precisionMacro": 1,
+                     *               "recallMacro": 1,
+                     *               "rocAuc": 1
+                     *             },
+                     *             "rows": 26
+                     *           },
+                     *           {
+                     *             "bestEpochs": [
+                     *               181
+                     *             ],
+                     *             "fold": 1,
+                     *             "metrics": {
+                     *               "accuracy": 0.96,
+                     *               "brierScore": 0.042637064856423025,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 1,
+                     *                   "lower": 0.7,
+                     *                   "meanPredicted": 0.7123936414718628,
+                     *                   "observed": 0,
+                     *                   "upper": 0.8
+                     *                 },
+                     *                 {
+                     *                   "count": 24,
+                     *                   "lower": 0.9,
+                     *                   "meanPredicted": 0.9855882674455643,
+                     *                   "observed": 1,
+                     *                   "upper": 1
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   9,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   7,
+                     *                   1
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   0,
+                     *                   8
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.9581699346405229,
+                     *               "logLoss": 0.06423047208890277,
+                     *               "loss": 0.06423047208890277,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 9
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0.9333333333333333,
+                     *                   "precision": 1,
+                     *                   "recall": 0.875,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0.9411764705882353,
+                     *                   "precision": 0.8888888888888888,
+                     *                   "recall": 1,
+                     *                   "support": 8
+                     *                 }
+                     *               ],
+                     *               "prAuc": 1,
+                     *               "precisionMacro": 0.9629629629629629,
+                     *               "recallMacro": 0.9583333333333334,
+                     *               "rocAuc": 1
+                     *             },
+                     *             "rows": 25
+                     *           },
+                     *           {
+                     *             "bestEpochs": [
+                     *               99
+                     *             ],
+                     *             "fold": 2,
+                     *             "metrics": {
+                     *               "accuracy": 0.92,
+                     *               "brierScore": 0.07456448091367869,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 2,
+                     *                   "lower": 0.5,
+                     *                   "meanPredicted": 0.5590945780277252,
+                     *                   "observed": 0.5,
+                     *                   "upper": 0.6
+                     *                 },
+                     *                 {
+                     *                   "count": 1,
+                     *                   "lower": 0.6,
+                     *                   "meanPredicted": 0.6656414270401001,
+                     *                   "observed": 0,
+                     *                   "upper": 0.7
+                     *                 },
+                     *                 {
+                     *                   "count": 22,
+                     *                   "lower": 0.9,
+                     *                   "meanPredicted": 0.9799276698719371,
+                     *                   "observed": 1,
+                     *                   "upper": 1
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   8,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   8,
+                     *                   1
+                     *                 ],
+                     *                 [
+                     *                   0,
+                     *                   1,
+                     *                   7
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.9212962962962963,
+                     *               "logLoss": 0.11755764022341512,
+                     *               "loss": 0.11755764022341512,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 1,
+                     *                   "precision": 1,
+                     *                   "recall": 1,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0.8888888888888888,
+                     *                   "precision": 0.8888888888888888,
+                     *                   "recall": 0.8888888888888888,
+                     *                   "support": 9
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0.875,
+                     *                   "precision": 0.875,
+                     *                   "recall": 0.875,
+                     *                   "support": 8
+                     *                 }
+                     *               ],
+                     *               "prAuc": 0.9886363636363638,
+                     *               "precisionMacro": 0.9212962962962963,
+                     *               "recallMacro": 0.9212962962962963,
+                     *               "rocAuc": 0.9929193899782135
+                     *             },
+                     *             "rows": 25
+                     *           }
+                     *         ],
                      *         "test": {
                      *           "accuracy": 0.9583333333333334,
-                     *           "brierScore": 0.07751302871956607,
+                     *           "brierScore": 0.07505882895180944,
                      *           "calibration": [
                      *             {
-                     *               "count": 9,
-                     *               "lower": 0.7,
-                     *               "meanPredicted": 0.7738186452123854,
-                     *               "observed": 0.8888888888888888,
-                     *               "upper": 0.8
-                     *             },
-                     *             {
-                     *               "count": 2,
-                     *               "lower": 0.8,
-                     *               "meanPredicted": 0.8325865268707275,
-                     *               "observed": 1,
-                     *               "upper": 0.9
-                     *             },
-                     *             {
-                     *               "count": 13,
+                     *               "count": 24,
                      *               "lower": 0.9,
-                     *               "meanPredicted": 0.9755167273374704,
-                     *               "observed": 1,
+                     *               "meanPredicted": 0.9932058528065681,
+                     *               "observed": 0.9583333333333334,
                      *               "upper": 1
-                     *             }
-                     *           ],
-                     *           "classes": [
-                     *             "setosa",
-                     *             "versicolor",
-                     *             "virginica"
-                     *           ],
-                     *           "confusionMatrix": [
-                     *             [
-                     *               8,
-                     *               0,
-                     *               0
-                     *             ],
-                     *             [
-                     *               0,
-                     *               8,
-                     *               0
-                     *             ],
-                     *             [
-                     *               0,
-                     *               1,
-                     *               7
-                     *             ]
-                     *           ],
-                     *           "f1Macro": 0.9581699346405229,
-                     *           "logLoss": 0.16983063219726868,
-                     *           "loss": 0.16983063219726868,
-                     *           "perClass": [
-                     *             {
-                     *               "class": "setosa",
-                     *               "f1": 1,
-                     *               "precision": 1,
-                     *               "recall": 1,
-                     *               "support": 8
-                     *             },
-                     *             {
-                     *               "class": "versicolor",
-                     *               "f1": 0.9411764705882353,
-                     *               "precision": 0.8888888888888888,
-                     *               "recall": 1,
-                     *               "support": 8
-                     *             },
-                     *             {
-                     *               "class": "virginica",
-                     *               "f1": 0.9333333333333333,
-                     *               "precision": 1,
-                     *               "recall": 0.875,
-                     *               "support": 8
-                     *             }
-                     *           ],
-                     *           "prAuc": 1,
-                     *           "precisionMacro": 0.9629629629629629,
-                     *           "recallMacro": 0.9583333333333334,
-                     *           "rocAuc": 1
-                     *         },
-                     *         "train": {
-                     *           "accuracy": 0.9901960784313726,
-                     *           "brierScore": 0.05300113935798939,
-                     *           "calibration": [
-                     *             {
-                     *               "count": 5,
-                     *               "lower": 0.5,
-                     *               "meanPredicted": 0.5588126301765441,
-                     *               "observed": 0.8,
-                     *               "upper": 0.6
-                     *             },
-                     *             {
-                     *               "count": 39,
-                     *               "lower": 0.7,
-                     *               "meanPredicted": 0.77604118677286,
-                     *               "observed": 1,
-                     *               "upper": 0.8
-                     *             },
-                     *             {
-                     *               "count": 2,
-                     *               "lower": 0.8,
-                     *               "meanPredicted": 0.8775732219219208,
-                     *               "observed": 1,
-                     *               "upper": 0.9
-                     *             }
-                     *           ],
-                     *           "classes": [
-                     *             "setosa",
-                     *             "versicolor",
-                     *             "virginica"
-                     *           ],
-                     *           "confusionMatrix": [
-                     *             [
-                     *               34,
-                     *               0,
-                     *               0
-                     *             ],
-                     *             [
-                     *               0,
-                     *               34,
-                     *               0
-                     *             ],
-                     *             [
-                     *               0,
-                     *               1,
-                     *               33
-                     *             ]
-                     *           ],
-                     *           "f1Macro": 0.9901939577474943,
-                     *           "logLoss": 0.14097477727578914,
-                     *           "loss": 0.14097477727578914,
-                     *           "perClass": [
-                     *             {
-                     *               "class": "setosa",
-                     *               "f1": 1,
-                     *               "precision": 1,
-                     *               "recall": 1,
-                     *               "support": 34
-                     *             },
-                     *             {
-                     *               "class": "versicolor",
-                     *               "f1": 0.9855072463768115,
-                     *               "precision": 0.9714285714285714,
-                     *               "recall": 1,
-                     *               "support": 34
-                     *             },
-                     *             {
-                     *               "class": "virginica",
-                     *               "f1": 0.9850746268656716,
-                     *               "precision": 1,
-                     *               "recall": 0.9705882352941176,
-                     *               "support": 34
-                     *             }
-                     *           ],
-                     *           "prAuc": 1,
-                     *           "precisionMacro": 0.9904761904761905,
-                     *           "recallMacro": 0.9901960784313726,
-                     *           "rocAuc": 1
-                     *         },
-                     *         "validation": {
-                     *           "accuracy": 0.9583333333333334,
-                     *           "brierScore": 0.06296230226457024,
-                     *           "calibration": [
-                     *             {
-                     *               "count": 1,
-                     *               "lower": 0.6,
-                     *               "meanPredicted": 0.6603580117225647,
-                     *               "observed": 0,
-                     *               "upper": 0.7
-                     *             },
-                     *             {
-                     *               "count": 8,
-                     *               "lower": 0.7,
-                     *               "meanPredicted": 0.7774671316146851,
-                     *               "observed": 1,
-                     *               "upper": 0.8
-                     *             },
-                     *             {
-                     *               "count": 1,
-                     *               "lower": 0.8,
-                     *               "meanPredicted": 0.8760020136833191,
-                     *               "observed": 1,
-                     *               "upper": 0.9
                      *             }
                      *           ],
                      *           "classes": [
@@ -5829,8 +6157,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.9581699346405229,
-                     *           "logLoss": 0.141451135613732,
-                     *           "loss": 0.141451135613732,
+                     *           "logLoss": 0.12855439029841628,
+                     *           "loss": 0.12855439029841628,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -5858,9 +6186,167 @@ export interface operations {
                      *           "precisionMacro": 0.9629629629629629,
                      *           "recallMacro": 0.9583333333333334,
                      *           "rocAuc": 1
+                     *         },
+                     *         "train": {
+                     *           "accuracy": 1,
+                     *           "brierScore": 0.009203812941292227,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 1,
+                     *               "lower": 0.5,
+                     *               "meanPredicted": 0.5237197279930115,
+                     *               "observed": 1,
+                     *               "upper": 0.6
+                     *             },
+                     *             {
+                     *               "count": 1,
+                     *               "lower": 0.6,
+                     *               "meanPredicted": 0.6731079816818237,
+                     *               "observed": 1,
+                     *               "upper": 0.7
+                     *             },
+                     *             {
+                     *               "count": 2,
+                     *               "lower": 0.7,
+                     *               "meanPredicted": 0.7480508685112,
+                     *               "observed": 1,
+                     *               "upper": 0.8
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               42,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               0,
+                     *               42,
+                     *               0
+                     *             ],
+                     *             [
+                     *               0,
+                     *               0,
+                     *               42
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 1,
+                     *           "logLoss": 0.027117860006048156,
+                     *           "loss": 0.027117860006048156,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 1,
+                     *               "precision": 1,
+                     *               "recall": 1,
+                     *               "support": 42
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 1,
+                     *               "precision": 1,
+                     *               "recall": 1,
+                     *               "support": 42
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 1,
+                     *               "precision": 1,
+                     *               "recall": 1,
+                     *               "support": 42
+                     *             }
+                     *           ],
+                     *           "prAuc": 1.0000000000000007,
+                     *           "precisionMacro": 1,
+                     *           "recallMacro": 1,
+                     *           "rocAuc": 1
+                     *         },
+                     *         "validation": {
+                     *           "accuracy": 0.9761904761904762,
+                     *           "brierScore": 0.025784588481740915,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 2,
+                     *               "lower": 0.5,
+                     *               "meanPredicted": 0.5590945780277252,
+                     *               "observed": 0.5,
+                     *               "upper": 0.6
+                     *             },
+                     *             {
+                     *               "count": 1,
+                     *               "lower": 0.6,
+                     *               "meanPredicted": 0.6656414270401001,
+                     *               "observed": 0,
+                     *               "upper": 0.7
+                     *             },
+                     *             {
+                     *               "count": 2,
+                     *               "lower": 0.7,
+                     *               "meanPredicted": 0.7316122055053711,
+                     *               "observed": 0.5,
+                     *               "upper": 0.8
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               42,
+                     *               0,
+                     *               0
+                     *             ],
+                     *             [
+                     *               0,
+                     *               40,
+                     *               2
+                     *             ],
+                     *             [
+                     *               0,
+                     *               1,
+                     *               41
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.9761871013465627,
+                     *           "logLoss": 0.04488676770686503,
+                     *           "loss": 0.04488676770686503,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 1,
+                     *               "precision": 1,
+                     *               "recall": 1,
+                     *               "support": 42
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 0.963855421686747,
+                     *               "precision": 0.975609756097561,
+                     *               "recall": 0.9523809523809523,
+                     *               "support": 42
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0.9647058823529412,
+                     *               "precision": 0.9534883720930233,
+                     *               "recall": 0.9761904761904762,
+                     *               "support": 42
+                     *             }
+                     *           ],
+                     *           "prAuc": 0.9989093593744763,
+                     *           "precisionMacro": 0.9763660427301947,
+                     *           "recallMacro": 0.9761904761904762,
+                     *           "rocAuc": 0.9994331065759637
                      *         }
                      *       },
-                     *       "parameterCount": 243,
+                     *       "parameterCount": 3759,
                      *       "target": "species",
                      *       "task": "classification",
                      *       "unknownCategory": "missing"
@@ -6105,24 +6591,24 @@ export interface operations {
                      *         "decimal": ".",
                      *         "features": [
                      *           {
-                     *             "impute": 5.858823529411765,
+                     *             "impute": 5.828571428571431,
                      *             "name": "sepal_length",
-                     *             "scale": 0.8417247630319954,
-                     *             "shift": 5.858823529411765,
+                     *             "scale": 0.8103357272943761,
+                     *             "shift": 5.828571428571431,
                      *             "type": "numeric"
                      *           },
                      *           {
-                     *             "impute": 3.0323529411764714,
+                     *             "impute": 3.041269841269842,
                      *             "name": "sepal_width",
-                     *             "scale": 0.46170225629916706,
-                     *             "shift": 3.0323529411764714,
+                     *             "scale": 0.44991530795089246,
+                     *             "shift": 3.041269841269842,
                      *             "type": "numeric"
                      *           },
                      *           {
-                     *             "impute": 3.7617647058823533,
+                     *             "impute": 3.7484126984127,
                      *             "name": "petal_length",
-                     *             "scale": 1.759235803212106,
-                     *             "shift": 3.7617647058823533,
+                     *             "scale": 1.7416801834510403,
+                     *             "shift": 3.7484126984127,
                      *             "type": "numeric"
                      *           }
                      *         ],
@@ -6139,7 +6625,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T04:06:07.531Z",
+                     *       "exportedAt": "2026-12-01T04:40:00.268Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6205,24 +6691,24 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T04:06:07.433Z",
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "createdAt": "2026-12-01T04:40:00.179Z",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
-                     *             "feature": "petal_width",
-                     *             "mean": 0.016666666666666666,
-                     *             "std": 0.02041241452319315
-                     *           },
-                     *           {
                      *             "feature": "petal_length",
-                     *             "mean": -0.016666666666666666,
-                     *             "std": 0.02041241452319315
+                     *             "mean": 0.18333333333333338,
+                     *             "std": 0.03333333333333334
                      *           },
                      *           {
                      *             "feature": "sepal_width",
-                     *             "mean": -0.1416666666666667,
-                     *             "std": 0.04249182927993987
+                     *             "mean": -0.08333333333333331,
+                     *             "std": 0.03726779962499651
+                     *           },
+                     *           {
+                     *             "feature": "sepal_length",
+                     *             "mean": -0.12499999999999997,
+                     *             "std": 0.04564354645876384
                      *           }
                      *         ],
                      *         "features": [
@@ -6239,112 +6725,290 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_sqF9T4H8ywVe0ZLXzAdVJqIL",
-                     *         "jobId": "job_xjanPkmeGbTTXAueeRed5tZn",
+                     *         "id": "mdl_DymAqUsOq6G1nkT9oMyORBLH",
+                     *         "jobId": "job_OAnNwrOxziXBDBnb59UeC6GU",
                      *         "metrics": {
+                     *           "foldMean": {
+                     *             "accuracy": 0.3963076923076923,
+                     *             "brierScore": 0.7221867423448736,
+                     *             "f1Macro": 0.3019938993468405,
+                     *             "logLoss": 1.2194174654045482,
+                     *             "loss": 1.2194174654045482,
+                     *             "prAuc": 0.485663223115845,
+                     *             "precisionMacro": 0.2623893557422969,
+                     *             "recallMacro": 0.38888888888888884,
+                     *             "rocAuc": 0.5666122004357298
+                     *           },
+                     *           "folds": [
+                     *             {
+                     *               "bestEpochs": [
+                     *                 5
+                     *               ],
+                     *               "fold": 0,
+                     *               "metrics": {
+                     *                 "accuracy": 0.46153846153846156,
+                     *                 "brierScore": 0.7315925262626505,
+                     *                 "calibration": [
+                     *                   {
+                     *                     "count": 9,
+                     *                     "lower": 0.3,
+                     *                     "meanPredicted": 0.3694312771161397,
+                     *                     "observed": 0.8888888888888888,
+                     *                     "upper": 0.4
+                     *                   },
+                     *                   {
+                     *                     "count": 17,
+                     *                     "lower": 0.4,
+                     *                     "meanPredicted": 0.4373751650838291,
+                     *                     "observed": 0.23529411764705882,
+                     *                     "upper": 0.5
+                     *                   }
+                     *                 ],
+                     *                 "classes": [
+                     *                   "setosa",
+                     *                   "versicolor",
+                     *                   "virginica"
+                     *                 ],
+                     *                 "confusionMatrix": [
+                     *                   [
+                     *                     8,
+                     *                     0,
+                     *                     1
+                     *                   ],
+                     *                   [
+                     *                     4,
+                     *                     4,
+                     *                     0
+                     *                   ],
+                     *                   [
+                     *                     3,
+                     *                     6,
+                     *                     0
+                     *                   ]
+                     *                 ],
+                     *                 "f1Macro": 0.3703703703703704,
+                     *                 "logLoss": 1.2413053905792306,
+                     *                 "loss": 1.2413053905792306,
+                     *                 "perClass": [
+                     *                   {
+                     *                     "class": "setosa",
+                     *                     "f1": 0.6666666666666667,
+                     *                     "precision": 0.5333333333333333,
+                     *                     "recall": 0.8888888888888888,
+                     *                     "support": 9
+                     *                   },
+                     *                   {
+                     *                     "class": "versicolor",
+                     *                     "f1": 0.4444444444444445,
+                     *                     "precision": 0.4,
+                     *                     "recall": 0.5,
+                     *                     "support": 8
+                     *                   },
+                     *                   {
+                     *                     "class": "virginica",
+                     *                     "f1": 0,
+                     *                     "precision": 0,
+                     *                     "recall": 0,
+                     *                     "support": 9
+                     *                   }
+                     *                 ],
+                     *                 "prAuc": 0.3090310147421543,
+                     *                 "precisionMacro": 0.3111111111111111,
+                     *                 "recallMacro": 0.46296296296296297,
+                     *                 "rocAuc": 0.4023692810457516
+                     *               },
+                     *               "rows": 26
+                     *             },
+                     *             {
+                     *               "bestEpochs": [
+                     *                 5
+                     *               ],
+                     *               "fold": 1,
+                     *               "metrics": {
+                     *                 "accuracy": 0.48,
+                     *                 "brierScore": 0.6683908366005692,
+                     *                 "calibration": [
+                     *                   {
+                     *                     "count": 3,
+                     *                     "lower": 0.4,
+                     *                     "meanPredicted": 0.4649253984292348,
+                     *                     "observed": 0.3333333333333333,
+                     *                     "upper": 0.5
+                     *                   },
+                     *                   {
+                     *                     "count": 15,
+                     *                     "lower": 0.5,
+                     *                     "meanPredicted": 0.5491130550702413,
+                     *                     "observed": 0.4666666666666667,
+                     *                     "upper": 0.6
+                     *                   },
+                     *                   {
+                     *                     "count": 7,
+                     *                     "lower": 0.6,
+                     *                     "meanPredicted": 0.6436179876327515,
+                     *                     "observed": 0.5714285714285714,
+                     *                     "upper": 0.7
+                     *                   }
+                     *                 ],
+                     *                 "classes": [
+                     *                   "setosa",
+                     *                   "versicolor",
+                     *                   "virginica"
+                     *                 ],
+                     *                 "confusionMatrix": [
+                     *                   [
+                     *                     9,
+                     *                     0,
+                     *                     0
+                     *                   ],
+                     *                   [
+                     *                     3,
+                     *                     0,
+                     *                     5
+                     *                   ],
+                     *                   [
+                     *                     5,
+                     *                     0,
+                     *                     3
+                     *                   ]
+                     *                 ],
+                     *                 "f1Macro": 0.35576923076923084,
+                     *                 "logLoss": 1.1953025299924993,
+                     *                 "loss": 1.1953025299924993,
+                     *                 "perClass": [
+                     *                   {
+                     *                     "class": "setosa",
+                     *                     "f1": 0.6923076923076924,
+                     *                     "precision": 0.5294117647058824,
+                     *                     "recall": 1,
+                     *                     "support": 9
+                     *                   },
+                     *                   {
+                     *                     "class": "versicolor",
+                     *                     "f1": 0,
+                     *                     "precision": 0,
+                     *                     "recall": 0,
+                     *                     "support": 8
+                     *                   },
+                     *                   {
+                     *                     "class": "virginica",
+                     *                     "f1": 0.375,
+                     *                     "precision": 0.375,
+                     *                     "recall": 0.375,
+                     *                     "support": 8
+                     *                   }
+                     *                 ],
+                     *                 "prAuc": 0.6275879830046497,
+                     *                 "precisionMacro": 0.3014705882352941,
+                     *                 "recallMacro": 0.4583333333333333,
+                     *                 "rocAuc": 0.7598039215686274
+                     *               },
+                     *               "rows": 25
+                     *             },
+                     *             {
+                     *               "bestEpochs": [
+                     *                 5
+                     *               ],
+                     *               "fold": 2,
+                     *               "metrics": {
+                     *                 "accuracy": 0.4,
+                     *                 "brierScore": 0.7006625449880172,
+                     *                 "calibration": [
+                     *                   {
+                     *                     "count": 13,
+                     *                     "lower": 0.3,
+                     *                     "meanPredicted": 0.36149510511985194,
+                     *                     "observed": 0.5384615384615384,
+                     *                     "upper": 0.4
+                     *                   },
+                     *                   {
+                     *                     "count": 6,
+                     *                     "lower": 0.4,
+                     *                     "meanPredicted": 0.4492084284623464,
+                     *                     "observed": 0.16666666666666666,
+                     *                     "upper": 0.5
+                     *                   },
+                     *                   {
+                     *                     "count": 2,
+                     *                     "lower": 0.5,
+                     *                     "meanPredicted": 0.5066567063331604,
+                     *                     "observed": 1,
+                     *                     "upper": 0.6
+                     *                   }
+                     *                 ],
+                     *                 "classes": [
+                     *                   "setosa",
+                     *                   "versicolor",
+                     *                   "virginica"
+                     *                 ],
+                     *                 "confusionMatrix": [
+                     *                   [
+                     *                     4,
+                     *                     2,
+                     *                     2
+                     *                   ],
+                     *                   [
+                     *                     3,
+                     *                     4,
+                     *                     2
+                     *                   ],
+                     *                   [
+                     *                     5,
+                     *                     1,
+                     *                     2
+                     *                   ]
+                     *                 ],
+                     *                 "f1Macro": 0.3952380952380952,
+                     *                 "logLoss": 1.1424945391915435,
+                     *                 "loss": 1.1424945391915435,
+                     *                 "perClass": [
+                     *                   {
+                     *                     "class": "setosa",
+                     *                     "f1": 0.4,
+                     *                     "precision": 0.3333333333333333,
+                     *                     "recall": 0.5,
+                     *                     "support": 8
+                     *                   },
+                     *                   {
+                     *                     "class": "versicolor",
+                     *                     "f1": 0.5,
+                     *                     "precision": 0.5714285714285714,
+                     *                     "recall": 0.4444444444444444,
+                     *                     "support": 9
+                     *                   },
+                     *                   {
+                     *                     "class": "virginica",
+                     *                     "f1": 0.28571428571428575,
+                     *                     "precision": 0.3333333333333333,
+                     *                     "recall": 0.25,
+                     *                     "support": 8
+                     *                   }
+                     *                 ],
+                     *                 "prAuc": 0.4508870088286246,
+                     *                 "precisionMacro": 0.4126984126984126,
+                     *                 "recallMacro": 0.39814814814814814,
+                     *                 "rocAuc": 0.5645424836601308
+                     *               },
+                     *               "rows": 25
+                     *             }
+                     *           ],
                      *           "test": {
-                     *             "accuracy": 0.041666666666666664,
-                     *             "brierScore": 0.9501903868251597,
+                     *             "accuracy": 0.2916666666666667,
+                     *             "brierScore": 0.6499964593694719,
                      *             "calibration": [
-                     *               {
-                     *                 "count": 3,
-                     *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.39103056987126666,
-                     *                 "observed": 0.3333333333333333,
-                     *                 "upper": 0.4
-                     *               },
-                     *               {
-                     *                 "count": 13,
-                     *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.4372766315937042,
-                     *                 "observed": 0,
-                     *                 "upper": 0.5
-                     *               },
                      *               {
                      *                 "count": 6,
-                     *                 "lower": 0.5,
-                     *                 "meanPredicted": 0.5508387684822083,
-                     *                 "observed": 0,
-                     *                 "upper": 0.6
-                     *               }
-                     *             ],
-                     *             "classes": [
-                     *               "setosa",
-                     *               "versicolor",
-                     *               "virginica"
-                     *             ],
-                     *             "confusionMatrix": [
-                     *               [
-                     *                 0,
-                     *                 8,
-                     *                 0
-                     *               ],
-                     *               [
-                     *                 7,
-                     *                 1,
-                     *                 0
-                     *               ],
-                     *               [
-                     *                 8,
-                     *                 0,
-                     *                 0
-                     *               ]
-                     *             ],
-                     *             "f1Macro": 0.0392156862745098,
-                     *             "logLoss": 1.6246816572606193,
-                     *             "loss": 1.6246816572606193,
-                     *             "perClass": [
-                     *               {
-                     *                 "class": "setosa",
-                     *                 "f1": 0,
-                     *                 "precision": 0,
-                     *                 "recall": 0,
-                     *                 "support": 8
-                     *               },
-                     *               {
-                     *                 "class": "versicolor",
-                     *                 "f1": 0.11764705882352941,
-                     *                 "precision": 0.1111111111111111,
-                     *                 "recall": 0.125,
-                     *                 "support": 8
-                     *               },
-                     *               {
-                     *                 "class": "virginica",
-                     *                 "f1": 0,
-                     *                 "precision": 0,
-                     *                 "recall": 0,
-                     *                 "support": 8
-                     *               }
-                     *             ],
-                     *             "prAuc": 0.231837210764388,
-                     *             "precisionMacro": 0.037037037037037035,
-                     *             "recallMacro": 0.041666666666666664,
-                     *             "rocAuc": 0.1328125
-                     *           },
-                     *           "train": {
-                     *             "accuracy": 0.029411764705882353,
-                     *             "brierScore": 0.905214042476401,
-                     *             "calibration": [
-                     *               {
-                     *                 "count": 21,
                      *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.3783285291421981,
-                     *                 "observed": 0.09523809523809523,
+                     *                 "meanPredicted": 0.38181715706984204,
+                     *                 "observed": 0.16666666666666666,
                      *                 "upper": 0.4
                      *               },
                      *               {
-                     *                 "count": 47,
+                     *                 "count": 18,
                      *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.44360545341004715,
-                     *                 "observed": 0,
+                     *                 "meanPredicted": 0.4173529926273558,
+                     *                 "observed": 0.3333333333333333,
                      *                 "upper": 0.5
-                     *               },
-                     *               {
-                     *                 "count": 19,
-                     *                 "lower": 0.5,
-                     *                 "meanPredicted": 0.5450675989452162,
-                     *                 "observed": 0.05263157894736842,
-                     *                 "upper": 0.6
                      *               }
                      *             ],
                      *             "classes": [
@@ -6355,74 +7019,146 @@ export interface operations {
                      *             "confusionMatrix": [
                      *               [
                      *                 2,
-                     *                 32,
-                     *                 0
+                     *                 0,
+                     *                 6
                      *               ],
                      *               [
-                     *                 33,
                      *                 1,
-                     *                 0
+                     *                 0,
+                     *                 7
                      *               ],
                      *               [
-                     *                 33,
-                     *                 1,
-                     *                 0
+                     *                 3,
+                     *                 0,
+                     *                 5
                      *               ]
                      *             ],
-                     *             "f1Macro": 0.022875816993464054,
-                     *             "logLoss": 1.5067249481581566,
-                     *             "loss": 1.5067249481581566,
+                     *             "f1Macro": 0.22344322344322345,
+                     *             "logLoss": 1.0615874843898856,
+                     *             "loss": 1.0615874843898856,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
-                     *                 "f1": 0.03921568627450981,
-                     *                 "precision": 0.029411764705882353,
-                     *                 "recall": 0.058823529411764705,
-                     *                 "support": 34
+                     *                 "f1": 0.28571428571428575,
+                     *                 "precision": 0.3333333333333333,
+                     *                 "recall": 0.25,
+                     *                 "support": 8
                      *               },
                      *               {
                      *                 "class": "versicolor",
-                     *                 "f1": 0.029411764705882353,
-                     *                 "precision": 0.029411764705882353,
-                     *                 "recall": 0.029411764705882353,
-                     *                 "support": 34
-                     *               },
-                     *               {
-                     *                 "class": "virginica",
                      *                 "f1": 0,
                      *                 "precision": 0,
                      *                 "recall": 0,
-                     *                 "support": 34
+                     *                 "support": 8
+                     *               },
+                     *               {
+                     *                 "class": "virginica",
+                     *                 "f1": 0.3846153846153846,
+                     *                 "precision": 0.2777777777777778,
+                     *                 "recall": 0.625,
+                     *                 "support": 8
                      *               }
                      *             ],
-                     *             "prAuc": 0.22352724301240354,
-                     *             "precisionMacro": 0.0196078431372549,
-                     *             "recallMacro": 0.02941176470588235,
-                     *             "rocAuc": 0.19117647058823528
+                     *             "prAuc": 0.5285354569894044,
+                     *             "precisionMacro": 0.20370370370370372,
+                     *             "recallMacro": 0.2916666666666667,
+                     *             "rocAuc": 0.65625
                      *           },
-                     *           "validation": {
-                     *             "accuracy": 0.041666666666666664,
-                     *             "brierScore": 0.8831069636070824,
+                     *           "train": {
+                     *             "accuracy": 0.3333333333333333,
+                     *             "brierScore": 0.6370093639420343,
                      *             "calibration": [
                      *               {
-                     *                 "count": 4,
+                     *                 "count": 40,
                      *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.377414733171463,
-                     *                 "observed": 0.25,
+                     *                 "meanPredicted": 0.3858386047184467,
+                     *                 "observed": 0.225,
                      *                 "upper": 0.4
                      *               },
                      *               {
-                     *                 "count": 16,
+                     *                 "count": 86,
                      *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.4393182937055826,
-                     *                 "observed": 0,
+                     *                 "meanPredicted": 0.42448070298793705,
+                     *                 "observed": 0.38372093023255816,
+                     *                 "upper": 0.5
+                     *               }
+                     *             ],
+                     *             "classes": [
+                     *               "setosa",
+                     *               "versicolor",
+                     *               "virginica"
+                     *             ],
+                     *             "confusionMatrix": [
+                     *               [
+                     *                 8,
+                     *                 0,
+                     *                 34
+                     *               ],
+                     *               [
+                     *                 10,
+                     *                 0,
+                     *                 32
+                     *               ],
+                     *               [
+                     *                 8,
+                     *                 0,
+                     *                 34
+                     *               ]
+                     *             ],
+                     *             "f1Macro": 0.23805578569455954,
+                     *             "logLoss": 1.049632399165535,
+                     *             "loss": 1.049632399165535,
+                     *             "perClass": [
+                     *               {
+                     *                 "class": "setosa",
+                     *                 "f1": 0.23529411764705882,
+                     *                 "precision": 0.3076923076923077,
+                     *                 "recall": 0.19047619047619047,
+                     *                 "support": 42
+                     *               },
+                     *               {
+                     *                 "class": "versicolor",
+                     *                 "f1": 0,
+                     *                 "precision": 0,
+                     *                 "recall": 0,
+                     *                 "support": 42
+                     *               },
+                     *               {
+                     *                 "class": "virginica",
+                     *                 "f1": 0.47887323943661975,
+                     *                 "precision": 0.34,
+                     *                 "recall": 0.8095238095238095,
+                     *                 "support": 42
+                     *               }
+                     *             ],
+                     *             "prAuc": 0.5880016197908029,
+                     *             "precisionMacro": 0.21589743589743593,
+                     *             "recallMacro": 0.3333333333333333,
+                     *             "rocAuc": 0.7179705215419502
+                     *           },
+                     *           "validation": {
+                     *             "accuracy": 0.3968253968253968,
+                     *             "brierScore": 0.7222613914235864,
+                     *             "calibration": [
+                     *               {
+                     *                 "count": 37,
+                     *                 "lower": 0.3,
+                     *                 "meanPredicted": 0.3684563016569292,
+                     *                 "observed": 0.5135135135135135,
+                     *                 "upper": 0.4
+                     *               },
+                     *               {
+                     *                 "count": 39,
+                     *                 "lower": 0.4,
+                     *                 "meanPredicted": 0.4446894633464324,
+                     *                 "observed": 0.2564102564102564,
                      *                 "upper": 0.5
                      *               },
                      *               {
-                     *                 "count": 2,
+                     *                 "count": 27,
                      *                 "lower": 0.5,
-                     *                 "meanPredicted": 0.592115193605423,
-                     *                 "observed": 0,
+                     *                 "meanPredicted": 0.5475367418041935,
+                     *                 "observed": 0.5555555555555556,
                      *                 "upper": 0.6
                      *               }
                      *             ],
@@ -6433,79 +7169,206 @@ export interface operations {
                      *             ],
                      *             "confusionMatrix": [
                      *               [
-                     *                 1,
-                     *                 7,
-                     *                 0
+                     *                 21,
+                     *                 10,
+                     *                 11
                      *               ],
                      *               [
+                     *                 12,
                      *                 8,
-                     *                 0,
-                     *                 0
+                     *                 22
                      *               ],
                      *               [
-                     *                 7,
-                     *                 1,
-                     *                 0
+                     *                 13,
+                     *                 8,
+                     *                 21
                      *               ]
                      *             ],
-                     *             "f1Macro": 0.027777777777777776,
-                     *             "logLoss": 1.460631610273052,
-                     *             "loss": 1.460631610273052,
+                     *             "f1Macro": 0.38335561497326204,
+                     *             "logLoss": 1.2195911790964107,
+                     *             "loss": 1.2195911790964107,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
-                     *                 "f1": 0.08333333333333333,
-                     *                 "precision": 0.0625,
-                     *                 "recall": 0.125,
-                     *                 "support": 8
+                     *                 "f1": 0.47727272727272724,
+                     *                 "precision": 0.45652173913043476,
+                     *                 "recall": 0.5,
+                     *                 "support": 42
                      *               },
                      *               {
                      *                 "class": "versicolor",
-                     *                 "f1": 0,
-                     *                 "precision": 0,
-                     *                 "recall": 0,
-                     *                 "support": 8
+                     *                 "f1": 0.23529411764705882,
+                     *                 "precision": 0.3076923076923077,
+                     *                 "recall": 0.19047619047619047,
+                     *                 "support": 42
                      *               },
                      *               {
                      *                 "class": "virginica",
-                     *                 "f1": 0,
-                     *                 "precision": 0,
-                     *                 "recall": 0,
-                     *                 "support": 8
+                     *                 "f1": 0.43750000000000006,
+                     *                 "precision": 0.3888888888888889,
+                     *                 "recall": 0.5,
+                     *                 "support": 42
                      *               }
                      *             ],
-                     *             "prAuc": 0.23942472512960633,
-                     *             "precisionMacro": 0.020833333333333332,
-                     *             "recallMacro": 0.041666666666666664,
-                     *             "rocAuc": 0.1640625
+                     *             "prAuc": 0.37968890586493825,
+                     *             "precisionMacro": 0.38436764523721045,
+                     *             "recallMacro": 0.3968253968253968,
+                     *             "rocAuc": 0.5694444444444444
                      *           }
                      *         },
-                     *         "parameterCount": 27,
+                     *         "parameterCount": 612,
                      *         "target": "species",
                      *         "task": "classification",
                      *         "unknownCategory": "missing"
                      *       },
                      *       "network": {
-                     *         "format": "backprop.sequential",
-                     *         "params": [
-                     *           "JtFdv++/Vj9epZS/1MEwv8t81D1egWo/8ooJP9GgKb6Q6ko+eJM7P1YmCr9V54g+",
-                     *           "TcWfvN8jbDrwyJa8",
-                     *           "WPp4P47eyz7niwm/0lcJPxw9Zb7+9LC+ARTcPmgVfj9fc2k/"
-                     *         ],
-                     *         "spec": {
-                     *           "initializer": "he",
-                     *           "inputSize": 4,
-                     *           "layers": [
-                     *             {
-                     *               "activation": "relu",
-                     *               "units": 3
+                     *         "format": "backprop.ensemble",
+                     *         "members": [
+                     *           {
+                     *             "format": "backprop.sequential",
+                     *             "params": [
+                     *               "i/KJvlMciz6plNS+iMmDvs9KPT3M6KM+pBNUPoOGjL1v4DE9e7iLPrnZR74d/Yg95w+ePiL7wz2PaRa+/Ms3PgkPp72m6bq9gBQPPts9jj7JSZI+E5MNvt5zqL0phjS+Aopyvfs6rj0UxnS+KPy7vk26or6+WY29cFfZPggGEj7T+3Q9YW2nPih5Rr7XVdC8w3AoPu1twz7fOgG+k936vYYZW71v9cm+diSVvqN/Wj30CxY+Us2Cvu/FkL5cJ1u9RzJbPqPiHT4iYEi+CA0zvY5Elr4OOqE9VoOGvqwM3b0Z56W+nIMXvr2EYD72S8A+AZbMPsseuD5RtqC+/o6FPinGm74k1Ku+rbXWOxSXO761fKM+aSbFvrXxsb6GpiC9w9hDPbeWGT5qjbq+dBnSPsdIWz6aRzY+iX4LPaGxnz7PN9W9wjBAvsp2xL4Hnuc85A6CvkesIr6Hk7Y+z7mkvpKEhj60NZa+nUbIO7lMnj5e/TE+dOAhPu2+CT4LYzy+foSCPlddpD0C7No8feDKPmKOAr5BPX29TdVLvtVNcr5yZnc+",
+                     *               "ZdWUPAQ7g7wpFYs8",
+                     *               "kok2Pz7ohT/okYA/+6ksP/BJyT7TP0q/KzLGPhcxU7+EBLG/"
+                     *             ],
+                     *             "spec": {
+                     *               "embedding": {
+                     *                 "bins": [
+                     *                   [
+                     *                     -1.7629377841949463,
+                     *                     -1.1459095478057861,
+                     *                     -0.8990982174873352
+                     *                   ],
+                     *                   [
+                     *                     -2.314368486404419,
+                     *                     -1.2030482292175293,
+                     *                     -0.7585201859474182
+                     *                   ],
+                     *                   [
+                     *                     -1.463192105293274,
+                     *                     -1.2909446954727173,
+                     *                     -1.2335288524627686
+                     *                   ]
+                     *                 ],
+                     *                 "features": [
+                     *                   0,
+                     *                   1,
+                     *                   2
+                     *                 ],
+                     *                 "type": "piecewiseLinear"
+                     *               },
+                     *               "initializer": "he",
+                     *               "inputSize": 4,
+                     *               "layers": [
+                     *                 {
+                     *                   "activation": "relu",
+                     *                   "units": 3
+                     *                 },
+                     *                 {
+                     *                   "activation": "softmax",
+                     *                   "units": 3
+                     *                 }
+                     *               ]
                      *             },
-                     *             {
-                     *               "activation": "softmax",
-                     *               "units": 3
-                     *             }
-                     *           ]
-                     *         },
+                     *             "version": 1
+                     *           },
+                     *           {
+                     *             "format": "backprop.sequential",
+                     *             "params": [
+                     *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmMWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6VVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7jUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+IKMxPVn4sr6tjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
+                     *               "piTDu/4Wjby4II28",
+                     *               "2hIZv/9Uar8ktIm/q7wBPvvVZb9+Z5s/oRNWPlNlo78vN6K9"
+                     *             ],
+                     *             "spec": {
+                     *               "embedding": {
+                     *                 "bins": [
+                     *                   [
+                     *                     -1.8863433599472046,
+                     *                     -1.0842067003250122,
+                     *                     -0.8990982174873352
+                     *                   ],
+                     *                   [
+                     *                     -2.314368486404419,
+                     *                     -1.2030482292175293,
+                     *                     -0.5362561345100403
+                     *                   ],
+                     *                   [
+                     *                     -1.5780237913131714,
+                     *                     -1.2909446954727173,
+                     *                     -1.2335288524627686
+                     *                   ]
+                     *                 ],
+                     *                 "features": [
+                     *                   0,
+                     *                   1,
+                     *                   2
+                     *                 ],
+                     *                 "type": "piecewiseLinear"
+                     *               },
+                     *               "initializer": "he",
+                     *               "inputSize": 4,
+                     *               "layers": [
+                     *                 {
+                     *                   "activation": "relu",
+                     *                   "units": 3
+                     *                 },
+                     *                 {
+                     *                   "activation": "softmax",
+                     *                   "units": 3
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "version": 1
+                     *           },
+                     *           {
+                     *             "format": "backprop.sequential",
+                     *             "params": [
+                     *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvtcHizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XdpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+I1nrvRvnjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTKbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlUNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+RBZLPgbmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PrOXO7tpRqq+",
+                     *               "43xnvGwHbDx73ks8",
+                     *               "RY16P6Ubnr9hfzk+5+PZPmDIrz+n9IQ/rtQav/ApGr9wurO/"
+                     *             ],
+                     *             "spec": {
+                     *               "embedding": {
+                     *                 "bins": [
+                     *                   [
+                     *                     -1.8863433599472046,
+                     *                     -1.1459095478057861,
+                     *                     -0.8990982174873352
+                     *                   ],
+                     *                   [
+                     *                     -2.314368486404419,
+                     *                     -1.2030482292175293,
+                     *                     -0.7585201859474182
+                     *                   ],
+                     *                   [
+                     *                     -1.5780237913131714,
+                     *                     -1.3483604192733765,
+                     *                     -1.2335288524627686
+                     *                   ]
+                     *                 ],
+                     *                 "features": [
+                     *                   0,
+                     *                   1,
+                     *                   2
+                     *                 ],
+                     *                 "type": "piecewiseLinear"
+                     *               },
+                     *               "initializer": "he",
+                     *               "inputSize": 4,
+                     *               "layers": [
+                     *                 {
+                     *                   "activation": "relu",
+                     *                   "units": 3
+                     *                 },
+                     *                 {
+                     *                   "activation": "softmax",
+                     *                   "units": 3
+                     *                 }
+                     *               ]
+                     *             },
+                     *             "version": 1
+                     *           }
+                     *         ],
                      *         "version": 1
                      *       },
                      *       "version": 1
@@ -6664,9 +7527,9 @@ export interface operations {
                      *         {
                      *           "label": "setosa",
                      *           "probabilities": {
-                     *             "setosa": 0.7774671316146851,
-                     *             "versicolor": 0.12728075683116913,
-                     *             "virginica": 0.09525208920240402
+                     *             "setosa": 0.9987718462944031,
+                     *             "versicolor": 0.001123939291574061,
+                     *             "virginica": 0.00010414825374027714
                      *           }
                      *         }
                      *       ]
@@ -6854,7 +7717,7 @@ export interface operations {
                 content: {
                     /**
                      * @example label,probability:setosa,probability:versicolor,probability:virginica
-                     *     virginica,7.601794322908972e-7,0.0023503031115978956,0.9976489543914795
+                     *     virginica,0.00002978176598844584,0.0011889536399394274,0.9987813234329224
                      */
                     "application/json": string;
                 };
@@ -7019,24 +7882,24 @@ export interface operations {
                  *         "decimal": ".",
                  *         "features": [
                  *           {
-                 *             "impute": 5.858823529411765,
+                 *             "impute": 5.828571428571431,
                  *             "name": "sepal_length",
-                 *             "scale": 0.8417247630319954,
-                 *             "shift": 5.858823529411765,
+                 *             "scale": 0.8103357272943761,
+                 *             "shift": 5.828571428571431,
                  *             "type": "numeric"
                  *           },
                  *           {
-                 *             "impute": 3.0323529411764714,
+                 *             "impute": 3.041269841269842,
                  *             "name": "sepal_width",
-                 *             "scale": 0.46170225629916706,
-                 *             "shift": 3.0323529411764714,
+                 *             "scale": 0.44991530795089246,
+                 *             "shift": 3.041269841269842,
                  *             "type": "numeric"
                  *           },
                  *           {
-                 *             "impute": 3.7617647058823533,
+                 *             "impute": 3.7484126984127,
                  *             "name": "petal_length",
-                 *             "scale": 1.759235803212106,
-                 *             "shift": 3.7617647058823533,
+                 *             "scale": 1.7416801834510403,
+                 *             "shift": 3.7484126984127,
                  *             "type": "numeric"
                  *           }
                  *         ],
@@ -7053,7 +7916,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T04:06:07.531Z",
+                 *       "exportedAt": "2026-12-01T04:40:00.268Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -7119,24 +7982,24 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T04:06:07.433Z",
-                 *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                 *         "createdAt": "2026-12-01T04:40:00.179Z",
+                 *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
-                 *             "feature": "petal_width",
-                 *             "mean": 0.016666666666666666,
-                 *             "std": 0.02041241452319315
-                 *           },
-                 *           {
                  *             "feature": "petal_length",
-                 *             "mean": -0.016666666666666666,
-                 *             "std": 0.02041241452319315
+                 *             "mean": 0.18333333333333338,
+                 *             "std": 0.03333333333333334
                  *           },
                  *           {
                  *             "feature": "sepal_width",
-                 *             "mean": -0.1416666666666667,
-                 *             "std": 0.04249182927993987
+                 *             "mean": -0.08333333333333331,
+                 *             "std": 0.03726779962499651
+                 *           },
+                 *           {
+                 *             "feature": "sepal_length",
+                 *             "mean": -0.12499999999999997,
+                 *             "std": 0.04564354645876384
                  *           }
                  *         ],
                  *         "features": [
@@ -7153,112 +8016,290 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_sqF9T4H8ywVe0ZLXzAdVJqIL",
-                 *         "jobId": "job_xjanPkmeGbTTXAueeRed5tZn",
+                 *         "id": "mdl_DymAqUsOq6G1nkT9oMyORBLH",
+                 *         "jobId": "job_OAnNwrOxziXBDBnb59UeC6GU",
                  *         "metrics": {
+                 *           "foldMean": {
+                 *             "accuracy": 0.3963076923076923,
+                 *             "brierScore": 0.7221867423448736,
+                 *             "f1Macro": 0.3019938993468405,
+                 *             "logLoss": 1.2194174654045482,
+                 *             "loss": 1.2194174654045482,
+                 *             "prAuc": 0.485663223115845,
+                 *             "precisionMacro": 0.2623893557422969,
+                 *             "recallMacro": 0.38888888888888884,
+                 *             "rocAuc": 0.5666122004357298
+                 *           },
+                 *           "folds": [
+                 *             {
+                 *               "bestEpochs": [
+                 *                 5
+                 *               ],
+                 *               "fold": 0,
+                 *               "metrics": {
+                 *                 "accuracy": 0.46153846153846156,
+                 *                 "brierScore": 0.7315925262626505,
+                 *                 "calibration": [
+                 *                   {
+                 *                     "count": 9,
+                 *                     "lower": 0.3,
+                 *                     "meanPredicted": 0.3694312771161397,
+                 *                     "observed": 0.8888888888888888,
+                 *                     "upper": 0.4
+                 *                   },
+                 *                   {
+                 *                     "count": 17,
+                 *                     "lower": 0.4,
+                 *                     "meanPredicted": 0.4373751650838291,
+                 *                     "observed": 0.23529411764705882,
+                 *                     "upper": 0.5
+                 *                   }
+                 *                 ],
+                 *                 "classes": [
+                 *                   "setosa",
+                 *                   "versicolor",
+                 *                   "virginica"
+                 *                 ],
+                 *                 "confusionMatrix": [
+                 *                   [
+                 *                     8,
+                 *                     0,
+                 *                     1
+                 *                   ],
+                 *                   [
+                 *                     4,
+                 *                     4,
+                 *                     0
+                 *                   ],
+                 *                   [
+                 *                     3,
+                 *                     6,
+                 *                     0
+                 *                   ]
+                 *                 ],
+                 *                 "f1Macro": 0.3703703703703704,
+                 *                 "logLoss": 1.2413053905792306,
+                 *                 "loss": 1.2413053905792306,
+                 *                 "perClass": [
+                 *                   {
+                 *                     "class": "setosa",
+                 *                     "f1": 0.6666666666666667,
+                 *                     "precision": 0.5333333333333333,
+                 *                     "recall": 0.8888888888888888,
+                 *                     "support": 9
+                 *                   },
+                 *                   {
+                 *                     "class": "versicolor",
+                 *                     "f1": 0.4444444444444445,
+                 *                     "precision": 0.4,
+                 *                     "recall": 0.5,
+                 *                     "support": 8
+                 *                   },
+                 *                   {
+                 *                     "class": "virginica",
+                 *                     "f1": 0,
+                 *                     "precision": 0,
+                 *                     "recall": 0,
+                 *                     "support": 9
+                 *                   }
+                 *                 ],
+                 *                 "prAuc": 0.3090310147421543,
+                 *                 "precisionMacro": 0.3111111111111111,
+                 *                 "recallMacro": 0.46296296296296297,
+                 *                 "rocAuc": 0.4023692810457516
+                 *               },
+                 *               "rows": 26
+                 *             },
+                 *             {
+                 *               "bestEpochs": [
+                 *                 5
+                 *               ],
+                 *               "fold": 1,
+                 *               "metrics": {
+                 *                 "accuracy": 0.48,
+                 *                 "brierScore": 0.6683908366005692,
+                 *                 "calibration": [
+                 *                   {
+                 *                     "count": 3,
+                 *                     "lower": 0.4,
+                 *                     "meanPredicted": 0.4649253984292348,
+                 *                     "observed": 0.3333333333333333,
+                 *                     "upper": 0.5
+                 *                   },
+                 *                   {
+                 *                     "count": 15,
+                 *                     "lower": 0.5,
+                 *                     "meanPredicted": 0.5491130550702413,
+                 *                     "observed": 0.4666666666666667,
+                 *                     "upper": 0.6
+                 *                   },
+                 *                   {
+                 *                     "count": 7,
+                 *                     "lower": 0.6,
+                 *                     "meanPredicted": 0.6436179876327515,
+                 *                     "observed": 0.5714285714285714,
+                 *                     "upper": 0.7
+                 *                   }
+                 *                 ],
+                 *                 "classes": [
+                 *                   "setosa",
+                 *                   "versicolor",
+                 *                   "virginica"
+                 *                 ],
+                 *                 "confusionMatrix": [
+                 *                   [
+                 *                     9,
+                 *                     0,
+                 *                     0
+                 *                   ],
+                 *                   [
+                 *                     3,
+                 *                     0,
+                 *                     5
+                 *                   ],
+                 *                   [
+                 *                     5,
+                 *                     0,
+                 *                     3
+                 *                   ]
+                 *                 ],
+                 *                 "f1Macro": 0.35576923076923084,
+                 *                 "logLoss": 1.1953025299924993,
+                 *                 "loss": 1.1953025299924993,
+                 *                 "perClass": [
+                 *                   {
+                 *                     "class": "setosa",
+                 *                     "f1": 0.6923076923076924,
+                 *                     "precision": 0.5294117647058824,
+                 *                     "recall": 1,
+                 *                     "support": 9
+                 *                   },
+                 *                   {
+                 *                     "class": "versicolor",
+                 *                     "f1": 0,
+                 *                     "precision": 0,
+                 *                     "recall": 0,
+                 *                     "support": 8
+                 *                   },
+                 *                   {
+                 *                     "class": "virginica",
+                 *                     "f1": 0.375,
+                 *                     "precision": 0.375,
+                 *                     "recall": 0.375,
+                 *                     "support": 8
+                 *                   }
+                 *                 ],
+                 *                 "prAuc": 0.6275879830046497,
+                 *                 "precisionMacro": 0.3014705882352941,
+                 *                 "recallMacro": 0.4583333333333333,
+                 *                 "rocAuc": 0.7598039215686274
+                 *               },
+                 *               "rows": 25
+                 *             },
+                 *             {
+                 *               "bestEpochs": [
+                 *                 5
+                 *               ],
+                 *               "fold": 2,
+                 *               "metrics": {
+                 *                 "accuracy": 0.4,
+                 *                 "brierScore": 0.7006625449880172,
+                 *                 "calibration": [
+                 *                   {
+                 *                     "count": 13,
+                 *                     "lower": 0.3,
+                 *                     "meanPredicted": 0.36149510511985194,
+                 *                     "observed": 0.5384615384615384,
+                 *                     "upper": 0.4
+                 *                   },
+                 *                   {
+                 *                     "count": 6,
+                 *                     "lower": 0.4,
+                 *                     "meanPredicted": 0.4492084284623464,
+                 *                     "observed": 0.16666666666666666,
+                 *                     "upper": 0.5
+                 *                   },
+                 *                   {
+                 *                     "count": 2,
+                 *                     "lower": 0.5,
+                 *                     "meanPredicted": 0.5066567063331604,
+                 *                     "observed": 1,
+                 *                     "upper": 0.6
+                 *                   }
+                 *                 ],
+                 *                 "classes": [
+                 *                   "setosa",
+                 *                   "versicolor",
+                 *                   "virginica"
+                 *                 ],
+                 *                 "confusionMatrix": [
+                 *                   [
+                 *                     4,
+                 *                     2,
+                 *                     2
+                 *                   ],
+                 *                   [
+                 *                     3,
+                 *                     4,
+                 *                     2
+                 *                   ],
+                 *                   [
+                 *                     5,
+                 *                     1,
+                 *                     2
+                 *                   ]
+                 *                 ],
+                 *                 "f1Macro": 0.3952380952380952,
+                 *                 "logLoss": 1.1424945391915435,
+                 *                 "loss": 1.1424945391915435,
+                 *                 "perClass": [
+                 *                   {
+                 *                     "class": "setosa",
+                 *                     "f1": 0.4,
+                 *                     "precision": 0.3333333333333333,
+                 *                     "recall": 0.5,
+                 *                     "support": 8
+                 *                   },
+                 *                   {
+                 *                     "class": "versicolor",
+                 *                     "f1": 0.5,
+                 *                     "precision": 0.5714285714285714,
+                 *                     "recall": 0.4444444444444444,
+                 *                     "support": 9
+                 *                   },
+                 *                   {
+                 *                     "class": "virginica",
+                 *                     "f1": 0.28571428571428575,
+                 *                     "precision": 0.3333333333333333,
+                 *                     "recall": 0.25,
+                 *                     "support": 8
+                 *                   }
+                 *                 ],
+                 *                 "prAuc": 0.4508870088286246,
+                 *                 "precisionMacro": 0.4126984126984126,
+                 *                 "recallMacro": 0.39814814814814814,
+                 *                 "rocAuc": 0.5645424836601308
+                 *               },
+                 *               "rows": 25
+                 *             }
+                 *           ],
                  *           "test": {
-                 *             "accuracy": 0.041666666666666664,
-                 *             "brierScore": 0.9501903868251597,
+                 *             "accuracy": 0.2916666666666667,
+                 *             "brierScore": 0.6499964593694719,
                  *             "calibration": [
-                 *               {
-                 *                 "count": 3,
-                 *                 "lower": 0.3,
-                 *                 "meanPredicted": 0.39103056987126666,
-                 *                 "observed": 0.3333333333333333,
-                 *                 "upper": 0.4
-                 *               },
-                 *               {
-                 *                 "count": 13,
-                 *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.4372766315937042,
-                 *                 "observed": 0,
-                 *                 "upper": 0.5
-                 *               },
                  *               {
                  *                 "count": 6,
-                 *                 "lower": 0.5,
-                 *                 "meanPredicted": 0.5508387684822083,
-                 *                 "observed": 0,
-                 *                 "upper": 0.6
-                 *               }
-                 *             ],
-                 *             "classes": [
-                 *               "setosa",
-                 *               "versicolor",
-                 *               "virginica"
-                 *             ],
-                 *             "confusionMatrix": [
-                 *               [
-                 *                 0,
-                 *                 8,
-                 *                 0
-                 *               ],
-                 *               [
-                 *                 7,
-                 *                 1,
-                 *                 0
-                 *               ],
-                 *               [
-                 *                 8,
-                 *                 0,
-                 *                 0
-                 *               ]
-                 *             ],
-                 *             "f1Macro": 0.0392156862745098,
-                 *             "logLoss": 1.6246816572606193,
-                 *             "loss": 1.6246816572606193,
-                 *             "perClass": [
-                 *               {
-                 *                 "class": "setosa",
-                 *                 "f1": 0,
-                 *                 "precision": 0,
-                 *                 "recall": 0,
-                 *                 "support": 8
-                 *               },
-                 *               {
-                 *                 "class": "versicolor",
-                 *                 "f1": 0.11764705882352941,
-                 *                 "precision": 0.1111111111111111,
-                 *                 "recall": 0.125,
-                 *                 "support": 8
-                 *               },
-                 *               {
-                 *                 "class": "virginica",
-                 *                 "f1": 0,
-                 *                 "precision": 0,
-                 *                 "recall": 0,
-                 *                 "support": 8
-                 *               }
-                 *             ],
-                 *             "prAuc": 0.231837210764388,
-                 *             "precisionMacro": 0.037037037037037035,
-                 *             "recallMacro": 0.041666666666666664,
-                 *             "rocAuc": 0.1328125
-                 *           },
-                 *           "train": {
-                 *             "accuracy": 0.029411764705882353,
-                 *             "brierScore": 0.905214042476401,
-                 *             "calibration": [
-                 *               {
-                 *                 "count": 21,
                  *                 "lower": 0.3,
-                 *                 "meanPredicted": 0.3783285291421981,
-                 *                 "observed": 0.09523809523809523,
+                 *                 "meanPredicted": 0.38181715706984204,
+                 *                 "observed": 0.16666666666666666,
                  *                 "upper": 0.4
                  *               },
                  *               {
-                 *                 "count": 47,
+                 *                 "count": 18,
                  *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.44360545341004715,
-                 *                 "observed": 0,
+                 *                 "meanPredicted": 0.4173529926273558,
+                 *                 "observed": 0.3333333333333333,
                  *                 "upper": 0.5
-                 *               },
-                 *               {
-                 *                 "count": 19,
-                 *                 "lower": 0.5,
-                 *                 "meanPredicted": 0.5450675989452162,
-                 *                 "observed": 0.05263157894736842,
-                 *                 "upper": 0.6
                  *               }
                  *             ],
                  *             "classes": [
@@ -7269,74 +8310,146 @@ export interface operations {
                  *             "confusionMatrix": [
                  *               [
                  *                 2,
-                 *                 32,
-                 *                 0
+                 *                 0,
+                 *                 6
                  *               ],
                  *               [
-                 *                 33,
                  *                 1,
-                 *                 0
+                 *                 0,
+                 *                 7
                  *               ],
                  *               [
-                 *                 33,
-                 *                 1,
-                 *                 0
+                 *                 3,
+                 *                 0,
+                 *                 5
                  *               ]
                  *             ],
-                 *             "f1Macro": 0.022875816993464054,
-                 *             "logLoss": 1.5067249481581566,
-                 *             "loss": 1.5067249481581566,
+                 *             "f1Macro": 0.22344322344322345,
+                 *             "logLoss": 1.0615874843898856,
+                 *             "loss": 1.0615874843898856,
                  *             "perClass": [
                  *               {
                  *                 "class": "setosa",
-                 *                 "f1": 0.03921568627450981,
-                 *                 "precision": 0.029411764705882353,
-                 *                 "recall": 0.058823529411764705,
-                 *                 "support": 34
+                 *                 "f1": 0.28571428571428575,
+                 *                 "precision": 0.3333333333333333,
+                 *                 "recall": 0.25,
+                 *                 "support": 8
                  *               },
                  *               {
                  *                 "class": "versicolor",
-                 *                 "f1": 0.029411764705882353,
-                 *                 "precision": 0.029411764705882353,
-                 *                 "recall": 0.029411764705882353,
-                 *                 "support": 34
-                 *               },
-                 *               {
-                 *                 "class": "virginica",
                  *                 "f1": 0,
                  *                 "precision": 0,
                  *                 "recall": 0,
-                 *                 "support": 34
+                 *                 "support": 8
+                 *               },
+                 *               {
+                 *                 "class": "virginica",
+                 *                 "f1": 0.3846153846153846,
+                 *                 "precision": 0.2777777777777778,
+                 *                 "recall": 0.625,
+                 *                 "support": 8
                  *               }
                  *             ],
-                 *             "prAuc": 0.22352724301240354,
-                 *             "precisionMacro": 0.0196078431372549,
-                 *             "recallMacro": 0.02941176470588235,
-                 *             "rocAuc": 0.19117647058823528
+                 *             "prAuc": 0.5285354569894044,
+                 *             "precisionMacro": 0.20370370370370372,
+                 *             "recallMacro": 0.2916666666666667,
+                 *             "rocAuc": 0.65625
                  *           },
-                 *           "validation": {
-                 *             "accuracy": 0.041666666666666664,
-                 *             "brierScore": 0.8831069636070824,
+                 *           "train": {
+                 *             "accuracy": 0.3333333333333333,
+                 *             "brierScore": 0.6370093639420343,
                  *             "calibration": [
                  *               {
-                 *                 "count": 4,
+                 *                 "count": 40,
                  *                 "lower": 0.3,
-                 *                 "meanPredicted": 0.377414733171463,
-                 *                 "observed": 0.25,
+                 *                 "meanPredicted": 0.3858386047184467,
+                 *                 "observed": 0.225,
                  *                 "upper": 0.4
                  *               },
                  *               {
-                 *                 "count": 16,
+                 *                 "count": 86,
                  *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.4393182937055826,
-                 *                 "observed": 0,
+                 *                 "meanPredicted": 0.42448070298793705,
+                 *                 "observed": 0.38372093023255816,
+                 *                 "upper": 0.5
+                 *               }
+                 *             ],
+                 *             "classes": [
+                 *               "setosa",
+                 *               "versicolor",
+                 *               "virginica"
+                 *             ],
+                 *             "confusionMatrix": [
+                 *               [
+                 *                 8,
+                 *                 0,
+                 *                 34
+                 *               ],
+                 *               [
+                 *                 10,
+                 *                 0,
+                 *                 32
+                 *               ],
+                 *               [
+                 *                 8,
+                 *                 0,
+                 *                 34
+                 *               ]
+                 *             ],
+                 *             "f1Macro": 0.23805578569455954,
+                 *             "logLoss": 1.049632399165535,
+                 *             "loss": 1.049632399165535,
+                 *             "perClass": [
+                 *               {
+                 *                 "class": "setosa",
+                 *                 "f1": 0.23529411764705882,
+                 *                 "precision": 0.3076923076923077,
+                 *                 "recall": 0.19047619047619047,
+                 *                 "support": 42
+                 *               },
+                 *               {
+                 *                 "class": "versicolor",
+                 *                 "f1": 0,
+                 *                 "precision": 0,
+                 *                 "recall": 0,
+                 *                 "support": 42
+                 *               },
+                 *               {
+                 *                 "class": "virginica",
+                 *                 "f1": 0.47887323943661975,
+                 *                 "precision": 0.34,
+                 *                 "recall": 0.8095238095238095,
+                 *                 "support": 42
+                 *               }
+                 *             ],
+                 *             "prAuc": 0.5880016197908029,
+                 *             "precisionMacro": 0.21589743589743593,
+                 *             "recallMacro": 0.3333333333333333,
+                 *             "rocAuc": 0.7179705215419502
+                 *           },
+                 *           "validation": {
+                 *             "accuracy": 0.3968253968253968,
+                 *             "brierScore": 0.7222613914235864,
+                 *             "calibration": [
+                 *               {
+                 *                 "count": 37,
+                 *                 "lower": 0.3,
+                 *                 "meanPredicted": 0.3684563016569292,
+                 *                 "observed": 0.5135135135135135,
+                 *                 "upper": 0.4
+                 *               },
+                 *               {
+                 *                 "count": 39,
+                 *                 "lower": 0.4,
+                 *                 "meanPredicted": 0.4446894633464324,
+                 *                 "observed": 0.2564102564102564,
                  *                 "upper": 0.5
                  *               },
                  *               {
-                 *                 "count": 2,
+                 *                 "count": 27,
                  *                 "lower": 0.5,
-                 *                 "meanPredicted": 0.592115193605423,
-                 *                 "observed": 0,
+                 *                 "meanPredicted": 0.5475367418041935,
+                 *                 "observed": 0.5555555555555556,
                  *                 "upper": 0.6
                  *               }
                  *             ],
@@ -7347,79 +8460,206 @@ export interface operations {
                  *             ],
                  *             "confusionMatrix": [
                  *               [
-                 *                 1,
-                 *                 7,
-                 *                 0
+                 *                 21,
+                 *                 10,
+                 *                 11
                  *               ],
                  *               [
+                 *                 12,
                  *                 8,
-                 *                 0,
-                 *                 0
+                 *                 22
                  *               ],
                  *               [
-                 *                 7,
-                 *                 1,
-                 *                 0
+                 *                 13,
+                 *                 8,
+                 *                 21
                  *               ]
                  *             ],
-                 *             "f1Macro": 0.027777777777777776,
-                 *             "logLoss": 1.460631610273052,
-                 *             "loss": 1.460631610273052,
+                 *             "f1Macro": 0.38335561497326204,
+                 *             "logLoss": 1.2195911790964107,
+                 *             "loss": 1.2195911790964107,
                  *             "perClass": [
                  *               {
                  *                 "class": "setosa",
-                 *                 "f1": 0.08333333333333333,
-                 *                 "precision": 0.0625,
-                 *                 "recall": 0.125,
-                 *                 "support": 8
+                 *                 "f1": 0.47727272727272724,
+                 *                 "precision": 0.45652173913043476,
+                 *                 "recall": 0.5,
+                 *                 "support": 42
                  *               },
                  *               {
                  *                 "class": "versicolor",
-                 *                 "f1": 0,
-                 *                 "precision": 0,
-                 *                 "recall": 0,
-                 *                 "support": 8
+                 *                 "f1": 0.23529411764705882,
+                 *                 "precision": 0.3076923076923077,
+                 *                 "recall": 0.19047619047619047,
+                 *                 "support": 42
                  *               },
                  *               {
                  *                 "class": "virginica",
-                 *                 "f1": 0,
-                 *                 "precision": 0,
-                 *                 "recall": 0,
-                 *                 "support": 8
+                 *                 "f1": 0.43750000000000006,
+                 *                 "precision": 0.3888888888888889,
+                 *                 "recall": 0.5,
+                 *                 "support": 42
                  *               }
                  *             ],
-                 *             "prAuc": 0.23942472512960633,
-                 *             "precisionMacro": 0.020833333333333332,
-                 *             "recallMacro": 0.041666666666666664,
-                 *             "rocAuc": 0.1640625
+                 *             "prAuc": 0.37968890586493825,
+                 *             "precisionMacro": 0.38436764523721045,
+                 *             "recallMacro": 0.3968253968253968,
+                 *             "rocAuc": 0.5694444444444444
                  *           }
                  *         },
-                 *         "parameterCount": 27,
+                 *         "parameterCount": 612,
                  *         "target": "species",
                  *         "task": "classification",
                  *         "unknownCategory": "missing"
                  *       },
                  *       "network": {
-                 *         "format": "backprop.sequential",
-                 *         "params": [
-                 *           "JtFdv++/Vj9epZS/1MEwv8t81D1egWo/8ooJP9GgKb6Q6ko+eJM7P1YmCr9V54g+",
-                 *           "TcWfvN8jbDrwyJa8",
-                 *           "WPp4P47eyz7niwm/0lcJPxw9Zb7+9LC+ARTcPmgVfj9fc2k/"
-                 *         ],
-                 *         "spec": {
-                 *           "initializer": "he",
-                 *           "inputSize": 4,
-                 *           "layers": [
-                 *             {
-                 *               "activation": "relu",
-                 *               "units": 3
+                 *         "format": "backprop.ensemble",
+                 *         "members": [
+                 *           {
+                 *             "format": "backprop.sequential",
+                 *             "params": [
+                 *               "i/KJvlMciz6plNS+iMmDvs9KPT3M6KM+pBNUPoOGjL1v4DE9e7iLPrnZR74d/Yg95w+ePiL7wz2PaRa+/Ms3PgkPp72m6bq9gBQPPts9jj7JSZI+E5MNvt5zqL0phjS+Aopyvfs6rj0UxnS+KPy7vk26or6+WY29cFfZPggGEj7T+3Q9YW2nPih5Rr7XVdC8w3AoPu1twz7fOgG+k936vYYZW71v9cm+diSVvqN/Wj30CxY+Us2Cvu/FkL5cJ1u9RzJbPqPiHT4iYEi+CA0zvY5Elr4OOqE9VoOGvqwM3b0Z56W+nIMXvr2EYD72S8A+AZbMPsseuD5RtqC+/o6FPinGm74k1Ku+rbXWOxSXO761fKM+aSbFvrXxsb6GpiC9w9hDPbeWGT5qjbq+dBnSPsdIWz6aRzY+iX4LPaGxnz7PN9W9wjBAvsp2xL4Hnuc85A6CvkesIr6Hk7Y+z7mkvpKEhj60NZa+nUbIO7lMnj5e/TE+dOAhPu2+CT4LYzy+foSCPlddpD0C7No8feDKPmKOAr5BPX29TdVLvtVNcr5yZnc+",
+                 *               "ZdWUPAQ7g7wpFYs8",
+                 *               "kok2Pz7ohT/okYA/+6ksP/BJyT7TP0q/KzLGPhcxU7+EBLG/"
+                 *             ],
+                 *             "spec": {
+                 *               "embedding": {
+                 *                 "bins": [
+                 *                   [
+                 *                     -1.7629377841949463,
+                 *                     -1.1459095478057861,
+                 *                     -0.8990982174873352
+                 *                   ],
+                 *                   [
+                 *                     -2.314368486404419,
+                 *                     -1.2030482292175293,
+                 *                     -0.7585201859474182
+                 *                   ],
+                 *                   [
+                 *                     -1.463192105293274,
+                 *                     -1.2909446954727173,
+                 *                     -1.2335288524627686
+                 *                   ]
+                 *                 ],
+                 *                 "features": [
+                 *                   0,
+                 *                   1,
+                 *                   2
+                 *                 ],
+                 *                 "type": "piecewiseLinear"
+                 *               },
+                 *               "initializer": "he",
+                 *               "inputSize": 4,
+                 *               "layers": [
+                 *                 {
+                 *                   "activation": "relu",
+                 *                   "units": 3
+                 *                 },
+                 *                 {
+                 *                   "activation": "softmax",
+                 *                   "units": 3
+                 *                 }
+                 *               ]
                  *             },
-                 *             {
-                 *               "activation": "softmax",
-                 *               "units": 3
-                 *             }
-                 *           ]
-                 *         },
+                 *             "version": 1
+                 *           },
+                 *           {
+                 *             "format": "backprop.sequential",
+                 *             "params": [
+                 *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmMWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6VVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7jUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+IKMxPVn4sr6tjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
+                 *               "piTDu/4Wjby4II28",
+                 *               "2hIZv/9Uar8ktIm/q7wBPvvVZb9+Z5s/oRNWPlNlo78vN6K9"
+                 *             ],
+                 *             "spec": {
+                 *               "embedding": {
+                 *                 "bins": [
+                 *                   [
+                 *                     -1.8863433599472046,
+                 *                     -1.0842067003250122,
+                 *                     -0.8990982174873352
+                 *                   ],
+                 *                   [
+                 *                     -2.314368486404419,
+                 *                     -1.2030482292175293,
+                 *                     -0.5362561345100403
+                 *                   ],
+                 *                   [
+                 *                     -1.5780237913131714,
+                 *                     -1.2909446954727173,
+                 *                     -1.2335288524627686
+                 *                   ]
+                 *                 ],
+                 *                 "features": [
+                 *                   0,
+                 *                   1,
+                 *                   2
+                 *                 ],
+                 *                 "type": "piecewiseLinear"
+                 *               },
+                 *               "initializer": "he",
+                 *               "inputSize": 4,
+                 *               "layers": [
+                 *                 {
+                 *                   "activation": "relu",
+                 *                   "units": 3
+                 *                 },
+                 *                 {
+                 *                   "activation": "softmax",
+                 *                   "units": 3
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "version": 1
+                 *           },
+                 *           {
+                 *             "format": "backprop.sequential",
+                 *             "params": [
+                 *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvtcHizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XdpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+I1nrvRvnjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTKbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlUNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+RBZLPgbmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PrOXO7tpRqq+",
+                 *               "43xnvGwHbDx73ks8",
+                 *               "RY16P6Ubnr9hfzk+5+PZPmDIrz+n9IQ/rtQav/ApGr9wurO/"
+                 *             ],
+                 *             "spec": {
+                 *               "embedding": {
+                 *                 "bins": [
+                 *                   [
+                 *                     -1.8863433599472046,
+                 *                     -1.1459095478057861,
+                 *                     -0.8990982174873352
+                 *                   ],
+                 *                   [
+                 *                     -2.314368486404419,
+                 *                     -1.2030482292175293,
+                 *                     -0.7585201859474182
+                 *                   ],
+                 *                   [
+                 *                     -1.5780237913131714,
+                 *                     -1.3483604192733765,
+                 *                     -1.2335288524627686
+                 *                   ]
+                 *                 ],
+                 *                 "features": [
+                 *                   0,
+                 *                   1,
+                 *                   2
+                 *                 ],
+                 *                 "type": "piecewiseLinear"
+                 *               },
+                 *               "initializer": "he",
+                 *               "inputSize": 4,
+                 *               "layers": [
+                 *                 {
+                 *                   "activation": "relu",
+                 *                   "units": 3
+                 *                 },
+                 *                 {
+                 *                   "activation": "softmax",
+                 *                   "units": 3
+                 *                 }
+                 *               ]
+                 *             },
+                 *             "version": 1
+                 *           }
+                 *         ],
                  *         "version": 1
                  *       },
                  *       "version": 1
@@ -7510,24 +8750,24 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T04:06:07.537Z",
-                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *       "createdAt": "2026-12-01T04:40:00.277Z",
+                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
-                     *           "feature": "petal_width",
-                     *           "mean": 0.016666666666666666,
-                     *           "std": 0.02041241452319315
-                     *         },
-                     *         {
                      *           "feature": "petal_length",
-                     *           "mean": -0.016666666666666666,
-                     *           "std": 0.02041241452319315
+                     *           "mean": 0.18333333333333338,
+                     *           "std": 0.03333333333333334
                      *         },
                      *         {
                      *           "feature": "sepal_width",
-                     *           "mean": -0.1416666666666667,
-                     *           "std": 0.04249182927993987
+                     *           "mean": -0.08333333333333331,
+                     *           "std": 0.03726779962499651
+                     *         },
+                     *         {
+                     *           "feature": "sepal_length",
+                     *           "mean": -0.12499999999999997,
+                     *           "std": 0.04564354645876384
                      *         }
                      *       ],
                      *       "features": [
@@ -7544,117 +8784,295 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_biZegG6zJE0pdWZ2YKySAupO",
+                     *       "id": "mdl_nNQyHv334EBEagPWZsflr1yC",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T04:06:07.531Z",
-                     *         "modelId": "mdl_sqF9T4H8ywVe0ZLXzAdVJqIL",
-                     *         "trainedAt": "2026-12-01T04:06:07.433Z"
+                     *         "exportedAt": "2026-12-01T04:40:00.268Z",
+                     *         "modelId": "mdl_DymAqUsOq6G1nkT9oMyORBLH",
+                     *         "trainedAt": "2026-12-01T04:40:00.179Z"
                      *       },
-                     *       "jobId": "job_xjanPkmeGbTTXAueeRed5tZn",
+                     *       "jobId": "job_OAnNwrOxziXBDBnb59UeC6GU",
                      *       "metrics": {
+                     *         "foldMean": {
+                     *           "accuracy": 0.3963076923076923,
+                     *           "brierScore": 0.7221867423448736,
+                     *           "f1Macro": 0.3019938993468405,
+                     *           "logLoss": 1.2194174654045482,
+                     *           "loss": 1.2194174654045482,
+                     *           "prAuc": 0.485663223115845,
+                     *           "precisionMacro": 0.2623893557422969,
+                     *           "recallMacro": 0.38888888888888884,
+                     *           "rocAuc": 0.5666122004357298
+                     *         },
+                     *         "folds": [
+                     *           {
+                     *             "bestEpochs": [
+                     *               5
+                     *             ],
+                     *             "fold": 0,
+                     *             "metrics": {
+                     *               "accuracy": 0.46153846153846156,
+                     *               "brierScore": 0.7315925262626505,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 9,
+                     *                   "lower": 0.3,
+                     *                   "meanPredicted": 0.3694312771161397,
+                     *                   "observed": 0.8888888888888888,
+                     *                   "upper": 0.4
+                     *                 },
+                     *                 {
+                     *                   "count": 17,
+                     *                   "lower": 0.4,
+                     *                   "meanPredicted": 0.4373751650838291,
+                     *                   "observed": 0.23529411764705882,
+                     *                   "upper": 0.5
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   8,
+                     *                   0,
+                     *                   1
+                     *                 ],
+                     *                 [
+                     *                   4,
+                     *                   4,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   3,
+                     *                   6,
+                     *                   0
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.3703703703703704,
+                     *               "logLoss": 1.2413053905792306,
+                     *               "loss": 1.2413053905792306,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 0.6666666666666667,
+                     *                   "precision": 0.5333333333333333,
+                     *                   "recall": 0.8888888888888888,
+                     *                   "support": 9
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0.4444444444444445,
+                     *                   "precision": 0.4,
+                     *                   "recall": 0.5,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0,
+                     *                   "precision": 0,
+                     *                   "recall": 0,
+                     *                   "support": 9
+                     *                 }
+                     *               ],
+                     *               "prAuc": 0.3090310147421543,
+                     *               "precisionMacro": 0.3111111111111111,
+                     *               "recallMacro": 0.46296296296296297,
+                     *               "rocAuc": 0.4023692810457516
+                     *             },
+                     *             "rows": 26
+                     *           },
+                     *           {
+                     *             "bestEpochs": [
+                     *               5
+                     *             ],
+                     *             "fold": 1,
+                     *             "metrics": {
+                     *               "accuracy": 0.48,
+                     *               "brierScore": 0.6683908366005692,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 3,
+                     *                   "lower": 0.4,
+                     *                   "meanPredicted": 0.4649253984292348,
+                     *                   "observed": 0.3333333333333333,
+                     *                   "upper": 0.5
+                     *                 },
+                     *                 {
+                     *                   "count": 15,
+                     *                   "lower": 0.5,
+                     *                   "meanPredicted": 0.5491130550702413,
+                     *                   "observed": 0.4666666666666667,
+                     *                   "upper": 0.6
+                     *                 },
+                     *                 {
+                     *                   "count": 7,
+                     *                   "lower": 0.6,
+                     *                   "meanPredicted": 0.6436179876327515,
+                     *                   "observed": 0.5714285714285714,
+                     *                   "upper": 0.7
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   9,
+                     *                   0,
+                     *                   0
+                     *                 ],
+                     *                 [
+                     *                   3,
+                     *                   0,
+                     *                   5
+                     *                 ],
+                     *                 [
+                     *                   5,
+                     *                   0,
+                     *                   3
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.35576923076923084,
+                     *               "logLoss": 1.1953025299924993,
+                     *               "loss": 1.1953025299924993,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 0.6923076923076924,
+                     *                   "precision": 0.5294117647058824,
+                     *                   "recall": 1,
+                     *                   "support": 9
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0,
+                     *                   "precision": 0,
+                     *                   "recall": 0,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0.375,
+                     *                   "precision": 0.375,
+                     *                   "recall": 0.375,
+                     *                   "support": 8
+                     *                 }
+                     *               ],
+                     *               "prAuc": 0.6275879830046497,
+                     *               "precisionMacro": 0.3014705882352941,
+                     *               "recallMacro": 0.4583333333333333,
+                     *               "rocAuc": 0.7598039215686274
+                     *             },
+                     *             "rows": 25
+                     *           },
+                     *           {
+                     *             "bestEpochs": [
+                     *               5
+                     *             ],
+                     *             "fold": 2,
+                     *             "metrics": {
+                     *               "accuracy": 0.4,
+                     *               "brierScore": 0.7006625449880172,
+                     *               "calibration": [
+                     *                 {
+                     *                   "count": 13,
+                     *                   "lower": 0.3,
+                     *                   "meanPredicted": 0.36149510511985194,
+                     *                   "observed": 0.5384615384615384,
+                     *                   "upper": 0.4
+                     *                 },
+                     *                 {
+                     *                   "count": 6,
+                     *                   "lower": 0.4,
+                     *                   "meanPredicted": 0.4492084284623464,
+                     *                   "observed": 0.16666666666666666,
+                     *                   "upper": 0.5
+                     *                 },
+                     *                 {
+                     *                   "count": 2,
+                     *                   "lower": 0.5,
+                     *                   "meanPredicted": 0.5066567063331604,
+                     *                   "observed": 1,
+                     *                   "upper": 0.6
+                     *                 }
+                     *               ],
+                     *               "classes": [
+                     *                 "setosa",
+                     *                 "versicolor",
+                     *                 "virginica"
+                     *               ],
+                     *               "confusionMatrix": [
+                     *                 [
+                     *                   4,
+                     *                   2,
+                     *                   2
+                     *                 ],
+                     *                 [
+                     *                   3,
+                     *                   4,
+                     *                   2
+                     *                 ],
+                     *                 [
+                     *                   5,
+                     *                   1,
+                     *                   2
+                     *                 ]
+                     *               ],
+                     *               "f1Macro": 0.3952380952380952,
+                     *               "logLoss": 1.1424945391915435,
+                     *               "loss": 1.1424945391915435,
+                     *               "perClass": [
+                     *                 {
+                     *                   "class": "setosa",
+                     *                   "f1": 0.4,
+                     *                   "precision": 0.3333333333333333,
+                     *                   "recall": 0.5,
+                     *                   "support": 8
+                     *                 },
+                     *                 {
+                     *                   "class": "versicolor",
+                     *                   "f1": 0.5,
+                     *                   "precision": 0.5714285714285714,
+                     *                   "recall": 0.4444444444444444,
+                     *                   "support": 9
+                     *                 },
+                     *                 {
+                     *                   "class": "virginica",
+                     *                   "f1": 0.28571428571428575,
+                     *                   "precision": 0.3333333333333333,
+                     *                   "recall": 0.25,
+                     *                   "support": 8
+                     *                 }
+                     *               ],
+                     *               "prAuc": 0.4508870088286246,
+                     *               "precisionMacro": 0.4126984126984126,
+                     *               "recallMacro": 0.39814814814814814,
+                     *               "rocAuc": 0.5645424836601308
+                     *             },
+                     *             "rows": 25
+                     *           }
+                     *         ],
                      *         "test": {
-                     *           "accuracy": 0.041666666666666664,
-                     *           "brierScore": 0.9501903868251597,
+                     *           "accuracy": 0.2916666666666667,
+                     *           "brierScore": 0.6499964593694719,
                      *           "calibration": [
-                     *             {
-                     *               "count": 3,
-                     *               "lower": 0.3,
-                     *               "meanPredicted": 0.39103056987126666,
-                     *               "observed": 0.3333333333333333,
-                     *               "upper": 0.4
-                     *             },
-                     *             {
-                     *               "count": 13,
-                     *               "lower": 0.4,
-                     *               "meanPredicted": 0.4372766315937042,
-                     *               "observed": 0,
-                     *               "upper": 0.5
-                     *             },
                      *             {
                      *               "count": 6,
-                     *               "lower": 0.5,
-                     *               "meanPredicted": 0.5508387684822083,
-                     *               "observed": 0,
-                     *               "upper": 0.6
-                     *             }
-                     *           ],
-                     *           "classes": [
-                     *             "setosa",
-                     *             "versicolor",
-                     *             "virginica"
-                     *           ],
-                     *           "confusionMatrix": [
-                     *             [
-                     *               0,
-                     *               8,
-                     *               0
-                     *             ],
-                     *             [
-                     *               7,
-                     *               1,
-                     *               0
-                     *             ],
-                     *             [
-                     *               8,
-                     *               0,
-                     *               0
-                     *             ]
-                     *           ],
-                     *           "f1Macro": 0.0392156862745098,
-                     *           "logLoss": 1.6246816572606193,
-                     *           "loss": 1.6246816572606193,
-                     *           "perClass": [
-                     *             {
-                     *               "class": "setosa",
-                     *               "f1": 0,
-                     *               "precision": 0,
-                     *               "recall": 0,
-                     *               "support": 8
-                     *             },
-                     *             {
-                     *               "class": "versicolor",
-                     *               "f1": 0.11764705882352941,
-                     *               "precision": 0.1111111111111111,
-                     *               "recall": 0.125,
-                     *               "support": 8
-                     *             },
-                     *             {
-                     *               "class": "virginica",
-                     *               "f1": 0,
-                     *               "precision": 0,
-                     *               "recall": 0,
-                     *               "support": 8
-                     *             }
-                     *           ],
-                     *           "prAuc": 0.231837210764388,
-                     *           "precisionMacro": 0.037037037037037035,
-                     *           "recallMacro": 0.041666666666666664,
-                     *           "rocAuc": 0.1328125
-                     *         },
-                     *         "train": {
-                     *           "accuracy": 0.029411764705882353,
-                     *           "brierScore": 0.905214042476401,
-                     *           "calibration": [
-                     *             {
-                     *               "count": 21,
                      *               "lower": 0.3,
-                     *               "meanPredicted": 0.3783285291421981,
-                     *               "observed": 0.09523809523809523,
+                     *               "meanPredicted": 0.38181715706984204,
+                     *               "observed": 0.16666666666666666,
                      *               "upper": 0.4
                      *             },
                      *             {
-                     *               "count": 47,
+                     *               "count": 18,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.44360545341004715,
-                     *               "observed": 0,
+                     *               "meanPredicted": 0.4173529926273558,
+                     *               "observed": 0.3333333333333333,
                      *               "upper": 0.5
-                     *             },
-                     *             {
-                     *               "count": 19,
-                     *               "lower": 0.5,
-                     *               "meanPredicted": 0.5450675989452162,
-                     *               "observed": 0.05263157894736842,
-                     *               "upper": 0.6
                      *             }
                      *           ],
                      *           "classes": [
@@ -7665,74 +9083,146 @@ export interface operations {
                      *           "confusionMatrix": [
                      *             [
                      *               2,
-                     *               32,
-                     *               0
+                     *               0,
+                     *               6
                      *             ],
                      *             [
-                     *               33,
                      *               1,
-                     *               0
+                     *               0,
+                     *               7
                      *             ],
                      *             [
-                     *               33,
-                     *               1,
-                     *               0
+                     *               3,
+                     *               0,
+                     *               5
                      *             ]
                      *           ],
-                     *           "f1Macro": 0.022875816993464054,
-                     *           "logLoss": 1.5067249481581566,
-                     *           "loss": 1.5067249481581566,
+                     *           "f1Macro": 0.22344322344322345,
+                     *           "logLoss": 1.0615874843898856,
+                     *           "loss": 1.0615874843898856,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
-                     *               "f1": 0.03921568627450981,
-                     *               "precision": 0.029411764705882353,
-                     *               "recall": 0.058823529411764705,
-                     *               "support": 34
+                     *               "f1": 0.28571428571428575,
+                     *               "precision": 0.3333333333333333,
+                     *               "recall": 0.25,
+                     *               "support": 8
                      *             },
                      *             {
                      *               "class": "versicolor",
-                     *               "f1": 0.029411764705882353,
-                     *               "precision": 0.029411764705882353,
-                     *               "recall": 0.029411764705882353,
-                     *               "support": 34
-                     *             },
-                     *             {
-                     *               "class": "virginica",
                      *               "f1": 0,
                      *               "precision": 0,
                      *               "recall": 0,
-                     *               "support": 34
+                     *               "support": 8
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0.3846153846153846,
+                     *               "precision": 0.2777777777777778,
+                     *               "recall": 0.625,
+                     *               "support": 8
                      *             }
                      *           ],
-                     *           "prAuc": 0.22352724301240354,
-                     *           "precisionMacro": 0.0196078431372549,
-                     *           "recallMacro": 0.02941176470588235,
-                     *           "rocAuc": 0.19117647058823528
+                     *           "prAuc": 0.5285354569894044,
+                     *           "precisionMacro": 0.20370370370370372,
+                     *           "recallMacro": 0.2916666666666667,
+                     *           "rocAuc": 0.65625
                      *         },
-                     *         "validation": {
-                     *           "accuracy": 0.041666666666666664,
-                     *           "brierScore": 0.8831069636070824,
+                     *         "train": {
+                     *           "accuracy": 0.3333333333333333,
+                     *           "brierScore": 0.6370093639420343,
                      *           "calibration": [
                      *             {
-                     *               "count": 4,
+                     *               "count": 40,
                      *               "lower": 0.3,
-                     *               "meanPredicted": 0.377414733171463,
-                     *               "observed": 0.25,
+                     *               "meanPredicted": 0.3858386047184467,
+                     *               "observed": 0.225,
                      *               "upper": 0.4
                      *             },
                      *             {
-                     *               "count": 16,
+                     *               "count": 86,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.4393182937055826,
-                     *               "observed": 0,
+                     *               "meanPredicted": 0.42448070298793705,
+                     *               "observed": 0.38372093023255816,
+                     *               "upper": 0.5
+                     *             }
+                     *           ],
+                     *           "classes": [
+                     *             "setosa",
+                     *             "versicolor",
+                     *             "virginica"
+                     *           ],
+                     *           "confusionMatrix": [
+                     *             [
+                     *               8,
+                     *               0,
+                     *               34
+                     *             ],
+                     *             [
+                     *               10,
+                     *               0,
+                     *               32
+                     *             ],
+                     *             [
+                     *               8,
+                     *               0,
+                     *               34
+                     *             ]
+                     *           ],
+                     *           "f1Macro": 0.23805578569455954,
+                     *           "logLoss": 1.049632399165535,
+                     *           "loss": 1.049632399165535,
+                     *           "perClass": [
+                     *             {
+                     *               "class": "setosa",
+                     *               "f1": 0.23529411764705882,
+                     *               "precision": 0.3076923076923077,
+                     *               "recall": 0.19047619047619047,
+                     *               "support": 42
+                     *             },
+                     *             {
+                     *               "class": "versicolor",
+                     *               "f1": 0,
+                     *               "precision": 0,
+                     *               "recall": 0,
+                     *               "support": 42
+                     *             },
+                     *             {
+                     *               "class": "virginica",
+                     *               "f1": 0.47887323943661975,
+                     *               "precision": 0.34,
+                     *               "recall": 0.8095238095238095,
+                     *               "support": 42
+                     *             }
+                     *           ],
+                     *           "prAuc": 0.5880016197908029,
+                     *           "precisionMacro": 0.21589743589743593,
+                     *           "recallMacro": 0.3333333333333333,
+                     *           "rocAuc": 0.7179705215419502
+                     *         },
+                     *         "validation": {
+                     *           "accuracy": 0.3968253968253968,
+                     *           "brierScore": 0.7222613914235864,
+                     *           "calibration": [
+                     *             {
+                     *               "count": 37,
+                     *               "lower": 0.3,
+                     *               "meanPredicted": 0.3684563016569292,
+                     *               "observed": 0.5135135135135135,
+                     *               "upper": 0.4
+                     *             },
+                     *             {
+                     *               "count": 39,
+                     *               "lower": 0.4,
+                     *               "meanPredicted": 0.4446894633464324,
+                     *               "observed": 0.2564102564102564,
                      *               "upper": 0.5
                      *             },
                      *             {
-                     *               "count": 2,
+                     *               "count": 27,
                      *               "lower": 0.5,
-                     *               "meanPredicted": 0.592115193605423,
-                     *               "observed": 0,
+                     *               "meanPredicted": 0.5475367418041935,
+                     *               "observed": 0.5555555555555556,
                      *               "upper": 0.6
                      *             }
                      *           ],
@@ -7743,54 +9233,54 @@ export interface operations {
                      *           ],
                      *           "confusionMatrix": [
                      *             [
-                     *               1,
-                     *               7,
-                     *               0
+                     *               21,
+                     *               10,
+                     *               11
                      *             ],
                      *             [
+                     *               12,
                      *               8,
-                     *               0,
-                     *               0
+                     *               22
                      *             ],
                      *             [
-                     *               7,
-                     *               1,
-                     *               0
+                     *               13,
+                     *               8,
+                     *               21
                      *             ]
                      *           ],
-                     *           "f1Macro": 0.027777777777777776,
-                     *           "logLoss": 1.460631610273052,
-                     *           "loss": 1.460631610273052,
+                     *           "f1Macro": 0.38335561497326204,
+                     *           "logLoss": 1.2195911790964107,
+                     *           "loss": 1.2195911790964107,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
-                     *               "f1": 0.08333333333333333,
-                     *               "precision": 0.0625,
-                     *               "recall": 0.125,
-                     *               "support": 8
+                     *               "f1": 0.47727272727272724,
+                     *               "precision": 0.45652173913043476,
+                     *               "recall": 0.5,
+                     *               "support": 42
                      *             },
                      *             {
                      *               "class": "versicolor",
-                     *               "f1": 0,
-                     *               "precision": 0,
-                     *               "recall": 0,
-                     *               "support": 8
+                     *               "f1": 0.23529411764705882,
+                     *               "precision": 0.3076923076923077,
+                     *               "recall": 0.19047619047619047,
+                     *               "support": 42
                      *             },
                      *             {
                      *               "class": "virginica",
-                     *               "f1": 0,
-                     *               "precision": 0,
-                     *               "recall": 0,
-                     *               "support": 8
+                     *               "f1": 0.43750000000000006,
+                     *               "precision": 0.3888888888888889,
+                     *               "recall": 0.5,
+                     *               "support": 42
                      *             }
                      *           ],
-                     *           "prAuc": 0.23942472512960633,
-                     *           "precisionMacro": 0.020833333333333332,
-                     *           "recallMacro": 0.041666666666666664,
-                     *           "rocAuc": 0.1640625
+                     *           "prAuc": 0.37968890586493825,
+                     *           "precisionMacro": 0.38436764523721045,
+                     *           "recallMacro": 0.3968253968253968,
+                     *           "rocAuc": 0.5694444444444444
                      *         }
                      *       },
-                     *       "parameterCount": 27,
+                     *       "parameterCount": 612,
                      *       "target": "species",
                      *       "task": "classification",
                      *       "unknownCategory": "missing"
@@ -7973,22 +9463,22 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T04:06:07.005Z",
+                     *               "endedAt": "2026-12-01T04:39:59.999Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T04:06:06.123Z"
+                     *               "startedAt": "2026-12-01T04:39:59.694Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T04:06:06.073Z",
-                     *           "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *           "createdAt": "2026-12-01T04:39:59.683Z",
+                     *           "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T04:06:07.005Z",
+                     *           "finishedAt": "2026-12-01T04:39:59.999Z",
                      *           "history": [],
-                     *           "id": "job_aXEY0ePpQhunSaVavjCamo97",
-                     *           "modelId": "mdl_AORu7I26u4V9VRawKNJoT14k",
+                     *           "id": "job_UTguDiHk9R5XIfY0mA0JLcB4",
+                     *           "modelId": "mdl_ZkuJs0SK3bJFjoWn8baB7LWV",
                      *           "progress": {
-                     *             "epoch": 409,
+                     *             "epoch": 500,
                      *             "epochs": 500
                      *           },
                      *           "spec": {
@@ -8003,7 +9493,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *             "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -8020,7 +9510,10 @@ export interface operations {
                      *             ],
                      *             "model": {
                      *               "binaryOutput": "softmax",
-                     *               "embedding": false,
+                     *               "embedding": {
+                     *                 "bins": 8,
+                     *                 "type": "piecewiseLinear"
+                     *               },
                      *               "initializer": "he",
                      *               "layers": [
                      *                 {
@@ -8039,13 +9532,15 @@ export interface operations {
                      *               "scaling": "standardize",
                      *               "unknownCategory": "missing"
                      *             },
-                     *             "recipe": "fast",
+                     *             "recipe": "quality",
                      *             "target": "species",
                      *             "task": "classification",
                      *             "training": {
                      *               "batchSize": 32,
                      *               "bestEpoch": false,
-                     *               "crossValidation": false,
+                     *               "crossValidation": {
+                     *                 "folds": 5
+                     *               },
                      *               "earlyStopping": {
                      *                 "minDelta": 0,
                      *                 "patience": 30,
@@ -8067,11 +9562,11 @@ export interface operations {
                      *               "regularizationSchedule": "constant",
                      *               "seed": 42,
                      *               "testSplit": 0.15,
-                     *               "validationSplit": 0.15,
+                     *               "validationSplit": 0,
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T04:06:06.123Z",
+                     *           "startedAt": "2026-12-01T04:39:59.694Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -8169,7 +9664,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                 *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                  *       "target": "species"
                  *     }
                  */
@@ -8195,22 +9690,22 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 2.93287493790048,
+                     *         "maxTrainingSeconds": 1.2225402405597083,
                      *         "peakMemoryBytes": 32019,
                      *         "probe": {
-                     *           "batches": 13,
-                     *           "rows": 416,
-                     *           "seconds": 0.021852106999998795
+                     *           "batches": 16,
+                     *           "rows": 512,
+                     *           "seconds": 0.002274768999999651
                      *         },
-                     *         "secondsPerEpoch": 0.0058657498758009595
+                     *         "secondsPerEpoch": 0.0024450804811194165
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
                      *       "parameterCount": 243,
                      *       "rows": {
                      *         "test": 23,
-                     *         "train": 104,
-                     *         "validation": 23
+                     *         "train": 127,
+                     *         "validation": 0
                      *       },
                      *       "spec": {
                      *         "csv": {
@@ -8224,7 +9719,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8241,7 +9736,10 @@ export interface operations {
                      *         ],
                      *         "model": {
                      *           "binaryOutput": "softmax",
-                     *           "embedding": false,
+                     *           "embedding": {
+                     *             "bins": 8,
+                     *             "type": "piecewiseLinear"
+                     *           },
                      *           "initializer": "he",
                      *           "layers": [
                      *             {
@@ -8260,13 +9758,15 @@ export interface operations {
                      *           "scaling": "standardize",
                      *           "unknownCategory": "missing"
                      *         },
-                     *         "recipe": "fast",
+                     *         "recipe": "quality",
                      *         "target": "species",
                      *         "task": "classification",
                      *         "training": {
                      *           "batchSize": 32,
                      *           "bestEpoch": false,
-                     *           "crossValidation": false,
+                     *           "crossValidation": {
+                     *             "folds": 5
+                     *           },
                      *           "earlyStopping": {
                      *             "minDelta": 0,
                      *             "patience": 30,
@@ -8288,7 +9788,7 @@ export interface operations {
                      *           "regularizationSchedule": "constant",
                      *           "seed": 42,
                      *           "testSplit": 0.15,
-                     *           "validationSplit": 0.15,
+                     *           "validationSplit": 0,
                      *           "warmupFraction": 0
                      *         }
                      *       },
@@ -8318,12 +9818,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T04:06:06.073Z",
-                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *       "createdAt": "2026-12-01T04:39:59.683Z",
+                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_aXEY0ePpQhunSaVavjCamo97",
+                     *       "id": "job_UTguDiHk9R5XIfY0mA0JLcB4",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -8341,7 +9841,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8358,7 +9858,10 @@ export interface operations {
                      *         ],
                      *         "model": {
                      *           "binaryOutput": "softmax",
-                     *           "embedding": false,
+                     *           "embedding": {
+                     *             "bins": 8,
+                     *             "type": "piecewiseLinear"
+                     *           },
                      *           "initializer": "he",
                      *           "layers": [
                      *             {
@@ -8377,13 +9880,15 @@ export interface operations {
                      *           "scaling": "standardize",
                      *           "unknownCategory": "missing"
                      *         },
-                     *         "recipe": "fast",
+                     *         "recipe": "quality",
                      *         "target": "species",
                      *         "task": "classification",
                      *         "training": {
                      *           "batchSize": 32,
                      *           "bestEpoch": false,
-                     *           "crossValidation": false,
+                     *           "crossValidation": {
+                     *             "folds": 5
+                     *           },
                      *           "earlyStopping": {
                      *             "minDelta": 0,
                      *             "patience": 30,
@@ -8405,7 +9910,7 @@ export interface operations {
                      *           "regularizationSchedule": "constant",
                      *           "seed": 42,
                      *           "testSplit": 0.15,
-                     *           "validationSplit": 0.15,
+                     *           "validationSplit": 0,
                      *           "warmupFraction": 0
                      *         }
                      *       },
@@ -8602,41 +10107,41 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T04:06:07.005Z",
+                     *           "endedAt": "2026-12-01T04:39:59.999Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T04:06:06.123Z"
+                     *           "startedAt": "2026-12-01T04:39:59.694Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T04:06:06.073Z",
-                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *       "createdAt": "2026-12-01T04:39:59.683Z",
+                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T04:06:07.005Z",
+                     *       "finishedAt": "2026-12-01T04:39:59.999Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
-                     *           "loss": 1.7412564314842365,
-                     *           "valAccuracy": 0,
-                     *           "valLoss": 1.6919699347218569
+                     *           "loss": 1.2877761108918595,
+                     *           "valAccuracy": 0.3636923076923077,
+                     *           "valLoss": 1.2016261244858888
                      *         },
                      *         {
                      *           "epoch": 2,
-                     *           "loss": 1.666214194259872,
-                     *           "valAccuracy": 0,
-                     *           "valLoss": 1.6182786460316594
+                     *           "loss": 1.1865543799488245,
+                     *           "valAccuracy": 0.37138461538461537,
+                     *           "valLoss": 1.1191900516118942
                      *         },
                      *         {
                      *           "epoch": 3,
-                     *           "loss": 1.5997256385586394,
-                     *           "valAccuracy": 0,
-                     *           "valLoss": 1.5492776963977286
+                     *           "loss": 1.1098574244655626,
+                     *           "valAccuracy": 0.4270769230769231,
+                     *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_aXEY0ePpQhunSaVavjCamo97",
-                     *       "modelId": "mdl_AORu7I26u4V9VRawKNJoT14k",
+                     *       "id": "job_UTguDiHk9R5XIfY0mA0JLcB4",
+                     *       "modelId": "mdl_ZkuJs0SK3bJFjoWn8baB7LWV",
                      *       "progress": {
-                     *         "epoch": 409,
+                     *         "epoch": 500,
                      *         "epochs": 500
                      *       },
                      *       "spec": {
@@ -8651,7 +10156,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8668,7 +10173,10 @@ export interface operations {
                      *         ],
                      *         "model": {
                      *           "binaryOutput": "softmax",
-                     *           "embedding": false,
+                     *           "embedding": {
+                     *             "bins": 8,
+                     *             "type": "piecewiseLinear"
+                     *           },
                      *           "initializer": "he",
                      *           "layers": [
                      *             {
@@ -8687,13 +10195,15 @@ export interface operations {
                      *           "scaling": "standardize",
                      *           "unknownCategory": "missing"
                      *         },
-                     *         "recipe": "fast",
+                     *         "recipe": "quality",
                      *         "target": "species",
                      *         "task": "classification",
                      *         "training": {
                      *           "batchSize": 32,
                      *           "bestEpoch": false,
-                     *           "crossValidation": false,
+                     *           "crossValidation": {
+                     *             "folds": 5
+                     *           },
                      *           "earlyStopping": {
                      *             "minDelta": 0,
                      *             "patience": 30,
@@ -8715,11 +10225,11 @@ export interface operations {
                      *           "regularizationSchedule": "constant",
                      *           "seed": 42,
                      *           "testSplit": 0.15,
-                     *           "validationSplit": 0.15,
+                     *           "validationSplit": 0,
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T04:06:06.123Z",
+                     *       "startedAt": "2026-12-01T04:39:59.694Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -8838,14 +10348,22 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "attempts": [],
+                     *       "attempts": [
+                     *         {
+                     *           "attempt": 1,
+                     *           "endedAt": null,
+                     *           "outcome": null,
+                     *           "resumedFromEpoch": 0,
+                     *           "startedAt": "2026-12-01T04:40:00.156Z"
+                     *         }
+                     *       ],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T04:06:07.370Z",
-                     *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *       "createdAt": "2026-12-01T04:40:00.152Z",
+                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T04:06:07.399Z",
+                     *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_7r0t7aGySKP3c22BMw3OjRU4",
+                     *       "id": "job_1UcorWEqw8tWoPjwU9koAlaV",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -8863,7 +10381,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -8880,7 +10398,10 @@ export interface operations {
                      *         ],
                      *         "model": {
                      *           "binaryOutput": "softmax",
-                     *           "embedding": false,
+                     *           "embedding": {
+                     *             "bins": 8,
+                     *             "type": "piecewiseLinear"
+                     *           },
                      *           "initializer": "he",
                      *           "layers": [
                      *             {
@@ -8899,13 +10420,15 @@ export interface operations {
                      *           "scaling": "standardize",
                      *           "unknownCategory": "missing"
                      *         },
-                     *         "recipe": "fast",
+                     *         "recipe": "quality",
                      *         "target": "species",
                      *         "task": "classification",
                      *         "training": {
                      *           "batchSize": 32,
                      *           "bestEpoch": false,
-                     *           "crossValidation": false,
+                     *           "crossValidation": {
+                     *             "folds": 5
+                     *           },
                      *           "earlyStopping": {
                      *             "minDelta": 0,
                      *             "patience": 30,
@@ -8927,12 +10450,12 @@ export interface operations {
                      *           "regularizationSchedule": "constant",
                      *           "seed": 42,
                      *           "testSplit": 0.15,
-                     *           "validationSplit": 0.15,
+                     *           "validationSplit": 0,
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": null,
-                     *       "status": "cancelled"
+                     *       "startedAt": "2026-12-01T04:40:00.156Z",
+                     *       "status": "running"
                      *     }
                      */
                     "application/json": components["schemas"]["TrainingJob"];
@@ -9195,19 +10718,19 @@ export interface operations {
                      *       "data": [
                      *         {
                      *           "epoch": 1,
-                     *           "loss": 1.7412564314842365,
-                     *           "valAccuracy": 0,
-                     *           "valLoss": 1.6919699347218569
+                     *           "loss": 1.2877761108918595,
+                     *           "valAccuracy": 0.3636923076923077,
+                     *           "valLoss": 1.2016261244858888
                      *         },
                      *         {
                      *           "epoch": 2,
-                     *           "loss": 1.666214194259872,
-                     *           "valAccuracy": 0,
-                     *           "valLoss": 1.6182786460316594
+                     *           "loss": 1.1865543799488245,
+                     *           "valAccuracy": 0.37138461538461537,
+                     *           "valLoss": 1.1191900516118942
                      *         }
                      *       ],
                      *       "nextOffset": 2,
-                     *       "total": 409
+                     *       "total": 500
                      *     }
                      */
                     "application/json": {
@@ -9338,15 +10861,15 @@ export interface operations {
                      *         {
                      *           "bestTrial": 2,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T04:06:07.744Z",
+                     *           "createdAt": "2026-12-01T04:40:00.317Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T04:06:08.110Z",
-                     *           "id": "tun_uh0ouBpKBhzj2yGbsF0NVn9U",
+                     *           "finishedAt": "2026-12-01T04:40:00.585Z",
+                     *           "id": "tun_8VtpPEfkBsEn7YBMgElNqwG2",
                      *           "leaderboard": [
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_UPBgbsbj7y19Lb6NBnTFXAWq",
-                     *               "modelId": "mdl_ho4Z1fIlNtR8WUAXeD0apj4B",
+                     *               "jobId": "job_M9PIbKqpeWWhZJffkvw4bjEj",
+                     *               "modelId": "mdl_TJg0F6Ywbmz7pBbwf2vbvzMs",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -9360,15 +10883,35 @@ export interface operations {
                      *               },
                      *               "rung": 1,
                      *               "rungMetrics": [
-                     *                 0.9166666666666666,
+                     *                 0.9583333333333334,
                      *                 0.9583333333333334
+                     *               ],
+                     *               "state": "completed"
+                     *             },
+                     *             {
+                     *               "index": 0,
+                     *               "jobId": "job_JLq0NpKec4V5TnVs7xgve3Bv",
+                     *               "modelId": "mdl_zKjG25EKq1pYWzjTgQqcrWs7",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "dropout": 0.1321185247041285,
+                     *                 "layers": [
+                     *                   85
+                     *                 ],
+                     *                 "learningRate": 0.00011086580349514725,
+                     *                 "scaling": "minmax",
+                     *                 "weightDecay": 0
+                     *               },
+                     *               "rung": 0,
+                     *               "rungMetrics": [
+                     *                 0.9166666666666666
                      *               ],
                      *               "state": "stopped"
                      *             },
                      *             {
                      *               "index": 1,
-                     *               "jobId": "job_oWw8U4FyqLp1UO5o5Ya2ponL",
-                     *               "modelId": "mdl_OVR3XI5K6BH4eGY4D4ZVtq0i",
+                     *               "jobId": "job_quOQQeVR8XI5qelKOC1uGd3V",
+                     *               "modelId": "mdl_LP8jlum3WL3BU4NO25CQp7Dd",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -9382,34 +10925,14 @@ export interface operations {
                      *               },
                      *               "rung": 0,
                      *               "rungMetrics": [
-                     *                 0.875
-                     *               ],
-                     *               "state": "stopped"
-                     *             },
-                     *             {
-                     *               "index": 0,
-                     *               "jobId": "job_YzXCXbfYEXe2SY5Opetc2D2D",
-                     *               "modelId": "mdl_xtiYqAn1Pqmnw7XLCzfeG18v",
-                     *               "params": {
-                     *                 "batchSize": 32,
-                     *                 "dropout": 0.1321185247041285,
-                     *                 "layers": [
-                     *                   85
-                     *                 ],
-                     *                 "learningRate": 0.00011086580349514725,
-                     *                 "scaling": "minmax",
-                     *                 "weightDecay": 0
-                     *               },
-                     *               "rung": 0,
-                     *               "rungMetrics": [
-                     *                 0.6666666666666666
+                     *                 0.9166666666666666
                      *               ],
                      *               "state": "stopped"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_ho4Z1fIlNtR8WUAXeD0apj4B",
+                     *           "modelId": "mdl_TJg0F6Ywbmz7pBbwf2vbvzMs",
                      *           "request": {
-                     *             "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *             "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -9419,9 +10942,8 @@ export interface operations {
                      *             "target": "species"
                      *           },
                      *           "rungEpochs": [
-                     *             9,
-                     *             27,
-                     *             81
+                     *             81,
+                     *             243
                      *           ],
                      *           "status": "succeeded",
                      *           "test": {
@@ -9600,7 +11122,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                 *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -9627,22 +11149,22 @@ export interface operations {
                     /**
                      * @example {
                      *       "bounds": {
-                     *         "epochs": 414,
-                     *         "trainingSeconds": 7.593380382388574,
-                     *         "trialRuns": 8
+                     *         "epochs": 810,
+                     *         "trainingSeconds": 1.3052729087402397,
+                     *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 4.456984137488946,
+                     *           "maxTrainingSeconds": 0.3915818726220719,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 7,
-                     *             "rows": 448,
-                     *             "seconds": 0.07358499700000175
+                     *             "batches": 16,
+                     *             "rows": 1024,
+                     *             "seconds": 0.014777219000000058
                      *           },
-                     *           "secondsPerEpoch": 0.01834149850818496
+                     *           "secondsPerEpoch": 0.0016114480354817774
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -9664,7 +11186,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *           "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -9743,7 +11265,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -9753,9 +11275,8 @@ export interface operations {
                      *         "target": "species"
                      *       },
                      *       "rungEpochs": [
-                     *         9,
-                     *         27,
-                     *         81
+                     *         81,
+                     *         243
                      *       ],
                      *       "trials": [
                      *         {
@@ -9817,14 +11338,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T04:06:07.744Z",
+                     *       "createdAt": "2026-12-01T04:40:00.317Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_uh0ouBpKBhzj2yGbsF0NVn9U",
+                     *       "id": "tun_8VtpPEfkBsEn7YBMgElNqwG2",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_YzXCXbfYEXe2SY5Opetc2D2D",
+                     *           "jobId": "job_JLq0NpKec4V5TnVs7xgve3Bv",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9842,7 +11363,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_oWw8U4FyqLp1UO5o5Ya2ponL",
+                     *           "jobId": "job_quOQQeVR8XI5qelKOC1uGd3V",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9861,7 +11382,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_ihwZoyBHmzCfwA4vvSgjgC2u",
+                     *           "jobId": "job_onoyqfTfTs70IlybHmrtK89k",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -9881,7 +11402,7 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -9891,9 +11412,8 @@ export interface operations {
                      *         "target": "species"
                      *       },
                      *       "rungEpochs": [
-                     *         9,
-                     *         27,
-                     *         81
+                     *         81,
+                     *         243
                      *       ],
                      *       "status": "running",
                      *       "test": null,
@@ -10051,15 +11571,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 2,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T04:06:07.744Z",
+                     *       "createdAt": "2026-12-01T04:40:00.317Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T04:06:08.110Z",
-                     *       "id": "tun_uh0ouBpKBhzj2yGbsF0NVn9U",
+                     *       "finishedAt": "2026-12-01T04:40:00.585Z",
+                     *       "id": "tun_8VtpPEfkBsEn7YBMgElNqwG2",
                      *       "leaderboard": [
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_UPBgbsbj7y19Lb6NBnTFXAWq",
-                     *           "modelId": "mdl_ho4Z1fIlNtR8WUAXeD0apj4B",
+                     *           "jobId": "job_M9PIbKqpeWWhZJffkvw4bjEj",
+                     *           "modelId": "mdl_TJg0F6Ywbmz7pBbwf2vbvzMs",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -10073,15 +11593,35 @@ export interface operations {
                      *           },
                      *           "rung": 1,
                      *           "rungMetrics": [
-                     *             0.9166666666666666,
+                     *             0.9583333333333334,
                      *             0.9583333333333334
+                     *           ],
+                     *           "state": "completed"
+                     *         },
+                     *         {
+                     *           "index": 0,
+                     *           "jobId": "job_JLq0NpKec4V5TnVs7xgve3Bv",
+                     *           "modelId": "mdl_zKjG25EKq1pYWzjTgQqcrWs7",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "dropout": 0.1321185247041285,
+                     *             "layers": [
+                     *               85
+                     *             ],
+                     *             "learningRate": 0.00011086580349514725,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [
+                     *             0.9166666666666666
                      *           ],
                      *           "state": "stopped"
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_oWw8U4FyqLp1UO5o5Ya2ponL",
-                     *           "modelId": "mdl_OVR3XI5K6BH4eGY4D4ZVtq0i",
+                     *           "jobId": "job_quOQQeVR8XI5qelKOC1uGd3V",
+                     *           "modelId": "mdl_LP8jlum3WL3BU4NO25CQp7Dd",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -10095,34 +11635,14 @@ export interface operations {
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [
-                     *             0.875
-                     *           ],
-                     *           "state": "stopped"
-                     *         },
-                     *         {
-                     *           "index": 0,
-                     *           "jobId": "job_YzXCXbfYEXe2SY5Opetc2D2D",
-                     *           "modelId": "mdl_xtiYqAn1Pqmnw7XLCzfeG18v",
-                     *           "params": {
-                     *             "batchSize": 32,
-                     *             "dropout": 0.1321185247041285,
-                     *             "layers": [
-                     *               85
-                     *             ],
-                     *             "learningRate": 0.00011086580349514725,
-                     *             "scaling": "minmax",
-                     *             "weightDecay": 0
-                     *           },
-                     *           "rung": 0,
-                     *           "rungMetrics": [
-                     *             0.6666666666666666
+                     *             0.9166666666666666
                      *           ],
                      *           "state": "stopped"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_ho4Z1fIlNtR8WUAXeD0apj4B",
+                     *       "modelId": "mdl_TJg0F6Ywbmz7pBbwf2vbvzMs",
                      *       "request": {
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -10132,9 +11652,8 @@ export interface operations {
                      *         "target": "species"
                      *       },
                      *       "rungEpochs": [
-                     *         9,
-                     *         27,
-                     *         81
+                     *         81,
+                     *         243
                      *       ],
                      *       "status": "succeeded",
                      *       "test": {
@@ -10336,14 +11855,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T04:06:08.211Z",
+                     *       "createdAt": "2026-12-01T04:40:00.645Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_uaTYcF9u8cw7vhSK0CjCOKKV",
+                     *       "id": "tun_5bAkR8ftT4PuDYCLfoN9jXxz",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_cDo8uSiprmxgcZbfq1RzrA3j",
+                     *           "jobId": "job_eLUinclDv6tQud5rHmuByoT1",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -10361,7 +11880,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_HAxuo6xFikAF1xzrL5LlB7hd",
+                     *           "jobId": "job_8DAaieVVYBf34Dlw9LcbRJUd",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -10381,7 +11900,7 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_BaRZMllozdk51RMWE9wR6j3e",
+                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -10391,9 +11910,7 @@ export interface operations {
                      *         "target": "species"
                      *       },
                      *       "rungEpochs": [
-                     *         9,
-                     *         27,
-                     *         81
+                     *         243
                      *       ],
                      *       "status": "running",
                      *       "test": null,
@@ -10657,14 +12174,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T04:06:08.386Z",
+                     *           "createdAt": "2026-12-01T04:40:00.669Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_76kaHKGpokkCOZYM9Tqd9Qbp",
+                     *           "id": "wh_l6TXbn8gG6aTDt9KWJkYfaok",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -10785,14 +12302,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T04:06:08.386Z",
+                     *       "createdAt": "2026-12-01T04:40:00.669Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_76kaHKGpokkCOZYM9Tqd9Qbp",
-                     *       "secret": "whsec_41bToxhKOxr/Mh51zSm97lvPx6TV9cepi+l7RBf3NVo=",
+                     *       "id": "wh_l6TXbn8gG6aTDt9KWJkYfaok",
+                     *       "secret": "whsec_yZSB9X5eYUR8S/8xcAqUuhjifWCMJUjHi7QISgJprwg=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -10928,13 +12445,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T04:06:08.386Z",
+                     *       "createdAt": "2026-12-01T04:40:00.669Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_76kaHKGpokkCOZYM9Tqd9Qbp",
+                     *       "id": "wh_l6TXbn8gG6aTDt9KWJkYfaok",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -11177,14 +12694,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T04:06:08.386Z",
+                     *       "createdAt": "2026-12-01T04:40:00.669Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_76kaHKGpokkCOZYM9Tqd9Qbp",
+                     *       "id": "wh_l6TXbn8gG6aTDt9KWJkYfaok",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
