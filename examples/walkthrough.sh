@@ -66,3 +66,31 @@ call "predict" -X POST "$API/v1/models/$MODEL/predict" -H 'Content-Type: applica
 # 5. The same as CSV, ready for a spreadsheet (cells that look like formulas are neutralized)
 call "predict as CSV" -X POST "$API/v1/models/$MODEL/predict.csv" -H 'Content-Type: application/json' \
   -d '{"rows": [{"sepal_length": 6.7, "petal_length": 5.8}]}'
+
+# 6. Export the model: a self-contained JSON file that POST /v1/models/import takes back anywhere
+#    (?format=onnx: the whole pipeline as an ONNX graph for ONNX Runtime)
+EXPORT="${TMPDIR:-/tmp}/iris-model-$MODEL.json"
+call "export the model" "$API/v1/models/$MODEL/export?format=json" -o "$EXPORT"
+echo "exported: $EXPORT ($(wc -c <"$EXPORT") bytes)"
+
+# 7. Evaluate the model on labelled data (here the same file; normally new rows), beside the
+#    baselines of that data (majority class, stratified random)
+call "evaluate" -X POST "$API/v1/evaluations" -H 'Content-Type: application/json' \
+  -d "{\"modelId\": \"$MODEL\", \"datasetId\": \"$DATASET\"}" | grep -o '"accuracy":[0-9.]*' | head -3
+
+# 8. Score a whole file with a batch prediction, follow it, and download the result as CSV
+BATCH=$(call "submit the batch prediction" -X POST "$API/v1/batch-predictions" \
+  -H 'Content-Type: application/json' \
+  -d "{\"modelId\": \"$MODEL\", \"datasetId\": \"$DATASET\", \"keepColumns\": [\"species\"]}" | field id)
+while :; do
+  BSTATUS=$(call "follow the batch prediction" "$API/v1/batch-predictions/$BATCH" | field status)
+  case "$BSTATUS" in
+    succeeded) break ;;
+    failed | cancelled)
+      echo "step \"follow the batch prediction\" failed: it ended $BSTATUS" >&2
+      exit 1
+      ;;
+  esac
+  sleep 1
+done
+call "download the batch result" "$API/v1/batch-predictions/$BATCH/result" | head -3

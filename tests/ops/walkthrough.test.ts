@@ -38,7 +38,7 @@ describe('examples/walkthrough.sh', () => {
     await t?.close();
   });
 
-  it('when the API is up and the key is right, then it runs to the CSV predictions and exits 0', async () => {
+  it('when the API is up and the key is right, then it runs to the batch prediction result and exits 0', async () => {
     const r = await run({ API: api, API_KEY: 'key-acme' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -46,6 +46,11 @@ describe('examples/walkthrough.sh', () => {
     expect(r.stdout).toMatch(/^succeeded /m);
     expect(r.stdout).toContain('"label":"setosa"');
     expect(r.stdout).toMatch(/^label,probability:setosa,/m);
+    // Export, evaluation and batch prediction: the export's size, the evaluation's accuracies
+    // (model and baselines), the result CSV's header with the kept column.
+    expect(r.stdout).toMatch(/^exported: .*iris-model-mdl_\w+\.json \(\d+ bytes\)$/m);
+    expect(r.stdout).toMatch(/^"accuracy":0?\.\d+|^"accuracy":1/m);
+    expect(r.stdout).toMatch(/^species,label,probability:setosa,/m);
   }, 120_000);
 
   it('when the key is wrong, then it stops at the upload with the 401 problem', async () => {
