@@ -174,3 +174,25 @@ export interface JobQueue {
 export interface HealthProbe {
   ready(): Promise<{ ok: boolean; detail: string }>;
 }
+
+// ---------- idempotency keys ----------
+
+/** A creating request's answer, kept under its Idempotency-Key for replays. */
+export interface IdempotentResponse {
+  /** sha256 (hex) of what identifies the request body. */
+  fingerprint: string;
+  status: number;
+  body: unknown;
+}
+
+/** What claiming a key found: it is ours now, another request holds it, or it was answered before. */
+export type ClaimResult =
+  { state: 'claimed' } | { state: 'pending' } | { state: 'done'; response: IdempotentResponse };
+
+/** Idempotency keys per tenant and scope (storage/idempotency-store.ts holds them in Redis). */
+export interface IdempotencyStore {
+  claim(tenant: string, scope: string, key: string): Promise<ClaimResult>;
+  complete(tenant: string, scope: string, key: string, response: IdempotentResponse): Promise<void>;
+  /** Frees the key after a request that created nothing (it failed), so a retry can run. */
+  release(tenant: string, scope: string, key: string): Promise<void>;
+}

@@ -15,7 +15,7 @@ import type { TuningService } from '../domain/tuning.js';
 import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import type { Logger } from '../logger.js';
-import type { IdempotencyStore } from '../storage/idempotency-store.js';
+import type { IdempotencyStore } from '../domain/ports.js';
 import type { Redis } from '../storage/redis.js';
 import { authHooks, createAuthenticator, type Authenticator } from './auth.js';
 import { registerBodyParsers } from './body-parsers.js';

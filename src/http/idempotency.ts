@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, InvalidRequestError, UnprocessableError } from '../domain/errors.js';
 import type { FastifyReply } from 'fastify';
-import type { IdempotencyStore } from '../storage/idempotency-store.js';
+import type { IdempotencyStore } from '../domain/ports.js';
 
 export interface IdempotentResult {
   status: number;

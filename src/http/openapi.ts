@@ -7,7 +7,7 @@ import type { TuningService } from '../domain/tuning.js';
 import type { WebhookService } from '../domain/webhooks.js';
 import type { DatasetService, JobService, ModelService } from '../domain/services.js';
 import { createLogger } from '../logger.js';
-import type { IdempotencyStore } from '../storage/idempotency-store.js';
+import type { IdempotencyStore } from '../domain/ports.js';
 import { buildApp } from './app.js';
 
 function sortKeys(value: unknown): unknown {

@@ -2,24 +2,8 @@
 // SET NX and a short-lived "pending" marker; when it finishes, the marker is replaced by the
 // fingerprint of its body and the response it gave, kept for 24 h. The pending marker expires on
 // its own, so a process that dies mid-request does not block the key for a day.
+import type { IdempotencyStore, IdempotentResponse } from '../domain/ports.js';
 import { redisKeys, type Redis } from './redis.js';
-
-export interface IdempotentResponse {
-  /** sha256 (hex) of what identifies the request body. */
-  fingerprint: string;
-  status: number;
-  body: unknown;
-}
-
-export type ClaimResult =
-  { state: 'claimed' } | { state: 'pending' } | { state: 'done'; response: IdempotentResponse };
-
-export interface IdempotencyStore {
-  claim(tenant: string, scope: string, key: string): Promise<ClaimResult>;
-  complete(tenant: string, scope: string, key: string, response: IdempotentResponse): Promise<void>;
-  /** Frees the key after a request that created nothing (it failed), so a retry can run. */
-  release(tenant: string, scope: string, key: string): Promise<void>;
-}
 
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 

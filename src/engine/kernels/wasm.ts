@@ -2,8 +2,8 @@
 // Each call copies its operands into the module's memory (growing it when needed), runs there and
 // copies C back, so callers keep plain Float32Arrays. Typed-array views of the memory are rebuilt
 // after every grow, because growing detaches the old buffer.
-import { readFileSync } from 'node:fs';
 import { checkGemm, checkPrepared } from './check.js';
+import { GEMM_WASM_BASE64 } from './gemm-wasm.js';
 import { jsKernels } from './js.js';
 import type { Kernels, PreparedMatrix } from './types.js';
 
@@ -48,7 +48,8 @@ const SLICE_BYTES = 32 << 20;
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 const align16 = (bytes: number) => (bytes + 15) & ~15;
 
-const bytes = readFileSync(new URL('./gemm.wasm', import.meta.url));
+/** The module's bytes, decoded from the generated constant (the engine reads no file). */
+const bytes = Uint8Array.from(atob(GEMM_WASM_BASE64), (c) => c.charCodeAt(0));
 
 /** True when this runtime can compile the module (WebAssembly with 128-bit SIMD). */
 export const wasmSimdAvailable: boolean = wasmApi !== undefined && wasmApi.validate(bytes);
