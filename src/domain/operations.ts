@@ -17,8 +17,17 @@ export interface QueueStats {
   oldestWaitingSeconds: number;
 }
 
+/** The API's CSV parsing threads: alive, busy with an upload, and uploads waiting for a thread. */
+export interface ParserStats {
+  alive: number;
+  busy: number;
+  queued: number;
+}
+
 export interface OperationsSource {
   queueStats(): Promise<QueueStats>;
+  /** The upload parsing threads of this API process (absent: not reported). */
+  parserStats?(): ParserStats;
   /** Reports of the workers alive now (sent within the last few intervals). */
   workerReports(): Promise<WorkerMetricsReport[]>;
 }

@@ -17,7 +17,7 @@ import {
   type TuningDeps,
 } from '../domain/tuning.js';
 import { createWebhookEmitter, createWebhookService, type WebhookEmitter } from '../domain/webhooks.js';
-import type { CsvDescriber, DatasetStore, HealthProbe, JobQueue, ModelStore } from '../domain/ports.js';
+import type { DatasetStore, HealthProbe, JobQueue, ModelStore } from '../domain/ports.js';
 import { describeEngine } from '../engine/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { createQueueInspector } from '../queue/queue-stats.js';
@@ -27,7 +27,7 @@ import { createWebhookQueue } from '../queue/webhook-queue.js';
 import { createBatchFiles, createBatchStore } from '../storage/batch-store.js';
 import { createDatasetStore } from '../storage/dataset-store.js';
 import { createEvaluationStore } from '../storage/evaluation-store.js';
-import { createCsvDescriber } from '../storage/csv-describer.js';
+import { createCsvDescriber, type CsvDescriberPool } from '../storage/csv-describer.js';
 import { createRedisHealthProbe } from '../storage/health.js';
 import { createFileStore, fileStoreSettings, type FileStore } from '../storage/file-store.js';
 import { createIdempotencyStore } from '../storage/idempotency-store.js';
@@ -61,7 +61,7 @@ export function createApiDeps(options: {
   config: Config;
   logger: Logger;
   redis: Redis;
-  describer: CsvDescriber;
+  describer: CsvDescriberPool;
 }) {
   const { config, logger, redis } = options;
   const files = createFileStore(fileStoreSettings(config));
@@ -124,6 +124,7 @@ export function createApiDeps(options: {
     preflight: createPreflightService({ datasets: datasetStore, limits: config }),
     operations: {
       queueStats: () => inspector.stats(),
+      parserStats: () => options.describer.stats(),
       workerReports: () => workerMetrics.fresh(WORKER_ALIVE_MS),
     },
     queueView: inspector.queue,

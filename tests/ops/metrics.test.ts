@@ -72,6 +72,10 @@ describe('GET /metrics after a job', () => {
     expect(sample(text, 'backprop_queue_jobs', '{state="completed"}')).toBe(1);
     expect(sample(text, 'backprop_queue_jobs', '{state="waiting"}')).toBe(0);
     expect(sample(text, 'backprop_queue_oldest_wait_seconds')).toBe(0);
+    // The upload was parsed on one thread, which stays loaded; nothing is parsing now.
+    expect(sample(text, 'backprop_upload_parsers', '{state="alive"}')).toBe(1);
+    expect(sample(text, 'backprop_upload_parsers', '{state="busy"}')).toBe(0);
+    expect(sample(text, 'backprop_upload_parsers', '{state="queued"}')).toBe(0);
     expect(
       sample(
         text,

@@ -46,6 +46,21 @@ function apiRegistry(ops: OperationsSource | null) {
       },
     });
   }
+  if (ops?.parserStats) {
+    const parserStats = ops.parserStats.bind(ops);
+    new Gauge({
+      name: 'backprop_upload_parsers',
+      help: "This API process's CSV parsing threads: alive, busy with an upload, uploads queued for one",
+      labelNames: ['state'],
+      registers: [registry],
+      collect() {
+        const { alive, busy, queued } = parserStats();
+        this.set({ state: 'alive' }, alive);
+        this.set({ state: 'busy' }, busy);
+        this.set({ state: 'queued' }, queued);
+      },
+    });
+  }
   return { registry, http, prediction };
 }
 
