@@ -10,6 +10,7 @@ import { createRng } from '../../src/engine/index.js';
 import { startWorker, stopAllProcesses, type ServiceProcess } from '../helpers/processes.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { trainAndSave } from '../helpers/trained-model.js';
+import { textBody } from '../helpers/text-body.js';
 
 const ROWS = 200_000;
 let t: TestApp;
@@ -101,15 +102,7 @@ describe('batch prediction worker crash', () => {
     // but one holding the input, the output and their parses together would not.
     expect(peak).toBeLessThan(1024);
 
-    const res = await api()
-      .get(`/v1/batch-predictions/${id}/result`)
-      .buffer(true)
-      .parse((r, cb) => {
-        let text = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => (text += c));
-        r.on('end', () => cb(null, text));
-      });
+    const res = await api().get(`/v1/batch-predictions/${id}/result`).buffer(true).parse(textBody);
     expect(res.status).toBe(200);
     const rows = parse(res.body as string) as string[][];
     expect(rows[0]).toEqual([

@@ -7,6 +7,7 @@ import { createRng } from '../../src/engine/index.js';
 import { createLogger } from '../../src/logger.js';
 import { startTrainingWorker, type TrainingWorker } from '../../src/worker/main.js';
 import { ACME, OTHER, createScoringApp, type ScoringApp } from './scoring-app.js';
+import { textBody } from '../helpers/text-body.js';
 
 let s: ScoringApp;
 let worker: TrainingWorker | null = null;
@@ -39,16 +40,7 @@ async function waitFinished(id: string, timeoutMs = 120_000) {
 }
 
 async function resultRows(id: string): Promise<string[][]> {
-  const res = await api()
-    .get(`/v1/batch-predictions/${id}/result`)
-    .set(ACME)
-    .buffer(true)
-    .parse((r, cb) => {
-      let text = '';
-      r.setEncoding('utf8');
-      r.on('data', (c: string) => (text += c));
-      r.on('end', () => cb(null, text));
-    });
+  const res = await api().get(`/v1/batch-predictions/${id}/result`).set(ACME).buffer(true).parse(textBody);
   expect(res.status).toBe(200);
   expect(res.headers['content-type']).toMatch(/^text\/csv/);
   return parse(res.body as string) as string[][];

@@ -8,6 +8,7 @@ import { startTrainingWorker, type TrainingWorker } from '../../src/worker/main.
 import { createTestApp, type TestApp } from '../helpers/app.js';
 import { startS3Server, type S3Server } from '../helpers/s3-server.js';
 import { trainAndSave } from '../helpers/trained-model.js';
+import { textBody } from '../helpers/text-body.js';
 
 let s3: S3Server;
 let t: TestApp;
@@ -52,15 +53,7 @@ describe('batch predictions on S3', () => {
     }
     expect(done.status).toBe('succeeded');
     expect(done.progress).toEqual({ rows, totalRows: rows, chunks: 3 });
-    const res = await api()
-      .get(`/v1/batch-predictions/${job.body.id}/result`)
-      .buffer(true)
-      .parse((r, cb) => {
-        let text = '';
-        r.setEncoding('utf8');
-        r.on('data', (c: string) => (text += c));
-        r.on('end', () => cb(null, text));
-      });
+    const res = await api().get(`/v1/batch-predictions/${job.body.id}/result`).buffer(true).parse(textBody);
     expect(res.status).toBe(200);
     const out = parse(res.body as string) as string[][];
     expect(out.length).toBe(rows + 1);

@@ -5,6 +5,8 @@
 import uPlot from './vendor/uPlot.esm.js';
 
 const KEY_STORAGE = 'backprop.apiKey';
+/** Statuses after which a job or a search changes no more. */
+const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 const view = document.getElementById('view');
 const errorBox = document.getElementById('error');
 /** Cleanups of the page on screen (event streams, timers, charts), run when the route changes. */
@@ -192,12 +194,17 @@ function warningsOf(ds) {
   );
 }
 
-function trainForm(ds) {
-  const target = h(
+/** A select of the dataset's columns, the last one (the usual place of the target) chosen. */
+function targetSelect(ds, id) {
+  return h(
     'select',
-    { id: 'train-target', name: 'target' },
+    { id, name: 'target' },
     ds.columns.map((c, i) => h('option', { value: c.name, selected: i === ds.columns.length - 1 }, c.name)),
   );
+}
+
+function trainForm(ds) {
+  const target = targetSelect(ds, 'train-target');
   const onsubmit = async (e) => {
     e.preventDefault();
     try {
@@ -221,11 +228,7 @@ function trainForm(ds) {
 }
 
 function tuneForm(ds) {
-  const target = h(
-    'select',
-    { id: 'tune-target', name: 'target' },
-    ds.columns.map((c, i) => h('option', { value: c.name, selected: i === ds.columns.length - 1 }, c.name)),
-  );
+  const target = targetSelect(ds, 'tune-target');
   const trials = h('input', {
     type: 'number',
     id: 'tune-trials',
@@ -476,9 +479,8 @@ async function jobPage(id) {
     },
     'Cancel',
   );
-  const terminal = ['succeeded', 'failed', 'cancelled'];
   let current = job;
-  if (!terminal.includes(job.status)) {
+  if (!TERMINAL.includes(job.status)) {
     streamEvents(`/v1/training-jobs/${encodeURIComponent(id)}/events`, controller.signal, (type, data) => {
       if (type === 'epoch') {
         curve.push(data);
@@ -488,7 +490,7 @@ async function jobPage(id) {
         current = data;
         // Epoch events a slow page missed (anywhere in the run) are in the ended job's history:
         // redraw the curve from it.
-        if (terminal.includes(data.status)) {
+        if (TERMINAL.includes(data.status)) {
           api(`/v1/training-jobs/${encodeURIComponent(id)}`)
             .then((ended) => {
               curve.replace(ended.history);
@@ -507,7 +509,7 @@ async function jobPage(id) {
     h('h1', {}, `Job ${job.id}`),
     summary,
     h('section', {}, h('h2', {}, 'Learning curve'), chartBox),
-    terminal.includes(job.status) ? null : cancel,
+    TERMINAL.includes(job.status) ? null : cancel,
   ];
 }
 
@@ -838,7 +840,6 @@ async function tuningPage(id) {
   const board = h('section', {}, h('h2', {}, 'Leaderboard'), leaderboard(search));
   const controller = new AbortController();
   cleanups.push(() => controller.abort());
-  const terminal = ['succeeded', 'failed', 'cancelled'];
   const cancel = h(
     'button',
     {
@@ -847,13 +848,13 @@ async function tuningPage(id) {
     },
     'Cancel the search',
   );
-  if (!terminal.includes(search.status)) {
+  if (!TERMINAL.includes(search.status)) {
     // Each status event carries the whole search: redraw the summary and the leaderboard.
     streamEvents(`${path}/events`, controller.signal, (type, data) => {
       if (type !== 'status') return;
       summary.replaceChildren(searchSummary(data));
       board.replaceChildren(h('h2', {}, 'Leaderboard'), leaderboard(data));
-      if (terminal.includes(data.status)) cancel.remove();
+      if (TERMINAL.includes(data.status)) cancel.remove();
     }).catch((err) => {
       if (!controller.signal.aborted) showError(err.message);
     });
@@ -861,7 +862,7 @@ async function tuningPage(id) {
   return [
     h('h1', {}, `Search ${search.id}`),
     summary,
-    terminal.includes(search.status) ? null : cancel,
+    TERMINAL.includes(search.status) ? null : cancel,
     board,
   ];
 }
