@@ -79,6 +79,10 @@ export function createDatasetService(deps: {
       }
     },
 
+    async drain(body) {
+      await store.drain(body, limits.MAX_UPLOAD_BYTES);
+    },
+
     async get(tenant, id) {
       const dataset = await store.get(tenant, id);
       if (!dataset) throw new NotFoundError('Dataset', id);

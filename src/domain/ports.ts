@@ -28,6 +28,11 @@ export interface DatasetStore {
    */
   stage(body: Readable, maxBytes: number): Promise<{ path: string; sizeBytes: number }>;
   /**
+   * Reads an upload that will not be stored (the replay of an Idempotency-Key request) to its end,
+   * counting bytes as `stage` does: rejects with TooLargeError past maxBytes. Resolves to the size.
+   */
+  drain(body: Readable, maxBytes: number): Promise<number>;
+  /**
    * Copies a stored dataset's file to a fresh local staging file, to be read again (a PATCH that
    * changes how it is read); null when the file is gone. The caller discards the copy.
    */

@@ -30,6 +30,11 @@ export interface DatasetService {
       resolveOptions?: () => Promise<ReadOptions>;
     },
   ): Promise<Dataset>;
+  /**
+   * Reads an upload the service will not store (an Idempotency-Key replay, whose fingerprint needs
+   * its bytes) to its end, within the same upload limit as `create` (413 past it).
+   */
+  drain(body: Readable): Promise<void>;
   /** Renames and/or re-reads the file with changed read options (merged over the current ones). */
   update(tenant: TenantId, id: string, patch: ReadOptions & { name?: string }): Promise<Dataset>;
   get(tenant: TenantId, id: string): Promise<Dataset>;

@@ -133,9 +133,7 @@ function v1Api(deps: AppDeps, authenticate: Authenticator, idempotency: Idempote
     v1.addHook('onRequest', auth.identify);
     v1.addHook('preParsing', auth.enforce);
     await registerRateLimit(v1, config, deps.redis);
-    await v1.register(
-      datasetRoutes({ datasets: deps.datasets, idempotency, maxUploadBytes: config.MAX_UPLOAD_BYTES }),
-    );
+    await v1.register(datasetRoutes({ datasets: deps.datasets, idempotency }));
     await v1.register(
       trainingJobRoutes({
         jobs: deps.jobs,
@@ -150,10 +148,7 @@ function v1Api(deps: AppDeps, authenticate: Authenticator, idempotency: Idempote
       modelRoutes({ models: deps.models, idempotency, maxImportBytes: config.MAX_UPLOAD_BYTES }),
     );
     if (deps.batch) {
-      const maxUploadBytes = config.MAX_UPLOAD_BYTES;
-      await v1.register(
-        batchPredictionRoutes({ batch: deps.batch, datasets: deps.datasets, idempotency, maxUploadBytes }),
-      );
+      await v1.register(batchPredictionRoutes({ batch: deps.batch, datasets: deps.datasets, idempotency }));
     }
     if (deps.evaluations) await v1.register(evaluationRoutes({ evaluations: deps.evaluations, idempotency }));
   };

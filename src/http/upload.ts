@@ -1,13 +1,13 @@
 // A dataset upload as the route receives it: the CSV as a raw text/csv body or as the `file` part
 // of a multipart form (with `name` and reading-option fields before or after it), wrapped in a
-// stream that counts and hashes what passes, so an Idempotency-Key can fingerprint the upload
-// without holding it. Errors of the transport (a malformed or interrupted form) are the client's.
+// stream that hashes what passes, so an Idempotency-Key can fingerprint the upload without holding
+// it. Its bytes are counted against the limit once, by the dataset store that reads them (stored,
+// or drained for a replay). Errors of the transport (a malformed or interrupted form) are the client's.
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { DomainError, InvalidRequestError, TooLargeError } from '../domain/errors.js';
+import { DomainError, InvalidRequestError } from '../domain/errors.js';
 import type { ReadOptions } from '../domain/schemas.js';
 import { UnsupportedMediaTypeError } from './plugins/conventions.js';
 import { READ_OPTION_FIELDS, readOptionsFrom } from './routes/read-options.js';
@@ -36,9 +36,12 @@ type Part =
 interface UploadDefaults {
   name: string | undefined;
   options: ReadOptions;
-  /** Bytes beyond which the upload is refused with 413. */
-  maxBytes: number;
+  /** Reads a body the service did not store to its end, under the upload limit (413). */
+  drain: Drain;
 }
+
+/** Reads an unstored upload to its end, counting it against the upload limit (DatasetService.drain). */
+export type Drain = (body: Readable) => Promise<void>;
 
 /** How an upload must be sent, for the 415 that refuses any other media type. */
 const UPLOAD_MEDIA_TYPES =
@@ -67,16 +70,16 @@ export async function requireUploadMediaType(request: FastifyRequest): Promise<v
 export async function openUpload(
   request: FastifyRequest,
   queryName: string | undefined,
-  maxBytes: number,
+  drain: Drain,
   queryOptions: ReadOptions,
 ): Promise<Upload> {
-  const defaults: UploadDefaults = { name: queryName, options: queryOptions, maxBytes };
+  const defaults: UploadDefaults = { name: queryName, options: queryOptions, drain };
   const contentType = mediaTypeOf(request);
   if (contentType === 'text/csv') {
     const name = queryName ?? 'dataset';
     const upload = hashed(
       request.body as Readable,
-      maxBytes,
+      drain,
       async () => name,
       async () => queryOptions,
     );
@@ -161,7 +164,7 @@ function fileUpload(
   };
   const upload = hashed(
     part.file,
-    defaults.maxBytes,
+    defaults.drain,
     async () => {
       await formDone();
       return (
@@ -193,22 +196,19 @@ function fileUpload(
 }
 
 /**
- * The upload's body: `source` passed through, counted against maxBytes (413) and hashed. The
- * service's store counts again as it stages; this count is what bounds a replayed request, whose
- * body only the fingerprint reads.
+ * The upload's body: `source` passed through and hashed. The bytes are counted where they are
+ * read: by the store as it stages the file, or, for a replayed request whose body only the
+ * fingerprint needs, by `drain`.
  */
 function hashed(
   source: Readable,
-  maxBytes: number,
+  drain: Drain,
   name: () => Promise<string>,
   options: () => Promise<ReadOptions>,
 ): Omit<Upload, 'finish'> {
   const hash = createHash('sha256');
-  let bytes = 0;
   const body = new PassThrough({
     transform(chunk: Buffer, _enc, callback) {
-      bytes += chunk.length;
-      if (bytes > maxBytes) return callback(TooLargeError.upload(maxBytes));
       hash.update(chunk);
       callback(null, chunk);
     },
@@ -219,10 +219,7 @@ function hashed(
   let digest: Promise<string> | undefined;
   const fingerprint = () => {
     digest ??= (async () => {
-      if (!body.readableEnded) {
-        body.resume();
-        await finished(body);
-      }
+      if (!body.readableEnded) await drain(body);
       const bytesDigest = hash.digest('hex');
       return createHash('sha256')
         .update(`${await name()}\0${optionsKey(await options())}${bytesDigest}`, 'utf8')

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { TooLargeError } from '../domain/errors.js';
 import type { DatasetStore } from '../domain/ports.js';
@@ -17,6 +17,22 @@ import { createRecordStore, type RecordStore } from './record-store.js';
 import { redisKeys, type Redis } from './redis.js';
 
 /**
+ * The one count of an upload's bytes against its limit: a pass-through that fails with 413
+ * (TooLargeError) as soon as more than maxBytes went through; `bytes()` is the count so far.
+ */
+function byteLimit(maxBytes: number): { counter: Transform; bytes: () => number } {
+  let bytes = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, callback) {
+      bytes += chunk.length;
+      if (bytes > maxBytes) callback(TooLargeError.upload(maxBytes));
+      else callback(null, chunk);
+    },
+  });
+  return { counter, bytes: () => bytes };
+}
+
+/**
  * Writes a stream to a fresh file in the staging folder, counting its bytes; past maxBytes it
  * rejects with 413 (TooLargeError). Nothing is left behind on failure.
  */
@@ -26,21 +42,22 @@ async function writeStaged(
   maxBytes = Infinity,
 ): Promise<{ path: string; sizeBytes: number }> {
   const path = join(stagingDir, `${randomUUID()}.csv`);
-  let sizeBytes = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, callback) {
-      sizeBytes += chunk.length;
-      if (sizeBytes > maxBytes) callback(TooLargeError.upload(maxBytes));
-      else callback(null, chunk);
-    },
-  });
+  const limit = byteLimit(maxBytes);
   try {
-    await pipeline(body, counter, createWriteStream(path));
+    await pipeline(body, limit.counter, createWriteStream(path));
   } catch (err) {
     await rm(path, { force: true });
     throw err;
   }
-  return { path, sizeBytes };
+  return { path, sizeBytes: limit.bytes() };
+}
+
+/** Reads a stream to its end, keeping nothing, under the same count as writeStaged. */
+async function drainCounted(body: Readable, maxBytes: number): Promise<number> {
+  const limit = byteLimit(maxBytes);
+  const sink = new Writable({ write: (_chunk, _enc, callback) => callback() });
+  await pipeline(body, limit.counter, sink);
+  return limit.bytes();
 }
 
 /** The DatasetStore of a deployment: metadata records in Redis under `prefix`. */
@@ -74,6 +91,8 @@ export function datasetStoreOver(deps: {
 
   return {
     stage: (body, maxBytes) => writeStaged(paths.staging, body, maxBytes),
+
+    drain: drainCounted,
 
     async stageStored(id) {
       const file = await deps.files.openRead(fileKeys.dataset(id));

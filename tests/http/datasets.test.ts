@@ -369,6 +369,33 @@ describe('dataset limits', () => {
     expect(list.body.data).toEqual([]);
   });
 
+  it('when a replay of an Idempotency-Key upload is larger than MAX_UPLOAD_BYTES, then 413 and the first dataset stays', async () => {
+    // The replay's body is read only for its fingerprint; the dataset store drains it under the
+    // same byte count as a stored upload, so a replay cannot stream past the limit either.
+    const small = 'a,b\n1,2\n3,4\n';
+    const first = await request(t.app.server)
+      .post('/v1/datasets')
+      .set('idempotency-key', 'replay-large')
+      .set('content-type', 'text/csv')
+      .send(small);
+    expect(first.status).toBe(201);
+    const replay = await request(t.app.server)
+      .post('/v1/datasets')
+      .set('idempotency-key', 'replay-large')
+      .set('content-type', 'text/csv')
+      .send(small + '5,6\n'.repeat(400));
+    expectProblem(replay, 413);
+    const again = await request(t.app.server)
+      .post('/v1/datasets')
+      .set('idempotency-key', 'replay-large')
+      .set('content-type', 'text/csv')
+      .send(small);
+    expect(again.status).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body.id).toBe(first.body.id);
+    await request(t.app.server).delete(`/v1/datasets/${first.body.id}`).expect(204);
+  });
+
   it('when a table has more columns than MAX_COLUMNS, then 413', async () => {
     const res = await request(t.app.server)
       .post('/v1/datasets')

@@ -104,7 +104,6 @@ interface SubmitDeps {
   batch: BatchPredictionService;
   datasets: DatasetService;
   idempotency: IdempotencyRunner;
-  maxUploadBytes: number;
 }
 
 /** A submit with the file in the request: stored as a dataset, then scored. */
@@ -124,7 +123,7 @@ async function submitUpload(
   const upload = await openUpload(
     request,
     name,
-    deps.maxUploadBytes,
+    (body) => deps.datasets.drain(body),
     readOptionsFrom(options, request.headers['content-type']),
   );
   const tenant = tenantOf(request);

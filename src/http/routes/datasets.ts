@@ -136,11 +136,7 @@ const deleteDatasetRoute = {
 };
 
 export const datasetRoutes =
-  (deps: {
-    datasets: DatasetService;
-    idempotency: IdempotencyRunner;
-    maxUploadBytes: number;
-  }): FastifyPluginAsyncZod =>
+  (deps: { datasets: DatasetService; idempotency: IdempotencyRunner }): FastifyPluginAsyncZod =>
   async (app) => {
     const { datasets, idempotency } = deps;
 
@@ -149,7 +145,7 @@ export const datasetRoutes =
       const upload = await openUpload(
         request,
         queryName,
-        deps.maxUploadBytes,
+        (body) => datasets.drain(body),
         readOptionsFrom(query, request.headers['content-type']),
       );
       const result = await idempotency.run({
