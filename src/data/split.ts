@@ -22,7 +22,9 @@ export interface Split {
  * Row indices 0..n-1 split into disjoint train, validation and test sets covering every row, in
  * ascending order within each set. Each group gets round(size × fraction) validation and test
  * rows, reduced when needed so every non-empty group keeps at least one training row.
- * The same n, options and seed always give the same split.
+ * The same n, options and seed always give the same split, and (unless a group is too small to
+ * keep its held-out rows) the test rows do not depend on the validation fraction: a job that
+ * validates on a split and a cross-validated one (validation 0) hold out the same test rows.
  */
 export function splitRows(n: number, opts: SplitOptions): Split {
   if (!Number.isInteger(n) || n < 0)
@@ -52,9 +54,11 @@ export function splitRows(n: number, opts: SplitOptions): Split {
       if (nTest >= nVal) nTest--;
       else nVal--;
     }
+    // Test rows first: they depend on the seed and the test fraction only, so a job with a
+    // validation split and a cross-validated one (validation 0) test on the same rows.
     for (let i = 0; i < size; i++) {
-      if (i < nVal) validation.push(group[i]);
-      else if (i < nVal + nTest) test.push(group[i]);
+      if (i < nTest) test.push(group[i]);
+      else if (i < nTest + nVal) validation.push(group[i]);
       else train.push(group[i]);
     }
   }

@@ -35,6 +35,19 @@ describe('splitRows', () => {
     expect(firstHalf).toBeLessThan(300);
   });
 
+  it('when only the validation fraction differs, then the test rows are the same', () => {
+    // A search's trials validate on a split, its refit cross-validates (validation 0): the refit
+    // must be tested on rows no trial trained or validated on.
+    const strata = Int32Array.from({ length: 150 }, (_, i) => i % 3);
+    const a = splitRows(150, { validation: 0.15, test: 0.15, seed: 3, strata });
+    const b = splitRows(150, { validation: 0, test: 0.15, seed: 3, strata });
+    const c = splitRows(150, { validation: 0.3, test: 0.15, seed: 3, strata });
+    expect(Array.from(b.test)).toEqual(Array.from(a.test));
+    expect(Array.from(c.test)).toEqual(Array.from(a.test));
+    // The trials' training and validation rows are the cross-validated job's training rows.
+    expect([...a.train, ...a.validation].sort((x, y) => x - y)).toEqual(Array.from(b.train));
+  });
+
   it('when validation or test is 0, then that set is empty', () => {
     const s = splitRows(50, { validation: 0, test: 0, seed: 1 });
     expect(s.validation.length).toBe(0);
