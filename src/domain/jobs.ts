@@ -127,6 +127,7 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
     missingIndicators: given.missingIndicators ?? recipe.preprocessing.missingIndicators,
     binaryAsOneInput: given.binaryAsOneInput ?? recipe.preprocessing.binaryAsOneInput,
   };
+  checkScalable(dataset, features, preprocessing.scaling, 'preprocessing.scaling');
   const inputSize = encodedInputSize(dataset, features, types, preprocessing);
   const layers = input.model.layers ?? recipe.layers;
   const embedding = input.model.embedding ?? recipe.embedding;
@@ -164,6 +165,26 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
       warnings: imbalanceWarning(targetColumn, task),
     },
   };
+}
+
+/**
+ * 422 naming `path` when `scaling` is minmax and a numeric feature's range, max − min over the whole
+ * dataset, overflows float64 (values of both signs near ±1.8e308): minmax divides by that range, and
+ * no finite scale exists. The training rows' range is at most the dataset's, so every other column
+ * scales. The other scalings divide by a standard deviation or an interquartile range, which stay
+ * finite.
+ */
+export function checkScalable(dataset: Dataset, features: string[], scaling: string, path: string): void {
+  if (scaling !== 'minmax') return;
+  for (const name of features) {
+    const c = dataset.columns.find((col) => col.name === name);
+    if (c?.type !== 'numeric' || c.min === null || c.max === null) continue;
+    if (Number.isFinite(c.max - c.min)) continue;
+    throw new UnprocessableError(
+      `minmax scaling cannot scale column "${name}": its values span ${c.min} to ${c.max}, a range beyond the largest float64; use standardize or robust scaling, or leave "${name}" out of features`,
+      [{ path, message: `minmax cannot scale "${name}" (range overflows float64)` }],
+    );
+  }
 }
 
 /** The target's column; 422 naming `target` when the dataset has none of that name. */

@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { newId } from './ids.js';
 import { ConflictError, NotFoundError, UnprocessableError } from './errors.js';
 import { isTerminal, newTrainingJob, requestCancel } from './lifecycle.js';
-import { datasetForSpec, resolveSpec, type JobLimits } from './jobs.js';
+import { checkScalable, datasetForSpec, resolveSpec, type JobLimits } from './jobs.js';
 import type { DatasetStore, JobEventBus, JobQueue, JobStore, TenantId } from './ports.js';
 import type { Dataset, Job, ListQuery, Model, Page, TrainingSpec, TrainingSpecParsed } from './schemas.js';
 import type { WebhookEmitter } from './webhooks.js';
@@ -291,6 +291,7 @@ export function validateTuningRequest(
     scaling: space.scaling[0],
   };
   const spec = resolveSpec(trialSpecInput(request, widest, request.maxEpochs), dataset, limits);
+  for (const scaling of space.scaling) checkScalable(dataset, spec.features, scaling, 'searchSpace.scaling');
   const fits = request.metric === 'valLoss' || (request.metric === 'valR2') === (spec.task === 'regression');
   if (!fits) {
     throw new UnprocessableError(

@@ -56,6 +56,32 @@ describe('training jobs with the real job service', () => {
     expect(missing.headers['content-type']).toMatch(/problem\+json/);
   });
 
+  it('when minmax scaling meets a column whose range overflows float64, then 422 naming the column before anything is queued', async () => {
+    // max − min = 1.7e308 − (−1.7e308) is Infinity in float64: no finite minmax scale exists.
+    const csv = 'huge,x,y\n-1.7e308,1,a\n1.7e308,2,b\n5,3,a\n6,4,b\n7,5,a\n8,6,b\n';
+    const ds = await request(t.app.server).post('/v1/datasets').set('content-type', 'text/csv').send(csv);
+    expect(ds.status).toBe(201);
+    const before = (await request(t.app.server).get('/v1/training-jobs?limit=100')).body.data.length;
+    const spec = { datasetId: ds.body.id, target: 'y', recipe: 'fast' };
+    const res = await request(t.app.server)
+      .post('/v1/training-jobs')
+      .send({ ...spec, preprocessing: { scaling: 'minmax' } });
+    expect(res.status).toBe(422);
+    expect(res.body.errors[0].path).toBe('preprocessing.scaling');
+    expect(res.body.detail).toMatch(/minmax scaling cannot scale column "huge"/);
+    expect(res.body.detail).toMatch(/standardize or robust/);
+    expect((await request(t.app.server).get('/v1/training-jobs?limit=100')).body.data).toHaveLength(before);
+    // Without "huge", or with a scaling that divides by a spread instead of the range, it is accepted.
+    const without = await request(t.app.server)
+      .post('/v1/training-jobs')
+      .send({ ...spec, features: ['x'], preprocessing: { scaling: 'minmax' } });
+    expect(without.status).toBe(202);
+    const robust = await request(t.app.server)
+      .post('/v1/training-jobs')
+      .send({ ...spec, preprocessing: { scaling: 'robust' } });
+    expect(robust.status).toBe(202);
+  });
+
   it('when a queued job is cancelled, then 200 cancelled, and cancelling it again is a 409 conflict', async () => {
     const job = await request(t.app.server).post('/v1/training-jobs').send({ datasetId, target: 'species' });
     const cancelled = await request(t.app.server).post(`/v1/training-jobs/${job.body.id}/cancel`);

@@ -77,6 +77,25 @@ describe('tuning job submit', () => {
     expect((await list()).length).toBe(before);
   });
 
+  it('when the search space scales with minmax and a column range overflows float64, then 422 naming searchSpace.scaling', async () => {
+    // max − min = 1.7e308 − (−1.7e308) is Infinity: the default space's minmax trials could not train.
+    const csv = 'huge,x,y\n-1.7e308,1,a\n1.7e308,2,b\n5,3,a\n6,4,b\n7,5,a\n8,6,b\n';
+    const ds = (await request(t.app.server).post('/v1/datasets').set('content-type', 'text/csv').send(csv))
+      .body.id as string;
+    const before = (await list()).length;
+    for (const path of ['/v1/tuning-jobs', '/v1/tuning-jobs?dryRun=true']) {
+      const res = await request(t.app.server).post(path).send({ datasetId: ds, target: 'y', maxTrials: 3 });
+      expect(res.status).toBe(422);
+      expect(res.body.errors[0].path).toBe('searchSpace.scaling');
+      expect(res.body.detail).toMatch(/column "huge"/);
+    }
+    expect((await list()).length).toBe(before);
+    const narrowed = await request(t.app.server)
+      .post('/v1/tuning-jobs?dryRun=true')
+      .send({ datasetId: ds, target: 'y', maxTrials: 3, searchSpace: { scaling: ['standardize'] } });
+    expect(narrowed.status).toBe(200);
+  });
+
   it('when a dry run names an unknown column, then the same 422 as a submit', async () => {
     const res = await request(t.app.server)
       .post('/v1/tuning-jobs?dryRun=true')
