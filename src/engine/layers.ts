@@ -93,6 +93,12 @@ export class Dense {
    */
   forwardPrepared(x: Float32Array, rows: number, kernels: Kernels, weight: PreparedMatrix): Float32Array {
     const v = this.viewsFor(rows);
+    if (kernels.denseForward?.(rows, x, weight, this.bias.value, this.activation, v.a)) {
+      // The backend kept no pre-activation: no backward or loss may start from this forward.
+      this.input = null;
+      this.cur = null;
+      return v.a;
+    }
     kernels.gemmPrepared(false, rows, x, weight, v.z, false);
     kernels.activations[this.activation].forward(v.z, v.a, rows, this.units, this.bias.value);
     this.input = x;

@@ -203,6 +203,77 @@ withAddon('native backend', () => {
   });
 });
 
+// The dense forward (inference): every shape and activation it fuses, on every instruction set and
+// thread count, against gemmPrepared followed by the JavaScript activation pass; x holds one row
+// with an infinity so NaN, ±∞ and the ReLU of −∞ are compared too.
+const DENSE_SHAPES: Array<[number, number, number]> = [
+  [1, 256, 784],
+  [17, 9, 300],
+  [130, 70, 515],
+  [300, 100, 96], // split by rows on two threads
+  [40, 300, 200], // split by columns on two threads
+];
+
+function checkDenseForward(label: string): void {
+  const rand = rng(21);
+  for (const [m, n, k] of DENSE_SHAPES) {
+    const x = randomArray(m * k, rand);
+    x[Math.min(1, m - 1) * k + 3] = Infinity;
+    const w = randomArray(k * n, rand);
+    const bias = randomArray(n, rand);
+    const prepared = native!.prepare(false, k, n, w);
+    for (const activation of ['relu', 'linear'] as const) {
+      const z = new Float32Array(m * n);
+      const want = new Float32Array(m * n);
+      native!.gemmPrepared(false, m, x, prepared, z, false);
+      activations[activation].forward(z, want, m, n, bias);
+      const got = new Float32Array(m * n).fill(7);
+      expect(native!.denseForward!(m, x, prepared, bias, activation, got)).toBe(true);
+      // toEqual tells +0 from -0 and treats NaN as equal to NaN: the bits that matter here.
+      expect(Array.from(got), `${label} ${m}x${n}x${k} ${activation}`).toEqual(Array.from(want));
+    }
+  }
+}
+
+withAddon('native dense forward', () => {
+  const best = addon?.isa() ?? 'generic';
+  const isas = ['generic', 'avx2', 'avx512'].slice(0, ['generic', 'avx2', 'avx512'].indexOf(best) + 1);
+  afterAll(() => {
+    addon!.setIsa(best);
+    addon!.setThreads(1);
+  });
+
+  for (const isa of isas) {
+    for (const threads of [1, 2]) {
+      it(`when it runs ${isa} on ${threads} thread(s), then ReLU and linear layers have the bits of the product and the activation pass`, () => {
+        expect(addon!.setIsa(isa)).toBe(isa);
+        expect(addon!.setThreads(threads)).toBe(threads);
+        checkDenseForward(`${isa}/${threads}T`);
+      });
+    }
+  }
+
+  it('when the activation is one it does not fuse, then denseForward declines and writes nothing', () => {
+    const prepared = native!.prepare(false, 3, 2, new Float32Array(6).fill(1));
+    const out = new Float32Array(4).fill(7);
+    const x = new Float32Array(6).fill(1);
+    expect(native!.denseForward!(2, x, prepared, new Float32Array(2), 'softmax', out)).toBe(false);
+    expect(Array.from(out)).toEqual([7, 7, 7, 7]);
+  });
+
+  it('when the bias or an operand is short, then denseForward throws naming it', () => {
+    const prepared = native!.prepare(false, 3, 2, new Float32Array(6));
+    const x = new Float32Array(6);
+    const out = new Float32Array(4);
+    expect(() => native!.denseForward!(2, x, prepared, new Float32Array(1), 'relu', out)).toThrow(
+      /bias has 1 elements, needs 2/,
+    );
+    expect(() => native!.denseForward!(2, x, prepared, new Float32Array(2), 'relu', out.subarray(1))).toThrow(
+      /C has 3 elements/,
+    );
+  });
+});
+
 describe('without the native addon', () => {
   it('when the addon file is missing, then loading says it is not built and WebAssembly comes first', () => {
     const load = loadNativeKernels(join(tmpdir(), 'no-such-dir', 'kernels.node'));

@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkGemm, checkPrepared } from './check.js';
 import { jsKernels } from './js.js';
+import type { ActivationName } from '../types.js';
 import type { Kernels, PreparedMatrix } from './types.js';
 
 /** The functions native/kernels.cc exports. */
@@ -26,6 +27,20 @@ export interface NativeAddon {
     packedB: Float32Array,
     c: Float32Array,
     accumulate: boolean,
+  ): void;
+  /**
+   * out (m×n) = f(x·W + bias) for x m×k and W packed by packB; epilogue 0 is the identity, 1 is ReLU
+   * (see Kernels.denseForward).
+   */
+  denseForward(
+    m: number,
+    n: number,
+    k: number,
+    x: Float32Array,
+    packedW: Float32Array,
+    bias: Float32Array,
+    epilogue: number,
+    out: Float32Array,
   ): void;
   /** The instruction set in use: "avx512", "avx2" or "generic". */
   isa(): string;
@@ -71,6 +86,21 @@ interface NativePrepared extends PreparedMatrix {
   readonly isa: string;
 }
 
+/** The activations the addon applies as it stores a dense layer's output, by its epilogue code. */
+const EPILOGUES: Partial<Record<ActivationName, number>> = { linear: 0, relu: 1 };
+
+/** The packed matrix of a prepared one, once it is known to be this addon's, for its instruction set. */
+function packedFor(addon: NativeAddon, b: PreparedMatrix): NativePrepared {
+  checkPrepared('native', b);
+  const p = b as NativePrepared;
+  if (p.isa !== addon.isa()) {
+    throw new TypeError(
+      `gemmPrepared: the matrix was packed for ${p.isa}, the addon now runs ${addon.isa()}`,
+    );
+  }
+  return p;
+}
+
 function createNativeKernels(addon: NativeAddon): Kernels {
   return {
     name: 'native',
@@ -95,15 +125,19 @@ function createNativeKernels(addon: NativeAddon): Kernels {
       return { backend: 'native', k, n, packed: addon.packB(transB, k, n, b), isa: addon.isa() };
     },
     gemmPrepared(transA, m, a, b, c, accumulate) {
-      checkPrepared('native', b);
-      const p = b as NativePrepared;
-      if (p.isa !== addon.isa()) {
-        throw new TypeError(
-          `gemmPrepared: the matrix was packed for ${p.isa}, the addon now runs ${addon.isa()}`,
-        );
-      }
+      const p = packedFor(addon, b);
       checkGemm(m, p.n, p.k, a, null, c);
       addon.gemmPacked(transA, m, p.n, p.k, a, p.packed, c, accumulate);
+    },
+    denseForward(rows, x, w, bias, activation, out) {
+      const epilogue = EPILOGUES[activation];
+      if (epilogue === undefined) return false;
+      const p = packedFor(addon, w);
+      checkGemm(rows, p.n, p.k, x, null, out);
+      if (bias.length < p.n)
+        throw new RangeError(`denseForward: bias has ${bias.length} elements, needs ${p.n}`);
+      addon.denseForward(rows, p.n, p.k, x, p.packed, bias, epilogue, out);
+      return true;
     },
   };
 }

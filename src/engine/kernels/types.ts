@@ -56,6 +56,22 @@ export interface Kernels {
     weightDecay: number,
     scale: number,
   ): void;
+  /**
+   * Optional, for inference: out = f(x·W + bias), one dense layer's forward in one pass, for x
+   * rows × k (row-major), W (k × n) prepared by this same backend, bias of n and out rows × n. The
+   * bias and the activation are applied as each tile of the product is stored, with the bits of
+   * gemmPrepared followed by the activation's forward; the pre-activation is not kept. Returns
+   * false, having done nothing, for an activation the backend does not fuse (the caller then runs
+   * those two steps). Throws as gemmPrepared does for a foreign matrix or a short operand.
+   */
+  denseForward?(
+    rows: number,
+    x: Float32Array,
+    w: PreparedMatrix,
+    bias: Float32Array,
+    activation: ActivationName,
+    out: Float32Array,
+  ): boolean;
   /** C (+)= op(A)·B for a matrix prepared by this same backend; op(A) is m×k. */
   gemmPrepared(
     transA: boolean,
