@@ -81,7 +81,9 @@ export function outputWidth(dataset: Dataset, spec: TrainingSpec): number {
 
 /** The target's type in this job: the spec's columnTypes entry, else the dataset's. */
 function targetType(spec: TrainingSpec, col: ColumnSummary): ColumnType {
-  return spec.csv?.columnTypes?.[spec.target] ?? col.type;
+  const types = spec.csv?.columnTypes;
+  // Own keys only: a target named `constructor` or `toString` is not an inherited property.
+  return types && Object.hasOwn(types, spec.target) ? types[spec.target] : col.type;
 }
 
 /** Split sizes as splitRows (src/data/split.ts) makes them, up to its per-class rounding. */

@@ -13,6 +13,37 @@ import { DEFAULT_LEARNING_RATE, TRAINING_DEFAULTS } from './training-defaults.js
 
 // ---------- common ----------
 
+/**
+ * An object keyed by column names, each value checked by `value`: validated and documented as
+ * `z.record(key, value)`, but its output is the input object itself, so
+ * every key survives, `__proto__` included. zod's own record drops a `__proto__` key (on the plain
+ * object it builds, that key would set the prototype), and a CSV column may be named so. Values are
+ * not transformed (only validated). Inputs come from JSON: a request body of a `nullPrototypeJson`
+ * route (src/http/body-parsers.ts) or a stored record, where every key is an own property.
+ * Errors: one issue per bad key or value, its path the column name.
+ */
+export function columnMap<V extends z.ZodType>(value: V, key: z.ZodString = z.string()) {
+  const record = z.record(key, value);
+  const { $schema: _unused, ...documented } = z.toJSONSchema(record, { io: 'input' });
+  return z
+    .unknown()
+    .superRefine((input, ctx) => {
+      if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+        ctx.addIssue({ code: 'custom', message: 'expected an object keyed by column names' });
+        return;
+      }
+      // Every own key, `__proto__` too (record.safeParse would skip it unchecked).
+      for (const [name, cell] of Object.entries(input)) {
+        const issues = [
+          ...(key.safeParse(name).error?.issues ?? []),
+          ...(value.safeParse(cell).error?.issues ?? []),
+        ];
+        for (const issue of issues) ctx.addIssue({ ...issue, path: [name, ...issue.path] } as never);
+      }
+    })
+    .meta(documented) as unknown as z.ZodType<Record<string, z.output<V>>, Record<string, z.input<V>>>;
+}
+
 export const IsoDateSchema = z.string().describe('ISO 8601 time in UTC');
 
 export const ProblemSchema = z
@@ -145,7 +176,7 @@ export const CsvFormatSchema = z
       .array(z.string())
       .nullable()
       .describe('Cells read as missing; null: the defaults (empty, NA, N/A, #N/A, NaN, null, None, ?, -)'),
-    columnTypes: z.record(z.string(), ColumnTypeSchema).describe('Column types set by the user'),
+    columnTypes: columnMap(ColumnTypeSchema).describe('Column types set by the user'),
   })
   .meta({ id: 'CsvFormat' });
 export type CsvFormat = z.infer<typeof CsvFormatSchema>;
@@ -171,8 +202,7 @@ export const ReadOptionsSchema = z
       .describe(
         'Cells read as missing, replacing the defaults (null restores them); empty is always missing',
       ),
-    columnTypes: z
-      .record(z.string().min(1).max(1000), ColumnTypeSchema)
+    columnTypes: columnMap(ColumnTypeSchema, z.string().min(1).max(1000))
       .optional()
       .describe('Column types that override inference, e.g. {"zip": "categorical"}'),
   })
@@ -344,7 +374,7 @@ export const TrainingSpecInputSchema = z
     features: z.array(z.string().min(1).max(1000)).min(1).max(10_000).optional(),
     task: TaskSchema.optional(),
     /** Column types for this job only, over the dataset's (e.g. {"zip": "categorical"}). */
-    columnTypes: z.record(z.string().min(1).max(1000), ColumnTypeSchema).optional(),
+    columnTypes: columnMap(ColumnTypeSchema, z.string().min(1).max(1000)).optional(),
     model: z
       .object({
         layers: z.array(LayerSchema).max(1000).optional(),
@@ -734,9 +764,9 @@ const ExplanationSchema = z
       .describe(
         "The explained output (the predicted class's probability, or the value) at the all-missing row",
       ),
-    contributions: z
-      .record(z.string(), z.number())
-      .describe('Per column; they sum to the explained output minus the baseline'),
+    contributions: columnMap(z.number()).describe(
+      'Per column; they sum to the explained output minus the baseline',
+    ),
   })
   .meta({ id: 'Explanation' });
 export const PredictionSchema = z.union([

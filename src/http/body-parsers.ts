@@ -1,7 +1,7 @@
 // Request body parsers. JSON: refuses `__proto__` and `constructor` keys (prototype poisoning) and
 // nesting deeper than MAX_JSON_DEPTH (no schema here goes beyond a handful of levels), both as 400.
-// Routes whose config says `nullPrototypeJson` (prediction rows, keyed by the dataset's column
-// names) take every key instead, into objects without a prototype, so a column named `constructor`
+// Routes whose config says `nullPrototypeJson` (prediction rows, and the job spec's and PATCH's
+// columnTypes, keyed by the dataset's column names) take every key instead, into objects without a prototype, so a column named `constructor`
 // or `__proto__` is an ordinary key there and can pollute nothing.
 // CSV: the raw request stream is handed to the route unread, so an upload is never buffered.
 import type { FastifyInstance } from 'fastify';

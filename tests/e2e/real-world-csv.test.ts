@@ -201,10 +201,79 @@ describe('real-world CSVs through HTTP', () => {
       .send(`{"rows": ${rows}}`);
     expect(csv.status).toBe(200);
     expect(csv.text.split('\n')[1]).toContain(res.body.predictions[0].label);
+    // constructor as the target: the dry run counts its 5 classes (alpine, ferrari, mclaren, mercedes,
+    // williams in the fixture), not an inherited property read as its type (a 500 before)
+    const dry = await api()
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: ds.id, target: 'constructor' });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    expect(dry.body.outputWidth).toBe(5);
     const none = await predict(job.model.id, '[{"grid": 2}, {"Grid": 2, "__proto__": {"polluted": true}}]');
     expect(none.status).toBe(400);
     expect(none.body.detail).toContain('row 1 has none of the model');
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('when columns are named __proto__, constructor and toString, then columnTypes at upload, on PATCH and per job, and explanations keep every name', async () => {
+    // y = 2·__proto__ + (toString is "p") − constructor: a generated table, every name one that a
+    // plain object would mistake for its prototype's.
+    const rows = Array.from({ length: 60 }, (_, i) => {
+      const proto = (i % 10) / 10;
+      const code = i % 3;
+      return `${proto},${['p', 'q', 'r'][i % 2]},${code},${(2 * proto + (i % 2 === 0 ? 1 : 0) - code).toFixed(2)}`;
+    });
+    const csv = `__proto__,toString,constructor,y\n${rows.join('\n')}\n`;
+    const created = await api()
+      .post(`/v1/datasets?name=proto&columnTypes=${encodeURIComponent('__proto__:categorical')}`)
+      .set('content-type', 'text/csv')
+      .send(csv);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body.columns[0]).toMatchObject({ name: '__proto__', type: 'categorical' });
+    expect(created.body.format.columnTypes).toEqual(JSON.parse('{"__proto__": "categorical"}'));
+    const patched = await api()
+      .patch(`/v1/datasets/${created.body.id}`)
+      .set('content-type', 'application/json')
+      .send(
+        '{"columnTypes": {"__proto__": "numeric", "constructor": "categorical", "toString": "categorical"}}',
+      );
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    expect(patched.body.columns.map((c: { type: string }) => c.type)).toEqual([
+      'numeric',
+      'categorical',
+      'categorical',
+      'numeric',
+    ]);
+    expect(Object.keys(patched.body.format.columnTypes)).toEqual(['__proto__', 'constructor', 'toString']);
+    const refused = await api()
+      .patch(`/v1/datasets/${created.body.id}`)
+      .set('content-type', 'application/json')
+      .send('{"columnTypes": {"__proto__": "text?"}}');
+    expect(refused.status).toBe(400);
+    expect(refused.body.errors[0].path).toBe('columnTypes.__proto__');
+    const job = await train({
+      datasetId: created.body.id,
+      target: 'y',
+      columnTypes: JSON.parse('{"constructor": "numeric"}'),
+      training: { epochs: 20 },
+    });
+    expect(job.spec.features).toEqual(['__proto__', 'toString', 'constructor']);
+    const model = (await api().get(`/v1/models/${job.model.id}`)).body;
+    expect(model.features.map((f: { type: string }) => f.type)).toEqual([
+      'numeric',
+      'categorical',
+      'numeric',
+    ]);
+    const res = await api()
+      .post(`/v1/models/${job.model.id}/predict`)
+      .set('content-type', 'application/json')
+      .send('{"rows": [{"__proto__": 0.5, "toString": "p", "constructor": 1}], "explain": true}');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(Object.keys(res.body.predictions[0].explanation.contributions).sort()).toEqual([
+      '__proto__',
+      'constructor',
+      'toString',
+    ]);
+    expect(({} as Record<string, unknown>).numeric).toBeUndefined();
   });
 
   it('when booleans and dates are features, then JSON booleans and their strings predict the same, and dates give calendar features', async () => {

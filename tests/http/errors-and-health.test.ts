@@ -84,12 +84,22 @@ describe('errors and health', () => {
       '{"datasetId":"ds_x","target":"y","model":{"constructor":{"prototype":{"x":1}}}}',
     ]) {
       const res = await request(t.app.server)
-        .post('/v1/training-jobs')
+        .post('/v1/tuning-jobs')
         .set(AUTH)
         .set('content-type', 'application/json')
         .send(body);
       expectProblem(res, 400);
       expect(res.body.detail).toMatch(/forbidden key/);
+      // A job spec takes such keys (columnTypes is keyed by column names), but only where a column
+      // name goes: elsewhere they are unknown keys of a strict object.
+      const job = await request(t.app.server)
+        .post('/v1/training-jobs')
+        .set(AUTH)
+        .set('content-type', 'application/json')
+        .send(body);
+      expectProblem(job, 400);
+      expect(job.body.errors[0].message).toMatch(/Unrecognized key: "(__proto__|constructor)"/);
+      expect(({} as Record<string, unknown>).admin).toBeUndefined();
     }
   });
 

@@ -103,6 +103,8 @@ const getDatasetRoute = {
 };
 
 const updateDatasetRoute = {
+  // columnTypes is keyed by column names, which may be `constructor` or `__proto__`.
+  config: { nullPrototypeJson: true },
   schema: {
     tags: ['datasets'],
     operationId: 'updateDataset',

@@ -91,7 +91,5 @@ export function readOptionsFrom(fields: Partial<Record<string, string>>, content
     const issue = parsed.error.issues[0];
     throw bad(issue.path.join('.') || 'options', issue.message);
   }
-  // zod rebuilds records with plain assignment; keep the column names exactly as sent.
-  if (raw.columnTypes !== undefined) parsed.data.columnTypes = raw.columnTypes as ReadOptions['columnTypes'];
   return parsed.data;
 }

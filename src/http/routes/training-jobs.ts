@@ -61,6 +61,8 @@ const withHistory = (job: JobDocument, view: 'all' | 'none'): JobDocument =>
   view === 'none' ? { ...job, history: [] } : job;
 
 const createTrainingJobRoute = {
+  // columnTypes is keyed by column names, which may be `constructor` or `__proto__`.
+  config: { nullPrototypeJson: true },
   schema: {
     tags: ['training-jobs'],
     operationId: 'createTrainingJob',
