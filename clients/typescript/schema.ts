@@ -128,7 +128,8 @@ export interface paths {
         };
         /**
          * List models, newest first
-         * @description List models, newest first
+         * @description Models of a hyperparameter search's trial runs are left out unless `tuningJobId` names their
+         *     search; then only that search’s models are listed (its trial runs’ and its refit, the result).
          */
         get: operations["listModels"];
         put?: never;
@@ -1742,6 +1743,13 @@ export interface components {
             target: string;
             /** @enum {string} */
             task: "classification" | "regression";
+            /** @description The hyperparameter search (tun_…) it belongs to; absent outside searches */
+            tuningJobId?: string;
+            /**
+             * @description With tuningJobId: a trial run (one rung of one trial) or the refit of the best trial, the search's result
+             * @enum {string}
+             */
+            tuningRole?: "trial" | "refit";
             /** @enum {string} */
             unknownCategory: "missing" | "error";
         };
@@ -2951,6 +2959,13 @@ export interface components {
             target: string;
             /** @enum {string} */
             task: "classification" | "regression";
+            /** @description The hyperparameter search (tun_…) it belongs to; absent outside searches */
+            tuningJobId?: string;
+            /**
+             * @description With tuningJobId: a trial run (one rung of one trial) or the refit of the best trial, the search's result
+             * @enum {string}
+             */
+            tuningRole?: "trial" | "refit";
             /** @enum {string} */
             unknownCategory: "missing" | "error";
         };
@@ -3170,6 +3185,13 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** @description The hyperparameter search (tun_…) it belongs to; absent outside searches */
+            tuningJobId?: string;
+            /**
+             * @description With tuningJobId: a trial run (one rung of one trial) or the refit of the best trial, the search's result
+             * @enum {string}
+             */
+            tuningRole?: "trial" | "refit";
         };
         TrainingJobInput: {
             attempts: {
@@ -3201,6 +3223,13 @@ export interface components {
             startedAt: string | null;
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** @description The hyperparameter search (tun_…) it belongs to; absent outside searches */
+            tuningJobId?: string;
+            /**
+             * @description With tuningJobId: a trial run (one rung of one trial) or the refit of the best trial, the search's result
+             * @enum {string}
+             */
+            tuningRole?: "trial" | "refit";
         };
         TrainingPreflight: {
             /** @constant */
@@ -4184,7 +4213,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T04:39:58.954Z",
+                     *           "createdAt": "2026-12-01T05:46:42.814Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4196,7 +4225,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *           "id": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4376,7 +4405,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T04:39:58.954Z",
+                     *       "createdAt": "2026-12-01T05:46:42.814Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4384,7 +4413,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "id": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4575,7 +4604,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T04:39:58.954Z",
+                     *       "createdAt": "2026-12-01T05:46:42.814Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4583,7 +4612,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "id": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4901,7 +4930,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T04:39:58.954Z",
+                     *       "createdAt": "2026-12-01T05:46:42.814Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4913,7 +4942,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "id": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5049,6 +5078,8 @@ export interface operations {
                 cursor?: string;
                 /** @description Page size, 1 to 100 */
                 limit?: number;
+                /** @description Only this search's models, its trial runs' included; without it, trial runs' models are left out */
+                tuningJobId?: string;
             };
             header?: never;
             path?: never;
@@ -5137,8 +5168,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T04:39:59.999Z",
-                     *           "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *           "createdAt": "2026-12-01T05:46:44.365Z",
+                     *           "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *           "epochsTrained": 500,
                      *           "featureImportance": [
                      *             {
@@ -5171,8 +5202,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_ZkuJs0SK3bJFjoWn8baB7LWV",
-                     *           "jobId": "job_UTguDiHk9R5XIfY0mA0JLcB4",
+                     *           "id": "mdl_nqJBmavwU2i4mCdqeDUhLnC4",
+                     *           "jobId": "job_plUNgbaXrhM3y1fioMbkNbiU",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.976,
@@ -5828,8 +5859,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T04:39:59.999Z",
-                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "createdAt": "2026-12-01T05:46:44.365Z",
+                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *       "epochsTrained": 500,
                      *       "featureImportance": [
                      *         {
@@ -5862,8 +5893,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_ZkuJs0SK3bJFjoWn8baB7LWV",
-                     *       "jobId": "job_UTguDiHk9R5XIfY0mA0JLcB4",
+                     *       "id": "mdl_nqJBmavwU2i4mCdqeDUhLnC4",
+                     *       "jobId": "job_plUNgbaXrhM3y1fioMbkNbiU",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.976,
@@ -6625,7 +6656,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T04:40:00.268Z",
+                     *       "exportedAt": "2026-12-01T05:46:44.555Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6691,8 +6722,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T04:40:00.179Z",
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "createdAt": "2026-12-01T05:46:44.461Z",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6725,8 +6756,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_DymAqUsOq6G1nkT9oMyORBLH",
-                     *         "jobId": "job_OAnNwrOxziXBDBnb59UeC6GU",
+                     *         "id": "mdl_8Iww9fAbiuopbhSygQRYiUy3",
+                     *         "jobId": "job_4nnSeREmrN4Qdrg9FhEV1tmn",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.3963076923076923,
@@ -7916,7 +7947,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T04:40:00.268Z",
+                 *       "exportedAt": "2026-12-01T05:46:44.555Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -7982,8 +8013,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T04:40:00.179Z",
-                 *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                 *         "createdAt": "2026-12-01T05:46:44.461Z",
+                 *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8016,8 +8047,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_DymAqUsOq6G1nkT9oMyORBLH",
-                 *         "jobId": "job_OAnNwrOxziXBDBnb59UeC6GU",
+                 *         "id": "mdl_8Iww9fAbiuopbhSygQRYiUy3",
+                 *         "jobId": "job_4nnSeREmrN4Qdrg9FhEV1tmn",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.3963076923076923,
@@ -8750,8 +8781,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T04:40:00.277Z",
-                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "createdAt": "2026-12-01T05:46:44.563Z",
+                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8784,13 +8815,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_nNQyHv334EBEagPWZsflr1yC",
+                     *       "id": "mdl_Cx0uEdnoh8ReqK4TOTfZitn8",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T04:40:00.268Z",
-                     *         "modelId": "mdl_DymAqUsOq6G1nkT9oMyORBLH",
-                     *         "trainedAt": "2026-12-01T04:40:00.179Z"
+                     *         "exportedAt": "2026-12-01T05:46:44.555Z",
+                     *         "modelId": "mdl_8Iww9fAbiuopbhSygQRYiUy3",
+                     *         "trainedAt": "2026-12-01T05:46:44.461Z"
                      *       },
-                     *       "jobId": "job_OAnNwrOxziXBDBnb59UeC6GU",
+                     *       "jobId": "job_4nnSeREmrN4Qdrg9FhEV1tmn",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.3963076923076923,
@@ -9463,20 +9494,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T04:39:59.999Z",
+                     *               "endedAt": "2026-12-01T05:46:44.365Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T04:39:59.694Z"
+                     *               "startedAt": "2026-12-01T05:46:43.853Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T04:39:59.683Z",
-                     *           "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *           "createdAt": "2026-12-01T05:46:43.837Z",
+                     *           "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T04:39:59.999Z",
+                     *           "finishedAt": "2026-12-01T05:46:44.365Z",
                      *           "history": [],
-                     *           "id": "job_UTguDiHk9R5XIfY0mA0JLcB4",
-                     *           "modelId": "mdl_ZkuJs0SK3bJFjoWn8baB7LWV",
+                     *           "id": "job_plUNgbaXrhM3y1fioMbkNbiU",
+                     *           "modelId": "mdl_nqJBmavwU2i4mCdqeDUhLnC4",
                      *           "progress": {
                      *             "epoch": 500,
                      *             "epochs": 500
@@ -9493,7 +9524,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *             "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9566,7 +9597,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T04:39:59.694Z",
+                     *           "startedAt": "2026-12-01T05:46:43.853Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9664,7 +9695,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                 *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                  *       "target": "species"
                  *     }
                  */
@@ -9690,14 +9721,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 1.2225402405597083,
+                     *         "maxTrainingSeconds": 2.5434815859376037,
                      *         "peakMemoryBytes": 32019,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.002274768999999651
+                     *           "seconds": 0.004732632000000194
                      *         },
-                     *         "secondsPerEpoch": 0.0024450804811194165
+                     *         "secondsPerEpoch": 0.0050869631718752075
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9719,7 +9750,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9818,12 +9849,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T04:39:59.683Z",
-                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "createdAt": "2026-12-01T05:46:43.837Z",
+                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_UTguDiHk9R5XIfY0mA0JLcB4",
+                     *       "id": "job_plUNgbaXrhM3y1fioMbkNbiU",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -9841,7 +9872,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10107,17 +10138,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T04:39:59.999Z",
+                     *           "endedAt": "2026-12-01T05:46:44.365Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T04:39:59.694Z"
+                     *           "startedAt": "2026-12-01T05:46:43.853Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T04:39:59.683Z",
-                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "createdAt": "2026-12-01T05:46:43.837Z",
+                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T04:39:59.999Z",
+                     *       "finishedAt": "2026-12-01T05:46:44.365Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10138,8 +10169,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_UTguDiHk9R5XIfY0mA0JLcB4",
-                     *       "modelId": "mdl_ZkuJs0SK3bJFjoWn8baB7LWV",
+                     *       "id": "job_plUNgbaXrhM3y1fioMbkNbiU",
+                     *       "modelId": "mdl_nqJBmavwU2i4mCdqeDUhLnC4",
                      *       "progress": {
                      *         "epoch": 500,
                      *         "epochs": 500
@@ -10156,7 +10187,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10229,7 +10260,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T04:39:59.694Z",
+                     *       "startedAt": "2026-12-01T05:46:43.853Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10348,22 +10379,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "attempts": [
-                     *         {
-                     *           "attempt": 1,
-                     *           "endedAt": null,
-                     *           "outcome": null,
-                     *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T04:40:00.156Z"
-                     *         }
-                     *       ],
+                     *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T04:40:00.152Z",
-                     *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *       "createdAt": "2026-12-01T05:46:44.433Z",
+                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *       "error": null,
-                     *       "finishedAt": null,
+                     *       "finishedAt": "2026-12-01T05:46:44.438Z",
                      *       "history": [],
-                     *       "id": "job_1UcorWEqw8tWoPjwU9koAlaV",
+                     *       "id": "job_jXUnvW4aLFmIZAU9jmJo9Fcw",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10381,7 +10404,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10454,8 +10477,8 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T04:40:00.156Z",
-                     *       "status": "running"
+                     *       "startedAt": null,
+                     *       "status": "cancelled"
                      *     }
                      */
                     "application/json": components["schemas"]["TrainingJob"];
@@ -10861,15 +10884,15 @@ export interface operations {
                      *         {
                      *           "bestTrial": 2,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T04:40:00.317Z",
+                     *           "createdAt": "2026-12-01T05:46:44.624Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T04:40:00.585Z",
-                     *           "id": "tun_8VtpPEfkBsEn7YBMgElNqwG2",
+                     *           "finishedAt": "2026-12-01T05:46:45.115Z",
+                     *           "id": "tun_tyhCgr6eOIpx5BtIWKZ5oOJ3",
                      *           "leaderboard": [
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_M9PIbKqpeWWhZJffkvw4bjEj",
-                     *               "modelId": "mdl_TJg0F6Ywbmz7pBbwf2vbvzMs",
+                     *               "jobId": "job_2LbnU7Ns64mdmuoAvyZ8Ld7f",
+                     *               "modelId": "mdl_wYVgvWzTB8qpCKVOoWirsfzj",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -10883,35 +10906,15 @@ export interface operations {
                      *               },
                      *               "rung": 1,
                      *               "rungMetrics": [
-                     *                 0.9583333333333334,
-                     *                 0.9583333333333334
+                     *                 1,
+                     *                 1
                      *               ],
                      *               "state": "completed"
                      *             },
                      *             {
-                     *               "index": 0,
-                     *               "jobId": "job_JLq0NpKec4V5TnVs7xgve3Bv",
-                     *               "modelId": "mdl_zKjG25EKq1pYWzjTgQqcrWs7",
-                     *               "params": {
-                     *                 "batchSize": 32,
-                     *                 "dropout": 0.1321185247041285,
-                     *                 "layers": [
-                     *                   85
-                     *                 ],
-                     *                 "learningRate": 0.00011086580349514725,
-                     *                 "scaling": "minmax",
-                     *                 "weightDecay": 0
-                     *               },
-                     *               "rung": 0,
-                     *               "rungMetrics": [
-                     *                 0.9166666666666666
-                     *               ],
-                     *               "state": "stopped"
-                     *             },
-                     *             {
                      *               "index": 1,
-                     *               "jobId": "job_quOQQeVR8XI5qelKOC1uGd3V",
-                     *               "modelId": "mdl_LP8jlum3WL3BU4NO25CQp7Dd",
+                     *               "jobId": "job_c48okpLv5cqKdnyHoQjBsccd",
+                     *               "modelId": "mdl_2S3LMNcjuknRz4nXVbWvlXmI",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -10925,14 +10928,34 @@ export interface operations {
                      *               },
                      *               "rung": 0,
                      *               "rungMetrics": [
-                     *                 0.9166666666666666
+                     *                 0.875
+                     *               ],
+                     *               "state": "stopped"
+                     *             },
+                     *             {
+                     *               "index": 0,
+                     *               "jobId": "job_oidZVSg37Qd0gFnPtDKgB0TH",
+                     *               "modelId": "mdl_NHdZSv0tOe4OT2BYhcH8eFGj",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "dropout": 0.1321185247041285,
+                     *                 "layers": [
+                     *                   85
+                     *                 ],
+                     *                 "learningRate": 0.00011086580349514725,
+                     *                 "scaling": "minmax",
+                     *                 "weightDecay": 0
+                     *               },
+                     *               "rung": 0,
+                     *               "rungMetrics": [
+                     *                 0.8333333333333334
                      *               ],
                      *               "state": "stopped"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_TJg0F6Ywbmz7pBbwf2vbvzMs",
+                     *           "modelId": "mdl_wYVgvWzTB8qpCKVOoWirsfzj",
                      *           "request": {
-                     *             "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *             "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -10948,27 +10971,13 @@ export interface operations {
                      *           "status": "succeeded",
                      *           "test": {
                      *             "accuracy": 0.9583333333333334,
-                     *             "brierScore": 0.047326502336633804,
+                     *             "brierScore": 0.08333720061094345,
                      *             "calibration": [
                      *               {
-                     *                 "count": 1,
-                     *                 "lower": 0.7,
-                     *                 "meanPredicted": 0.7351285815238953,
-                     *                 "observed": 0,
-                     *                 "upper": 0.8
-                     *               },
-                     *               {
-                     *                 "count": 1,
-                     *                 "lower": 0.8,
-                     *                 "meanPredicted": 0.8869850635528564,
-                     *                 "observed": 1,
-                     *                 "upper": 0.9
-                     *               },
-                     *               {
-                     *                 "count": 22,
+                     *                 "count": 24,
                      *                 "lower": 0.9,
-                     *                 "meanPredicted": 0.9850377142429352,
-                     *                 "observed": 1,
+                     *                 "meanPredicted": 0.9994184051950773,
+                     *                 "observed": 0.9583333333333334,
                      *                 "upper": 1
                      *               }
                      *             ],
@@ -10985,18 +10994,18 @@ export interface operations {
                      *               ],
                      *               [
                      *                 0,
-                     *                 8,
-                     *                 0
+                     *                 7,
+                     *                 1
                      *               ],
                      *               [
                      *                 0,
-                     *                 1,
-                     *                 7
+                     *                 0,
+                     *                 8
                      *               ]
                      *             ],
                      *             "f1Macro": 0.9581699346405229,
-                     *             "logLoss": 0.0744936404683104,
-                     *             "loss": 0.07449364046831013,
+                     *             "logLoss": 0.4549595026697437,
+                     *             "loss": 0.454959502669743,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -11007,16 +11016,16 @@ export interface operations {
                      *               },
                      *               {
                      *                 "class": "versicolor",
-                     *                 "f1": 0.9411764705882353,
-                     *                 "precision": 0.8888888888888888,
-                     *                 "recall": 1,
+                     *                 "f1": 0.9333333333333333,
+                     *                 "precision": 1,
+                     *                 "recall": 0.875,
                      *                 "support": 8
                      *               },
                      *               {
                      *                 "class": "virginica",
-                     *                 "f1": 0.9333333333333333,
-                     *                 "precision": 1,
-                     *                 "recall": 0.875,
+                     *                 "f1": 0.9411764705882353,
+                     *                 "precision": 0.8888888888888888,
+                     *                 "recall": 1,
                      *                 "support": 8
                      *               }
                      *             ],
@@ -11122,7 +11131,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                 *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11150,21 +11159,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 1.3052729087402397,
+                     *         "trainingSeconds": 2.19922334718748,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.3915818726220719,
+                     *           "maxTrainingSeconds": 0.659767004156244,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 16,
-                     *             "rows": 1024,
-                     *             "seconds": 0.014777219000000058
+                     *             "batches": 15,
+                     *             "rows": 960,
+                     *             "seconds": 0.023341673999999785
                      *           },
-                     *           "secondsPerEpoch": 0.0016114480354817774
+                     *           "secondsPerEpoch": 0.0027150905520833086
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11186,7 +11195,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *           "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11265,7 +11274,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11338,14 +11347,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T04:40:00.317Z",
+                     *       "createdAt": "2026-12-01T05:46:44.624Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_8VtpPEfkBsEn7YBMgElNqwG2",
+                     *       "id": "tun_tyhCgr6eOIpx5BtIWKZ5oOJ3",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_JLq0NpKec4V5TnVs7xgve3Bv",
+                     *           "jobId": "job_oidZVSg37Qd0gFnPtDKgB0TH",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11363,7 +11372,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_quOQQeVR8XI5qelKOC1uGd3V",
+                     *           "jobId": "job_c48okpLv5cqKdnyHoQjBsccd",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11382,7 +11391,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_onoyqfTfTs70IlybHmrtK89k",
+                     *           "jobId": "job_g3ZoWQopfqUAZ7GSAf9L4l8u",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11402,7 +11411,7 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11571,15 +11580,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 2,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T04:40:00.317Z",
+                     *       "createdAt": "2026-12-01T05:46:44.624Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T04:40:00.585Z",
-                     *       "id": "tun_8VtpPEfkBsEn7YBMgElNqwG2",
+                     *       "finishedAt": "2026-12-01T05:46:45.115Z",
+                     *       "id": "tun_tyhCgr6eOIpx5BtIWKZ5oOJ3",
                      *       "leaderboard": [
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_M9PIbKqpeWWhZJffkvw4bjEj",
-                     *           "modelId": "mdl_TJg0F6Ywbmz7pBbwf2vbvzMs",
+                     *           "jobId": "job_2LbnU7Ns64mdmuoAvyZ8Ld7f",
+                     *           "modelId": "mdl_wYVgvWzTB8qpCKVOoWirsfzj",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11593,35 +11602,15 @@ export interface operations {
                      *           },
                      *           "rung": 1,
                      *           "rungMetrics": [
-                     *             0.9583333333333334,
-                     *             0.9583333333333334
+                     *             1,
+                     *             1
                      *           ],
                      *           "state": "completed"
                      *         },
                      *         {
-                     *           "index": 0,
-                     *           "jobId": "job_JLq0NpKec4V5TnVs7xgve3Bv",
-                     *           "modelId": "mdl_zKjG25EKq1pYWzjTgQqcrWs7",
-                     *           "params": {
-                     *             "batchSize": 32,
-                     *             "dropout": 0.1321185247041285,
-                     *             "layers": [
-                     *               85
-                     *             ],
-                     *             "learningRate": 0.00011086580349514725,
-                     *             "scaling": "minmax",
-                     *             "weightDecay": 0
-                     *           },
-                     *           "rung": 0,
-                     *           "rungMetrics": [
-                     *             0.9166666666666666
-                     *           ],
-                     *           "state": "stopped"
-                     *         },
-                     *         {
                      *           "index": 1,
-                     *           "jobId": "job_quOQQeVR8XI5qelKOC1uGd3V",
-                     *           "modelId": "mdl_LP8jlum3WL3BU4NO25CQp7Dd",
+                     *           "jobId": "job_c48okpLv5cqKdnyHoQjBsccd",
+                     *           "modelId": "mdl_2S3LMNcjuknRz4nXVbWvlXmI",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11635,14 +11624,34 @@ export interface operations {
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [
-                     *             0.9166666666666666
+                     *             0.875
+                     *           ],
+                     *           "state": "stopped"
+                     *         },
+                     *         {
+                     *           "index": 0,
+                     *           "jobId": "job_oidZVSg37Qd0gFnPtDKgB0TH",
+                     *           "modelId": "mdl_NHdZSv0tOe4OT2BYhcH8eFGj",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "dropout": 0.1321185247041285,
+                     *             "layers": [
+                     *               85
+                     *             ],
+                     *             "learningRate": 0.00011086580349514725,
+                     *             "scaling": "minmax",
+                     *             "weightDecay": 0
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [
+                     *             0.8333333333333334
                      *           ],
                      *           "state": "stopped"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_TJg0F6Ywbmz7pBbwf2vbvzMs",
+                     *       "modelId": "mdl_wYVgvWzTB8qpCKVOoWirsfzj",
                      *       "request": {
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11658,27 +11667,13 @@ export interface operations {
                      *       "status": "succeeded",
                      *       "test": {
                      *         "accuracy": 0.9583333333333334,
-                     *         "brierScore": 0.047326502336633804,
+                     *         "brierScore": 0.08333720061094345,
                      *         "calibration": [
                      *           {
-                     *             "count": 1,
-                     *             "lower": 0.7,
-                     *             "meanPredicted": 0.7351285815238953,
-                     *             "observed": 0,
-                     *             "upper": 0.8
-                     *           },
-                     *           {
-                     *             "count": 1,
-                     *             "lower": 0.8,
-                     *             "meanPredicted": 0.8869850635528564,
-                     *             "observed": 1,
-                     *             "upper": 0.9
-                     *           },
-                     *           {
-                     *             "count": 22,
+                     *             "count": 24,
                      *             "lower": 0.9,
-                     *             "meanPredicted": 0.9850377142429352,
-                     *             "observed": 1,
+                     *             "meanPredicted": 0.9994184051950773,
+                     *             "observed": 0.9583333333333334,
                      *             "upper": 1
                      *           }
                      *         ],
@@ -11695,18 +11690,18 @@ export interface operations {
                      *           ],
                      *           [
                      *             0,
-                     *             8,
-                     *             0
+                     *             7,
+                     *             1
                      *           ],
                      *           [
                      *             0,
-                     *             1,
-                     *             7
+                     *             0,
+                     *             8
                      *           ]
                      *         ],
                      *         "f1Macro": 0.9581699346405229,
-                     *         "logLoss": 0.0744936404683104,
-                     *         "loss": 0.07449364046831013,
+                     *         "logLoss": 0.4549595026697437,
+                     *         "loss": 0.454959502669743,
                      *         "perClass": [
                      *           {
                      *             "class": "setosa",
@@ -11717,16 +11712,16 @@ export interface operations {
                      *           },
                      *           {
                      *             "class": "versicolor",
-                     *             "f1": 0.9411764705882353,
-                     *             "precision": 0.8888888888888888,
-                     *             "recall": 1,
+                     *             "f1": 0.9333333333333333,
+                     *             "precision": 1,
+                     *             "recall": 0.875,
                      *             "support": 8
                      *           },
                      *           {
                      *             "class": "virginica",
-                     *             "f1": 0.9333333333333333,
-                     *             "precision": 1,
-                     *             "recall": 0.875,
+                     *             "f1": 0.9411764705882353,
+                     *             "precision": 0.8888888888888888,
+                     *             "recall": 1,
                      *             "support": 8
                      *           }
                      *         ],
@@ -11855,14 +11850,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T04:40:00.645Z",
+                     *       "createdAt": "2026-12-01T05:46:45.186Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_5bAkR8ftT4PuDYCLfoN9jXxz",
+                     *       "id": "tun_SjOY7CSadwZVLf8MvSFO4FhJ",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_eLUinclDv6tQud5rHmuByoT1",
+                     *           "jobId": "job_HPBu7mX8yzMSiJgk8jFqLnNx",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11880,7 +11875,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_8DAaieVVYBf34Dlw9LcbRJUd",
+                     *           "jobId": "job_8z4xOeZGCKA2CpYNUinE009e",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11900,7 +11895,7 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "request": {
-                     *         "datasetId": "ds_3dzkSHsr6LCLtsFpfBLxwbSN",
+                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12174,14 +12169,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T04:40:00.669Z",
+                     *           "createdAt": "2026-12-01T05:46:45.230Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_l6TXbn8gG6aTDt9KWJkYfaok",
+                     *           "id": "wh_aP3VkNpAWCrcKt95NKm8ILZE",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12302,14 +12297,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T04:40:00.669Z",
+                     *       "createdAt": "2026-12-01T05:46:45.230Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_l6TXbn8gG6aTDt9KWJkYfaok",
-                     *       "secret": "whsec_yZSB9X5eYUR8S/8xcAqUuhjifWCMJUjHi7QISgJprwg=",
+                     *       "id": "wh_aP3VkNpAWCrcKt95NKm8ILZE",
+                     *       "secret": "whsec_EoUOP/CBavsJ6UUto36H3zxwONHrx2TDi3Wwpky4GZs=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12445,13 +12440,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T04:40:00.669Z",
+                     *       "createdAt": "2026-12-01T05:46:45.230Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_l6TXbn8gG6aTDt9KWJkYfaok",
+                     *       "id": "wh_aP3VkNpAWCrcKt95NKm8ILZE",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12694,14 +12689,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T04:40:00.669Z",
+                     *       "createdAt": "2026-12-01T05:46:45.230Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_l6TXbn8gG6aTDt9KWJkYfaok",
+                     *       "id": "wh_aP3VkNpAWCrcKt95NKm8ILZE",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */

@@ -16,6 +16,7 @@ import {
   type Job,
   type JobStatus,
   type TrainingSpec,
+  type TuningLink,
 } from './schemas.js';
 
 /** The fields the lifecycle reads and writes; every job kind's record has them. */
@@ -230,9 +231,13 @@ export function decideAttemptEnd<C extends string>(
 
 // ---------- training jobs ----------
 
-/** A new training job, queued: nothing ran yet; progress counts toward spec.training.epochs. */
-export function newTrainingJob(id: string, spec: TrainingSpec, createdAt: string): Job {
+/**
+ * A new training job, queued: nothing ran yet; progress counts toward spec.training.epochs. `tuning`
+ * links a search's trial run or refit to its search (the model it makes carries the link too).
+ */
+export function newTrainingJob(id: string, spec: TrainingSpec, createdAt: string, tuning?: TuningLink): Job {
   return {
+    ...tuning,
     id,
     status: 'queued',
     datasetId: spec.datasetId,

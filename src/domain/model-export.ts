@@ -14,7 +14,13 @@ import { ModelSchema, type Model } from './schemas.js';
 export const MODEL_EXPORT_FORMAT = 'backprop.model';
 
 /** The model description as exported: the record without the deployment-local fields. */
-const ExportedModelSchema = ModelSchema.omit({ id: true, createdAt: true, importedFrom: true }).extend({
+const ExportedModelSchema = ModelSchema.omit({
+  id: true,
+  createdAt: true,
+  importedFrom: true,
+  tuningJobId: true,
+  tuningRole: true,
+}).extend({
   id: z.string().describe('The id the model had where it was exported'),
   createdAt: z.string().describe('When it was trained'),
 });
@@ -55,7 +61,7 @@ export type ModelExport = z.infer<typeof ModelExportSchema>;
 
 /** The export document of a model and its artifact. */
 export function toExport(model: Model, artifact: ModelArtifact, now = new Date()): ModelExport {
-  const { importedFrom: _importedFrom, ...rest } = model;
+  const { importedFrom: _importedFrom, tuningJobId: _search, tuningRole: _role, ...rest } = model;
   return {
     format: MODEL_EXPORT_FORMAT,
     version: 1,

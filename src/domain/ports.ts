@@ -11,6 +11,7 @@ import type {
   JobEvent,
   JobStatus,
   ListQuery,
+  ModelListQuery,
   Model,
   Page,
 } from './schemas.js';
@@ -95,7 +96,11 @@ export interface ModelStore {
   /** Writes the artifact file atomically, then the metadata. */
   save(tenant: TenantId, model: Model, artifact: ModelArtifact): Promise<void>;
   get(tenant: TenantId, id: string): Promise<Model | null>;
-  list(tenant: TenantId, query: ListQuery): Promise<Page<Model>>;
+  /**
+   * Newest first. With `tuningJobId`, that search's models only (trial runs' and refit's); without
+   * it, every model but those of search trial runs.
+   */
+  list(tenant: TenantId, query: ModelListQuery): Promise<Page<Model>>;
   remove(tenant: TenantId, id: string): Promise<boolean>;
   loadArtifact(id: string): Promise<ModelArtifact>;
 }

@@ -536,6 +536,21 @@ export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
 
 // ---------- jobs ----------
 
+/** Which hyperparameter search made a training run or a model, and as what. */
+const TuningLinkShape = {
+  tuningJobId: z
+    .string()
+    .optional()
+    .describe('The hyperparameter search (tun_…) it belongs to; absent outside searches'),
+  tuningRole: z
+    .enum(['trial', 'refit'])
+    .optional()
+    .describe(
+      "With tuningJobId: a trial run (one rung of one trial) or the refit of the best trial, the search's result",
+    ),
+};
+export type TuningLink = { tuningJobId: string; tuningRole: 'trial' | 'refit' };
+
 export const JobStatusSchema = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -585,6 +600,7 @@ export const JobSchema = z
     error: z.object({ code: JobErrorCodeSchema, message: z.string() }).nullable(),
     cancelRequested: z.boolean(),
     attempts: z.array(AttemptSchema),
+    ...TuningLinkShape,
   })
   .meta({ id: 'TrainingJob' });
 export type Job = z.infer<typeof JobSchema>;
@@ -594,6 +610,18 @@ export type JobEvent =
   { type: 'epoch'; data: EpochEntry & { epochs: number } } | { type: 'status'; data: Job };
 
 export const JobListQuerySchema = ListQuerySchema.extend({ status: JobStatusSchema.optional() }).strict();
+
+export const ModelListQuerySchema = ListQuerySchema.extend({
+  tuningJobId: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe(
+      "Only this search's models, its trial runs' included; without it, trial runs' models are left out",
+    ),
+}).strict();
+export type ModelListQuery = z.infer<typeof ModelListQuerySchema>;
 
 // ---------- models ----------
 
@@ -722,6 +750,7 @@ export const ModelSchema = z
         'Permutation importance on the test split (at most 2,000 rows, 5 seeded shuffles per column); ' +
           'the score is accuracy for classification, r² for regression. Sorted by decreasing mean',
       ),
+    ...TuningLinkShape,
     /** Set on a model created by POST /v1/models/import. */
     importedFrom: z
       .object({

@@ -9,6 +9,7 @@ import type {
   Job,
   JobStatus,
   ListQuery,
+  ModelListQuery,
   Model,
   Page,
   PredictRequest,
@@ -57,7 +58,7 @@ export interface JobService {
 
 export interface ModelService {
   get(tenant: TenantId, id: string): Promise<Model>;
-  list(tenant: TenantId, query: ListQuery): Promise<Page<Model>>;
+  list(tenant: TenantId, query: ModelListQuery): Promise<Page<Model>>;
   remove(tenant: TenantId, id: string): Promise<void>;
   predict(tenant: TenantId, id: string, request: PredictRequest): Promise<PredictResponse>;
   /**

@@ -374,7 +374,10 @@ async function launchTrial(
 ): Promise<Trial> {
   const { tenant, search, dataset } = run;
   const input = trialSpecInput(search.request, trial.params, search.rungEpochs[rung]);
-  const job = newTrainingJob(newId('job'), resolveSpec(input, dataset, ctx.limits), ctx.now().toISOString());
+  const job = newTrainingJob(newId('job'), resolveSpec(input, dataset, ctx.limits), ctx.now().toISOString(), {
+    tuningJobId: search.id,
+    tuningRole: 'trial',
+  });
   await ctx.jobs.create(tenant, job);
   await ctx.tuning.linkTrial(job.id, search.id);
   await ctx.queue.enqueue(tenant, job.id);

@@ -24,7 +24,11 @@ export function createModelStore(deps: { redis: Redis; prefix: string; files: Fi
       await records.put(tenant, model);
     },
     get: (tenant, id) => records.get(tenant, id),
-    list: (tenant, query) => records.list(tenant, query),
+    list: (tenant, { tuningJobId, ...page }) =>
+      records.list(tenant, {
+        ...page,
+        filter: tuningJobId ? (m) => m.tuningJobId === tuningJobId : (m) => m.tuningRole !== 'trial',
+      }),
     async remove(tenant, id) {
       const removed = await records.remove(tenant, id);
       if (removed) await artifacts.remove(id);

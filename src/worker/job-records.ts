@@ -151,6 +151,7 @@ function modelOf(job: Job, outcome: TrainingOutcome, id: string, createdAt: stri
     parameterCount: outcome.parameterCount,
     epochsTrained: outcome.epochsTrained,
     createdAt,
+    ...(job.tuningJobId ? { tuningJobId: job.tuningJobId, tuningRole: job.tuningRole } : {}),
   };
 }
 

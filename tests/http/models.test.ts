@@ -317,4 +317,52 @@ describe('models', () => {
     for (const label of labels)
       expect(classes.map((c) => (/^[=+\-@]/.test(c) ? `'${c}` : c))).toContain(label);
   });
+
+  it('when models come from a search, then they carry its id; trial runs are listed only under ?tuningJobId, and exports drop the link', async () => {
+    // Three copies of the iris model as a search's runs would record them, one ms apart (newest last).
+    const linked = async (tuningJobId: string, tuningRole: 'trial' | 'refit', ms: number) => {
+      const model: Model = {
+        ...iris.model,
+        id: `mdl_tuning${tuningRole}${ms}`,
+        createdAt: new Date(Date.now() + ms).toISOString(),
+        tuningJobId,
+        tuningRole,
+      };
+      await t.modelStore.save('acme', model, iris.artifact);
+      return model;
+    };
+    const trialA = await linked('tun_a', 'trial', 1);
+    const refitA = await linked('tun_a', 'refit', 2);
+    const trialB = await linked('tun_b', 'trial', 3);
+    const ids = async (query: string) =>
+      ((await request(t.app.server).get(`/v1/models${query}`).set(ACME)).body.data as Model[]).map(
+        (m) => m.id,
+      );
+    const all = await ids('?limit=100');
+    expect(all).toContain(refitA.id);
+    expect(all).not.toContain(trialA.id);
+    expect(all).not.toContain(trialB.id);
+    expect(all).toContain(iris.model.id);
+    expect(await ids('?tuningJobId=tun_a')).toEqual([refitA.id, trialA.id]);
+    expect(await ids('?tuningJobId=tun_b')).toEqual([trialB.id]);
+    // Paged one at a time, the filter still walks past the models it leaves out.
+    const first = await request(t.app.server).get('/v1/models?tuningJobId=tun_a&limit=1').set(ACME);
+    expect(first.body.data.map((m: Model) => m.id)).toEqual([refitA.id]);
+    const second = await request(t.app.server)
+      .get(`/v1/models?tuningJobId=tun_a&limit=1&cursor=${first.body.nextCursor}`)
+      .set(ACME);
+    expect(second.body).toMatchObject({ data: [{ id: trialA.id, tuningRole: 'trial' }], nextCursor: null });
+    expect(await ids('?tuningJobId=tun_none')).toEqual([]);
+    // A trial model is still a model: fetched by id with its link; exported without it, so an
+    // import elsewhere is an ordinary, listed model.
+    const got = await request(t.app.server).get(`/v1/models/${trialA.id}`).set(ACME);
+    expect(got.body).toMatchObject({ tuningJobId: 'tun_a', tuningRole: 'trial' });
+    const exported = await request(t.app.server).get(`/v1/models/${trialA.id}/export?format=json`).set(ACME);
+    expect(exported.status).toBe(200);
+    expect(exported.body.model.id).toBe(trialA.id);
+    expect(exported.body.model).not.toHaveProperty('tuningJobId');
+    expect(exported.body.model).not.toHaveProperty('tuningRole');
+    for (const m of [trialA, refitA, trialB])
+      expect((await request(t.app.server).delete(`/v1/models/${m.id}`).set(ACME)).status).toBe(204);
+  });
 });

@@ -4,7 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   IdParamsSchema,
-  ListQuerySchema,
+  ModelListQuerySchema,
   ModelSchema,
   PredictRequestSchema,
   PredictResponseSchema,
@@ -105,7 +105,11 @@ const listModelsRoute = {
     tags: ['models'],
     operationId: 'listModels',
     summary: 'List models, newest first',
-    querystring: ListQuerySchema,
+    description: [
+      "Models of a hyperparameter search's trial runs are left out unless `tuningJobId` names their",
+      'search; then only that search’s models are listed (its trial runs’ and its refit, the result).',
+    ].join('\n'),
+    querystring: ModelListQuerySchema,
     response: {
       200: json('A page of models, newest first', pageSchema(ModelSchema)),
       ...problems(400),
