@@ -69,8 +69,9 @@ export interface paths {
          *     Reading options, as query parameters or as multipart fields (before or after the file):
          *     `delimiter` (`,` `;` `\t` or `|`, detected when absent), `decimal` (`.` or `,`; by default `.` in
          *     comma-separated files and either mark otherwise), `charset` (default utf-8, or the `charset` parameter
-         *     of `Content-Type: text/csv; charset=…`; utf-16le/be, windows-1252, iso-8859-1 and every WHATWG
-         *     label; a BOM takes precedence), `missingValues` (a JSON array, or markers separated by `|`,
+         *     of `Content-Type: text/csv; charset=…`, or in a form a `charset` field: the file part's own
+         *     Content-Type is not read; utf-16le/be, windows-1252, iso-8859-1 and every WHATWG label; a BOM
+         *     takes precedence), `missingValues` (a JSON array, or markers separated by `|`,
          *     replacing the defaults: empty, NA, N/A, #N/A, NaN, null, None, ? and -, in any case) and
          *     `columnTypes` (a JSON object, or `name:type` pairs separated by commas; types numeric, categorical,
          *     boolean, datetime). The dataset lists the format it was read with and its `warnings`.
@@ -876,13 +877,19 @@ export interface components {
             type: "datetime";
         };
         ColumnWarning: {
-            /** @enum {string} */
+            /**
+             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or filling their range (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+             * @enum {string}
+             */
             code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
             column: string | null;
             message: string;
         };
         ColumnWarningInput: {
-            /** @enum {string} */
+            /**
+             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or filling their range (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+             * @enum {string}
+             */
             code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
             column: string | null;
             message: string;
@@ -3297,7 +3304,10 @@ export interface components {
             decisions?: {
                 /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
                 excludedFeatures: {
-                    /** @enum {string} */
+                    /**
+                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or filling their range (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+                     * @enum {string}
+                     */
                     code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
                     column: string;
                     message: string;
@@ -3399,7 +3409,10 @@ export interface components {
             decisions?: {
                 /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
                 excludedFeatures: {
-                    /** @enum {string} */
+                    /**
+                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or filling their range (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+                     * @enum {string}
+                     */
                     code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
                     column: string;
                     message: string;

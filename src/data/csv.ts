@@ -167,6 +167,15 @@ class TableReader {
   private header(cells: string[]): void {
     if (cells.length === 1 && cells[0].trim() === '')
       throw new CsvError('empty', 'the file is empty: it has no header row');
+    const suggested = this.plan.suggested;
+    // A given delimiter that leaves the header whole, where another splits the file's records
+    // evenly: one column named after the whole line would be stored and nothing could be trained.
+    if (cells.length === 1 && suggested)
+      throw new CsvError(
+        'width',
+        `with delimiter=${JSON.stringify(this.plan.format.delimiter)} the header is one column; this looks ${DELIMITER_NAMES[suggested]}-separated: send delimiter=${JSON.stringify(suggested)} or leave delimiter out`,
+        1,
+      );
     const names = readHeader(cells, this.plan.limits, this.warnings);
     const types = checkedColumnTypes(this.plan.options.columnTypes, names);
     const rules = { decimal: this.plan.format.decimal, missing: this.missing };

@@ -143,16 +143,28 @@ export type ColumnSummary = z.infer<typeof ColumnSummarySchema>;
 export const ColumnTypeSchema = z.enum(COLUMN_TYPES);
 export type ColumnType = z.infer<typeof ColumnTypeSchema>;
 
-export const WarningCodeSchema = z.enum([
-  'renamedHeader',
-  'strayTokens',
-  'constantColumn',
-  'idLike',
-  'highCardinality',
-  'integerCodes',
-  'invalidValues',
-  'imbalancedTarget',
-]);
+export const WarningCodeSchema = z
+  .enum([
+    'renamedHeader',
+    'strayTokens',
+    'constantColumn',
+    'idLike',
+    'highCardinality',
+    'integerCodes',
+    'invalidValues',
+    'imbalancedTarget',
+  ])
+  .describe(
+    [
+      'renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1);',
+      'strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts);',
+      'constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or',
+      'filling their range (a row number); highCardinality: more than 50 categories and more than half the',
+      'rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do',
+      'not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5%',
+      'of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.',
+    ].join(' '),
+  );
 
 export const ColumnWarningSchema = z
   .object({

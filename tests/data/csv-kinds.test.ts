@@ -57,6 +57,16 @@ describe('delimiters and decimal marks', () => {
     expect(e.message).toContain('this looks semicolon-separated');
   });
 
+  it('when the given delimiter leaves the header one column and another splits the file, then kind width says what it looks like', async () => {
+    const e = await failure(read('iris-tab.tsv', { delimiter: '|' }));
+    expect(e).toMatchObject({ kind: 'width', row: 1 });
+    expect(e.message).toBe(
+      'with delimiter="|" the header is one column; this looks tab-separated: send delimiter="\\t" or leave delimiter out',
+    );
+    const single = await readCsv('name\nann\nbob\n', LIMITS, { delimiter: ';' }); // nothing else splits it
+    expect(single.names).toEqual(['name']);
+  });
+
   it('when the delimiter option is given, then it wins over detection', async () => {
     // Detection would pick the comma (two per line); the user says the file is one column per line.
     const t = await readCsv('"a,b";c\n"1,2";3\n', LIMITS, { delimiter: ';' });
@@ -247,5 +257,41 @@ describe('column warnings', () => {
       ['many', 'highCardinality'],
       ['small', 'integerCodes'],
     ]);
+  });
+});
+
+describe('header names and missing markers', () => {
+  it('when header names repeat or are empty, then each gets a unique name and a renamedHeader warning', async () => {
+    const t = await readCsv('a,a,,b,a\n1,2,3,4,5\n6,7,8,9,10\n', LIMITS);
+    expect(t.names).toEqual(['a', 'a.1', 'Unnamed: 2', 'b', 'a.2']);
+    expect(t.warnings).toEqual([
+      {
+        column: 'a.1',
+        code: 'renamedHeader',
+        message: 'header column 2 repeats the name "a": it is named "a.1"',
+      },
+      {
+        column: 'Unnamed: 2',
+        code: 'renamedHeader',
+        message: 'header column 3 has no name: it is named "Unnamed: 2"',
+      },
+      {
+        column: 'a.2',
+        code: 'renamedHeader',
+        message: 'header column 5 repeats the name "a": it is named "a.2"',
+      },
+    ]);
+    // A rename never takes a name the file already has.
+    const taken = await readCsv('a,a,a.1\n1,2,3\n', LIMITS);
+    expect(taken.names).toEqual(['a', 'a.2', 'a.1']);
+  });
+
+  it('when cells hold any default missing marker in any case, then they are missing and the column stays numeric', async () => {
+    // The list of issue 8: empty, NA, N/A, n/a, #N/A, NaN, nan, null, NULL, None, ?, -
+    const markers = ['', 'NA', 'N/A', 'n/a', '#N/A', 'NaN', 'nan', 'null', 'NULL', 'None', '?', '-'];
+    const rows = markers.map((m, i) => `${m},${i}`);
+    const t = await readCsv(`v,n\n1.5,0\n${rows.join('\n')}\n2.5,1\n`, LIMITS);
+    expect(col(t, 'v')).toMatchObject({ type: 'numeric', missing: markers.length });
+    expect(t.warnings).toEqual([]);
   });
 });

@@ -522,3 +522,28 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
     expect(Encoder.fromJSON(enc.toJSON()).inputSize).toBe(1);
   });
 });
+
+describe('datetime features', () => {
+  it('when a datetime column is a feature, then it becomes its calendar features, never a one-hot of dates', async () => {
+    // Hand-computed: 2024-03-01 is a Friday (getUTCDay 5), day 31 + 29 + 1 = 61 of leap 2024;
+    // 2023-12-31 a Sunday (0), day 365; 2024-01-01 a Monday (1), day 1. Hours as h + min/60.
+    const t = await readCsv(
+      'at,day,y\n2024-03-01T14:30:00Z,2024-03-01,1\n2023-12-31T00:00:00Z,2023-12-31,2\n2024-01-01T06:00:00Z,2024-01-01,3\n',
+      LIMITS,
+    );
+    expect(t.columns.map((c) => c.type)).toEqual(['datetime', 'datetime', 'numeric']);
+    const enc = fitEncoder(
+      t,
+      { features: ['at', 'day'], target: 'y', task: 'regression', scaling: 'none' },
+      range(3),
+    );
+    expect(enc.inputSize).toBe(5 + 4); // year, month, day of week, day of year, hour; no hour for dates
+    const d = enc.transform(t, range(3));
+    const rows = Array.from({ length: 3 }, (_, i) => Array.from(d.x.subarray(i * 9, i * 9 + 9)));
+    expect(rows).toEqual([
+      [2024, 3, 5, 61, 14.5, 2024, 3, 5, 61],
+      [2023, 12, 0, 365, 0, 2023, 12, 0, 365],
+      [2024, 1, 1, 1, 6, 2024, 1, 1, 1],
+    ]);
+  });
+});

@@ -147,6 +147,9 @@ describe('real-world CSVs through HTTP', () => {
     expect(job.model.metrics.test.accuracy).toBeGreaterThanOrEqual(0.85);
     const tsv = await uploaded('iris-tab.tsv');
     expect(tsv.format.delimiter).toBe('\t');
+    const forced = await upload('iris-tab.tsv', '&delimiter=%7C');
+    expect(forced.status).toBe(422);
+    expect(forced.body.detail).toContain('this looks tab-separated');
   });
 
   it('when a pandas index or an id column is in the file, then it is left out of the default features and the job says why', async () => {
@@ -167,6 +170,54 @@ describe('real-world CSVs through HTTP', () => {
         .send({ datasetId: ds.id, target, features: [column] });
       expect(asked.status).toBe(202); // listed explicitly, it is used
     }
+  });
+
+  it('when columns are constant, unique names or very many categories and the target is imbalanced, then the job leaves those out and warns, unless they are listed', async () => {
+    // 200 rows: name unique per row (idLike), one constant, city with 120 categories (more than 50
+    // and more than half the rows: highCardinality), x a measurement; label "rare" on 8 rows (4%,
+    // under the 5% of imbalancedTarget).
+    const rows = Array.from(
+      { length: 200 },
+      (_, i) => `n${i},k,c${i % 120},${((i % 7) * 0.5).toFixed(1)},${i % 25 === 0 ? 'rare' : 'common'}`,
+    );
+    const res = await api()
+      .post('/v1/datasets?name=flagged')
+      .set('content-type', 'text/csv')
+      .send(`name,const,city,x,label\n${rows.join('\n')}\n`);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.warnings.map((w: { column: string; code: string }) => [w.column, w.code])).toEqual([
+      ['name', 'idLike'],
+      ['const', 'constantColumn'],
+      ['city', 'highCardinality'],
+    ]);
+    const dry = await api()
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: res.body.id, target: 'label' });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    expect(dry.body.spec.features).toEqual(['x']);
+    expect(
+      dry.body.spec.decisions.excludedFeatures.map((e: { column: string; code: string }) => [
+        e.column,
+        e.code,
+      ]),
+    ).toEqual([
+      ['name', 'idLike'],
+      ['const', 'constantColumn'],
+      ['city', 'highCardinality'],
+    ]);
+    expect(dry.body.spec.decisions.warnings).toEqual([
+      {
+        column: 'label',
+        code: 'imbalancedTarget',
+        message: expect.stringContaining('class "rare" has 8 of 200 rows (4.0%)'),
+      },
+    ]);
+    const asked = await api()
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: res.body.id, target: 'label', features: ['x', 'city'] });
+    expect(asked.status).toBe(200);
+    expect(asked.body.spec.features).toEqual(['x', 'city']);
+    expect(asked.body.spec.decisions.excludedFeatures).toEqual([]);
   });
 
   it('when a Windows-1252 file is sent with its charset, then it is read; without, 422 says how to fix it', async () => {
