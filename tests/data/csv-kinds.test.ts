@@ -155,6 +155,21 @@ describe('column types', () => {
     expect(col(t, 'zip').values).toEqual(['94105', '10001', '02139']);
   });
 
+  it('when the first code with a leading zero comes after tens of thousands of plain numbers, then every cell keeps its text', async () => {
+    // Far past the delimiter sample and the number column's first growth, read in 64 KiB chunks.
+    const codes = Array.from({ length: 30_000 }, (_, i) => String(10_000 + ((i * 7919) % 89_999)));
+    codes.push('02139', '1.50');
+    const bytes = Buffer.from(`zip,n\n${codes.map((c, i) => `${c},${i % 5}`).join('\n')}\n`);
+    const t = await readCsv(
+      (async function* () {
+        for (let i = 0; i < bytes.length; i += 65_536) yield new Uint8Array(bytes.subarray(i, i + 65_536));
+      })(),
+      LIMITS,
+    );
+    expect(col(t, 'zip')).toMatchObject({ type: 'categorical', missing: 0 });
+    expect(col(t, 'zip').values).toEqual(codes);
+  });
+
   it('when a numeric column has "?" cells, then it stays numeric with those cells missing', async () => {
     const t = await read('mpg-question-marks.csv');
     const hp = describeTable(t).find((c) => c.name === 'horsepower')!;
