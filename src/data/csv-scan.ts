@@ -23,15 +23,17 @@ export class ScanError extends Error {
 }
 
 /**
- * The fields of the record just scanned: field j is `values[j]` when quoted, else
- * `text.slice(starts[j], ends[j])` (unsliced; the consumer reads it in place).
+ * The fields of the record just scanned: field j is `values[j]` when that is a string (a quoted
+ * field holding a doubled quote, with its quotes undone), else `text.slice(starts[j], ends[j])`
+ * (unsliced; the consumer reads it in place), which for any other quoted field is the text
+ * between its quotes.
  */
 export interface ScannedRecord {
   text: string;
   count: number;
   starts: Int32Array;
   ends: Int32Array;
-  /** The unquoted value of a quoted field; undefined for a plain field. */
+  /** The value of a quoted field with a doubled quote in it; undefined for every other field. */
   values: (string | undefined)[];
   /** 1-based line on which the record starts. */
   line: number;
@@ -47,6 +49,8 @@ export class CsvScanner {
   private rest = '';
   /** The line on which the next record starts. */
   private line = 1;
+  /** Line ends inside the quoted field quotedField read last. */
+  private quotedLines = 0;
   private readonly record: ScannedRecord = {
     text: '',
     count: 0,
@@ -111,15 +115,16 @@ export class CsvScanner {
     for (;;) {
       if (n === rec.starts.length) this.growRecord();
       if (text.charCodeAt(p) === QUOTE) {
-        const q = this.quotedField(text, p, final, n, lines);
-        if (q === null) return -1;
-        rec.values[n] = q.value;
-        lines += q.lines;
-        p = q.end;
+        const end = this.quotedField(text, p, final, n, lines);
+        if (end < 0) return -1;
+        lines += this.quotedLines;
+        p = end;
       } else {
         const s = p;
         for (; p < len; p++) {
           const c = text.charCodeAt(p);
+          // Most characters are above the quote (34), the line ends and a tab: one test for them.
+          if (c > QUOTE && c !== d) continue;
           if (c === d || c === LF || c === CR) break;
           if (c === QUOTE) throw new ScanError('quoteInField', this.line + lines, n);
         }
@@ -150,40 +155,44 @@ export class CsvScanner {
     rec.count = n;
     rec.line = this.line;
     this.line += quotedLines + (next > end ? 1 : 0);
-    const blank = n === 1 && rec.values[0] === undefined && rec.starts[0] === rec.ends[0];
+    // An empty plain field ends where the record does; an empty quoted one ("") before its quote.
+    const blank = n === 1 && rec.values[0] === undefined && rec.starts[0] === end && rec.ends[0] === end;
     if (!blank) this.onRecord(rec);
     return next;
   }
 
-  /** A quoted field at p (its opening quote): its value, where it ends, and the line ends inside it; null when incomplete. */
-  private quotedField(
-    text: string,
-    p: number,
-    final: boolean,
-    field: number,
-    linesBefore: number,
-  ): { value: string; end: number; lines: number } | null {
+  /**
+   * Reads the quoted field at p (its opening quote) into field `field` of the record: as the range
+   * between its quotes when it holds no doubled quote (no string made), else as its value with the
+   * quotes undone. Returns the index after its closing quote, or -1 when it is incomplete; the line
+   * ends inside it are left in quotedLines.
+   */
+  private quotedField(text: string, p: number, final: boolean, field: number, linesBefore: number): number {
     const len = text.length;
-    let value = '';
+    const rec = this.record;
+    let value: string | undefined; // made at the first doubled quote
     let from = p + 1;
     for (;;) {
       const k = text.indexOf('"', from);
       if (k < 0) {
         if (final) throw new ScanError('quoteNotClosed', this.line, field);
-        return null;
+        return -1;
       }
-      if (k + 1 >= len && !final) return null; // a doubled quote may continue in the next chunk
+      if (k + 1 >= len && !final) return -1; // a doubled quote may continue in the next chunk
       if (text.charCodeAt(k + 1) === QUOTE) {
-        value += text.slice(from, k + 1);
+        value = (value ?? '') + text.slice(from, k + 1);
         from = k + 2;
         continue;
       }
-      value += text.slice(from, k);
       const lines = countLineEnds(text, p, k);
       const after = text.charCodeAt(k + 1);
       if (k + 1 < len && after !== this.delimiter && after !== LF && after !== CR)
         throw new ScanError('textAfterQuote', this.line + linesBefore + lines, field);
-      return { value, end: k + 1, lines };
+      rec.starts[field] = p + 1;
+      rec.ends[field] = k;
+      rec.values[field] = value === undefined ? undefined : value + text.slice(from, k);
+      this.quotedLines = lines;
+      return k + 1;
     }
   }
 

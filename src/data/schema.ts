@@ -237,10 +237,23 @@ function valueCounts(values: Float64Array): {
   return { valueCounts: codes, ...out };
 }
 
+// describeTable and tableWarnings both need a categorical column's counts, and the upload thread
+// runs both on the same table: the counts are made once per column.
+const countsOf = new WeakMap<(string | null)[], Map<string, number>>();
+
+/** How often each present value occurs, in first-seen order. */
+function textCounts(values: (string | null)[]): Map<string, number> {
+  let counts = countsOf.get(values);
+  if (counts) return counts;
+  counts = new Map<string, number>();
+  for (const v of values) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
+  countsOf.set(values, counts);
+  return counts;
+}
+
 /** Distinct values and their counts, by count descending, ties by code-unit order. */
 function categoryCounts(values: (string | null)[]): [string, number][] {
-  const counts = new Map<string, number>();
-  for (const v of values) if (v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const counts = textCounts(values);
   // Bucketed by count, each bucket in the default sort's code-unit order: far fewer comparisons
   // than one sort of pairs when many values share a count (codes, zip codes).
   const byCount = new Map<number, string[]>();
@@ -336,11 +349,7 @@ function columnWarning(c: Column, rowCount: number): Omit<ColumnWarning, 'column
  * (`ints`); for other columns 0, 1, or 2 meaning "more than one", all the warnings need.
  */
 function distinctCount(c: Column, ints: { min: number; max: number } | null): number {
-  if (c.type === 'categorical') {
-    const seen = new Set<string>();
-    for (const v of c.values) if (v !== null) seen.add(v);
-    return seen.size;
-  }
+  if (c.type === 'categorical') return textCounts(c.values).size;
   if (ints) return distinctIntegers(c.values, ints.min, ints.max);
   let first = Number.NaN;
   for (const v of c.values) {

@@ -54,6 +54,28 @@ describe('CsvScanner', () => {
     );
   });
 
+  it('when a line holds only an empty quoted field, then it is a record and not a skipped blank line, as csv-parse reads it', () => {
+    for (const text of ['a\n""\nb\n', '""\r\n\r\n""', 'a\n"x"\n\n""\n']) {
+      const expected = parse(text, { skip_empty_lines: true, relax_column_count: true }) as string[][];
+      expect(expected.some((r) => r.length === 1 && r[0] === '')).toBe(true);
+      for (const cut of [0, 2, 3, text.length - 1]) expect(scanAll(text, [cut])).toEqual(expected);
+    }
+  });
+
+  it('when a quoted field has no doubled quote, then it comes as the range between its quotes, with no string made', () => {
+    const seen: Array<[string | undefined, string]> = [];
+    const scanner = new CsvScanner(44, 1 << 20, (r) => {
+      for (let j = 0; j < r.count; j++) seen.push([r.values[j], r.text.slice(r.starts[j], r.ends[j])]);
+    });
+    scanner.push('"a,b",c,"say ""hi"""\n');
+    scanner.end();
+    expect(seen).toEqual([
+      [undefined, 'a,b'],
+      [undefined, 'c'],
+      ['say "hi"', expect.any(String)],
+    ]);
+  });
+
   it('when quoting is broken, then it fails where csv-parse fails, naming the line', () => {
     for (const [text, code, line] of [
       ['a,b\n1,"2\n', 'quoteNotClosed', 2],
