@@ -290,6 +290,9 @@ export class ColumnBuilder {
       }
       if (this.strayCells === 0) return { column: this.numericColumn(), warnings: [] };
       if (this.strayCells <= MAX_STRAY_SHARE * present) return this.numericWithStrays('strayTokens');
+      const tokens = [...this.strays].map(([t]) => JSON.stringify(t)).join(', ');
+      const reason = `categorical: ${this.strayCells} of ${present} cells are not numbers (${tokens}), more than ${100 * MAX_STRAY_SHARE}% (columnTypes numeric reads them as missing)`;
+      return { column: this.categoricalColumn(reason), warnings: [] };
     }
     return { column: this.categoricalColumn(), warnings: [] };
   }

@@ -191,7 +191,11 @@ describe('column types', () => {
   it('when non-numeric tokens are more than 5% of a column, then it is categorical', async () => {
     const rows = Array.from({ length: 20 }, (_, i) => (i < 2 ? 'unknown' : String(i)));
     const t = await readCsv(`v\n${rows.join('\n')}\n`, LIMITS);
-    expect(col(t, 'v').type).toBe('categorical');
+    expect(col(t, 'v')).toMatchObject({
+      type: 'categorical',
+      reason:
+        'categorical: 2 of 20 cells are not numbers ("unknown"), more than 5% (columnTypes numeric reads them as missing)',
+    });
   });
 
   it('when missingValues is given, then it replaces the default markers', async () => {
