@@ -99,6 +99,21 @@ describe('real-world CSVs through HTTP', () => {
       .send({ datasetId: ds.id, target: 'churned', task: 'regression' });
     expect(regression.status).toBe(202);
     expect(regression.body.spec.decisions.task.rule).toBe('requested');
+    // Forced the other way on a column of many integers: a classification over its numbers.
+    const forced = await train({
+      datasetId: ds.id,
+      target: 'tenure_months',
+      features: ['monthly_fee', 'plan'],
+      task: 'classification',
+      training: { epochs: 5 },
+    });
+    expect(forced.spec.decisions.task.rule).toBe('requested');
+    const tenures = (await readFile(join(CASES, 'churn-01-labels.csv'), 'utf8'))
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',')[0]);
+    expect(forced.model.classes).toEqual([...new Set(tenures)].sort((a, b) => Number(a) - Number(b)));
   });
 
   it('when horsepower has "?" cells, then it stays numeric and the model is within 0.02 r² of its clean twin', async () => {
@@ -230,6 +245,21 @@ describe('real-world CSVs through HTTP', () => {
     expect(undeclared.body.detail).toMatch(/row 2 is not valid utf-8.*charset=windows-1252/);
     const unknown = await upload('cities-windows-1252.csv', '&charset=klingon');
     expect(unknown.status).toBe(400);
+    // A form says it in fields: the charset, column types and missing markers.
+    const form = await api()
+      .post('/v1/datasets')
+      .field('charset', 'windows-1252')
+      .field('columnTypes', '{"rooms": "categorical"}')
+      .field('missingValues', '["low"]')
+      .attach('file', await readFile(join(CASES, 'cities-windows-1252.csv')), 'cities.csv');
+    expect(form.status, JSON.stringify(form.body)).toBe(201);
+    expect(form.body.format).toMatchObject({
+      charset: 'windows-1252',
+      missingValues: ['low'],
+      columnTypes: { rooms: 'categorical' },
+    });
+    expect(form.body.columns[1]).toMatchObject({ name: 'rooms', type: 'categorical' });
+    expect(Object.keys(form.body.columns[2].categories)).toEqual(['high']); // "low" is missing now
   });
 
   it('when a column is named constructor, then training and prediction (JSON and CSV) take it, and odd keys are warned about', async () => {
