@@ -69,15 +69,18 @@ export class CsvScanner {
   /** Scans the complete records of rest + chunk; an incomplete last record waits for the next chunk. */
   push(chunk: string): void {
     let text = chunk;
+    let from = 0;
     if (this.rest.length > 0) {
       // Finish the pending record on the chunk's first line alone: joining the rest to the whole
-      // chunk would copy every chunk once more.
+      // chunk would copy every chunk once more. The rest of the chunk is then scanned in place,
+      // not as a slice: the decoder's own flat string reads faster, cell after cell.
       const lf = chunk.indexOf('\n');
       const head = this.rest + chunk.slice(0, lf + 1);
-      const consumed = lf < 0 ? 0 : this.scan(head, false);
-      text = consumed === head.length ? chunk.slice(lf + 1) : head.slice(consumed) + chunk.slice(lf + 1);
+      const consumed = lf < 0 ? 0 : this.scan(head, 0, false);
+      if (consumed === head.length) from = lf + 1;
+      else text = head.slice(consumed) + chunk.slice(lf + 1);
     }
-    const consumed = this.scan(text, false);
+    const consumed = this.scan(text, from, false);
     this.rest = consumed < text.length ? text.slice(consumed) : '';
     if (this.rest.length > this.maxChars) throw new ScanError('tooLong', this.line, 0);
   }
@@ -86,14 +89,14 @@ export class CsvScanner {
   end(): void {
     const text = this.rest;
     this.rest = '';
-    if (text.length > 0) this.scan(text, true);
+    if (text.length > 0) this.scan(text, 0, true);
   }
 
-  /** Scans records from the start of text; returns where the first incomplete one starts. */
-  private scan(text: string, final: boolean): number {
+  /** Scans records from text[from]; returns where the first incomplete one starts. */
+  private scan(text: string, from: number, final: boolean): number {
     const rec = this.record;
     rec.text = text;
-    let p = 0;
+    let p = from;
     const len = text.length;
     while (p < len) {
       const next = this.scanRecord(text, p, final);
