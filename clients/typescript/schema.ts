@@ -405,16 +405,19 @@ export interface paths {
          * @description Starts a search: trial parameters are drawn from `searchSpace` (default: depth, width, learning
          *     rate, weight decay, dropout, batch size, scaling) with a generator seeded by `seed`; each trial run is an
          *     ordinary training job on the shared queue. Asynchronous successive halving: rung k trains
-         *     `rungEpochs[k]` epochs and only the top 1/`reductionFactor` of a rung moves up. The best trial by
-         *     the validation `metric` gives the tuning job its `modelId`; `test` holds that model’s metrics on
-         *     the test split, which no decision used.
+         *     `rungEpochs[k]` epochs and only the top 1/`reductionFactor` of a rung moves up. Then the best
+         *     trial by the validation `metric` is refit (`stage` `refit`, the record in `refit`): its parameters
+         *     trained as the default recipe trains, cross-validated folds of the non-test rows and its
+         *     embedding, as one more training run on the queue. The refit’s model is the tuning job’s
+         *     `modelId` (the best trial’s own when `refit` is false or the refit fails); `test` holds that
+         *     model’s metrics on the test split, which no trial trained or validated on.
          *
          *     `Idempotency-Key` (optional): a retry with the same key and body answers the first search instead
          *     of starting a second one.
          *
          *     `?dryRun=true`: the same checks (same errors), then 200 with the pre-flight report — the rungs,
-         *     every trial’s parameters, the pre-flight of the largest trial and upper bounds on trial runs,
-         *     epochs and training seconds — and nothing is started or stored.
+         *     every trial’s parameters, the pre-flight of the largest trial and of its refit, and upper bounds
+         *     on trial runs, epochs and training seconds — and nothing is started or stored.
          */
         post: operations["createTuningJob"];
         delete?: never;
@@ -3822,8 +3825,15 @@ export interface components {
                 state: "running" | "completed" | "stopped" | "failed" | "cancelled";
             }[];
             modelId: string | null;
+            /** @description The refit of the best trial, once started; null without one (refit false, cancelled, out of time) */
+            refit?: components["schemas"]["TuningRefit"] | null;
             request: components["schemas"]["TuningJobRequest"];
             rungEpochs: number[];
+            /**
+             * @description trials while trial runs go on, refit while the best trial is refit, done once final
+             * @enum {string}
+             */
+            stage?: "trials" | "refit" | "done";
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             test: {
@@ -3858,8 +3868,15 @@ export interface components {
                 state: "running" | "completed" | "stopped" | "failed" | "cancelled";
             }[];
             modelId: string | null;
+            /** @description The refit of the best trial, once started; null without one (refit false, cancelled, out of time) */
+            refit?: components["schemas"]["TuningRefitInput"] | null;
             request: components["schemas"]["TuningJobRequestInput"];
             rungEpochs: number[];
+            /**
+             * @description trials while trial runs go on, refit while the best trial is refit, done once final
+             * @enum {string}
+             */
+            stage?: "trials" | "refit" | "done";
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             test: {
@@ -3884,6 +3901,11 @@ export interface components {
             parallelTrials: number;
             /** @default 3 */
             reductionFactor: number;
+            /**
+             * @description Train the best trial's parameters again as the default recipe does (its folds and embedding) to be the search's model; false: the best trial's own model
+             * @default true
+             */
+            refit: boolean;
             searchSpace?: components["schemas"]["SearchSpace"];
             /** @default 42 */
             seed: number;
@@ -3906,6 +3928,11 @@ export interface components {
             parallelTrials?: number;
             /** @default 3 */
             reductionFactor?: number;
+            /**
+             * @description Train the best trial's parameters again as the default recipe does (its folds and embedding) to be the search's model; false: the best trial's own model
+             * @default true
+             */
+            refit?: boolean;
             searchSpace?: components["schemas"]["SearchSpaceInput"];
             /** @default 42 */
             seed?: number;
@@ -3916,7 +3943,7 @@ export interface components {
             bounds: {
                 /** @description Epochs over all those runs at most */
                 epochs: number;
-                /** @description Seconds of training at most, at the largest trial’s speed; workers share them */
+                /** @description Seconds of training at most, at the largest trial’s speed, plus its refit’s; workers share the trials */
                 trainingSeconds: number;
                 /** @description Trial runs at most: every trial at rung 0, the top 1/η of each rung above */
                 trialRuns: number;
@@ -3925,6 +3952,8 @@ export interface components {
             dryRun: true;
             /** @description Pre-flight of the largest network the search space allows, trained for the top rung */
             largestTrial: components["schemas"]["TrainingPreflight"];
+            /** @description Pre-flight of the refit of that largest trial: the default recipe’s folds and embedding, top-rung epochs; null with refit false */
+            refit: components["schemas"]["TrainingPreflight"] | null;
             /** @description The request with its defaults filled in */
             request: components["schemas"]["TuningJobRequest"];
             /** @description Epochs of each rung, smallest first */
@@ -3946,7 +3975,7 @@ export interface components {
             bounds: {
                 /** @description Epochs over all those runs at most */
                 epochs: number;
-                /** @description Seconds of training at most, at the largest trial’s speed; workers share them */
+                /** @description Seconds of training at most, at the largest trial’s speed, plus its refit’s; workers share the trials */
                 trainingSeconds: number;
                 /** @description Trial runs at most: every trial at rung 0, the top 1/η of each rung above */
                 trialRuns: number;
@@ -3955,6 +3984,8 @@ export interface components {
             dryRun: true;
             /** @description Pre-flight of the largest network the search space allows, trained for the top rung */
             largestTrial: components["schemas"]["TrainingPreflightInput"];
+            /** @description Pre-flight of the refit of that largest trial: the default recipe’s folds and embedding, top-rung epochs; null with refit false */
+            refit: components["schemas"]["TrainingPreflightInput"] | null;
             /** @description The request with its defaults filled in */
             request: components["schemas"]["TuningJobRequestInput"];
             /** @description Epochs of each rung, smallest first */
@@ -3970,6 +4001,32 @@ export interface components {
                 weightDecay: number;
             }[];
             warnings: string[];
+        };
+        TuningRefit: {
+            /** @description Why it failed; the best trial’s own model is then the result */
+            error: string | null;
+            /** @description Cross-validation folds of the non-test rows, one network each */
+            folds: number;
+            /** @description Its training run, an ordinary job on the queue; null when its spec could not be resolved */
+            jobId: string | null;
+            modelId: string | null;
+            /** @enum {string} */
+            state: "running" | "succeeded" | "failed" | "cancelled";
+            /** @description The trial whose parameters it trains (the best one) */
+            trial: number;
+        };
+        TuningRefitInput: {
+            /** @description Why it failed; the best trial’s own model is then the result */
+            error: string | null;
+            /** @description Cross-validation folds of the non-test rows, one network each */
+            folds: number;
+            /** @description Its training run, an ordinary job on the queue; null when its spec could not be resolved */
+            jobId: string | null;
+            modelId: string | null;
+            /** @enum {string} */
+            state: "running" | "succeeded" | "failed" | "cancelled";
+            /** @description The trial whose parameters it trains (the best one) */
+            trial: number;
         };
         Webhook: {
             /** @description ISO 8601 time in UTC */
@@ -4226,7 +4283,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T05:46:42.814Z",
+                     *           "createdAt": "2026-12-01T05:58:11.879Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4238,7 +4295,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *           "id": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4418,7 +4475,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T05:46:42.814Z",
+                     *       "createdAt": "2026-12-01T05:58:11.879Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4426,7 +4483,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *       "id": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4617,7 +4674,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T05:46:42.814Z",
+                     *       "createdAt": "2026-12-01T05:58:11.879Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4625,7 +4682,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *       "id": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4943,7 +5000,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T05:46:42.814Z",
+                     *       "createdAt": "2026-12-01T05:58:11.879Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4955,7 +5012,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *       "id": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5181,8 +5238,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T05:46:44.365Z",
-                     *           "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *           "createdAt": "2026-12-01T05:58:15.410Z",
+                     *           "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *           "epochsTrained": 500,
                      *           "featureImportance": [
                      *             {
@@ -5215,8 +5272,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_nqJBmavwU2i4mCdqeDUhLnC4",
-                     *           "jobId": "job_plUNgbaXrhM3y1fioMbkNbiU",
+                     *           "id": "mdl_o6dCVTkrBS9K2P5Vb00ztI3C",
+                     *           "jobId": "job_J0OKN624KKJpzXhM7Pe2eTCd",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.976,
@@ -5872,8 +5929,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T05:46:44.365Z",
-                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *       "createdAt": "2026-12-01T05:58:15.410Z",
+                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *       "epochsTrained": 500,
                      *       "featureImportance": [
                      *         {
@@ -5906,8 +5963,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_nqJBmavwU2i4mCdqeDUhLnC4",
-                     *       "jobId": "job_plUNgbaXrhM3y1fioMbkNbiU",
+                     *       "id": "mdl_o6dCVTkrBS9K2P5Vb00ztI3C",
+                     *       "jobId": "job_J0OKN624KKJpzXhM7Pe2eTCd",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.976,
@@ -6669,7 +6726,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T05:46:44.555Z",
+                     *       "exportedAt": "2026-12-01T05:58:15.765Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6735,8 +6792,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T05:46:44.461Z",
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "createdAt": "2026-12-01T05:58:15.672Z",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6769,8 +6826,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_8Iww9fAbiuopbhSygQRYiUy3",
-                     *         "jobId": "job_4nnSeREmrN4Qdrg9FhEV1tmn",
+                     *         "id": "mdl_AOT0PISu9IHlrXgaXusg5MtI",
+                     *         "jobId": "job_8yRFUou9lbtfOO8dxznU8SuM",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.3963076923076923,
@@ -7960,7 +8017,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T05:46:44.555Z",
+                 *       "exportedAt": "2026-12-01T05:58:15.765Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8026,8 +8083,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T05:46:44.461Z",
-                 *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                 *         "createdAt": "2026-12-01T05:58:15.672Z",
+                 *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8060,8 +8117,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_8Iww9fAbiuopbhSygQRYiUy3",
-                 *         "jobId": "job_4nnSeREmrN4Qdrg9FhEV1tmn",
+                 *         "id": "mdl_AOT0PISu9IHlrXgaXusg5MtI",
+                 *         "jobId": "job_8yRFUou9lbtfOO8dxznU8SuM",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.3963076923076923,
@@ -8794,8 +8851,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T05:46:44.563Z",
-                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *       "createdAt": "2026-12-01T05:58:15.771Z",
+                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8828,13 +8885,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_Cx0uEdnoh8ReqK4TOTfZitn8",
+                     *       "id": "mdl_TsO2CnMoQoyLkWou5NhsFsAl",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T05:46:44.555Z",
-                     *         "modelId": "mdl_8Iww9fAbiuopbhSygQRYiUy3",
-                     *         "trainedAt": "2026-12-01T05:46:44.461Z"
+                     *         "exportedAt": "2026-12-01T05:58:15.765Z",
+                     *         "modelId": "mdl_AOT0PISu9IHlrXgaXusg5MtI",
+                     *         "trainedAt": "2026-12-01T05:58:15.672Z"
                      *       },
-                     *       "jobId": "job_4nnSeREmrN4Qdrg9FhEV1tmn",
+                     *       "jobId": "job_8yRFUou9lbtfOO8dxznU8SuM",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.3963076923076923,
@@ -9507,20 +9564,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T05:46:44.365Z",
+                     *               "endedAt": "2026-12-01T05:58:15.410Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T05:46:43.853Z"
+                     *               "startedAt": "2026-12-01T05:58:13.994Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T05:46:43.837Z",
-                     *           "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *           "createdAt": "2026-12-01T05:58:13.949Z",
+                     *           "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T05:46:44.365Z",
+                     *           "finishedAt": "2026-12-01T05:58:15.410Z",
                      *           "history": [],
-                     *           "id": "job_plUNgbaXrhM3y1fioMbkNbiU",
-                     *           "modelId": "mdl_nqJBmavwU2i4mCdqeDUhLnC4",
+                     *           "id": "job_J0OKN624KKJpzXhM7Pe2eTCd",
+                     *           "modelId": "mdl_o6dCVTkrBS9K2P5Vb00ztI3C",
                      *           "progress": {
                      *             "epoch": 500,
                      *             "epochs": 500
@@ -9537,7 +9594,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *             "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9610,7 +9667,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T05:46:43.853Z",
+                     *           "startedAt": "2026-12-01T05:58:13.994Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9708,7 +9765,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                 *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                  *       "target": "species"
                  *     }
                  */
@@ -9734,14 +9791,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 2.5434815859376037,
+                     *         "maxTrainingSeconds": 3.032702122395957,
                      *         "peakMemoryBytes": 32019,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.004732632000000194
+                     *           "seconds": 0.005642920000000231
                      *         },
-                     *         "secondsPerEpoch": 0.0050869631718752075
+                     *         "secondsPerEpoch": 0.006065404244791914
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9763,7 +9820,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9862,12 +9919,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T05:46:43.837Z",
-                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *       "createdAt": "2026-12-01T05:58:13.949Z",
+                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_plUNgbaXrhM3y1fioMbkNbiU",
+                     *       "id": "job_J0OKN624KKJpzXhM7Pe2eTCd",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -9885,7 +9942,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10151,17 +10208,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T05:46:44.365Z",
+                     *           "endedAt": "2026-12-01T05:58:15.410Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T05:46:43.853Z"
+                     *           "startedAt": "2026-12-01T05:58:13.994Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T05:46:43.837Z",
-                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *       "createdAt": "2026-12-01T05:58:13.949Z",
+                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T05:46:44.365Z",
+                     *       "finishedAt": "2026-12-01T05:58:15.410Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10182,8 +10239,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_plUNgbaXrhM3y1fioMbkNbiU",
-                     *       "modelId": "mdl_nqJBmavwU2i4mCdqeDUhLnC4",
+                     *       "id": "job_J0OKN624KKJpzXhM7Pe2eTCd",
+                     *       "modelId": "mdl_o6dCVTkrBS9K2P5Vb00ztI3C",
                      *       "progress": {
                      *         "epoch": 500,
                      *         "epochs": 500
@@ -10200,7 +10257,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10273,7 +10330,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T05:46:43.853Z",
+                     *       "startedAt": "2026-12-01T05:58:13.994Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10394,12 +10451,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T05:46:44.433Z",
-                     *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *       "createdAt": "2026-12-01T05:58:15.634Z",
+                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T05:46:44.438Z",
+                     *       "finishedAt": "2026-12-01T05:58:15.647Z",
                      *       "history": [],
-                     *       "id": "job_jXUnvW4aLFmIZAU9jmJo9Fcw",
+                     *       "id": "job_KPIqbAoa5tYFCRwlut8Xz4Js",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10417,7 +10474,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10897,15 +10954,15 @@ export interface operations {
                      *         {
                      *           "bestTrial": 2,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T05:46:44.624Z",
+                     *           "createdAt": "2026-12-01T05:58:15.959Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T05:46:45.115Z",
-                     *           "id": "tun_tyhCgr6eOIpx5BtIWKZ5oOJ3",
+                     *           "finishedAt": "2026-12-01T05:58:18.957Z",
+                     *           "id": "tun_WW4doWX0TDDRrPR7AsFMfn5e",
                      *           "leaderboard": [
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_2LbnU7Ns64mdmuoAvyZ8Ld7f",
-                     *               "modelId": "mdl_wYVgvWzTB8qpCKVOoWirsfzj",
+                     *               "jobId": "job_XyvAuUUbNEw9hByPLXdYKwfw",
+                     *               "modelId": "mdl_4Hmikq8Mj0F2zI1OlU34OYPK",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -10926,8 +10983,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 1,
-                     *               "jobId": "job_c48okpLv5cqKdnyHoQjBsccd",
-                     *               "modelId": "mdl_2S3LMNcjuknRz4nXVbWvlXmI",
+                     *               "jobId": "job_ajPZwIQ6ypJwYxsDCdSG43fS",
+                     *               "modelId": "mdl_CuEr73okdYrfmlLOuggwcGcD",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -10947,8 +11004,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 0,
-                     *               "jobId": "job_oidZVSg37Qd0gFnPtDKgB0TH",
-                     *               "modelId": "mdl_NHdZSv0tOe4OT2BYhcH8eFGj",
+                     *               "jobId": "job_z1HokqplkD1KJbDuCpWUfcz5",
+                     *               "modelId": "mdl_vwXM3ynN8nGkjGdfdMKaUojr",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.1321185247041285,
@@ -10966,14 +11023,23 @@ export interface operations {
                      *               "state": "stopped"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_wYVgvWzTB8qpCKVOoWirsfzj",
+                     *           "modelId": "mdl_sw1fKAVgjb0FPwZaAANe7bl4",
+                     *           "refit": {
+                     *             "error": null,
+                     *             "folds": 5,
+                     *             "jobId": "job_mEyY9ACq5lVvhbbVeFWEp3G7",
+                     *             "modelId": "mdl_sw1fKAVgjb0FPwZaAANe7bl4",
+                     *             "state": "succeeded",
+                     *             "trial": 2
+                     *           },
                      *           "request": {
-                     *             "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *             "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
                      *             "parallelTrials": 4,
                      *             "reductionFactor": 3,
+                     *             "refit": true,
                      *             "seed": 42,
                      *             "target": "species"
                      *           },
@@ -10981,15 +11047,16 @@ export interface operations {
                      *             81,
                      *             243
                      *           ],
+                     *           "stage": "done",
                      *           "status": "succeeded",
                      *           "test": {
                      *             "accuracy": 0.9583333333333334,
-                     *             "brierScore": 0.08333720061094345,
+                     *             "brierScore": 0.0783756897896463,
                      *             "calibration": [
                      *               {
                      *                 "count": 24,
                      *                 "lower": 0.9,
-                     *                 "meanPredicted": 0.9994184051950773,
+                     *                 "meanPredicted": 0.9983213866750399,
                      *                 "observed": 0.9583333333333334,
                      *                 "upper": 1
                      *               }
@@ -11017,8 +11084,8 @@ export interface operations {
                      *               ]
                      *             ],
                      *             "f1Macro": 0.9581699346405229,
-                     *             "logLoss": 0.4549595026697437,
-                     *             "loss": 0.454959502669743,
+                     *             "logLoss": 0.14623926326242656,
+                     *             "loss": 0.14623926326242656,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -11144,7 +11211,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                 *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11172,21 +11239,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 2.19922334718748,
+                     *         "trainingSeconds": 8.753065036945245,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.659767004156244,
+                     *           "maxTrainingSeconds": 1.9250865862207012,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 15,
-                     *             "rows": 960,
-                     *             "seconds": 0.023341673999999785
+                     *             "batches": 16,
+                     *             "rows": 1024,
+                     *             "seconds": 0.07264745399999993
                      *           },
-                     *           "secondsPerEpoch": 0.0027150905520833086
+                     *           "secondsPerEpoch": 0.007922167021484367
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11208,7 +11275,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *           "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11286,13 +11353,129 @@ export interface operations {
                      *         },
                      *         "warnings": []
                      *       },
+                     *       "refit": {
+                     *         "dryRun": true,
+                     *         "estimate": {
+                     *           "maxTrainingSeconds": 2.3361097495429077,
+                     *           "peakMemoryBytes": 370835,
+                     *           "probe": {
+                     *             "batches": 16,
+                     *             "rows": 1024,
+                     *             "seconds": 0.017887971999999537
+                     *           },
+                     *           "secondsPerEpoch": 0.009613620368489333
+                     *         },
+                     *         "inputWidth": 4,
+                     *         "outputWidth": 3,
+                     *         "parameterCount": 11075,
+                     *         "rows": {
+                     *           "test": 23,
+                     *           "train": 127,
+                     *           "validation": 0
+                     *         },
+                     *         "spec": {
+                     *           "csv": {
+                     *             "charset": "utf-8",
+                     *             "columnTypes": {},
+                     *             "decimal": ".",
+                     *             "delimiter": ",",
+                     *             "missingValues": [
+                     *               "",
+                     *               "NA",
+                     *               "?"
+                     *             ]
+                     *           },
+                     *           "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *           "decisions": {
+                     *             "excludedFeatures": [],
+                     *             "task": {
+                     *               "reason": "\"species\" is categorical",
+                     *               "rule": "categoricalTarget",
+                     *               "value": "classification"
+                     *             },
+                     *             "warnings": []
+                     *           },
+                     *           "features": [
+                     *             "sepal_length",
+                     *             "sepal_width",
+                     *             "petal_length"
+                     *           ],
+                     *           "model": {
+                     *             "binaryOutput": "softmax",
+                     *             "embedding": {
+                     *               "bins": 8,
+                     *               "type": "piecewiseLinear"
+                     *             },
+                     *             "initializer": "he",
+                     *             "layers": [
+                     *               {
+                     *                 "activation": "relu",
+                     *                 "dropout": 0.3,
+                     *                 "units": 128
+                     *               },
+                     *               {
+                     *                 "activation": "relu",
+                     *                 "dropout": 0.3,
+                     *                 "units": 64
+                     *               },
+                     *               {
+                     *                 "activation": "relu",
+                     *                 "dropout": 0.3,
+                     *                 "units": 32
+                     *               }
+                     *             ]
+                     *           },
+                     *           "preprocessing": {
+                     *             "binaryAsOneInput": false,
+                     *             "missingIndicators": false,
+                     *             "scaling": "standardize",
+                     *             "unknownCategory": "missing"
+                     *           },
+                     *           "recipe": "quality",
+                     *           "target": "species",
+                     *           "task": "classification",
+                     *           "training": {
+                     *             "batchSize": 64,
+                     *             "bestEpoch": false,
+                     *             "crossValidation": {
+                     *               "folds": 5
+                     *             },
+                     *             "earlyStopping": {
+                     *               "minDelta": 0,
+                     *               "patience": 81,
+                     *               "restoreBest": true
+                     *             },
+                     *             "ensemble": 1,
+                     *             "epochs": 243,
+                     *             "labelSmoothing": 0,
+                     *             "learningRateSchedule": "constant",
+                     *             "loss": "crossEntropy",
+                     *             "maxRuntimeSeconds": 86400,
+                     *             "optimizer": {
+                     *               "beta1": 0.9,
+                     *               "beta2": 0.999,
+                     *               "epsilon": 1e-8,
+                     *               "learningRate": 0.03,
+                     *               "type": "adam",
+                     *               "weightDecay": 0.01
+                     *             },
+                     *             "regularizationSchedule": "constant",
+                     *             "seed": 42,
+                     *             "testSplit": 0.15,
+                     *             "validationSplit": 0,
+                     *             "warmupFraction": 0
+                     *           }
+                     *         },
+                     *         "warnings": []
+                     *       },
                      *       "request": {
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
                      *         "parallelTrials": 4,
                      *         "reductionFactor": 3,
+                     *         "refit": true,
                      *         "seed": 42,
                      *         "target": "species"
                      *       },
@@ -11360,14 +11543,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T05:46:44.624Z",
+                     *       "createdAt": "2026-12-01T05:58:15.959Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_tyhCgr6eOIpx5BtIWKZ5oOJ3",
+                     *       "id": "tun_WW4doWX0TDDRrPR7AsFMfn5e",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_oidZVSg37Qd0gFnPtDKgB0TH",
+                     *           "jobId": "job_z1HokqplkD1KJbDuCpWUfcz5",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11385,7 +11568,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_c48okpLv5cqKdnyHoQjBsccd",
+                     *           "jobId": "job_ajPZwIQ6ypJwYxsDCdSG43fS",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11404,7 +11587,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_g3ZoWQopfqUAZ7GSAf9L4l8u",
+                     *           "jobId": "job_jI9Tl7wwR3kKukDruCDy2459",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11423,13 +11606,15 @@ export interface operations {
                      *         }
                      *       ],
                      *       "modelId": null,
+                     *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
                      *         "parallelTrials": 4,
                      *         "reductionFactor": 3,
+                     *         "refit": true,
                      *         "seed": 42,
                      *         "target": "species"
                      *       },
@@ -11437,6 +11622,7 @@ export interface operations {
                      *         81,
                      *         243
                      *       ],
+                     *       "stage": "trials",
                      *       "status": "running",
                      *       "test": null,
                      *       "trialsStarted": 4
@@ -11593,15 +11779,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 2,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T05:46:44.624Z",
+                     *       "createdAt": "2026-12-01T05:58:15.959Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T05:46:45.115Z",
-                     *       "id": "tun_tyhCgr6eOIpx5BtIWKZ5oOJ3",
+                     *       "finishedAt": "2026-12-01T05:58:18.957Z",
+                     *       "id": "tun_WW4doWX0TDDRrPR7AsFMfn5e",
                      *       "leaderboard": [
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_2LbnU7Ns64mdmuoAvyZ8Ld7f",
-                     *           "modelId": "mdl_wYVgvWzTB8qpCKVOoWirsfzj",
+                     *           "jobId": "job_XyvAuUUbNEw9hByPLXdYKwfw",
+                     *           "modelId": "mdl_4Hmikq8Mj0F2zI1OlU34OYPK",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11622,8 +11808,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_c48okpLv5cqKdnyHoQjBsccd",
-                     *           "modelId": "mdl_2S3LMNcjuknRz4nXVbWvlXmI",
+                     *           "jobId": "job_ajPZwIQ6ypJwYxsDCdSG43fS",
+                     *           "modelId": "mdl_CuEr73okdYrfmlLOuggwcGcD",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11643,8 +11829,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_oidZVSg37Qd0gFnPtDKgB0TH",
-                     *           "modelId": "mdl_NHdZSv0tOe4OT2BYhcH8eFGj",
+                     *           "jobId": "job_z1HokqplkD1KJbDuCpWUfcz5",
+                     *           "modelId": "mdl_vwXM3ynN8nGkjGdfdMKaUojr",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.1321185247041285,
@@ -11662,14 +11848,23 @@ export interface operations {
                      *           "state": "stopped"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_wYVgvWzTB8qpCKVOoWirsfzj",
+                     *       "modelId": "mdl_sw1fKAVgjb0FPwZaAANe7bl4",
+                     *       "refit": {
+                     *         "error": null,
+                     *         "folds": 5,
+                     *         "jobId": "job_mEyY9ACq5lVvhbbVeFWEp3G7",
+                     *         "modelId": "mdl_sw1fKAVgjb0FPwZaAANe7bl4",
+                     *         "state": "succeeded",
+                     *         "trial": 2
+                     *       },
                      *       "request": {
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
                      *         "parallelTrials": 4,
                      *         "reductionFactor": 3,
+                     *         "refit": true,
                      *         "seed": 42,
                      *         "target": "species"
                      *       },
@@ -11677,15 +11872,16 @@ export interface operations {
                      *         81,
                      *         243
                      *       ],
+                     *       "stage": "done",
                      *       "status": "succeeded",
                      *       "test": {
                      *         "accuracy": 0.9583333333333334,
-                     *         "brierScore": 0.08333720061094345,
+                     *         "brierScore": 0.0783756897896463,
                      *         "calibration": [
                      *           {
                      *             "count": 24,
                      *             "lower": 0.9,
-                     *             "meanPredicted": 0.9994184051950773,
+                     *             "meanPredicted": 0.9983213866750399,
                      *             "observed": 0.9583333333333334,
                      *             "upper": 1
                      *           }
@@ -11713,8 +11909,8 @@ export interface operations {
                      *           ]
                      *         ],
                      *         "f1Macro": 0.9581699346405229,
-                     *         "logLoss": 0.4549595026697437,
-                     *         "loss": 0.454959502669743,
+                     *         "logLoss": 0.14623926326242656,
+                     *         "loss": 0.14623926326242656,
                      *         "perClass": [
                      *           {
                      *             "class": "setosa",
@@ -11863,14 +12059,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T05:46:45.186Z",
+                     *       "createdAt": "2026-12-01T05:58:19.056Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_SjOY7CSadwZVLf8MvSFO4FhJ",
+                     *       "id": "tun_NrNhx3kT36KkVg3D0E1f2k57",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_HPBu7mX8yzMSiJgk8jFqLnNx",
+                     *           "jobId": "job_h5uwMHnbdBIp51qNE8Qh2bhU",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11888,7 +12084,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_8z4xOeZGCKA2CpYNUinE009e",
+                     *           "jobId": "job_GdJlYRMH6fgZyXVQiF6Mk5H8",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11907,19 +12103,22 @@ export interface operations {
                      *         }
                      *       ],
                      *       "modelId": null,
+                     *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_PzasLR6afZ9fqPBa8Zrdfrxt",
+                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
                      *         "parallelTrials": 4,
                      *         "reductionFactor": 3,
+                     *         "refit": true,
                      *         "seed": 42,
                      *         "target": "species"
                      *       },
                      *       "rungEpochs": [
                      *         243
                      *       ],
+                     *       "stage": "trials",
                      *       "status": "running",
                      *       "test": null,
                      *       "trialsStarted": 2
@@ -12182,14 +12381,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T05:46:45.230Z",
+                     *           "createdAt": "2026-12-01T05:58:19.132Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_aP3VkNpAWCrcKt95NKm8ILZE",
+                     *           "id": "wh_TsHJLN1fjtGThBO2DTwCdUkI",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12310,14 +12509,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T05:46:45.230Z",
+                     *       "createdAt": "2026-12-01T05:58:19.132Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_aP3VkNpAWCrcKt95NKm8ILZE",
-                     *       "secret": "whsec_EoUOP/CBavsJ6UUto36H3zxwONHrx2TDi3Wwpky4GZs=",
+                     *       "id": "wh_TsHJLN1fjtGThBO2DTwCdUkI",
+                     *       "secret": "whsec_tnr49FAha9wOUJh0+JJERNQGmL4djMirwu7NNa6q8UQ=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12453,13 +12652,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T05:46:45.230Z",
+                     *       "createdAt": "2026-12-01T05:58:19.132Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_aP3VkNpAWCrcKt95NKm8ILZE",
+                     *       "id": "wh_TsHJLN1fjtGThBO2DTwCdUkI",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12702,14 +12901,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T05:46:45.230Z",
+                     *       "createdAt": "2026-12-01T05:58:19.132Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_aP3VkNpAWCrcKt95NKm8ILZE",
+                     *       "id": "wh_TsHJLN1fjtGThBO2DTwCdUkI",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12867,7 +13066,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "data": [],
+                     *       "data": [
+                     *         {
+                     *           "attempts": 0,
+                     *           "createdAt": "2026-12-01T05:58:19.148Z",
+                     *           "eventType": "tuning-job.finished",
+                     *           "id": "dlv_4qWL17reyry5ZMMdNXK9gi8W",
+                     *           "lastAttemptAt": null,
+                     *           "lastError": null,
+                     *           "lastStatusCode": null,
+                     *           "messageId": "msg_PzL0qbr7ibNZ87sSezEKDeLj",
+                     *           "status": "pending",
+                     *           "webhookId": "wh_TsHJLN1fjtGThBO2DTwCdUkI"
+                     *         }
+                     *       ],
                      *       "nextCursor": null
                      *     }
                      */

@@ -1,7 +1,7 @@
 // Pre-flight of a hyperparameter search (`POST /v1/tuning-jobs?dryRun=true`): the same checks as a
 // submit (same 4xx), then what the search would run — its rungs, the trial parameters its seed
 // draws, the pre-flight of its largest trial run, and upper bounds on the trial runs, epochs and
-// training seconds — with nothing queued or stored.
+// training seconds, the refit of the best trial included — with nothing queued or stored.
 import { z } from 'zod';
 import { datasetForSpec, type JobLimits } from './jobs.js';
 import type { DatasetStore, TenantId } from './ports.js';
@@ -24,6 +24,9 @@ export const TuningPreflightSchema = z
     largestTrial: PreflightSchema.describe(
       'Pre-flight of the largest network the search space allows, trained for the top rung',
     ),
+    refit: PreflightSchema.nullable().describe(
+      'Pre-flight of the refit of that largest trial: the default recipe’s folds and embedding, top-rung epochs; null with refit false',
+    ),
     bounds: z
       .object({
         trialRuns: z
@@ -33,7 +36,9 @@ export const TuningPreflightSchema = z
         epochs: z.number().int().describe('Epochs over all those runs at most'),
         trainingSeconds: z
           .number()
-          .describe('Seconds of training at most, at the largest trial’s speed; workers share them'),
+          .describe(
+            'Seconds of training at most, at the largest trial’s speed, plus its refit’s; workers share the trials',
+          ),
       })
       .describe('Upper bounds: early stopping and smaller trials make the real search cheaper'),
     warnings: z.array(z.string()),
@@ -69,11 +74,13 @@ export async function tuningPreflight(
   limits: JobLimits,
 ): Promise<TuningPreflight> {
   const dataset = await datasetForSpec(datasets, tenant, request.datasetId);
-  const largestSpec = validateTuningRequest(request, dataset, limits);
-  const largestTrial = await preflight(dataset, largestSpec);
+  const specs = validateTuningRequest(request, dataset, limits);
+  const largestTrial = await preflight(dataset, specs.largest);
+  const refit = specs.refit ? await preflight(dataset, specs.refit) : null;
   const rungs = rungEpochs(request.maxEpochs, request.reductionFactor, request.maxTrials);
   const { trialRuns, epochs } = searchBounds(request.maxTrials, rungs, request.reductionFactor);
-  const trainingSeconds = epochs * largestTrial.estimate.secondsPerEpoch;
+  const trainingSeconds =
+    epochs * largestTrial.estimate.secondsPerEpoch + (refit?.estimate.maxTrainingSeconds ?? 0);
   const warnings = [...largestTrial.warnings.filter((w) => !w.startsWith('all '))];
   const budget = request.maxRuntimeSeconds ?? limits.MAX_RUNTIME_SECONDS;
   if (trainingSeconds > budget) {
@@ -87,6 +94,7 @@ export async function tuningPreflight(
     rungEpochs: rungs,
     trials: sampleTrials(request.searchSpace ?? {}, request.seed, request.maxTrials),
     largestTrial,
+    refit,
     bounds: { trialRuns, epochs, trainingSeconds },
     warnings,
   };

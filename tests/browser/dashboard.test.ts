@@ -178,6 +178,12 @@ describe('dashboard in Chromium', () => {
       await fetch(`${base}/v1/tuning-jobs/${searchId}`, { headers: { authorization: 'Bearer key-acme' } })
     ).json()) as { modelId: string; bestTrial: number };
     expect(await page.getAttribute('#leaderboard tr.best', 'data-trial')).toBe(String(search.bestTrial));
+    // The summary shows the search's stage and its refit, whose model is the one linked.
+    await page.waitForSelector('#search-stage');
+    expect(await page.textContent('#search-stage')).toBe('done');
+    expect(await page.textContent('#search-refit')).toContain(
+      `trial ${search.bestTrial}, 5 folds: succeeded`,
+    );
     await page.click('#best-model-link');
     await page.waitForSelector('#predict-form');
     expect(page.url()).toBe(`${base}/ui/#/models/${search.modelId}`);

@@ -59,6 +59,20 @@ describe('tuning job submit', () => {
     expect(res.body.bounds.epochs).toBe(81);
     expect(searchBounds(9, [3, 9, 27], 3)).toEqual({ trialRuns: 13, epochs: 81 });
     expect(res.body.bounds.trainingSeconds).toBeGreaterThan(0);
+    // The refit of that trial: the default recipe's 5 folds and 8-bin encoding, top-rung epochs; its
+    // time is part of the bound.
+    expect(res.body.refit.spec.training.crossValidation).toEqual({ folds: 5 });
+    expect(res.body.refit.spec.model.embedding).toEqual({ type: 'piecewiseLinear', bins: 8 });
+    expect(res.body.refit.spec.training.epochs).toBe(27);
+    expect(res.body.bounds.trainingSeconds).toBeGreaterThan(
+      81 * res.body.largestTrial.estimate.secondsPerEpoch +
+        res.body.refit.estimate.maxTrainingSeconds * 0.999,
+    );
+    const noRefit = await request(t.app.server)
+      .post('/v1/tuning-jobs?dryRun=true')
+      .send({ ...body, refit: false });
+    expect(noRefit.body.refit).toBeNull();
+    expect(noRefit.body.request.refit).toBe(false);
     expect((await list()).length).toBe(before);
     // Nothing stored: the tenant's keys are the same before and after.
     expect((await t.redis.keys(`${t.config.REDIS_PREFIX}:*`)).sort()).toEqual(keysBefore);

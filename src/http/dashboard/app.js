@@ -801,6 +801,25 @@ function leaderboard(search) {
   );
 }
 
+/** The refit of the best trial: its trial, state, run and model (or why it failed); null before it starts. */
+function refitRow(refit) {
+  if (!refit) return null;
+  return h(
+    'tr',
+    {},
+    h('th', {}, 'refit'),
+    h(
+      'td',
+      { id: 'search-refit' },
+      `trial ${refit.trial}, ${refit.folds} folds: `,
+      h('span', { class: `status ${refit.state}` }, refit.state),
+      refit.jobId ? [' ', h('a', { href: `#/jobs/${refit.jobId}` }, 'run')] : null,
+      refit.modelId ? [' ', h('a', { href: `#/models/${refit.modelId}` }, 'model')] : null,
+      refit.error ? ` (${refit.error})` : null,
+    ),
+  );
+}
+
 function searchSummary(search) {
   const r = search.request;
   return h(
@@ -815,6 +834,8 @@ function searchSummary(search) {
       h('td', {}, `${search.rungEpochs.join(', ')} epochs (η = ${r.reductionFactor})`),
     ),
     h('tr', {}, h('th', {}, 'metric'), h('td', {}, r.metric)),
+    search.stage ? h('tr', {}, h('th', {}, 'stage'), h('td', { id: 'search-stage' }, search.stage)) : null,
+    refitRow(search.refit),
     h(
       'tr',
       {},
@@ -825,7 +846,7 @@ function searchSummary(search) {
       ? h(
           'tr',
           {},
-          h('th', {}, 'best model'),
+          h('th', {}, search.refit?.state === 'succeeded' ? 'model (refit)' : 'best model'),
           h('td', {}, h('a', { href: `#/models/${search.modelId}`, id: 'best-model-link' }, search.modelId)),
         )
       : null,
