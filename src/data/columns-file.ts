@@ -29,6 +29,8 @@ type ColumnEntry = {
   reason?: string;
   labels?: { false: string; true: string };
   hasTime?: boolean;
+  /** Numeric only: the decimals every cell was written with (NumericColumn.decimals). */
+  decimals?: number;
   /** Categorical only: the distinct values, indexed by the codes. */
   categories?: string[];
   offset: number;
@@ -82,6 +84,7 @@ export function encodeColumns(table: Table, stamp: unknown): Uint8Array[] {
     }
     if (c.type === 'boolean') entry.labels = c.labels;
     if (c.type === 'datetime') entry.hasTime = c.hasTime;
+    if (c.type === 'numeric' && c.decimals) entry.decimals = c.decimals;
     blocks.push(asBytes(c.values));
     return entry;
   });
@@ -163,7 +166,7 @@ export function decodeColumns(bytes: Uint8Array): { table: Table; stamp: unknown
     const values = view(block, Float64Array);
     if (e.type === 'boolean') return { ...base, type: 'boolean', values, labels: e.labels! };
     if (e.type === 'datetime') return { ...base, type: 'datetime', values, hasTime: e.hasTime ?? false };
-    return { ...base, type: 'numeric', values };
+    return { ...base, type: 'numeric', values, ...(e.decimals ? { decimals: e.decimals } : {}) };
   });
   const table: Table = { names: header.names, rowCount: n, columns, warnings: header.warnings };
   return { table, stamp: header.stamp };

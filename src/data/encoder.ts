@@ -241,6 +241,8 @@ export class Encoder {
   readonly target: string;
   private readonly state: EncoderJSON;
   private readonly classIndex: Map<string, number>;
+  /** The classes that are numbers, by value; made on first need (targetOf). */
+  private numericClassIndex: Map<number, number> | null = null;
   private readonly categoryIndex: Map<string, number>[];
   private readonly missing: MissingMarkers;
 
@@ -451,7 +453,13 @@ export class Encoder {
     if (this.task === 'regression') return col.type === 'numeric' ? col.values[r] : Number.NaN;
     const key = labelOf(col, r);
     if (key === null) return Number.NaN;
-    return this.classIndex.get(key) ?? Number.NaN;
+    const k = this.classIndex.get(key);
+    if (k !== undefined || col.type !== 'numeric') return k ?? Number.NaN;
+    // The same number written otherwise (a model's class "1.0", a file's 1, or the reverse).
+    this.numericClassIndex ??= new Map(
+      (this.classes ?? []).map((c, i) => [c.trim() === '' ? Number.NaN : Number(c), i]),
+    );
+    return this.numericClassIndex.get(col.values[r]) ?? Number.NaN;
   }
 
   private writeTarget(t: number, y: Float32Array, k: number, labels: Int32Array | null): void {

@@ -339,11 +339,14 @@ export class ColumnBuilder {
   }
 
   private numericColumn(): Column & { type: 'numeric' } {
+    const values = fitted(this.numbers!, this.length);
+    const decimals = this.fixed ? sharedDecimals(values, this.fixed) : 0;
     return {
       name: this.name,
       type: 'numeric',
-      values: fitted(this.numbers!, this.length),
+      values,
       missing: this.missing,
+      ...(decimals > 0 ? { decimals } : {}),
     };
   }
 
@@ -447,4 +450,20 @@ function invalidWarning(
     code,
     message: `${total} cell(s) ${what}, read as missing: ${shown}${more} (add them to missingValues, or fix the file)`,
   };
+}
+
+/**
+ * The decimals every present cell was written with when they are all the same (`1.0`, `2.0`: 1),
+ * else 0. `fixed` holds, per row, the decimals of a cell whose text has trailing zeros (0 for any
+ * other cell, and rows past its end are such cells).
+ */
+function sharedDecimals(values: Float64Array, fixed: Uint8Array): number {
+  let shared = -1;
+  for (let i = 0; i < values.length; i++) {
+    if (Number.isNaN(values[i])) continue;
+    const d = i < fixed.length ? fixed[i] : 0;
+    if (shared === -1) shared = d;
+    else if (d !== shared) return 0;
+  }
+  return Math.max(shared, 0);
 }

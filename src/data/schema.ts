@@ -12,6 +12,17 @@ export interface NumericColumn extends ColumnBase {
   type: 'numeric';
   /** One value per row; NaN marks a missing cell. */
   values: Float64Array;
+  /**
+   * Set when every present cell was written with this many decimals, trailing zeros included
+   * (`1.0`, `2.0` as pandas writes an integer column with gaps: 1): labels and value counts are
+   * then written so (numberText).
+   */
+  decimals?: number;
+}
+
+/** A number of a numeric column as the file writes it: with the column's decimals, or plainly. */
+export function numberText(col: NumericColumn, v: number): string {
+  return col.decimals ? v.toFixed(col.decimals) : String(v);
 }
 
 export interface CategoricalColumn extends ColumnBase {
@@ -168,7 +179,7 @@ export function describeTable(t: Table): ColumnSummary[] {
         max: some ? s.max : null,
         mean: some ? s.mean : null,
         std: some ? s.std : null,
-        ...valueCounts(c.values),
+        ...valueCounts(c),
         ...reason,
       };
     }
@@ -210,15 +221,15 @@ export function describeTable(t: Table): ColumnSummary[] {
  * Counts of a numeric column's values, in one pass that stops once more than MAX_COUNTED_VALUES
  * distinct values are seen (then {}): `distinctValues` and `rareValues` (values on fewer than
  * RARE_CLASS_ROWS rows), and `valueCounts` too when every value is an integer and there are at most
- * MAX_INTEGER_CODES of them.
+ * MAX_INTEGER_CODES of them, keyed as the file writes them (numberText).
  */
-function valueCounts(values: Float64Array): {
+function valueCounts(col: NumericColumn): {
   valueCounts?: Record<string, number>;
   distinctValues?: number;
   rareValues?: number;
 } {
   const counts = new Map<number, number>();
-  for (const v of values) {
+  for (const v of col.values) {
     if (Number.isNaN(v)) continue;
     counts.set(v, (counts.get(v) ?? 0) + 1);
     if (counts.size > MAX_COUNTED_VALUES) return {};
@@ -233,7 +244,7 @@ function valueCounts(values: Float64Array): {
   const out = { distinctValues: counts.size, rareValues };
   if (!integers || counts.size > MAX_INTEGER_CODES) return out;
   const codes: Record<string, number> = {};
-  for (const [v, n] of [...counts].sort((a, b) => a[0] - b[0])) codes[String(v)] = n;
+  for (const [v, n] of [...counts].sort((a, b) => a[0] - b[0])) codes[numberText(col, v)] = n;
   return { valueCounts: codes, ...out };
 }
 
@@ -414,12 +425,12 @@ export function labelOf(col: Column, row: number): string | null {
   if (Number.isNaN(v)) return null;
   if (col.type === 'boolean') return v === 1 ? col.labels.true : col.labels.false;
   if (col.type === 'datetime') return new Date(v).toISOString();
-  return String(v);
+  return numberText(col, v);
 }
 
 /**
  * The sorted class labels of a target column over all its non-missing rows: strings in code-unit
- * order, or for a numeric column the numbers in ascending order, as strings; a boolean column's
+ * order, or for a numeric column the numbers in ascending order, as written (numberText); a boolean column's
  * two spellings, false first. The label space is fixed by the whole table so a class absent from
  * the training rows still has an output.
  */
@@ -432,7 +443,7 @@ export function classList(table: Table, target: string): string[] {
     for (const v of col.values) if (!Number.isNaN(v)) seen.add(v);
     return [...seen]
       .sort((a, b) => a - b)
-      .map((v) => (col.type === 'datetime' ? new Date(v).toISOString() : String(v)));
+      .map((v) => (col.type === 'datetime' ? new Date(v).toISOString() : numberText(col, v)));
   }
   const seen = new Set<string>();
   for (const v of col.values) if (v !== null) seen.add(v);

@@ -14,11 +14,11 @@ const join = (parts: Uint8Array[], offset = 0) => {
 
 describe('columns file', () => {
   const csv =
-    'n,c,b,d,z,s\n' +
-    '1.5,red,yes,2024-01-02,007,x\n' +
-    ',,no,2024-01-03T10:00:00,012,\n' +
-    '-3,"blue, dark",yes,,,y\n' +
-    'NA,red,NA,2024-02-29,100,x\n';
+    'n,c,b,d,z,s,k\n' +
+    '1.5,red,yes,2024-01-02,007,x,1.0\n' +
+    ',,no,2024-01-03T10:00:00,012,,2.0\n' +
+    '-3,"blue, dark",yes,,,y,\n' +
+    'NA,red,NA,2024-02-29,100,x,1.0\n';
 
   it('when a table of every column type is written and read back, then it is equal, stamp included', async () => {
     const table = await readCsv(csv, LIMITS, { columnTypes: { s: 'categorical' } });
@@ -29,7 +29,9 @@ describe('columns file', () => {
       'datetime',
       'categorical',
       'categorical',
+      'numeric',
     ]);
+    expect(table.columns[6]).toMatchObject({ decimals: 1 }); // every k written with one decimal
     const stamp = { delimiter: ',', columnTypes: { s: 'categorical' } };
     const { table: back, stamp: got } = decodeColumns(join(encodeColumns(table, stamp)));
     expect(got).toEqual(stamp);

@@ -3,7 +3,7 @@ import { createReadStream, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { CsvError, readCsv, type CsvLimits, type CsvOptions } from '../../src/data/csv.js';
-import { describeTable, tableWarnings, type Column } from '../../src/data/schema.js';
+import { classList, describeTable, tableWarnings, type Column } from '../../src/data/schema.js';
 
 const LIMITS: CsvLimits = { maxColumns: 1000, maxRows: 1_000_000, maxLineBytes: 1 << 20 };
 const fixture = (name: string): string =>
@@ -249,6 +249,23 @@ describe('column types', () => {
     const e = await failure(readCsv('a,b\n1,2\n', LIMITS, { columnTypes: { c: 'numeric' } }));
     expect(e).toMatchObject({ kind: 'options' });
     expect(e.message).toContain('"c"');
+  });
+});
+
+describe('numbers as written', () => {
+  it('when every cell of a number column has the same decimals, then its labels and value counts keep them', async () => {
+    // As pandas writes an integer column with gaps: 1.0, 0.0, NaN.
+    const t = await readCsv('y,x\n1.0,a\n0.0,b\n,c\n1.0,d\n', LIMITS);
+    expect(col(t, 'y')).toMatchObject({
+      type: 'numeric',
+      decimals: 1,
+      values: Float64Array.of(1, 0, NaN, 1),
+    });
+    expect(classList(t, 'y')).toEqual(['0.0', '1.0']);
+    expect(describeTable(t)[0]).toMatchObject({ valueCounts: { '0.0': 1, '1.0': 2 } });
+    const mixed = await readCsv('y\n1.0\n2\n2.50\n', LIMITS); // decimals differ: plain numbers
+    expect(col(mixed, 'y')).not.toHaveProperty('decimals');
+    expect(classList(mixed, 'y')).toEqual(['1', '2', '2.5']);
   });
 });
 

@@ -150,6 +150,20 @@ describe('encoder with a numeric target used for classification', () => {
     expect(Array.from(d.labels!)).toEqual([1, 0, 1, 0]);
   });
 
+  it('when the classes are written 0.0/1.0, then they keep that text and rows written 0/1 still find them', async () => {
+    const t = await readCsv('x,label\n0.5,1.0\n1.5,0.0\n2.5,1.0\n', LIMITS);
+    const enc = fitEncoder(
+      t,
+      { features: ['x'], target: 'label', task: 'classification', scaling: 'none' },
+      range(3),
+    );
+    expect(enc.classes).toEqual(['0.0', '1.0']);
+    const plain = await readCsv('x,label\n0.5,1\n1.5,0\n9,2\n', LIMITS); // 2 is no class: left out
+    const d = enc.transform(plain, range(3));
+    expect(Array.from(d.labels!)).toEqual([1, 0]);
+    expect(Array.from(d.kept)).toEqual([0, 1]);
+  });
+
   it('when transforming a table whose column has another type than in training, then it throws EncoderError naming it', async () => {
     const t = await readCsv('x,label\n1,a\n2,b\n', LIMITS);
     const enc = fitEncoder(

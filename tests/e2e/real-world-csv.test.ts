@@ -116,6 +116,25 @@ describe('real-world CSVs through HTTP', () => {
     expect(forced.model.classes).toEqual([...new Set(tenures)].sort((a, b) => Number(a) - Number(b)));
   });
 
+  it('when 0/1 labels are written 0.0/1.0 (pandas, a column with gaps), then the classes and predictions keep that text', async () => {
+    const rows = Array.from(
+      { length: 80 },
+      (_, i) => `${i % 10},${i % 10 >= 5 ? '1.0' : i % 7 === 0 ? '' : '0.0'}`,
+    );
+    const res = await api()
+      .post('/v1/datasets?name=floats')
+      .set('content-type', 'text/csv')
+      .send(`x,label\n${rows.join('\n')}\n`);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.columns[1]).toMatchObject({ type: 'numeric', valueCounts: { '0.0': 34, '1.0': 40 } });
+    const job = await train({ datasetId: res.body.id, target: 'label', training: { epochs: 10 } });
+    expect(job.spec.decisions.task.rule).toBe('integerLabels');
+    expect(job.model.classes).toEqual(['0.0', '1.0']);
+    const out = await predict(job.model.id, '[{"x": 9}]');
+    expect(out.status).toBe(200);
+    expect(Object.keys(out.body.predictions[0].probabilities)).toEqual(['0.0', '1.0']);
+  });
+
   it('when horsepower has "?" cells, then it stays numeric and the model is within 0.02 r² of its clean twin', async () => {
     const clean = await uploaded('mpg-clean.csv');
     const marked = await uploaded('mpg-question-marks.csv');
