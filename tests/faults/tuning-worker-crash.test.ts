@@ -1,6 +1,7 @@
 // A worker process SIGKILLed in the middle of a hyperparameter search: the trial run it held resumes
 // on another worker from its checkpoint, every trial is recorded once, and the search goes on from
-// where it was (what was decided before the crash stands) instead of starting again.
+// where it was (what was decided before the crash stands) instead of starting again. The same for
+// the refit of the best trial: its run resumes elsewhere and its model is the search's result.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runnerOf, sleep, startStack, type JobView, type Stack } from './stack.js';
 
@@ -29,6 +30,8 @@ interface SearchView {
   trialsStarted: number;
   leaderboard: TrialView[];
   modelId: string | null;
+  stage?: string;
+  refit?: { trial: number; jobId: string | null; state: string; modelId: string | null } | null;
 }
 
 const MAX_TRIALS = 8;
@@ -109,5 +112,55 @@ describe('a worker killed mid-search', () => {
       const now = done.leaderboard.find((x) => x.index === t.index)!;
       expect(now.rungMetrics.slice(0, t.rungMetrics.length)).toEqual(t.rungMetrics);
     }
+  }, 300_000);
+
+  it('when the worker running the refit is SIGKILLed, then the refit resumes elsewhere and its model is the result', async () => {
+    await stack.stopWorkers();
+    const workers = [await stack.startWorker('refit-a'), await stack.startWorker('refit-b')];
+    // One trial of 40 epochs; its refit trains five 2 × 128 networks (with the encoding) side by
+    // side on 1,120 rows each: seconds, long enough to be interrupted.
+    const created = await stack.request('POST', '/v1/tuning-jobs', {
+      datasetId: friedman,
+      target: 'y',
+      maxTrials: 1,
+      maxEpochs: 40,
+      searchSpace: { depth: { min: 2, max: 2 }, width: { min: 128, max: 128 }, batchSize: [16] },
+      seed: 13,
+    });
+    expect(created.status).toBe(202);
+    const id = (created.body as SearchView).id;
+
+    const deadline = Date.now() + 120_000;
+    let caught: { jobId: string; job: JobView } | null = null;
+    while (!caught && Date.now() < deadline) {
+      const s = await search(id);
+      expect(s.status).not.toBe('succeeded');
+      if (s.stage === 'refit' && s.refit?.jobId) {
+        const job = await stack.job(s.refit.jobId);
+        if (job.status === 'running' && job.progress.epoch >= 2) caught = { jobId: s.refit.jobId, job };
+      }
+      if (!caught) await sleep(50);
+    }
+    if (!caught) throw new Error(`the refit of ${id} was not caught mid-training`);
+    const attempt = caught.job.attempts.length;
+    const { runner } = await runnerOf(workers, caught.jobId, attempt);
+    runner.signal('SIGKILL');
+    await runner.exited();
+    await stack.startWorker('refit-c');
+
+    let done = await search(id);
+    const end = Date.now() + 240_000;
+    while (!['succeeded', 'failed', 'cancelled'].includes(done.status) && Date.now() < end) {
+      await sleep(250);
+      done = await search(id);
+    }
+    expect(done).toMatchObject({ status: 'succeeded', stage: 'done', refit: { state: 'succeeded' } });
+    expect(done.modelId).toBe(done.refit!.modelId);
+    const resumed: JobView = await stack.job(caught.jobId);
+    expect(resumed.status).toBe('succeeded');
+    expect(resumed.attempts[attempt - 1].outcome).toBe('workerCrashed');
+    expect(resumed.attempts.at(-1)!.outcome).toBeNull();
+    const epochs = resumed.history.map((e) => e.epoch);
+    expect(epochs).toEqual(Array.from({ length: epochs.length }, (_, i) => i + 1));
   }, 300_000);
 });
