@@ -290,6 +290,8 @@ export class ColumnBuilder {
       }
       if (this.strayCells === 0) return { column: this.numericColumn(), warnings: [] };
       if (this.strayCells <= MAX_STRAY_SHARE * present) return this.numericWithStrays('strayTokens');
+      // Say why only where numbers are most of the cells: a text column is categorical plainly.
+      if (this.numberRows <= this.strayCells) return { column: this.categoricalColumn(), warnings: [] };
       const tokens = [...this.strays].map(([t]) => JSON.stringify(t)).join(', ');
       const reason = `categorical: ${this.strayCells} of ${present} cells are not numbers (${tokens}), more than ${100 * MAX_STRAY_SHARE}% (columnTypes numeric reads them as missing)`;
       return { column: this.categoricalColumn(reason), warnings: [] };

@@ -14,13 +14,13 @@ import { DEFAULT_LEARNING_RATE, TRAINING_DEFAULTS } from './training-defaults.js
 // ---------- common ----------
 
 /**
- * An object keyed by column names, each value checked by `value`: validated and documented as
- * `z.record(key, value)`, but its output is the input object itself, so
- * every key survives, `__proto__` included. zod's own record drops a `__proto__` key (on the plain
- * object it builds, that key would set the prototype), and a CSV column may be named so. Values are
- * not transformed (only validated). Inputs come from JSON: a request body of a `nullPrototypeJson`
- * route (src/http/body-parsers.ts) or a stored record, where every key is an own property.
- * Errors: one issue per bad key or value, its path the column name.
+ * An object keyed by names from the file (columns, categories, classes), each value checked by
+ * `value`. Validated and documented as `z.record(key, value)`, but the output is the input object
+ * itself, so every own key survives, `__proto__` included: zod's record drops that key (on the plain
+ * object it builds, it would set the prototype), and a column, category or class may be named so.
+ * Values are validated, not transformed. Requests reach it from a `nullPrototypeJson` route
+ * (src/http/body-parsers.ts); stored records and answers hold such keys as own properties.
+ * Errors: one issue per bad key or value, its path the key.
  */
 export function columnMap<V extends z.ZodType>(value: V, key: z.ZodString = z.string()) {
   const record = z.record(key, value);
@@ -114,7 +114,7 @@ export const ColumnSummarySchema = z
       name: z.string(),
       type: z.literal('categorical'),
       missing: z.number().int(),
-      categories: z.record(z.string(), z.number().int()),
+      categories: columnMap(z.number().int()),
       reason,
     }),
     z.object({
@@ -813,7 +813,7 @@ const ExplanationSchema = z
 export const PredictionSchema = z.union([
   z.object({
     label: z.string(),
-    probabilities: z.record(z.string(), z.number()),
+    probabilities: columnMap(z.number()),
     explanation: ExplanationSchema.optional(),
   }),
   z.object({ value: z.number(), explanation: ExplanationSchema.optional() }),

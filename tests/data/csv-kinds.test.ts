@@ -196,6 +196,8 @@ describe('column types', () => {
       reason:
         'categorical: 2 of 20 cells are not numbers ("unknown"), more than 5% (columnTypes numeric reads them as missing)',
     });
+    const text = await readCsv('v,n\na,1\nb,2\n3,3\n', LIMITS); // mostly text: no reason to give
+    expect(col(text, 'v')).not.toHaveProperty('reason');
   });
 
   it('when missingValues is given, then it replaces the default markers', async () => {

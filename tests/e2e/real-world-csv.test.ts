@@ -376,6 +376,24 @@ describe('real-world CSVs through HTTP', () => {
     expect(({} as Record<string, unknown>).numeric).toBeUndefined();
   });
 
+  it('when a category and a class are named __proto__, then the dataset summary and the probabilities keep them', async () => {
+    const rows = Array.from(
+      { length: 40 },
+      (_, i) => `${i % 4},${i % 2 ? '__proto__' : 'plain'},${i % 4 < 2 ? '__proto__' : 'other'}`,
+    );
+    const res = await api()
+      .post('/v1/datasets?name=proto-values')
+      .set('content-type', 'text/csv')
+      .send(`x,kind,label\n${rows.join('\n')}\n`);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(Object.keys(res.body.columns[1].categories).sort()).toEqual(['__proto__', 'plain']);
+    const job = await train({ datasetId: res.body.id, target: 'label', training: { epochs: 5 } });
+    expect(job.model.classes).toEqual(['__proto__', 'other']);
+    const out = await predict(job.model.id, '[{"x": 1, "kind": "__proto__"}]');
+    expect(out.status, JSON.stringify(out.body)).toBe(200);
+    expect(Object.keys(out.body.predictions[0].probabilities)).toEqual(['__proto__', 'other']);
+  });
+
   it('when booleans and dates are features, then JSON booleans and their strings predict the same, and dates give calendar features', async () => {
     const ds = await uploaded('subscriptions.csv');
     const types = Object.fromEntries(ds.columns.map((c) => [c.name, c.type]));
