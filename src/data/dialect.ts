@@ -91,6 +91,8 @@ function decodeChunk(
   } catch {
     const lenient = new TextDecoder(state.charset).decode(bytes);
     const at = lenient.indexOf('\uFFFD');
+    // A NUL before the bad byte: UTF-16 without a BOM more likely than another 8-bit charset.
+    checkText({ ...state }, lenient.slice(0, Math.max(at, 0)));
     throw invalidText(state.charset, state.lines + countNewlines(lenient, at < 0 ? 0 : at), false);
   }
 }

@@ -109,6 +109,18 @@ describe('charsets', () => {
     expect(e.message).toContain('charset=windows-1252');
   });
 
+  it('when a UTF-16 file without a BOM comes undeclared, then it is refused saying to declare utf-16le; declared, it is read', async () => {
+    const utf16 = new Uint8Array(Buffer.from('city,n\nMontréal,1\nQuébec,2\n', 'utf16le'));
+    const once = async function* () {
+      yield utf16;
+    };
+    const e = await failure(readCsv(once(), LIMITS));
+    expect(e).toMatchObject({ kind: 'notText', row: 1 });
+    expect(e.message).toContain('declare charset=utf-16le');
+    const t = await readCsv(once(), LIMITS, { charset: 'utf-16le' });
+    expect(col(t, 'city').values).toEqual(['Montréal', 'Québec']);
+  });
+
   it('when a file is UTF-16 with a BOM, then it is decoded whatever charset was declared', async () => {
     const text = 'a,b\r\nMontréal,1\r\nQuébec,2\r\n';
     const le = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
