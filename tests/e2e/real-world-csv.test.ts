@@ -159,11 +159,15 @@ describe('real-world CSVs through HTTP', () => {
     const job = await train({ datasetId: ds.id, target: 'segment', training: { epochs: 60 } });
     const res = await predict(
       job.model.id,
-      '[{"zip": "02139", "floor_area": 90}, {"zip": "2139", "floor_area": 90}]',
+      '[{"zip": "02139", "floor_area": 90}, {"zip": "2139", "floor_area": 90}, {"zip": null, "floor_area": 90}]',
     );
     expect(res.status).toBe(200);
+    // The unseen "2139" is encoded exactly as the missing zip: the same probabilities.
+    expect(res.body.predictions[1].probabilities).toEqual(res.body.predictions[2].probabilities);
+    expect(res.body.predictions[0].probabilities).not.toEqual(res.body.predictions[1].probabilities);
     expect(res.body.warnings).toEqual([
       { row: 1, code: 'unseenCategory', columns: ['zip'], message: expect.stringContaining('zip') },
+      { row: 2, code: 'imputed', columns: ['zip'], message: expect.any(String) },
     ]);
   });
 
