@@ -241,8 +241,8 @@ export class Encoder {
   readonly target: string;
   private readonly state: EncoderJSON;
   private readonly classIndex: Map<string, number>;
-  /** The classes that are numbers, by value; made on first need (targetOf). */
-  private numericClassIndex: Map<number, number> | null = null;
+  /** The classes read as numbers or as booleans, by value; made on first need (targetOf). */
+  private readonly classesByValue: { numeric?: Map<number, number>; boolean?: Map<number, number> } = {};
   private readonly categoryIndex: Map<string, number>[];
   private readonly missing: MissingMarkers;
 
@@ -454,12 +454,11 @@ export class Encoder {
     const key = labelOf(col, r);
     if (key === null) return Number.NaN;
     const k = this.classIndex.get(key);
-    if (k !== undefined || col.type !== 'numeric') return k ?? Number.NaN;
-    // The same number written otherwise (a model's class "1.0", a file's 1, or the reverse).
-    this.numericClassIndex ??= new Map(
-      (this.classes ?? []).map((c, i) => [c.trim() === '' ? Number.NaN : Number(c), i]),
-    );
-    return this.numericClassIndex.get(col.values[r]) ?? Number.NaN;
+    if (k !== undefined) return k;
+    if (col.type !== 'numeric' && col.type !== 'boolean') return Number.NaN;
+    // The same value written otherwise: a model's class "1.0" and a file's 1, "yes" and TRUE.
+    const byValue = (this.classesByValue[col.type] ??= classesByValue(this.classes ?? [], col.type));
+    return byValue.get(col.values[r]) ?? Number.NaN;
   }
 
   private writeTarget(t: number, y: Float32Array, k: number, labels: Int32Array | null): void {
@@ -777,4 +776,22 @@ function fitCategorical(
   if (binaryAsOneInput && categories.length === 2 && !missing)
     return { name, type: 'categorical', categories, missingSlot: false, oneInput: true };
   return { name, type: 'categorical', categories, missingSlot: missing };
+}
+
+/**
+ * The index of each class that reads as a number (or as a boolean: 1 true, 0 false), by that
+ * value; a value that two classes share is left out, since it names neither.
+ */
+function classesByValue(classes: string[], type: 'numeric' | 'boolean'): Map<number, number> {
+  const out = new Map<number, number>();
+  const shared = new Set<number>();
+  classes.forEach((c, i) => {
+    const t = c.trim();
+    const v = type === 'boolean' ? parseBooleanCell(t, true) : t === '' ? Number.NaN : Number(t);
+    if (Number.isNaN(v)) return;
+    if (out.has(v)) shared.add(v);
+    else out.set(v, i);
+  });
+  for (const v of shared) out.delete(v);
+  return out;
 }

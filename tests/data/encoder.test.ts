@@ -164,6 +164,18 @@ describe('encoder with a numeric target used for classification', () => {
     expect(Array.from(d.kept)).toEqual([0, 1]);
   });
 
+  it('when the classes are yes/no, then rows of a file writing TRUE/FALSE find them by value', async () => {
+    const t = await readCsv('x,label\n0.5,yes\n1.5,no\n2.5,yes\n', LIMITS);
+    const enc = fitEncoder(
+      t,
+      { features: ['x'], target: 'label', task: 'classification', scaling: 'none' },
+      range(3),
+    );
+    expect(enc.classes).toEqual(['no', 'yes']);
+    const other = await readCsv('x,label\n0.5,TRUE\n1.5,FALSE\n', LIMITS);
+    expect(Array.from(enc.transform(other, range(2)).labels!)).toEqual([1, 0]);
+  });
+
   it('when transforming a table whose column has another type than in training, then it throws EncoderError naming it', async () => {
     const t = await readCsv('x,label\n1,a\n2,b\n', LIMITS);
     const enc = fitEncoder(
