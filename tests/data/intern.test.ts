@@ -6,7 +6,9 @@ describe('Interner', () => {
   it('when texts repeat among many distinct ones, then each repeat is the very string first returned for it', () => {
     const intern = new Interner(1 << 20);
     // 20,000 distinct codes (7919 is prime to 20,000, so i·7919 mod 20,000 is a permutation): the table doubles many times between the first sighting and the repeats.
-    const text = Array.from({ length: 20_000 }, (_, i) => String((i * 7919) % 20_000).padStart(6, '0')).join(',');
+    const text = Array.from({ length: 20_000 }, (_, i) => String((i * 7919) % 20_000).padStart(6, '0')).join(
+      ',',
+    );
     const first = new Map<string, string>();
     for (let s = 0; s < text.length; s += 7) {
       const got = intern.range(text, s, s + 6);
