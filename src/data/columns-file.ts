@@ -31,6 +31,8 @@ type ColumnEntry = {
   hasTime?: boolean;
   /** Numeric only: the decimals every cell was written with (NumericColumn.decimals). */
   decimals?: number;
+  /** Numeric only: the tokens read as missing (NumericColumn.strays). */
+  strays?: string[];
   /** Categorical only: the distinct values, indexed by the codes. */
   categories?: string[];
   offset: number;
@@ -85,6 +87,7 @@ export function encodeColumns(table: Table, stamp: unknown): Uint8Array[] {
     if (c.type === 'boolean') entry.labels = c.labels;
     if (c.type === 'datetime') entry.hasTime = c.hasTime;
     if (c.type === 'numeric' && c.decimals) entry.decimals = c.decimals;
+    if (c.type === 'numeric' && c.strays) entry.strays = c.strays;
     blocks.push(asBytes(c.values));
     return entry;
   });
@@ -166,7 +169,13 @@ export function decodeColumns(bytes: Uint8Array): { table: Table; stamp: unknown
     const values = view(block, Float64Array);
     if (e.type === 'boolean') return { ...base, type: 'boolean', values, labels: e.labels! };
     if (e.type === 'datetime') return { ...base, type: 'datetime', values, hasTime: e.hasTime ?? false };
-    return { ...base, type: 'numeric', values, ...(e.decimals ? { decimals: e.decimals } : {}) };
+    return {
+      ...base,
+      type: 'numeric',
+      values,
+      ...(e.decimals ? { decimals: e.decimals } : {}),
+      ...(e.strays ? { strays: e.strays } : {}),
+    };
   });
   const table: Table = { names: header.names, rowCount: n, columns, warnings: header.warnings };
   return { table, stamp: header.stamp };

@@ -86,6 +86,8 @@ const NumericFeatureSchema = z.object({
   clip: z.number().positive().optional(),
   /** A second input: 1 when the value is missing, else 0. */
   missingIndicator: z.boolean().optional(),
+  /** Tokens the training file had in this column, read as missing (NumericColumn.strays). */
+  strays: z.array(z.string()).optional(),
 });
 const CategoricalFeatureSchema = z.object({
   name: z.string(),
@@ -434,7 +436,7 @@ export class Encoder {
   private readValue(feat: FeatureState, raw: unknown, row: number): number | string | null {
     switch (feat.type) {
       case 'numeric':
-        return readNumber(raw, row, feat.name, this.missing, this.state.decimal);
+        return readNumber(raw, row, feat, this.missing, this.state.decimal);
       case 'categorical':
         return readCategory(raw, row, feat.name, this.missing);
       case 'boolean':
@@ -527,23 +529,30 @@ const valueError = (row: number, column: string, what: string) =>
 function readNumber(
   raw: unknown,
   row: number,
-  column: string,
+  feat: Extract<FeatureState, { type: 'numeric' }>,
   missing: MissingMarkers,
   decimal: DecimalMark,
 ): number {
   if (raw === undefined || raw === null) return Number.NaN;
   if (typeof raw === 'number') {
     if (Number.isFinite(raw)) return raw;
-    throw valueError(row, column, `${raw} is not a finite number`);
+    throw valueError(row, feat.name, `${raw} is not a finite number`);
   }
   if (typeof raw === 'string') {
     const s = raw.trim();
     if (missing.has(s)) return Number.NaN;
     const v = parseNumberCell(s, decimal);
     if (!Number.isNaN(v)) return v;
-    throw valueError(row, column, `"${raw}" is not a number`);
+    // A token the training file had in this column was missing there: it is here too.
+    if (feat.strays?.includes(s)) return Number.NaN;
+    throw valueError(row, feat.name, `"${raw}" is not a number`);
   }
-  throw valueError(row, column, `expected a number, got ${describeType(raw)}`);
+  throw valueError(row, feat.name, `expected a number, got ${describeType(raw)}`);
+}
+
+/** The stray tokens a numeric feature keeps from its column (none: no field, as before). */
+function strayTokens(strays: string[] | undefined): { strays?: string[] } {
+  return strays && strays.length > 0 ? { strays } : {};
 }
 
 function readCategory(raw: unknown, row: number, column: string, missing: MissingMarkers): string | null {
@@ -625,7 +634,7 @@ export function fitEncoder(table: Table, opts: EncoderOptions, trainRows: Int32A
     seen.add(name);
     switch (col.type) {
       case 'numeric':
-        return fitNumeric(col.name, col.values, opts, trainRows);
+        return { ...fitNumeric(col.name, col.values, opts, trainRows), ...strayTokens(col.strays) };
       case 'categorical':
         return fitCategorical(col.name, col.values, trainRows, opts.binaryAsOneInput === true);
       case 'boolean': {

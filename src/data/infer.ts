@@ -20,6 +20,8 @@ import type { Column, ColumnType, ColumnWarning } from './schema.js';
 export const MAX_STRAY_KINDS = 5;
 /** …and at most this share of its non-missing cells (the rest being numbers). */
 export const MAX_STRAY_SHARE = 0.05;
+/** Stray tokens a numeric column keeps by name (NumericColumn.strays); a forced one may have more kinds. */
+export const MAX_KEPT_STRAYS = 20;
 // Non-canonical number texts ("3.0", "1e3") remembered per column, in case the column turns out to
 // be text after all; past this many the text of earlier numeric cells is their shortest form.
 const MAX_EXCEPTIONS = 100_000;
@@ -356,6 +358,7 @@ export class ColumnBuilder {
     const column = this.numericColumn();
     column.missing += this.strayCells;
     const list = [...this.strays].sort((a, b) => b[1] - a[1]);
+    column.strays = list.slice(0, MAX_KEPT_STRAYS).map(([t]) => t);
     column.reason = `numeric: ${this.strayCells} cell(s) held non-numeric tokens (${list
       .map(([t]) => JSON.stringify(t))
       .join(', ')}) and count as missing`;

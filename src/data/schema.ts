@@ -18,6 +18,11 @@ export interface NumericColumn extends ColumnBase {
    * then written so (numberText).
    */
   decimals?: number;
+  /**
+   * The non-numeric tokens read as missing (strayTokens, invalidValues), commonest first, at most
+   * infer.ts MAX_KEPT_STRAYS: a prediction reads them as missing too.
+   */
+  strays?: string[];
 }
 
 /** A number of a numeric column as the file writes it: with the column's decimals, or plainly. */

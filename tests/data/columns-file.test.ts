@@ -14,14 +14,14 @@ const join = (parts: Uint8Array[], offset = 0) => {
 
 describe('columns file', () => {
   const csv =
-    'n,c,b,d,z,s,k\n' +
-    '1.5,red,yes,2024-01-02,007,x,1.0\n' +
-    ',,no,2024-01-03T10:00:00,012,,2.0\n' +
-    '-3,"blue, dark",yes,,,y,\n' +
-    'NA,red,NA,2024-02-29,100,x,1.0\n';
+    'n,c,b,d,z,s,k,f\n' +
+    '1.5,red,yes,2024-01-02,007,x,1.0,1\n' +
+    ',,no,2024-01-03T10:00:00,012,,2.0,nope\n' +
+    '-3,"blue, dark",yes,,,y,,3\n' +
+    'NA,red,NA,2024-02-29,100,x,1.0,4\n';
 
   it('when a table of every column type is written and read back, then it is equal, stamp included', async () => {
-    const table = await readCsv(csv, LIMITS, { columnTypes: { s: 'categorical' } });
+    const table = await readCsv(csv, LIMITS, { columnTypes: { s: 'categorical', f: 'numeric' } });
     expect(table.columns.map((c) => c.type)).toEqual([
       'numeric',
       'categorical',
@@ -30,8 +30,10 @@ describe('columns file', () => {
       'categorical',
       'categorical',
       'numeric',
+      'numeric',
     ]);
     expect(table.columns[6]).toMatchObject({ decimals: 1 }); // every k written with one decimal
+    expect(table.columns[7]).toMatchObject({ strays: ['nope'] }); // forced numeric: "nope" is missing
     const stamp = { delimiter: ',', columnTypes: { s: 'categorical' } };
     const { table: back, stamp: got } = decodeColumns(join(encodeColumns(table, stamp)));
     expect(got).toEqual(stamp);

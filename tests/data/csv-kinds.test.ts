@@ -194,7 +194,7 @@ describe('column types', () => {
       (_, i) => `${i % 7 === 0 && i < 21 ? 'unknown' : String(100 + i)},${i}`,
     );
     const t = await readCsv(`hp,n\n${rows.join('\n')}\n`, LIMITS);
-    expect(col(t, 'hp')).toMatchObject({ type: 'numeric', missing: 3 });
+    expect(col(t, 'hp')).toMatchObject({ type: 'numeric', missing: 3, strays: ['unknown'] });
     expect(t.warnings).toEqual([
       { column: 'hp', code: 'strayTokens', message: expect.stringContaining('"unknown" ×3') },
     ]);

@@ -573,3 +573,25 @@ describe('datetime features', () => {
     ]);
   });
 });
+
+describe('stray tokens at prediction', () => {
+  it('when a numeric feature had stray tokens in training, then the same token predicts as missing and another text is an error', async () => {
+    // 40 numbers and 2 "unknown" (under 5%): hp stays numeric, "unknown" is missing.
+    const rows = Array.from({ length: 42 }, (_, i) => `${i === 5 || i === 9 ? 'unknown' : 100 + i},${i % 2}`);
+    const t = await readCsv(`hp,y\n${rows.join('\n')}\n`, LIMITS);
+    const enc = fitEncoder(
+      t,
+      { features: ['hp'], target: 'y', task: 'regression', scaling: 'none' },
+      range(42),
+    );
+    const { x, warnings } = enc.encodeRecords([{ hp: 'unknown' }, { hp: null }, { hp: ' unknown ' }]);
+    expect(Array.from(x)).toEqual([x[1], x[1], x[1]]); // all three imputed alike
+    expect(warnings.map((w) => [w.row, w.code])).toEqual([
+      [0, 'imputed'],
+      [1, 'imputed'],
+      [2, 'imputed'],
+    ]);
+    expect(() => enc.encodeRecords([{ hp: 'n/k' }])).toThrow(RowValueError);
+    expect(Encoder.fromJSON(enc.toJSON()).encodeRecords([{ hp: 'unknown' }]).warnings).toHaveLength(1);
+  });
+});

@@ -152,6 +152,34 @@ describe('real-world CSVs through HTTP', () => {
     expect(Math.abs(a.model.metrics.test.r2! - b.model.metrics.test.r2!)).toBeLessThan(0.02);
   });
 
+  it('when a numeric feature has a few stray tokens, then the same token at prediction is imputed with a warning and other text is a 400', async () => {
+    const rows = Array.from(
+      { length: 60 },
+      (_, i) => `${i === 3 || i === 30 ? 'unknown' : 50 + i},${(i % 3) + 0.5}`,
+    );
+    const res = await api()
+      .post('/v1/datasets?name=strays')
+      .set('content-type', 'text/csv')
+      .send(`hp,y\n${rows.join('\n')}\n`);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.warnings).toEqual([
+      { column: 'hp', code: 'strayTokens', message: expect.stringContaining('"unknown" ×2') },
+    ]);
+    const job = await train({
+      datasetId: res.body.id,
+      target: 'y',
+      task: 'regression',
+      training: { epochs: 5 },
+    });
+    const out = await predict(job.model.id, '[{"hp": "unknown"}, {"hp": null}]');
+    expect(out.status, JSON.stringify(out.body)).toBe(200);
+    expect(out.body.predictions[0]).toEqual(out.body.predictions[1]);
+    expect(out.body.warnings.map((w: { code: string }) => w.code)).toEqual(['imputed', 'imputed']);
+    const bad = await predict(job.model.id, '[{"hp": "lots"}]');
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toContain('row 0, column "hp": "lots" is not a number');
+  });
+
   it('when zip codes have leading zeros, then each code is one category and a code sent as written is recognised', async () => {
     const ds = await uploaded('zip-codes.csv');
     const zip = ds.columns.find((c) => c.name === 'zip')!;
