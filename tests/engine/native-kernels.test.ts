@@ -295,6 +295,29 @@ describe('without the native addon', () => {
     expect(load.error).toMatch(/^cannot load/);
   });
 
+  it('when the addon was built from older sources and lacks a function, then it is not used and the reason names it', () => {
+    // A stale build (sources pulled, npm run build:native not run) loads but misses newer entry
+    // points; using it would fail every job at its first call instead of falling back.
+    const dir = mkdtempSync(join(tmpdir(), 'bp-native-'));
+    const stale = join(dir, 'stale-addon.cjs');
+    const names = [
+      'gemm',
+      'packB',
+      'gemmPacked',
+      'isa',
+      'setIsa',
+      'setThreads',
+      'adam',
+      'reluForward',
+      'reluBackward',
+    ];
+    writeFileSync(stale, `module.exports = {${names.map((n) => `${n}() {}`).join(', ')}};`);
+    const load = loadNativeKernels(stale);
+    expect(load.kernels).toBeNull();
+    expect(load.addon).toBeNull();
+    expect(load.error).toMatch(/older sources \(no denseForward\); run npm run build:native/);
+  });
+
   it('when the engine runs on the WebAssembly fallback, then a product matches the reference', () => {
     const rand = rng(4);
     const [m, n, k] = [33, 20, 70];

@@ -142,6 +142,20 @@ function createNativeKernels(addon: NativeAddon): Kernels {
   };
 }
 
+/** Every function the backend calls: an addon built from older sources lacks some and is not used. */
+const ADDON_FUNCTIONS = [
+  'gemm',
+  'packB',
+  'gemmPacked',
+  'denseForward',
+  'isa',
+  'setIsa',
+  'setThreads',
+  'adam',
+  'reluForward',
+  'reluBackward',
+] as const satisfies ReadonlyArray<keyof NativeAddon>;
+
 /**
  * Loads the addon at `path` (default: the one the install built) and wraps it as a Kernels backend.
  * Never throws: a missing or unloadable addon gives `kernels: null` and the reason in `error`.
@@ -157,6 +171,15 @@ export function loadNativeKernels(path: string = defaultNativeAddonPath()): Nati
   }
   try {
     const addon = createRequire(import.meta.url)(path) as NativeAddon;
+    const missing = ADDON_FUNCTIONS.filter((name) => typeof addon[name] !== 'function');
+    if (missing.length > 0) {
+      return {
+        kernels: null,
+        addon: null,
+        path,
+        error: `${path} was built from older sources (no ${missing.join(', ')}); run npm run build:native`,
+      };
+    }
     return { kernels: createNativeKernels(addon), addon, path };
   } catch (err) {
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
