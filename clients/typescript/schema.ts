@@ -3261,7 +3261,7 @@ export interface components {
             /** @description Encoded input width: numeric features plus one-hot categories */
             inputWidth: number;
             outputWidth: number;
-            /** @description Weights and biases, output layer included */
+            /** @description Parameters of the model it trains, as the model reports them: every network (folds × ensemble), each with its embedding, widened first layer and output layer; a piecewise-linear encoding counted at its full bins per numeric input (an input whose quantiles repeat gets fewer) */
             parameterCount: number;
             rows: {
                 test: number;
@@ -3291,7 +3291,7 @@ export interface components {
             /** @description Encoded input width: numeric features plus one-hot categories */
             inputWidth: number;
             outputWidth: number;
-            /** @description Weights and biases, output layer included */
+            /** @description Parameters of the model it trains, as the model reports them: every network (folds × ensemble), each with its embedding, widened first layer and output layer; a piecewise-linear encoding counted at its full bins per numeric input (an input whose quantiles repeat gets fewer) */
             parameterCount: number;
             rows: {
                 test: number;
@@ -4283,7 +4283,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T05:58:11.879Z",
+                     *           "createdAt": "2026-12-01T06:22:48.633Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4295,7 +4295,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *           "id": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4475,7 +4475,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T05:58:11.879Z",
+                     *       "createdAt": "2026-12-01T06:22:48.633Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4483,7 +4483,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *       "id": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4674,7 +4674,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T05:58:11.879Z",
+                     *       "createdAt": "2026-12-01T06:22:48.633Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4682,7 +4682,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *       "id": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5000,7 +5000,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T05:58:11.879Z",
+                     *       "createdAt": "2026-12-01T06:22:48.633Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5012,7 +5012,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *       "id": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5238,8 +5238,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T05:58:15.410Z",
-                     *           "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *           "createdAt": "2026-12-01T06:22:51.277Z",
+                     *           "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *           "epochsTrained": 500,
                      *           "featureImportance": [
                      *             {
@@ -5272,8 +5272,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_o6dCVTkrBS9K2P5Vb00ztI3C",
-                     *           "jobId": "job_J0OKN624KKJpzXhM7Pe2eTCd",
+                     *           "id": "mdl_JccjJGMqR2q3XJzMwUq584yh",
+                     *           "jobId": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.976,
@@ -5929,8 +5929,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T05:58:15.410Z",
-                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *       "createdAt": "2026-12-01T06:22:51.277Z",
+                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *       "epochsTrained": 500,
                      *       "featureImportance": [
                      *         {
@@ -5963,8 +5963,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_o6dCVTkrBS9K2P5Vb00ztI3C",
-                     *       "jobId": "job_J0OKN624KKJpzXhM7Pe2eTCd",
+                     *       "id": "mdl_JccjJGMqR2q3XJzMwUq584yh",
+                     *       "jobId": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.976,
@@ -6726,7 +6726,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T05:58:15.765Z",
+                     *       "exportedAt": "2026-12-01T06:22:51.581Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6792,8 +6792,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T05:58:15.672Z",
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "createdAt": "2026-12-01T06:22:51.456Z",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6826,8 +6826,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_AOT0PISu9IHlrXgaXusg5MtI",
-                     *         "jobId": "job_8yRFUou9lbtfOO8dxznU8SuM",
+                     *         "id": "mdl_GJmoILJ6ykPoOJMDFxsA3Va0",
+                     *         "jobId": "job_CPgMpmpD08sZTNCR5zlRQyYD",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.3963076923076923,
@@ -8017,7 +8017,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T05:58:15.765Z",
+                 *       "exportedAt": "2026-12-01T06:22:51.581Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8083,8 +8083,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T05:58:15.672Z",
-                 *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                 *         "createdAt": "2026-12-01T06:22:51.456Z",
+                 *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8117,8 +8117,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_AOT0PISu9IHlrXgaXusg5MtI",
-                 *         "jobId": "job_8yRFUou9lbtfOO8dxznU8SuM",
+                 *         "id": "mdl_GJmoILJ6ykPoOJMDFxsA3Va0",
+                 *         "jobId": "job_CPgMpmpD08sZTNCR5zlRQyYD",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.3963076923076923,
@@ -8851,8 +8851,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T05:58:15.771Z",
-                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *       "createdAt": "2026-12-01T06:22:51.593Z",
+                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8885,13 +8885,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_TsO2CnMoQoyLkWou5NhsFsAl",
+                     *       "id": "mdl_8aypehbKejhpGd0HDPN5h6VM",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T05:58:15.765Z",
-                     *         "modelId": "mdl_AOT0PISu9IHlrXgaXusg5MtI",
-                     *         "trainedAt": "2026-12-01T05:58:15.672Z"
+                     *         "exportedAt": "2026-12-01T06:22:51.581Z",
+                     *         "modelId": "mdl_GJmoILJ6ykPoOJMDFxsA3Va0",
+                     *         "trainedAt": "2026-12-01T06:22:51.456Z"
                      *       },
-                     *       "jobId": "job_8yRFUou9lbtfOO8dxznU8SuM",
+                     *       "jobId": "job_CPgMpmpD08sZTNCR5zlRQyYD",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.3963076923076923,
@@ -9564,20 +9564,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T05:58:15.410Z",
+                     *               "endedAt": "2026-12-01T06:22:51.277Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T05:58:13.994Z"
+                     *               "startedAt": "2026-12-01T06:22:50.516Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T05:58:13.949Z",
-                     *           "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *           "createdAt": "2026-12-01T06:22:50.494Z",
+                     *           "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T05:58:15.410Z",
+                     *           "finishedAt": "2026-12-01T06:22:51.277Z",
                      *           "history": [],
-                     *           "id": "job_J0OKN624KKJpzXhM7Pe2eTCd",
-                     *           "modelId": "mdl_o6dCVTkrBS9K2P5Vb00ztI3C",
+                     *           "id": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
+                     *           "modelId": "mdl_JccjJGMqR2q3XJzMwUq584yh",
                      *           "progress": {
                      *             "epoch": 500,
                      *             "epochs": 500
@@ -9594,7 +9594,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *             "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9667,7 +9667,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T05:58:13.994Z",
+                     *           "startedAt": "2026-12-01T06:22:50.516Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9765,7 +9765,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                 *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                  *       "target": "species"
                  *     }
                  */
@@ -9791,18 +9791,18 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 3.032702122395957,
-                     *         "peakMemoryBytes": 32019,
+                     *         "maxTrainingSeconds": 3.6239885322267926,
+                     *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.005642920000000231
+                     *           "seconds": 0.006743121000000429
                      *         },
-                     *         "secondsPerEpoch": 0.006065404244791914
+                     *         "secondsPerEpoch": 0.007247977064453585
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
-                     *       "parameterCount": 243,
+                     *       "parameterCount": 3775,
                      *       "rows": {
                      *         "test": 23,
                      *         "train": 127,
@@ -9820,7 +9820,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9919,12 +9919,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T05:58:13.949Z",
-                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *       "createdAt": "2026-12-01T06:22:50.494Z",
+                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_J0OKN624KKJpzXhM7Pe2eTCd",
+                     *       "id": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -9942,7 +9942,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10208,17 +10208,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T05:58:15.410Z",
+                     *           "endedAt": "2026-12-01T06:22:51.277Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T05:58:13.994Z"
+                     *           "startedAt": "2026-12-01T06:22:50.516Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T05:58:13.949Z",
-                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *       "createdAt": "2026-12-01T06:22:50.494Z",
+                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T05:58:15.410Z",
+                     *       "finishedAt": "2026-12-01T06:22:51.277Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10239,8 +10239,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_J0OKN624KKJpzXhM7Pe2eTCd",
-                     *       "modelId": "mdl_o6dCVTkrBS9K2P5Vb00ztI3C",
+                     *       "id": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
+                     *       "modelId": "mdl_JccjJGMqR2q3XJzMwUq584yh",
                      *       "progress": {
                      *         "epoch": 500,
                      *         "epochs": 500
@@ -10257,7 +10257,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10330,7 +10330,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T05:58:13.994Z",
+                     *       "startedAt": "2026-12-01T06:22:50.516Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10451,12 +10451,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T05:58:15.634Z",
-                     *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *       "createdAt": "2026-12-01T06:22:51.419Z",
+                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T05:58:15.647Z",
+                     *       "finishedAt": "2026-12-01T06:22:51.424Z",
                      *       "history": [],
-                     *       "id": "job_KPIqbAoa5tYFCRwlut8Xz4Js",
+                     *       "id": "job_6mqP7ohh6bIpmeyGo5m31RSk",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10474,7 +10474,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10954,15 +10954,15 @@ export interface operations {
                      *         {
                      *           "bestTrial": 2,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T05:58:15.959Z",
+                     *           "createdAt": "2026-12-01T06:22:51.695Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T05:58:18.957Z",
-                     *           "id": "tun_WW4doWX0TDDRrPR7AsFMfn5e",
+                     *           "finishedAt": "2026-12-01T06:22:52.923Z",
+                     *           "id": "tun_GYeBTKrntQbg1jtVeB2Qpers",
                      *           "leaderboard": [
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_XyvAuUUbNEw9hByPLXdYKwfw",
-                     *               "modelId": "mdl_4Hmikq8Mj0F2zI1OlU34OYPK",
+                     *               "jobId": "job_pDqTWvSprlgGNiTryQbnLukz",
+                     *               "modelId": "mdl_qV9IEPvaadtFvdQCumVwPB5e",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -10983,8 +10983,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 1,
-                     *               "jobId": "job_ajPZwIQ6ypJwYxsDCdSG43fS",
-                     *               "modelId": "mdl_CuEr73okdYrfmlLOuggwcGcD",
+                     *               "jobId": "job_rmtLaz049cMJeTRBmJDDwzlL",
+                     *               "modelId": "mdl_M1VoKOqBI1gKSfr3IdE9PgZu",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11004,8 +11004,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 0,
-                     *               "jobId": "job_z1HokqplkD1KJbDuCpWUfcz5",
-                     *               "modelId": "mdl_vwXM3ynN8nGkjGdfdMKaUojr",
+                     *               "jobId": "job_PInWQmlOHehCe3m8QnA03RQj",
+                     *               "modelId": "mdl_gFjbqBhb3NvaqCaUKAmdDJVA",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.1321185247041285,
@@ -11023,17 +11023,17 @@ export interface operations {
                      *               "state": "stopped"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_sw1fKAVgjb0FPwZaAANe7bl4",
+                     *           "modelId": "mdl_pDz1kZuUs1xKeECX8yytViNL",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_mEyY9ACq5lVvhbbVeFWEp3G7",
-                     *             "modelId": "mdl_sw1fKAVgjb0FPwZaAANe7bl4",
+                     *             "jobId": "job_E9MlEf8q49gueWxoBBDaaDO6",
+                     *             "modelId": "mdl_pDz1kZuUs1xKeECX8yytViNL",
                      *             "state": "succeeded",
                      *             "trial": 2
                      *           },
                      *           "request": {
-                     *             "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *             "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11211,7 +11211,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                 *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11239,21 +11239,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 8.753065036945245,
+                     *         "trainingSeconds": 3.601479825272365,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 1.9250865862207012,
+                     *           "maxTrainingSeconds": 0.3720617379931633,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.07264745399999993
+                     *             "seconds": 0.01404058299999997
                      *           },
-                     *           "secondsPerEpoch": 0.007922167021484367
+                     *           "secondsPerEpoch": 0.001531118263346351
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11275,7 +11275,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *           "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11356,18 +11356,18 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 2.3361097495429077,
-                     *           "peakMemoryBytes": 370835,
+                     *           "maxTrainingSeconds": 2.3612740319618206,
+                     *           "peakMemoryBytes": 436371,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.017887971999999537
+                     *             "seconds": 0.018080658999999288
                      *           },
-                     *           "secondsPerEpoch": 0.009613620368489333
+                     *           "secondsPerEpoch": 0.009717177086262636
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
-                     *         "parameterCount": 11075,
+                     *         "parameterCount": 75855,
                      *         "rows": {
                      *           "test": 23,
                      *           "train": 127,
@@ -11385,7 +11385,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *           "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11469,7 +11469,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11543,14 +11543,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T05:58:15.959Z",
+                     *       "createdAt": "2026-12-01T06:22:51.695Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_WW4doWX0TDDRrPR7AsFMfn5e",
+                     *       "id": "tun_GYeBTKrntQbg1jtVeB2Qpers",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_z1HokqplkD1KJbDuCpWUfcz5",
+                     *           "jobId": "job_PInWQmlOHehCe3m8QnA03RQj",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11568,7 +11568,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_ajPZwIQ6ypJwYxsDCdSG43fS",
+                     *           "jobId": "job_rmtLaz049cMJeTRBmJDDwzlL",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11587,7 +11587,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_jI9Tl7wwR3kKukDruCDy2459",
+                     *           "jobId": "job_RQxk4dJTZHforBcgCUiOOyZd",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11608,7 +11608,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11779,15 +11779,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 2,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T05:58:15.959Z",
+                     *       "createdAt": "2026-12-01T06:22:51.695Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T05:58:18.957Z",
-                     *       "id": "tun_WW4doWX0TDDRrPR7AsFMfn5e",
+                     *       "finishedAt": "2026-12-01T06:22:52.923Z",
+                     *       "id": "tun_GYeBTKrntQbg1jtVeB2Qpers",
                      *       "leaderboard": [
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_XyvAuUUbNEw9hByPLXdYKwfw",
-                     *           "modelId": "mdl_4Hmikq8Mj0F2zI1OlU34OYPK",
+                     *           "jobId": "job_pDqTWvSprlgGNiTryQbnLukz",
+                     *           "modelId": "mdl_qV9IEPvaadtFvdQCumVwPB5e",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11808,8 +11808,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_ajPZwIQ6ypJwYxsDCdSG43fS",
-                     *           "modelId": "mdl_CuEr73okdYrfmlLOuggwcGcD",
+                     *           "jobId": "job_rmtLaz049cMJeTRBmJDDwzlL",
+                     *           "modelId": "mdl_M1VoKOqBI1gKSfr3IdE9PgZu",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11829,8 +11829,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_z1HokqplkD1KJbDuCpWUfcz5",
-                     *           "modelId": "mdl_vwXM3ynN8nGkjGdfdMKaUojr",
+                     *           "jobId": "job_PInWQmlOHehCe3m8QnA03RQj",
+                     *           "modelId": "mdl_gFjbqBhb3NvaqCaUKAmdDJVA",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.1321185247041285,
@@ -11848,17 +11848,17 @@ export interface operations {
                      *           "state": "stopped"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_sw1fKAVgjb0FPwZaAANe7bl4",
+                     *       "modelId": "mdl_pDz1kZuUs1xKeECX8yytViNL",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_mEyY9ACq5lVvhbbVeFWEp3G7",
-                     *         "modelId": "mdl_sw1fKAVgjb0FPwZaAANe7bl4",
+                     *         "jobId": "job_E9MlEf8q49gueWxoBBDaaDO6",
+                     *         "modelId": "mdl_pDz1kZuUs1xKeECX8yytViNL",
                      *         "state": "succeeded",
                      *         "trial": 2
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -12059,14 +12059,14 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T05:58:19.056Z",
+                     *       "createdAt": "2026-12-01T06:22:53.059Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_NrNhx3kT36KkVg3D0E1f2k57",
+                     *       "id": "tun_sOzVH80Aj1CQwgChiYiWJS2h",
                      *       "leaderboard": [
                      *         {
                      *           "index": 0,
-                     *           "jobId": "job_h5uwMHnbdBIp51qNE8Qh2bhU",
+                     *           "jobId": "job_7YrNRLZ9NIy3VuIgYs9lTauT",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12084,7 +12084,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_GdJlYRMH6fgZyXVQiF6Mk5H8",
+                     *           "jobId": "job_HFrgOL2NV6Vhfy8UPJMyVbuK",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12105,7 +12105,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_NQSe2hBexTCtznBWyB2iKiQj",
+                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12381,14 +12381,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T05:58:19.132Z",
+                     *           "createdAt": "2026-12-01T06:22:53.130Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_TsHJLN1fjtGThBO2DTwCdUkI",
+                     *           "id": "wh_CY6coInPfzZ4wV37UF9t9NN2",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12509,14 +12509,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T05:58:19.132Z",
+                     *       "createdAt": "2026-12-01T06:22:53.130Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_TsHJLN1fjtGThBO2DTwCdUkI",
-                     *       "secret": "whsec_tnr49FAha9wOUJh0+JJERNQGmL4djMirwu7NNa6q8UQ=",
+                     *       "id": "wh_CY6coInPfzZ4wV37UF9t9NN2",
+                     *       "secret": "whsec_qg4WBHxiwBf1c3h26bSfqb7yP8KuP2RpXNYxbD0YyLg=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12652,13 +12652,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T05:58:19.132Z",
+                     *       "createdAt": "2026-12-01T06:22:53.130Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_TsHJLN1fjtGThBO2DTwCdUkI",
+                     *       "id": "wh_CY6coInPfzZ4wV37UF9t9NN2",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12901,14 +12901,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T05:58:19.132Z",
+                     *       "createdAt": "2026-12-01T06:22:53.130Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_TsHJLN1fjtGThBO2DTwCdUkI",
+                     *       "id": "wh_CY6coInPfzZ4wV37UF9t9NN2",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13066,20 +13066,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "data": [
-                     *         {
-                     *           "attempts": 0,
-                     *           "createdAt": "2026-12-01T05:58:19.148Z",
-                     *           "eventType": "tuning-job.finished",
-                     *           "id": "dlv_4qWL17reyry5ZMMdNXK9gi8W",
-                     *           "lastAttemptAt": null,
-                     *           "lastError": null,
-                     *           "lastStatusCode": null,
-                     *           "messageId": "msg_PzL0qbr7ibNZ87sSezEKDeLj",
-                     *           "status": "pending",
-                     *           "webhookId": "wh_TsHJLN1fjtGThBO2DTwCdUkI"
-                     *         }
-                     *       ],
+                     *       "data": [],
                      *       "nextCursor": null
                      *     }
                      */

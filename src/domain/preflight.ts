@@ -13,7 +13,7 @@ import {
   type OptimizerConfig,
 } from '../engine/index.js';
 import { EXCLUDING_WARNINGS, MAX_INTEGER_CODES, RARE_CLASS_ROWS, type DecimalMark } from '../data/index.js';
-import { classCounts, classesAs, targetClassCount, valuesAs } from './column-roles.js';
+import { classCounts, classesAs, inputsOf, targetClassCount, valuesAs } from './column-roles.js';
 import { encodedInputSize, parameterCount } from './jobs.js';
 import {
   TrainingSpecSchema,
@@ -58,7 +58,12 @@ export const PreflightSchema = z
   .object({
     dryRun: z.literal(true),
     spec: TrainingSpecSchema,
-    parameterCount: z.number().int().describe('Weights and biases, output layer included'),
+    parameterCount: z
+      .number()
+      .int()
+      .describe(
+        'Parameters of the model it trains, as the model reports them: every network (folds × ensemble), each with its embedding, widened first layer and output layer; a piecewise-linear encoding counted at its full bins per numeric input (an input whose quantiles repeat gets fewer)',
+      ),
     inputWidth: z.number().int().describe('Encoded input width: numeric features plus one-hot categories'),
     outputWidth: z.number().int(),
     rows: SplitSizesSchema,
@@ -264,6 +269,52 @@ function rowsPerEpoch(spec: TrainingSpec, rows: { train: number; validation: num
   return perNetwork * (cv ? cv.folds : 1) * spec.training.ensemble;
 }
 
+/**
+ * Inputs an embedding encodes (the encoder's continuousInputs): one per numeric feature, each
+ * calendar part of a datetime one, under the job's column types.
+ */
+function continuousInputCount(dataset: Dataset, spec: TrainingSpec): number {
+  const types = spec.csv?.columnTypes ?? {};
+  let n = 0;
+  for (const name of spec.features) {
+    const col = dataset.columns.find((c) => c.name === name);
+    if (!col) continue;
+    const type = Object.hasOwn(types, name) ? types[name] : col.type;
+    if (type === 'numeric') n += 1;
+    else if (type === 'datetime') n += inputsOf(col, type);
+  }
+  return n;
+}
+
+/**
+ * One network of the spec as training builds it (src/domain/training.ts createNetwork): its first
+ * dense layer's input width (the encoded inputs plus what the embedding appends: `bins` values per
+ * continuous input for the piecewise-linear encoding, `size` for the periodic one) and its
+ * parameters (the periodic embedding's F·K frequencies, F·K phases, F·S·K weights and F·S biases
+ * (src/engine/embedding.ts), then Σ (fanIn + 1)·units over the dense layers). The piecewise-linear
+ * count is the most an input gets: training keeps only distinct quantile edges.
+ */
+export function networkSize(
+  dataset: Dataset,
+  spec: TrainingSpec,
+  inputWidth: number,
+  outWidth: number,
+): { inputWidth: number; parameters: number } {
+  const e = spec.model.embedding;
+  const f = e ? continuousInputCount(dataset, spec) : 0;
+  const appended = !e || f === 0 ? 0 : e.type === 'piecewiseLinear' ? f * e.bins : f * e.size;
+  const own = e && e.type === 'periodic' ? f * e.frequencies * (2 + e.size) + f * e.size : 0;
+  const width = inputWidth + appended;
+  return {
+    inputWidth: width,
+    parameters: own + parameterCount(width, [...spec.model.layers.map((l) => l.units), outWidth]),
+  };
+}
+
+/** Networks a job trains: one per fold (or one), times the ensemble. */
+const networkCount = (spec: TrainingSpec) =>
+  (spec.training.crossValidation ? spec.training.crossValidation.folds : 1) * spec.training.ensemble;
+
 /** The full pre-flight report of a resolved spec; nothing is stored or queued. */
 export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<Preflight> {
   // The spec's preprocessing, and a category's missing slot only where cells are missing, as the
@@ -278,9 +329,9 @@ export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<P
     },
   );
   const outWidth = outputWidth(dataset, spec);
-  const params = parameterCount(inputWidth, [...spec.model.layers.map((l) => l.units), outWidth]);
+  const network = networkSize(dataset, spec, inputWidth, outWidth);
   const rows = splitSizes(dataset.rowCount, spec);
-  const probe = await probeSecondsPerRow(spec, inputWidth, outWidth);
+  const probe = await probeSecondsPerRow(spec, network.inputWidth, outWidth);
   const secondsPerEpoch = probe.secondsPerRow * rowsPerEpoch(spec, rows);
   const maxTrainingSeconds = secondsPerEpoch * spec.training.epochs;
   const warnings = specWarnings(dataset, spec, rows);
@@ -292,14 +343,14 @@ export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<P
   return {
     dryRun: true,
     spec,
-    parameterCount: params,
+    parameterCount: network.parameters * networkCount(spec),
     inputWidth,
     outputWidth: outWidth,
     rows,
     estimate: {
       secondsPerEpoch,
       maxTrainingSeconds,
-      peakMemoryBytes: peakMemoryBytes(dataset, spec, inputWidth, outWidth, params),
+      peakMemoryBytes: peakMemoryBytes(dataset, spec, inputWidth, outWidth, network.parameters),
       probe: { rows: probe.rows, batches: probe.batches, seconds: probe.seconds },
     },
     warnings,
