@@ -3807,6 +3807,8 @@ export interface components {
             finishedAt: string | null;
             id: string;
             leaderboard: {
+                /** @description True for the default job's parameters (trial 0), promoted at every rung whatever its rank */
+                baseline?: boolean;
                 index: number;
                 jobId: string;
                 modelId: string | null;
@@ -3850,6 +3852,8 @@ export interface components {
             finishedAt: string | null;
             id: string;
             leaderboard: {
+                /** @description True for the default job's parameters (trial 0), promoted at every rung whatever its rank */
+                baseline?: boolean;
                 index: number;
                 jobId: string;
                 modelId: string | null;
@@ -3958,7 +3962,7 @@ export interface components {
             request: components["schemas"]["TuningJobRequest"];
             /** @description Epochs of each rung, smallest first */
             rungEpochs: number[];
-            /** @description The parameters of every trial, in the order they start */
+            /** @description The parameters of every trial, in the order they start: the default job's first when the search space holds them, then the seeded draws */
             trials: {
                 batchSize: number;
                 dropout?: number;
@@ -3990,7 +3994,7 @@ export interface components {
             request: components["schemas"]["TuningJobRequestInput"];
             /** @description Epochs of each rung, smallest first */
             rungEpochs: number[];
-            /** @description The parameters of every trial, in the order they start */
+            /** @description The parameters of every trial, in the order they start: the default job's first when the search space holds them, then the seeded draws */
             trials: {
                 batchSize: number;
                 dropout?: number;
@@ -4283,7 +4287,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T06:22:48.633Z",
+                     *           "createdAt": "2026-12-01T06:17:29.658Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4295,7 +4299,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *           "id": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4475,7 +4479,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:22:48.633Z",
+                     *       "createdAt": "2026-12-01T06:17:29.658Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4483,7 +4487,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *       "id": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4674,7 +4678,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:22:48.633Z",
+                     *       "createdAt": "2026-12-01T06:17:29.658Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4682,7 +4686,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *       "id": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5000,7 +5004,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:22:48.633Z",
+                     *       "createdAt": "2026-12-01T06:17:29.658Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5012,7 +5016,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *       "id": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5238,8 +5242,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T06:22:51.277Z",
-                     *           "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *           "createdAt": "2026-12-01T06:17:32.295Z",
+                     *           "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *           "epochsTrained": 500,
                      *           "featureImportance": [
                      *             {
@@ -5272,8 +5276,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_JccjJGMqR2q3XJzMwUq584yh",
-                     *           "jobId": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
+                     *           "id": "mdl_0YW9YQer4sorOPxEGPgifHDj",
+                     *           "jobId": "job_pAPn1LgOa0URgxcDtuU9m2X5",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.976,
@@ -5929,8 +5933,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T06:22:51.277Z",
-                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *       "createdAt": "2026-12-01T06:17:32.295Z",
+                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *       "epochsTrained": 500,
                      *       "featureImportance": [
                      *         {
@@ -5963,8 +5967,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_JccjJGMqR2q3XJzMwUq584yh",
-                     *       "jobId": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
+                     *       "id": "mdl_0YW9YQer4sorOPxEGPgifHDj",
+                     *       "jobId": "job_pAPn1LgOa0URgxcDtuU9m2X5",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.976,
@@ -6726,7 +6730,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T06:22:51.581Z",
+                     *       "exportedAt": "2026-12-01T06:17:32.600Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6792,8 +6796,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T06:22:51.456Z",
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "createdAt": "2026-12-01T06:17:32.510Z",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6826,8 +6830,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_GJmoILJ6ykPoOJMDFxsA3Va0",
-                     *         "jobId": "job_CPgMpmpD08sZTNCR5zlRQyYD",
+                     *         "id": "mdl_CxHUAg7biecmyKSrjBjWjaq7",
+                     *         "jobId": "job_qICOhXOMvdGM6DrjPDlG33fw",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.3963076923076923,
@@ -8017,7 +8021,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T06:22:51.581Z",
+                 *       "exportedAt": "2026-12-01T06:17:32.600Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8083,8 +8087,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T06:22:51.456Z",
-                 *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                 *         "createdAt": "2026-12-01T06:17:32.510Z",
+                 *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8117,8 +8121,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_GJmoILJ6ykPoOJMDFxsA3Va0",
-                 *         "jobId": "job_CPgMpmpD08sZTNCR5zlRQyYD",
+                 *         "id": "mdl_CxHUAg7biecmyKSrjBjWjaq7",
+                 *         "jobId": "job_qICOhXOMvdGM6DrjPDlG33fw",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.3963076923076923,
@@ -8851,8 +8855,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T06:22:51.593Z",
-                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *       "createdAt": "2026-12-01T06:17:32.613Z",
+                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8885,13 +8889,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_8aypehbKejhpGd0HDPN5h6VM",
+                     *       "id": "mdl_tNL5ohop6YlvjBX3LMvgVfoe",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T06:22:51.581Z",
-                     *         "modelId": "mdl_GJmoILJ6ykPoOJMDFxsA3Va0",
-                     *         "trainedAt": "2026-12-01T06:22:51.456Z"
+                     *         "exportedAt": "2026-12-01T06:17:32.600Z",
+                     *         "modelId": "mdl_CxHUAg7biecmyKSrjBjWjaq7",
+                     *         "trainedAt": "2026-12-01T06:17:32.510Z"
                      *       },
-                     *       "jobId": "job_CPgMpmpD08sZTNCR5zlRQyYD",
+                     *       "jobId": "job_qICOhXOMvdGM6DrjPDlG33fw",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.3963076923076923,
@@ -9564,20 +9568,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T06:22:51.277Z",
+                     *               "endedAt": "2026-12-01T06:17:32.295Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T06:22:50.516Z"
+                     *               "startedAt": "2026-12-01T06:17:31.616Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T06:22:50.494Z",
-                     *           "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *           "createdAt": "2026-12-01T06:17:31.605Z",
+                     *           "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T06:22:51.277Z",
+                     *           "finishedAt": "2026-12-01T06:17:32.295Z",
                      *           "history": [],
-                     *           "id": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
-                     *           "modelId": "mdl_JccjJGMqR2q3XJzMwUq584yh",
+                     *           "id": "job_pAPn1LgOa0URgxcDtuU9m2X5",
+                     *           "modelId": "mdl_0YW9YQer4sorOPxEGPgifHDj",
                      *           "progress": {
                      *             "epoch": 500,
                      *             "epochs": 500
@@ -9594,7 +9598,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *             "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9667,7 +9671,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T06:22:50.516Z",
+                     *           "startedAt": "2026-12-01T06:17:31.616Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9765,7 +9769,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                 *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                  *       "target": "species"
                  *     }
                  */
@@ -9791,14 +9795,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 3.6239885322267926,
+                     *         "maxTrainingSeconds": 4.5191331080728805,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.006743121000000429
+                     *           "seconds": 0.008408707999999933
                      *         },
-                     *         "secondsPerEpoch": 0.007247977064453585
+                     *         "secondsPerEpoch": 0.00903826621614576
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9820,7 +9824,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9919,12 +9923,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:22:50.494Z",
-                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *       "createdAt": "2026-12-01T06:17:31.605Z",
+                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
+                     *       "id": "job_pAPn1LgOa0URgxcDtuU9m2X5",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -9942,7 +9946,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10208,17 +10212,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T06:22:51.277Z",
+                     *           "endedAt": "2026-12-01T06:17:32.295Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T06:22:50.516Z"
+                     *           "startedAt": "2026-12-01T06:17:31.616Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:22:50.494Z",
-                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *       "createdAt": "2026-12-01T06:17:31.605Z",
+                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T06:22:51.277Z",
+                     *       "finishedAt": "2026-12-01T06:17:32.295Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10239,8 +10243,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_Wz1qvG7yNoa19aPtBNLy01Wb",
-                     *       "modelId": "mdl_JccjJGMqR2q3XJzMwUq584yh",
+                     *       "id": "job_pAPn1LgOa0URgxcDtuU9m2X5",
+                     *       "modelId": "mdl_0YW9YQer4sorOPxEGPgifHDj",
                      *       "progress": {
                      *         "epoch": 500,
                      *         "epochs": 500
@@ -10257,7 +10261,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10330,7 +10334,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T06:22:50.516Z",
+                     *       "startedAt": "2026-12-01T06:17:31.616Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10449,14 +10453,22 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "attempts": [],
+                     *       "attempts": [
+                     *         {
+                     *           "attempt": 1,
+                     *           "endedAt": null,
+                     *           "outcome": null,
+                     *           "resumedFromEpoch": 0,
+                     *           "startedAt": "2026-12-01T06:17:32.471Z"
+                     *         }
+                     *       ],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T06:22:51.419Z",
-                     *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *       "createdAt": "2026-12-01T06:17:32.467Z",
+                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T06:22:51.424Z",
+                     *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_6mqP7ohh6bIpmeyGo5m31RSk",
+                     *       "id": "job_sk027yHczwl1cyvVofCgl3aH",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10474,7 +10486,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10547,8 +10559,8 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": null,
-                     *       "status": "cancelled"
+                     *       "startedAt": "2026-12-01T06:17:32.471Z",
+                     *       "status": "running"
                      *     }
                      */
                     "application/json": components["schemas"]["TrainingJob"];
@@ -10952,17 +10964,62 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "bestTrial": 2,
+                     *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T06:22:51.695Z",
+                     *           "createdAt": "2026-12-01T06:17:32.708Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T06:22:52.923Z",
-                     *           "id": "tun_GYeBTKrntQbg1jtVeB2Qpers",
+                     *           "finishedAt": "2026-12-01T06:17:33.700Z",
+                     *           "id": "tun_xA8Z2uspa9BvvGeeTSzOn7wx",
                      *           "leaderboard": [
                      *             {
+                     *               "baseline": true,
+                     *               "index": 0,
+                     *               "jobId": "job_wqYbopprtpik2jlr9d2hHf7o",
+                     *               "modelId": "mdl_qQJT6frSkJmZqJ0OTdVTAGLj",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "dropout": 0,
+                     *                 "layers": [
+                     *                   16,
+                     *                   8
+                     *                 ],
+                     *                 "learningRate": 0.001,
+                     *                 "scaling": "standardize",
+                     *                 "weightDecay": 0
+                     *               },
+                     *               "rung": 1,
+                     *               "rungMetrics": [
+                     *                 0.75,
+                     *                 1
+                     *               ],
+                     *               "state": "completed"
+                     *             },
+                     *             {
                      *               "index": 2,
-                     *               "jobId": "job_pDqTWvSprlgGNiTryQbnLukz",
-                     *               "modelId": "mdl_qV9IEPvaadtFvdQCumVwPB5e",
+                     *               "jobId": "job_GtZEyPya76l14AYPhfajREFg",
+                     *               "modelId": "mdl_VaJY8oPyLrKHBsdVAY1t6PGk",
+                     *               "params": {
+                     *                 "batchSize": 32,
+                     *                 "dropout": 0.12689615876879543,
+                     *                 "layers": [
+                     *                   75,
+                     *                   38
+                     *                 ],
+                     *                 "learningRate": 0.0005160478535329492,
+                     *                 "scaling": "standardize",
+                     *                 "weightDecay": 0.0017874578004478973
+                     *               },
+                     *               "rung": 1,
+                     *               "rungMetrics": [
+                     *                 0.875,
+                     *                 1
+                     *               ],
+                     *               "state": "completed"
+                     *             },
+                     *             {
+                     *               "index": 3,
+                     *               "jobId": "job_wLGHqdEPrvOn64xtVrr98Tuo",
+                     *               "modelId": "mdl_bpl4BCJBLH5O8iJkBScLiqgC",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -10980,60 +11037,19 @@ export interface operations {
                      *                 1
                      *               ],
                      *               "state": "completed"
-                     *             },
-                     *             {
-                     *               "index": 1,
-                     *               "jobId": "job_rmtLaz049cMJeTRBmJDDwzlL",
-                     *               "modelId": "mdl_M1VoKOqBI1gKSfr3IdE9PgZu",
-                     *               "params": {
-                     *                 "batchSize": 32,
-                     *                 "dropout": 0.12689615876879543,
-                     *                 "layers": [
-                     *                   75,
-                     *                   38
-                     *                 ],
-                     *                 "learningRate": 0.0005160478535329492,
-                     *                 "scaling": "standardize",
-                     *                 "weightDecay": 0.0017874578004478973
-                     *               },
-                     *               "rung": 0,
-                     *               "rungMetrics": [
-                     *                 0.875
-                     *               ],
-                     *               "state": "stopped"
-                     *             },
-                     *             {
-                     *               "index": 0,
-                     *               "jobId": "job_PInWQmlOHehCe3m8QnA03RQj",
-                     *               "modelId": "mdl_gFjbqBhb3NvaqCaUKAmdDJVA",
-                     *               "params": {
-                     *                 "batchSize": 32,
-                     *                 "dropout": 0.1321185247041285,
-                     *                 "layers": [
-                     *                   85
-                     *                 ],
-                     *                 "learningRate": 0.00011086580349514725,
-                     *                 "scaling": "minmax",
-                     *                 "weightDecay": 0
-                     *               },
-                     *               "rung": 0,
-                     *               "rungMetrics": [
-                     *                 0.8333333333333334
-                     *               ],
-                     *               "state": "stopped"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_pDz1kZuUs1xKeECX8yytViNL",
+                     *           "modelId": "mdl_HBxVP5sa6HGjdRspdpVvBjJj",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_E9MlEf8q49gueWxoBBDaaDO6",
-                     *             "modelId": "mdl_pDz1kZuUs1xKeECX8yytViNL",
+                     *             "jobId": "job_1TDhmhY0dYBroyNKeeFRYUOf",
+                     *             "modelId": "mdl_HBxVP5sa6HGjdRspdpVvBjJj",
                      *             "state": "succeeded",
-                     *             "trial": 2
+                     *             "trial": 0
                      *           },
                      *           "request": {
-                     *             "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *             "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11051,12 +11067,12 @@ export interface operations {
                      *           "status": "succeeded",
                      *           "test": {
                      *             "accuracy": 0.9583333333333334,
-                     *             "brierScore": 0.0783756897896463,
+                     *             "brierScore": 0.07505882895180944,
                      *             "calibration": [
                      *               {
                      *                 "count": 24,
                      *                 "lower": 0.9,
-                     *                 "meanPredicted": 0.9983213866750399,
+                     *                 "meanPredicted": 0.9932058528065681,
                      *                 "observed": 0.9583333333333334,
                      *                 "upper": 1
                      *               }
@@ -11084,8 +11100,8 @@ export interface operations {
                      *               ]
                      *             ],
                      *             "f1Macro": 0.9581699346405229,
-                     *             "logLoss": 0.14623926326242656,
-                     *             "loss": 0.14623926326242656,
+                     *             "logLoss": 0.12855439029841628,
+                     *             "loss": 0.12855439029841628,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -11211,7 +11227,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                 *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11239,21 +11255,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 3.601479825272365,
+                     *         "trainingSeconds": 6.143518515898114,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.3720617379931633,
+                     *           "maxTrainingSeconds": 0.7052722099939811,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 16,
-                     *             "rows": 1024,
-                     *             "seconds": 0.01404058299999997
+                     *             "batches": 13,
+                     *             "rows": 832,
+                     *             "seconds": 0.02162470899999971
                      *           },
-                     *           "secondsPerEpoch": 0.001531118263346351
+                     *           "secondsPerEpoch": 0.002902354773637782
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11275,7 +11291,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *           "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11356,14 +11372,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 2.3612740319618206,
+                     *           "maxTrainingSeconds": 3.7926111492515098,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.018080658999999288
+                     *             "seconds": 0.014113751000000774
                      *           },
-                     *           "secondsPerEpoch": 0.009717177086262636
+                     *           "secondsPerEpoch": 0.007585222298503019
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11385,7 +11401,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *           "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11442,11 +11458,11 @@ export interface operations {
                      *             },
                      *             "earlyStopping": {
                      *               "minDelta": 0,
-                     *               "patience": 81,
+                     *               "patience": 30,
                      *               "restoreBest": true
                      *             },
                      *             "ensemble": 1,
-                     *             "epochs": 243,
+                     *             "epochs": 500,
                      *             "labelSmoothing": 0,
                      *             "learningRateSchedule": "constant",
                      *             "loss": "crossEntropy",
@@ -11469,7 +11485,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11484,6 +11500,17 @@ export interface operations {
                      *         243
                      *       ],
                      *       "trials": [
+                     *         {
+                     *           "batchSize": 32,
+                     *           "dropout": 0,
+                     *           "layers": [
+                     *             16,
+                     *             8
+                     *           ],
+                     *           "learningRate": 0.001,
+                     *           "scaling": "standardize",
+                     *           "weightDecay": 0
+                     *         },
                      *         {
                      *           "batchSize": 32,
                      *           "dropout": 0.1321185247041285,
@@ -11504,17 +11531,6 @@ export interface operations {
                      *           "learningRate": 0.0005160478535329492,
                      *           "scaling": "standardize",
                      *           "weightDecay": 0.0017874578004478973
-                     *         },
-                     *         {
-                     *           "batchSize": 32,
-                     *           "dropout": 0.18750214925967157,
-                     *           "layers": [
-                     *             48,
-                     *             24
-                     *           ],
-                     *           "learningRate": 0.01332164666902712,
-                     *           "scaling": "standardize",
-                     *           "weightDecay": 0.00000353000510738805
                      *         }
                      *       ],
                      *       "warnings": []
@@ -11543,14 +11559,34 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:22:51.695Z",
+                     *       "createdAt": "2026-12-01T06:17:32.708Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_GYeBTKrntQbg1jtVeB2Qpers",
+                     *       "id": "tun_xA8Z2uspa9BvvGeeTSzOn7wx",
                      *       "leaderboard": [
                      *         {
+                     *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_PInWQmlOHehCe3m8QnA03RQj",
+                     *           "jobId": "job_CDDE8FwBvjpOxWRWAE7W0Dr7",
+                     *           "modelId": null,
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "dropout": 0,
+                     *             "layers": [
+                     *               16,
+                     *               8
+                     *             ],
+                     *             "learningRate": 0.001,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [],
+                     *           "state": "running"
+                     *         },
+                     *         {
+                     *           "index": 1,
+                     *           "jobId": "job_cI0pYL4tRV0xbrbmgqLd9iTz",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11567,8 +11603,8 @@ export interface operations {
                      *           "state": "running"
                      *         },
                      *         {
-                     *           "index": 1,
-                     *           "jobId": "job_rmtLaz049cMJeTRBmJDDwzlL",
+                     *           "index": 2,
+                     *           "jobId": "job_CT97QcIM0zm7ulOzQwN5DvSM",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11584,31 +11620,12 @@ export interface operations {
                      *           "rung": 0,
                      *           "rungMetrics": [],
                      *           "state": "running"
-                     *         },
-                     *         {
-                     *           "index": 2,
-                     *           "jobId": "job_RQxk4dJTZHforBcgCUiOOyZd",
-                     *           "modelId": null,
-                     *           "params": {
-                     *             "batchSize": 32,
-                     *             "dropout": 0.18750214925967157,
-                     *             "layers": [
-                     *               48,
-                     *               24
-                     *             ],
-                     *             "learningRate": 0.01332164666902712,
-                     *             "scaling": "standardize",
-                     *             "weightDecay": 0.00000353000510738805
-                     *           },
-                     *           "rung": 0,
-                     *           "rungMetrics": [],
-                     *           "state": "running"
                      *         }
                      *       ],
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11777,17 +11794,62 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "bestTrial": 2,
+                     *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:22:51.695Z",
+                     *       "createdAt": "2026-12-01T06:17:32.708Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T06:22:52.923Z",
-                     *       "id": "tun_GYeBTKrntQbg1jtVeB2Qpers",
+                     *       "finishedAt": "2026-12-01T06:17:33.700Z",
+                     *       "id": "tun_xA8Z2uspa9BvvGeeTSzOn7wx",
                      *       "leaderboard": [
                      *         {
+                     *           "baseline": true,
+                     *           "index": 0,
+                     *           "jobId": "job_wqYbopprtpik2jlr9d2hHf7o",
+                     *           "modelId": "mdl_qQJT6frSkJmZqJ0OTdVTAGLj",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "dropout": 0,
+                     *             "layers": [
+                     *               16,
+                     *               8
+                     *             ],
+                     *             "learningRate": 0.001,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0
+                     *           },
+                     *           "rung": 1,
+                     *           "rungMetrics": [
+                     *             0.75,
+                     *             1
+                     *           ],
+                     *           "state": "completed"
+                     *         },
+                     *         {
                      *           "index": 2,
-                     *           "jobId": "job_pDqTWvSprlgGNiTryQbnLukz",
-                     *           "modelId": "mdl_qV9IEPvaadtFvdQCumVwPB5e",
+                     *           "jobId": "job_GtZEyPya76l14AYPhfajREFg",
+                     *           "modelId": "mdl_VaJY8oPyLrKHBsdVAY1t6PGk",
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "dropout": 0.12689615876879543,
+                     *             "layers": [
+                     *               75,
+                     *               38
+                     *             ],
+                     *             "learningRate": 0.0005160478535329492,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0.0017874578004478973
+                     *           },
+                     *           "rung": 1,
+                     *           "rungMetrics": [
+                     *             0.875,
+                     *             1
+                     *           ],
+                     *           "state": "completed"
+                     *         },
+                     *         {
+                     *           "index": 3,
+                     *           "jobId": "job_wLGHqdEPrvOn64xtVrr98Tuo",
+                     *           "modelId": "mdl_bpl4BCJBLH5O8iJkBScLiqgC",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11805,60 +11867,19 @@ export interface operations {
                      *             1
                      *           ],
                      *           "state": "completed"
-                     *         },
-                     *         {
-                     *           "index": 1,
-                     *           "jobId": "job_rmtLaz049cMJeTRBmJDDwzlL",
-                     *           "modelId": "mdl_M1VoKOqBI1gKSfr3IdE9PgZu",
-                     *           "params": {
-                     *             "batchSize": 32,
-                     *             "dropout": 0.12689615876879543,
-                     *             "layers": [
-                     *               75,
-                     *               38
-                     *             ],
-                     *             "learningRate": 0.0005160478535329492,
-                     *             "scaling": "standardize",
-                     *             "weightDecay": 0.0017874578004478973
-                     *           },
-                     *           "rung": 0,
-                     *           "rungMetrics": [
-                     *             0.875
-                     *           ],
-                     *           "state": "stopped"
-                     *         },
-                     *         {
-                     *           "index": 0,
-                     *           "jobId": "job_PInWQmlOHehCe3m8QnA03RQj",
-                     *           "modelId": "mdl_gFjbqBhb3NvaqCaUKAmdDJVA",
-                     *           "params": {
-                     *             "batchSize": 32,
-                     *             "dropout": 0.1321185247041285,
-                     *             "layers": [
-                     *               85
-                     *             ],
-                     *             "learningRate": 0.00011086580349514725,
-                     *             "scaling": "minmax",
-                     *             "weightDecay": 0
-                     *           },
-                     *           "rung": 0,
-                     *           "rungMetrics": [
-                     *             0.8333333333333334
-                     *           ],
-                     *           "state": "stopped"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_pDz1kZuUs1xKeECX8yytViNL",
+                     *       "modelId": "mdl_HBxVP5sa6HGjdRspdpVvBjJj",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_E9MlEf8q49gueWxoBBDaaDO6",
-                     *         "modelId": "mdl_pDz1kZuUs1xKeECX8yytViNL",
+                     *         "jobId": "job_1TDhmhY0dYBroyNKeeFRYUOf",
+                     *         "modelId": "mdl_HBxVP5sa6HGjdRspdpVvBjJj",
                      *         "state": "succeeded",
-                     *         "trial": 2
+                     *         "trial": 0
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11876,12 +11897,12 @@ export interface operations {
                      *       "status": "succeeded",
                      *       "test": {
                      *         "accuracy": 0.9583333333333334,
-                     *         "brierScore": 0.0783756897896463,
+                     *         "brierScore": 0.07505882895180944,
                      *         "calibration": [
                      *           {
                      *             "count": 24,
                      *             "lower": 0.9,
-                     *             "meanPredicted": 0.9983213866750399,
+                     *             "meanPredicted": 0.9932058528065681,
                      *             "observed": 0.9583333333333334,
                      *             "upper": 1
                      *           }
@@ -11909,8 +11930,8 @@ export interface operations {
                      *           ]
                      *         ],
                      *         "f1Macro": 0.9581699346405229,
-                     *         "logLoss": 0.14623926326242656,
-                     *         "loss": 0.14623926326242656,
+                     *         "logLoss": 0.12855439029841628,
+                     *         "loss": 0.12855439029841628,
                      *         "perClass": [
                      *           {
                      *             "class": "setosa",
@@ -12059,14 +12080,34 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T06:22:53.059Z",
+                     *       "createdAt": "2026-12-01T06:17:33.722Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_sOzVH80Aj1CQwgChiYiWJS2h",
+                     *       "id": "tun_qwdRWjJb7nryOgEdsxauCDNT",
                      *       "leaderboard": [
                      *         {
+                     *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_7YrNRLZ9NIy3VuIgYs9lTauT",
+                     *           "jobId": "job_ttzKHWUur53J1OTOVzJ6H3Ol",
+                     *           "modelId": null,
+                     *           "params": {
+                     *             "batchSize": 32,
+                     *             "dropout": 0,
+                     *             "layers": [
+                     *               16,
+                     *               8
+                     *             ],
+                     *             "learningRate": 0.001,
+                     *             "scaling": "standardize",
+                     *             "weightDecay": 0
+                     *           },
+                     *           "rung": 0,
+                     *           "rungMetrics": [],
+                     *           "state": "running"
+                     *         },
+                     *         {
+                     *           "index": 1,
+                     *           "jobId": "job_ikoHurbFDv4a6x6usYNIBXya",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12080,32 +12121,13 @@ export interface operations {
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [],
-                     *           "state": "running"
-                     *         },
-                     *         {
-                     *           "index": 1,
-                     *           "jobId": "job_HFrgOL2NV6Vhfy8UPJMyVbuK",
-                     *           "modelId": null,
-                     *           "params": {
-                     *             "batchSize": 32,
-                     *             "dropout": 0.12689615876879543,
-                     *             "layers": [
-                     *               75,
-                     *               38
-                     *             ],
-                     *             "learningRate": 0.0005160478535329492,
-                     *             "scaling": "standardize",
-                     *             "weightDecay": 0.0017874578004478973
-                     *           },
-                     *           "rung": 0,
-                     *           "rungMetrics": [],
                      *           "state": "cancelled"
                      *         }
                      *       ],
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_iyQ7YuWxMbQBFKQqtVthbv6F",
+                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12381,14 +12403,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T06:22:53.130Z",
+                     *           "createdAt": "2026-12-01T06:17:33.763Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_CY6coInPfzZ4wV37UF9t9NN2",
+                     *           "id": "wh_V9cvF0bUZFo5ghMD5vBAcGXB",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12509,14 +12531,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:22:53.130Z",
+                     *       "createdAt": "2026-12-01T06:17:33.763Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_CY6coInPfzZ4wV37UF9t9NN2",
-                     *       "secret": "whsec_qg4WBHxiwBf1c3h26bSfqb7yP8KuP2RpXNYxbD0YyLg=",
+                     *       "id": "wh_V9cvF0bUZFo5ghMD5vBAcGXB",
+                     *       "secret": "whsec_pioIirsiZq442Rmj8mEUH7EncuZ91k3VMu6rWI3ITVA=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12652,13 +12674,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:22:53.130Z",
+                     *       "createdAt": "2026-12-01T06:17:33.763Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_CY6coInPfzZ4wV37UF9t9NN2",
+                     *       "id": "wh_V9cvF0bUZFo5ghMD5vBAcGXB",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12901,14 +12923,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:22:53.130Z",
+                     *       "createdAt": "2026-12-01T06:17:33.763Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_CY6coInPfzZ4wV37UF9t9NN2",
+                     *       "id": "wh_V9cvF0bUZFo5ghMD5vBAcGXB",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13066,7 +13088,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "data": [],
+                     *       "data": [
+                     *         {
+                     *           "attempts": 0,
+                     *           "createdAt": "2026-12-01T06:17:33.770Z",
+                     *           "eventType": "tuning-job.finished",
+                     *           "id": "dlv_gnRroOMokhtAWk4OK7RXlOH8",
+                     *           "lastAttemptAt": null,
+                     *           "lastError": null,
+                     *           "lastStatusCode": null,
+                     *           "messageId": "msg_3lKsBefHd4z7IpBl5t72CMKD",
+                     *           "status": "pending",
+                     *           "webhookId": "wh_V9cvF0bUZFo5ghMD5vBAcGXB"
+                     *         }
+                     *       ],
                      *       "nextCursor": null
                      *     }
                      */

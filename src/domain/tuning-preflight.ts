@@ -10,7 +10,7 @@ import {
   TrialParamsSchema,
   TuningRequestSchema,
   rungEpochs,
-  sampleTrials,
+  searchTrials,
   validateTuningRequest,
   type TuningRequest,
 } from './tuning.js';
@@ -20,7 +20,11 @@ export const TuningPreflightSchema = z
     dryRun: z.literal(true),
     request: TuningRequestSchema.describe('The request with its defaults filled in'),
     rungEpochs: z.array(z.number().int()).describe('Epochs of each rung, smallest first'),
-    trials: z.array(TrialParamsSchema).describe('The parameters of every trial, in the order they start'),
+    trials: z
+      .array(TrialParamsSchema)
+      .describe(
+        "The parameters of every trial, in the order they start: the default job's first when the search space holds them, then the seeded draws",
+      ),
     largestTrial: PreflightSchema.describe(
       'Pre-flight of the largest network the search space allows, trained for the top rung',
     ),
@@ -92,7 +96,7 @@ export async function tuningPreflight(
     dryRun: true,
     request,
     rungEpochs: rungs,
-    trials: sampleTrials(request.searchSpace ?? {}, request.seed, request.maxTrials),
+    trials: searchTrials(request, dataset, limits).params,
     largestTrial,
     refit,
     bounds: { trialRuns, epochs, trainingSeconds },

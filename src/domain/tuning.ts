@@ -10,11 +10,17 @@
 // rung k so far; otherwise a new trial starts at rung 0. A promoted trial trains again from scratch
 // with the larger budget (same seed and split), so its rungs are comparable runs.
 //
+// The baseline: when the search space holds the default job's parameters (the default space always
+// does), they are trial 0, drawn before the random ones, and that trial is promoted at every rung
+// whatever its rank. So the top rung always holds the default's run, and the search picks other
+// parameters only when they validated better there than the default's did.
+//
 // The refit: trials are single networks (cheap to rank), while the default job is the quality
 // recipe's cross-validated ensemble with its piecewise-linear encoding. Once every trial is done,
 // the best trial's parameters are trained once more the way the default job trains (its folds of the
-// non-test rows, its embedding where it would use one, the trial's top-rung epochs and early
-// stopping): that refit, an ordinary training run on the queue, is the search's model. Its test rows
+// non-test rows, its embedding where it would use one, its epochs and early stopping): that refit,
+// an ordinary training run on the queue, is the search's model; when the baseline is the best
+// trial, the refit is the default job itself (the same resolved spec and seed). Its test rows
 // are the trials' test rows (splitRows keeps them apart from the validation fraction), so the test
 // metrics are of rows no trial trained or validated on.
 import { z } from 'zod';
@@ -28,6 +34,7 @@ import type { WebhookEmitter } from './webhooks.js';
 import { IsoDateSchema, JobStatusSchema, TrainingSpecInputSchema } from './schemas.js';
 import { createRng } from '../engine/index.js';
 import { QUALITY } from './recipes.js';
+import { TRAINING_DEFAULTS } from './training-defaults.js';
 
 const range = (lo: number, hi: number) =>
   z
@@ -125,6 +132,10 @@ export const TrialSchema = z.object({
   /** Best validation metric of each completed rung, in order. */
   rungMetrics: z.array(z.number()),
   modelId: z.string().nullable(),
+  baseline: z
+    .boolean()
+    .optional()
+    .describe("True for the default job's parameters (trial 0), promoted at every rung whatever its rank"),
 });
 export type Trial = z.infer<typeof TrialSchema>;
 
@@ -225,9 +236,77 @@ export function sampleTrials(space: SearchSpace, seed: number, count: number): T
 }
 
 /**
- * The spec input of a trial's parameters trained for `epochs`: as a trial run, the fast recipe's one
- * network validated on a split; as the refit, the default (quality) recipe's treatment: its folds
- * and, by leaving `model.embedding` unset, its embedding wherever a default job would use one.
+ * The parameters a job without them resolves to on this dataset (the default recipe's network,
+ * Adam's learning rate and weight decay, no dropout, batch size, scaling): the search's baseline;
+ * null when no search space can hold them (a scaling the search does not offer). Throws
+ * resolveSpec's UnprocessableError when the request does not resolve on the dataset.
+ */
+export function defaultTrialParams(
+  request: TuningRequest,
+  dataset: Dataset,
+  limits: JobLimits,
+): TrialParams | null {
+  const input = TrainingSpecInputSchema.parse({
+    datasetId: request.datasetId,
+    target: request.target,
+    features: request.features,
+  });
+  const spec = resolveSpec(input, dataset, limits);
+  const optimizer = spec.training.optimizer as { learningRate: number; weightDecay?: number };
+  const scaling = TrialParamsSchema.shape.scaling.safeParse(spec.preprocessing.scaling);
+  if (!scaling.success) return null;
+  return {
+    layers: spec.model.layers.map((l) => l.units),
+    learningRate: optimizer.learningRate,
+    weightDecay: optimizer.weightDecay ?? 0,
+    dropout: 0,
+    batchSize: spec.training.batchSize,
+    scaling: scaling.data,
+  };
+}
+
+/** Whether sampleTrials could draw `p` from the space: every range and list holds its value. */
+export function inSearchSpace(p: TrialParams, space: SearchSpace): boolean {
+  const s = { ...DEFAULT_SEARCH_SPACE, ...space };
+  const within = (v: number, r: { min: number; max: number }) => v >= r.min && v <= r.max;
+  const width = p.layers[0];
+  return (
+    within(p.layers.length, s.depth) &&
+    within(width, s.width) &&
+    p.layers.every((units, k) => units === Math.max(2, Math.round(width / 2 ** k))) &&
+    within(p.learningRate, s.learningRate) &&
+    within(p.weightDecay, s.weightDecay) &&
+    within(p.dropout ?? 0, s.dropout) &&
+    s.batchSize.includes(p.batchSize) &&
+    s.scaling.includes(p.scaling)
+  );
+}
+
+/**
+ * Every trial's parameters in the order they start: the baseline (the default job's parameters)
+ * first when the search space holds them, then the seeded random draws; `baseline` says whether
+ * trial 0 is it.
+ */
+export function searchTrials(
+  request: TuningRequest,
+  dataset: Dataset,
+  limits: JobLimits,
+): { params: TrialParams[]; baseline: boolean } {
+  const space = request.searchSpace ?? {};
+  const dflt = defaultTrialParams(request, dataset, limits);
+  if (!dflt || !inSearchSpace(dflt, space)) {
+    return { params: sampleTrials(space, request.seed, request.maxTrials), baseline: false };
+  }
+  return { params: [dflt, ...sampleTrials(space, request.seed, request.maxTrials - 1)], baseline: true };
+}
+
+/**
+ * The spec input of a trial's parameters: as a trial run, the fast recipe's one network validated
+ * on a split, trained for `epochs` with patience a third of them; as the refit, the default
+ * (quality) recipe's treatment: its folds, its epochs (`epochs` when more) and early stopping, and,
+ * by leaving `model.embedding` unset, its embedding wherever a default job would use one. A weight
+ * decay of 0 is left unset, as the default job leaves it, so the baseline's refit resolves to the
+ * default job's spec.
  */
 function searchSpecInput(
   request: TuningRequest,
@@ -249,12 +328,17 @@ function searchSpecInput(
       })),
     },
     training: {
-      epochs,
+      ...(as === 'trial'
+        ? { epochs, earlyStopping: { patience: Math.max(5, Math.ceil(epochs / 3)) } }
+        : { crossValidation: { folds: QUALITY.folds } }),
+      ...(as === 'refit' && epochs > TRAINING_DEFAULTS.epochs ? { epochs } : {}),
       batchSize: params.batchSize,
-      optimizer: { type: 'adam', learningRate: params.learningRate, weightDecay: params.weightDecay },
-      earlyStopping: { patience: Math.max(5, Math.ceil(epochs / 3)) },
+      optimizer: {
+        type: 'adam',
+        learningRate: params.learningRate,
+        ...(params.weightDecay ? { weightDecay: params.weightDecay } : {}),
+      },
       seed: request.seed,
-      ...(as === 'refit' ? { crossValidation: { folds: QUALITY.folds } } : {}),
       ...(maxRuntimeSeconds ? { maxRuntimeSeconds } : {}),
     },
     preprocessing: { scaling: params.scaling },
@@ -277,8 +361,9 @@ export function trialSpecInput(
 }
 
 /**
- * The training spec input of the refit: the trial's parameters and top-rung epochs (with the trial's
- * early stopping, each fold's network on its own fold), trained as the default recipe trains.
+ * The training spec input of the refit: the trial's parameters trained as the default recipe trains
+ * (its 5 folds, the default's epochs and early stopping, each fold's network stopped on its own
+ * fold; `epochs`, the top rung's, when that is more).
  */
 export function refitSpecInput(
   request: TuningRequest,
@@ -315,17 +400,20 @@ export function rankTrials(trials: Trial[], metric: TuningMetric): Trial[] {
 
 /**
  * ASHA's promotion rule: the trials completed at `rung` (not yet promoted beyond it) that rank in
- * the top ⌊n/η⌋ of all n trials that completed that rung.
+ * the top ⌊n/η⌋ of all n trials that completed that rung; the baseline trial whatever its rank
+ * (after those), so the default's parameters always reach the top rung.
  */
 export function promotable(trials: Trial[], rung: number, eta: number, metric: TuningMetric): Trial[] {
+  const waiting = (t: Trial) => t.rung === rung && t.state === 'completed' && t.rungMetrics.length > rung;
   const done = trials.filter((t) => t.rungMetrics.length > rung);
   const k = Math.floor(done.length / eta);
-  if (k === 0) return [];
   const sign = higherIsBetter(metric) ? -1 : 1;
   const top = [...done]
     .sort((a, b) => sign * (a.rungMetrics[rung] - b.rungMetrics[rung]) || a.index - b.index)
-    .slice(0, k);
-  return top.filter((t) => t.rung === rung && t.state === 'completed');
+    .slice(0, k)
+    .filter(waiting);
+  const baseline = trials.find((t) => t.baseline === true && waiting(t) && !top.includes(t));
+  return baseline ? [...top, baseline] : top;
 }
 
 /** A new tuning job record: trial parameters are drawn now, so the search is reproducible from its seed. */
@@ -595,7 +683,7 @@ function nextLaunch(
   t: TuningJob,
   board: Trial[],
   started: number,
-  params: TrialParams[],
+  trials: { params: TrialParams[]; baseline: boolean },
 ): { trial: Trial; rung: number } | null {
   const { request } = t;
   if (board.filter((x) => x.state === 'running').length >= request.parallelTrials) return null;
@@ -606,12 +694,13 @@ function nextLaunch(
   if (started >= request.maxTrials) return null;
   const trial: Trial = {
     index: started,
-    params: params[started],
+    params: trials.params[started],
     rung: 0,
     state: 'running',
     jobId: '',
     rungMetrics: [],
     modelId: null,
+    ...(started === 0 && trials.baseline ? { baseline: true } : {}),
   };
   return { trial, rung: 0 };
 }
@@ -626,8 +715,8 @@ async function scheduleTrials(
   const { request } = t;
   let board = t.leaderboard;
   let started = t.trialsStarted;
-  const params = sampleTrials(request.searchSpace ?? {}, request.seed, request.maxTrials);
-  for (let next = nextLaunch(t, board, started, params); next; next = nextLaunch(t, board, started, params)) {
+  const trials = searchTrials(request, dataset, ctx.limits);
+  for (let next = nextLaunch(t, board, started, trials); next; next = nextLaunch(t, board, started, trials)) {
     if (next.trial.index === started) {
       started += 1;
       board = [...board, next.trial];

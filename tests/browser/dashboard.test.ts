@@ -172,6 +172,8 @@ describe('dashboard in Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, '6-search.png'), fullPage: true });
     expect(await page.locator('#leaderboard tr[data-trial]').count()).toBe(4);
     expect(await page.locator('#leaderboard tr.best').count()).toBe(1);
+    // Trial 0 is the default job's parameters, marked as such.
+    expect(await page.textContent('#leaderboard tr[data-trial="0"]')).toContain('0 (default)');
 
     const searchId = page.url().split('/').at(-1)!;
     const search = (await (

@@ -118,7 +118,9 @@ describe('a worker killed mid-search', () => {
     await stack.stopWorkers();
     const workers = [await stack.startWorker('refit-a'), await stack.startWorker('refit-b')];
     // One trial of 40 epochs; its refit trains five 2 × 128 networks (with the encoding) side by
-    // side on 1,120 rows each: seconds, long enough to be interrupted.
+    // side on 1,120 rows each, for up to the default job's 500 epochs with its early stopping:
+    // seconds, long enough to be interrupted. (The space leaves out the default job's parameters:
+    // batch 16 only.)
     const created = await stack.request('POST', '/v1/tuning-jobs', {
       datasetId: friedman,
       target: 'y',

@@ -4,6 +4,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCsv } from '../../src/data/index.js';
+import { TrainingSpecSchema } from '../../src/domain/schemas.js';
+import { runTraining } from '../../src/domain/training.js';
 import { searchBounds } from '../../src/domain/tuning-preflight.js';
 import { sampleTrials } from '../../src/domain/tuning.js';
 import { createTestApp, type TestApp } from '../helpers/app.js';
@@ -48,8 +51,10 @@ describe('tuning job submit', () => {
     expect(res.status).toBe(200);
     expect(res.body.dryRun).toBe(true);
     expect(res.body.rungEpochs).toEqual([3, 9, 27]);
-    // The trials are the ones the real search would draw from the same seed.
-    expect(res.body.trials).toEqual(JSON.parse(JSON.stringify(sampleTrials({}, 5, 9))));
+    // The trials are the ones the real search would start: the default job's parameters (iris's
+    // 16-8 network, Adam at 1e-3, batch 32, standardized), then 8 draws from the same seed.
+    expect(res.body.trials[0]).toMatchObject({ layers: [16, 8], learningRate: 1e-3, batchSize: 32 });
+    expect(res.body.trials.slice(1)).toEqual(JSON.parse(JSON.stringify(sampleTrials({}, 5, 8))));
     // Largest trial of the default space: 3 hidden layers of 128, 64, 32 units on 4 inputs, 3 classes:
     // (4·128 + 128) + (128·64 + 64) + (64·32 + 32) + (32·3 + 3) = 640 + 8256 + 2080 + 99 = 11075.
     expect(res.body.largestTrial.parameterCount).toBe(11075);
@@ -63,7 +68,11 @@ describe('tuning job submit', () => {
     // time is part of the bound.
     expect(res.body.refit.spec.training.crossValidation).toEqual({ folds: 5 });
     expect(res.body.refit.spec.model.embedding).toEqual({ type: 'piecewiseLinear', bins: 8 });
-    expect(res.body.refit.spec.training.epochs).toBe(27);
+    // The refit trains the default job's 500 epochs (more than the top rung's 27).
+    expect(res.body.refit.spec.training.epochs).toBe(500);
+    // Its parameters are the 5 fold networks', each on 4 inputs plus 8 bins of each: 36 inputs,
+    // (36·128 + 128) + (128·64 + 64) + (64·32 + 32) + (32·3 + 3) = 4736 + 8256 + 2080 + 99 = 15171.
+    expect(res.body.refit.parameterCount).toBe(5 * 15171);
     expect(res.body.bounds.trainingSeconds).toBeGreaterThan(
       81 * res.body.largestTrial.estimate.secondsPerEpoch +
         res.body.refit.estimate.maxTrainingSeconds * 0.999,
@@ -108,6 +117,29 @@ describe('tuning job submit', () => {
       .post('/v1/tuning-jobs?dryRun=true')
       .send({ datasetId: ds, target: 'y', maxTrials: 3, searchSpace: { scaling: ['standardize'] } });
     expect(narrowed.status).toBe(200);
+  });
+
+  it('when a search is dry-run, then the parameter counts of its largest trial and refit are those of the models they train', async () => {
+    const csv = await readFile(join(import.meta.dirname, '..', 'fixtures', 'friedman1.csv'), 'utf8');
+    const ds = (await request(t.app.server).post('/v1/datasets').set('content-type', 'text/csv').send(csv))
+      .body.id as string;
+    const res = await request(t.app.server)
+      .post('/v1/tuning-jobs?dryRun=true')
+      .send({ datasetId: ds, target: 'y', maxTrials: 3, maxEpochs: 9, seed: 5 });
+    expect(res.status).toBe(200);
+    // Each spec trained here for one epoch (the count does not depend on the epochs): the refit's 5
+    // fold networks each see friedman1's 10 inputs plus 8 bins of each (every input continuous, so
+    // every bin is kept), one network of the largest trial the 10 inputs alone.
+    const table = await readCsv(csv, { maxColumns: 100, maxRows: 100_000, maxLineBytes: 1 << 16 });
+    const trained = async (spec: unknown) => {
+      const parsed = TrainingSpecSchema.parse(spec);
+      const once = { ...parsed, training: { ...parsed.training, epochs: 1 } };
+      return (await runTraining(table, once)).parameterCount;
+    };
+    expect(res.body.refit.parameterCount).toBe(await trained(res.body.refit.spec));
+    expect(res.body.largestTrial.parameterCount).toBe(await trained(res.body.largestTrial.spec));
+    // 5 · ((90·128 + 128) + (128·64 + 64) + (64·32 + 32) + (32 + 1)) = 5 · (11648 + 8256 + 2080 + 33).
+    expect(res.body.refit.parameterCount).toBe(5 * 22017);
   });
 
   it('when a dry run names an unknown column, then the same 422 as a submit', async () => {

@@ -752,7 +752,10 @@ async function tuningListPage() {
   ];
 }
 
-/** One leaderboard row: rank, trial, state, rung reached, the metric at each completed rung, the parameters. */
+/**
+ * One leaderboard row: rank, trial (the baseline marked "(default)"), state, rung reached, the
+ * metric at each completed rung, the parameters.
+ */
 function trialRow(trial, rank, search) {
   const p = trial.params;
   const best = search.bestTrial === trial.index;
@@ -760,7 +763,11 @@ function trialRow(trial, rank, search) {
     'tr',
     { 'data-trial': trial.index, class: best ? 'best' : null },
     h('td', { class: 'num' }, rank + 1),
-    h('td', { class: 'num' }, trial.index),
+    h(
+      'td',
+      { class: 'num', title: trial.baseline ? "the default job's parameters" : null },
+      trial.baseline ? `${trial.index} (default)` : trial.index,
+    ),
     h('td', {}, h('span', { class: `status ${trial.state}` }, trial.state)),
     h('td', { class: 'num' }, `${trial.rungMetrics.length} / ${search.rungEpochs.length}`),
     h('td', {}, trial.rungMetrics.map((m) => fmt(m)).join(' → ') || '—'),
