@@ -25,10 +25,11 @@ export function uploadCsvPath(): string {
 }
 
 /** Reads the file once through the real describer thread; the figures of that read. */
-async function measureOurs(path: string): Promise<Record<string, number>> {
+async function measureOurs(path: string, threads: number): Promise<Record<string, number>> {
   const bytes = statSync(path).size;
-  const pool = createCsvDescriber({ prestart: true });
-  // A first tiny read loads the thread's modules, so they are not counted as the file's memory.
+  // Every file is read by both threads (the upload file is far above the default threshold), so the
+  // first tiny read loads both threads' modules and they are not counted as the file's time or memory.
+  const pool = createCsvDescriber({ prestart: true, threads, splitMinBytes: 0 });
   const tiny = join(resolve(path, '..'), 'upload-warmup.csv');
   await writeUploadCsv(tiny, 100);
   await pool.describe(tiny, LIMITS);
@@ -82,14 +83,27 @@ function measurePandas(path: string): Record<string, unknown> | null {
   return null;
 }
 
+/** measureOurs(path, 1) in a child process (this file with --one-thread); null when it fails. */
+function measureOneThread(path: string): Record<string, number> | null {
+  const self = fileURLToPath(import.meta.url);
+  const out = spawnSync(process.execPath, [...process.execArgv, self, path, '--one-thread'], {
+    encoding: 'utf8',
+  });
+  return out.status === 0 ? (JSON.parse(out.stdout) as Record<string, number>) : null;
+}
+
 /** Runs the benchmark; the JSON line it prints. */
 export async function runUploadBench(path = uploadCsvPath()): Promise<Record<string, unknown>> {
   await writeUploadCsv(path);
-  const ours = await measureOurs(path);
+  // The default pool of two threads here; one thread (as before two-thread reads) in a process of
+  // its own, since the peak resident set is the process's whole life's.
+  const ours = await measureOurs(path, 2);
+  const one = measureOneThread(path);
   const pandas = measurePandas(path);
   return {
     workload: 'upload',
     ...ours,
+    one_thread: one,
     pandas: pandas ?? 'absent (no python3 with pandas; apt-get install python3-pandas)',
     // Wall-time ratio, and CPU-time ratio (less skewed by other processes on a loaded machine).
     vs: pandas
@@ -104,5 +118,9 @@ export async function runUploadBench(path = uploadCsvPath()): Promise<Record<str
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
-  process.stdout.write(JSON.stringify(await runUploadBench(process.argv[2])) + '\n');
+  const result =
+    process.argv[3] === '--one-thread'
+      ? await measureOurs(process.argv[2], 1)
+      : await runUploadBench(process.argv[2]);
+  process.stdout.write(JSON.stringify(result) + '\n');
 }

@@ -130,6 +130,55 @@ export async function readCsv(
   }
 }
 
+/**
+ * Reads the rows of `tail`, the part of a file after one of its line ends, as the rows that follow
+ * the header of the file whose start is `head` (its first bytes, at least its header record): the
+ * dialect and the header's names are taken from `head` exactly as readCsv takes them, and the
+ * rows of `tail` are numbered from 1 in errors. Built so a large file can be read in two parts on
+ * two threads (src/storage/csv-split.ts) and the parts merged (mergeTables); `hint.sizeBytes` is
+ * the size of `tail`. A CsvError when `head` holds no complete header record.
+ */
+export async function readCsvTail(
+  head: Source,
+  tail: Source,
+  limits: CsvLimits,
+  options: CsvOptions = {},
+  hint: ReadHint = {},
+): Promise<Table & { format: CsvFormat }> {
+  const decoded = openDecoder(head, options.charset);
+  let reader: TableReader;
+  let charset: string;
+  try {
+    const { plan, head: sample } = await samplePlan(decoded.chunks, limits, options, decoded.charset, hint);
+    reader = new TableReader(plan);
+    charset = plan.format.charset;
+    let taken = false;
+    // Only the header record: the rest of the head is the tail's business (or before it).
+    const scanner = new CsvScanner(plan.format.delimiter.charCodeAt(0), limits.maxLineBytes, (rec) => {
+      if (!taken) reader.record(rec);
+      taken = true;
+    });
+    if (sample.length > 0 && sample[0].charCodeAt(0) === 0xfeff) sample[0] = sample[0].slice(1);
+    for (const chunk of sample) if (!taken) scanner.push(chunk);
+    if (!taken) throw new CsvError('lineTooLong', 'the header record is longer than the head read');
+  } finally {
+    await decoded.chunks.return(undefined).catch(() => undefined);
+  }
+  const text = openDecoder(tail, charset).chunks;
+  try {
+    const scanner = new CsvScanner(reader.delimiterCode, limits.maxLineBytes, (rec) => reader.record(rec));
+    try {
+      for await (const chunk of text) scanner.push(chunk);
+      scanner.end();
+    } catch (err) {
+      throw err instanceof ScanError ? reader.scanProblem(err) : err;
+    }
+    return reader.finish();
+  } finally {
+    await text.return(undefined).catch(() => undefined);
+  }
+}
+
 /** Builds the table record by record: the header first, then each row into its column builders. */
 class TableReader {
   private names: string[] | null = null;
@@ -140,6 +189,11 @@ class TableReader {
 
   constructor(private readonly plan: ReadPlan) {
     this.missing = new MissingMarkers(plan.options.missingValues ?? null);
+  }
+
+  /** The delimiter's char code, as the scanner wants it. */
+  get delimiterCode(): number {
+    return this.plan.format.delimiter.charCodeAt(0);
   }
 
   record(rec: ScannedRecord): void {

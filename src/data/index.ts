@@ -1,6 +1,7 @@
 // The tabular data path: CSV → typed columns → summaries, splits and the fitted encoder.
 export {
   readCsv,
+  readCsvTail,
   CsvError,
   CSV_SIZE_KINDS,
   type CsvLimits,
@@ -9,6 +10,7 @@ export {
   type CsvFormat,
   type ReadHint,
 } from './csv.js';
+export { mergeTables } from './csv-merge.js';
 export { charsetName, DELIMITERS, type Delimiter } from './dialect.js';
 export {
   DEFAULT_MISSING_VALUES,
@@ -37,6 +39,8 @@ export {
   type WarningCode,
   type NumericColumn,
   type CategoricalColumn,
+  type BooleanColumn,
+  type DatetimeColumn,
   type ColumnSummary,
 } from './schema.js';
 export { kFolds, splitRows, targetStrata, type Split, type SplitOptions } from './split.js';

@@ -207,8 +207,9 @@ export async function startApiServer() {
       resolve();
     });
   });
-  // Uploads are parsed in a worker thread, loaded now so the first upload does not wait for it.
-  const csvDescriber = createCsvDescriber({ prestart: true });
+  // Uploads are parsed in worker threads, loaded now so the first upload does not wait for them:
+  // two, so a large upload is read by both at once (csv-split.ts) or two uploads side by side.
+  const csvDescriber = createCsvDescriber({ prestart: true, threads: 2 });
   const { deps, queue, batchQueue, inspector, webhookQueue } = createApiDeps({
     config,
     logger,

@@ -1,10 +1,10 @@
 // The CSV thread (a piscina task): parses and describes one staged upload per task, so the API's
 // event loop never runs the parser. Errors go back as plain data (a CsvError's kind, row and column
 // included), because an Error's own fields do not survive the trip between threads.
-import { closeSync, openSync, readSync } from 'node:fs';
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { CsvError, describeTable, encodeColumns, readCsv, tableWarnings } from '../data/index.js';
 import type { DescribeReply, DescribeRequest } from './csv-describer.js';
+import { fileChunks, readHeadPart, readTailPart } from './csv-split.js';
 import { stagedColumnsPath } from './file-keys.js';
 
 /** Describes the file at `path` (and keeps its typed columns when asked); never throws (an error is the reply). */
@@ -13,13 +13,18 @@ export default async function describe({
   limits,
   options,
   keepColumns,
+  part,
 }: DescribeRequest): Promise<DescribeReply> {
+  if (part?.role === 'second') return secondPart({ path, limits, options, keepColumns, part });
   try {
     // The size, so columns are allocated once.
     const { size } = await stat(path);
-    const table = await readCsv(fileChunks(path), limits, options, {
-      sizeBytes: size,
-    });
+    const halves = part ? await readHeadPart({ path, size, limits, options }, part.port) : null;
+    const table =
+      halves ??
+      (await readCsv(fileChunks(path), limits, options, {
+        sizeBytes: size,
+      }));
     if (keepColumns) {
       // Stamped with the read format as the dataset records it, which a job's spec carries.
       const stamp = {
@@ -53,24 +58,16 @@ export default async function describe({
   }
 }
 
-// Reads of 64 KiB: each chunk's text is then a young object the scavenger frees at once (1 MiB
-// reads measured a third more peak memory).
-const CHUNK_BYTES = 64 * 1024;
-
-/**
- * The file's bytes in chunks, read synchronously: this thread has nothing else to do meanwhile,
- * and a read stream's round trip through libuv's pool for each chunk cost more than the read.
- */
-async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
-  const fd = openSync(path, 'r');
+/** The second of two threads reading one file (csv-split.ts): its part goes to the first thread. */
+async function secondPart({ path, limits, options, part }: DescribeRequest): Promise<DescribeReply> {
+  const port = part!.port;
   try {
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-      const n = readSync(fd, chunk, 0, CHUNK_BYTES, null);
-      if (n === 0) return;
-      yield n < CHUNK_BYTES ? chunk.subarray(0, n) : chunk;
-    }
+    const { size } = await stat(path);
+    await readTailPart({ path, size, limits, options }, port);
+  } catch {
+    // The first thread reads the whole file then, and meets the same error itself.
   } finally {
-    closeSync(fd);
+    port.close();
   }
+  return { ok: true, part: 'second' };
 }

@@ -3,8 +3,9 @@
 // first job and are kept for the next ones; jobs wait in order while every thread is busy; a thread
 // that dies (crash, out of memory) fails its job and is replaced by the next job that needs one.
 import { Piscina } from 'piscina';
-import type { ResourceLimits } from 'node:worker_threads';
-import { CsvError, type CsvErrorKind, type CsvLimits, type CsvOptions } from '../data/index.js';
+import { statSync } from 'node:fs';
+import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import { charsetName, CsvError, type CsvErrorKind, type CsvLimits, type CsvOptions } from '../data/index.js';
 import type { CsvDescriber, DescribedCsv } from '../domain/ports.js';
 import { threadEntry, threadModule } from '../ts-thread.js';
 
@@ -12,6 +13,11 @@ const ENTRY = threadEntry(import.meta.url, 'csv-describe-thread');
 /** An idle thread is kept this long for the next upload (loading one takes a moment). */
 const IDLE_THREAD_MS = 10 * 60_000;
 const CLOSED = 'the CSV describer was closed';
+/**
+ * A UTF-8 upload of at least this many bytes is read by two threads (csv-split.ts): below it the
+ * second thread's start-up and the merge cost more than half the read.
+ */
+export const SPLIT_MIN_BYTES = 8 << 20;
 
 /** Main → thread: one file to parse and describe. */
 export interface DescribeRequest {
@@ -20,6 +26,11 @@ export interface DescribeRequest {
   options: CsvOptions;
   /** Also write the typed columns beside the file (stagedColumnsPath). */
   keepColumns: boolean;
+  /**
+   * One of two threads reading the file together (csv-split.ts): the second sends its part
+   * through `port` to the first, which replies as a lone thread does.
+   */
+  part?: { role: 'first' | 'second'; port: MessagePort };
 }
 
 /** An error as plain data: Error subclasses lose their class and fields across postMessage. */
@@ -28,12 +39,18 @@ export type DescribeError =
   | { csv: false; message: string; code?: string };
 
 /** Thread → main: the answer to one request. */
-export type DescribeReply = ({ ok: true } & DescribedCsv) | { ok: false; error: DescribeError };
+export type DescribeReply =
+  ({ ok: true } & DescribedCsv) | { ok: true; part: 'second' } | { ok: false; error: DescribeError };
 
 export interface CsvDescriberOptions {
-  /** Worker threads at most (default 1: uploads are rare next to the requests they must not stall). */
+  /**
+   * Worker threads at most (default 1: uploads are rare next to the requests they must not
+   * stall). With two or more, one large upload is read by two at once (see SPLIT_MIN_BYTES).
+   */
   threads?: number;
-  /** Start one thread now rather than on the first upload (loading it takes a moment). */
+  /** Files from this size (bytes) are read by two threads when the pool has two (default SPLIT_MIN_BYTES). */
+  splitMinBytes?: number;
+  /** Start the threads now rather than on the first upload (loading one takes a moment). */
   prestart?: boolean;
   /** Heap limits of each thread; a thread over them dies and its job fails, the process lives on. */
   resourceLimits?: ResourceLimits;
@@ -50,9 +67,10 @@ export interface CsvDescriberPool extends CsvDescriber {
 /** A pool of CSV threads (piscina): jobs wait in order while every thread is busy. */
 export function createCsvDescriber(options: CsvDescriberOptions = {}): CsvDescriberPool {
   const size = Math.max(1, Math.floor(options.threads ?? 1));
+  const splitMinBytes = options.splitMinBytes ?? SPLIT_MIN_BYTES;
   const pool = new Piscina({
     ...threadModule(ENTRY, {}),
-    minThreads: options.prestart ? 1 : 0,
+    minThreads: options.prestart ? size : 0,
     maxThreads: size,
     idleTimeout: IDLE_THREAD_MS,
     atomics: 'disabled',
@@ -65,11 +83,36 @@ export function createCsvDescriber(options: CsvDescriberOptions = {}): CsvDescri
   // A thread that died while idle: the next upload starts a new one.
   pool.on('error', () => {});
 
+  /**
+   * One thread's read, or two threads' for a large UTF-8 file with no forced types: the second
+   * part's task is queued first, so the first part's thread, which waits for it, never waits for
+   * a task queued after its own (the pool runs tasks in order).
+   */
+  async function runRequest(request: DescribeRequest): Promise<DescribeReply> {
+    if (!splits(request)) return (await pool.run(request)) as DescribeReply;
+    const { port1, port2 } = new MessageChannel();
+    const second = pool.run({ ...request, part: { role: 'second', port: port1 } }, { transferList: [port1] });
+    // A second thread that dies closes its port: the first reads the whole file then.
+    second.catch(() => undefined);
+    return (await pool.run(
+      { ...request, part: { role: 'first', port: port2 } },
+      { transferList: [port2] },
+    )) as DescribeReply;
+  }
+
+  /** Whether two threads read the file: the pool has two, the file is large UTF-8, no forced types. */
+  function splits({ path, options }: DescribeRequest): boolean {
+    if (size < 2 || Object.keys(options.columnTypes ?? {}).length > 0) return false;
+    if (options.charset !== undefined && charsetName(options.charset) !== 'utf-8') return false;
+    // One stat, synchronous so the task is queued at once (jobs keep the order they came in).
+    return (statSync(path, { throwIfNoEntry: false })?.size ?? 0) >= splitMinBytes;
+  }
+
   async function describe(request: DescribeRequest): Promise<DescribedCsv> {
     inFlight += 1;
     let reply: DescribeReply;
     try {
-      reply = (await pool.run(request)) as DescribeReply;
+      reply = await runRequest(request);
     } catch (err) {
       throw new Error(
         closed ? CLOSED : `the CSV thread stopped: ${err instanceof Error ? err.message : String(err)}`,
@@ -78,6 +121,7 @@ export function createCsvDescriber(options: CsvDescriberOptions = {}): CsvDescri
       inFlight -= 1;
     }
     if (!reply.ok) throw toError(reply.error);
+    if ('part' in reply) throw new Error('unreachable: a lone read answered as a second part');
     const { rowCount, columns, warnings, format } = reply;
     return { rowCount, columns, warnings, format };
   }
