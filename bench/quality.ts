@@ -11,8 +11,11 @@
 //
 // Usage: npm run bench:quality -- [folder] [--only=a,b] [--seeds=5] [--spec='{"recipe":"fast"}']
 //          [--cache=file] [--fresh]
-// Each (spec, data set, seed) result is cached in --cache (default $TMPDIR/backprop-quality.json),
-// so an interrupted run resumes and variants can be compared; --fresh ignores the cache.
+// --only: the data sets to run (names in references.json, comma-separated); --seeds: seeds 0…n−1;
+// --spec: fields over the default job spec (a recipe, or any training/model/preprocessing field).
+// Each result is cached in --cache (default $TMPDIR/backprop-quality.json) under the resolved spec
+// (the recipe's defaults filled in), the data set and the seed, so an interrupted run resumes,
+// variants can be compared, and a changed recipe trains afresh; --fresh ignores the cache.
 // A script, not a test: nothing here asserts.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -20,7 +23,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../src/config.js';
 import { describeTable, readCsv, type Table } from '../src/data/index.js';
 import { resolveSpec } from '../src/domain/jobs.js';
-import { TrainingSpecInputSchema, type Dataset } from '../src/domain/schemas.js';
+import { TrainingSpecInputSchema, type Dataset, type TrainingSpec } from '../src/domain/schemas.js';
 import { runTraining } from '../src/domain/training.js';
 
 interface Reference {
@@ -62,8 +65,8 @@ const cache: Record<string, RunResult> =
 const limits = loadConfig({});
 const csvLimits = { maxColumns: 1000, maxRows: 1_000_000, maxLineBytes: 1 << 20 };
 
-/** One training job's worth: resolve the spec against the table's summary, train, score the test split. */
-async function trainOnce(name: string, ref: Reference, table: Table, seed: number): Promise<RunResult> {
+/** The resolved spec of one job: the overrides and the recipe's defaults against the table's summary. */
+function specFor(name: string, ref: Reference, table: Table, seed: number): TrainingSpec {
   const dataset: Dataset = {
     id: name,
     name,
@@ -83,7 +86,14 @@ async function trainOnce(name: string, ref: Reference, table: Table, seed: numbe
     task: ref.task,
     training: { ...((overrides.training as object) ?? {}), seed },
   });
-  const spec = resolveSpec(input, dataset, limits);
+  return resolveSpec(input, dataset, limits);
+}
+
+/** The cache key of a job: its resolved spec (every default filled in), so a changed recipe misses. */
+const cacheKey = (spec: TrainingSpec): string => JSON.stringify(spec);
+
+/** One training job's worth: train the resolved spec, score the test split. */
+async function trainOnce(ref: Reference, table: Table, spec: TrainingSpec): Promise<RunResult> {
   const started = performance.now();
   const cpu = process.cpuUsage();
   const outcome = await runTraining(table, spec);
@@ -108,8 +118,9 @@ async function main(): Promise<void> {
     const table = await readCsv(readFileSync(join(folder, ref.file), 'utf8'), csvLimits);
     const runs: RunResult[] = [];
     for (let seed = 0; seed < seeds; seed++) {
-      const k = `${key}|${name}|${seed}`;
-      cache[k] ??= await trainOnce(name, ref, table, seed);
+      const spec = specFor(name, ref, table, seed);
+      const k = cacheKey(spec);
+      cache[k] ??= await trainOnce(ref, table, spec);
       writeFileSync(cachePath, JSON.stringify(cache, null, 1));
       runs.push(cache[k]);
     }

@@ -4194,7 +4194,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "detail": "Redis is reachable and never evicts keys; engine: native (avx512, 1 thread)",
+                     *       "detail": "Redis is reachable and never evicts keys; engine: wasm-simd (native addon /work/wt-quality/native/build/kernels.node was built from older sources (no denseForward); run npm run build:native)",
                      *       "status": "ready"
                      *     }
                      */
@@ -4287,7 +4287,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T06:17:29.658Z",
+                     *           "createdAt": "2026-12-01T06:37:09.159Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4299,7 +4299,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *           "id": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4479,7 +4479,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:17:29.658Z",
+                     *       "createdAt": "2026-12-01T06:37:09.159Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4487,7 +4487,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *       "id": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4678,7 +4678,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:17:29.658Z",
+                     *       "createdAt": "2026-12-01T06:37:09.159Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4686,7 +4686,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *       "id": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5004,7 +5004,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:17:29.658Z",
+                     *       "createdAt": "2026-12-01T06:37:09.159Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5016,7 +5016,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *       "id": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5242,19 +5242,19 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T06:17:32.295Z",
-                     *           "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
-                     *           "epochsTrained": 500,
+                     *           "createdAt": "2026-12-01T06:37:10.626Z",
+                     *           "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *           "epochsTrained": 79,
                      *           "featureImportance": [
                      *             {
                      *               "feature": "petal_width",
-                     *               "mean": 0.2916666666666667,
-                     *               "std": 0.07905694150420949
+                     *               "mean": 0.2833333333333334,
+                     *               "std": 0.08079466429027217
                      *             },
                      *             {
                      *               "feature": "petal_length",
-                     *               "mean": 0.1666666666666667,
-                     *               "std": 0.09501461875826153
+                     *               "mean": 0.025000000000000043,
+                     *               "std": 0.042491829279939886
                      *             },
                      *             {
                      *               "feature": "sepal_length",
@@ -5276,43 +5276,50 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_0YW9YQer4sorOPxEGPgifHDj",
-                     *           "jobId": "job_pAPn1LgOa0URgxcDtuU9m2X5",
+                     *           "id": "mdl_BeCgJrMnWpxDhM4cgJ4RzCrB",
+                     *           "jobId": "job_eHgGspAELXr6xB86IWgFHU6S",
                      *           "metrics": {
                      *             "foldMean": {
-                     *               "accuracy": 0.976,
-                     *               "brierScore": 0.025972716167293127,
-                     *               "f1Macro": 0.9758932461873637,
-                     *               "logLoss": 0.045157787234992225,
-                     *               "loss": 0.045157787234992225,
-                     *               "prAuc": 0.9977272727272728,
-                     *               "precisionMacro": 0.9768518518518519,
-                     *               "recallMacro": 0.9759259259259259,
-                     *               "rocAuc": 0.9985838779956426
+                     *               "accuracy": 0.9763076923076923,
+                     *               "brierScore": 0.07624205680341015,
+                     *               "f1Macro": 0.9759477124183007,
+                     *               "logLoss": 0.16021138488613387,
+                     *               "loss": 0.16021138488613387,
+                     *               "prAuc": 0.9958754208754208,
+                     *               "precisionMacro": 0.9777777777777776,
+                     *               "recallMacro": 0.9768518518518519,
+                     *               "rocAuc": 0.9976034858387799
                      *             },
                      *             "folds": [
                      *               {
                      *                 "bestEpochs": [
-                     *                   216
+                     *                   56
                      *                 ],
                      *                 "fold": 0,
                      *                 "metrics": {
-                     *                   "accuracy": 1,
-                     *                   "brierScore": 0.0022686277877138595,
+                     *                   "accuracy": 0.9615384615384616,
+                     *                   "brierScore": 0.058450684626346394,
                      *                   "calibration": [
                      *                     {
-                     *                       "count": 1,
-                     *                       "lower": 0.8,
-                     *                       "meanPredicted": 0.8301201462745667,
-                     *                       "observed": 1,
-                     *                       "upper": 0.9
+                     *                       "count": 2,
+                     *                       "lower": 0.6,
+                     *                       "meanPredicted": 0.675310879945755,
+                     *                       "observed": 0.5,
+                     *                       "upper": 0.7
                      *                     },
                      *                     {
-                     *                       "count": 25,
-                     *                       "lower": 0.9,
-                     *                       "meanPredicted": 0.9960197973251342,
+                     *                       "count": 1,
+                     *                       "lower": 0.7,
+                     *                       "meanPredicted": 0.7902995944023132,
                      *                       "observed": 1,
-                     *                       "upper": 1
+                     *                       "upper": 0.8
+                     *                     },
+                     *                     {
+                     *                       "count": 8,
+                     *                       "lower": 0.8,
+                     *                       "meanPredicted": 0.8502639010548592,
+                     *                       "observed": 1,
+                     *                       "upper": 0.9
                      *                     }
                      *                   ],
                      *                   "classes": [
@@ -5333,13 +5340,13 @@ export interface operations {
                      *                     ],
                      *                     [
                      *                       0,
-                     *                       0,
-                     *                       9
+                     *                       1,
+                     *                       8
                      *                     ]
                      *                   ],
-                     *                   "f1Macro": 1,
-                     *                   "logLoss": 0.011009326690967011,
-                     *                   "loss": 0.011009326690967011,
+                     *                   "f1Macro": 0.9607843137254902,
+                     *                   "logLoss": 0.13396450670574553,
+                     *                   "loss": 0.13396450670574553,
                      *                   "perClass": [
                      *                     {
                      *                       "class": "setosa",
@@ -5350,48 +5357,55 @@ export interface operations {
                      *                     },
                      *                     {
                      *                       "class": "versicolor",
-                     *                       "f1": 1,
-                     *                       "precision": 1,
+                     *                       "f1": 0.9411764705882353,
+                     *                       "precision": 0.8888888888888888,
                      *                       "recall": 1,
                      *                       "support": 8
                      *                     },
                      *                     {
                      *                       "class": "virginica",
-                     *                       "f1": 1,
+                     *                       "f1": 0.9411764705882353,
                      *                       "precision": 1,
-                     *                       "recall": 1,
+                     *                       "recall": 0.8888888888888888,
                      *                       "support": 9
                      *                     }
                      *                   ],
                      *                   "prAuc": 1,
-                     *                   "precisionMacro": 1,
-                     *                   "recallMacro": 1,
+                     *                   "precisionMacro": 0.9629629629629629,
+                     *                   "recallMacro": 0.9629629629629629,
                      *                   "rocAuc": 1
                      *                 },
                      *                 "rows": 26
                      *               },
                      *               {
                      *                 "bestEpochs": [
-                     *                   181
+                     *                   73
                      *                 ],
                      *                 "fold": 1,
                      *                 "metrics": {
                      *                   "accuracy": 0.96,
-                     *                   "brierScore": 0.042637064856423025,
+                     *                   "brierScore": 0.07251923177872004,
                      *                   "calibration": [
                      *                     {
                      *                       "count": 1,
+                     *                       "lower": 0.6,
+                     *                       "meanPredicted": 0.638401210308075,
+                     *                       "observed": 1,
+                     *                       "upper": 0.7
+                     *                     },
+                     *                     {
+                     *                       "count": 2,
                      *                       "lower": 0.7,
-                     *                       "meanPredicted": 0.7123936414718628,
-                     *                       "observed": 0,
+                     *                       "meanPredicted": 0.7744456827640533,
+                     *                       "observed": 1,
                      *                       "upper": 0.8
                      *                     },
                      *                     {
-                     *                       "count": 24,
-                     *                       "lower": 0.9,
-                     *                       "meanPredicted": 0.9855882674455643,
-                     *                       "observed": 1,
-                     *                       "upper": 1
+                     *                       "count": 2,
+                     *                       "lower": 0.8,
+                     *                       "meanPredicted": 0.8295110464096069,
+                     *                       "observed": 0.5,
+                     *                       "upper": 0.9
                      *                     }
                      *                   ],
                      *                   "classes": [
@@ -5417,8 +5431,8 @@ export interface operations {
                      *                     ]
                      *                   ],
                      *                   "f1Macro": 0.9581699346405229,
-                     *                   "logLoss": 0.06423047208890277,
-                     *                   "loss": 0.06423047208890277,
+                     *                   "logLoss": 0.12595015127573236,
+                     *                   "loss": 0.12595015127573236,
                      *                   "perClass": [
                      *                     {
                      *                       "class": "setosa",
@@ -5442,42 +5456,42 @@ export interface operations {
                      *                       "support": 8
                      *                     }
                      *                   ],
-                     *                   "prAuc": 1,
+                     *                   "prAuc": 0.9907407407407408,
                      *                   "precisionMacro": 0.9629629629629629,
                      *                   "recallMacro": 0.9583333333333334,
-                     *                   "rocAuc": 1
+                     *                   "rocAuc": 0.9950980392156863
                      *                 },
                      *                 "rows": 25
                      *               },
                      *               {
                      *                 "bestEpochs": [
-                     *                   99
+                     *                   77
                      *                 ],
                      *                 "fold": 2,
                      *                 "metrics": {
-                     *                   "accuracy": 0.92,
-                     *                   "brierScore": 0.07456448091367869,
+                     *                   "accuracy": 0.96,
+                     *                   "brierScore": 0.07279264482491606,
                      *                   "calibration": [
                      *                     {
                      *                       "count": 2,
                      *                       "lower": 0.5,
-                     *                       "meanPredicted": 0.5590945780277252,
-                     *                       "observed": 0.5,
+                     *                       "meanPredicted": 0.5366429686546326,
+                     *                       "observed": 1,
                      *                       "upper": 0.6
                      *                     },
                      *                     {
                      *                       "count": 1,
                      *                       "lower": 0.6,
-                     *                       "meanPredicted": 0.6656414270401001,
+                     *                       "meanPredicted": 0.6652993559837341,
                      *                       "observed": 0,
                      *                       "upper": 0.7
                      *                     },
                      *                     {
-                     *                       "count": 22,
-                     *                       "lower": 0.9,
-                     *                       "meanPredicted": 0.9799276698719371,
+                     *                       "count": 1,
+                     *                       "lower": 0.8,
+                     *                       "meanPredicted": 0.8891725540161133,
                      *                       "observed": 1,
-                     *                       "upper": 1
+                     *                       "upper": 0.9
                      *                     }
                      *                   ],
                      *                   "classes": [
@@ -5498,13 +5512,13 @@ export interface operations {
                      *                     ],
                      *                     [
                      *                       0,
-                     *                       1,
-                     *                       7
+                     *                       0,
+                     *                       8
                      *                     ]
                      *                   ],
-                     *                   "f1Macro": 0.9212962962962963,
-                     *                   "logLoss": 0.11755764022341512,
-                     *                   "loss": 0.11755764022341512,
+                     *                   "f1Macro": 0.9607843137254902,
+                     *                   "logLoss": 0.1325202917329286,
+                     *                   "loss": 0.1325202917329286,
                      *                   "perClass": [
                      *                     {
                      *                       "class": "setosa",
@@ -5515,22 +5529,22 @@ export interface operations {
                      *                     },
                      *                     {
                      *                       "class": "versicolor",
-                     *                       "f1": 0.8888888888888888,
-                     *                       "precision": 0.8888888888888888,
+                     *                       "f1": 0.9411764705882353,
+                     *                       "precision": 1,
                      *                       "recall": 0.8888888888888888,
                      *                       "support": 9
                      *                     },
                      *                     {
                      *                       "class": "virginica",
-                     *                       "f1": 0.875,
-                     *                       "precision": 0.875,
-                     *                       "recall": 0.875,
+                     *                       "f1": 0.9411764705882353,
+                     *                       "precision": 0.8888888888888888,
+                     *                       "recall": 1,
                      *                       "support": 8
                      *                     }
                      *                   ],
                      *                   "prAuc": 0.9886363636363638,
-                     *                   "precisionMacro": 0.9212962962962963,
-                     *                   "recallMacro": 0.9212962962962963,
+                     *                   "precisionMacro": 0.9629629629629629,
+                     *                   "recallMacro": 0.9629629629629629,
                      *                   "rocAuc": 0.9929193899782135
                      *                 },
                      *                 "rows": 25
@@ -5538,13 +5552,27 @@ export interface operations {
                      *             ],
                      *             "test": {
                      *               "accuracy": 0.9583333333333334,
-                     *               "brierScore": 0.07505882895180944,
+                     *               "brierScore": 0.05929037140122387,
                      *               "calibration": [
                      *                 {
-                     *                   "count": 24,
+                     *                   "count": 1,
+                     *                   "lower": 0.7,
+                     *                   "meanPredicted": 0.7616263031959534,
+                     *                   "observed": 0,
+                     *                   "upper": 0.8
+                     *                 },
+                     *                 {
+                     *                   "count": 3,
+                     *                   "lower": 0.8,
+                     *                   "meanPredicted": 0.8698525826136271,
+                     *                   "observed": 1,
+                     *                   "upper": 0.9
+                     *                 },
+                     *                 {
+                     *                   "count": 20,
                      *                   "lower": 0.9,
-                     *                   "meanPredicted": 0.9932058528065681,
-                     *                   "observed": 0.9583333333333334,
+                     *                   "meanPredicted": 0.9339661955833435,
+                     *                   "observed": 1,
                      *                   "upper": 1
                      *                 }
                      *               ],
@@ -5571,8 +5599,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9581699346405229,
-                     *               "logLoss": 0.12855439029841628,
-                     *               "loss": 0.12855439029841628,
+                     *               "logLoss": 0.13545005770173724,
+                     *               "loss": 0.13545005770173724,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -5602,29 +5630,29 @@ export interface operations {
                      *               "rocAuc": 1
                      *             },
                      *             "train": {
-                     *               "accuracy": 1,
-                     *               "brierScore": 0.009203812941292227,
+                     *               "accuracy": 0.9920634920634921,
+                     *               "brierScore": 0.04628291142146331,
                      *               "calibration": [
                      *                 {
                      *                   "count": 1,
+                     *                   "lower": 0.4,
+                     *                   "meanPredicted": 0.4934287965297699,
+                     *                   "observed": 1,
+                     *                   "upper": 0.5
+                     *                 },
+                     *                 {
+                     *                   "count": 2,
                      *                   "lower": 0.5,
-                     *                   "meanPredicted": 0.5237197279930115,
+                     *                   "meanPredicted": 0.5504842102527618,
                      *                   "observed": 1,
                      *                   "upper": 0.6
                      *                 },
                      *                 {
-                     *                   "count": 1,
+                     *                   "count": 5,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.6731079816818237,
+                     *                   "meanPredicted": 0.6380759954452515,
                      *                   "observed": 1,
                      *                   "upper": 0.7
-                     *                 },
-                     *                 {
-                     *                   "count": 2,
-                     *                   "lower": 0.7,
-                     *                   "meanPredicted": 0.7480508685112,
-                     *                   "observed": 1,
-                     *                   "upper": 0.8
                      *                 }
                      *               ],
                      *               "classes": [
@@ -5640,8 +5668,8 @@ export interface operations {
                      *                 ],
                      *                 [
                      *                   0,
-                     *                   42,
-                     *                   0
+                     *                   41,
+                     *                   1
                      *                 ],
                      *                 [
                      *                   0,
@@ -5649,9 +5677,9 @@ export interface operations {
                      *                   42
                      *                 ]
                      *               ],
-                     *               "f1Macro": 1,
-                     *               "logLoss": 0.027117860006048156,
-                     *               "loss": 0.027117860006048156,
+                     *               "f1Macro": 0.9920623671155209,
+                     *               "logLoss": 0.1352489880287022,
+                     *               "loss": 0.1352489880287022,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -5662,48 +5690,48 @@ export interface operations {
                      *                 },
                      *                 {
                      *                   "class": "versicolor",
-                     *                   "f1": 1,
+                     *                   "f1": 0.9879518072289156,
                      *                   "precision": 1,
-                     *                   "recall": 1,
+                     *                   "recall": 0.9761904761904762,
                      *                   "support": 42
                      *                 },
                      *                 {
                      *                   "class": "virginica",
-                     *                   "f1": 1,
-                     *                   "precision": 1,
+                     *                   "f1": 0.988235294117647,
+                     *                   "precision": 0.9767441860465116,
                      *                   "recall": 1,
                      *                   "support": 42
                      *                 }
                      *               ],
-                     *               "prAuc": 1.0000000000000007,
-                     *               "precisionMacro": 1,
-                     *               "recallMacro": 1,
-                     *               "rocAuc": 1
+                     *               "prAuc": 0.9981866699521446,
+                     *               "precisionMacro": 0.9922480620155039,
+                     *               "recallMacro": 0.9920634920634921,
+                     *               "rocAuc": 0.9990551776266061
                      *             },
                      *             "validation": {
                      *               "accuracy": 0.9761904761904762,
-                     *               "brierScore": 0.025784588481740915,
+                     *               "brierScore": 0.07610085543692553,
                      *               "calibration": [
                      *                 {
                      *                   "count": 2,
+                     *                   "lower": 0.4,
+                     *                   "meanPredicted": 0.48250916600227356,
+                     *                   "observed": 1,
+                     *                   "upper": 0.5
+                     *                 },
+                     *                 {
+                     *                   "count": 3,
                      *                   "lower": 0.5,
-                     *                   "meanPredicted": 0.5590945780277252,
-                     *                   "observed": 0.5,
+                     *                   "meanPredicted": 0.5320573250452677,
+                     *                   "observed": 1,
                      *                   "upper": 0.6
                      *                 },
                      *                 {
-                     *                   "count": 1,
+                     *                   "count": 10,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.6656414270401001,
-                     *                   "observed": 0,
+                     *                   "meanPredicted": 0.6578228533267975,
+                     *                   "observed": 0.8,
                      *                   "upper": 0.7
-                     *                 },
-                     *                 {
-                     *                   "count": 2,
-                     *                   "lower": 0.7,
-                     *                   "meanPredicted": 0.7316122055053711,
-                     *                   "observed": 0.5,
-                     *                   "upper": 0.8
                      *                 }
                      *               ],
                      *               "classes": [
@@ -5729,8 +5757,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9761871013465627,
-                     *               "logLoss": 0.04488676770686503,
-                     *               "loss": 0.04488676770686503,
+                     *               "logLoss": 0.16000307632914665,
+                     *               "loss": 0.16000307632914665,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -5754,10 +5782,10 @@ export interface operations {
                      *                   "support": 42
                      *                 }
                      *               ],
-                     *               "prAuc": 0.9989093593744763,
+                     *               "prAuc": 0.9925155112005056,
                      *               "precisionMacro": 0.9763660427301947,
                      *               "recallMacro": 0.9761904761904762,
-                     *               "rocAuc": 0.9994331065759637
+                     *               "rocAuc": 0.995748299319728
                      *             }
                      *           },
                      *           "parameterCount": 3759,
@@ -5933,19 +5961,19 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T06:17:32.295Z",
-                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
-                     *       "epochsTrained": 500,
+                     *       "createdAt": "2026-12-01T06:37:10.626Z",
+                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "epochsTrained": 79,
                      *       "featureImportance": [
                      *         {
                      *           "feature": "petal_width",
-                     *           "mean": 0.2916666666666667,
-                     *           "std": 0.07905694150420949
+                     *           "mean": 0.2833333333333334,
+                     *           "std": 0.08079466429027217
                      *         },
                      *         {
                      *           "feature": "petal_length",
-                     *           "mean": 0.1666666666666667,
-                     *           "std": 0.09501461875826153
+                     *           "mean": 0.025000000000000043,
+                     *           "std": 0.042491829279939886
                      *         },
                      *         {
                      *           "feature": "sepal_length",
@@ -5967,43 +5995,50 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_0YW9YQer4sorOPxEGPgifHDj",
-                     *       "jobId": "job_pAPn1LgOa0URgxcDtuU9m2X5",
+                     *       "id": "mdl_BeCgJrMnWpxDhM4cgJ4RzCrB",
+                     *       "jobId": "job_eHgGspAELXr6xB86IWgFHU6S",
                      *       "metrics": {
                      *         "foldMean": {
-                     *           "accuracy": 0.976,
-                     *           "brierScore": 0.025972716167293127,
-                     *           "f1Macro": 0.9758932461873637,
-                     *           "logLoss": 0.045157787234992225,
-                     *           "loss": 0.045157787234992225,
-                     *           "prAuc": 0.9977272727272728,
-                     *           "precisionMacro": 0.9768518518518519,
-                     *           "recallMacro": 0.9759259259259259,
-                     *           "rocAuc": 0.9985838779956426
+                     *           "accuracy": 0.9763076923076923,
+                     *           "brierScore": 0.07624205680341015,
+                     *           "f1Macro": 0.9759477124183007,
+                     *           "logLoss": 0.16021138488613387,
+                     *           "loss": 0.16021138488613387,
+                     *           "prAuc": 0.9958754208754208,
+                     *           "precisionMacro": 0.9777777777777776,
+                     *           "recallMacro": 0.9768518518518519,
+                     *           "rocAuc": 0.9976034858387799
                      *         },
                      *         "folds": [
                      *           {
                      *             "bestEpochs": [
-                     *               216
+                     *               56
                      *             ],
                      *             "fold": 0,
                      *             "metrics": {
-                     *               "accuracy": 1,
-                     *               "brierScore": 0.0022686277877138595,
+                     *               "accuracy": 0.9615384615384616,
+                     *               "brierScore": 0.058450684626346394,
                      *               "calibration": [
                      *                 {
-                     *                   "count": 1,
-                     *                   "lower": 0.8,
-                     *                   "meanPredicted": 0.8301201462745667,
-                     *                   "observed": 1,
-                     *                   "upper": 0.9
+                     *                   "count": 2,
+                     *                   "lower": 0.6,
+                     *                   "meanPredicted": 0.675310879945755,
+                     *                   "observed": 0.5,
+                     *                   "upper": 0.7
                      *                 },
                      *                 {
-                     *                   "count": 25,
-                     *                   "lower": 0.9,
-                     *                   "meanPredicted": 0.9960197973251342,
+                     *                   "count": 1,
+                     *                   "lower": 0.7,
+                     *                   "meanPredicted": 0.7902995944023132,
                      *                   "observed": 1,
-                     *                   "upper": 1
+                     *                   "upper": 0.8
+                     *                 },
+                     *                 {
+                     *                   "count": 8,
+                     *                   "lower": 0.8,
+                     *                   "meanPredicted": 0.8502639010548592,
+                     *                   "observed": 1,
+                     *                   "upper": 0.9
                      *                 }
                      *               ],
                      *               "classes": [
@@ -6024,13 +6059,13 @@ export interface operations {
                      *                 ],
                      *                 [
                      *                   0,
-                     *                   0,
-                     *                   9
+                     *                   1,
+                     *                   8
                      *                 ]
                      *               ],
-                     *               "f1Macro": 1,
-                     *               "logLoss": 0.011009326690967011,
-                     *               "loss": 0.011009326690967011,
+                     *               "f1Macro": 0.9607843137254902,
+                     *               "logLoss": 0.13396450670574553,
+                     *               "loss": 0.13396450670574553,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -6041,48 +6076,55 @@ export interface operations {
                      *                 },
                      *                 {
                      *                   "class": "versicolor",
-                     *                   "f1": 1,
-                     *                   "precision": 1,
+                     *                   "f1": 0.9411764705882353,
+                     *                   "precision": 0.8888888888888888,
                      *                   "recall": 1,
                      *                   "support": 8
                      *                 },
                      *                 {
                      *                   "class": "virginica",
-                     *                   "f1": 1,
+                     *                   "f1": 0.9411764705882353,
                      *                   "precision": 1,
-                     *                   "recall": 1,
+                     *                   "recall": 0.8888888888888888,
                      *                   "support": 9
                      *                 }
                      *               ],
                      *               "prAuc": 1,
-                     *               "precisionMacro": 1,
-                     *               "recallMacro": 1,
+                     *               "precisionMacro": 0.9629629629629629,
+                     *               "recallMacro": 0.9629629629629629,
                      *               "rocAuc": 1
                      *             },
                      *             "rows": 26
                      *           },
                      *           {
                      *             "bestEpochs": [
-                     *               181
+                     *               73
                      *             ],
                      *             "fold": 1,
                      *             "metrics": {
                      *               "accuracy": 0.96,
-                     *               "brierScore": 0.042637064856423025,
+                     *               "brierScore": 0.07251923177872004,
                      *               "calibration": [
                      *                 {
                      *                   "count": 1,
+                     *                   "lower": 0.6,
+                     *                   "meanPredicted": 0.638401210308075,
+                     *                   "observed": 1,
+                     *                   "upper": 0.7
+                     *                 },
+                     *                 {
+                     *                   "count": 2,
                      *                   "lower": 0.7,
-                     *                   "meanPredicted": 0.7123936414718628,
-                     *                   "observed": 0,
+                     *                   "meanPredicted": 0.7744456827640533,
+                     *                   "observed": 1,
                      *                   "upper": 0.8
                      *                 },
                      *                 {
-                     *                   "count": 24,
-                     *                   "lower": 0.9,
-                     *                   "meanPredicted": 0.9855882674455643,
-                     *                   "observed": 1,
-                     *                   "upper": 1
+                     *                   "count": 2,
+                     *                   "lower": 0.8,
+                     *                   "meanPredicted": 0.8295110464096069,
+                     *                   "observed": 0.5,
+                     *                   "upper": 0.9
                      *                 }
                      *               ],
                      *               "classes": [
@@ -6108,8 +6150,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9581699346405229,
-                     *               "logLoss": 0.06423047208890277,
-                     *               "loss": 0.06423047208890277,
+                     *               "logLoss": 0.12595015127573236,
+                     *               "loss": 0.12595015127573236,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -6133,42 +6175,42 @@ export interface operations {
                      *                   "support": 8
                      *                 }
                      *               ],
-                     *               "prAuc": 1,
+                     *               "prAuc": 0.9907407407407408,
                      *               "precisionMacro": 0.9629629629629629,
                      *               "recallMacro": 0.9583333333333334,
-                     *               "rocAuc": 1
+                     *               "rocAuc": 0.9950980392156863
                      *             },
                      *             "rows": 25
                      *           },
                      *           {
                      *             "bestEpochs": [
-                     *               99
+                     *               77
                      *             ],
                      *             "fold": 2,
                      *             "metrics": {
-                     *               "accuracy": 0.92,
-                     *               "brierScore": 0.07456448091367869,
+                     *               "accuracy": 0.96,
+                     *               "brierScore": 0.07279264482491606,
                      *               "calibration": [
                      *                 {
                      *                   "count": 2,
                      *                   "lower": 0.5,
-                     *                   "meanPredicted": 0.5590945780277252,
-                     *                   "observed": 0.5,
+                     *                   "meanPredicted": 0.5366429686546326,
+                     *                   "observed": 1,
                      *                   "upper": 0.6
                      *                 },
                      *                 {
                      *                   "count": 1,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.6656414270401001,
+                     *                   "meanPredicted": 0.6652993559837341,
                      *                   "observed": 0,
                      *                   "upper": 0.7
                      *                 },
                      *                 {
-                     *                   "count": 22,
-                     *                   "lower": 0.9,
-                     *                   "meanPredicted": 0.9799276698719371,
+                     *                   "count": 1,
+                     *                   "lower": 0.8,
+                     *                   "meanPredicted": 0.8891725540161133,
                      *                   "observed": 1,
-                     *                   "upper": 1
+                     *                   "upper": 0.9
                      *                 }
                      *               ],
                      *               "classes": [
@@ -6189,13 +6231,13 @@ export interface operations {
                      *                 ],
                      *                 [
                      *                   0,
-                     *                   1,
-                     *                   7
+                     *                   0,
+                     *                   8
                      *                 ]
                      *               ],
-                     *               "f1Macro": 0.9212962962962963,
-                     *               "logLoss": 0.11755764022341512,
-                     *               "loss": 0.11755764022341512,
+                     *               "f1Macro": 0.9607843137254902,
+                     *               "logLoss": 0.1325202917329286,
+                     *               "loss": 0.1325202917329286,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -6206,22 +6248,22 @@ export interface operations {
                      *                 },
                      *                 {
                      *                   "class": "versicolor",
-                     *                   "f1": 0.8888888888888888,
-                     *                   "precision": 0.8888888888888888,
+                     *                   "f1": 0.9411764705882353,
+                     *                   "precision": 1,
                      *                   "recall": 0.8888888888888888,
                      *                   "support": 9
                      *                 },
                      *                 {
                      *                   "class": "virginica",
-                     *                   "f1": 0.875,
-                     *                   "precision": 0.875,
-                     *                   "recall": 0.875,
+                     *                   "f1": 0.9411764705882353,
+                     *                   "precision": 0.8888888888888888,
+                     *                   "recall": 1,
                      *                   "support": 8
                      *                 }
                      *               ],
                      *               "prAuc": 0.9886363636363638,
-                     *               "precisionMacro": 0.9212962962962963,
-                     *               "recallMacro": 0.9212962962962963,
+                     *               "precisionMacro": 0.9629629629629629,
+                     *               "recallMacro": 0.9629629629629629,
                      *               "rocAuc": 0.9929193899782135
                      *             },
                      *             "rows": 25
@@ -6229,13 +6271,27 @@ export interface operations {
                      *         ],
                      *         "test": {
                      *           "accuracy": 0.9583333333333334,
-                     *           "brierScore": 0.07505882895180944,
+                     *           "brierScore": 0.05929037140122387,
                      *           "calibration": [
                      *             {
-                     *               "count": 24,
+                     *               "count": 1,
+                     *               "lower": 0.7,
+                     *               "meanPredicted": 0.7616263031959534,
+                     *               "observed": 0,
+                     *               "upper": 0.8
+                     *             },
+                     *             {
+                     *               "count": 3,
+                     *               "lower": 0.8,
+                     *               "meanPredicted": 0.8698525826136271,
+                     *               "observed": 1,
+                     *               "upper": 0.9
+                     *             },
+                     *             {
+                     *               "count": 20,
                      *               "lower": 0.9,
-                     *               "meanPredicted": 0.9932058528065681,
-                     *               "observed": 0.9583333333333334,
+                     *               "meanPredicted": 0.9339661955833435,
+                     *               "observed": 1,
                      *               "upper": 1
                      *             }
                      *           ],
@@ -6262,8 +6318,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.9581699346405229,
-                     *           "logLoss": 0.12855439029841628,
-                     *           "loss": 0.12855439029841628,
+                     *           "logLoss": 0.13545005770173724,
+                     *           "loss": 0.13545005770173724,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -6293,29 +6349,29 @@ export interface operations {
                      *           "rocAuc": 1
                      *         },
                      *         "train": {
-                     *           "accuracy": 1,
-                     *           "brierScore": 0.009203812941292227,
+                     *           "accuracy": 0.9920634920634921,
+                     *           "brierScore": 0.04628291142146331,
                      *           "calibration": [
                      *             {
                      *               "count": 1,
+                     *               "lower": 0.4,
+                     *               "meanPredicted": 0.4934287965297699,
+                     *               "observed": 1,
+                     *               "upper": 0.5
+                     *             },
+                     *             {
+                     *               "count": 2,
                      *               "lower": 0.5,
-                     *               "meanPredicted": 0.5237197279930115,
+                     *               "meanPredicted": 0.5504842102527618,
                      *               "observed": 1,
                      *               "upper": 0.6
                      *             },
                      *             {
-                     *               "count": 1,
+                     *               "count": 5,
                      *               "lower": 0.6,
-                     *               "meanPredicted": 0.6731079816818237,
+                     *               "meanPredicted": 0.6380759954452515,
                      *               "observed": 1,
                      *               "upper": 0.7
-                     *             },
-                     *             {
-                     *               "count": 2,
-                     *               "lower": 0.7,
-                     *               "meanPredicted": 0.7480508685112,
-                     *               "observed": 1,
-                     *               "upper": 0.8
                      *             }
                      *           ],
                      *           "classes": [
@@ -6331,8 +6387,8 @@ export interface operations {
                      *             ],
                      *             [
                      *               0,
-                     *               42,
-                     *               0
+                     *               41,
+                     *               1
                      *             ],
                      *             [
                      *               0,
@@ -6340,9 +6396,9 @@ export interface operations {
                      *               42
                      *             ]
                      *           ],
-                     *           "f1Macro": 1,
-                     *           "logLoss": 0.027117860006048156,
-                     *           "loss": 0.027117860006048156,
+                     *           "f1Macro": 0.9920623671155209,
+                     *           "logLoss": 0.1352489880287022,
+                     *           "loss": 0.1352489880287022,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -6353,48 +6409,48 @@ export interface operations {
                      *             },
                      *             {
                      *               "class": "versicolor",
-                     *               "f1": 1,
+                     *               "f1": 0.9879518072289156,
                      *               "precision": 1,
-                     *               "recall": 1,
+                     *               "recall": 0.9761904761904762,
                      *               "support": 42
                      *             },
                      *             {
                      *               "class": "virginica",
-                     *               "f1": 1,
-                     *               "precision": 1,
+                     *               "f1": 0.988235294117647,
+                     *               "precision": 0.9767441860465116,
                      *               "recall": 1,
                      *               "support": 42
                      *             }
                      *           ],
-                     *           "prAuc": 1.0000000000000007,
-                     *           "precisionMacro": 1,
-                     *           "recallMacro": 1,
-                     *           "rocAuc": 1
+                     *           "prAuc": 0.9981866699521446,
+                     *           "precisionMacro": 0.9922480620155039,
+                     *           "recallMacro": 0.9920634920634921,
+                     *           "rocAuc": 0.9990551776266061
                      *         },
                      *         "validation": {
                      *           "accuracy": 0.9761904761904762,
-                     *           "brierScore": 0.025784588481740915,
+                     *           "brierScore": 0.07610085543692553,
                      *           "calibration": [
                      *             {
                      *               "count": 2,
+                     *               "lower": 0.4,
+                     *               "meanPredicted": 0.48250916600227356,
+                     *               "observed": 1,
+                     *               "upper": 0.5
+                     *             },
+                     *             {
+                     *               "count": 3,
                      *               "lower": 0.5,
-                     *               "meanPredicted": 0.5590945780277252,
-                     *               "observed": 0.5,
+                     *               "meanPredicted": 0.5320573250452677,
+                     *               "observed": 1,
                      *               "upper": 0.6
                      *             },
                      *             {
-                     *               "count": 1,
+                     *               "count": 10,
                      *               "lower": 0.6,
-                     *               "meanPredicted": 0.6656414270401001,
-                     *               "observed": 0,
+                     *               "meanPredicted": 0.6578228533267975,
+                     *               "observed": 0.8,
                      *               "upper": 0.7
-                     *             },
-                     *             {
-                     *               "count": 2,
-                     *               "lower": 0.7,
-                     *               "meanPredicted": 0.7316122055053711,
-                     *               "observed": 0.5,
-                     *               "upper": 0.8
                      *             }
                      *           ],
                      *           "classes": [
@@ -6420,8 +6476,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.9761871013465627,
-                     *           "logLoss": 0.04488676770686503,
-                     *           "loss": 0.04488676770686503,
+                     *           "logLoss": 0.16000307632914665,
+                     *           "loss": 0.16000307632914665,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -6445,10 +6501,10 @@ export interface operations {
                      *               "support": 42
                      *             }
                      *           ],
-                     *           "prAuc": 0.9989093593744763,
+                     *           "prAuc": 0.9925155112005056,
                      *           "precisionMacro": 0.9763660427301947,
                      *           "recallMacro": 0.9761904761904762,
-                     *           "rocAuc": 0.9994331065759637
+                     *           "rocAuc": 0.995748299319728
                      *         }
                      *       },
                      *       "parameterCount": 3759,
@@ -6730,7 +6786,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T06:17:32.600Z",
+                     *       "exportedAt": "2026-12-01T06:37:10.882Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6796,24 +6852,24 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T06:17:32.510Z",
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "createdAt": "2026-12-01T06:37:10.789Z",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
                      *             "feature": "petal_length",
-                     *             "mean": 0.18333333333333338,
-                     *             "std": 0.03333333333333334
+                     *             "mean": 0.13333333333333333,
+                     *             "std": 0.031180478223116176
                      *           },
                      *           {
                      *             "feature": "sepal_width",
-                     *             "mean": -0.08333333333333331,
-                     *             "std": 0.03726779962499651
+                     *             "mean": -0.05833333333333335,
+                     *             "std": 0.06236095644623237
                      *           },
                      *           {
                      *             "feature": "sepal_length",
-                     *             "mean": -0.12499999999999997,
-                     *             "std": 0.04564354645876384
+                     *             "mean": -0.21666666666666665,
+                     *             "std": 0.06666666666666667
                      *           }
                      *         ],
                      *         "features": [
@@ -6830,41 +6886,41 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_CxHUAg7biecmyKSrjBjWjaq7",
-                     *         "jobId": "job_qICOhXOMvdGM6DrjPDlG33fw",
+                     *         "id": "mdl_UKIKS6zcfzFdqEHCs3WwHx5N",
+                     *         "jobId": "job_qYNugZFxH4XMttvoD8SxYwlS",
                      *         "metrics": {
                      *           "foldMean": {
-                     *             "accuracy": 0.3963076923076923,
-                     *             "brierScore": 0.7221867423448736,
-                     *             "f1Macro": 0.3019938993468405,
-                     *             "logLoss": 1.2194174654045482,
-                     *             "loss": 1.2194174654045482,
-                     *             "prAuc": 0.485663223115845,
-                     *             "precisionMacro": 0.2623893557422969,
-                     *             "recallMacro": 0.38888888888888884,
-                     *             "rocAuc": 0.5666122004357298
+                     *             "accuracy": 0.41200000000000003,
+                     *             "brierScore": 0.7328162030946406,
+                     *             "f1Macro": 0.31285362785362786,
+                     *             "logLoss": 1.2403124847737987,
+                     *             "loss": 1.2403124847737987,
+                     *             "prAuc": 0.4671270411878688,
+                     *             "precisionMacro": 0.27249828820417055,
+                     *             "recallMacro": 0.4037037037037037,
+                     *             "rocAuc": 0.5503540305010892
                      *           },
                      *           "folds": [
                      *             {
                      *               "bestEpochs": [
-                     *                 5
+                     *                 4
                      *               ],
                      *               "fold": 0,
                      *               "metrics": {
-                     *                 "accuracy": 0.46153846153846156,
-                     *                 "brierScore": 0.7315925262626505,
+                     *                 "accuracy": 0.5,
+                     *                 "brierScore": 0.7481029565635247,
                      *                 "calibration": [
                      *                   {
                      *                     "count": 9,
                      *                     "lower": 0.3,
-                     *                     "meanPredicted": 0.3694312771161397,
-                     *                     "observed": 0.8888888888888888,
+                     *                     "meanPredicted": 0.3707214726342095,
+                     *                     "observed": 1,
                      *                     "upper": 0.4
                      *                   },
                      *                   {
                      *                     "count": 17,
                      *                     "lower": 0.4,
-                     *                     "meanPredicted": 0.4373751650838291,
+                     *                     "meanPredicted": 0.44464048918555765,
                      *                     "observed": 0.23529411764705882,
                      *                     "upper": 0.5
                      *                   }
@@ -6876,9 +6932,9 @@ export interface operations {
                      *                 ],
                      *                 "confusionMatrix": [
                      *                   [
-                     *                     8,
+                     *                     9,
                      *                     0,
-                     *                     1
+                     *                     0
                      *                   ],
                      *                   [
                      *                     4,
@@ -6886,26 +6942,26 @@ export interface operations {
                      *                     0
                      *                   ],
                      *                   [
-                     *                     3,
-                     *                     6,
+                     *                     4,
+                     *                     5,
                      *                     0
                      *                   ]
                      *                 ],
-                     *                 "f1Macro": 0.3703703703703704,
-                     *                 "logLoss": 1.2413053905792306,
-                     *                 "loss": 1.2413053905792306,
+                     *                 "f1Macro": 0.38763197586727,
+                     *                 "logLoss": 1.2815950114795598,
+                     *                 "loss": 1.2815950114795598,
                      *                 "perClass": [
                      *                   {
                      *                     "class": "setosa",
-                     *                     "f1": 0.6666666666666667,
-                     *                     "precision": 0.5333333333333333,
-                     *                     "recall": 0.8888888888888888,
+                     *                     "f1": 0.6923076923076924,
+                     *                     "precision": 0.5294117647058824,
+                     *                     "recall": 1,
                      *                     "support": 9
                      *                   },
                      *                   {
                      *                     "class": "versicolor",
-                     *                     "f1": 0.4444444444444445,
-                     *                     "precision": 0.4,
+                     *                     "f1": 0.47058823529411764,
+                     *                     "precision": 0.4444444444444444,
                      *                     "recall": 0.5,
                      *                     "support": 8
                      *                   },
@@ -6917,10 +6973,10 @@ export interface operations {
                      *                     "support": 9
                      *                   }
                      *                 ],
-                     *                 "prAuc": 0.3090310147421543,
-                     *                 "precisionMacro": 0.3111111111111111,
-                     *                 "recallMacro": 0.46296296296296297,
-                     *                 "rocAuc": 0.4023692810457516
+                     *                 "prAuc": 0.2899957953844375,
+                     *                 "precisionMacro": 0.32461873638344224,
+                     *                 "recallMacro": 0.5,
+                     *                 "rocAuc": 0.3589324618736383
                      *               },
                      *               "rows": 26
                      *             },
@@ -6931,7 +6987,7 @@ export interface operations {
                      *               "fold": 1,
                      *               "metrics": {
                      *                 "accuracy": 0.48,
-                     *                 "brierScore": 0.6683908366005692,
+                     *                 "brierScore": 0.6683908459707901,
                      *                 "calibration": [
                      *                   {
                      *                     "count": 3,
@@ -6943,14 +6999,14 @@ export interface operations {
                      *                   {
                      *                     "count": 15,
                      *                     "lower": 0.5,
-                     *                     "meanPredicted": 0.5491130550702413,
+                     *                     "meanPredicted": 0.5491130590438843,
                      *                     "observed": 0.4666666666666667,
                      *                     "upper": 0.6
                      *                   },
                      *                   {
                      *                     "count": 7,
                      *                     "lower": 0.6,
-                     *                     "meanPredicted": 0.6436179876327515,
+                     *                     "meanPredicted": 0.6436179791178022,
                      *                     "observed": 0.5714285714285714,
                      *                     "upper": 0.7
                      *                   }
@@ -6978,8 +7034,8 @@ export interface operations {
                      *                   ]
                      *                 ],
                      *                 "f1Macro": 0.35576923076923084,
-                     *                 "logLoss": 1.1953025299924993,
-                     *                 "loss": 1.1953025299924993,
+                     *                 "logLoss": 1.195302542391365,
+                     *                 "loss": 1.195302542391365,
                      *                 "perClass": [
                      *                   {
                      *                     "class": "setosa",
@@ -7017,19 +7073,19 @@ export interface operations {
                      *               "fold": 2,
                      *               "metrics": {
                      *                 "accuracy": 0.4,
-                     *                 "brierScore": 0.7006625449880172,
+                     *                 "brierScore": 0.7006625338010114,
                      *                 "calibration": [
                      *                   {
                      *                     "count": 13,
                      *                     "lower": 0.3,
-                     *                     "meanPredicted": 0.36149510511985194,
+                     *                     "meanPredicted": 0.3614951028273656,
                      *                     "observed": 0.5384615384615384,
                      *                     "upper": 0.4
                      *                   },
                      *                   {
                      *                     "count": 6,
                      *                     "lower": 0.4,
-                     *                     "meanPredicted": 0.4492084284623464,
+                     *                     "meanPredicted": 0.4492084135611852,
                      *                     "observed": 0.16666666666666666,
                      *                     "upper": 0.5
                      *                   },
@@ -7064,8 +7120,8 @@ export interface operations {
                      *                   ]
                      *                 ],
                      *                 "f1Macro": 0.3952380952380952,
-                     *                 "logLoss": 1.1424945391915435,
-                     *                 "loss": 1.1424945391915435,
+                     *                 "logLoss": 1.142494520802485,
+                     *                 "loss": 1.142494520802485,
                      *                 "perClass": [
                      *                   {
                      *                     "class": "setosa",
@@ -7098,21 +7154,21 @@ export interface operations {
                      *             }
                      *           ],
                      *           "test": {
-                     *             "accuracy": 0.2916666666666667,
-                     *             "brierScore": 0.6499964593694719,
+                     *             "accuracy": 0.16666666666666666,
+                     *             "brierScore": 0.6677285459301756,
                      *             "calibration": [
                      *               {
-                     *                 "count": 6,
+                     *                 "count": 9,
                      *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.38181715706984204,
-                     *                 "observed": 0.16666666666666666,
+                     *                 "meanPredicted": 0.3827599883079529,
+                     *                 "observed": 0.2222222222222222,
                      *                 "upper": 0.4
                      *               },
                      *               {
-                     *                 "count": 18,
+                     *                 "count": 15,
                      *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.4173529926273558,
-                     *                 "observed": 0.3333333333333333,
+                     *                 "meanPredicted": 0.4255099793275197,
+                     *                 "observed": 0.13333333333333333,
                      *                 "upper": 0.5
                      *               }
                      *             ],
@@ -7133,19 +7189,19 @@ export interface operations {
                      *                 7
                      *               ],
                      *               [
-                     *                 3,
+                     *                 6,
                      *                 0,
-                     *                 5
+                     *                 2
                      *               ]
                      *             ],
-                     *             "f1Macro": 0.22344322344322345,
-                     *             "logLoss": 1.0615874843898856,
-                     *             "loss": 1.0615874843898856,
+                     *             "f1Macro": 0.13640238704177324,
+                     *             "logLoss": 1.0847428207344296,
+                     *             "loss": 1.0847428207344296,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
-                     *                 "f1": 0.28571428571428575,
-                     *                 "precision": 0.3333333333333333,
+                     *                 "f1": 0.23529411764705882,
+                     *                 "precision": 0.2222222222222222,
                      *                 "recall": 0.25,
                      *                 "support": 8
                      *               },
@@ -7158,33 +7214,33 @@ export interface operations {
                      *               },
                      *               {
                      *                 "class": "virginica",
-                     *                 "f1": 0.3846153846153846,
-                     *                 "precision": 0.2777777777777778,
-                     *                 "recall": 0.625,
+                     *                 "f1": 0.1739130434782609,
+                     *                 "precision": 0.13333333333333333,
+                     *                 "recall": 0.25,
                      *                 "support": 8
                      *               }
                      *             ],
-                     *             "prAuc": 0.5285354569894044,
-                     *             "precisionMacro": 0.20370370370370372,
-                     *             "recallMacro": 0.2916666666666667,
-                     *             "rocAuc": 0.65625
+                     *             "prAuc": 0.4968240521406324,
+                     *             "precisionMacro": 0.11851851851851851,
+                     *             "recallMacro": 0.16666666666666666,
+                     *             "rocAuc": 0.5729166666666666
                      *           },
                      *           "train": {
-                     *             "accuracy": 0.3333333333333333,
-                     *             "brierScore": 0.6370093639420343,
+                     *             "accuracy": 0.2619047619047619,
+                     *             "brierScore": 0.6509920671688713,
                      *             "calibration": [
                      *               {
-                     *                 "count": 40,
+                     *                 "count": 44,
                      *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.3858386047184467,
-                     *                 "observed": 0.225,
+                     *                 "meanPredicted": 0.3850778869607232,
+                     *                 "observed": 0.36363636363636365,
                      *                 "upper": 0.4
                      *               },
                      *               {
-                     *                 "count": 86,
+                     *                 "count": 82,
                      *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.42448070298793705,
-                     *                 "observed": 0.38372093023255816,
+                     *                 "meanPredicted": 0.4248489021528058,
+                     *                 "observed": 0.2073170731707317,
                      *                 "upper": 0.5
                      *               }
                      *             ],
@@ -7195,30 +7251,30 @@ export interface operations {
                      *             ],
                      *             "confusionMatrix": [
                      *               [
-                     *                 8,
+                     *                 5,
                      *                 0,
-                     *                 34
+                     *                 37
                      *               ],
                      *               [
-                     *                 10,
+                     *                 12,
                      *                 0,
-                     *                 32
+                     *                 30
                      *               ],
                      *               [
-                     *                 8,
+                     *                 14,
                      *                 0,
-                     *                 34
+                     *                 28
                      *               ]
                      *             ],
-                     *             "f1Macro": 0.23805578569455954,
-                     *             "logLoss": 1.049632399165535,
-                     *             "loss": 1.049632399165535,
+                     *             "f1Macro": 0.18191514181915144,
+                     *             "logLoss": 1.0679283572675151,
+                     *             "loss": 1.0679283572675151,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
-                     *                 "f1": 0.23529411764705882,
-                     *                 "precision": 0.3076923076923077,
-                     *                 "recall": 0.19047619047619047,
+                     *                 "f1": 0.136986301369863,
+                     *                 "precision": 0.16129032258064516,
+                     *                 "recall": 0.11904761904761904,
                      *                 "support": 42
                      *               },
                      *               {
@@ -7230,40 +7286,40 @@ export interface operations {
                      *               },
                      *               {
                      *                 "class": "virginica",
-                     *                 "f1": 0.47887323943661975,
-                     *                 "precision": 0.34,
-                     *                 "recall": 0.8095238095238095,
+                     *                 "f1": 0.40875912408759124,
+                     *                 "precision": 0.29473684210526313,
+                     *                 "recall": 0.6666666666666666,
                      *                 "support": 42
                      *               }
                      *             ],
-                     *             "prAuc": 0.5880016197908029,
-                     *             "precisionMacro": 0.21589743589743593,
-                     *             "recallMacro": 0.3333333333333333,
-                     *             "rocAuc": 0.7179705215419502
+                     *             "prAuc": 0.5229687822768629,
+                     *             "precisionMacro": 0.15200905489530278,
+                     *             "recallMacro": 0.2619047619047619,
+                     *             "rocAuc": 0.6295351473922902
                      *           },
                      *           "validation": {
-                     *             "accuracy": 0.3968253968253968,
-                     *             "brierScore": 0.7222613914235864,
+                     *             "accuracy": 0.4126984126984127,
+                     *             "brierScore": 0.73293752653487,
                      *             "calibration": [
                      *               {
-                     *                 "count": 37,
+                     *                 "count": 39,
                      *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.3684563016569292,
-                     *                 "observed": 0.5135135135135135,
+                     *                 "meanPredicted": 0.3669328009470915,
+                     *                 "observed": 0.5384615384615384,
                      *                 "upper": 0.4
                      *               },
                      *               {
-                     *                 "count": 39,
+                     *                 "count": 41,
                      *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.4446894633464324,
-                     *                 "observed": 0.2564102564102564,
+                     *                 "meanPredicted": 0.4476262120211997,
+                     *                 "observed": 0.34146341463414637,
                      *                 "upper": 0.5
                      *               },
                      *               {
-                     *                 "count": 27,
+                     *                 "count": 25,
                      *                 "lower": 0.5,
-                     *                 "meanPredicted": 0.5475367418041935,
-                     *                 "observed": 0.5555555555555556,
+                     *                 "meanPredicted": 0.5470795154571533,
+                     *                 "observed": 0.48,
                      *                 "upper": 0.6
                      *               }
                      *             ],
@@ -7274,51 +7330,51 @@ export interface operations {
                      *             ],
                      *             "confusionMatrix": [
                      *               [
-                     *                 21,
-                     *                 10,
+                     *                 22,
+                     *                 9,
                      *                 11
                      *               ],
                      *               [
                      *                 12,
-                     *                 8,
-                     *                 22
+                     *                 9,
+                     *                 21
                      *               ],
                      *               [
-                     *                 13,
-                     *                 8,
+                     *                 14,
+                     *                 7,
                      *                 21
                      *               ]
                      *             ],
-                     *             "f1Macro": 0.38335561497326204,
-                     *             "logLoss": 1.2195911790964107,
-                     *             "loss": 1.2195911790964107,
+                     *             "f1Macro": 0.3998836228215647,
+                     *             "logLoss": 1.2406401238746376,
+                     *             "loss": 1.2406401238746376,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
-                     *                 "f1": 0.47727272727272724,
-                     *                 "precision": 0.45652173913043476,
-                     *                 "recall": 0.5,
+                     *                 "f1": 0.4888888888888889,
+                     *                 "precision": 0.4583333333333333,
+                     *                 "recall": 0.5238095238095238,
                      *                 "support": 42
                      *               },
                      *               {
                      *                 "class": "versicolor",
-                     *                 "f1": 0.23529411764705882,
-                     *                 "precision": 0.3076923076923077,
-                     *                 "recall": 0.19047619047619047,
+                     *                 "f1": 0.26865671641791045,
+                     *                 "precision": 0.36,
+                     *                 "recall": 0.21428571428571427,
                      *                 "support": 42
                      *               },
                      *               {
                      *                 "class": "virginica",
-                     *                 "f1": 0.43750000000000006,
-                     *                 "precision": 0.3888888888888889,
+                     *                 "f1": 0.4421052631578948,
+                     *                 "precision": 0.39622641509433965,
                      *                 "recall": 0.5,
                      *                 "support": 42
                      *               }
                      *             ],
-                     *             "prAuc": 0.37968890586493825,
-                     *             "precisionMacro": 0.38436764523721045,
-                     *             "recallMacro": 0.3968253968253968,
-                     *             "rocAuc": 0.5694444444444444
+                     *             "prAuc": 0.37521681987774125,
+                     *             "precisionMacro": 0.404853249475891,
+                     *             "recallMacro": 0.41269841269841273,
+                     *             "rocAuc": 0.5589569160997733
                      *           }
                      *         },
                      *         "parameterCount": 612,
@@ -7332,9 +7388,9 @@ export interface operations {
                      *           {
                      *             "format": "backprop.sequential",
                      *             "params": [
-                     *               "i/KJvlMciz6plNS+iMmDvs9KPT3M6KM+pBNUPoOGjL1v4DE9e7iLPrnZR74d/Yg95w+ePiL7wz2PaRa+/Ms3PgkPp72m6bq9gBQPPts9jj7JSZI+E5MNvt5zqL0phjS+Aopyvfs6rj0UxnS+KPy7vk26or6+WY29cFfZPggGEj7T+3Q9YW2nPih5Rr7XVdC8w3AoPu1twz7fOgG+k936vYYZW71v9cm+diSVvqN/Wj30CxY+Us2Cvu/FkL5cJ1u9RzJbPqPiHT4iYEi+CA0zvY5Elr4OOqE9VoOGvqwM3b0Z56W+nIMXvr2EYD72S8A+AZbMPsseuD5RtqC+/o6FPinGm74k1Ku+rbXWOxSXO761fKM+aSbFvrXxsb6GpiC9w9hDPbeWGT5qjbq+dBnSPsdIWz6aRzY+iX4LPaGxnz7PN9W9wjBAvsp2xL4Hnuc85A6CvkesIr6Hk7Y+z7mkvpKEhj60NZa+nUbIO7lMnj5e/TE+dOAhPu2+CT4LYzy+foSCPlddpD0C7No8feDKPmKOAr5BPX29TdVLvtVNcr5yZnc+",
-                     *               "ZdWUPAQ7g7wpFYs8",
-                     *               "kok2Pz7ohT/okYA/+6ksP/BJyT7TP0q/KzLGPhcxU7+EBLG/"
+                     *               "zMWLvkH1jD60ONO+i92Bvo8qMj09QqM+8xdQPqzChL2WZz49wsuJPmnuQ75qM489ewWcPrIHyz3tkxm+bakzPnnen70kjMC9hPQKPqQUkD694JA+TaARvkvpoL0TMTe+XW2BvSTGtT0UxnS+k/y9vrrsoL6+WY29pYDXPm1oFT7T+3Q9DOylPh6PQ77XVdC8d2MkPkgoxT4YRgS+v2sBvv6sTb3qXcu+gASXvkBJZT0AOxM+j1yEvv7lj76oKGW92AFZPi2CHj6xRku+JsJBvXRklr5NZ5s91PCHvtqF4r25T6e+CnwZvsVaXT7y8r4+VI/KPl/fuT5yY6K+SoiDPi7xmb4k1Ku+EJckO63UN761fKM+AzXHvnYJsL6GpiC9FTUzPep3HT5qjbq+mBPQPhgyXz6aRzY+pfP3PBaXoT7PN9W9DU5DvsXqwr4Hnuc8pBSEvj4yH74SALU+W8umvk1liD4UnZe+DukFOwo3oD5e/TE+pMsdPgKiDT4LYzy++4SAPqYnrD0C7No8OebIPg5X/b1BPX2902JPvs/Ubr5yZnc+",
+                     *               "eu1oPKNTT7y9u2M8",
+                     *               "z5U3PzU6hj8GD4A/+YctPzbyyT5/E0u/V+rEPtqCUr9OurC/"
                      *             ],
                      *             "spec": {
                      *               "embedding": {
@@ -7380,8 +7436,8 @@ export interface operations {
                      *           {
                      *             "format": "backprop.sequential",
                      *             "params": [
-                     *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmMWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6VVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7jUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+IKMxPVn4sr6tjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
-                     *               "piTDu/4Wjby4II28",
+                     *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmQWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6UVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7kUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+H6MxPVn4sr6sjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
+                     *               "qiTDu/wWjby4II28",
                      *               "2hIZv/9Uar8ktIm/q7wBPvvVZb9+Z5s/oRNWPlNlo78vN6K9"
                      *             ],
                      *             "spec": {
@@ -7428,8 +7484,8 @@ export interface operations {
                      *           {
                      *             "format": "backprop.sequential",
                      *             "params": [
-                     *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvtcHizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XdpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+I1nrvRvnjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTKbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlUNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+RBZLPgbmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PrOXO7tpRqq+",
-                     *               "43xnvGwHbDx73ks8",
+                     *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvt4HizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XNpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+JFnrvRznjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTGbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlQNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+QxZLPgXmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PriXO7tpRqq+",
+                     *               "43xnvGwHbDx63ks8",
                      *               "RY16P6Ubnr9hfzk+5+PZPmDIrz+n9IQ/rtQav/ApGr9wurO/"
                      *             ],
                      *             "spec": {
@@ -7632,9 +7688,9 @@ export interface operations {
                      *         {
                      *           "label": "setosa",
                      *           "probabilities": {
-                     *             "setosa": 0.9987718462944031,
-                     *             "versicolor": 0.001123939291574061,
-                     *             "virginica": 0.00010414825374027714
+                     *             "setosa": 0.9403260350227356,
+                     *             "versicolor": 0.04927244037389755,
+                     *             "virginica": 0.01040150411427021
                      *           }
                      *         }
                      *       ]
@@ -7822,7 +7878,7 @@ export interface operations {
                 content: {
                     /**
                      * @example label,probability:setosa,probability:versicolor,probability:virginica
-                     *     virginica,0.00002978176598844584,0.0011889536399394274,0.9987813234329224
+                     *     virginica,0.001966755371540785,0.028665557503700256,0.9693676829338074
                      */
                     "application/json": string;
                 };
@@ -8021,7 +8077,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T06:17:32.600Z",
+                 *       "exportedAt": "2026-12-01T06:37:10.882Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8087,24 +8143,24 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T06:17:32.510Z",
-                 *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                 *         "createdAt": "2026-12-01T06:37:10.789Z",
+                 *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
                  *             "feature": "petal_length",
-                 *             "mean": 0.18333333333333338,
-                 *             "std": 0.03333333333333334
+                 *             "mean": 0.13333333333333333,
+                 *             "std": 0.031180478223116176
                  *           },
                  *           {
                  *             "feature": "sepal_width",
-                 *             "mean": -0.08333333333333331,
-                 *             "std": 0.03726779962499651
+                 *             "mean": -0.05833333333333335,
+                 *             "std": 0.06236095644623237
                  *           },
                  *           {
                  *             "feature": "sepal_length",
-                 *             "mean": -0.12499999999999997,
-                 *             "std": 0.04564354645876384
+                 *             "mean": -0.21666666666666665,
+                 *             "std": 0.06666666666666667
                  *           }
                  *         ],
                  *         "features": [
@@ -8121,41 +8177,41 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_CxHUAg7biecmyKSrjBjWjaq7",
-                 *         "jobId": "job_qICOhXOMvdGM6DrjPDlG33fw",
+                 *         "id": "mdl_UKIKS6zcfzFdqEHCs3WwHx5N",
+                 *         "jobId": "job_qYNugZFxH4XMttvoD8SxYwlS",
                  *         "metrics": {
                  *           "foldMean": {
-                 *             "accuracy": 0.3963076923076923,
-                 *             "brierScore": 0.7221867423448736,
-                 *             "f1Macro": 0.3019938993468405,
-                 *             "logLoss": 1.2194174654045482,
-                 *             "loss": 1.2194174654045482,
-                 *             "prAuc": 0.485663223115845,
-                 *             "precisionMacro": 0.2623893557422969,
-                 *             "recallMacro": 0.38888888888888884,
-                 *             "rocAuc": 0.5666122004357298
+                 *             "accuracy": 0.41200000000000003,
+                 *             "brierScore": 0.7328162030946406,
+                 *             "f1Macro": 0.31285362785362786,
+                 *             "logLoss": 1.2403124847737987,
+                 *             "loss": 1.2403124847737987,
+                 *             "prAuc": 0.4671270411878688,
+                 *             "precisionMacro": 0.27249828820417055,
+                 *             "recallMacro": 0.4037037037037037,
+                 *             "rocAuc": 0.5503540305010892
                  *           },
                  *           "folds": [
                  *             {
                  *               "bestEpochs": [
-                 *                 5
+                 *                 4
                  *               ],
                  *               "fold": 0,
                  *               "metrics": {
-                 *                 "accuracy": 0.46153846153846156,
-                 *                 "brierScore": 0.7315925262626505,
+                 *                 "accuracy": 0.5,
+                 *                 "brierScore": 0.7481029565635247,
                  *                 "calibration": [
                  *                   {
                  *                     "count": 9,
                  *                     "lower": 0.3,
-                 *                     "meanPredicted": 0.3694312771161397,
-                 *                     "observed": 0.8888888888888888,
+                 *                     "meanPredicted": 0.3707214726342095,
+                 *                     "observed": 1,
                  *                     "upper": 0.4
                  *                   },
                  *                   {
                  *                     "count": 17,
                  *                     "lower": 0.4,
-                 *                     "meanPredicted": 0.4373751650838291,
+                 *                     "meanPredicted": 0.44464048918555765,
                  *                     "observed": 0.23529411764705882,
                  *                     "upper": 0.5
                  *                   }
@@ -8167,9 +8223,9 @@ export interface operations {
                  *                 ],
                  *                 "confusionMatrix": [
                  *                   [
-                 *                     8,
+                 *                     9,
                  *                     0,
-                 *                     1
+                 *                     0
                  *                   ],
                  *                   [
                  *                     4,
@@ -8177,26 +8233,26 @@ export interface operations {
                  *                     0
                  *                   ],
                  *                   [
-                 *                     3,
-                 *                     6,
+                 *                     4,
+                 *                     5,
                  *                     0
                  *                   ]
                  *                 ],
-                 *                 "f1Macro": 0.3703703703703704,
-                 *                 "logLoss": 1.2413053905792306,
-                 *                 "loss": 1.2413053905792306,
+                 *                 "f1Macro": 0.38763197586727,
+                 *                 "logLoss": 1.2815950114795598,
+                 *                 "loss": 1.2815950114795598,
                  *                 "perClass": [
                  *                   {
                  *                     "class": "setosa",
-                 *                     "f1": 0.6666666666666667,
-                 *                     "precision": 0.5333333333333333,
-                 *                     "recall": 0.8888888888888888,
+                 *                     "f1": 0.6923076923076924,
+                 *                     "precision": 0.5294117647058824,
+                 *                     "recall": 1,
                  *                     "support": 9
                  *                   },
                  *                   {
                  *                     "class": "versicolor",
-                 *                     "f1": 0.4444444444444445,
-                 *                     "precision": 0.4,
+                 *                     "f1": 0.47058823529411764,
+                 *                     "precision": 0.4444444444444444,
                  *                     "recall": 0.5,
                  *                     "support": 8
                  *                   },
@@ -8208,10 +8264,10 @@ export interface operations {
                  *                     "support": 9
                  *                   }
                  *                 ],
-                 *                 "prAuc": 0.3090310147421543,
-                 *                 "precisionMacro": 0.3111111111111111,
-                 *                 "recallMacro": 0.46296296296296297,
-                 *                 "rocAuc": 0.4023692810457516
+                 *                 "prAuc": 0.2899957953844375,
+                 *                 "precisionMacro": 0.32461873638344224,
+                 *                 "recallMacro": 0.5,
+                 *                 "rocAuc": 0.3589324618736383
                  *               },
                  *               "rows": 26
                  *             },
@@ -8222,7 +8278,7 @@ export interface operations {
                  *               "fold": 1,
                  *               "metrics": {
                  *                 "accuracy": 0.48,
-                 *                 "brierScore": 0.6683908366005692,
+                 *                 "brierScore": 0.6683908459707901,
                  *                 "calibration": [
                  *                   {
                  *                     "count": 3,
@@ -8234,14 +8290,14 @@ export interface operations {
                  *                   {
                  *                     "count": 15,
                  *                     "lower": 0.5,
-                 *                     "meanPredicted": 0.5491130550702413,
+                 *                     "meanPredicted": 0.5491130590438843,
                  *                     "observed": 0.4666666666666667,
                  *                     "upper": 0.6
                  *                   },
                  *                   {
                  *                     "count": 7,
                  *                     "lower": 0.6,
-                 *                     "meanPredicted": 0.6436179876327515,
+                 *                     "meanPredicted": 0.6436179791178022,
                  *                     "observed": 0.5714285714285714,
                  *                     "upper": 0.7
                  *                   }
@@ -8269,8 +8325,8 @@ export interface operations {
                  *                   ]
                  *                 ],
                  *                 "f1Macro": 0.35576923076923084,
-                 *                 "logLoss": 1.1953025299924993,
-                 *                 "loss": 1.1953025299924993,
+                 *                 "logLoss": 1.195302542391365,
+                 *                 "loss": 1.195302542391365,
                  *                 "perClass": [
                  *                   {
                  *                     "class": "setosa",
@@ -8308,19 +8364,19 @@ export interface operations {
                  *               "fold": 2,
                  *               "metrics": {
                  *                 "accuracy": 0.4,
-                 *                 "brierScore": 0.7006625449880172,
+                 *                 "brierScore": 0.7006625338010114,
                  *                 "calibration": [
                  *                   {
                  *                     "count": 13,
                  *                     "lower": 0.3,
-                 *                     "meanPredicted": 0.36149510511985194,
+                 *                     "meanPredicted": 0.3614951028273656,
                  *                     "observed": 0.5384615384615384,
                  *                     "upper": 0.4
                  *                   },
                  *                   {
                  *                     "count": 6,
                  *                     "lower": 0.4,
-                 *                     "meanPredicted": 0.4492084284623464,
+                 *                     "meanPredicted": 0.4492084135611852,
                  *                     "observed": 0.16666666666666666,
                  *                     "upper": 0.5
                  *                   },
@@ -8355,8 +8411,8 @@ export interface operations {
                  *                   ]
                  *                 ],
                  *                 "f1Macro": 0.3952380952380952,
-                 *                 "logLoss": 1.1424945391915435,
-                 *                 "loss": 1.1424945391915435,
+                 *                 "logLoss": 1.142494520802485,
+                 *                 "loss": 1.142494520802485,
                  *                 "perClass": [
                  *                   {
                  *                     "class": "setosa",
@@ -8389,21 +8445,21 @@ export interface operations {
                  *             }
                  *           ],
                  *           "test": {
-                 *             "accuracy": 0.2916666666666667,
-                 *             "brierScore": 0.6499964593694719,
+                 *             "accuracy": 0.16666666666666666,
+                 *             "brierScore": 0.6677285459301756,
                  *             "calibration": [
                  *               {
-                 *                 "count": 6,
+                 *                 "count": 9,
                  *                 "lower": 0.3,
-                 *                 "meanPredicted": 0.38181715706984204,
-                 *                 "observed": 0.16666666666666666,
+                 *                 "meanPredicted": 0.3827599883079529,
+                 *                 "observed": 0.2222222222222222,
                  *                 "upper": 0.4
                  *               },
                  *               {
-                 *                 "count": 18,
+                 *                 "count": 15,
                  *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.4173529926273558,
-                 *                 "observed": 0.3333333333333333,
+                 *                 "meanPredicted": 0.4255099793275197,
+                 *                 "observed": 0.13333333333333333,
                  *                 "upper": 0.5
                  *               }
                  *             ],
@@ -8424,19 +8480,19 @@ export interface operations {
                  *                 7
                  *               ],
                  *               [
-                 *                 3,
+                 *                 6,
                  *                 0,
-                 *                 5
+                 *                 2
                  *               ]
                  *             ],
-                 *             "f1Macro": 0.22344322344322345,
-                 *             "logLoss": 1.0615874843898856,
-                 *             "loss": 1.0615874843898856,
+                 *             "f1Macro": 0.13640238704177324,
+                 *             "logLoss": 1.0847428207344296,
+                 *             "loss": 1.0847428207344296,
                  *             "perClass": [
                  *               {
                  *                 "class": "setosa",
-                 *                 "f1": 0.28571428571428575,
-                 *                 "precision": 0.3333333333333333,
+                 *                 "f1": 0.23529411764705882,
+                 *                 "precision": 0.2222222222222222,
                  *                 "recall": 0.25,
                  *                 "support": 8
                  *               },
@@ -8449,33 +8505,33 @@ export interface operations {
                  *               },
                  *               {
                  *                 "class": "virginica",
-                 *                 "f1": 0.3846153846153846,
-                 *                 "precision": 0.2777777777777778,
-                 *                 "recall": 0.625,
+                 *                 "f1": 0.1739130434782609,
+                 *                 "precision": 0.13333333333333333,
+                 *                 "recall": 0.25,
                  *                 "support": 8
                  *               }
                  *             ],
-                 *             "prAuc": 0.5285354569894044,
-                 *             "precisionMacro": 0.20370370370370372,
-                 *             "recallMacro": 0.2916666666666667,
-                 *             "rocAuc": 0.65625
+                 *             "prAuc": 0.4968240521406324,
+                 *             "precisionMacro": 0.11851851851851851,
+                 *             "recallMacro": 0.16666666666666666,
+                 *             "rocAuc": 0.5729166666666666
                  *           },
                  *           "train": {
-                 *             "accuracy": 0.3333333333333333,
-                 *             "brierScore": 0.6370093639420343,
+                 *             "accuracy": 0.2619047619047619,
+                 *             "brierScore": 0.6509920671688713,
                  *             "calibration": [
                  *               {
-                 *                 "count": 40,
+                 *                 "count": 44,
                  *                 "lower": 0.3,
-                 *                 "meanPredicted": 0.3858386047184467,
-                 *                 "observed": 0.225,
+                 *                 "meanPredicted": 0.3850778869607232,
+                 *                 "observed": 0.36363636363636365,
                  *                 "upper": 0.4
                  *               },
                  *               {
-                 *                 "count": 86,
+                 *                 "count": 82,
                  *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.42448070298793705,
-                 *                 "observed": 0.38372093023255816,
+                 *                 "meanPredicted": 0.4248489021528058,
+                 *                 "observed": 0.2073170731707317,
                  *                 "upper": 0.5
                  *               }
                  *             ],
@@ -8486,30 +8542,30 @@ export interface operations {
                  *             ],
                  *             "confusionMatrix": [
                  *               [
-                 *                 8,
+                 *                 5,
                  *                 0,
-                 *                 34
+                 *                 37
                  *               ],
                  *               [
-                 *                 10,
+                 *                 12,
                  *                 0,
-                 *                 32
+                 *                 30
                  *               ],
                  *               [
-                 *                 8,
+                 *                 14,
                  *                 0,
-                 *                 34
+                 *                 28
                  *               ]
                  *             ],
-                 *             "f1Macro": 0.23805578569455954,
-                 *             "logLoss": 1.049632399165535,
-                 *             "loss": 1.049632399165535,
+                 *             "f1Macro": 0.18191514181915144,
+                 *             "logLoss": 1.0679283572675151,
+                 *             "loss": 1.0679283572675151,
                  *             "perClass": [
                  *               {
                  *                 "class": "setosa",
-                 *                 "f1": 0.23529411764705882,
-                 *                 "precision": 0.3076923076923077,
-                 *                 "recall": 0.19047619047619047,
+                 *                 "f1": 0.136986301369863,
+                 *                 "precision": 0.16129032258064516,
+                 *                 "recall": 0.11904761904761904,
                  *                 "support": 42
                  *               },
                  *               {
@@ -8521,40 +8577,40 @@ export interface operations {
                  *               },
                  *               {
                  *                 "class": "virginica",
-                 *                 "f1": 0.47887323943661975,
-                 *                 "precision": 0.34,
-                 *                 "recall": 0.8095238095238095,
+                 *                 "f1": 0.40875912408759124,
+                 *                 "precision": 0.29473684210526313,
+                 *                 "recall": 0.6666666666666666,
                  *                 "support": 42
                  *               }
                  *             ],
-                 *             "prAuc": 0.5880016197908029,
-                 *             "precisionMacro": 0.21589743589743593,
-                 *             "recallMacro": 0.3333333333333333,
-                 *             "rocAuc": 0.7179705215419502
+                 *             "prAuc": 0.5229687822768629,
+                 *             "precisionMacro": 0.15200905489530278,
+                 *             "recallMacro": 0.2619047619047619,
+                 *             "rocAuc": 0.6295351473922902
                  *           },
                  *           "validation": {
-                 *             "accuracy": 0.3968253968253968,
-                 *             "brierScore": 0.7222613914235864,
+                 *             "accuracy": 0.4126984126984127,
+                 *             "brierScore": 0.73293752653487,
                  *             "calibration": [
                  *               {
-                 *                 "count": 37,
+                 *                 "count": 39,
                  *                 "lower": 0.3,
-                 *                 "meanPredicted": 0.3684563016569292,
-                 *                 "observed": 0.5135135135135135,
+                 *                 "meanPredicted": 0.3669328009470915,
+                 *                 "observed": 0.5384615384615384,
                  *                 "upper": 0.4
                  *               },
                  *               {
-                 *                 "count": 39,
+                 *                 "count": 41,
                  *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.4446894633464324,
-                 *                 "observed": 0.2564102564102564,
+                 *                 "meanPredicted": 0.4476262120211997,
+                 *                 "observed": 0.34146341463414637,
                  *                 "upper": 0.5
                  *               },
                  *               {
-                 *                 "count": 27,
+                 *                 "count": 25,
                  *                 "lower": 0.5,
-                 *                 "meanPredicted": 0.5475367418041935,
-                 *                 "observed": 0.5555555555555556,
+                 *                 "meanPredicted": 0.5470795154571533,
+                 *                 "observed": 0.48,
                  *                 "upper": 0.6
                  *               }
                  *             ],
@@ -8565,51 +8621,51 @@ export interface operations {
                  *             ],
                  *             "confusionMatrix": [
                  *               [
-                 *                 21,
-                 *                 10,
+                 *                 22,
+                 *                 9,
                  *                 11
                  *               ],
                  *               [
                  *                 12,
-                 *                 8,
-                 *                 22
+                 *                 9,
+                 *                 21
                  *               ],
                  *               [
-                 *                 13,
-                 *                 8,
+                 *                 14,
+                 *                 7,
                  *                 21
                  *               ]
                  *             ],
-                 *             "f1Macro": 0.38335561497326204,
-                 *             "logLoss": 1.2195911790964107,
-                 *             "loss": 1.2195911790964107,
+                 *             "f1Macro": 0.3998836228215647,
+                 *             "logLoss": 1.2406401238746376,
+                 *             "loss": 1.2406401238746376,
                  *             "perClass": [
                  *               {
                  *                 "class": "setosa",
-                 *                 "f1": 0.47727272727272724,
-                 *                 "precision": 0.45652173913043476,
-                 *                 "recall": 0.5,
+                 *                 "f1": 0.4888888888888889,
+                 *                 "precision": 0.4583333333333333,
+                 *                 "recall": 0.5238095238095238,
                  *                 "support": 42
                  *               },
                  *               {
                  *                 "class": "versicolor",
-                 *                 "f1": 0.23529411764705882,
-                 *                 "precision": 0.3076923076923077,
-                 *                 "recall": 0.19047619047619047,
+                 *                 "f1": 0.26865671641791045,
+                 *                 "precision": 0.36,
+                 *                 "recall": 0.21428571428571427,
                  *                 "support": 42
                  *               },
                  *               {
                  *                 "class": "virginica",
-                 *                 "f1": 0.43750000000000006,
-                 *                 "precision": 0.3888888888888889,
+                 *                 "f1": 0.4421052631578948,
+                 *                 "precision": 0.39622641509433965,
                  *                 "recall": 0.5,
                  *                 "support": 42
                  *               }
                  *             ],
-                 *             "prAuc": 0.37968890586493825,
-                 *             "precisionMacro": 0.38436764523721045,
-                 *             "recallMacro": 0.3968253968253968,
-                 *             "rocAuc": 0.5694444444444444
+                 *             "prAuc": 0.37521681987774125,
+                 *             "precisionMacro": 0.404853249475891,
+                 *             "recallMacro": 0.41269841269841273,
+                 *             "rocAuc": 0.5589569160997733
                  *           }
                  *         },
                  *         "parameterCount": 612,
@@ -8623,9 +8679,9 @@ export interface operations {
                  *           {
                  *             "format": "backprop.sequential",
                  *             "params": [
-                 *               "i/KJvlMciz6plNS+iMmDvs9KPT3M6KM+pBNUPoOGjL1v4DE9e7iLPrnZR74d/Yg95w+ePiL7wz2PaRa+/Ms3PgkPp72m6bq9gBQPPts9jj7JSZI+E5MNvt5zqL0phjS+Aopyvfs6rj0UxnS+KPy7vk26or6+WY29cFfZPggGEj7T+3Q9YW2nPih5Rr7XVdC8w3AoPu1twz7fOgG+k936vYYZW71v9cm+diSVvqN/Wj30CxY+Us2Cvu/FkL5cJ1u9RzJbPqPiHT4iYEi+CA0zvY5Elr4OOqE9VoOGvqwM3b0Z56W+nIMXvr2EYD72S8A+AZbMPsseuD5RtqC+/o6FPinGm74k1Ku+rbXWOxSXO761fKM+aSbFvrXxsb6GpiC9w9hDPbeWGT5qjbq+dBnSPsdIWz6aRzY+iX4LPaGxnz7PN9W9wjBAvsp2xL4Hnuc85A6CvkesIr6Hk7Y+z7mkvpKEhj60NZa+nUbIO7lMnj5e/TE+dOAhPu2+CT4LYzy+foSCPlddpD0C7No8feDKPmKOAr5BPX29TdVLvtVNcr5yZnc+",
-                 *               "ZdWUPAQ7g7wpFYs8",
-                 *               "kok2Pz7ohT/okYA/+6ksP/BJyT7TP0q/KzLGPhcxU7+EBLG/"
+                 *               "zMWLvkH1jD60ONO+i92Bvo8qMj09QqM+8xdQPqzChL2WZz49wsuJPmnuQ75qM489ewWcPrIHyz3tkxm+bakzPnnen70kjMC9hPQKPqQUkD694JA+TaARvkvpoL0TMTe+XW2BvSTGtT0UxnS+k/y9vrrsoL6+WY29pYDXPm1oFT7T+3Q9DOylPh6PQ77XVdC8d2MkPkgoxT4YRgS+v2sBvv6sTb3qXcu+gASXvkBJZT0AOxM+j1yEvv7lj76oKGW92AFZPi2CHj6xRku+JsJBvXRklr5NZ5s91PCHvtqF4r25T6e+CnwZvsVaXT7y8r4+VI/KPl/fuT5yY6K+SoiDPi7xmb4k1Ku+EJckO63UN761fKM+AzXHvnYJsL6GpiC9FTUzPep3HT5qjbq+mBPQPhgyXz6aRzY+pfP3PBaXoT7PN9W9DU5DvsXqwr4Hnuc8pBSEvj4yH74SALU+W8umvk1liD4UnZe+DukFOwo3oD5e/TE+pMsdPgKiDT4LYzy++4SAPqYnrD0C7No8OebIPg5X/b1BPX2902JPvs/Ubr5yZnc+",
+                 *               "eu1oPKNTT7y9u2M8",
+                 *               "z5U3PzU6hj8GD4A/+YctPzbyyT5/E0u/V+rEPtqCUr9OurC/"
                  *             ],
                  *             "spec": {
                  *               "embedding": {
@@ -8671,8 +8727,8 @@ export interface operations {
                  *           {
                  *             "format": "backprop.sequential",
                  *             "params": [
-                 *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmMWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6VVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7jUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+IKMxPVn4sr6tjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
-                 *               "piTDu/4Wjby4II28",
+                 *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmQWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6UVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7kUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+H6MxPVn4sr6sjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
+                 *               "qiTDu/wWjby4II28",
                  *               "2hIZv/9Uar8ktIm/q7wBPvvVZb9+Z5s/oRNWPlNlo78vN6K9"
                  *             ],
                  *             "spec": {
@@ -8719,8 +8775,8 @@ export interface operations {
                  *           {
                  *             "format": "backprop.sequential",
                  *             "params": [
-                 *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvtcHizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XdpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+I1nrvRvnjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTKbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlUNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+RBZLPgbmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PrOXO7tpRqq+",
-                 *               "43xnvGwHbDx73ks8",
+                 *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvt4HizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XNpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+JFnrvRznjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTGbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlQNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+QxZLPgXmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PriXO7tpRqq+",
+                 *               "43xnvGwHbDx63ks8",
                  *               "RY16P6Ubnr9hfzk+5+PZPmDIrz+n9IQ/rtQav/ApGr9wurO/"
                  *             ],
                  *             "spec": {
@@ -8855,24 +8911,24 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T06:17:32.613Z",
-                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *       "createdAt": "2026-12-01T06:37:10.891Z",
+                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
                      *           "feature": "petal_length",
-                     *           "mean": 0.18333333333333338,
-                     *           "std": 0.03333333333333334
+                     *           "mean": 0.13333333333333333,
+                     *           "std": 0.031180478223116176
                      *         },
                      *         {
                      *           "feature": "sepal_width",
-                     *           "mean": -0.08333333333333331,
-                     *           "std": 0.03726779962499651
+                     *           "mean": -0.05833333333333335,
+                     *           "std": 0.06236095644623237
                      *         },
                      *         {
                      *           "feature": "sepal_length",
-                     *           "mean": -0.12499999999999997,
-                     *           "std": 0.04564354645876384
+                     *           "mean": -0.21666666666666665,
+                     *           "std": 0.06666666666666667
                      *         }
                      *       ],
                      *       "features": [
@@ -8889,46 +8945,46 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_tNL5ohop6YlvjBX3LMvgVfoe",
+                     *       "id": "mdl_rPkPKHFxhIeysQbs9y27sYrZ",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T06:17:32.600Z",
-                     *         "modelId": "mdl_CxHUAg7biecmyKSrjBjWjaq7",
-                     *         "trainedAt": "2026-12-01T06:17:32.510Z"
+                     *         "exportedAt": "2026-12-01T06:37:10.882Z",
+                     *         "modelId": "mdl_UKIKS6zcfzFdqEHCs3WwHx5N",
+                     *         "trainedAt": "2026-12-01T06:37:10.789Z"
                      *       },
-                     *       "jobId": "job_qICOhXOMvdGM6DrjPDlG33fw",
+                     *       "jobId": "job_qYNugZFxH4XMttvoD8SxYwlS",
                      *       "metrics": {
                      *         "foldMean": {
-                     *           "accuracy": 0.3963076923076923,
-                     *           "brierScore": 0.7221867423448736,
-                     *           "f1Macro": 0.3019938993468405,
-                     *           "logLoss": 1.2194174654045482,
-                     *           "loss": 1.2194174654045482,
-                     *           "prAuc": 0.485663223115845,
-                     *           "precisionMacro": 0.2623893557422969,
-                     *           "recallMacro": 0.38888888888888884,
-                     *           "rocAuc": 0.5666122004357298
+                     *           "accuracy": 0.41200000000000003,
+                     *           "brierScore": 0.7328162030946406,
+                     *           "f1Macro": 0.31285362785362786,
+                     *           "logLoss": 1.2403124847737987,
+                     *           "loss": 1.2403124847737987,
+                     *           "prAuc": 0.4671270411878688,
+                     *           "precisionMacro": 0.27249828820417055,
+                     *           "recallMacro": 0.4037037037037037,
+                     *           "rocAuc": 0.5503540305010892
                      *         },
                      *         "folds": [
                      *           {
                      *             "bestEpochs": [
-                     *               5
+                     *               4
                      *             ],
                      *             "fold": 0,
                      *             "metrics": {
-                     *               "accuracy": 0.46153846153846156,
-                     *               "brierScore": 0.7315925262626505,
+                     *               "accuracy": 0.5,
+                     *               "brierScore": 0.7481029565635247,
                      *               "calibration": [
                      *                 {
                      *                   "count": 9,
                      *                   "lower": 0.3,
-                     *                   "meanPredicted": 0.3694312771161397,
-                     *                   "observed": 0.8888888888888888,
+                     *                   "meanPredicted": 0.3707214726342095,
+                     *                   "observed": 1,
                      *                   "upper": 0.4
                      *                 },
                      *                 {
                      *                   "count": 17,
                      *                   "lower": 0.4,
-                     *                   "meanPredicted": 0.4373751650838291,
+                     *                   "meanPredicted": 0.44464048918555765,
                      *                   "observed": 0.23529411764705882,
                      *                   "upper": 0.5
                      *                 }
@@ -8940,9 +8996,9 @@ export interface operations {
                      *               ],
                      *               "confusionMatrix": [
                      *                 [
-                     *                   8,
+                     *                   9,
                      *                   0,
-                     *                   1
+                     *                   0
                      *                 ],
                      *                 [
                      *                   4,
@@ -8950,26 +9006,26 @@ export interface operations {
                      *                   0
                      *                 ],
                      *                 [
-                     *                   3,
-                     *                   6,
+                     *                   4,
+                     *                   5,
                      *                   0
                      *                 ]
                      *               ],
-                     *               "f1Macro": 0.3703703703703704,
-                     *               "logLoss": 1.2413053905792306,
-                     *               "loss": 1.2413053905792306,
+                     *               "f1Macro": 0.38763197586727,
+                     *               "logLoss": 1.2815950114795598,
+                     *               "loss": 1.2815950114795598,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
-                     *                   "f1": 0.6666666666666667,
-                     *                   "precision": 0.5333333333333333,
-                     *                   "recall": 0.8888888888888888,
+                     *                   "f1": 0.6923076923076924,
+                     *                   "precision": 0.5294117647058824,
+                     *                   "recall": 1,
                      *                   "support": 9
                      *                 },
                      *                 {
                      *                   "class": "versicolor",
-                     *                   "f1": 0.4444444444444445,
-                     *                   "precision": 0.4,
+                     *                   "f1": 0.47058823529411764,
+                     *                   "precision": 0.4444444444444444,
                      *                   "recall": 0.5,
                      *                   "support": 8
                      *                 },
@@ -8981,10 +9037,10 @@ export interface operations {
                      *                   "support": 9
                      *                 }
                      *               ],
-                     *               "prAuc": 0.3090310147421543,
-                     *               "precisionMacro": 0.3111111111111111,
-                     *               "recallMacro": 0.46296296296296297,
-                     *               "rocAuc": 0.4023692810457516
+                     *               "prAuc": 0.2899957953844375,
+                     *               "precisionMacro": 0.32461873638344224,
+                     *               "recallMacro": 0.5,
+                     *               "rocAuc": 0.3589324618736383
                      *             },
                      *             "rows": 26
                      *           },
@@ -8995,7 +9051,7 @@ export interface operations {
                      *             "fold": 1,
                      *             "metrics": {
                      *               "accuracy": 0.48,
-                     *               "brierScore": 0.6683908366005692,
+                     *               "brierScore": 0.6683908459707901,
                      *               "calibration": [
                      *                 {
                      *                   "count": 3,
@@ -9007,14 +9063,14 @@ export interface operations {
                      *                 {
                      *                   "count": 15,
                      *                   "lower": 0.5,
-                     *                   "meanPredicted": 0.5491130550702413,
+                     *                   "meanPredicted": 0.5491130590438843,
                      *                   "observed": 0.4666666666666667,
                      *                   "upper": 0.6
                      *                 },
                      *                 {
                      *                   "count": 7,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.6436179876327515,
+                     *                   "meanPredicted": 0.6436179791178022,
                      *                   "observed": 0.5714285714285714,
                      *                   "upper": 0.7
                      *                 }
@@ -9042,8 +9098,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.35576923076923084,
-                     *               "logLoss": 1.1953025299924993,
-                     *               "loss": 1.1953025299924993,
+                     *               "logLoss": 1.195302542391365,
+                     *               "loss": 1.195302542391365,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -9081,19 +9137,19 @@ export interface operations {
                      *             "fold": 2,
                      *             "metrics": {
                      *               "accuracy": 0.4,
-                     *               "brierScore": 0.7006625449880172,
+                     *               "brierScore": 0.7006625338010114,
                      *               "calibration": [
                      *                 {
                      *                   "count": 13,
                      *                   "lower": 0.3,
-                     *                   "meanPredicted": 0.36149510511985194,
+                     *                   "meanPredicted": 0.3614951028273656,
                      *                   "observed": 0.5384615384615384,
                      *                   "upper": 0.4
                      *                 },
                      *                 {
                      *                   "count": 6,
                      *                   "lower": 0.4,
-                     *                   "meanPredicted": 0.4492084284623464,
+                     *                   "meanPredicted": 0.4492084135611852,
                      *                   "observed": 0.16666666666666666,
                      *                   "upper": 0.5
                      *                 },
@@ -9128,8 +9184,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.3952380952380952,
-                     *               "logLoss": 1.1424945391915435,
-                     *               "loss": 1.1424945391915435,
+                     *               "logLoss": 1.142494520802485,
+                     *               "loss": 1.142494520802485,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -9162,21 +9218,21 @@ export interface operations {
                      *           }
                      *         ],
                      *         "test": {
-                     *           "accuracy": 0.2916666666666667,
-                     *           "brierScore": 0.6499964593694719,
+                     *           "accuracy": 0.16666666666666666,
+                     *           "brierScore": 0.6677285459301756,
                      *           "calibration": [
                      *             {
-                     *               "count": 6,
+                     *               "count": 9,
                      *               "lower": 0.3,
-                     *               "meanPredicted": 0.38181715706984204,
-                     *               "observed": 0.16666666666666666,
+                     *               "meanPredicted": 0.3827599883079529,
+                     *               "observed": 0.2222222222222222,
                      *               "upper": 0.4
                      *             },
                      *             {
-                     *               "count": 18,
+                     *               "count": 15,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.4173529926273558,
-                     *               "observed": 0.3333333333333333,
+                     *               "meanPredicted": 0.4255099793275197,
+                     *               "observed": 0.13333333333333333,
                      *               "upper": 0.5
                      *             }
                      *           ],
@@ -9197,19 +9253,19 @@ export interface operations {
                      *               7
                      *             ],
                      *             [
-                     *               3,
+                     *               6,
                      *               0,
-                     *               5
+                     *               2
                      *             ]
                      *           ],
-                     *           "f1Macro": 0.22344322344322345,
-                     *           "logLoss": 1.0615874843898856,
-                     *           "loss": 1.0615874843898856,
+                     *           "f1Macro": 0.13640238704177324,
+                     *           "logLoss": 1.0847428207344296,
+                     *           "loss": 1.0847428207344296,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
-                     *               "f1": 0.28571428571428575,
-                     *               "precision": 0.3333333333333333,
+                     *               "f1": 0.23529411764705882,
+                     *               "precision": 0.2222222222222222,
                      *               "recall": 0.25,
                      *               "support": 8
                      *             },
@@ -9222,33 +9278,33 @@ export interface operations {
                      *             },
                      *             {
                      *               "class": "virginica",
-                     *               "f1": 0.3846153846153846,
-                     *               "precision": 0.2777777777777778,
-                     *               "recall": 0.625,
+                     *               "f1": 0.1739130434782609,
+                     *               "precision": 0.13333333333333333,
+                     *               "recall": 0.25,
                      *               "support": 8
                      *             }
                      *           ],
-                     *           "prAuc": 0.5285354569894044,
-                     *           "precisionMacro": 0.20370370370370372,
-                     *           "recallMacro": 0.2916666666666667,
-                     *           "rocAuc": 0.65625
+                     *           "prAuc": 0.4968240521406324,
+                     *           "precisionMacro": 0.11851851851851851,
+                     *           "recallMacro": 0.16666666666666666,
+                     *           "rocAuc": 0.5729166666666666
                      *         },
                      *         "train": {
-                     *           "accuracy": 0.3333333333333333,
-                     *           "brierScore": 0.6370093639420343,
+                     *           "accuracy": 0.2619047619047619,
+                     *           "brierScore": 0.6509920671688713,
                      *           "calibration": [
                      *             {
-                     *               "count": 40,
+                     *               "count": 44,
                      *               "lower": 0.3,
-                     *               "meanPredicted": 0.3858386047184467,
-                     *               "observed": 0.225,
+                     *               "meanPredicted": 0.3850778869607232,
+                     *               "observed": 0.36363636363636365,
                      *               "upper": 0.4
                      *             },
                      *             {
-                     *               "count": 86,
+                     *               "count": 82,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.42448070298793705,
-                     *               "observed": 0.38372093023255816,
+                     *               "meanPredicted": 0.4248489021528058,
+                     *               "observed": 0.2073170731707317,
                      *               "upper": 0.5
                      *             }
                      *           ],
@@ -9259,30 +9315,30 @@ export interface operations {
                      *           ],
                      *           "confusionMatrix": [
                      *             [
-                     *               8,
+                     *               5,
                      *               0,
-                     *               34
+                     *               37
                      *             ],
                      *             [
-                     *               10,
+                     *               12,
                      *               0,
-                     *               32
+                     *               30
                      *             ],
                      *             [
-                     *               8,
+                     *               14,
                      *               0,
-                     *               34
+                     *               28
                      *             ]
                      *           ],
-                     *           "f1Macro": 0.23805578569455954,
-                     *           "logLoss": 1.049632399165535,
-                     *           "loss": 1.049632399165535,
+                     *           "f1Macro": 0.18191514181915144,
+                     *           "logLoss": 1.0679283572675151,
+                     *           "loss": 1.0679283572675151,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
-                     *               "f1": 0.23529411764705882,
-                     *               "precision": 0.3076923076923077,
-                     *               "recall": 0.19047619047619047,
+                     *               "f1": 0.136986301369863,
+                     *               "precision": 0.16129032258064516,
+                     *               "recall": 0.11904761904761904,
                      *               "support": 42
                      *             },
                      *             {
@@ -9294,40 +9350,40 @@ export interface operations {
                      *             },
                      *             {
                      *               "class": "virginica",
-                     *               "f1": 0.47887323943661975,
-                     *               "precision": 0.34,
-                     *               "recall": 0.8095238095238095,
+                     *               "f1": 0.40875912408759124,
+                     *               "precision": 0.29473684210526313,
+                     *               "recall": 0.6666666666666666,
                      *               "support": 42
                      *             }
                      *           ],
-                     *           "prAuc": 0.5880016197908029,
-                     *           "precisionMacro": 0.21589743589743593,
-                     *           "recallMacro": 0.3333333333333333,
-                     *           "rocAuc": 0.7179705215419502
+                     *           "prAuc": 0.5229687822768629,
+                     *           "precisionMacro": 0.15200905489530278,
+                     *           "recallMacro": 0.2619047619047619,
+                     *           "rocAuc": 0.6295351473922902
                      *         },
                      *         "validation": {
-                     *           "accuracy": 0.3968253968253968,
-                     *           "brierScore": 0.7222613914235864,
+                     *           "accuracy": 0.4126984126984127,
+                     *           "brierScore": 0.73293752653487,
                      *           "calibration": [
                      *             {
-                     *               "count": 37,
+                     *               "count": 39,
                      *               "lower": 0.3,
-                     *               "meanPredicted": 0.3684563016569292,
-                     *               "observed": 0.5135135135135135,
+                     *               "meanPredicted": 0.3669328009470915,
+                     *               "observed": 0.5384615384615384,
                      *               "upper": 0.4
                      *             },
                      *             {
-                     *               "count": 39,
+                     *               "count": 41,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.4446894633464324,
-                     *               "observed": 0.2564102564102564,
+                     *               "meanPredicted": 0.4476262120211997,
+                     *               "observed": 0.34146341463414637,
                      *               "upper": 0.5
                      *             },
                      *             {
-                     *               "count": 27,
+                     *               "count": 25,
                      *               "lower": 0.5,
-                     *               "meanPredicted": 0.5475367418041935,
-                     *               "observed": 0.5555555555555556,
+                     *               "meanPredicted": 0.5470795154571533,
+                     *               "observed": 0.48,
                      *               "upper": 0.6
                      *             }
                      *           ],
@@ -9338,51 +9394,51 @@ export interface operations {
                      *           ],
                      *           "confusionMatrix": [
                      *             [
-                     *               21,
-                     *               10,
+                     *               22,
+                     *               9,
                      *               11
                      *             ],
                      *             [
                      *               12,
-                     *               8,
-                     *               22
+                     *               9,
+                     *               21
                      *             ],
                      *             [
-                     *               13,
-                     *               8,
+                     *               14,
+                     *               7,
                      *               21
                      *             ]
                      *           ],
-                     *           "f1Macro": 0.38335561497326204,
-                     *           "logLoss": 1.2195911790964107,
-                     *           "loss": 1.2195911790964107,
+                     *           "f1Macro": 0.3998836228215647,
+                     *           "logLoss": 1.2406401238746376,
+                     *           "loss": 1.2406401238746376,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
-                     *               "f1": 0.47727272727272724,
-                     *               "precision": 0.45652173913043476,
-                     *               "recall": 0.5,
+                     *               "f1": 0.4888888888888889,
+                     *               "precision": 0.4583333333333333,
+                     *               "recall": 0.5238095238095238,
                      *               "support": 42
                      *             },
                      *             {
                      *               "class": "versicolor",
-                     *               "f1": 0.23529411764705882,
-                     *               "precision": 0.3076923076923077,
-                     *               "recall": 0.19047619047619047,
+                     *               "f1": 0.26865671641791045,
+                     *               "precision": 0.36,
+                     *               "recall": 0.21428571428571427,
                      *               "support": 42
                      *             },
                      *             {
                      *               "class": "virginica",
-                     *               "f1": 0.43750000000000006,
-                     *               "precision": 0.3888888888888889,
+                     *               "f1": 0.4421052631578948,
+                     *               "precision": 0.39622641509433965,
                      *               "recall": 0.5,
                      *               "support": 42
                      *             }
                      *           ],
-                     *           "prAuc": 0.37968890586493825,
-                     *           "precisionMacro": 0.38436764523721045,
-                     *           "recallMacro": 0.3968253968253968,
-                     *           "rocAuc": 0.5694444444444444
+                     *           "prAuc": 0.37521681987774125,
+                     *           "precisionMacro": 0.404853249475891,
+                     *           "recallMacro": 0.41269841269841273,
+                     *           "rocAuc": 0.5589569160997733
                      *         }
                      *       },
                      *       "parameterCount": 612,
@@ -9568,22 +9624,22 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T06:17:32.295Z",
+                     *               "endedAt": "2026-12-01T06:37:10.626Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T06:17:31.616Z"
+                     *               "startedAt": "2026-12-01T06:37:10.396Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T06:17:31.605Z",
-                     *           "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *           "createdAt": "2026-12-01T06:37:10.387Z",
+                     *           "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T06:17:32.295Z",
+                     *           "finishedAt": "2026-12-01T06:37:10.626Z",
                      *           "history": [],
-                     *           "id": "job_pAPn1LgOa0URgxcDtuU9m2X5",
-                     *           "modelId": "mdl_0YW9YQer4sorOPxEGPgifHDj",
+                     *           "id": "job_eHgGspAELXr6xB86IWgFHU6S",
+                     *           "modelId": "mdl_BeCgJrMnWpxDhM4cgJ4RzCrB",
                      *           "progress": {
-                     *             "epoch": 500,
+                     *             "epoch": 79,
                      *             "epochs": 500
                      *           },
                      *           "spec": {
@@ -9598,7 +9654,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *             "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9642,7 +9698,7 @@ export interface operations {
                      *             "task": "classification",
                      *             "training": {
                      *               "batchSize": 32,
-                     *               "bestEpoch": false,
+                     *               "bestEpoch": "metric",
                      *               "crossValidation": {
                      *                 "folds": 5
                      *               },
@@ -9671,7 +9727,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T06:17:31.616Z",
+                     *           "startedAt": "2026-12-01T06:37:10.396Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9769,7 +9825,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                 *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                  *       "target": "species"
                  *     }
                  */
@@ -9795,14 +9851,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 4.5191331080728805,
+                     *         "maxTrainingSeconds": 14.949570140950499,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.008408707999999933
+                     *           "seconds": 0.02781652299999996
                      *         },
-                     *         "secondsPerEpoch": 0.00903826621614576
+                     *         "secondsPerEpoch": 0.029899140281900997
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9824,7 +9880,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9868,7 +9924,7 @@ export interface operations {
                      *         "task": "classification",
                      *         "training": {
                      *           "batchSize": 32,
-                     *           "bestEpoch": false,
+                     *           "bestEpoch": "metric",
                      *           "crossValidation": {
                      *             "folds": 5
                      *           },
@@ -9923,12 +9979,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:17:31.605Z",
-                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *       "createdAt": "2026-12-01T06:37:10.387Z",
+                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_pAPn1LgOa0URgxcDtuU9m2X5",
+                     *       "id": "job_eHgGspAELXr6xB86IWgFHU6S",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -9946,7 +10002,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9990,7 +10046,7 @@ export interface operations {
                      *         "task": "classification",
                      *         "training": {
                      *           "batchSize": 32,
-                     *           "bestEpoch": false,
+                     *           "bestEpoch": "metric",
                      *           "crossValidation": {
                      *             "folds": 5
                      *           },
@@ -10212,41 +10268,41 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T06:17:32.295Z",
+                     *           "endedAt": "2026-12-01T06:37:10.626Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T06:17:31.616Z"
+                     *           "startedAt": "2026-12-01T06:37:10.396Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:17:31.605Z",
-                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *       "createdAt": "2026-12-01T06:37:10.387Z",
+                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T06:17:32.295Z",
+                     *       "finishedAt": "2026-12-01T06:37:10.626Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
-                     *           "loss": 1.2877761108918595,
+                     *           "loss": 1.2877761092543965,
                      *           "valAccuracy": 0.3636923076923077,
-                     *           "valLoss": 1.2016261244858888
+                     *           "valLoss": 1.201626129110937
                      *         },
                      *         {
                      *           "epoch": 2,
-                     *           "loss": 1.1865543799488245,
+                     *           "loss": 1.1865543787816253,
                      *           "valAccuracy": 0.37138461538461537,
-                     *           "valLoss": 1.1191900516118942
+                     *           "valLoss": 1.1191900479497474
                      *         },
                      *         {
                      *           "epoch": 3,
-                     *           "loss": 1.1098574244655626,
+                     *           "loss": 1.109857421946139,
                      *           "valAccuracy": 0.4270769230769231,
-                     *           "valLoss": 1.0500944464540631
+                     *           "valLoss": 1.0500944289061345
                      *         }
                      *       ],
-                     *       "id": "job_pAPn1LgOa0URgxcDtuU9m2X5",
-                     *       "modelId": "mdl_0YW9YQer4sorOPxEGPgifHDj",
+                     *       "id": "job_eHgGspAELXr6xB86IWgFHU6S",
+                     *       "modelId": "mdl_BeCgJrMnWpxDhM4cgJ4RzCrB",
                      *       "progress": {
-                     *         "epoch": 500,
+                     *         "epoch": 79,
                      *         "epochs": 500
                      *       },
                      *       "spec": {
@@ -10261,7 +10317,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10305,7 +10361,7 @@ export interface operations {
                      *         "task": "classification",
                      *         "training": {
                      *           "batchSize": 32,
-                     *           "bestEpoch": false,
+                     *           "bestEpoch": "metric",
                      *           "crossValidation": {
                      *             "folds": 5
                      *           },
@@ -10334,7 +10390,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T06:17:31.616Z",
+                     *       "startedAt": "2026-12-01T06:37:10.396Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10453,22 +10509,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "attempts": [
-                     *         {
-                     *           "attempt": 1,
-                     *           "endedAt": null,
-                     *           "outcome": null,
-                     *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T06:17:32.471Z"
-                     *         }
-                     *       ],
+                     *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T06:17:32.467Z",
-                     *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *       "createdAt": "2026-12-01T06:37:10.750Z",
+                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *       "error": null,
-                     *       "finishedAt": null,
+                     *       "finishedAt": "2026-12-01T06:37:10.756Z",
                      *       "history": [],
-                     *       "id": "job_sk027yHczwl1cyvVofCgl3aH",
+                     *       "id": "job_2p1mKp2aqRXTt3MKK3hKMcgo",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10486,7 +10534,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10530,7 +10578,7 @@ export interface operations {
                      *         "task": "classification",
                      *         "training": {
                      *           "batchSize": 32,
-                     *           "bestEpoch": false,
+                     *           "bestEpoch": "metric",
                      *           "crossValidation": {
                      *             "folds": 5
                      *           },
@@ -10559,8 +10607,8 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T06:17:32.471Z",
-                     *       "status": "running"
+                     *       "startedAt": null,
+                     *       "status": "cancelled"
                      *     }
                      */
                     "application/json": components["schemas"]["TrainingJob"];
@@ -10823,19 +10871,19 @@ export interface operations {
                      *       "data": [
                      *         {
                      *           "epoch": 1,
-                     *           "loss": 1.2877761108918595,
+                     *           "loss": 1.2877761092543965,
                      *           "valAccuracy": 0.3636923076923077,
-                     *           "valLoss": 1.2016261244858888
+                     *           "valLoss": 1.201626129110937
                      *         },
                      *         {
                      *           "epoch": 2,
-                     *           "loss": 1.1865543799488245,
+                     *           "loss": 1.1865543787816253,
                      *           "valAccuracy": 0.37138461538461537,
-                     *           "valLoss": 1.1191900516118942
+                     *           "valLoss": 1.1191900479497474
                      *         }
                      *       ],
                      *       "nextOffset": 2,
-                     *       "total": 500
+                     *       "total": 79
                      *     }
                      */
                     "application/json": {
@@ -10966,16 +11014,16 @@ export interface operations {
                      *         {
                      *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T06:17:32.708Z",
+                     *           "createdAt": "2026-12-01T06:37:11.008Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T06:17:33.700Z",
-                     *           "id": "tun_xA8Z2uspa9BvvGeeTSzOn7wx",
+                     *           "finishedAt": "2026-12-01T06:37:12.104Z",
+                     *           "id": "tun_Jg2TYNwt5fp14POdRWNpu4h9",
                      *           "leaderboard": [
                      *             {
                      *               "baseline": true,
                      *               "index": 0,
-                     *               "jobId": "job_wqYbopprtpik2jlr9d2hHf7o",
-                     *               "modelId": "mdl_qQJT6frSkJmZqJ0OTdVTAGLj",
+                     *               "jobId": "job_viR4E0MY3CUYWkfjxuAAYCR6",
+                     *               "modelId": "mdl_Av2ReA2nQ3QboOuXlUBsb2X4",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0,
@@ -10996,8 +11044,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_GtZEyPya76l14AYPhfajREFg",
-                     *               "modelId": "mdl_VaJY8oPyLrKHBsdVAY1t6PGk",
+                     *               "jobId": "job_H8b7cRwr41nTXHqW9E5EqKIb",
+                     *               "modelId": "mdl_Jd5zdejuXSOTxzUQacNbM5hE",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11018,8 +11066,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 3,
-                     *               "jobId": "job_wLGHqdEPrvOn64xtVrr98Tuo",
-                     *               "modelId": "mdl_bpl4BCJBLH5O8iJkBScLiqgC",
+                     *               "jobId": "job_E3H8WQ80DHnk4i9WfqaRmnou",
+                     *               "modelId": "mdl_waXaKH5DaUSCcaayXywSZl5S",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -11039,17 +11087,17 @@ export interface operations {
                      *               "state": "completed"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_HBxVP5sa6HGjdRspdpVvBjJj",
+                     *           "modelId": "mdl_u0c2GHt6NDbyY4mEpGDpsIGp",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_1TDhmhY0dYBroyNKeeFRYUOf",
-                     *             "modelId": "mdl_HBxVP5sa6HGjdRspdpVvBjJj",
+                     *             "jobId": "job_f2HYlmtA7jcMQ5z9UjtOimp8",
+                     *             "modelId": "mdl_u0c2GHt6NDbyY4mEpGDpsIGp",
                      *             "state": "succeeded",
                      *             "trial": 0
                      *           },
                      *           "request": {
-                     *             "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *             "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11067,13 +11115,27 @@ export interface operations {
                      *           "status": "succeeded",
                      *           "test": {
                      *             "accuracy": 0.9583333333333334,
-                     *             "brierScore": 0.07505882895180944,
+                     *             "brierScore": 0.05929037140122387,
                      *             "calibration": [
                      *               {
-                     *                 "count": 24,
+                     *                 "count": 1,
+                     *                 "lower": 0.7,
+                     *                 "meanPredicted": 0.7616263031959534,
+                     *                 "observed": 0,
+                     *                 "upper": 0.8
+                     *               },
+                     *               {
+                     *                 "count": 3,
+                     *                 "lower": 0.8,
+                     *                 "meanPredicted": 0.8698525826136271,
+                     *                 "observed": 1,
+                     *                 "upper": 0.9
+                     *               },
+                     *               {
+                     *                 "count": 20,
                      *                 "lower": 0.9,
-                     *                 "meanPredicted": 0.9932058528065681,
-                     *                 "observed": 0.9583333333333334,
+                     *                 "meanPredicted": 0.9339661955833435,
+                     *                 "observed": 1,
                      *                 "upper": 1
                      *               }
                      *             ],
@@ -11100,8 +11162,8 @@ export interface operations {
                      *               ]
                      *             ],
                      *             "f1Macro": 0.9581699346405229,
-                     *             "logLoss": 0.12855439029841628,
-                     *             "loss": 0.12855439029841628,
+                     *             "logLoss": 0.13545005770173724,
+                     *             "loss": 0.13545005770173724,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -11227,7 +11289,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                 *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11255,21 +11317,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 6.143518515898114,
+                     *         "trainingSeconds": 7.957897518098861,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.7052722099939811,
+                     *           "maxTrainingSeconds": 0.9260352970312423,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 13,
-                     *             "rows": 832,
-                     *             "seconds": 0.02162470899999971
+                     *             "batches": 11,
+                     *             "rows": 704,
+                     *             "seconds": 0.024025385999999798
                      *           },
-                     *           "secondsPerEpoch": 0.002902354773637782
+                     *           "secondsPerEpoch": 0.003810844843749968
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11291,7 +11353,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *           "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11372,14 +11434,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 3.7926111492515098,
+                     *           "maxTrainingSeconds": 4.871113194661386,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.014113751000000774
+                     *             "seconds": 0.01812726799999973
                      *           },
-                     *           "secondsPerEpoch": 0.007585222298503019
+                     *           "secondsPerEpoch": 0.009742226389322772
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11401,7 +11463,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *           "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11452,7 +11514,7 @@ export interface operations {
                      *           "task": "classification",
                      *           "training": {
                      *             "batchSize": 64,
-                     *             "bestEpoch": false,
+                     *             "bestEpoch": "metric",
                      *             "crossValidation": {
                      *               "folds": 5
                      *             },
@@ -11485,7 +11547,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11559,15 +11621,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:17:32.708Z",
+                     *       "createdAt": "2026-12-01T06:37:11.008Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_xA8Z2uspa9BvvGeeTSzOn7wx",
+                     *       "id": "tun_Jg2TYNwt5fp14POdRWNpu4h9",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_CDDE8FwBvjpOxWRWAE7W0Dr7",
+                     *           "jobId": "job_ujGaMUePYLZMzgp8aOst3XpU",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11586,7 +11648,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_cI0pYL4tRV0xbrbmgqLd9iTz",
+                     *           "jobId": "job_QIyyBjYw8UQyneMd589IIkGC",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11604,7 +11666,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_CT97QcIM0zm7ulOzQwN5DvSM",
+                     *           "jobId": "job_a4CXlKf7MGYVeSlGNvUge7hk",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11625,7 +11687,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11796,16 +11858,16 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:17:32.708Z",
+                     *       "createdAt": "2026-12-01T06:37:11.008Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T06:17:33.700Z",
-                     *       "id": "tun_xA8Z2uspa9BvvGeeTSzOn7wx",
+                     *       "finishedAt": "2026-12-01T06:37:12.104Z",
+                     *       "id": "tun_Jg2TYNwt5fp14POdRWNpu4h9",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_wqYbopprtpik2jlr9d2hHf7o",
-                     *           "modelId": "mdl_qQJT6frSkJmZqJ0OTdVTAGLj",
+                     *           "jobId": "job_viR4E0MY3CUYWkfjxuAAYCR6",
+                     *           "modelId": "mdl_Av2ReA2nQ3QboOuXlUBsb2X4",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0,
@@ -11826,8 +11888,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_GtZEyPya76l14AYPhfajREFg",
-                     *           "modelId": "mdl_VaJY8oPyLrKHBsdVAY1t6PGk",
+                     *           "jobId": "job_H8b7cRwr41nTXHqW9E5EqKIb",
+                     *           "modelId": "mdl_Jd5zdejuXSOTxzUQacNbM5hE",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11848,8 +11910,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 3,
-                     *           "jobId": "job_wLGHqdEPrvOn64xtVrr98Tuo",
-                     *           "modelId": "mdl_bpl4BCJBLH5O8iJkBScLiqgC",
+                     *           "jobId": "job_E3H8WQ80DHnk4i9WfqaRmnou",
+                     *           "modelId": "mdl_waXaKH5DaUSCcaayXywSZl5S",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11869,17 +11931,17 @@ export interface operations {
                      *           "state": "completed"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_HBxVP5sa6HGjdRspdpVvBjJj",
+                     *       "modelId": "mdl_u0c2GHt6NDbyY4mEpGDpsIGp",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_1TDhmhY0dYBroyNKeeFRYUOf",
-                     *         "modelId": "mdl_HBxVP5sa6HGjdRspdpVvBjJj",
+                     *         "jobId": "job_f2HYlmtA7jcMQ5z9UjtOimp8",
+                     *         "modelId": "mdl_u0c2GHt6NDbyY4mEpGDpsIGp",
                      *         "state": "succeeded",
                      *         "trial": 0
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11897,13 +11959,27 @@ export interface operations {
                      *       "status": "succeeded",
                      *       "test": {
                      *         "accuracy": 0.9583333333333334,
-                     *         "brierScore": 0.07505882895180944,
+                     *         "brierScore": 0.05929037140122387,
                      *         "calibration": [
                      *           {
-                     *             "count": 24,
+                     *             "count": 1,
+                     *             "lower": 0.7,
+                     *             "meanPredicted": 0.7616263031959534,
+                     *             "observed": 0,
+                     *             "upper": 0.8
+                     *           },
+                     *           {
+                     *             "count": 3,
+                     *             "lower": 0.8,
+                     *             "meanPredicted": 0.8698525826136271,
+                     *             "observed": 1,
+                     *             "upper": 0.9
+                     *           },
+                     *           {
+                     *             "count": 20,
                      *             "lower": 0.9,
-                     *             "meanPredicted": 0.9932058528065681,
-                     *             "observed": 0.9583333333333334,
+                     *             "meanPredicted": 0.9339661955833435,
+                     *             "observed": 1,
                      *             "upper": 1
                      *           }
                      *         ],
@@ -11930,8 +12006,8 @@ export interface operations {
                      *           ]
                      *         ],
                      *         "f1Macro": 0.9581699346405229,
-                     *         "logLoss": 0.12855439029841628,
-                     *         "loss": 0.12855439029841628,
+                     *         "logLoss": 0.13545005770173724,
+                     *         "loss": 0.13545005770173724,
                      *         "perClass": [
                      *           {
                      *             "class": "setosa",
@@ -12080,15 +12156,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T06:17:33.722Z",
+                     *       "createdAt": "2026-12-01T06:37:12.187Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_qwdRWjJb7nryOgEdsxauCDNT",
+                     *       "id": "tun_eBcDkRXRqLf6NDHDeKZhRj6T",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_ttzKHWUur53J1OTOVzJ6H3Ol",
+                     *           "jobId": "job_ydJrNyMWgrM9AIvN2tv9Gpkb",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12107,7 +12183,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_ikoHurbFDv4a6x6usYNIBXya",
+                     *           "jobId": "job_EV1Omm2h9J4CHl2fsi33NJsw",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12127,7 +12203,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_mdD6h9stYSFEniZi28mC6U5l",
+                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12403,14 +12479,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T06:17:33.763Z",
+                     *           "createdAt": "2026-12-01T06:37:12.229Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_V9cvF0bUZFo5ghMD5vBAcGXB",
+                     *           "id": "wh_9Rom1Fa0H6oCcFj5hhy1kE00",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12531,14 +12607,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:17:33.763Z",
+                     *       "createdAt": "2026-12-01T06:37:12.229Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_V9cvF0bUZFo5ghMD5vBAcGXB",
-                     *       "secret": "whsec_pioIirsiZq442Rmj8mEUH7EncuZ91k3VMu6rWI3ITVA=",
+                     *       "id": "wh_9Rom1Fa0H6oCcFj5hhy1kE00",
+                     *       "secret": "whsec_jI1R5UvKhikB5rOkytDzFVDYViL+5BbLDM+Ro/mLmko=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12674,13 +12750,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:17:33.763Z",
+                     *       "createdAt": "2026-12-01T06:37:12.229Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_V9cvF0bUZFo5ghMD5vBAcGXB",
+                     *       "id": "wh_9Rom1Fa0H6oCcFj5hhy1kE00",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12923,14 +12999,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:17:33.763Z",
+                     *       "createdAt": "2026-12-01T06:37:12.229Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_V9cvF0bUZFo5ghMD5vBAcGXB",
+                     *       "id": "wh_9Rom1Fa0H6oCcFj5hhy1kE00",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13088,20 +13164,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "data": [
-                     *         {
-                     *           "attempts": 0,
-                     *           "createdAt": "2026-12-01T06:17:33.770Z",
-                     *           "eventType": "tuning-job.finished",
-                     *           "id": "dlv_gnRroOMokhtAWk4OK7RXlOH8",
-                     *           "lastAttemptAt": null,
-                     *           "lastError": null,
-                     *           "lastStatusCode": null,
-                     *           "messageId": "msg_3lKsBefHd4z7IpBl5t72CMKD",
-                     *           "status": "pending",
-                     *           "webhookId": "wh_V9cvF0bUZFo5ghMD5vBAcGXB"
-                     *         }
-                     *       ],
+                     *       "data": [],
                      *       "nextCursor": null
                      *     }
                      */

@@ -141,11 +141,13 @@ class MemberRun {
     this.optimizer = createOptimizer(model.params(), opts.optimizer);
     this.rng = createRng(seed);
     const es = opts.earlyStopping;
+    // Early stopping watches what the best epoch is chosen on: stopping on the loss while keeping
+    // the epoch of best accuracy would end runs whose accuracy was still improving.
     const monitor = opts.bestEpoch?.monitor === 'metric' ? monitorMetric : monitorLoss;
     const restore = opts.bestEpoch !== undefined || (es !== undefined && es.restoreBest !== false);
     const ties = opts.bestEpoch ? 'last' : 'first';
     this.best = restore ? new BestEpoch(monitor, opts.bestEpoch ? 0 : (es?.minDelta ?? 0), ties) : null;
-    this.es = es ? new EarlyStopping(monitorLoss, es.patience, es.minDelta ?? 0) : null;
+    this.es = es ? new EarlyStopping(monitor, es.patience, es.minDelta ?? 0) : null;
     this.guard = new DivergenceGuard(model);
     this.weightsNow = model.getWeights();
     const rows = train.rows;

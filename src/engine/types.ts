@@ -172,7 +172,10 @@ export interface EpochReport {
 }
 
 export interface EarlyStoppingOptions {
-  /** Epochs without an improvement of the validation loss (or training loss without validation) before stopping. */
+  /**
+   * Epochs without an improvement of the validation loss (or training loss without validation)
+   * before stopping; of the validation metric instead when bestEpoch monitors the metric.
+   */
   patience: number;
   /** The smallest decrease that counts as an improvement. Default 0. */
   minDelta?: number;
@@ -195,7 +198,8 @@ export interface FitOptions {
   /**
    * Keep the weights of the best epoch on the validation set and restore them at the end: on the
    * loss, or on the task metric ('metric': accuracy for classification, r² — the same order as
-   * RMSE — for regression). Ties go to the later epoch. Overrides earlyStopping.restoreBest.
+   * RMSE — for regression). Ties go to the later epoch. Overrides earlyStopping.restoreBest. With
+   * 'metric', early stopping watches the metric too (an improvement is a strictly higher value).
    */
   bestEpoch?: { monitor: 'loss' | 'metric' };
   /** Label smoothing for crossEntropy/binaryCrossEntropy: targets y·(1 − ε) + ε/K over K classes. Default 0. */

@@ -61,10 +61,15 @@ describe('training defaults', () => {
     const parsed = TrainingSpecInputSchema.parse({ datasetId: 'ds', target: 'y' });
     expect(parsed.recipe).toBe('quality');
     // The fields a recipe fills come from the fast recipe, which reads the same table; quality
-    // (the default) is fast with folds in place of the validation split.
+    // (the default) is fast with folds in place of the validation split and metric-selected epochs.
     const fast = recipes.fast({ task: 'classification', rows: 100, inputSize: 4 });
     const quality = recipes.quality({ task: 'classification', rows: 100, inputSize: 4 });
-    expect(quality.training).toEqual({ ...fast.training, validationSplit: 0, crossValidation: { folds: 5 } });
+    expect(quality.training).toEqual({
+      ...fast.training,
+      validationSplit: 0,
+      crossValidation: { folds: 5 },
+      bestEpoch: 'metric',
+    });
     expect(quality.preprocessing).toEqual(fast.preprocessing);
     expect(quality.layers).toEqual(fast.layers);
     expect({ ...parsed.training, ...fast.training }).toMatchObject({

@@ -188,6 +188,39 @@ describe('label smoothing and best-epoch selection', () => {
     const m = evaluate(model, val, { loss: 'crossEntropy', kind: 'classification' });
     expect('accuracy' in m && m.accuracy).toBe(best);
   });
+  it('when selecting on the metric with early stopping, then the run stops patience epochs after the first epoch of best validation accuracy', async () => {
+    // Overlapping blobs (centres 1.5 apart, unit noise): the loss and the accuracy peak apart.
+    const data = blobs(120, 41);
+    const val = blobs(60, 42);
+    const spec: ModelSpec = {
+      inputSize: 6,
+      layers: [
+        { units: 32, activation: 'relu' },
+        { units: 4, activation: 'softmax' },
+      ],
+      initializer: 'he',
+    };
+    const patience = 6;
+    const res = await fit(Sequential.create(spec, createRng(5)), data, {
+      epochs: 300,
+      batchSize: 16,
+      optimizer: { type: 'adam', learningRate: 0.01 },
+      loss: 'crossEntropy',
+      seed: 5,
+      validation: val,
+      bestEpoch: { monitor: 'metric' },
+      earlyStopping: { patience },
+    });
+    const accs = res.history.map((h) => h.valAccuracy as number);
+    const losses = res.history.map((h) => h.valLoss as number);
+    const firstBestAccuracy = accs.indexOf(Math.max(...accs)) + 1;
+    const firstBestLoss = losses.indexOf(Math.min(...losses)) + 1;
+    expect(res.stoppedEarly).toBe(true);
+    expect(res.history).toHaveLength(firstBestAccuracy + patience);
+    // Stopping on the loss would have ended elsewhere: the fixture tells the two rules apart.
+    expect(firstBestLoss + patience).not.toBe(res.history.length);
+    expect(res.bestEpoch).toBe(accs.lastIndexOf(Math.max(...accs)) + 1);
+  });
 });
 
 describe('fitEnsemble', () => {

@@ -90,7 +90,7 @@ describe('resolveSpec', () => {
     expect(spec.model.layers.map((l) => l.units)).toEqual([64, 32]);
   });
 
-  it('when no recipe is named, then the quality recipe fills and echoes every value: the fast network, piecewise-linear bins and 5 folds', () => {
+  it('when no recipe is named, then the quality recipe fills and echoes every value: the fast network, piecewise-linear bins, 5 folds and metric-selected epochs', () => {
     const spec = resolveSpec(parse({ datasetId: 'ds_iris', target: 'species' }), iris, limits);
     expect(spec.recipe).toBe('quality');
     const fast = resolveSpec(
@@ -108,7 +108,7 @@ describe('resolveSpec', () => {
       earlyStopping: { patience: 30, minDelta: 0, restoreBest: true },
       epochs: 500,
       batchSize: 32,
-      bestEpoch: false,
+      bestEpoch: 'metric',
       labelSmoothing: 0,
       learningRateSchedule: 'constant',
       ensemble: 1,
@@ -116,6 +116,7 @@ describe('resolveSpec', () => {
     expect(spec.preprocessing).toEqual(fast.preprocessing);
     expect(fast.training.crossValidation).toBe(false);
     expect(fast.model.embedding).toBe(false);
+    expect(fast.training.bestEpoch).toBe(false);
   });
 
   it('when a table has more than 128 encoded inputs, then the quality recipe keeps its folds but leaves out the encoding', () => {
