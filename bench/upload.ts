@@ -1,12 +1,13 @@
 // The upload benchmark: reading the seeded 64 MB CSV of bench/upload-data.ts (300,000 rows × 27
-// columns) the way an upload is read, in the CSV describer's worker thread (parse, type
-// inference, statistics, warnings), next to pandas' read_csv on the same file when a python3 with
-// pandas is at hand. Prints one JSON line. Run alone (`npx tsx bench/upload.ts`) or from
-// `npm run bench -- --workloads=upload`.
+// columns) the way an upload is read, in the CSV describer's worker threads (parse, type
+// inference, statistics, warnings): the API's pool of two threads, which read this file together
+// (src/storage/csv-split.ts), and one thread (`one_thread`, in a child process); next to pandas'
+// read_csv on the same file when a python3 with pandas is at hand. Prints one JSON line. Run alone
+// (`npx tsx bench/upload.ts`) or from `npm run bench -- --workloads=upload`.
 //
-// Figures: MB/s of wall time and of the thread's CPU time (10^6 bytes, as pandas' figure), and
-// the parsing thread's peak memory: the process's peak resident set minus its size once the
-// thread had started and before the file was read (this process does nothing else meanwhile).
+// Figures: MB/s of wall time and of the process's CPU time (10^6 bytes, as pandas' figure), and
+// the parsing threads' peak memory (their sum): the process's peak resident set minus its size
+// once the threads had started and before the file was read (this process does nothing else).
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -24,7 +25,7 @@ export function uploadCsvPath(): string {
   return join(benchDir, 'data', 'upload.csv');
 }
 
-/** Reads the file once through the real describer thread; the figures of that read. */
+/** Reads the file once through a real describer pool of `threads` threads; the figures of that read. */
 async function measureOurs(path: string, threads: number): Promise<Record<string, number>> {
   const bytes = statSync(path).size;
   // Every file is read by both threads (the upload file is far above the default threshold), so the
