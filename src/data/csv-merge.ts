@@ -3,9 +3,9 @@
 // type is decided from all its cells (infer.ts ColumnBuilder.build), so two parts that agree do
 // not always make a whole that agrees with them: only the cases where the whole's decision follows
 // from the parts' are merged, and null sends the caller back to reading the file in one go.
-import { parseNumberCell, type DecimalMark } from './cells.js';
+import { hasLeadingZero, parseNumberCell, type DecimalMark } from './cells.js';
 import type { CsvFormat } from './csv.js';
-import { MAX_STRAY_KINDS } from './infer.js';
+import { MAX_EXCEPTIONS, MAX_STRAY_KINDS } from './infer.js';
 import type {
   BooleanColumn,
   CategoricalColumn,
@@ -122,9 +122,11 @@ const CODES_REASON = 'codes written with leading zeros (e.g. "';
  * leading-zero codes (infer.ts build): so the whole is text too. Its reason: the codes' (with the
  * first part's example when it has one, that being the whole's first) while the numbers are kept,
  * that is while the kinds of non-numbers in both parts together are at most MAX_STRAY_KINDS;
- * else none. Null when a part's own kinds contradict its reason (rules this module does not know).
+ * else none. Null when a part's own kinds contradict its reason (rules this module does not know)
+ * or the second part's text may have been written again from its numbers (mayHaveLostTexts).
  */
 function mergeCategorical(a: CategoricalColumn, b: CategoricalColumn, decimal: DecimalMark): Column | null {
+  if (mayHaveLostTexts(b.values, decimal)) return null;
   const values = a.values.concat(b.values);
   const missing = a.missing + b.missing;
   const plainColumn: Column = { name: a.name, type: 'categorical', values, missing };
@@ -136,6 +138,24 @@ function mergeCategorical(a: CategoricalColumn, b: CategoricalColumn, decimal: D
   for (const k of kindsB) kindsA.add(k);
   if (kindsA.size > MAX_STRAY_KINDS) return plainColumn;
   return { ...plainColumn, reason: a.reason ?? b.reason };
+}
+
+/**
+ * Whether a second part's text may differ from the whole's: its builder kept no text while its
+ * first cells were numbers, remembering only MAX_EXCEPTIONS of their non-canonical texts ("1e3"),
+ * and wrote the earlier ones again as their shortest form once it needed text (infer.ts); in the
+ * whole, where the column was text already, they keep their text. True when the part starts with
+ * MAX_EXCEPTIONS numbers or more (missing cells aside) before any other cell.
+ */
+function mayHaveLostTexts(values: (string | null)[], decimal: DecimalMark): boolean {
+  if (values.length < MAX_EXCEPTIONS) return false;
+  let numbers = 0;
+  for (const v of values) {
+    if (v === null) continue;
+    if (Number.isNaN(parseNumberCell(v, decimal)) || hasLeadingZero(v)) return false;
+    if (++numbers >= MAX_EXCEPTIONS) return true;
+  }
+  return false;
 }
 
 /** The distinct present cells that are no number (what infer.ts counts as stray kinds). */

@@ -22,9 +22,11 @@ export const MAX_STRAY_KINDS = 5;
 export const MAX_STRAY_SHARE = 0.05;
 /** Stray tokens a numeric column keeps by name (NumericColumn.strays); a forced one may have more kinds. */
 export const MAX_KEPT_STRAYS = 20;
-// Non-canonical number texts ("3.0", "1e3") remembered per column, in case the column turns out to
-// be text after all; past this many the text of earlier numeric cells is their shortest form.
-const MAX_EXCEPTIONS = 100_000;
+/**
+ * Non-canonical number texts ("3.0", "1e3") remembered per column, in case the column turns out to
+ * be text after all; past this many the text of earlier numeric cells is their shortest form.
+ */
+export const MAX_EXCEPTIONS = 100_000;
 // Distinct texts shared per column; a column holds every one of its texts anyway, so this only
 // bounds the table beside them (about 12 bytes a text).
 const MAX_INTERNED = 1 << 20;

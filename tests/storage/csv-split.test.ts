@@ -181,6 +181,23 @@ describe('reading a CSV in two parts', () => {
     expect(await twoPartRead(path, Buffer.byteLength(text))).toBeNull();
   });
 
+  it('when the second part starts with more numbers than infer.ts keeps texts for, then the merge declines', async () => {
+    // The whole file is text from its first row, so "4e3" stays "4e3"; the second part alone starts
+    // with 120,000 numbers (past MAX_EXCEPTIONS non-canonical texts), turns to text at seven kinds
+    // of words, and writes those numbers again as "4000".
+    const words = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+    const rows = Array.from({ length: 240_000 }, (_, i) => {
+      const v = i < 110_000 ? (i % 2 ? 'word' : 'text') : i < 230_000 ? `${i % 9}e3` : words[i % 7];
+      return `${i},${v}`;
+    });
+    const text = `n,v\n${rows.join('\n')}\n`;
+    const path = join(dir, 'exceptions.csv');
+    await writeFile(path, text);
+    const whole = await readCsv(fileChunks(path), LIMITS);
+    expect((whole.columns[1].values as string[])[150_000]).toBe('6e3');
+    expect(await twoPartRead(path, Buffer.byteLength(text))).toBeNull();
+  });
+
   it('when the middle of the file is inside a quoted field, then the cut is after the field', () => {
     // 1,000 bytes of rows, a quoted field of 3,000 bytes holding line ends and doubled quotes
     // across the middle (byte 2,500 of 5,000), then rows again.
