@@ -143,8 +143,22 @@ export function readEnvFile(path = '.env'): boolean {
   return true;
 }
 
+/** An environment the service cannot start with: for a person to fix, so its message alone is shown. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
 /**
- * Parses an environment; throws a readable error naming each bad variable. Without an argument it
+ * How a process that failed to start reports it on stderr: a configuration error as its message
+ * alone (one line per bad setting), anything else with its stack, which is a bug to report.
+ */
+export function startupFailureText(err: unknown): string {
+  if (err instanceof ConfigError) return err.message;
+  return err instanceof Error ? (err.stack ?? err.message) : String(err);
+}
+
+/**
+ * Parses an environment; throws a ConfigError naming each bad variable. Without an argument it
  * reads process.env, after `.env` (see readEnvFile).
  */
 export function loadConfig(env?: Record<string, string | undefined>): Config {
@@ -155,7 +169,7 @@ export function loadConfig(env?: Record<string, string | undefined>): Config {
   const parsed = ConfigSchema.safeParse(env);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`);
-    throw new Error(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   return Object.freeze(parsed.data);
 }

@@ -3,7 +3,7 @@
 // close the queue and Redis) on SIGINT/SIGTERM.
 import { pathToFileURL } from 'node:url';
 import closeWithGrace from 'close-with-grace';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, startupFailureText, type Config } from '../config.js';
 import { createBatchPredictionService, unfinishedBatches } from '../domain/batch-predictions.js';
 import { createEvaluationService } from '../domain/evaluations.js';
 import { createDatasetService, datasetUsers } from '../domain/datasets.js';
@@ -243,7 +243,7 @@ export async function startApiServer() {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   startApiServer().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(startupFailureText(err));
     process.exit(1);
   });
 }

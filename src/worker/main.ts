@@ -3,7 +3,7 @@
 // stops taking jobs, stops the running trainings and hands their jobs back to the queue, so another
 // worker resumes them from their checkpoints; it exits within SHUTDOWN_GRACE_MS in any case.
 import { pathToFileURL } from 'node:url';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, startupFailureText, type Config } from '../config.js';
 import { describeEngine, engineInfo } from '../engine/index.js';
 import { createLogger, type Logger } from '../logger.js';
 import { attemptDelivery, createWebhookEmitter, type WebhookEmitter } from '../domain/webhooks.js';
@@ -252,7 +252,7 @@ async function main(): Promise<void> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main().catch((err: unknown) => {
-    console.error(err);
+    console.error(startupFailureText(err));
     process.exit(1);
   });
 }
