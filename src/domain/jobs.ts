@@ -222,12 +222,14 @@ function checkedFeatures(
   if (duplicates.length > 0) {
     throw new UnprocessableError(
       `features are listed more than once: ${[...new Set(duplicates)].join(', ')}`,
+      [{ path: 'features', message: `listed more than once: ${[...new Set(duplicates)].join(', ')}` }],
     );
   }
   if (features.length === 0) {
     const left = defaults.excluded.map((e) => `"${e.column}" (${e.code})`).join(', ');
     throw new UnprocessableError(
       `dataset ${dataset.id} has no column to use as a feature besides the target${left ? `; left out by default: ${left} (list them in features to use them)` : ''}`,
+      [{ path: 'features', message: 'no feature column' }],
     );
   }
   return features;

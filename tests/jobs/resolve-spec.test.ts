@@ -205,6 +205,22 @@ describe('resolveSpec', () => {
     expect(spec.training.loss).toBe('binaryCrossEntropy');
   });
 
+  it('when a feature is listed twice, then the 422 names it under features like the other feature refusals', () => {
+    const errorsOf = (features: string[]) => {
+      try {
+        resolveSpec(parse({ datasetId: 'x', target: 'species', features }), iris, limits);
+      } catch (err) {
+        return { status: (err as { status?: number }).status, errors: (err as { errors?: unknown }).errors };
+      }
+      throw new Error('expected a refusal');
+    };
+    expect(errorsOf(['a', 'b', 'a'])).toEqual({
+      status: 422,
+      errors: [{ path: 'features', message: 'listed more than once: a' }],
+    });
+    expect(errorsOf(['a', 'zz']).errors).toEqual([{ path: 'features', message: 'unknown columns: zz' }]);
+  });
+
   it('refuses impossible pairs of task, loss and target, naming them', () => {
     expect(refusal(() => resolveSpec(parse({ datasetId: 'x', target: 'nope' }), iris, limits))).toMatch(
       /"nope"/,
