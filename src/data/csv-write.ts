@@ -4,10 +4,16 @@
 import { stringify } from 'csv-stringify/sync';
 
 const FORMULA_START = /^[=+\-@\t\r]/;
+// A plain decimal number such as "-1.633", "+2" or "-4.5e-3": a spreadsheet reads it as that
+// number, never as a formula, so it keeps its text (a kept column of a batch file is text).
+const PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-/** The text as a spreadsheet should show it, never as a formula. Numbers are never passed here. */
+/**
+ * The text as a spreadsheet should show it, never as a formula: a leading apostrophe when it starts
+ * with =, +, -, @, a tab or a carriage return, unless the whole cell is a plain decimal number.
+ */
 export function neutralizeCell(text: string): string {
-  return FORMULA_START.test(text) ? `'${text}` : text;
+  return FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text;
 }
 
 /** A CSV document: the header, then the rows; text cells neutralized, numbers as they are, null empty. */

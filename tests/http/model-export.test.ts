@@ -85,6 +85,8 @@ describe('model export and import', () => {
     const doc = (await request(t.app.server).get(`/v1/models/${loans.model.id}/export`).set(ACME)).body;
     const imported = await request(t.app.server).post('/v1/models/import').set(GLOBEX).send(doc);
     expect(imported.status).toBe(201);
+    expect(imported.headers.location).toBe(`/v1/models/${imported.body.id}`);
+    expect((await request(t.app.server).get(imported.headers.location).set(GLOBEX)).status).toBe(200);
     expect((await request(t.app.server).get(`/v1/models/${imported.body.id}`).set(ACME)).status).toBe(404);
     expect((await request(t.app.server).get(`/v1/models/${imported.body.id}`).set(GLOBEX)).status).toBe(200);
   });
@@ -102,6 +104,7 @@ describe('model export and import', () => {
     expect(b.status).toBe(201);
     expect(b.headers['idempotent-replayed']).toBe('true');
     expect(b.body.id).toBe(a.body.id);
+    expect(b.headers.location).toBe(`/v1/models/${a.body.id}`);
   });
 
   it('when the document is malformed or its parts do not fit, then 400 or 422 names the problem', async () => {

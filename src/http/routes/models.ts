@@ -201,6 +201,10 @@ export const modelRoutes =
         },
         () => models.importModel(tenant, request.body),
       );
+      // The new model lives at /v1/models/{id}, not under the /import action the generic
+      // Location convention would append the id to (conventions.ts).
+      const modelsPath = request.url.split('?')[0].replace(/\/import\/*$/, '');
+      reply.header('location', `${modelsPath}/${encodeURIComponent(model.id)}`);
       return reply.send(model);
     });
 
