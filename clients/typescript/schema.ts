@@ -3130,7 +3130,7 @@ export interface components {
                 max: number;
                 min: number;
             };
-            /** @description Units of the first hidden layer (log-uniform); later layers halve */
+            /** @description Units of the first hidden layer (log-uniform), integers; later layers halve */
             width?: {
                 max: number;
                 min: number;
@@ -3159,7 +3159,7 @@ export interface components {
                 max: number;
                 min: number;
             };
-            /** @description Units of the first hidden layer (log-uniform); later layers halve */
+            /** @description Units of the first hidden layer (log-uniform), integers; later layers halve */
             width?: {
                 max: number;
                 min: number;
@@ -4194,7 +4194,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "detail": "Redis is reachable and never evicts keys; engine: wasm-simd (native addon /work/wt-quality/native/build/kernels.node was built from older sources (no denseForward); run npm run build:native)",
+                     *       "detail": "Redis is reachable and never evicts keys; engine: native (avx512, 1 thread)",
                      *       "status": "ready"
                      *     }
                      */
@@ -4287,7 +4287,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T06:37:09.159Z",
+                     *           "createdAt": "2026-12-01T07:09:37.731Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4299,7 +4299,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *           "id": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4479,7 +4479,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:37:09.159Z",
+                     *       "createdAt": "2026-12-01T07:09:37.731Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4487,7 +4487,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "id": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4678,7 +4678,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:37:09.159Z",
+                     *       "createdAt": "2026-12-01T07:09:37.731Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4686,7 +4686,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "id": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5004,7 +5004,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T06:37:09.159Z",
+                     *       "createdAt": "2026-12-01T07:09:37.731Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5016,7 +5016,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "id": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5242,8 +5242,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T06:37:10.626Z",
-                     *           "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *           "createdAt": "2026-12-01T07:09:39.533Z",
+                     *           "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *           "epochsTrained": 79,
                      *           "featureImportance": [
                      *             {
@@ -5276,15 +5276,15 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_BeCgJrMnWpxDhM4cgJ4RzCrB",
-                     *           "jobId": "job_eHgGspAELXr6xB86IWgFHU6S",
+                     *           "id": "mdl_TSzskZeXgZBWRL1lT8Dw7cOL",
+                     *           "jobId": "job_tK13nFNzJWp9xQhWU3TcW3pG",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.9763076923076923,
-                     *               "brierScore": 0.07624205680341015,
+                     *               "brierScore": 0.0762420543766272,
                      *               "f1Macro": 0.9759477124183007,
-                     *               "logLoss": 0.16021138488613387,
-                     *               "loss": 0.16021138488613387,
+                     *               "logLoss": 0.16021138413028144,
+                     *               "loss": 0.16021138413028144,
                      *               "prAuc": 0.9958754208754208,
                      *               "precisionMacro": 0.9777777777777776,
                      *               "recallMacro": 0.9768518518518519,
@@ -5298,26 +5298,26 @@ export interface operations {
                      *                 "fold": 0,
                      *                 "metrics": {
                      *                   "accuracy": 0.9615384615384616,
-                     *                   "brierScore": 0.058450684626346394,
+                     *                   "brierScore": 0.05845066068854573,
                      *                   "calibration": [
                      *                     {
                      *                       "count": 2,
                      *                       "lower": 0.6,
-                     *                       "meanPredicted": 0.675310879945755,
+                     *                       "meanPredicted": 0.6753108203411102,
                      *                       "observed": 0.5,
                      *                       "upper": 0.7
                      *                     },
                      *                     {
                      *                       "count": 1,
                      *                       "lower": 0.7,
-                     *                       "meanPredicted": 0.7902995944023132,
+                     *                       "meanPredicted": 0.790299654006958,
                      *                       "observed": 1,
                      *                       "upper": 0.8
                      *                     },
                      *                     {
                      *                       "count": 8,
                      *                       "lower": 0.8,
-                     *                       "meanPredicted": 0.8502639010548592,
+                     *                       "meanPredicted": 0.8502638638019562,
                      *                       "observed": 1,
                      *                       "upper": 0.9
                      *                     }
@@ -5345,8 +5345,8 @@ export interface operations {
                      *                     ]
                      *                   ],
                      *                   "f1Macro": 0.9607843137254902,
-                     *                   "logLoss": 0.13396450670574553,
-                     *                   "loss": 0.13396450670574553,
+                     *                   "logLoss": 0.13396448422160884,
+                     *                   "loss": 0.13396448422160884,
                      *                   "perClass": [
                      *                     {
                      *                       "class": "setosa",
@@ -5384,26 +5384,26 @@ export interface operations {
                      *                 "fold": 1,
                      *                 "metrics": {
                      *                   "accuracy": 0.96,
-                     *                   "brierScore": 0.07251923177872004,
+                     *                   "brierScore": 0.07251924771477118,
                      *                   "calibration": [
                      *                     {
                      *                       "count": 1,
                      *                       "lower": 0.6,
-                     *                       "meanPredicted": 0.638401210308075,
+                     *                       "meanPredicted": 0.6384012699127197,
                      *                       "observed": 1,
                      *                       "upper": 0.7
                      *                     },
                      *                     {
                      *                       "count": 2,
                      *                       "lower": 0.7,
-                     *                       "meanPredicted": 0.7744456827640533,
+                     *                       "meanPredicted": 0.7744455933570862,
                      *                       "observed": 1,
                      *                       "upper": 0.8
                      *                     },
                      *                     {
                      *                       "count": 2,
                      *                       "lower": 0.8,
-                     *                       "meanPredicted": 0.8295110464096069,
+                     *                       "meanPredicted": 0.8295111656188965,
                      *                       "observed": 0.5,
                      *                       "upper": 0.9
                      *                     }
@@ -5431,8 +5431,8 @@ export interface operations {
                      *                     ]
                      *                   ],
                      *                   "f1Macro": 0.9581699346405229,
-                     *                   "logLoss": 0.12595015127573236,
-                     *                   "loss": 0.12595015127573236,
+                     *                   "logLoss": 0.12595017041511183,
+                     *                   "loss": 0.12595017041511183,
                      *                   "perClass": [
                      *                     {
                      *                       "class": "setosa",
@@ -5470,26 +5470,26 @@ export interface operations {
                      *                 "fold": 2,
                      *                 "metrics": {
                      *                   "accuracy": 0.96,
-                     *                   "brierScore": 0.07279264482491606,
+                     *                   "brierScore": 0.07279264884268705,
                      *                   "calibration": [
                      *                     {
                      *                       "count": 2,
                      *                       "lower": 0.5,
-                     *                       "meanPredicted": 0.5366429686546326,
+                     *                       "meanPredicted": 0.5366429388523102,
                      *                       "observed": 1,
                      *                       "upper": 0.6
                      *                     },
                      *                     {
                      *                       "count": 1,
                      *                       "lower": 0.6,
-                     *                       "meanPredicted": 0.6652993559837341,
+                     *                       "meanPredicted": 0.6652992963790894,
                      *                       "observed": 0,
                      *                       "upper": 0.7
                      *                     },
                      *                     {
                      *                       "count": 1,
                      *                       "lower": 0.8,
-                     *                       "meanPredicted": 0.8891725540161133,
+                     *                       "meanPredicted": 0.8891724944114685,
                      *                       "observed": 1,
                      *                       "upper": 0.9
                      *                     }
@@ -5517,8 +5517,8 @@ export interface operations {
                      *                     ]
                      *                   ],
                      *                   "f1Macro": 0.9607843137254902,
-                     *                   "logLoss": 0.1325202917329286,
-                     *                   "loss": 0.1325202917329286,
+                     *                   "logLoss": 0.13252030960161693,
+                     *                   "loss": 0.13252030960161693,
                      *                   "perClass": [
                      *                     {
                      *                       "class": "setosa",
@@ -5552,7 +5552,7 @@ export interface operations {
                      *             ],
                      *             "test": {
                      *               "accuracy": 0.9583333333333334,
-                     *               "brierScore": 0.05929037140122387,
+                     *               "brierScore": 0.059290369253470275,
                      *               "calibration": [
                      *                 {
                      *                   "count": 1,
@@ -5564,14 +5564,14 @@ export interface operations {
                      *                 {
                      *                   "count": 3,
                      *                   "lower": 0.8,
-                     *                   "meanPredicted": 0.8698525826136271,
+                     *                   "meanPredicted": 0.8698525627454122,
                      *                   "observed": 1,
                      *                   "upper": 0.9
                      *                 },
                      *                 {
                      *                   "count": 20,
                      *                   "lower": 0.9,
-                     *                   "meanPredicted": 0.9339661955833435,
+                     *                   "meanPredicted": 0.9339662015438079,
                      *                   "observed": 1,
                      *                   "upper": 1
                      *                 }
@@ -5599,8 +5599,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9581699346405229,
-                     *               "logLoss": 0.13545005770173724,
-                     *               "loss": 0.13545005770173724,
+                     *               "logLoss": 0.13545004944179806,
+                     *               "loss": 0.13545004944179806,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -5631,7 +5631,7 @@ export interface operations {
                      *             },
                      *             "train": {
                      *               "accuracy": 0.9920634920634921,
-                     *               "brierScore": 0.04628291142146331,
+                     *               "brierScore": 0.04628291259642945,
                      *               "calibration": [
                      *                 {
                      *                   "count": 1,
@@ -5650,7 +5650,7 @@ export interface operations {
                      *                 {
                      *                   "count": 5,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.6380759954452515,
+                     *                   "meanPredicted": 0.6380759835243225,
                      *                   "observed": 1,
                      *                   "upper": 0.7
                      *                 }
@@ -5678,8 +5678,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9920623671155209,
-                     *               "logLoss": 0.1352489880287022,
-                     *               "loss": 0.1352489880287022,
+                     *               "logLoss": 0.13524899057184822,
+                     *               "loss": 0.13524899057184822,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -5710,19 +5710,19 @@ export interface operations {
                      *             },
                      *             "validation": {
                      *               "accuracy": 0.9761904761904762,
-                     *               "brierScore": 0.07610085543692553,
+                     *               "brierScore": 0.07610085283942028,
                      *               "calibration": [
                      *                 {
                      *                   "count": 2,
                      *                   "lower": 0.4,
-                     *                   "meanPredicted": 0.48250916600227356,
+                     *                   "meanPredicted": 0.4825091063976288,
                      *                   "observed": 1,
                      *                   "upper": 0.5
                      *                 },
                      *                 {
                      *                   "count": 3,
                      *                   "lower": 0.5,
-                     *                   "meanPredicted": 0.5320573250452677,
+                     *                   "meanPredicted": 0.5320573051770529,
                      *                   "observed": 1,
                      *                   "upper": 0.6
                      *                 },
@@ -5757,8 +5757,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9761871013465627,
-                     *               "logLoss": 0.16000307632914665,
-                     *               "loss": 0.16000307632914665,
+                     *               "logLoss": 0.1600030754008476,
+                     *               "loss": 0.1600030754008476,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -5961,8 +5961,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T06:37:10.626Z",
-                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "createdAt": "2026-12-01T07:09:39.533Z",
+                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *       "epochsTrained": 79,
                      *       "featureImportance": [
                      *         {
@@ -5995,15 +5995,15 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_BeCgJrMnWpxDhM4cgJ4RzCrB",
-                     *       "jobId": "job_eHgGspAELXr6xB86IWgFHU6S",
+                     *       "id": "mdl_TSzskZeXgZBWRL1lT8Dw7cOL",
+                     *       "jobId": "job_tK13nFNzJWp9xQhWU3TcW3pG",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.9763076923076923,
-                     *           "brierScore": 0.07624205680341015,
+                     *           "brierScore": 0.0762420543766272,
                      *           "f1Macro": 0.9759477124183007,
-                     *           "logLoss": 0.16021138488613387,
-                     *           "loss": 0.16021138488613387,
+                     *           "logLoss": 0.16021138413028144,
+                     *           "loss": 0.16021138413028144,
                      *           "prAuc": 0.9958754208754208,
                      *           "precisionMacro": 0.9777777777777776,
                      *           "recallMacro": 0.9768518518518519,
@@ -6017,26 +6017,26 @@ export interface operations {
                      *             "fold": 0,
                      *             "metrics": {
                      *               "accuracy": 0.9615384615384616,
-                     *               "brierScore": 0.058450684626346394,
+                     *               "brierScore": 0.05845066068854573,
                      *               "calibration": [
                      *                 {
                      *                   "count": 2,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.675310879945755,
+                     *                   "meanPredicted": 0.6753108203411102,
                      *                   "observed": 0.5,
                      *                   "upper": 0.7
                      *                 },
                      *                 {
                      *                   "count": 1,
                      *                   "lower": 0.7,
-                     *                   "meanPredicted": 0.7902995944023132,
+                     *                   "meanPredicted": 0.790299654006958,
                      *                   "observed": 1,
                      *                   "upper": 0.8
                      *                 },
                      *                 {
                      *                   "count": 8,
                      *                   "lower": 0.8,
-                     *                   "meanPredicted": 0.8502639010548592,
+                     *                   "meanPredicted": 0.8502638638019562,
                      *                   "observed": 1,
                      *                   "upper": 0.9
                      *                 }
@@ -6064,8 +6064,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9607843137254902,
-                     *               "logLoss": 0.13396450670574553,
-                     *               "loss": 0.13396450670574553,
+                     *               "logLoss": 0.13396448422160884,
+                     *               "loss": 0.13396448422160884,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -6103,26 +6103,26 @@ export interface operations {
                      *             "fold": 1,
                      *             "metrics": {
                      *               "accuracy": 0.96,
-                     *               "brierScore": 0.07251923177872004,
+                     *               "brierScore": 0.07251924771477118,
                      *               "calibration": [
                      *                 {
                      *                   "count": 1,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.638401210308075,
+                     *                   "meanPredicted": 0.6384012699127197,
                      *                   "observed": 1,
                      *                   "upper": 0.7
                      *                 },
                      *                 {
                      *                   "count": 2,
                      *                   "lower": 0.7,
-                     *                   "meanPredicted": 0.7744456827640533,
+                     *                   "meanPredicted": 0.7744455933570862,
                      *                   "observed": 1,
                      *                   "upper": 0.8
                      *                 },
                      *                 {
                      *                   "count": 2,
                      *                   "lower": 0.8,
-                     *                   "meanPredicted": 0.8295110464096069,
+                     *                   "meanPredicted": 0.8295111656188965,
                      *                   "observed": 0.5,
                      *                   "upper": 0.9
                      *                 }
@@ -6150,8 +6150,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9581699346405229,
-                     *               "logLoss": 0.12595015127573236,
-                     *               "loss": 0.12595015127573236,
+                     *               "logLoss": 0.12595017041511183,
+                     *               "loss": 0.12595017041511183,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -6189,26 +6189,26 @@ export interface operations {
                      *             "fold": 2,
                      *             "metrics": {
                      *               "accuracy": 0.96,
-                     *               "brierScore": 0.07279264482491606,
+                     *               "brierScore": 0.07279264884268705,
                      *               "calibration": [
                      *                 {
                      *                   "count": 2,
                      *                   "lower": 0.5,
-                     *                   "meanPredicted": 0.5366429686546326,
+                     *                   "meanPredicted": 0.5366429388523102,
                      *                   "observed": 1,
                      *                   "upper": 0.6
                      *                 },
                      *                 {
                      *                   "count": 1,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.6652993559837341,
+                     *                   "meanPredicted": 0.6652992963790894,
                      *                   "observed": 0,
                      *                   "upper": 0.7
                      *                 },
                      *                 {
                      *                   "count": 1,
                      *                   "lower": 0.8,
-                     *                   "meanPredicted": 0.8891725540161133,
+                     *                   "meanPredicted": 0.8891724944114685,
                      *                   "observed": 1,
                      *                   "upper": 0.9
                      *                 }
@@ -6236,8 +6236,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.9607843137254902,
-                     *               "logLoss": 0.1325202917329286,
-                     *               "loss": 0.1325202917329286,
+                     *               "logLoss": 0.13252030960161693,
+                     *               "loss": 0.13252030960161693,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -6271,7 +6271,7 @@ export interface operations {
                      *         ],
                      *         "test": {
                      *           "accuracy": 0.9583333333333334,
-                     *           "brierScore": 0.05929037140122387,
+                     *           "brierScore": 0.059290369253470275,
                      *           "calibration": [
                      *             {
                      *               "count": 1,
@@ -6283,14 +6283,14 @@ export interface operations {
                      *             {
                      *               "count": 3,
                      *               "lower": 0.8,
-                     *               "meanPredicted": 0.8698525826136271,
+                     *               "meanPredicted": 0.8698525627454122,
                      *               "observed": 1,
                      *               "upper": 0.9
                      *             },
                      *             {
                      *               "count": 20,
                      *               "lower": 0.9,
-                     *               "meanPredicted": 0.9339661955833435,
+                     *               "meanPredicted": 0.9339662015438079,
                      *               "observed": 1,
                      *               "upper": 1
                      *             }
@@ -6318,8 +6318,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.9581699346405229,
-                     *           "logLoss": 0.13545005770173724,
-                     *           "loss": 0.13545005770173724,
+                     *           "logLoss": 0.13545004944179806,
+                     *           "loss": 0.13545004944179806,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -6350,7 +6350,7 @@ export interface operations {
                      *         },
                      *         "train": {
                      *           "accuracy": 0.9920634920634921,
-                     *           "brierScore": 0.04628291142146331,
+                     *           "brierScore": 0.04628291259642945,
                      *           "calibration": [
                      *             {
                      *               "count": 1,
@@ -6369,7 +6369,7 @@ export interface operations {
                      *             {
                      *               "count": 5,
                      *               "lower": 0.6,
-                     *               "meanPredicted": 0.6380759954452515,
+                     *               "meanPredicted": 0.6380759835243225,
                      *               "observed": 1,
                      *               "upper": 0.7
                      *             }
@@ -6397,8 +6397,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.9920623671155209,
-                     *           "logLoss": 0.1352489880287022,
-                     *           "loss": 0.1352489880287022,
+                     *           "logLoss": 0.13524899057184822,
+                     *           "loss": 0.13524899057184822,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -6429,19 +6429,19 @@ export interface operations {
                      *         },
                      *         "validation": {
                      *           "accuracy": 0.9761904761904762,
-                     *           "brierScore": 0.07610085543692553,
+                     *           "brierScore": 0.07610085283942028,
                      *           "calibration": [
                      *             {
                      *               "count": 2,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.48250916600227356,
+                     *               "meanPredicted": 0.4825091063976288,
                      *               "observed": 1,
                      *               "upper": 0.5
                      *             },
                      *             {
                      *               "count": 3,
                      *               "lower": 0.5,
-                     *               "meanPredicted": 0.5320573250452677,
+                     *               "meanPredicted": 0.5320573051770529,
                      *               "observed": 1,
                      *               "upper": 0.6
                      *             },
@@ -6476,8 +6476,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.9761871013465627,
-                     *           "logLoss": 0.16000307632914665,
-                     *           "loss": 0.16000307632914665,
+                     *           "logLoss": 0.1600030754008476,
+                     *           "loss": 0.1600030754008476,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -6786,7 +6786,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T06:37:10.882Z",
+                     *       "exportedAt": "2026-12-01T07:09:39.827Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6852,8 +6852,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T06:37:10.789Z",
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "createdAt": "2026-12-01T07:09:39.743Z",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6886,15 +6886,15 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_UKIKS6zcfzFdqEHCs3WwHx5N",
-                     *         "jobId": "job_qYNugZFxH4XMttvoD8SxYwlS",
+                     *         "id": "mdl_jBzZXtja3ktxJtuMy9SWJPgs",
+                     *         "jobId": "job_wr3UwyVBfpkSOFRj73k8Ekdv",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.41200000000000003,
-                     *             "brierScore": 0.7328162030946406,
+                     *             "brierScore": 0.7328162043550444,
                      *             "f1Macro": 0.31285362785362786,
-                     *             "logLoss": 1.2403124847737987,
-                     *             "loss": 1.2403124847737987,
+                     *             "logLoss": 1.2403124891822572,
+                     *             "loss": 1.2403124891822572,
                      *             "prAuc": 0.4671270411878688,
                      *             "precisionMacro": 0.27249828820417055,
                      *             "recallMacro": 0.4037037037037037,
@@ -6908,7 +6908,7 @@ export interface operations {
                      *               "fold": 0,
                      *               "metrics": {
                      *                 "accuracy": 0.5,
-                     *                 "brierScore": 0.7481029565635247,
+                     *                 "brierScore": 0.7481029613389297,
                      *                 "calibration": [
                      *                   {
                      *                     "count": 9,
@@ -6948,8 +6948,8 @@ export interface operations {
                      *                   ]
                      *                 ],
                      *                 "f1Macro": 0.38763197586727,
-                     *                 "logLoss": 1.2815950114795598,
-                     *                 "loss": 1.2815950114795598,
+                     *                 "logLoss": 1.2815950248699675,
+                     *                 "loss": 1.2815950248699675,
                      *                 "perClass": [
                      *                   {
                      *                     "class": "setosa",
@@ -6987,7 +6987,7 @@ export interface operations {
                      *               "fold": 1,
                      *               "metrics": {
                      *                 "accuracy": 0.48,
-                     *                 "brierScore": 0.6683908459707901,
+                     *                 "brierScore": 0.6683908366005692,
                      *                 "calibration": [
                      *                   {
                      *                     "count": 3,
@@ -6999,14 +6999,14 @@ export interface operations {
                      *                   {
                      *                     "count": 15,
                      *                     "lower": 0.5,
-                     *                     "meanPredicted": 0.5491130590438843,
+                     *                     "meanPredicted": 0.5491130550702413,
                      *                     "observed": 0.4666666666666667,
                      *                     "upper": 0.6
                      *                   },
                      *                   {
                      *                     "count": 7,
                      *                     "lower": 0.6,
-                     *                     "meanPredicted": 0.6436179791178022,
+                     *                     "meanPredicted": 0.6436179876327515,
                      *                     "observed": 0.5714285714285714,
                      *                     "upper": 0.7
                      *                   }
@@ -7034,8 +7034,8 @@ export interface operations {
                      *                   ]
                      *                 ],
                      *                 "f1Macro": 0.35576923076923084,
-                     *                 "logLoss": 1.195302542391365,
-                     *                 "loss": 1.195302542391365,
+                     *                 "logLoss": 1.1953025299924993,
+                     *                 "loss": 1.1953025299924993,
                      *                 "perClass": [
                      *                   {
                      *                     "class": "setosa",
@@ -7073,19 +7073,19 @@ export interface operations {
                      *               "fold": 2,
                      *               "metrics": {
                      *                 "accuracy": 0.4,
-                     *                 "brierScore": 0.7006625338010114,
+                     *                 "brierScore": 0.7006625449880172,
                      *                 "calibration": [
                      *                   {
                      *                     "count": 13,
                      *                     "lower": 0.3,
-                     *                     "meanPredicted": 0.3614951028273656,
+                     *                     "meanPredicted": 0.36149510511985194,
                      *                     "observed": 0.5384615384615384,
                      *                     "upper": 0.4
                      *                   },
                      *                   {
                      *                     "count": 6,
                      *                     "lower": 0.4,
-                     *                     "meanPredicted": 0.4492084135611852,
+                     *                     "meanPredicted": 0.4492084284623464,
                      *                     "observed": 0.16666666666666666,
                      *                     "upper": 0.5
                      *                   },
@@ -7120,8 +7120,8 @@ export interface operations {
                      *                   ]
                      *                 ],
                      *                 "f1Macro": 0.3952380952380952,
-                     *                 "logLoss": 1.142494520802485,
-                     *                 "loss": 1.142494520802485,
+                     *                 "logLoss": 1.1424945391915435,
+                     *                 "loss": 1.1424945391915435,
                      *                 "perClass": [
                      *                   {
                      *                     "class": "setosa",
@@ -7155,7 +7155,7 @@ export interface operations {
                      *           ],
                      *           "test": {
                      *             "accuracy": 0.16666666666666666,
-                     *             "brierScore": 0.6677285459301756,
+                     *             "brierScore": 0.6677285327742756,
                      *             "calibration": [
                      *               {
                      *                 "count": 9,
@@ -7167,7 +7167,7 @@ export interface operations {
                      *               {
                      *                 "count": 15,
                      *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.4255099793275197,
+                     *                 "meanPredicted": 0.4255099674065908,
                      *                 "observed": 0.13333333333333333,
                      *                 "upper": 0.5
                      *               }
@@ -7195,8 +7195,8 @@ export interface operations {
                      *               ]
                      *             ],
                      *             "f1Macro": 0.13640238704177324,
-                     *             "logLoss": 1.0847428207344296,
-                     *             "loss": 1.0847428207344296,
+                     *             "logLoss": 1.0847428089035893,
+                     *             "loss": 1.0847428089035893,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -7227,19 +7227,19 @@ export interface operations {
                      *           },
                      *           "train": {
                      *             "accuracy": 0.2619047619047619,
-                     *             "brierScore": 0.6509920671688713,
+                     *             "brierScore": 0.6509920682956688,
                      *             "calibration": [
                      *               {
                      *                 "count": 44,
                      *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.3850778869607232,
+                     *                 "meanPredicted": 0.3850778883153742,
                      *                 "observed": 0.36363636363636365,
                      *                 "upper": 0.4
                      *               },
                      *               {
                      *                 "count": 82,
                      *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.4248489021528058,
+                     *                 "meanPredicted": 0.4248489043334635,
                      *                 "observed": 0.2073170731707317,
                      *                 "upper": 0.5
                      *               }
@@ -7267,8 +7267,8 @@ export interface operations {
                      *               ]
                      *             ],
                      *             "f1Macro": 0.18191514181915144,
-                     *             "logLoss": 1.0679283572675151,
-                     *             "loss": 1.0679283572675151,
+                     *             "logLoss": 1.0679283578141667,
+                     *             "loss": 1.0679283578141667,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -7299,26 +7299,26 @@ export interface operations {
                      *           },
                      *           "validation": {
                      *             "accuracy": 0.4126984126984127,
-                     *             "brierScore": 0.73293752653487,
+                     *             "brierScore": 0.7329375278231707,
                      *             "calibration": [
                      *               {
                      *                 "count": 39,
                      *                 "lower": 0.3,
-                     *                 "meanPredicted": 0.3669328009470915,
+                     *                 "meanPredicted": 0.36693280323957783,
                      *                 "observed": 0.5384615384615384,
                      *                 "upper": 0.4
                      *               },
                      *               {
                      *                 "count": 41,
                      *                 "lower": 0.4,
-                     *                 "meanPredicted": 0.4476262120211997,
+                     *                 "meanPredicted": 0.4476262142018574,
                      *                 "observed": 0.34146341463414637,
                      *                 "upper": 0.5
                      *               },
                      *               {
                      *                 "count": 25,
                      *                 "lower": 0.5,
-                     *                 "meanPredicted": 0.5470795154571533,
+                     *                 "meanPredicted": 0.5470795226097107,
                      *                 "observed": 0.48,
                      *                 "upper": 0.6
                      *               }
@@ -7346,8 +7346,8 @@ export interface operations {
                      *               ]
                      *             ],
                      *             "f1Macro": 0.3998836228215647,
-                     *             "logLoss": 1.2406401238746376,
-                     *             "loss": 1.2406401238746376,
+                     *             "logLoss": 1.240640128354382,
+                     *             "loss": 1.240640128354382,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -7388,7 +7388,7 @@ export interface operations {
                      *           {
                      *             "format": "backprop.sequential",
                      *             "params": [
-                     *               "zMWLvkH1jD60ONO+i92Bvo8qMj09QqM+8xdQPqzChL2WZz49wsuJPmnuQ75qM489ewWcPrIHyz3tkxm+bakzPnnen70kjMC9hPQKPqQUkD694JA+TaARvkvpoL0TMTe+XW2BvSTGtT0UxnS+k/y9vrrsoL6+WY29pYDXPm1oFT7T+3Q9DOylPh6PQ77XVdC8d2MkPkgoxT4YRgS+v2sBvv6sTb3qXcu+gASXvkBJZT0AOxM+j1yEvv7lj76oKGW92AFZPi2CHj6xRku+JsJBvXRklr5NZ5s91PCHvtqF4r25T6e+CnwZvsVaXT7y8r4+VI/KPl/fuT5yY6K+SoiDPi7xmb4k1Ku+EJckO63UN761fKM+AzXHvnYJsL6GpiC9FTUzPep3HT5qjbq+mBPQPhgyXz6aRzY+pfP3PBaXoT7PN9W9DU5DvsXqwr4Hnuc8pBSEvj4yH74SALU+W8umvk1liD4UnZe+DukFOwo3oD5e/TE+pMsdPgKiDT4LYzy++4SAPqYnrD0C7No8OebIPg5X/b1BPX2902JPvs/Ubr5yZnc+",
+                     *               "zMWLvkH1jD60ONO+i92Bvo8qMj09QqM+8xdQPqzChL2WZz49wsuJPmnuQ75qM489ewWcPrIHyz3tkxm+bakzPnnen70kjMC9hPQKPqQUkD694JA+TaARvkvpoL0TMTe+XW2BvSTGtT0UxnS+k/y9vrrsoL6+WY29pYDXPm1oFT7T+3Q9DOylPh6PQ77XVdC8d2MkPkgoxT4YRgS+v2sBvv6sTb3qXcu+gASXvkBJZT0AOxM+j1yEvv7lj76oKGW92AFZPi2CHj6xRku+JsJBvXRklr5NZ5s91PCHvtqF4r25T6e+CnwZvsVaXT7y8r4+VI/KPl/fuT5yY6K+SoiDPi7xmb4k1Ku+EJckO63UN761fKM+AzXHvnYJsL6GpiC9FTUzPep3HT5qjbq+mBPQPhgyXz6aRzY+pvP3PBaXoT7PN9W9DU5DvsXqwr4Hnuc8pBSEvj4yH74SALU+W8umvk1liD4UnZe+DukFOwo3oD5e/TE+pMsdPgKiDT4LYzy++4SAPqYnrD0C7No8OebIPg5X/b1BPX2902JPvs/Ubr5yZnc+",
                      *               "eu1oPKNTT7y9u2M8",
                      *               "z5U3PzU6hj8GD4A/+YctPzbyyT5/E0u/V+rEPtqCUr9OurC/"
                      *             ],
@@ -7436,8 +7436,8 @@ export interface operations {
                      *           {
                      *             "format": "backprop.sequential",
                      *             "params": [
-                     *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmQWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6UVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7kUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+H6MxPVn4sr6sjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
-                     *               "qiTDu/wWjby4II28",
+                     *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmMWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6VVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7jUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+IKMxPVn4sr6tjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
+                     *               "piTDu/4Wjby4II28",
                      *               "2hIZv/9Uar8ktIm/q7wBPvvVZb9+Z5s/oRNWPlNlo78vN6K9"
                      *             ],
                      *             "spec": {
@@ -7484,8 +7484,8 @@ export interface operations {
                      *           {
                      *             "format": "backprop.sequential",
                      *             "params": [
-                     *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvt4HizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XNpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+JFnrvRznjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTGbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlQNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+QxZLPgXmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PriXO7tpRqq+",
-                     *               "43xnvGwHbDx63ks8",
+                     *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvtcHizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XdpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+I1nrvRvnjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTKbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlUNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+RBZLPgbmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PrOXO7tpRqq+",
+                     *               "43xnvGwHbDx73ks8",
                      *               "RY16P6Ubnr9hfzk+5+PZPmDIrz+n9IQ/rtQav/ApGr9wurO/"
                      *             ],
                      *             "spec": {
@@ -7690,7 +7690,7 @@ export interface operations {
                      *           "probabilities": {
                      *             "setosa": 0.9403260350227356,
                      *             "versicolor": 0.04927244037389755,
-                     *             "virginica": 0.01040150411427021
+                     *             "virginica": 0.010401505045592785
                      *           }
                      *         }
                      *       ]
@@ -7878,7 +7878,7 @@ export interface operations {
                 content: {
                     /**
                      * @example label,probability:setosa,probability:versicolor,probability:virginica
-                     *     virginica,0.001966755371540785,0.028665557503700256,0.9693676829338074
+                     *     virginica,0.001966755371540785,0.028665553778409958,0.9693676829338074
                      */
                     "application/json": string;
                 };
@@ -8077,7 +8077,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T06:37:10.882Z",
+                 *       "exportedAt": "2026-12-01T07:09:39.827Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8143,8 +8143,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T06:37:10.789Z",
-                 *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                 *         "createdAt": "2026-12-01T07:09:39.743Z",
+                 *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8177,15 +8177,15 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_UKIKS6zcfzFdqEHCs3WwHx5N",
-                 *         "jobId": "job_qYNugZFxH4XMttvoD8SxYwlS",
+                 *         "id": "mdl_jBzZXtja3ktxJtuMy9SWJPgs",
+                 *         "jobId": "job_wr3UwyVBfpkSOFRj73k8Ekdv",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.41200000000000003,
-                 *             "brierScore": 0.7328162030946406,
+                 *             "brierScore": 0.7328162043550444,
                  *             "f1Macro": 0.31285362785362786,
-                 *             "logLoss": 1.2403124847737987,
-                 *             "loss": 1.2403124847737987,
+                 *             "logLoss": 1.2403124891822572,
+                 *             "loss": 1.2403124891822572,
                  *             "prAuc": 0.4671270411878688,
                  *             "precisionMacro": 0.27249828820417055,
                  *             "recallMacro": 0.4037037037037037,
@@ -8199,7 +8199,7 @@ export interface operations {
                  *               "fold": 0,
                  *               "metrics": {
                  *                 "accuracy": 0.5,
-                 *                 "brierScore": 0.7481029565635247,
+                 *                 "brierScore": 0.7481029613389297,
                  *                 "calibration": [
                  *                   {
                  *                     "count": 9,
@@ -8239,8 +8239,8 @@ export interface operations {
                  *                   ]
                  *                 ],
                  *                 "f1Macro": 0.38763197586727,
-                 *                 "logLoss": 1.2815950114795598,
-                 *                 "loss": 1.2815950114795598,
+                 *                 "logLoss": 1.2815950248699675,
+                 *                 "loss": 1.2815950248699675,
                  *                 "perClass": [
                  *                   {
                  *                     "class": "setosa",
@@ -8278,7 +8278,7 @@ export interface operations {
                  *               "fold": 1,
                  *               "metrics": {
                  *                 "accuracy": 0.48,
-                 *                 "brierScore": 0.6683908459707901,
+                 *                 "brierScore": 0.6683908366005692,
                  *                 "calibration": [
                  *                   {
                  *                     "count": 3,
@@ -8290,14 +8290,14 @@ export interface operations {
                  *                   {
                  *                     "count": 15,
                  *                     "lower": 0.5,
-                 *                     "meanPredicted": 0.5491130590438843,
+                 *                     "meanPredicted": 0.5491130550702413,
                  *                     "observed": 0.4666666666666667,
                  *                     "upper": 0.6
                  *                   },
                  *                   {
                  *                     "count": 7,
                  *                     "lower": 0.6,
-                 *                     "meanPredicted": 0.6436179791178022,
+                 *                     "meanPredicted": 0.6436179876327515,
                  *                     "observed": 0.5714285714285714,
                  *                     "upper": 0.7
                  *                   }
@@ -8325,8 +8325,8 @@ export interface operations {
                  *                   ]
                  *                 ],
                  *                 "f1Macro": 0.35576923076923084,
-                 *                 "logLoss": 1.195302542391365,
-                 *                 "loss": 1.195302542391365,
+                 *                 "logLoss": 1.1953025299924993,
+                 *                 "loss": 1.1953025299924993,
                  *                 "perClass": [
                  *                   {
                  *                     "class": "setosa",
@@ -8364,19 +8364,19 @@ export interface operations {
                  *               "fold": 2,
                  *               "metrics": {
                  *                 "accuracy": 0.4,
-                 *                 "brierScore": 0.7006625338010114,
+                 *                 "brierScore": 0.7006625449880172,
                  *                 "calibration": [
                  *                   {
                  *                     "count": 13,
                  *                     "lower": 0.3,
-                 *                     "meanPredicted": 0.3614951028273656,
+                 *                     "meanPredicted": 0.36149510511985194,
                  *                     "observed": 0.5384615384615384,
                  *                     "upper": 0.4
                  *                   },
                  *                   {
                  *                     "count": 6,
                  *                     "lower": 0.4,
-                 *                     "meanPredicted": 0.4492084135611852,
+                 *                     "meanPredicted": 0.4492084284623464,
                  *                     "observed": 0.16666666666666666,
                  *                     "upper": 0.5
                  *                   },
@@ -8411,8 +8411,8 @@ export interface operations {
                  *                   ]
                  *                 ],
                  *                 "f1Macro": 0.3952380952380952,
-                 *                 "logLoss": 1.142494520802485,
-                 *                 "loss": 1.142494520802485,
+                 *                 "logLoss": 1.1424945391915435,
+                 *                 "loss": 1.1424945391915435,
                  *                 "perClass": [
                  *                   {
                  *                     "class": "setosa",
@@ -8446,7 +8446,7 @@ export interface operations {
                  *           ],
                  *           "test": {
                  *             "accuracy": 0.16666666666666666,
-                 *             "brierScore": 0.6677285459301756,
+                 *             "brierScore": 0.6677285327742756,
                  *             "calibration": [
                  *               {
                  *                 "count": 9,
@@ -8458,7 +8458,7 @@ export interface operations {
                  *               {
                  *                 "count": 15,
                  *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.4255099793275197,
+                 *                 "meanPredicted": 0.4255099674065908,
                  *                 "observed": 0.13333333333333333,
                  *                 "upper": 0.5
                  *               }
@@ -8486,8 +8486,8 @@ export interface operations {
                  *               ]
                  *             ],
                  *             "f1Macro": 0.13640238704177324,
-                 *             "logLoss": 1.0847428207344296,
-                 *             "loss": 1.0847428207344296,
+                 *             "logLoss": 1.0847428089035893,
+                 *             "loss": 1.0847428089035893,
                  *             "perClass": [
                  *               {
                  *                 "class": "setosa",
@@ -8518,19 +8518,19 @@ export interface operations {
                  *           },
                  *           "train": {
                  *             "accuracy": 0.2619047619047619,
-                 *             "brierScore": 0.6509920671688713,
+                 *             "brierScore": 0.6509920682956688,
                  *             "calibration": [
                  *               {
                  *                 "count": 44,
                  *                 "lower": 0.3,
-                 *                 "meanPredicted": 0.3850778869607232,
+                 *                 "meanPredicted": 0.3850778883153742,
                  *                 "observed": 0.36363636363636365,
                  *                 "upper": 0.4
                  *               },
                  *               {
                  *                 "count": 82,
                  *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.4248489021528058,
+                 *                 "meanPredicted": 0.4248489043334635,
                  *                 "observed": 0.2073170731707317,
                  *                 "upper": 0.5
                  *               }
@@ -8558,8 +8558,8 @@ export interface operations {
                  *               ]
                  *             ],
                  *             "f1Macro": 0.18191514181915144,
-                 *             "logLoss": 1.0679283572675151,
-                 *             "loss": 1.0679283572675151,
+                 *             "logLoss": 1.0679283578141667,
+                 *             "loss": 1.0679283578141667,
                  *             "perClass": [
                  *               {
                  *                 "class": "setosa",
@@ -8590,26 +8590,26 @@ export interface operations {
                  *           },
                  *           "validation": {
                  *             "accuracy": 0.4126984126984127,
-                 *             "brierScore": 0.73293752653487,
+                 *             "brierScore": 0.7329375278231707,
                  *             "calibration": [
                  *               {
                  *                 "count": 39,
                  *                 "lower": 0.3,
-                 *                 "meanPredicted": 0.3669328009470915,
+                 *                 "meanPredicted": 0.36693280323957783,
                  *                 "observed": 0.5384615384615384,
                  *                 "upper": 0.4
                  *               },
                  *               {
                  *                 "count": 41,
                  *                 "lower": 0.4,
-                 *                 "meanPredicted": 0.4476262120211997,
+                 *                 "meanPredicted": 0.4476262142018574,
                  *                 "observed": 0.34146341463414637,
                  *                 "upper": 0.5
                  *               },
                  *               {
                  *                 "count": 25,
                  *                 "lower": 0.5,
-                 *                 "meanPredicted": 0.5470795154571533,
+                 *                 "meanPredicted": 0.5470795226097107,
                  *                 "observed": 0.48,
                  *                 "upper": 0.6
                  *               }
@@ -8637,8 +8637,8 @@ export interface operations {
                  *               ]
                  *             ],
                  *             "f1Macro": 0.3998836228215647,
-                 *             "logLoss": 1.2406401238746376,
-                 *             "loss": 1.2406401238746376,
+                 *             "logLoss": 1.240640128354382,
+                 *             "loss": 1.240640128354382,
                  *             "perClass": [
                  *               {
                  *                 "class": "setosa",
@@ -8679,7 +8679,7 @@ export interface operations {
                  *           {
                  *             "format": "backprop.sequential",
                  *             "params": [
-                 *               "zMWLvkH1jD60ONO+i92Bvo8qMj09QqM+8xdQPqzChL2WZz49wsuJPmnuQ75qM489ewWcPrIHyz3tkxm+bakzPnnen70kjMC9hPQKPqQUkD694JA+TaARvkvpoL0TMTe+XW2BvSTGtT0UxnS+k/y9vrrsoL6+WY29pYDXPm1oFT7T+3Q9DOylPh6PQ77XVdC8d2MkPkgoxT4YRgS+v2sBvv6sTb3qXcu+gASXvkBJZT0AOxM+j1yEvv7lj76oKGW92AFZPi2CHj6xRku+JsJBvXRklr5NZ5s91PCHvtqF4r25T6e+CnwZvsVaXT7y8r4+VI/KPl/fuT5yY6K+SoiDPi7xmb4k1Ku+EJckO63UN761fKM+AzXHvnYJsL6GpiC9FTUzPep3HT5qjbq+mBPQPhgyXz6aRzY+pfP3PBaXoT7PN9W9DU5DvsXqwr4Hnuc8pBSEvj4yH74SALU+W8umvk1liD4UnZe+DukFOwo3oD5e/TE+pMsdPgKiDT4LYzy++4SAPqYnrD0C7No8OebIPg5X/b1BPX2902JPvs/Ubr5yZnc+",
+                 *               "zMWLvkH1jD60ONO+i92Bvo8qMj09QqM+8xdQPqzChL2WZz49wsuJPmnuQ75qM489ewWcPrIHyz3tkxm+bakzPnnen70kjMC9hPQKPqQUkD694JA+TaARvkvpoL0TMTe+XW2BvSTGtT0UxnS+k/y9vrrsoL6+WY29pYDXPm1oFT7T+3Q9DOylPh6PQ77XVdC8d2MkPkgoxT4YRgS+v2sBvv6sTb3qXcu+gASXvkBJZT0AOxM+j1yEvv7lj76oKGW92AFZPi2CHj6xRku+JsJBvXRklr5NZ5s91PCHvtqF4r25T6e+CnwZvsVaXT7y8r4+VI/KPl/fuT5yY6K+SoiDPi7xmb4k1Ku+EJckO63UN761fKM+AzXHvnYJsL6GpiC9FTUzPep3HT5qjbq+mBPQPhgyXz6aRzY+pvP3PBaXoT7PN9W9DU5DvsXqwr4Hnuc8pBSEvj4yH74SALU+W8umvk1liD4UnZe+DukFOwo3oD5e/TE+pMsdPgKiDT4LYzy++4SAPqYnrD0C7No8OebIPg5X/b1BPX2902JPvs/Ubr5yZnc+",
                  *               "eu1oPKNTT7y9u2M8",
                  *               "z5U3PzU6hj8GD4A/+YctPzbyyT5/E0u/V+rEPtqCUr9OurC/"
                  *             ],
@@ -8727,8 +8727,8 @@ export interface operations {
                  *           {
                  *             "format": "backprop.sequential",
                  *             "params": [
-                 *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmQWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6UVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7kUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+H6MxPVn4sr6sjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
-                 *               "qiTDu/wWjby4II28",
+                 *               "6DjnveYuCj406Lm9MjaCPVDvu760o5Y+UNCyPvIYzDwT/JW9xrC8vmMWur1cy5S+eTvLO65ze719lJe9k3N4vnozET6VVzK+qJ6hvmDhaz5X7GY89uiRPlePh75fY1s+nEEKvuigv74OJKQ+vUIOPgRbzb7ilYA+6AmnPrd64r2SdrQ+RpO2PtcCtj5b1k4+pCapvRa6hL57gso9VD30PfzJZT6rAMc+0wDKvplTUz4ip/c9rumtvWNqvL5EqFA+owyfvp/1QT5EeYQ+RR+avmUtbj68Vxg+y3mZvaONsj6GcaE+pwo4PupDVb5ckq09JZUCPtU95j0/vsE+CcsqPQZSZT4aYWy+s9+BvjAvbD5kEC6+UTykvnCEZ752Zyc+Y9uWPT3g+j1WhH6+8kqNvvDUmj7jUme9bPymPiZUq77b1z8+s04MPk7jr75PuZ6+V63dPNZpr70ABI2+IKMxPVn4sr6tjCy89V/ovEB1rj1x76Q+uA2dPhBKgT77oTE+jn+hPgmFfT6rTxE+T+QgvrCUbD6zq4s+hofOvljaKr63VOs9xNadvoQmm74L8oo8",
+                 *               "piTDu/4Wjby4II28",
                  *               "2hIZv/9Uar8ktIm/q7wBPvvVZb9+Z5s/oRNWPlNlo78vN6K9"
                  *             ],
                  *             "spec": {
@@ -8775,8 +8775,8 @@ export interface operations {
                  *           {
                  *             "format": "backprop.sequential",
                  *             "params": [
-                 *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvt4HizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XNpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+JFnrvRznjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTGbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlQNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+QxZLPgXmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PriXO7tpRqq+",
-                 *               "43xnvGwHbDx63ks8",
+                 *               "z0yoPkm9pj4L5ZY90+6zPnPjmD6ftPi9qlBgvtcHizrJvCQ8+TeQPt4mwb4ex/O9GaTrPbaprr7nfbq+LcZUPcJ6Mj4iCh2+ToCvvqtIOL7jnJG+b+4DvkPDTz5FqAo9vUSyPf3CWD4uq0A8VSsjPvZtkj7Seiw9Fg+EPLyIyD5+2Zy9XdpCPF3cqj5D7+W8OB6VPg8Nbz6v4W6+I1nrvRvnjz7lSFg9DamHPr9tSb6jX2C+mAELPHoHCr4SgJI+npyRvAXM+L3uVsS+5peVPr18uTzfz4W95bVqvrHmOD7d/2O+JSEQPuo7k74Snnw9iH/evKS7vb1cuaU9IfzLPaqrgL456gY8IqsZvTKbtD3ueRM9J+L8PTl/1j5UQpI+yt9HPf7JNj6hOgG+dSGEvHjmET4e/4g+WNusvlUNyT5KH1u92HcZPhvwiT4P9fw9N3TNvok+iL1JRdQ+RBZLPgbmkzxOOry+pBAiPtVIXz5A6rS++2yBvuKBeL5r6ZO+ZYiCPsGtPr5JT5o8cam7PpA5Jj6naB++bVCqPvM1hD5AMKW+7Aw4PrOXO7tpRqq+",
+                 *               "43xnvGwHbDx73ks8",
                  *               "RY16P6Ubnr9hfzk+5+PZPmDIrz+n9IQ/rtQav/ApGr9wurO/"
                  *             ],
                  *             "spec": {
@@ -8911,8 +8911,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T06:37:10.891Z",
-                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "createdAt": "2026-12-01T07:09:39.835Z",
+                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8945,20 +8945,20 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_rPkPKHFxhIeysQbs9y27sYrZ",
+                     *       "id": "mdl_Nn5YjzAswLGZ2FG2RiSmleot",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T06:37:10.882Z",
-                     *         "modelId": "mdl_UKIKS6zcfzFdqEHCs3WwHx5N",
-                     *         "trainedAt": "2026-12-01T06:37:10.789Z"
+                     *         "exportedAt": "2026-12-01T07:09:39.827Z",
+                     *         "modelId": "mdl_jBzZXtja3ktxJtuMy9SWJPgs",
+                     *         "trainedAt": "2026-12-01T07:09:39.743Z"
                      *       },
-                     *       "jobId": "job_qYNugZFxH4XMttvoD8SxYwlS",
+                     *       "jobId": "job_wr3UwyVBfpkSOFRj73k8Ekdv",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.41200000000000003,
-                     *           "brierScore": 0.7328162030946406,
+                     *           "brierScore": 0.7328162043550444,
                      *           "f1Macro": 0.31285362785362786,
-                     *           "logLoss": 1.2403124847737987,
-                     *           "loss": 1.2403124847737987,
+                     *           "logLoss": 1.2403124891822572,
+                     *           "loss": 1.2403124891822572,
                      *           "prAuc": 0.4671270411878688,
                      *           "precisionMacro": 0.27249828820417055,
                      *           "recallMacro": 0.4037037037037037,
@@ -8972,7 +8972,7 @@ export interface operations {
                      *             "fold": 0,
                      *             "metrics": {
                      *               "accuracy": 0.5,
-                     *               "brierScore": 0.7481029565635247,
+                     *               "brierScore": 0.7481029613389297,
                      *               "calibration": [
                      *                 {
                      *                   "count": 9,
@@ -9012,8 +9012,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.38763197586727,
-                     *               "logLoss": 1.2815950114795598,
-                     *               "loss": 1.2815950114795598,
+                     *               "logLoss": 1.2815950248699675,
+                     *               "loss": 1.2815950248699675,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -9051,7 +9051,7 @@ export interface operations {
                      *             "fold": 1,
                      *             "metrics": {
                      *               "accuracy": 0.48,
-                     *               "brierScore": 0.6683908459707901,
+                     *               "brierScore": 0.6683908366005692,
                      *               "calibration": [
                      *                 {
                      *                   "count": 3,
@@ -9063,14 +9063,14 @@ export interface operations {
                      *                 {
                      *                   "count": 15,
                      *                   "lower": 0.5,
-                     *                   "meanPredicted": 0.5491130590438843,
+                     *                   "meanPredicted": 0.5491130550702413,
                      *                   "observed": 0.4666666666666667,
                      *                   "upper": 0.6
                      *                 },
                      *                 {
                      *                   "count": 7,
                      *                   "lower": 0.6,
-                     *                   "meanPredicted": 0.6436179791178022,
+                     *                   "meanPredicted": 0.6436179876327515,
                      *                   "observed": 0.5714285714285714,
                      *                   "upper": 0.7
                      *                 }
@@ -9098,8 +9098,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.35576923076923084,
-                     *               "logLoss": 1.195302542391365,
-                     *               "loss": 1.195302542391365,
+                     *               "logLoss": 1.1953025299924993,
+                     *               "loss": 1.1953025299924993,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -9137,19 +9137,19 @@ export interface operations {
                      *             "fold": 2,
                      *             "metrics": {
                      *               "accuracy": 0.4,
-                     *               "brierScore": 0.7006625338010114,
+                     *               "brierScore": 0.7006625449880172,
                      *               "calibration": [
                      *                 {
                      *                   "count": 13,
                      *                   "lower": 0.3,
-                     *                   "meanPredicted": 0.3614951028273656,
+                     *                   "meanPredicted": 0.36149510511985194,
                      *                   "observed": 0.5384615384615384,
                      *                   "upper": 0.4
                      *                 },
                      *                 {
                      *                   "count": 6,
                      *                   "lower": 0.4,
-                     *                   "meanPredicted": 0.4492084135611852,
+                     *                   "meanPredicted": 0.4492084284623464,
                      *                   "observed": 0.16666666666666666,
                      *                   "upper": 0.5
                      *                 },
@@ -9184,8 +9184,8 @@ export interface operations {
                      *                 ]
                      *               ],
                      *               "f1Macro": 0.3952380952380952,
-                     *               "logLoss": 1.142494520802485,
-                     *               "loss": 1.142494520802485,
+                     *               "logLoss": 1.1424945391915435,
+                     *               "loss": 1.1424945391915435,
                      *               "perClass": [
                      *                 {
                      *                   "class": "setosa",
@@ -9219,7 +9219,7 @@ export interface operations {
                      *         ],
                      *         "test": {
                      *           "accuracy": 0.16666666666666666,
-                     *           "brierScore": 0.6677285459301756,
+                     *           "brierScore": 0.6677285327742756,
                      *           "calibration": [
                      *             {
                      *               "count": 9,
@@ -9231,7 +9231,7 @@ export interface operations {
                      *             {
                      *               "count": 15,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.4255099793275197,
+                     *               "meanPredicted": 0.4255099674065908,
                      *               "observed": 0.13333333333333333,
                      *               "upper": 0.5
                      *             }
@@ -9259,8 +9259,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.13640238704177324,
-                     *           "logLoss": 1.0847428207344296,
-                     *           "loss": 1.0847428207344296,
+                     *           "logLoss": 1.0847428089035893,
+                     *           "loss": 1.0847428089035893,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -9291,19 +9291,19 @@ export interface operations {
                      *         },
                      *         "train": {
                      *           "accuracy": 0.2619047619047619,
-                     *           "brierScore": 0.6509920671688713,
+                     *           "brierScore": 0.6509920682956688,
                      *           "calibration": [
                      *             {
                      *               "count": 44,
                      *               "lower": 0.3,
-                     *               "meanPredicted": 0.3850778869607232,
+                     *               "meanPredicted": 0.3850778883153742,
                      *               "observed": 0.36363636363636365,
                      *               "upper": 0.4
                      *             },
                      *             {
                      *               "count": 82,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.4248489021528058,
+                     *               "meanPredicted": 0.4248489043334635,
                      *               "observed": 0.2073170731707317,
                      *               "upper": 0.5
                      *             }
@@ -9331,8 +9331,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.18191514181915144,
-                     *           "logLoss": 1.0679283572675151,
-                     *           "loss": 1.0679283572675151,
+                     *           "logLoss": 1.0679283578141667,
+                     *           "loss": 1.0679283578141667,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -9363,26 +9363,26 @@ export interface operations {
                      *         },
                      *         "validation": {
                      *           "accuracy": 0.4126984126984127,
-                     *           "brierScore": 0.73293752653487,
+                     *           "brierScore": 0.7329375278231707,
                      *           "calibration": [
                      *             {
                      *               "count": 39,
                      *               "lower": 0.3,
-                     *               "meanPredicted": 0.3669328009470915,
+                     *               "meanPredicted": 0.36693280323957783,
                      *               "observed": 0.5384615384615384,
                      *               "upper": 0.4
                      *             },
                      *             {
                      *               "count": 41,
                      *               "lower": 0.4,
-                     *               "meanPredicted": 0.4476262120211997,
+                     *               "meanPredicted": 0.4476262142018574,
                      *               "observed": 0.34146341463414637,
                      *               "upper": 0.5
                      *             },
                      *             {
                      *               "count": 25,
                      *               "lower": 0.5,
-                     *               "meanPredicted": 0.5470795154571533,
+                     *               "meanPredicted": 0.5470795226097107,
                      *               "observed": 0.48,
                      *               "upper": 0.6
                      *             }
@@ -9410,8 +9410,8 @@ export interface operations {
                      *             ]
                      *           ],
                      *           "f1Macro": 0.3998836228215647,
-                     *           "logLoss": 1.2406401238746376,
-                     *           "loss": 1.2406401238746376,
+                     *           "logLoss": 1.240640128354382,
+                     *           "loss": 1.240640128354382,
                      *           "perClass": [
                      *             {
                      *               "class": "setosa",
@@ -9624,20 +9624,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T06:37:10.626Z",
+                     *               "endedAt": "2026-12-01T07:09:39.533Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T06:37:10.396Z"
+                     *               "startedAt": "2026-12-01T07:09:39.217Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T06:37:10.387Z",
-                     *           "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *           "createdAt": "2026-12-01T07:09:39.145Z",
+                     *           "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T06:37:10.626Z",
+                     *           "finishedAt": "2026-12-01T07:09:39.533Z",
                      *           "history": [],
-                     *           "id": "job_eHgGspAELXr6xB86IWgFHU6S",
-                     *           "modelId": "mdl_BeCgJrMnWpxDhM4cgJ4RzCrB",
+                     *           "id": "job_tK13nFNzJWp9xQhWU3TcW3pG",
+                     *           "modelId": "mdl_TSzskZeXgZBWRL1lT8Dw7cOL",
                      *           "progress": {
                      *             "epoch": 79,
                      *             "epochs": 500
@@ -9654,7 +9654,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *             "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9727,7 +9727,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T06:37:10.396Z",
+                     *           "startedAt": "2026-12-01T07:09:39.217Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9825,7 +9825,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                 *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                  *       "target": "species"
                  *     }
                  */
@@ -9851,14 +9851,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 14.949570140950499,
+                     *         "maxTrainingSeconds": 11.737060575195168,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.02781652299999996
+                     *           "seconds": 0.021839036999999735
                      *         },
-                     *         "secondsPerEpoch": 0.029899140281900997
+                     *         "secondsPerEpoch": 0.023474121150390336
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9880,7 +9880,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9979,12 +9979,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:37:10.387Z",
-                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "createdAt": "2026-12-01T07:09:39.145Z",
+                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_eHgGspAELXr6xB86IWgFHU6S",
+                     *       "id": "job_tK13nFNzJWp9xQhWU3TcW3pG",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10002,7 +10002,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10268,39 +10268,39 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T06:37:10.626Z",
+                     *           "endedAt": "2026-12-01T07:09:39.533Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T06:37:10.396Z"
+                     *           "startedAt": "2026-12-01T07:09:39.217Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:37:10.387Z",
-                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "createdAt": "2026-12-01T07:09:39.145Z",
+                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T06:37:10.626Z",
+                     *       "finishedAt": "2026-12-01T07:09:39.533Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
-                     *           "loss": 1.2877761092543965,
+                     *           "loss": 1.2877761108918595,
                      *           "valAccuracy": 0.3636923076923077,
-                     *           "valLoss": 1.201626129110937
+                     *           "valLoss": 1.2016261244858888
                      *         },
                      *         {
                      *           "epoch": 2,
-                     *           "loss": 1.1865543787816253,
+                     *           "loss": 1.1865543799488245,
                      *           "valAccuracy": 0.37138461538461537,
-                     *           "valLoss": 1.1191900479497474
+                     *           "valLoss": 1.1191900516118942
                      *         },
                      *         {
                      *           "epoch": 3,
-                     *           "loss": 1.109857421946139,
+                     *           "loss": 1.1098574244655626,
                      *           "valAccuracy": 0.4270769230769231,
-                     *           "valLoss": 1.0500944289061345
+                     *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_eHgGspAELXr6xB86IWgFHU6S",
-                     *       "modelId": "mdl_BeCgJrMnWpxDhM4cgJ4RzCrB",
+                     *       "id": "job_tK13nFNzJWp9xQhWU3TcW3pG",
+                     *       "modelId": "mdl_TSzskZeXgZBWRL1lT8Dw7cOL",
                      *       "progress": {
                      *         "epoch": 79,
                      *         "epochs": 500
@@ -10317,7 +10317,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10390,7 +10390,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T06:37:10.396Z",
+                     *       "startedAt": "2026-12-01T07:09:39.217Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10511,12 +10511,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T06:37:10.750Z",
-                     *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *       "createdAt": "2026-12-01T07:09:39.685Z",
+                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T06:37:10.756Z",
+                     *       "finishedAt": "2026-12-01T07:09:39.693Z",
                      *       "history": [],
-                     *       "id": "job_2p1mKp2aqRXTt3MKK3hKMcgo",
+                     *       "id": "job_R2hNULxymXcqUbkwL5Fe73OZ",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10534,7 +10534,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10871,15 +10871,15 @@ export interface operations {
                      *       "data": [
                      *         {
                      *           "epoch": 1,
-                     *           "loss": 1.2877761092543965,
+                     *           "loss": 1.2877761108918595,
                      *           "valAccuracy": 0.3636923076923077,
-                     *           "valLoss": 1.201626129110937
+                     *           "valLoss": 1.2016261244858888
                      *         },
                      *         {
                      *           "epoch": 2,
-                     *           "loss": 1.1865543787816253,
+                     *           "loss": 1.1865543799488245,
                      *           "valAccuracy": 0.37138461538461537,
-                     *           "valLoss": 1.1191900479497474
+                     *           "valLoss": 1.1191900516118942
                      *         }
                      *       ],
                      *       "nextOffset": 2,
@@ -11014,16 +11014,16 @@ export interface operations {
                      *         {
                      *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T06:37:11.008Z",
+                     *           "createdAt": "2026-12-01T07:09:39.925Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T06:37:12.104Z",
-                     *           "id": "tun_Jg2TYNwt5fp14POdRWNpu4h9",
+                     *           "finishedAt": "2026-12-01T07:09:41.059Z",
+                     *           "id": "tun_7owtNZm5hjoWfCigQm3uSSMW",
                      *           "leaderboard": [
                      *             {
                      *               "baseline": true,
                      *               "index": 0,
-                     *               "jobId": "job_viR4E0MY3CUYWkfjxuAAYCR6",
-                     *               "modelId": "mdl_Av2ReA2nQ3QboOuXlUBsb2X4",
+                     *               "jobId": "job_khxdGvKb3bcSSC5WYsloF6Nm",
+                     *               "modelId": "mdl_CyVs6XdBAtNWM3Wrzdcd3oep",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0,
@@ -11044,8 +11044,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_H8b7cRwr41nTXHqW9E5EqKIb",
-                     *               "modelId": "mdl_Jd5zdejuXSOTxzUQacNbM5hE",
+                     *               "jobId": "job_hAQsnxcfhW176C3jVvYobSLx",
+                     *               "modelId": "mdl_BYfdeguz2pL2DFXcynWN4MTD",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11066,8 +11066,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 3,
-                     *               "jobId": "job_E3H8WQ80DHnk4i9WfqaRmnou",
-                     *               "modelId": "mdl_waXaKH5DaUSCcaayXywSZl5S",
+                     *               "jobId": "job_sU6pixIw0rYKatyHLzsK4Ft4",
+                     *               "modelId": "mdl_c8m9gk3eHQL3nRnraBT4DIEo",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -11087,17 +11087,17 @@ export interface operations {
                      *               "state": "completed"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_u0c2GHt6NDbyY4mEpGDpsIGp",
+                     *           "modelId": "mdl_RKLZMSPXdSKjaZ6JdO0LUH25",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_f2HYlmtA7jcMQ5z9UjtOimp8",
-                     *             "modelId": "mdl_u0c2GHt6NDbyY4mEpGDpsIGp",
+                     *             "jobId": "job_pf4rjJAtIDP4V7bfki0slXMw",
+                     *             "modelId": "mdl_RKLZMSPXdSKjaZ6JdO0LUH25",
                      *             "state": "succeeded",
                      *             "trial": 0
                      *           },
                      *           "request": {
-                     *             "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *             "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11115,7 +11115,7 @@ export interface operations {
                      *           "status": "succeeded",
                      *           "test": {
                      *             "accuracy": 0.9583333333333334,
-                     *             "brierScore": 0.05929037140122387,
+                     *             "brierScore": 0.059290369253470275,
                      *             "calibration": [
                      *               {
                      *                 "count": 1,
@@ -11127,14 +11127,14 @@ export interface operations {
                      *               {
                      *                 "count": 3,
                      *                 "lower": 0.8,
-                     *                 "meanPredicted": 0.8698525826136271,
+                     *                 "meanPredicted": 0.8698525627454122,
                      *                 "observed": 1,
                      *                 "upper": 0.9
                      *               },
                      *               {
                      *                 "count": 20,
                      *                 "lower": 0.9,
-                     *                 "meanPredicted": 0.9339661955833435,
+                     *                 "meanPredicted": 0.9339662015438079,
                      *                 "observed": 1,
                      *                 "upper": 1
                      *               }
@@ -11162,8 +11162,8 @@ export interface operations {
                      *               ]
                      *             ],
                      *             "f1Macro": 0.9581699346405229,
-                     *             "logLoss": 0.13545005770173724,
-                     *             "loss": 0.13545005770173724,
+                     *             "logLoss": 0.13545004944179806,
+                     *             "loss": 0.13545004944179806,
                      *             "perClass": [
                      *               {
                      *                 "class": "setosa",
@@ -11289,7 +11289,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                 *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11317,21 +11317,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 7.957897518098861,
+                     *         "trainingSeconds": 5.423973220930904,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.9260352970312423,
+                     *           "maxTrainingSeconds": 0.3067662628124904,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 11,
-                     *             "rows": 704,
-                     *             "seconds": 0.024025385999999798
+                     *             "batches": 16,
+                     *             "rows": 1024,
+                     *             "seconds": 0.011576511999999638
                      *           },
-                     *           "secondsPerEpoch": 0.003810844843749968
+                     *           "secondsPerEpoch": 0.0012624126041666272
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11353,7 +11353,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *           "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11434,14 +11434,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 4.871113194661386,
+                     *           "maxTrainingSeconds": 4.4014190115559355,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.01812726799999973
+                     *             "seconds": 0.0163793569999998
                      *           },
-                     *           "secondsPerEpoch": 0.009742226389322772
+                     *           "secondsPerEpoch": 0.00880283802311187
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11463,7 +11463,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *           "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11547,7 +11547,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11621,15 +11621,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:37:11.008Z",
+                     *       "createdAt": "2026-12-01T07:09:39.925Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_Jg2TYNwt5fp14POdRWNpu4h9",
+                     *       "id": "tun_7owtNZm5hjoWfCigQm3uSSMW",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_ujGaMUePYLZMzgp8aOst3XpU",
+                     *           "jobId": "job_Hd4NwX42hBKxIqMSc5SagRs9",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11648,7 +11648,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_QIyyBjYw8UQyneMd589IIkGC",
+                     *           "jobId": "job_GbanC540VjOgSW0eClm37fs7",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11666,7 +11666,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_a4CXlKf7MGYVeSlGNvUge7hk",
+                     *           "jobId": "job_QoC80bIUMGJKcK6jxqSnvFGK",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11687,7 +11687,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11858,16 +11858,16 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T06:37:11.008Z",
+                     *       "createdAt": "2026-12-01T07:09:39.925Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T06:37:12.104Z",
-                     *       "id": "tun_Jg2TYNwt5fp14POdRWNpu4h9",
+                     *       "finishedAt": "2026-12-01T07:09:41.059Z",
+                     *       "id": "tun_7owtNZm5hjoWfCigQm3uSSMW",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_viR4E0MY3CUYWkfjxuAAYCR6",
-                     *           "modelId": "mdl_Av2ReA2nQ3QboOuXlUBsb2X4",
+                     *           "jobId": "job_khxdGvKb3bcSSC5WYsloF6Nm",
+                     *           "modelId": "mdl_CyVs6XdBAtNWM3Wrzdcd3oep",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0,
@@ -11888,8 +11888,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_H8b7cRwr41nTXHqW9E5EqKIb",
-                     *           "modelId": "mdl_Jd5zdejuXSOTxzUQacNbM5hE",
+                     *           "jobId": "job_hAQsnxcfhW176C3jVvYobSLx",
+                     *           "modelId": "mdl_BYfdeguz2pL2DFXcynWN4MTD",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11910,8 +11910,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 3,
-                     *           "jobId": "job_E3H8WQ80DHnk4i9WfqaRmnou",
-                     *           "modelId": "mdl_waXaKH5DaUSCcaayXywSZl5S",
+                     *           "jobId": "job_sU6pixIw0rYKatyHLzsK4Ft4",
+                     *           "modelId": "mdl_c8m9gk3eHQL3nRnraBT4DIEo",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11931,17 +11931,17 @@ export interface operations {
                      *           "state": "completed"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_u0c2GHt6NDbyY4mEpGDpsIGp",
+                     *       "modelId": "mdl_RKLZMSPXdSKjaZ6JdO0LUH25",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_f2HYlmtA7jcMQ5z9UjtOimp8",
-                     *         "modelId": "mdl_u0c2GHt6NDbyY4mEpGDpsIGp",
+                     *         "jobId": "job_pf4rjJAtIDP4V7bfki0slXMw",
+                     *         "modelId": "mdl_RKLZMSPXdSKjaZ6JdO0LUH25",
                      *         "state": "succeeded",
                      *         "trial": 0
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11959,7 +11959,7 @@ export interface operations {
                      *       "status": "succeeded",
                      *       "test": {
                      *         "accuracy": 0.9583333333333334,
-                     *         "brierScore": 0.05929037140122387,
+                     *         "brierScore": 0.059290369253470275,
                      *         "calibration": [
                      *           {
                      *             "count": 1,
@@ -11971,14 +11971,14 @@ export interface operations {
                      *           {
                      *             "count": 3,
                      *             "lower": 0.8,
-                     *             "meanPredicted": 0.8698525826136271,
+                     *             "meanPredicted": 0.8698525627454122,
                      *             "observed": 1,
                      *             "upper": 0.9
                      *           },
                      *           {
                      *             "count": 20,
                      *             "lower": 0.9,
-                     *             "meanPredicted": 0.9339661955833435,
+                     *             "meanPredicted": 0.9339662015438079,
                      *             "observed": 1,
                      *             "upper": 1
                      *           }
@@ -12006,8 +12006,8 @@ export interface operations {
                      *           ]
                      *         ],
                      *         "f1Macro": 0.9581699346405229,
-                     *         "logLoss": 0.13545005770173724,
-                     *         "loss": 0.13545005770173724,
+                     *         "logLoss": 0.13545004944179806,
+                     *         "loss": 0.13545004944179806,
                      *         "perClass": [
                      *           {
                      *             "class": "setosa",
@@ -12156,15 +12156,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T06:37:12.187Z",
+                     *       "createdAt": "2026-12-01T07:09:41.090Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_eBcDkRXRqLf6NDHDeKZhRj6T",
+                     *       "id": "tun_ZpkvwBDm9AMbniUit9EaMlRa",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_ydJrNyMWgrM9AIvN2tv9Gpkb",
+                     *           "jobId": "job_LzQ3HtsOHWU4ptwJJuU45P3a",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12183,7 +12183,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_EV1Omm2h9J4CHl2fsi33NJsw",
+                     *           "jobId": "job_IQqFxBqOsyCO2xnP4pqR9DxB",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12203,7 +12203,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_ZNALkXvtsMYaddAYOOZkCvoC",
+                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12479,14 +12479,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T06:37:12.229Z",
+                     *           "createdAt": "2026-12-01T07:09:41.121Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_9Rom1Fa0H6oCcFj5hhy1kE00",
+                     *           "id": "wh_AigsZfejTjWjYVysKnseUZkZ",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12607,14 +12607,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:37:12.229Z",
+                     *       "createdAt": "2026-12-01T07:09:41.121Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_9Rom1Fa0H6oCcFj5hhy1kE00",
-                     *       "secret": "whsec_jI1R5UvKhikB5rOkytDzFVDYViL+5BbLDM+Ro/mLmko=",
+                     *       "id": "wh_AigsZfejTjWjYVysKnseUZkZ",
+                     *       "secret": "whsec_cVVozxSbvTQZ1wdF7G8eHK1hLRC6RIJerNsUb/ZmRrc=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12750,13 +12750,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:37:12.229Z",
+                     *       "createdAt": "2026-12-01T07:09:41.121Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_9Rom1Fa0H6oCcFj5hhy1kE00",
+                     *       "id": "wh_AigsZfejTjWjYVysKnseUZkZ",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12999,14 +12999,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T06:37:12.229Z",
+                     *       "createdAt": "2026-12-01T07:09:41.121Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_9Rom1Fa0H6oCcFj5hhy1kE00",
+                     *       "id": "wh_AigsZfejTjWjYVysKnseUZkZ",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13164,7 +13164,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "data": [],
+                     *       "data": [
+                     *         {
+                     *           "attempts": 0,
+                     *           "createdAt": "2026-12-01T07:09:41.128Z",
+                     *           "eventType": "tuning-job.finished",
+                     *           "id": "dlv_pMRhc5mX2ovdqSkzsgyxABP4",
+                     *           "lastAttemptAt": null,
+                     *           "lastError": null,
+                     *           "lastStatusCode": null,
+                     *           "messageId": "msg_oOfKz5rALfvHgA3cB0PbAuHp",
+                     *           "status": "pending",
+                     *           "webhookId": "wh_AigsZfejTjWjYVysKnseUZkZ"
+                     *         }
+                     *       ],
                      *       "nextCursor": null
                      *     }
                      */

@@ -168,21 +168,21 @@ export function resolveSpec(input: TrainingSpecParsed, stored: Dataset, limits: 
 }
 
 /**
- * 422 naming `path` when `scaling` is minmax and a numeric feature's range, max − min over the whole
- * dataset, overflows float64 (values of both signs near ±1.8e308): minmax divides by that range, and
- * no finite scale exists. The training rows' range is at most the dataset's, so every other column
- * scales. The other scalings divide by a standard deviation or an interquartile range, which stay
- * finite.
+ * 422 naming `path` when `scaling` is minmax or standardize and a numeric feature's range, max − min
+ * over the whole dataset, overflows float64 (values of both signs near ±1.8e308): minmax divides by
+ * that range, so no finite scale exists, and standardize's x − mean overflows for the values of the
+ * sign away from the mean (the job would diverge in its first epoch). The training rows' range is at
+ * most the dataset's, so every other column scales. Robust scaling subtracts the median and clips.
  */
 export function checkScalable(dataset: Dataset, features: string[], scaling: string, path: string): void {
-  if (scaling !== 'minmax') return;
+  if (scaling !== 'minmax' && scaling !== 'standardize') return;
   for (const name of features) {
     const c = dataset.columns.find((col) => col.name === name);
     if (c?.type !== 'numeric' || c.min === null || c.max === null) continue;
     if (Number.isFinite(c.max - c.min)) continue;
     throw new UnprocessableError(
-      `minmax scaling cannot scale column "${name}": its values span ${c.min} to ${c.max}, a range beyond the largest float64; use standardize or robust scaling, or leave "${name}" out of features`,
-      [{ path, message: `minmax cannot scale "${name}" (range overflows float64)` }],
+      `${scaling} scaling cannot scale column "${name}": its values span ${c.min} to ${c.max}, a range beyond the largest float64; use robust scaling, or leave "${name}" out of features`,
+      [{ path, message: `${scaling} cannot scale "${name}" (range overflows float64)` }],
     );
   }
 }

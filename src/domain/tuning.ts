@@ -41,13 +41,19 @@ const range = (lo: number, hi: number) =>
     .object({ min: z.number().min(lo).max(hi), max: z.number().min(lo).max(hi) })
     .strict()
     .refine((r) => r.min <= r.max, 'min must not exceed max');
+// Bounds of a count (layers, units): integers, so every draw stays inside the range asked for.
+const intRange = (lo: number, hi: number) =>
+  z
+    .object({ min: z.number().int().min(lo).max(hi), max: z.number().int().min(lo).max(hi) })
+    .strict()
+    .refine((r) => r.min <= r.max, 'min must not exceed max');
 
 export const SearchSpaceSchema = z
   .object({
-    depth: range(1, 8).optional().describe('Hidden layers, integers'),
-    width: range(1, 1024)
+    depth: intRange(1, 8).optional().describe('Hidden layers, integers'),
+    width: intRange(1, 1024)
       .optional()
-      .describe('Units of the first hidden layer (log-uniform); later layers halve'),
+      .describe('Units of the first hidden layer (log-uniform), integers; later layers halve'),
     learningRate: range(1e-6, 1).optional().describe('Adam learning rate, log-uniform'),
     weightDecay: range(0, 0.1).optional().describe('Weight decay, log-uniform above 1e-7 (0 allowed as min)'),
     dropout: range(0, 0.9)
@@ -214,7 +220,7 @@ export function sampleTrials(space: SearchSpace, seed: number, count: number): T
   const rng = createRng(seed);
   const out: TrialParams[] = [];
   for (let i = 0; i < count; i++) {
-    const depth = s.depth.min + rng.int(Math.floor(s.depth.max) - Math.ceil(s.depth.min) + 1);
+    const depth = s.depth.min + rng.int(s.depth.max - s.depth.min + 1);
     const width = Math.max(1, Math.round(logUniform(rng.next(), s.width.min, s.width.max)));
     const layers = Array.from({ length: depth }, (_, k) => Math.max(2, Math.round(width / 2 ** k)));
     const learningRate = logUniform(rng.next(), s.learningRate.min, s.learningRate.max);
@@ -437,6 +443,17 @@ export function newTuningJob(request: TuningRequest, createdAt: string): TuningJ
   };
 }
 
+/** resolveSpec for a search's run; a scaling it refuses is named as the search space's field. */
+function resolveSearchSpec(input: TrainingSpecParsed, dataset: Dataset, limits: JobLimits): TrainingSpec {
+  try {
+    return resolveSpec(input, dataset, limits);
+  } catch (err) {
+    const [first] = err instanceof UnprocessableError ? (err.errors ?? []) : [];
+    if (first?.path !== 'preprocessing.scaling') throw err;
+    throw new UnprocessableError((err as Error).message, [{ ...first, path: 'searchSpace.scaling' }]);
+  }
+}
+
 /**
  * Checks the request against the dataset the way a trial submit would (same 422s), with the largest
  * trial, and its refit (the embedding widens the first layer); their resolved specs.
@@ -448,7 +465,7 @@ export function validateTuningRequest(
 ): { largest: TrainingSpec; refit: TrainingSpec | null } {
   const space = { ...DEFAULT_SEARCH_SPACE, ...request.searchSpace };
   const widest: TrialParams = {
-    layers: Array.from({ length: Math.floor(space.depth.max) }, (_, k) =>
+    layers: Array.from({ length: space.depth.max }, (_, k) =>
       Math.max(2, Math.round(space.width.max / 2 ** k)),
     ),
     learningRate: space.learningRate.max,
@@ -457,7 +474,13 @@ export function validateTuningRequest(
     batchSize: Math.max(...space.batchSize),
     scaling: space.scaling[0],
   };
-  const spec = resolveSpec(trialSpecInput(request, widest, request.maxEpochs), dataset, limits);
+  if (request.maxRuntimeSeconds !== undefined && request.maxRuntimeSeconds > limits.MAX_RUNTIME_SECONDS) {
+    throw new UnprocessableError(
+      `maxRuntimeSeconds ${request.maxRuntimeSeconds} exceeds the limit of ${limits.MAX_RUNTIME_SECONDS}`,
+      [{ path: 'maxRuntimeSeconds', message: `at most ${limits.MAX_RUNTIME_SECONDS}` }],
+    );
+  }
+  const spec = resolveSearchSpec(trialSpecInput(request, widest, request.maxEpochs), dataset, limits);
   for (const scaling of space.scaling) checkScalable(dataset, spec.features, scaling, 'searchSpace.scaling');
   const fits = request.metric === 'valLoss' || (request.metric === 'valR2') === (spec.task === 'regression');
   if (!fits) {
@@ -467,7 +490,7 @@ export function validateTuningRequest(
     );
   }
   const refit = request.refit
-    ? resolveSpec(refitSpecInput(request, widest, request.maxEpochs), dataset, limits)
+    ? resolveSearchSpec(refitSpecInput(request, widest, request.maxEpochs), dataset, limits)
     : null;
   return { largest: spec, refit };
 }

@@ -56,8 +56,9 @@ describe('training jobs with the real job service', () => {
     expect(missing.headers['content-type']).toMatch(/problem\+json/);
   });
 
-  it('when minmax scaling meets a column whose range overflows float64, then 422 naming the column before anything is queued', async () => {
-    // max − min = 1.7e308 − (−1.7e308) is Infinity in float64: no finite minmax scale exists.
+  it('when minmax or standardize scaling meets a column whose range overflows float64, then 422 naming the column before anything is queued', async () => {
+    // max − min = 1.7e308 − (−1.7e308) is Infinity in float64: no finite minmax scale exists, and
+    // standardize's x − mean overflows for a value of the sign away from the training mean.
     const csv = 'huge,x,y\n-1.7e308,1,a\n1.7e308,2,b\n5,3,a\n6,4,b\n7,5,a\n8,6,b\n';
     const ds = await request(t.app.server).post('/v1/datasets').set('content-type', 'text/csv').send(csv);
     expect(ds.status).toBe(201);
@@ -69,7 +70,14 @@ describe('training jobs with the real job service', () => {
     expect(res.status).toBe(422);
     expect(res.body.errors[0].path).toBe('preprocessing.scaling');
     expect(res.body.detail).toMatch(/minmax scaling cannot scale column "huge"/);
-    expect(res.body.detail).toMatch(/standardize or robust/);
+    expect(res.body.detail).toMatch(/use robust scaling/);
+    for (const path of ['/v1/training-jobs', '/v1/training-jobs?dryRun=true']) {
+      // The default scaling is standardize: the job a user submits without options is refused.
+      const standardize = await request(t.app.server).post(path).send({ datasetId: ds.body.id, target: 'y' });
+      expect(standardize.status).toBe(422);
+      expect(standardize.body.errors[0].path).toBe('preprocessing.scaling');
+      expect(standardize.body.detail).toMatch(/standardize scaling cannot scale column "huge"/);
+    }
     expect((await request(t.app.server).get('/v1/training-jobs?limit=100')).body.data).toHaveLength(before);
     // Without "huge", or with a scaling that divides by a spread instead of the range, it is accepted.
     const without = await request(t.app.server)

@@ -100,7 +100,7 @@ describe('tuning job submit', () => {
     expect((await list()).length).toBe(before);
   });
 
-  it('when the search space scales with minmax and a column range overflows float64, then 422 naming searchSpace.scaling', async () => {
+  it('when the search space scales with minmax or standardize and a column range overflows float64, then 422 naming searchSpace.scaling', async () => {
     // max − min = 1.7e308 − (−1.7e308) is Infinity: the default space's minmax trials could not train.
     const csv = 'huge,x,y\n-1.7e308,1,a\n1.7e308,2,b\n5,3,a\n6,4,b\n7,5,a\n8,6,b\n';
     const ds = (await request(t.app.server).post('/v1/datasets').set('content-type', 'text/csv').send(csv))
@@ -116,7 +116,18 @@ describe('tuning job submit', () => {
     const narrowed = await request(t.app.server)
       .post('/v1/tuning-jobs?dryRun=true')
       .send({ datasetId: ds, target: 'y', maxTrials: 3, searchSpace: { scaling: ['standardize'] } });
-    expect(narrowed.status).toBe(200);
+    expect(narrowed.status).toBe(422);
+    expect(narrowed.body.detail).toMatch(/standardize scaling cannot scale column "huge"/);
+    const without = await request(t.app.server)
+      .post('/v1/tuning-jobs?dryRun=true')
+      .send({
+        datasetId: ds,
+        target: 'y',
+        features: ['x'],
+        maxTrials: 3,
+        searchSpace: { scaling: ['standardize'] },
+      });
+    expect(without.status).toBe(200);
   });
 
   it('when a search is dry-run, then the parameter counts of its largest trial and refit are those of the models they train', async () => {
@@ -140,6 +151,53 @@ describe('tuning job submit', () => {
     expect(res.body.largestTrial.parameterCount).toBe(await trained(res.body.largestTrial.spec));
     // 5 · ((90·128 + 128) + (128·64 + 64) + (64·32 + 32) + (32 + 1)) = 5 · (11648 + 8256 + 2080 + 33).
     expect(res.body.refit.parameterCount).toBe(5 * 22017);
+  });
+
+  it('when searchSpace depth or width bounds are not integers, then 400 naming the bound and nothing starts', async () => {
+    const before = (await list()).length;
+    const cases: [object, string][] = [
+      [{ depth: { min: 1.5, max: 2.5 } }, 'searchSpace.depth.min'],
+      [{ depth: { min: 2, max: 2 }, width: { min: 2, max: 2.9 } }, 'searchSpace.width.max'],
+    ];
+    for (const [searchSpace, path] of cases) {
+      for (const url of ['/v1/tuning-jobs', '/v1/tuning-jobs?dryRun=true']) {
+        const res = await request(t.app.server)
+          .post(url)
+          .send({ datasetId: iris, target: 'species', searchSpace });
+        expect(res.status).toBe(400);
+        expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
+      }
+    }
+    expect((await list()).length).toBe(before);
+    // Integer bounds: every draw has depth 2 and a first layer of 2 or 3 units.
+    const ok = await request(t.app.server)
+      .post('/v1/tuning-jobs?dryRun=true')
+      .send({
+        datasetId: iris,
+        target: 'species',
+        searchSpace: { depth: { min: 2, max: 2 }, width: { min: 2, max: 3 } },
+      });
+    expect(ok.status).toBe(200);
+    for (const trial of ok.body.trials as { layers: number[] }[]) {
+      expect(trial.layers).toHaveLength(2);
+      expect([2, 3]).toContain(trial.layers[0]);
+    }
+  });
+
+  it('when maxRuntimeSeconds exceeds the job limit, then 422 naming maxRuntimeSeconds as for a training job', async () => {
+    for (const url of ['/v1/tuning-jobs', '/v1/tuning-jobs?dryRun=true']) {
+      const res = await request(t.app.server)
+        .post(url)
+        .send({ datasetId: iris, target: 'species', maxTrials: 2, maxRuntimeSeconds: 1e12 });
+      expect(res.status).toBe(422);
+      expect(res.body.errors[0].path).toBe('maxRuntimeSeconds');
+      expect(res.body.detail).toMatch(/exceeds the limit of \d+/);
+    }
+    const job = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: iris, target: 'species', training: { maxRuntimeSeconds: 1e12 } });
+    expect(job.status).toBe(422);
+    expect(job.body.errors[0].path).toBe('training.maxRuntimeSeconds');
   });
 
   it('when a dry run names an unknown column, then the same 422 as a submit', async () => {
