@@ -280,7 +280,8 @@ export interface paths {
         };
         /**
          * List training jobs, newest first, optionally by status
-         * @description List training jobs, newest first, optionally by status
+         * @description The runs of hyperparameter searches (trial runs and refits) are left out unless `tuningJobId`
+         *     names their search; then only that search’s runs are listed.
          */
         get: operations["listTrainingJobs"];
         put?: never;
@@ -4287,7 +4288,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T07:09:37.731Z",
+                     *           "createdAt": "2026-12-01T07:15:56.558Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4299,7 +4300,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *           "id": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4479,7 +4480,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:09:37.731Z",
+                     *       "createdAt": "2026-12-01T07:15:56.558Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4487,7 +4488,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *       "id": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4678,7 +4679,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:09:37.731Z",
+                     *       "createdAt": "2026-12-01T07:15:56.558Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4686,7 +4687,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *       "id": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5004,7 +5005,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:09:37.731Z",
+                     *       "createdAt": "2026-12-01T07:15:56.558Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5016,7 +5017,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *       "id": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5242,8 +5243,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T07:09:39.533Z",
-                     *           "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *           "createdAt": "2026-12-01T07:15:58.106Z",
+                     *           "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *           "epochsTrained": 79,
                      *           "featureImportance": [
                      *             {
@@ -5276,8 +5277,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_TSzskZeXgZBWRL1lT8Dw7cOL",
-                     *           "jobId": "job_tK13nFNzJWp9xQhWU3TcW3pG",
+                     *           "id": "mdl_UjSmEpwch7Mmm89mQinNMbKs",
+                     *           "jobId": "job_eeR5EQ9HbH2o4z9usYphzhha",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.9763076923076923,
@@ -5961,8 +5962,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:09:39.533Z",
-                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *       "createdAt": "2026-12-01T07:15:58.106Z",
+                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *       "epochsTrained": 79,
                      *       "featureImportance": [
                      *         {
@@ -5995,8 +5996,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_TSzskZeXgZBWRL1lT8Dw7cOL",
-                     *       "jobId": "job_tK13nFNzJWp9xQhWU3TcW3pG",
+                     *       "id": "mdl_UjSmEpwch7Mmm89mQinNMbKs",
+                     *       "jobId": "job_eeR5EQ9HbH2o4z9usYphzhha",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.9763076923076923,
@@ -6786,7 +6787,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T07:09:39.827Z",
+                     *       "exportedAt": "2026-12-01T07:15:58.293Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6852,8 +6853,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T07:09:39.743Z",
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "createdAt": "2026-12-01T07:15:58.201Z",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6886,8 +6887,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_jBzZXtja3ktxJtuMy9SWJPgs",
-                     *         "jobId": "job_wr3UwyVBfpkSOFRj73k8Ekdv",
+                     *         "id": "mdl_SUadEMmM7htuF6d8MkihjdAU",
+                     *         "jobId": "job_jCFN6JWJrHApfFV9YsCTHcpn",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.41200000000000003,
@@ -8077,7 +8078,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T07:09:39.827Z",
+                 *       "exportedAt": "2026-12-01T07:15:58.293Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8143,8 +8144,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T07:09:39.743Z",
-                 *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                 *         "createdAt": "2026-12-01T07:15:58.201Z",
+                 *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8177,8 +8178,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_jBzZXtja3ktxJtuMy9SWJPgs",
-                 *         "jobId": "job_wr3UwyVBfpkSOFRj73k8Ekdv",
+                 *         "id": "mdl_SUadEMmM7htuF6d8MkihjdAU",
+                 *         "jobId": "job_jCFN6JWJrHApfFV9YsCTHcpn",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.41200000000000003,
@@ -8911,8 +8912,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:09:39.835Z",
-                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *       "createdAt": "2026-12-01T07:15:58.301Z",
+                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8945,13 +8946,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_Nn5YjzAswLGZ2FG2RiSmleot",
+                     *       "id": "mdl_rtkJLM44rUCr8gZvmzXf4JlF",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T07:09:39.827Z",
-                     *         "modelId": "mdl_jBzZXtja3ktxJtuMy9SWJPgs",
-                     *         "trainedAt": "2026-12-01T07:09:39.743Z"
+                     *         "exportedAt": "2026-12-01T07:15:58.293Z",
+                     *         "modelId": "mdl_SUadEMmM7htuF6d8MkihjdAU",
+                     *         "trainedAt": "2026-12-01T07:15:58.201Z"
                      *       },
-                     *       "jobId": "job_wr3UwyVBfpkSOFRj73k8Ekdv",
+                     *       "jobId": "job_jCFN6JWJrHApfFV9YsCTHcpn",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.41200000000000003,
@@ -9596,6 +9597,8 @@ export interface operations {
                 /** @description Page size, 1 to 100 */
                 limit?: number;
                 status?: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+                /** @description Only this search's runs (trials and refit); without it, runs of searches are left out */
+                tuningJobId?: string;
             };
             header?: never;
             path?: never;
@@ -9624,20 +9627,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T07:09:39.533Z",
+                     *               "endedAt": "2026-12-01T07:15:58.106Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T07:09:39.217Z"
+                     *               "startedAt": "2026-12-01T07:15:57.814Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:09:39.145Z",
-                     *           "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *           "createdAt": "2026-12-01T07:15:57.805Z",
+                     *           "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:09:39.533Z",
+                     *           "finishedAt": "2026-12-01T07:15:58.106Z",
                      *           "history": [],
-                     *           "id": "job_tK13nFNzJWp9xQhWU3TcW3pG",
-                     *           "modelId": "mdl_TSzskZeXgZBWRL1lT8Dw7cOL",
+                     *           "id": "job_eeR5EQ9HbH2o4z9usYphzhha",
+                     *           "modelId": "mdl_UjSmEpwch7Mmm89mQinNMbKs",
                      *           "progress": {
                      *             "epoch": 79,
                      *             "epochs": 500
@@ -9654,7 +9657,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *             "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9727,7 +9730,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T07:09:39.217Z",
+                     *           "startedAt": "2026-12-01T07:15:57.814Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9825,7 +9828,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                 *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                  *       "target": "species"
                  *     }
                  */
@@ -9851,14 +9854,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 11.737060575195168,
+                     *         "maxTrainingSeconds": 8.812784868164014,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.021839036999999735
+                     *           "seconds": 0.01639786499999991
                      *         },
-                     *         "secondsPerEpoch": 0.023474121150390336
+                     *         "secondsPerEpoch": 0.017625569736328027
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9880,7 +9883,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9979,12 +9982,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:09:39.145Z",
-                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *       "createdAt": "2026-12-01T07:15:57.805Z",
+                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_tK13nFNzJWp9xQhWU3TcW3pG",
+                     *       "id": "job_eeR5EQ9HbH2o4z9usYphzhha",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10002,7 +10005,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10268,17 +10271,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T07:09:39.533Z",
+                     *           "endedAt": "2026-12-01T07:15:58.106Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T07:09:39.217Z"
+                     *           "startedAt": "2026-12-01T07:15:57.814Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:09:39.145Z",
-                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *       "createdAt": "2026-12-01T07:15:57.805Z",
+                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:09:39.533Z",
+                     *       "finishedAt": "2026-12-01T07:15:58.106Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10299,8 +10302,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_tK13nFNzJWp9xQhWU3TcW3pG",
-                     *       "modelId": "mdl_TSzskZeXgZBWRL1lT8Dw7cOL",
+                     *       "id": "job_eeR5EQ9HbH2o4z9usYphzhha",
+                     *       "modelId": "mdl_UjSmEpwch7Mmm89mQinNMbKs",
                      *       "progress": {
                      *         "epoch": 79,
                      *         "epochs": 500
@@ -10317,7 +10320,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10390,7 +10393,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T07:09:39.217Z",
+                     *       "startedAt": "2026-12-01T07:15:57.814Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10511,12 +10514,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:09:39.685Z",
-                     *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *       "createdAt": "2026-12-01T07:15:58.167Z",
+                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:09:39.693Z",
+                     *       "finishedAt": "2026-12-01T07:15:58.176Z",
                      *       "history": [],
-                     *       "id": "job_R2hNULxymXcqUbkwL5Fe73OZ",
+                     *       "id": "job_5y8ZPMDtmSZbGJxuUXMWfZ6O",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10534,7 +10537,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -11014,16 +11017,16 @@ export interface operations {
                      *         {
                      *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:09:39.925Z",
+                     *           "createdAt": "2026-12-01T07:15:58.408Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:09:41.059Z",
-                     *           "id": "tun_7owtNZm5hjoWfCigQm3uSSMW",
+                     *           "finishedAt": "2026-12-01T07:15:59.237Z",
+                     *           "id": "tun_Ul1F99MYOvaU2fv29g0lOACy",
                      *           "leaderboard": [
                      *             {
                      *               "baseline": true,
                      *               "index": 0,
-                     *               "jobId": "job_khxdGvKb3bcSSC5WYsloF6Nm",
-                     *               "modelId": "mdl_CyVs6XdBAtNWM3Wrzdcd3oep",
+                     *               "jobId": "job_7amcmy22GcXvB8WOVPAuYDgN",
+                     *               "modelId": "mdl_O9AR1mIgLMBAAbJKn0DqrQkd",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0,
@@ -11044,8 +11047,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_hAQsnxcfhW176C3jVvYobSLx",
-                     *               "modelId": "mdl_BYfdeguz2pL2DFXcynWN4MTD",
+                     *               "jobId": "job_mq0UI8I7AX1qGc94PblQB6Hz",
+                     *               "modelId": "mdl_ZndfmgvxNRSU7oLB1GrQxw6M",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11066,8 +11069,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 3,
-                     *               "jobId": "job_sU6pixIw0rYKatyHLzsK4Ft4",
-                     *               "modelId": "mdl_c8m9gk3eHQL3nRnraBT4DIEo",
+                     *               "jobId": "job_z5U91A0gGgXmaC4XhDtDasmF",
+                     *               "modelId": "mdl_Kw7Onsv0ouLmI9WxjMSnlXMc",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -11087,17 +11090,17 @@ export interface operations {
                      *               "state": "completed"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_RKLZMSPXdSKjaZ6JdO0LUH25",
+                     *           "modelId": "mdl_2Y5ychKwznyNT8zdG5q4uH4R",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_pf4rjJAtIDP4V7bfki0slXMw",
-                     *             "modelId": "mdl_RKLZMSPXdSKjaZ6JdO0LUH25",
+                     *             "jobId": "job_ZUkIewV6wxMvL8qMpQEMCoHw",
+                     *             "modelId": "mdl_2Y5ychKwznyNT8zdG5q4uH4R",
                      *             "state": "succeeded",
                      *             "trial": 0
                      *           },
                      *           "request": {
-                     *             "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *             "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11289,7 +11292,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                 *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11317,21 +11320,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 5.423973220930904,
+                     *         "trainingSeconds": 7.992923805096741,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.3067662628124904,
+                     *           "maxTrainingSeconds": 1.3068505520759113,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 16,
-                     *             "rows": 1024,
-                     *             "seconds": 0.011576511999999638
+                     *             "batches": 7,
+                     *             "rows": 448,
+                     *             "seconds": 0.021576158000000303
                      *           },
-                     *           "secondsPerEpoch": 0.0012624126041666272
+                     *           "secondsPerEpoch": 0.005377985811011981
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11353,7 +11356,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *           "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11434,14 +11437,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 4.4014190115559355,
+                     *           "maxTrainingSeconds": 3.6367552981770355,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.0163793569999998
+                     *             "seconds": 0.013533751999999823
                      *           },
-                     *           "secondsPerEpoch": 0.00880283802311187
+                     *           "secondsPerEpoch": 0.007273510596354071
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11463,7 +11466,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *           "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11547,7 +11550,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11621,15 +11624,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:09:39.925Z",
+                     *       "createdAt": "2026-12-01T07:15:58.408Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_7owtNZm5hjoWfCigQm3uSSMW",
+                     *       "id": "tun_Ul1F99MYOvaU2fv29g0lOACy",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_Hd4NwX42hBKxIqMSc5SagRs9",
+                     *           "jobId": "job_szgfBzYhdxFWHvgFFdWQFvRK",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11648,7 +11651,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_GbanC540VjOgSW0eClm37fs7",
+                     *           "jobId": "job_50ghvlm1a0UL2VB1mbxayAUr",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11666,7 +11669,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_QoC80bIUMGJKcK6jxqSnvFGK",
+                     *           "jobId": "job_VOzSi4exn5CRSK6HdHzCwwSQ",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11687,7 +11690,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11858,16 +11861,16 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:09:39.925Z",
+                     *       "createdAt": "2026-12-01T07:15:58.408Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:09:41.059Z",
-                     *       "id": "tun_7owtNZm5hjoWfCigQm3uSSMW",
+                     *       "finishedAt": "2026-12-01T07:15:59.237Z",
+                     *       "id": "tun_Ul1F99MYOvaU2fv29g0lOACy",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_khxdGvKb3bcSSC5WYsloF6Nm",
-                     *           "modelId": "mdl_CyVs6XdBAtNWM3Wrzdcd3oep",
+                     *           "jobId": "job_7amcmy22GcXvB8WOVPAuYDgN",
+                     *           "modelId": "mdl_O9AR1mIgLMBAAbJKn0DqrQkd",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0,
@@ -11888,8 +11891,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_hAQsnxcfhW176C3jVvYobSLx",
-                     *           "modelId": "mdl_BYfdeguz2pL2DFXcynWN4MTD",
+                     *           "jobId": "job_mq0UI8I7AX1qGc94PblQB6Hz",
+                     *           "modelId": "mdl_ZndfmgvxNRSU7oLB1GrQxw6M",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11910,8 +11913,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 3,
-                     *           "jobId": "job_sU6pixIw0rYKatyHLzsK4Ft4",
-                     *           "modelId": "mdl_c8m9gk3eHQL3nRnraBT4DIEo",
+                     *           "jobId": "job_z5U91A0gGgXmaC4XhDtDasmF",
+                     *           "modelId": "mdl_Kw7Onsv0ouLmI9WxjMSnlXMc",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11931,17 +11934,17 @@ export interface operations {
                      *           "state": "completed"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_RKLZMSPXdSKjaZ6JdO0LUH25",
+                     *       "modelId": "mdl_2Y5ychKwznyNT8zdG5q4uH4R",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_pf4rjJAtIDP4V7bfki0slXMw",
-                     *         "modelId": "mdl_RKLZMSPXdSKjaZ6JdO0LUH25",
+                     *         "jobId": "job_ZUkIewV6wxMvL8qMpQEMCoHw",
+                     *         "modelId": "mdl_2Y5ychKwznyNT8zdG5q4uH4R",
                      *         "state": "succeeded",
                      *         "trial": 0
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -12156,15 +12159,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:09:41.090Z",
+                     *       "createdAt": "2026-12-01T07:15:59.284Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_ZpkvwBDm9AMbniUit9EaMlRa",
+                     *       "id": "tun_QxCYR6XK72yt9e5VOuJWPZok",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_LzQ3HtsOHWU4ptwJJuU45P3a",
+                     *           "jobId": "job_xKPCwYkh66NYVQo7pT8e4Jn0",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12183,7 +12186,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_IQqFxBqOsyCO2xnP4pqR9DxB",
+                     *           "jobId": "job_cmAkzyZJTTOytTTuEXkPbiJz",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12203,7 +12206,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_xCsiyBz0okuKZUI4qAT7joVQ",
+                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12479,14 +12482,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T07:09:41.121Z",
+                     *           "createdAt": "2026-12-01T07:15:59.314Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_AigsZfejTjWjYVysKnseUZkZ",
+                     *           "id": "wh_tepl7CsaUFEipqXLJqsNZ8dg",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12607,14 +12610,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:09:41.121Z",
+                     *       "createdAt": "2026-12-01T07:15:59.314Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_AigsZfejTjWjYVysKnseUZkZ",
-                     *       "secret": "whsec_cVVozxSbvTQZ1wdF7G8eHK1hLRC6RIJerNsUb/ZmRrc=",
+                     *       "id": "wh_tepl7CsaUFEipqXLJqsNZ8dg",
+                     *       "secret": "whsec_XHMq1aUT0DSAYa0weGjQCTIRQpuPJ7oBpwflj/NT+sw=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12750,13 +12753,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:09:41.121Z",
+                     *       "createdAt": "2026-12-01T07:15:59.314Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_AigsZfejTjWjYVysKnseUZkZ",
+                     *       "id": "wh_tepl7CsaUFEipqXLJqsNZ8dg",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12999,14 +13002,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:09:41.121Z",
+                     *       "createdAt": "2026-12-01T07:15:59.314Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_AigsZfejTjWjYVysKnseUZkZ",
+                     *       "id": "wh_tepl7CsaUFEipqXLJqsNZ8dg",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13164,20 +13167,7 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "data": [
-                     *         {
-                     *           "attempts": 0,
-                     *           "createdAt": "2026-12-01T07:09:41.128Z",
-                     *           "eventType": "tuning-job.finished",
-                     *           "id": "dlv_pMRhc5mX2ovdqSkzsgyxABP4",
-                     *           "lastAttemptAt": null,
-                     *           "lastError": null,
-                     *           "lastStatusCode": null,
-                     *           "messageId": "msg_oOfKz5rALfvHgA3cB0PbAuHp",
-                     *           "status": "pending",
-                     *           "webhookId": "wh_AigsZfejTjWjYVysKnseUZkZ"
-                     *         }
-                     *       ],
+                     *       "data": [],
                      *       "nextCursor": null
                      *     }
                      */

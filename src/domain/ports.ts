@@ -9,7 +9,7 @@ import type {
   EpochEntry,
   Job,
   JobEvent,
-  JobStatus,
+  JobListQuery,
   ListQuery,
   ModelListQuery,
   Model,
@@ -126,7 +126,7 @@ export interface CheckpointStore {
 export interface JobStore {
   create(tenant: TenantId, job: Job): Promise<void>;
   get(tenant: TenantId, id: string): Promise<Job | null>;
-  list(tenant: TenantId, query: ListQuery & { status?: JobStatus }): Promise<Page<Job>>;
+  list(tenant: TenantId, query: ListQuery & Pick<JobListQuery, 'status' | 'tuningJobId'>): Promise<Page<Job>>;
   /** Creates the job unless the tenant already has maxActive queued or running jobs (false then). */
   createWithinCap(tenant: TenantId, job: Job, maxActive: number): Promise<boolean>;
   /** The record whatever its tenant (workers know only the job id). */

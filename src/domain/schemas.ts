@@ -621,7 +621,28 @@ export type Job = z.infer<typeof JobSchema>;
 export type JobEvent =
   { type: 'epoch'; data: EpochEntry & { epochs: number } } | { type: 'status'; data: Job };
 
-export const JobListQuerySchema = ListQuerySchema.extend({ status: JobStatusSchema.optional() }).strict();
+export const JobListQuerySchema = ListQuerySchema.extend({
+  status: JobStatusSchema.optional(),
+  tuningJobId: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe("Only this search's runs (trials and refit); without it, runs of searches are left out"),
+}).strict();
+export type JobListQuery = z.infer<typeof JobListQuerySchema>;
+
+/**
+ * Which jobs a list shows: those of `status` when given; a search's runs (trial and refit) only
+ * when `tuningJobId` names that search, so a search's dozens of runs do not push the user's own
+ * jobs off the first page.
+ */
+export function jobListFilter(query: Pick<JobListQuery, 'status' | 'tuningJobId'>): (job: Job) => boolean {
+  const { status, tuningJobId } = query;
+  return (job) =>
+    (status === undefined || job.status === status) &&
+    (tuningJobId === undefined ? !job.tuningJobId : job.tuningJobId === tuningJobId);
+}
 
 export const ModelListQuerySchema = ListQuerySchema.extend({
   tuningJobId: z

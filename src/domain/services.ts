@@ -7,7 +7,7 @@ import type { JobEvent } from './schemas.js';
 import type {
   Dataset,
   Job,
-  JobStatus,
+  JobListQuery,
   ListQuery,
   ModelListQuery,
   Model,
@@ -49,7 +49,7 @@ export interface JobService {
   /** Resolves the defaults against the dataset, checks the limits, records and enqueues the job. */
   submit(tenant: TenantId, spec: TrainingSpecParsed): Promise<Job>;
   get(tenant: TenantId, id: string): Promise<Job>;
-  list(tenant: TenantId, query: ListQuery & { status?: JobStatus }): Promise<Page<Job>>;
+  list(tenant: TenantId, query: ListQuery & Pick<JobListQuery, 'status' | 'tuningJobId'>): Promise<Page<Job>>;
   /** A queued job is cancelled at once; a running one stops within one epoch. 409 when finished. */
   cancel(tenant: TenantId, id: string): Promise<Job>;
   /** The current status first, then an event per epoch and per status change; ends after the final status. */

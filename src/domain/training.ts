@@ -43,6 +43,11 @@ export interface TrainingHooks {
   onEpoch?: (report: EpochReport, snapshot: () => TrainingState) => void | Promise<void>;
   signal?: AbortSignal;
   resume?: TrainingState;
+  /**
+   * False: the test split stays unscored (metrics.test, baselines and featureImportance null), as
+   * for a search's trial runs: only the search's result is scored on the rows no trial saw.
+   */
+  scoreTest?: boolean;
 }
 
 export interface TrainingOutcome {
@@ -266,7 +271,8 @@ export function runTraining(
 
 /**
  * Trains the spec on data prepared with dataSettings(spec) (perhaps kept from an earlier job):
- * fresh networks, then fit, metrics, baselines and feature importance. The data is only read.
+ * fresh networks, then fit, metrics, baselines and feature importance (those two and the test
+ * metrics only when hooks.scoreTest is not false). The data is only read.
  */
 export async function trainPrepared(
   data: PreparedData,
@@ -274,7 +280,8 @@ export async function trainPrepared(
   hooks: TrainingHooks = {},
 ): Promise<TrainingOutcome> {
   const prepared = withMembers(data, spec);
-  const { encoder, train, validation, test, members } = prepared;
+  const { encoder, train, validation, members } = prepared;
+  const test = hooks.scoreTest === false ? null : prepared.test;
   const { training } = spec;
   const loss = training.loss as LossName;
   const kind = spec.task;

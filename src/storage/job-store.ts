@@ -8,7 +8,7 @@
 import type { JobEventBus, JobLease, JobMutation, JobStore, StoredJob, TenantId } from '../domain/ports.js';
 import { isTerminal } from '../domain/lifecycle.js';
 import { DependencyUnavailableError } from '../domain/errors.js';
-import type { EpochEntry, Job, Model } from '../domain/schemas.js';
+import { jobListFilter, type EpochEntry, type Job, type Model } from '../domain/schemas.js';
 import type { JobEvent } from '../domain/services.js';
 import { jobCommands } from './commands/index.js';
 import { createRecordStore, setMembers, updateWithRetries } from './record-store.js';
@@ -238,7 +238,7 @@ export function createRedisJobStore({ redis, prefix }: JobStoreOptions): RedisJo
       const page = await records.list(tenant, {
         limit: query.limit,
         cursor: query.cursor,
-        filter: query.status ? (job) => job.status === query.status : undefined,
+        filter: jobListFilter(query),
       });
       return { data: await withHistory(ctx, page.data), nextCursor: page.nextCursor };
     },

@@ -79,6 +79,8 @@ export async function runAttempt(
       resume,
       checkpointIntervalMs: deps.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
       engineThreads: deps.engineThreads ?? 1,
+      // Issue 11: a search's trials never see its test split; its result alone is scored there.
+      scoreTest: stored.job.tuningRole !== 'trial',
     };
     const onEpochs: OnEpochs = async (reports, state) => {
       const verdict = await storeEpochs(deps, stored, token, reports, state);

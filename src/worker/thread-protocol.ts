@@ -21,6 +21,8 @@ export interface ThreadInput {
   checkpointIntervalMs: number;
   /** Threads the engine's large products may use (1 or 2; see config ENGINE_THREADS). */
   engineThreads: number;
+  /** False for a search's trial run: its model gets no test metrics, baselines or importance. */
+  scoreTest?: boolean;
 }
 
 export type ThreadErrorKind = 'diverged' | 'invalidData' | 'datasetDeleted' | 'aborted' | 'internal';

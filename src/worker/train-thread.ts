@@ -113,6 +113,7 @@ async function run(input: ThreadInput, link: JobLink): Promise<ThreadMessage> {
       signal: link.controller.signal,
       resume: input.resume ? decodeTrainingState(input.resume) : undefined,
       onEpoch: checkpointing(input.checkpointIntervalMs, link),
+      scoreTest: input.scoreTest,
     });
     return { type: 'done', outcome };
   } catch (err) {

@@ -3,7 +3,7 @@
 // writes in one synchronous step, so a compare-and-set can never interleave with another update.
 import { isTerminal } from '../../src/domain/lifecycle.js';
 import type { JobLease, JobMutation, JobStore, StoredJob, TenantId } from '../../src/domain/ports.js';
-import type { Job, Model } from '../../src/domain/schemas.js';
+import { jobListFilter, type Job, type Model } from '../../src/domain/schemas.js';
 import { createMemoryRecordStore } from './memory-records.js';
 
 export interface MemoryJobStore extends JobStore {
@@ -49,8 +49,7 @@ export function createMemoryJobStore(): MemoryJobStore {
       // The records' own list, over copies that carry the lease-free job with its progress.
       const view = createMemoryRecordStore<Job>();
       for (const r of records.values()) if (r.tenant === tenant) await view.put(tenant, withProgress(r.job));
-      const status = query.status;
-      return view.list(tenant, { ...query, filter: status ? (j) => j.status === status : undefined });
+      return view.list(tenant, { ...query, filter: jobListFilter(query) });
     },
     async update(id, mutate: JobMutation, model?: Model) {
       const current = records.get(id);

@@ -3,7 +3,13 @@
 import { ConflictError, NotFoundError } from '../../src/domain/errors.js';
 import { newId } from '../../src/domain/ids.js';
 import { recipes } from '../../src/domain/recipes.js';
-import { TERMINAL_STATUSES, type Job, type JobStatus, type TrainingSpec } from '../../src/domain/schemas.js';
+import {
+  TERMINAL_STATUSES,
+  jobListFilter,
+  type Job,
+  type JobStatus,
+  type TrainingSpec,
+} from '../../src/domain/schemas.js';
 import type { JobEvent, JobService } from '../../src/domain/services.js';
 
 export interface FakeJobService extends JobService {
@@ -86,7 +92,7 @@ export function createFakeJobService(): FakeJobService {
     },
     async list(tenant, query) {
       const data = [...jobs.values()]
-        .filter((e) => e.tenant === tenant && (!query.status || e.job.status === query.status))
+        .filter((e) => e.tenant === tenant && jobListFilter(query)(e.job))
         .map((e) => e.job)
         .reverse()
         .slice(0, query.limit);

@@ -22,6 +22,7 @@ interface TuningView {
   modelId: string | null;
   leaderboard: Trial[];
   refit: { trial: number; jobId: string | null; state: string; modelId: string | null } | null;
+  test?: Record<string, unknown> | null;
 }
 
 describe('search pieces', () => {
@@ -192,7 +193,17 @@ describe('tuning jobs', () => {
       `test RMSE ${m.metrics.test.rmse.toFixed(4)}, cross-validated RMSE ${m.metrics.validation.rmse.toFixed(4)}`;
     console.log(`search (refit): ${figures(model)}`);
     console.log(`default job:    ${figures(dfltModel)}`);
-    console.log(`best trial alone: test RMSE ${bestTrialModel.metrics.test.rmse.toFixed(4)}`);
+    // Issue 11: no trial run is scored on the test split; the search's result alone is.
+    expect(bestTrialModel).toMatchObject({
+      metrics: { test: null },
+      baselines: null,
+      featureImportance: null,
+    });
+    for (const m of searchModels.filter((x: { tuningRole: string }) => x.tuningRole === 'trial')) {
+      expect(m).toMatchObject({ metrics: { test: null }, baselines: null, featureImportance: null });
+    }
+    expect(model.baselines).not.toBeNull();
+    expect(model.featureImportance).not.toBeNull();
     // Asserted: on the 300 test rows (the same rows for both: the same seed and test fraction), which
     // no trial and neither model trained or validated on, the search's model has a lower RMSE than
     // the default job's. Both are 5-fold ensembles with the encoding over the same folds, trained
@@ -270,5 +281,23 @@ describe('tuning jobs', () => {
     expect(done.modelId).toBe(done.leaderboard[0].modelId);
     const models = (await request(t.app.server).get(`/v1/models?tuningJobId=${created.body.id}`)).body.data;
     expect(models.map((m: { tuningRole: string }) => m.tuningRole)).toEqual(models.map(() => 'trial'));
+    // Trial runs are not scored on the test split (issue 11), so neither is a result that is one.
+    for (const m of models) expect(m).toMatchObject({ metrics: { test: null }, baselines: null });
+    expect(done.test).toBeNull();
+    // The job list leaves the search's runs out unless asked for them by tuningJobId.
+    const runIds = done.leaderboard.map((x) => x.jobId);
+    const own = await request(t.app.server).post('/v1/training-jobs').send({ datasetId, target: 'species' });
+    expect(own.status).toBe(202);
+    const listed = (await request(t.app.server).get('/v1/training-jobs?limit=100&history=none')).body.data;
+    expect(listed.map((j: { id: string }) => j.id)).toContain(own.body.id);
+    for (const j of listed) expect(j.tuningJobId).toBeUndefined();
+    const runs = await request(t.app.server).get(`/v1/training-jobs?limit=100&tuningJobId=${done.id}`);
+    expect(runs.status).toBe(200);
+    const ids = runs.body.data.map((j: { id: string }) => j.id);
+    for (const id of runIds) expect(ids).toContain(id);
+    for (const j of runs.body.data) expect(j).toMatchObject({ tuningJobId: done.id, tuningRole: 'trial' });
+    const none = await request(t.app.server).get('/v1/training-jobs?tuningJobId=tun_unknown');
+    expect(none.body.data).toEqual([]);
+    await request(t.app.server).post(`/v1/training-jobs/${own.body.id}/cancel`);
   }, 300_000);
 });

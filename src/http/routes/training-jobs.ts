@@ -84,6 +84,10 @@ const listTrainingJobsRoute = {
     tags: ['training-jobs'],
     operationId: 'listTrainingJobs',
     summary: 'List training jobs, newest first, optionally by status',
+    description: [
+      'The runs of hyperparameter searches (trial runs and refits) are left out unless `tuningJobId`',
+      'names their search; then only that search’s runs are listed.',
+    ].join('\n'),
     querystring: JobListWithHistoryQuerySchema,
     response: { 200: json('A page of jobs, newest first', pageSchema(JobSchema)), ...problems(400) },
   },
