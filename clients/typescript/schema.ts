@@ -882,7 +882,7 @@ export interface components {
         };
         ColumnWarning: {
             /**
-             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or filling their range (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
              * @enum {string}
              */
             code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -891,7 +891,7 @@ export interface components {
         };
         ColumnWarningInput: {
             /**
-             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or filling their range (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
              * @enum {string}
              */
             code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -3309,7 +3309,7 @@ export interface components {
                 /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
                 excludedFeatures: {
                     /**
-                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or filling their range (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
                      * @enum {string}
                      */
                     code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -3414,7 +3414,7 @@ export interface components {
                 /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
                 excludedFeatures: {
                     /**
-                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or filling their range (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
                      * @enum {string}
                      */
                     code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -4288,7 +4288,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T07:15:56.558Z",
+                     *           "createdAt": "2026-12-01T07:18:39.230Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4300,7 +4300,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *           "id": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4480,7 +4480,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:15:56.558Z",
+                     *       "createdAt": "2026-12-01T07:18:39.230Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4488,7 +4488,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *       "id": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4679,7 +4679,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:15:56.558Z",
+                     *       "createdAt": "2026-12-01T07:18:39.230Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4687,7 +4687,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *       "id": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5005,7 +5005,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:15:56.558Z",
+                     *       "createdAt": "2026-12-01T07:18:39.230Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5017,7 +5017,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *       "id": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5243,8 +5243,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T07:15:58.106Z",
-                     *           "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *           "createdAt": "2026-12-01T07:18:41.539Z",
+                     *           "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *           "epochsTrained": 79,
                      *           "featureImportance": [
                      *             {
@@ -5277,8 +5277,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_UjSmEpwch7Mmm89mQinNMbKs",
-                     *           "jobId": "job_eeR5EQ9HbH2o4z9usYphzhha",
+                     *           "id": "mdl_eGu6GT7XButTRN7yVE3wAFyt",
+                     *           "jobId": "job_GlVvJUuJTABIwOIicvlEuoCv",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.9763076923076923,
@@ -5962,8 +5962,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:15:58.106Z",
-                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *       "createdAt": "2026-12-01T07:18:41.539Z",
+                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *       "epochsTrained": 79,
                      *       "featureImportance": [
                      *         {
@@ -5996,8 +5996,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_UjSmEpwch7Mmm89mQinNMbKs",
-                     *       "jobId": "job_eeR5EQ9HbH2o4z9usYphzhha",
+                     *       "id": "mdl_eGu6GT7XButTRN7yVE3wAFyt",
+                     *       "jobId": "job_GlVvJUuJTABIwOIicvlEuoCv",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.9763076923076923,
@@ -6787,7 +6787,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T07:15:58.293Z",
+                     *       "exportedAt": "2026-12-01T07:18:41.842Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6853,8 +6853,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T07:15:58.201Z",
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "createdAt": "2026-12-01T07:18:41.755Z",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6887,8 +6887,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_SUadEMmM7htuF6d8MkihjdAU",
-                     *         "jobId": "job_jCFN6JWJrHApfFV9YsCTHcpn",
+                     *         "id": "mdl_6TvNhRhllN4sCx1EW22AaCHy",
+                     *         "jobId": "job_GUr6q4JBsWi5bfREpxZckWUD",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.41200000000000003,
@@ -8078,7 +8078,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T07:15:58.293Z",
+                 *       "exportedAt": "2026-12-01T07:18:41.842Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8144,8 +8144,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T07:15:58.201Z",
-                 *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                 *         "createdAt": "2026-12-01T07:18:41.755Z",
+                 *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8178,8 +8178,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_SUadEMmM7htuF6d8MkihjdAU",
-                 *         "jobId": "job_jCFN6JWJrHApfFV9YsCTHcpn",
+                 *         "id": "mdl_6TvNhRhllN4sCx1EW22AaCHy",
+                 *         "jobId": "job_GUr6q4JBsWi5bfREpxZckWUD",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.41200000000000003,
@@ -8912,8 +8912,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:15:58.301Z",
-                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *       "createdAt": "2026-12-01T07:18:41.849Z",
+                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8946,13 +8946,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_rtkJLM44rUCr8gZvmzXf4JlF",
+                     *       "id": "mdl_Rnf67huHuKENr0tf6HPVmSps",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T07:15:58.293Z",
-                     *         "modelId": "mdl_SUadEMmM7htuF6d8MkihjdAU",
-                     *         "trainedAt": "2026-12-01T07:15:58.201Z"
+                     *         "exportedAt": "2026-12-01T07:18:41.842Z",
+                     *         "modelId": "mdl_6TvNhRhllN4sCx1EW22AaCHy",
+                     *         "trainedAt": "2026-12-01T07:18:41.755Z"
                      *       },
-                     *       "jobId": "job_jCFN6JWJrHApfFV9YsCTHcpn",
+                     *       "jobId": "job_GUr6q4JBsWi5bfREpxZckWUD",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.41200000000000003,
@@ -9627,20 +9627,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T07:15:58.106Z",
+                     *               "endedAt": "2026-12-01T07:18:41.539Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T07:15:57.814Z"
+                     *               "startedAt": "2026-12-01T07:18:41.222Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:15:57.805Z",
-                     *           "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *           "createdAt": "2026-12-01T07:18:41.171Z",
+                     *           "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:15:58.106Z",
+                     *           "finishedAt": "2026-12-01T07:18:41.539Z",
                      *           "history": [],
-                     *           "id": "job_eeR5EQ9HbH2o4z9usYphzhha",
-                     *           "modelId": "mdl_UjSmEpwch7Mmm89mQinNMbKs",
+                     *           "id": "job_GlVvJUuJTABIwOIicvlEuoCv",
+                     *           "modelId": "mdl_eGu6GT7XButTRN7yVE3wAFyt",
                      *           "progress": {
                      *             "epoch": 79,
                      *             "epochs": 500
@@ -9657,7 +9657,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *             "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9730,7 +9730,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T07:15:57.814Z",
+                     *           "startedAt": "2026-12-01T07:18:41.222Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9828,7 +9828,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                 *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                  *       "target": "species"
                  *     }
                  */
@@ -9854,14 +9854,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 8.812784868164014,
+                     *         "maxTrainingSeconds": 24.47321477148453,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.01639786499999991
+                     *           "seconds": 0.04553707800000029
                      *         },
-                     *         "secondsPerEpoch": 0.017625569736328027
+                     *         "secondsPerEpoch": 0.04894642954296906
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9883,7 +9883,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9982,12 +9982,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:15:57.805Z",
-                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *       "createdAt": "2026-12-01T07:18:41.171Z",
+                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_eeR5EQ9HbH2o4z9usYphzhha",
+                     *       "id": "job_GlVvJUuJTABIwOIicvlEuoCv",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10005,7 +10005,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10271,17 +10271,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T07:15:58.106Z",
+                     *           "endedAt": "2026-12-01T07:18:41.539Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T07:15:57.814Z"
+                     *           "startedAt": "2026-12-01T07:18:41.222Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:15:57.805Z",
-                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *       "createdAt": "2026-12-01T07:18:41.171Z",
+                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:15:58.106Z",
+                     *       "finishedAt": "2026-12-01T07:18:41.539Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10302,8 +10302,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_eeR5EQ9HbH2o4z9usYphzhha",
-                     *       "modelId": "mdl_UjSmEpwch7Mmm89mQinNMbKs",
+                     *       "id": "job_GlVvJUuJTABIwOIicvlEuoCv",
+                     *       "modelId": "mdl_eGu6GT7XButTRN7yVE3wAFyt",
                      *       "progress": {
                      *         "epoch": 79,
                      *         "epochs": 500
@@ -10320,7 +10320,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10393,7 +10393,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T07:15:57.814Z",
+                     *       "startedAt": "2026-12-01T07:18:41.222Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10514,12 +10514,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:15:58.167Z",
-                     *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *       "createdAt": "2026-12-01T07:18:41.710Z",
+                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:15:58.176Z",
+                     *       "finishedAt": "2026-12-01T07:18:41.715Z",
                      *       "history": [],
-                     *       "id": "job_5y8ZPMDtmSZbGJxuUXMWfZ6O",
+                     *       "id": "job_oS0plg5zDtxbVDO6pmDzxK4e",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10537,7 +10537,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -11017,16 +11017,16 @@ export interface operations {
                      *         {
                      *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:15:58.408Z",
+                     *           "createdAt": "2026-12-01T07:18:41.931Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:15:59.237Z",
-                     *           "id": "tun_Ul1F99MYOvaU2fv29g0lOACy",
+                     *           "finishedAt": "2026-12-01T07:18:43.032Z",
+                     *           "id": "tun_Z0SaRlu8zRlfBez9L51Z03Ih",
                      *           "leaderboard": [
                      *             {
                      *               "baseline": true,
                      *               "index": 0,
-                     *               "jobId": "job_7amcmy22GcXvB8WOVPAuYDgN",
-                     *               "modelId": "mdl_O9AR1mIgLMBAAbJKn0DqrQkd",
+                     *               "jobId": "job_rpHz0b21yTHRfsd5FE1SDLfv",
+                     *               "modelId": "mdl_guvBBDPkAuHsmE4BQDnDqQc9",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0,
@@ -11047,8 +11047,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_mq0UI8I7AX1qGc94PblQB6Hz",
-                     *               "modelId": "mdl_ZndfmgvxNRSU7oLB1GrQxw6M",
+                     *               "jobId": "job_tomIciwwOKL7vNRenYMjiAnF",
+                     *               "modelId": "mdl_hv3NTTORRITLyHZM2iH3qdDv",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11069,8 +11069,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 3,
-                     *               "jobId": "job_z5U91A0gGgXmaC4XhDtDasmF",
-                     *               "modelId": "mdl_Kw7Onsv0ouLmI9WxjMSnlXMc",
+                     *               "jobId": "job_eCwlr29vq5aAQtr24gZFPDKs",
+                     *               "modelId": "mdl_XT3BBfibWdrKcALWzO5ME0q2",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -11090,17 +11090,17 @@ export interface operations {
                      *               "state": "completed"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_2Y5ychKwznyNT8zdG5q4uH4R",
+                     *           "modelId": "mdl_z4EDG8boSSPTneGajSmqx0UU",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_ZUkIewV6wxMvL8qMpQEMCoHw",
-                     *             "modelId": "mdl_2Y5ychKwznyNT8zdG5q4uH4R",
+                     *             "jobId": "job_wlUCr4xlvDe6ZxVJ9eVxIcmi",
+                     *             "modelId": "mdl_z4EDG8boSSPTneGajSmqx0UU",
                      *             "state": "succeeded",
                      *             "trial": 0
                      *           },
                      *           "request": {
-                     *             "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *             "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11292,7 +11292,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                 *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11320,21 +11320,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 7.992923805096741,
+                     *         "trainingSeconds": 3.0462156089682058,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 1.3068505520759113,
+                     *           "maxTrainingSeconds": 0.3694219582763613,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 7,
-                     *             "rows": 448,
-                     *             "seconds": 0.021576158000000303
+                     *             "batches": 16,
+                     *             "rows": 1024,
+                     *             "seconds": 0.013940964999999778
                      *           },
-                     *           "secondsPerEpoch": 0.005377985811011981
+                     *           "secondsPerEpoch": 0.001520254972330705
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11356,7 +11356,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *           "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11437,14 +11437,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 3.6367552981770355,
+                     *           "maxTrainingSeconds": 1.8148090813803346,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.013533751999999823
+                     *             "seconds": 0.006753596000000471
                      *           },
-                     *           "secondsPerEpoch": 0.007273510596354071
+                     *           "secondsPerEpoch": 0.0036296181627606693
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11466,7 +11466,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *           "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11550,7 +11550,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11624,15 +11624,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:15:58.408Z",
+                     *       "createdAt": "2026-12-01T07:18:41.931Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_Ul1F99MYOvaU2fv29g0lOACy",
+                     *       "id": "tun_Z0SaRlu8zRlfBez9L51Z03Ih",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_szgfBzYhdxFWHvgFFdWQFvRK",
+                     *           "jobId": "job_BCLEIBVov027YqkQBJMOmWwz",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11651,7 +11651,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_50ghvlm1a0UL2VB1mbxayAUr",
+                     *           "jobId": "job_9BWnA06fREKnyrUQGQiFM4iv",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11669,7 +11669,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_VOzSi4exn5CRSK6HdHzCwwSQ",
+                     *           "jobId": "job_h1JzXvbZvdX6veQnqZlQYuIF",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11690,7 +11690,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11861,16 +11861,16 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:15:58.408Z",
+                     *       "createdAt": "2026-12-01T07:18:41.931Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:15:59.237Z",
-                     *       "id": "tun_Ul1F99MYOvaU2fv29g0lOACy",
+                     *       "finishedAt": "2026-12-01T07:18:43.032Z",
+                     *       "id": "tun_Z0SaRlu8zRlfBez9L51Z03Ih",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_7amcmy22GcXvB8WOVPAuYDgN",
-                     *           "modelId": "mdl_O9AR1mIgLMBAAbJKn0DqrQkd",
+                     *           "jobId": "job_rpHz0b21yTHRfsd5FE1SDLfv",
+                     *           "modelId": "mdl_guvBBDPkAuHsmE4BQDnDqQc9",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0,
@@ -11891,8 +11891,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_mq0UI8I7AX1qGc94PblQB6Hz",
-                     *           "modelId": "mdl_ZndfmgvxNRSU7oLB1GrQxw6M",
+                     *           "jobId": "job_tomIciwwOKL7vNRenYMjiAnF",
+                     *           "modelId": "mdl_hv3NTTORRITLyHZM2iH3qdDv",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11913,8 +11913,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 3,
-                     *           "jobId": "job_z5U91A0gGgXmaC4XhDtDasmF",
-                     *           "modelId": "mdl_Kw7Onsv0ouLmI9WxjMSnlXMc",
+                     *           "jobId": "job_eCwlr29vq5aAQtr24gZFPDKs",
+                     *           "modelId": "mdl_XT3BBfibWdrKcALWzO5ME0q2",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11934,17 +11934,17 @@ export interface operations {
                      *           "state": "completed"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_2Y5ychKwznyNT8zdG5q4uH4R",
+                     *       "modelId": "mdl_z4EDG8boSSPTneGajSmqx0UU",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_ZUkIewV6wxMvL8qMpQEMCoHw",
-                     *         "modelId": "mdl_2Y5ychKwznyNT8zdG5q4uH4R",
+                     *         "jobId": "job_wlUCr4xlvDe6ZxVJ9eVxIcmi",
+                     *         "modelId": "mdl_z4EDG8boSSPTneGajSmqx0UU",
                      *         "state": "succeeded",
                      *         "trial": 0
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -12159,15 +12159,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:15:59.284Z",
+                     *       "createdAt": "2026-12-01T07:18:43.048Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_QxCYR6XK72yt9e5VOuJWPZok",
+                     *       "id": "tun_87VErw7NH8dWwi45BidPtAmo",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_xKPCwYkh66NYVQo7pT8e4Jn0",
+                     *           "jobId": "job_z78juY4UiaE6AaYbyS1c60F0",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12186,7 +12186,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_cmAkzyZJTTOytTTuEXkPbiJz",
+                     *           "jobId": "job_Me1cw9Unf698zXBc3wVe0QUx",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12206,7 +12206,7 @@ export interface operations {
                      *       "modelId": null,
                      *       "refit": null,
                      *       "request": {
-                     *         "datasetId": "ds_v7rJF46MKIksiUPJ3bA1w2uy",
+                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12482,14 +12482,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T07:15:59.314Z",
+                     *           "createdAt": "2026-12-01T07:18:43.097Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_tepl7CsaUFEipqXLJqsNZ8dg",
+                     *           "id": "wh_QbQwlWLyMFMwtf5GvGEWDVFE",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12610,14 +12610,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:15:59.314Z",
+                     *       "createdAt": "2026-12-01T07:18:43.097Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_tepl7CsaUFEipqXLJqsNZ8dg",
-                     *       "secret": "whsec_XHMq1aUT0DSAYa0weGjQCTIRQpuPJ7oBpwflj/NT+sw=",
+                     *       "id": "wh_QbQwlWLyMFMwtf5GvGEWDVFE",
+                     *       "secret": "whsec_afSYnKx34+OOUgc9iFiW1e8l1EZGnl/WzR9pZt7G5Gk=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12753,13 +12753,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:15:59.314Z",
+                     *       "createdAt": "2026-12-01T07:18:43.097Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_tepl7CsaUFEipqXLJqsNZ8dg",
+                     *       "id": "wh_QbQwlWLyMFMwtf5GvGEWDVFE",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13002,14 +13002,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:15:59.314Z",
+                     *       "createdAt": "2026-12-01T07:18:43.097Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_tepl7CsaUFEipqXLJqsNZ8dg",
+                     *       "id": "wh_QbQwlWLyMFMwtf5GvGEWDVFE",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */

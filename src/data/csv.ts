@@ -260,7 +260,11 @@ class TableReader {
       case 'quoteInField':
         return new CsvError('quoting', `${at} has a quote inside an unquoted field`, row, column);
       case 'tooLong':
-        return new CsvError('lineTooLong', `${at} is longer than the limit`, row);
+        return new CsvError(
+          'lineTooLong',
+          `${at} is longer than the limit of ${this.plan.limits.maxLineBytes} bytes a line (MAX_LINE_BYTES)`,
+          row,
+        );
     }
   }
 

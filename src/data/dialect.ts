@@ -36,7 +36,9 @@ function countNewlines(text: string, end: number): number {
 
 const FIX_CHARSET =
   'if the file was saved in another charset (a spreadsheet on Windows often writes windows-1252), ' +
-  'declare it: "Content-Type: text/csv; charset=windows-1252" or ?charset=windows-1252';
+  'declare it: ?charset=windows-1252, or a charset=windows-1252 form field in a multipart upload ' +
+  '(the Content-Type of a multipart file part is not read), or "Content-Type: text/csv; charset=windows-1252" ' +
+  'on a raw upload';
 
 export interface DecodedText {
   /** The text, chunk by chunk (a BOM removed). */

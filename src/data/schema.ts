@@ -304,8 +304,9 @@ export const EXCLUDING_WARNINGS: ReadonlySet<WarningCode> = new Set([
 
 /**
  * What a careful analyst would flag in each column: constant (at most one distinct value), ID-like
- * (a categorical column unique per row, or integers unique per row that are monotone or fill their
- * range, like a row number or pandas' index), very-high-cardinality categorical (more than
+ * (a categorical column unique per row, or integers unique per row with an id-ish name, filling
+ * their range, or counting up by one small constant step, like a row number or pandas' index; see
+ * integerIdReason), very-high-cardinality categorical (more than
  * HIGH_CARDINALITY categories and more than half the rows), integer codes (a numeric column of at
  * most MAX_INTEGER_CODES distinct integers). The reading warnings of the table come first.
  */
@@ -343,21 +344,47 @@ function columnWarning(c: Column, rowCount: number): Omit<ColumnWarning, 'column
     return null;
   }
   if (!ints) return null;
-  if (
-    distinct === rowCount &&
-    rowCount >= MIN_ROWS_FOR_ID &&
-    (ints.monotone || ints.max - ints.min + 1 === rowCount)
-  )
-    return {
-      code: 'idLike',
-      message: `integers unique per row${ints.monotone ? ', in order' : ' filling their range'}: looks like a row number or ID, left out of the default features`,
-    };
+  if (distinct === rowCount && rowCount >= MIN_ROWS_FOR_ID) {
+    const why = integerIdReason(c, ints);
+    if (why)
+      return {
+        code: 'idLike',
+        message: `integers unique per row, ${why}: looks like a row number or ID, left out of the default features`,
+      };
+  }
   if (distinct <= MAX_INTEGER_CODES && present >= 2 * distinct)
     return {
       code: 'integerCodes',
       message: `only ${distinct} distinct integer values: if they are codes rather than quantities, set its type to categorical`,
     };
   return null;
+}
+
+/** The largest step between consecutive rows that still looks like a counter (ids numbered 1, 2, 3 or 10, 20, 30). */
+const MAX_ID_STEP = 10;
+/** The share of the steps between consecutive rows that must be that one small step. */
+const ID_STEP_SHARE = 0.9;
+/** Header names that say "identifier or row number": id, *_id, *Id, index, row, row_number, pandas' `Unnamed: 0`. */
+const ID_NAME = /^(?:id|.*[_ .-]id|index|idx|row|row_?(?:num|number)|unnamed: \d+)$/i;
+/** camelCase `customerId` (case-sensitive, so that `paid` is not an ID). */
+const CAMEL_ID_NAME = /[a-z]Id$/;
+
+/**
+ * Why a numeric column of integers unique per row looks like a row number or an ID, or null: an
+ * id-ish name; values filling their range min..max (a shuffled row number); or, in file order,
+ * nearly all steps between rows (ID_STEP_SHARE) one constant step of at most MAX_ID_STEP. A sorted
+ * measurement (salaries, hourly Unix timestamps) is monotone but has large or irregular steps: kept.
+ */
+function integerIdReason(c: Column, ints: { min: number; max: number }): string | null {
+  if (ID_NAME.test(c.name) || CAMEL_ID_NAME.test(c.name)) return 'and its name says ID';
+  if (ints.max - ints.min + 1 === c.values.length) return 'filling their range';
+  const v = c.values as Float64Array;
+  if (v.length < 2) return null;
+  const step = v[1] - v[0];
+  if (step === 0 || Math.abs(step) > MAX_ID_STEP) return null;
+  let same = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] - v[i - 1] === step) same++;
+  return same >= ID_STEP_SHARE * (v.length - 1) ? `in order, by steps of ${step}` : null;
 }
 
 /**
@@ -394,27 +421,16 @@ function distinctIntegers(values: Float64Array, min: number, max: number): numbe
 }
 
 /** Min and max of a column whose present values are all integers, and whether they never decrease or never increase; null otherwise. */
-function integerSummary(values: Float64Array): { min: number; max: number; monotone: boolean } | null {
+function integerSummary(values: Float64Array): { min: number; max: number } | null {
   let min = Infinity;
   let max = -Infinity;
-  let up = true;
-  let down = true;
-  let prev = Number.NaN;
   for (const v of values) {
-    if (Number.isNaN(v)) {
-      up = down = false;
-      continue;
-    }
+    if (Number.isNaN(v)) continue;
     if (!Number.isInteger(v)) return null;
     if (v < min) min = v;
     if (v > max) max = v;
-    if (!Number.isNaN(prev)) {
-      if (v < prev) up = false;
-      if (v > prev) down = false;
-    }
-    prev = v;
   }
-  return min <= max ? { min, max, monotone: up || down } : null;
+  return min <= max ? { min, max } : null;
 }
 
 /** The column with this name, or undefined. */

@@ -158,8 +158,9 @@ export const WarningCodeSchema = z
     [
       'renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1);',
       'strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts);',
-      'constantColumn: one value (or none) in every row; idLike: unique per row, or integers in order or',
-      'filling their range (a row number); highCardinality: more than 50 categories and more than half the',
+      'constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per',
+      'row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one',
+      'constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the',
       'rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do',
       'not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5%',
       'of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.',

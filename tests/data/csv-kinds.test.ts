@@ -107,6 +107,9 @@ describe('charsets', () => {
     const e = await failure(read('cities-windows-1252.csv'));
     expect(e).toMatchObject({ kind: 'notText', row });
     expect(e.message).toContain('charset=windows-1252');
+    // A multipart file part's own Content-Type is not read: the hint says to send a form field or the query parameter.
+    expect(e.message).toContain('a charset=windows-1252 form field in a multipart upload');
+    expect(e.message).toContain('?charset=windows-1252');
   });
 
   it('when a UTF-16 file without a BOM comes undeclared, then it is refused saying to declare utf-16le; declared, it is read', async () => {
@@ -287,6 +290,37 @@ describe('column warnings', () => {
   it('when a column is a row number, then it is idLike; noise features are not', async () => {
     const t = await read('id-column.csv');
     expect(tableWarnings(t).map((w) => [w.column, w.code])).toEqual([['id', 'idLike']]);
+  });
+
+  it('when a file is sorted by an integer measurement with irregular steps, then that column is not idLike', async () => {
+    // 300 distinct salaries, sorted: steps of 500 + (i * 37) % 211, never one constant small step.
+    let salary = 20_981;
+    const rows = Array.from({ length: 300 }, (_, i) => {
+      salary += 500 + ((i * 37) % 211);
+      return `${salary},${20 + (i % 40)},${salary > 90_000 ? 'yes' : 'no'}`;
+    });
+    const t = await readCsv(`salary,age,bought\n${rows.join('\n')}\n`, LIMITS);
+    expect(tableWarnings(t).filter((w) => w.column === 'salary')).toEqual([]);
+    // Hourly Unix timestamps: a constant step, but 3600 is no row counter.
+    const hourly = Array.from({ length: 50 }, (_, i) => `${1_700_000_000 + 3600 * i},${i % 7}`);
+    const ts = await readCsv(`t,v\n${hourly.join('\n')}\n`, LIMITS);
+    expect(tableWarnings(ts).filter((w) => w.column === 't')).toEqual([]);
+  });
+
+  it('when integers unique per row count by one small step, fill their range or have an id-ish name, then they are idLike', async () => {
+    const n = 40;
+    const byTen = Array.from({ length: n }, (_, i) => 1000 + 10 * i); // 1000, 1010, … in order
+    const shuffled = Array.from({ length: n }, (_, i) => ((i * 7) % n) + 1); // 1..40 out of order (7 coprime to 40)
+    const sparse = Array.from({ length: n }, (_, i) => 5_000 + ((i * 7919) % 104_729)); // distinct, irregular
+    const rows = byTen.map((v, i) => `${v},${shuffled[i]},${sparse[i]},${sparse[i]},${sparse[i]},${i % 3}`);
+    const t = await readCsv(`ticket,rank,customer_id,customerId,paid,x\n${rows.join('\n')}\n`, LIMITS);
+    expect(tableWarnings(t).map((w) => [w.column, w.code, w.message.split(':')[0]])).toEqual([
+      ['ticket', 'idLike', 'integers unique per row, in order, by steps of 10'],
+      ['rank', 'idLike', 'integers unique per row, filling their range'],
+      ['customer_id', 'idLike', 'integers unique per row, and its name says ID'],
+      ['customerId', 'idLike', 'integers unique per row, and its name says ID'],
+      ['x', 'integerCodes', 'only 3 distinct integer values'],
+    ]);
   });
 
   it('when 0/1 labels are read, then they are integerCodes with their value counts', async () => {

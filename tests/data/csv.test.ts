@@ -242,6 +242,7 @@ describe('readCsv errors name the kind and the row', () => {
     const long = 'x'.repeat(200);
     const e = await failure(`a,b\n1,2\n3,${long}\n`, { ...LIMITS, maxLineBytes: 100 });
     expect(e).toMatchObject({ kind: 'lineTooLong', row: 3 });
+    expect(e.message).toContain('limit of 100 bytes a line (MAX_LINE_BYTES)');
   });
 });
 
