@@ -3830,6 +3830,8 @@ export interface components {
             modelId: string | null;
             /** @description The refit of the best trial, once started; null without one (refit false, cancelled, out of time) */
             refit?: components["schemas"]["TuningRefit"] | null;
+            /** @description Once done, why no refit ran: disabled (refit false), noTrialModel, maxRuntime (under a second of the budget left), cancelled, datasetDeleted; null when a refit ran */
+            refitSkipped?: components["schemas"]["TuningRefitSkipped"] | null;
             request: components["schemas"]["TuningJobRequest"];
             rungEpochs: number[];
             /**
@@ -3839,6 +3841,8 @@ export interface components {
             stage?: "trials" | "refit" | "done";
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** @description Why the search ended: completed (every trial ran, then the refit if any), maxRuntime (maxRuntimeSeconds ran out: trials left unstarted or stopped, the refit skipped or cut short), cancelled, datasetDeleted; null while it runs */
+            stopReason?: components["schemas"]["TuningStopReason"] | null;
             test: {
                 [key: string]: unknown;
             } | null;
@@ -3875,6 +3879,8 @@ export interface components {
             modelId: string | null;
             /** @description The refit of the best trial, once started; null without one (refit false, cancelled, out of time) */
             refit?: components["schemas"]["TuningRefitInput"] | null;
+            /** @description Once done, why no refit ran: disabled (refit false), noTrialModel, maxRuntime (under a second of the budget left), cancelled, datasetDeleted; null when a refit ran */
+            refitSkipped?: components["schemas"]["TuningRefitSkippedInput"] | null;
             request: components["schemas"]["TuningJobRequestInput"];
             rungEpochs: number[];
             /**
@@ -3884,6 +3890,8 @@ export interface components {
             stage?: "trials" | "refit" | "done";
             /** @enum {string} */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /** @description Why the search ended: completed (every trial ran, then the refit if any), maxRuntime (maxRuntimeSeconds ran out: trials left unstarted or stopped, the refit skipped or cut short), cancelled, datasetDeleted; null while it runs */
+            stopReason?: components["schemas"]["TuningStopReasonInput"] | null;
             test: {
                 [key: string]: unknown;
             } | null;
@@ -4033,6 +4041,14 @@ export interface components {
             /** @description The trial whose parameters it trains (the best one) */
             trial: number;
         };
+        /** @enum {string} */
+        TuningRefitSkipped: "disabled" | "noTrialModel" | "maxRuntime" | "cancelled" | "datasetDeleted";
+        /** @enum {string} */
+        TuningRefitSkippedInput: "disabled" | "noTrialModel" | "maxRuntime" | "cancelled" | "datasetDeleted";
+        /** @enum {string} */
+        TuningStopReason: "completed" | "maxRuntime" | "cancelled" | "datasetDeleted";
+        /** @enum {string} */
+        TuningStopReasonInput: "completed" | "maxRuntime" | "cancelled" | "datasetDeleted";
         Webhook: {
             /** @description ISO 8601 time in UTC */
             createdAt: string;
@@ -4288,7 +4304,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T07:18:39.230Z",
+                     *           "createdAt": "2026-12-01T07:22:52.876Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4300,7 +4316,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *           "id": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4480,7 +4496,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:18:39.230Z",
+                     *       "createdAt": "2026-12-01T07:22:52.876Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4488,7 +4504,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *       "id": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4679,7 +4695,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:18:39.230Z",
+                     *       "createdAt": "2026-12-01T07:22:52.876Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4687,7 +4703,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *       "id": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5005,7 +5021,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:18:39.230Z",
+                     *       "createdAt": "2026-12-01T07:22:52.876Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5017,7 +5033,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *       "id": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5243,8 +5259,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T07:18:41.539Z",
-                     *           "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *           "createdAt": "2026-12-01T07:22:54.413Z",
+                     *           "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *           "epochsTrained": 79,
                      *           "featureImportance": [
                      *             {
@@ -5277,8 +5293,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_eGu6GT7XButTRN7yVE3wAFyt",
-                     *           "jobId": "job_GlVvJUuJTABIwOIicvlEuoCv",
+                     *           "id": "mdl_RXqUfTWAd4WslUl1wt5tp7ID",
+                     *           "jobId": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.9763076923076923,
@@ -5962,8 +5978,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:18:41.539Z",
-                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *       "createdAt": "2026-12-01T07:22:54.413Z",
+                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *       "epochsTrained": 79,
                      *       "featureImportance": [
                      *         {
@@ -5996,8 +6012,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_eGu6GT7XButTRN7yVE3wAFyt",
-                     *       "jobId": "job_GlVvJUuJTABIwOIicvlEuoCv",
+                     *       "id": "mdl_RXqUfTWAd4WslUl1wt5tp7ID",
+                     *       "jobId": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.9763076923076923,
@@ -6787,7 +6803,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T07:18:41.842Z",
+                     *       "exportedAt": "2026-12-01T07:22:54.863Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6853,8 +6869,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T07:18:41.755Z",
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "createdAt": "2026-12-01T07:22:54.786Z",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6887,8 +6903,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_6TvNhRhllN4sCx1EW22AaCHy",
-                     *         "jobId": "job_GUr6q4JBsWi5bfREpxZckWUD",
+                     *         "id": "mdl_ISlkgtCf6YIwzzHDMiPwljtq",
+                     *         "jobId": "job_BrH0ja9nhoYDIHWLl3WoRQcv",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.41200000000000003,
@@ -8078,7 +8094,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T07:18:41.842Z",
+                 *       "exportedAt": "2026-12-01T07:22:54.863Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8144,8 +8160,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T07:18:41.755Z",
-                 *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                 *         "createdAt": "2026-12-01T07:22:54.786Z",
+                 *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8178,8 +8194,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_6TvNhRhllN4sCx1EW22AaCHy",
-                 *         "jobId": "job_GUr6q4JBsWi5bfREpxZckWUD",
+                 *         "id": "mdl_ISlkgtCf6YIwzzHDMiPwljtq",
+                 *         "jobId": "job_BrH0ja9nhoYDIHWLl3WoRQcv",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.41200000000000003,
@@ -8912,8 +8928,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:18:41.849Z",
-                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *       "createdAt": "2026-12-01T07:22:54.876Z",
+                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8946,13 +8962,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_Rnf67huHuKENr0tf6HPVmSps",
+                     *       "id": "mdl_SsriSKBPnWVaXuczaRqS72lf",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T07:18:41.842Z",
-                     *         "modelId": "mdl_6TvNhRhllN4sCx1EW22AaCHy",
-                     *         "trainedAt": "2026-12-01T07:18:41.755Z"
+                     *         "exportedAt": "2026-12-01T07:22:54.863Z",
+                     *         "modelId": "mdl_ISlkgtCf6YIwzzHDMiPwljtq",
+                     *         "trainedAt": "2026-12-01T07:22:54.786Z"
                      *       },
-                     *       "jobId": "job_GUr6q4JBsWi5bfREpxZckWUD",
+                     *       "jobId": "job_BrH0ja9nhoYDIHWLl3WoRQcv",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.41200000000000003,
@@ -9627,20 +9643,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T07:18:41.539Z",
+                     *               "endedAt": "2026-12-01T07:22:54.413Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T07:18:41.222Z"
+                     *               "startedAt": "2026-12-01T07:22:54.187Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:18:41.171Z",
-                     *           "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *           "createdAt": "2026-12-01T07:22:54.174Z",
+                     *           "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:18:41.539Z",
+                     *           "finishedAt": "2026-12-01T07:22:54.413Z",
                      *           "history": [],
-                     *           "id": "job_GlVvJUuJTABIwOIicvlEuoCv",
-                     *           "modelId": "mdl_eGu6GT7XButTRN7yVE3wAFyt",
+                     *           "id": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
+                     *           "modelId": "mdl_RXqUfTWAd4WslUl1wt5tp7ID",
                      *           "progress": {
                      *             "epoch": 79,
                      *             "epochs": 500
@@ -9657,7 +9673,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *             "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9730,7 +9746,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T07:18:41.222Z",
+                     *           "startedAt": "2026-12-01T07:22:54.187Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9828,7 +9844,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                 *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                  *       "target": "species"
                  *     }
                  */
@@ -9854,14 +9870,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 24.47321477148453,
+                     *         "maxTrainingSeconds": 2.6859625634763837,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.04553707800000029
+                     *           "seconds": 0.004997744999999668
                      *         },
-                     *         "secondsPerEpoch": 0.04894642954296906
+                     *         "secondsPerEpoch": 0.005371925126952767
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9883,7 +9899,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9982,12 +9998,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:18:41.171Z",
-                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *       "createdAt": "2026-12-01T07:22:54.174Z",
+                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_GlVvJUuJTABIwOIicvlEuoCv",
+                     *       "id": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10005,7 +10021,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10271,17 +10287,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T07:18:41.539Z",
+                     *           "endedAt": "2026-12-01T07:22:54.413Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T07:18:41.222Z"
+                     *           "startedAt": "2026-12-01T07:22:54.187Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:18:41.171Z",
-                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *       "createdAt": "2026-12-01T07:22:54.174Z",
+                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:18:41.539Z",
+                     *       "finishedAt": "2026-12-01T07:22:54.413Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10302,8 +10318,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_GlVvJUuJTABIwOIicvlEuoCv",
-                     *       "modelId": "mdl_eGu6GT7XButTRN7yVE3wAFyt",
+                     *       "id": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
+                     *       "modelId": "mdl_RXqUfTWAd4WslUl1wt5tp7ID",
                      *       "progress": {
                      *         "epoch": 79,
                      *         "epochs": 500
@@ -10320,7 +10336,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10393,7 +10409,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T07:18:41.222Z",
+                     *       "startedAt": "2026-12-01T07:22:54.187Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10514,12 +10530,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:18:41.710Z",
-                     *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *       "createdAt": "2026-12-01T07:22:54.729Z",
+                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:18:41.715Z",
+                     *       "finishedAt": "2026-12-01T07:22:54.743Z",
                      *       "history": [],
-                     *       "id": "job_oS0plg5zDtxbVDO6pmDzxK4e",
+                     *       "id": "job_SMvQ0xarGqmAonXbdyVhu3C0",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10537,7 +10553,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -11017,16 +11033,16 @@ export interface operations {
                      *         {
                      *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:18:41.931Z",
+                     *           "createdAt": "2026-12-01T07:22:55.011Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:18:43.032Z",
-                     *           "id": "tun_Z0SaRlu8zRlfBez9L51Z03Ih",
+                     *           "finishedAt": "2026-12-01T07:22:56.060Z",
+                     *           "id": "tun_wXNOgrIhKSKvR28y99tq7kM6",
                      *           "leaderboard": [
                      *             {
                      *               "baseline": true,
                      *               "index": 0,
-                     *               "jobId": "job_rpHz0b21yTHRfsd5FE1SDLfv",
-                     *               "modelId": "mdl_guvBBDPkAuHsmE4BQDnDqQc9",
+                     *               "jobId": "job_MPZZFtUDlTsp7TvR7tpcDpO0",
+                     *               "modelId": "mdl_yzZqbo273pumWX1LybFOk4Y7",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0,
@@ -11047,8 +11063,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_tomIciwwOKL7vNRenYMjiAnF",
-                     *               "modelId": "mdl_hv3NTTORRITLyHZM2iH3qdDv",
+                     *               "jobId": "job_c8apPOLoNSaqol484Sj604zW",
+                     *               "modelId": "mdl_zo6RpWOrjrKKTq6zAMy5j16L",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11069,8 +11085,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 3,
-                     *               "jobId": "job_eCwlr29vq5aAQtr24gZFPDKs",
-                     *               "modelId": "mdl_XT3BBfibWdrKcALWzO5ME0q2",
+                     *               "jobId": "job_1BWlRL9n2vWVMUbZ67Sep63O",
+                     *               "modelId": "mdl_zPoB6iWMdDynCKns1k72XvLZ",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -11090,17 +11106,18 @@ export interface operations {
                      *               "state": "completed"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_z4EDG8boSSPTneGajSmqx0UU",
+                     *           "modelId": "mdl_xFHQN0mPFaW0dCc9fXJsxOOJ",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_wlUCr4xlvDe6ZxVJ9eVxIcmi",
-                     *             "modelId": "mdl_z4EDG8boSSPTneGajSmqx0UU",
+                     *             "jobId": "job_EQ88dcNIkd0oj1mIvwV2T8CJ",
+                     *             "modelId": "mdl_xFHQN0mPFaW0dCc9fXJsxOOJ",
                      *             "state": "succeeded",
                      *             "trial": 0
                      *           },
+                     *           "refitSkipped": null,
                      *           "request": {
-                     *             "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *             "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11116,6 +11133,7 @@ export interface operations {
                      *           ],
                      *           "stage": "done",
                      *           "status": "succeeded",
+                     *           "stopReason": "completed",
                      *           "test": {
                      *             "accuracy": 0.9583333333333334,
                      *             "brierScore": 0.059290369253470275,
@@ -11292,7 +11310,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                 *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11320,21 +11338,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 3.0462156089682058,
+                     *         "trainingSeconds": 8.299333823372105,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.3694219582763613,
+                     *           "maxTrainingSeconds": 0.8747388054492293,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 16,
-                     *             "rows": 1024,
-                     *             "seconds": 0.013940964999999778
+                     *             "batches": 12,
+                     *             "rows": 768,
+                     *             "seconds": 0.0247576710000003
                      *           },
-                     *           "secondsPerEpoch": 0.001520254972330705
+                     *           "secondsPerEpoch": 0.00359974817057296
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11356,7 +11374,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *           "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11437,14 +11455,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 1.8148090813803346,
+                     *           "maxTrainingSeconds": 5.383537805208008,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
-                     *             "batches": 16,
-                     *             "rows": 1024,
-                     *             "seconds": 0.006753596000000471
+                     *             "batches": 10,
+                     *             "rows": 640,
+                     *             "seconds": 0.012521371999999246
                      *           },
-                     *           "secondsPerEpoch": 0.0036296181627606693
+                     *           "secondsPerEpoch": 0.010767075610416017
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11466,7 +11484,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *           "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11550,7 +11568,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11624,15 +11642,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:18:41.931Z",
+                     *       "createdAt": "2026-12-01T07:22:55.011Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_Z0SaRlu8zRlfBez9L51Z03Ih",
+                     *       "id": "tun_wXNOgrIhKSKvR28y99tq7kM6",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_BCLEIBVov027YqkQBJMOmWwz",
+                     *           "jobId": "job_AVaFnu6MSU0JgUtucPKZrPq0",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11651,7 +11669,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_9BWnA06fREKnyrUQGQiFM4iv",
+                     *           "jobId": "job_UPF0ObyubPoBvBnletfzuWVh",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11669,7 +11687,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_h1JzXvbZvdX6veQnqZlQYuIF",
+                     *           "jobId": "job_Bdyc0UsCuR5n49IFYcUyabFv",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11689,8 +11707,9 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "refit": null,
+                     *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11706,6 +11725,7 @@ export interface operations {
                      *       ],
                      *       "stage": "trials",
                      *       "status": "running",
+                     *       "stopReason": null,
                      *       "test": null,
                      *       "trialsStarted": 4
                      *     }
@@ -11861,16 +11881,16 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:18:41.931Z",
+                     *       "createdAt": "2026-12-01T07:22:55.011Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:18:43.032Z",
-                     *       "id": "tun_Z0SaRlu8zRlfBez9L51Z03Ih",
+                     *       "finishedAt": "2026-12-01T07:22:56.060Z",
+                     *       "id": "tun_wXNOgrIhKSKvR28y99tq7kM6",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_rpHz0b21yTHRfsd5FE1SDLfv",
-                     *           "modelId": "mdl_guvBBDPkAuHsmE4BQDnDqQc9",
+                     *           "jobId": "job_MPZZFtUDlTsp7TvR7tpcDpO0",
+                     *           "modelId": "mdl_yzZqbo273pumWX1LybFOk4Y7",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0,
@@ -11891,8 +11911,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_tomIciwwOKL7vNRenYMjiAnF",
-                     *           "modelId": "mdl_hv3NTTORRITLyHZM2iH3qdDv",
+                     *           "jobId": "job_c8apPOLoNSaqol484Sj604zW",
+                     *           "modelId": "mdl_zo6RpWOrjrKKTq6zAMy5j16L",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11913,8 +11933,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 3,
-                     *           "jobId": "job_eCwlr29vq5aAQtr24gZFPDKs",
-                     *           "modelId": "mdl_XT3BBfibWdrKcALWzO5ME0q2",
+                     *           "jobId": "job_1BWlRL9n2vWVMUbZ67Sep63O",
+                     *           "modelId": "mdl_zPoB6iWMdDynCKns1k72XvLZ",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11934,17 +11954,18 @@ export interface operations {
                      *           "state": "completed"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_z4EDG8boSSPTneGajSmqx0UU",
+                     *       "modelId": "mdl_xFHQN0mPFaW0dCc9fXJsxOOJ",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_wlUCr4xlvDe6ZxVJ9eVxIcmi",
-                     *         "modelId": "mdl_z4EDG8boSSPTneGajSmqx0UU",
+                     *         "jobId": "job_EQ88dcNIkd0oj1mIvwV2T8CJ",
+                     *         "modelId": "mdl_xFHQN0mPFaW0dCc9fXJsxOOJ",
                      *         "state": "succeeded",
                      *         "trial": 0
                      *       },
+                     *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11960,6 +11981,7 @@ export interface operations {
                      *       ],
                      *       "stage": "done",
                      *       "status": "succeeded",
+                     *       "stopReason": "completed",
                      *       "test": {
                      *         "accuracy": 0.9583333333333334,
                      *         "brierScore": 0.059290369253470275,
@@ -12159,15 +12181,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:18:43.048Z",
+                     *       "createdAt": "2026-12-01T07:22:56.153Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_87VErw7NH8dWwi45BidPtAmo",
+                     *       "id": "tun_ZswOdmSfGUN0RfT0ACk6Zj7n",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_z78juY4UiaE6AaYbyS1c60F0",
+                     *           "jobId": "job_G1ijXlpSAoILVqLRndtewVGV",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12186,7 +12208,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_Me1cw9Unf698zXBc3wVe0QUx",
+                     *           "jobId": "job_3QdDeWwsM0TlZgMXmaOxhIHz",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12205,8 +12227,9 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "refit": null,
+                     *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_ONuI0yAen8gSzb9YXY4OW6yL",
+                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12221,6 +12244,7 @@ export interface operations {
                      *       ],
                      *       "stage": "trials",
                      *       "status": "running",
+                     *       "stopReason": null,
                      *       "test": null,
                      *       "trialsStarted": 2
                      *     }
@@ -12482,14 +12506,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T07:18:43.097Z",
+                     *           "createdAt": "2026-12-01T07:22:56.186Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_QbQwlWLyMFMwtf5GvGEWDVFE",
+                     *           "id": "wh_icZS1ojQBrsL1h6PCjx5YvKn",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12610,14 +12634,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:18:43.097Z",
+                     *       "createdAt": "2026-12-01T07:22:56.186Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_QbQwlWLyMFMwtf5GvGEWDVFE",
-                     *       "secret": "whsec_afSYnKx34+OOUgc9iFiW1e8l1EZGnl/WzR9pZt7G5Gk=",
+                     *       "id": "wh_icZS1ojQBrsL1h6PCjx5YvKn",
+                     *       "secret": "whsec_s9ZNH/UuzIEMyUgtgoHJC6F8NDf5uVL0g+WP5cR+blQ=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12753,13 +12777,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:18:43.097Z",
+                     *       "createdAt": "2026-12-01T07:22:56.186Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_QbQwlWLyMFMwtf5GvGEWDVFE",
+                     *       "id": "wh_icZS1ojQBrsL1h6PCjx5YvKn",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13002,14 +13026,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:18:43.097Z",
+                     *       "createdAt": "2026-12-01T07:22:56.186Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_QbQwlWLyMFMwtf5GvGEWDVFE",
+                     *       "id": "wh_icZS1ojQBrsL1h6PCjx5YvKn",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */

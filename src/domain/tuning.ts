@@ -160,6 +160,17 @@ export const RefitSchema = z
   .meta({ id: 'TuningRefit' });
 export type Refit = z.infer<typeof RefitSchema>;
 
+export const TuningStopReasonSchema = z
+  .enum(['completed', 'maxRuntime', 'cancelled', 'datasetDeleted'])
+  .meta({ id: 'TuningStopReason' });
+export type TuningStopReason = z.infer<typeof TuningStopReasonSchema>;
+
+/** Why no refit ran: the search's own stop reasons, or refit false, or no trial with a model. */
+export const RefitSkippedSchema = z
+  .enum(['disabled', 'noTrialModel', 'maxRuntime', 'cancelled', 'datasetDeleted'])
+  .meta({ id: 'TuningRefitSkipped' });
+export type RefitSkipped = z.infer<typeof RefitSkippedSchema>;
+
 export const TuningJobSchema = z
   .object({
     id: z.string(),
@@ -187,6 +198,16 @@ export const TuningJobSchema = z
       .optional()
       .describe(
         'The refit of the best trial, once started; null without one (refit false, cancelled, out of time)',
+      ),
+    stopReason: TuningStopReasonSchema.nullable()
+      .optional()
+      .describe(
+        'Why the search ended: completed (every trial ran, then the refit if any), maxRuntime (maxRuntimeSeconds ran out: trials left unstarted or stopped, the refit skipped or cut short), cancelled, datasetDeleted; null while it runs',
+      ),
+    refitSkipped: RefitSkippedSchema.nullable()
+      .optional()
+      .describe(
+        'Once done, why no refit ran: disabled (refit false), noTrialModel, maxRuntime (under a second of the budget left), cancelled, datasetDeleted; null when a refit ran',
       ),
   })
   .meta({ id: 'TuningJob' });
@@ -440,6 +461,8 @@ export function newTuningJob(request: TuningRequest, createdAt: string): TuningJ
     error: null,
     stage: 'trials',
     refit: null,
+    stopReason: null,
+    refitSkipped: null,
   };
 }
 
@@ -640,17 +663,19 @@ async function finishSearch(
 
 /**
  * Creates, links and enqueues the refit of the best trial (see the file's header), with the time
- * left of the search's budget as its own; null when there is none to run (refit off, no trial with
- * a model, no time left), a failed refit when its spec no longer resolves.
+ * left of the search's budget as its own; why not when there is none to run (refit off, no trial
+ * with a model, under a second left), a failed refit when its spec no longer resolves.
  */
 async function launchRefit(
   ctx: SearchContext,
   run: { tenant: TenantId; search: TuningJob; dataset: Dataset },
-): Promise<Refit | null> {
+): Promise<Refit | RefitSkipped> {
   const { tenant, search, dataset } = run;
   const best = bestOf(rankTrials(search.leaderboard, search.request.metric));
   const leftMs = budgetMs(ctx, search) - (ctx.now().getTime() - Date.parse(search.createdAt));
-  if (!search.request.refit || !best || leftMs < 1000) return null;
+  if (!search.request.refit) return 'disabled';
+  if (!best) return 'noTrialModel';
+  if (leftMs < 1000) return 'maxRuntime';
   const refit: Refit = {
     trial: best.index,
     jobId: null,
@@ -758,8 +783,14 @@ async function trialsStep(ctx: SearchContext, tenant: TenantId, t: TuningJob, ca
   t = { ...t, leaderboard: await collectTrials(ctx, tenant, t.leaderboard, t.request.metric) };
   const overTime = ctx.now().getTime() - Date.parse(t.createdAt) > budgetMs(ctx, t);
   const dataset = await ctx.datasets.get(tenant, t.request.datasetId);
-  const stop = cancel || overTime || !dataset;
-  if (stop) {
+  const stopped: TuningStopReason | null = cancel
+    ? 'cancelled'
+    : !dataset
+      ? 'datasetDeleted'
+      : overTime
+        ? 'maxRuntime'
+        : null;
+  if (stopped || !dataset) {
     await stopRunningTrials(ctx, t.leaderboard);
     const leaderboard = await collectTrials(ctx, tenant, t.leaderboard, t.request.metric);
     t = { ...t, cancelRequested: cancel, leaderboard };
@@ -767,16 +798,29 @@ async function trialsStep(ctx: SearchContext, tenant: TenantId, t: TuningJob, ca
     t = await scheduleTrials(ctx, tenant, t, dataset);
   }
   if (t.leaderboard.some((x) => x.state === 'running')) return t;
-  const refit = stop ? null : await launchRefit(ctx, { tenant, search: t, dataset });
-  if (refit?.state === 'running') return { ...t, stage: 'refit' as const, refit };
-  return finishSearch(ctx, tenant, { ...t, refit }, cancel);
+  const launched: Refit | RefitSkipped =
+    stopped || !dataset
+      ? t.request.refit
+        ? (stopped ?? 'datasetDeleted')
+        : 'disabled'
+      : await launchRefit(ctx, { tenant, search: t, dataset });
+  if (typeof launched !== 'string' && launched.state === 'running') {
+    return { ...t, stage: 'refit' as const, refit: launched };
+  }
+  const refitSkipped = typeof launched === 'string' ? launched : null;
+  const refit = typeof launched === 'string' ? null : launched;
+  const stopReason = stopped ?? (refitSkipped === 'maxRuntime' ? 'maxRuntime' : 'completed');
+  return finishSearch(ctx, tenant, { ...t, refit, refitSkipped, stopReason }, cancel);
 }
 
 /** The refit stage of a step: a cancel stops the refit's run; once it has ended, finish. */
 async function refitStep(ctx: SearchContext, tenant: TenantId, t: TuningJob, refit: Refit, cancel: boolean) {
   if (cancel && refit.state === 'running' && refit.jobId) await stopRun(ctx, refit.jobId);
   const now = await collectRefit(ctx, tenant, refit);
-  const next = { ...t, refit: now, cancelRequested: cancel };
+  // A refit run that failed with code timeout ran out of the time left of maxRuntimeSeconds.
+  const timedOut = now.state === 'failed' && (now.error ?? '').startsWith('timeout:');
+  const stopReason: TuningStopReason = cancel ? 'cancelled' : timedOut ? 'maxRuntime' : 'completed';
+  const next = { ...t, refit: now, cancelRequested: cancel, stopReason, refitSkipped: null };
   return now.state === 'running' ? next : finishSearch(ctx, tenant, next, cancel);
 }
 

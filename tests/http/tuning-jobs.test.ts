@@ -23,6 +23,9 @@ interface TuningView {
   leaderboard: Trial[];
   refit: { trial: number; jobId: string | null; state: string; modelId: string | null } | null;
   test?: Record<string, unknown> | null;
+  stopReason?: string | null;
+  refitSkipped?: string | null;
+  trialsStarted: number;
 }
 
 describe('search pieces', () => {
@@ -151,6 +154,7 @@ describe('tuning jobs', () => {
 
     // The refit: the best trial's parameters trained as the default recipe trains, as its own run.
     expect(job.refit).toMatchObject({ trial: top.index, state: 'succeeded', folds: 5, error: null });
+    expect(job).toMatchObject({ stopReason: 'completed', refitSkipped: null });
     expect(job.modelId).toBe(job.refit.modelId);
     const refitRun = (await request(t.app.server).get(`/v1/training-jobs/${job.refit.jobId}`)).body;
     expect(refitRun).toMatchObject({ status: 'succeeded', tuningJobId: id, tuningRole: 'refit' });
@@ -236,6 +240,28 @@ describe('tuning jobs', () => {
     }
   }
 
+  it('when a search runs out of maxRuntimeSeconds, then it says so: stopReason maxRuntime and the refit skipped for it', async () => {
+    // 30 trials of up to 243 epochs on 2,000 rows, one at a time, cannot finish in 1 s.
+    const created = await request(t.app.server).post('/v1/tuning-jobs').send({
+      datasetId: interactions,
+      target: 'y',
+      maxTrials: 30,
+      maxRuntimeSeconds: 1,
+      parallelTrials: 1,
+      seed: 4,
+    });
+    expect(created.status).toBe(202);
+    expect(created.body).toMatchObject({ stopReason: null, refitSkipped: null });
+    const done = await pollSearch(created.body.id, () => false, 100, 120_000);
+    expect(done).toMatchObject({
+      stage: 'done',
+      refit: null,
+      stopReason: 'maxRuntime',
+      refitSkipped: 'maxRuntime',
+    });
+    expect(done.trialsStarted).toBeLessThan(30);
+  }, 150_000);
+
   it('when a search is cancelled during its refit, then the refit run is cancelled and the search ends cancelled', async () => {
     const friedman = await request(t.app.server)
       .post('/v1/datasets')
@@ -264,7 +290,13 @@ describe('tuning jobs', () => {
     const cancelled = await request(t.app.server).post(`/v1/tuning-jobs/${id}/cancel`);
     expect(cancelled.status).toBe(200);
     const done = await pollSearch(id, () => false);
-    expect(done).toMatchObject({ status: 'cancelled', stage: 'done', refit: { state: 'cancelled' } });
+    expect(done).toMatchObject({
+      status: 'cancelled',
+      stage: 'done',
+      refit: { state: 'cancelled' },
+      stopReason: 'cancelled',
+      refitSkipped: null,
+    });
     const run = (await request(t.app.server).get(`/v1/training-jobs/${refitting.refit!.jobId}`)).body;
     expect(run).toMatchObject({ status: 'cancelled', tuningJobId: id, tuningRole: 'refit', modelId: null });
     // The trial had finished: its model is what a cancelled search still points to.
@@ -277,7 +309,13 @@ describe('tuning jobs', () => {
       .send({ datasetId, target: 'species', maxTrials: 3, maxEpochs: 9, refit: false, seed: 2 });
     expect(created.status).toBe(202);
     const done = await pollSearch(created.body.id, () => false, 200);
-    expect(done).toMatchObject({ status: 'succeeded', stage: 'done', refit: null });
+    expect(done).toMatchObject({
+      status: 'succeeded',
+      stage: 'done',
+      refit: null,
+      stopReason: 'completed',
+      refitSkipped: 'disabled',
+    });
     expect(done.modelId).toBe(done.leaderboard[0].modelId);
     const models = (await request(t.app.server).get(`/v1/models?tuningJobId=${created.body.id}`)).body.data;
     expect(models.map((m: { tuningRole: string }) => m.tuningRole)).toEqual(models.map(() => 'trial'));
