@@ -188,12 +188,23 @@ export function checkScalable(dataset: Dataset, features: string[], scaling: str
 }
 
 /** The target's column; 422 naming `target` when the dataset has none of that name. */
+/**
+ * The target's column summary. 422 naming `target` when it does not exist, or when it has no value
+ * in any row of the dataset's summary (every cell missing, e.g. after a PATCH set a text column to
+ * numeric): the summary then holds no values a job-level columnTypes could count classes from.
+ */
 function targetOf(dataset: Dataset, target: string) {
   const column = dataset.columns.find((c) => c.name === target);
   if (!column) {
     throw new UnprocessableError(`target column "${target}" does not exist in dataset ${dataset.id}`, [
       { path: 'target', message: `no column "${target}"` },
     ]);
+  }
+  if (column.missing >= dataset.rowCount) {
+    throw new UnprocessableError(
+      `the target "${target}" has no value in any of the ${dataset.rowCount} rows (read as ${column.type}): there is nothing to learn; set its type back with PATCH /v1/datasets/{id} columnTypes, or check missingValues`,
+      [{ path: 'target', message: `"${target}" has no value in any row` }],
+    );
   }
   return column;
 }

@@ -492,4 +492,35 @@ describe('real-world CSVs through HTTP', () => {
       .send({ columnTypes: { nope: 'numeric' } });
     expect(wrong.status).toBe(422);
   });
+
+  it('when a PATCH leaves the target with no value in any row, then training and tuning jobs and their dry runs are a 422 naming the target', async () => {
+    const ds = await uploaded('iris-pandas-index.csv');
+    const patched = await api()
+      .patch(`/v1/datasets/${ds.id}`)
+      .send({ columnTypes: { species: 'numeric' } });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const species = patched.body.columns.find((c: { name: string }) => c.name === 'species');
+    expect(species).toMatchObject({ type: 'numeric', missing: 150 }); // no iris species reads as a number
+    for (const path of [
+      '/v1/training-jobs',
+      '/v1/training-jobs?dryRun=true',
+      '/v1/tuning-jobs',
+      '/v1/tuning-jobs?dryRun=true',
+    ]) {
+      const res = await api().post(path).send({ datasetId: ds.id, target: 'species' });
+      expect(res.status, `${path}: ${JSON.stringify(res.body)}`).toBe(422);
+      expect(res.body.detail).toContain('the target "species" has no value in any of the 150 rows');
+      expect(res.body.errors).toEqual([{ path: 'target', message: '"species" has no value in any row' }]);
+    }
+    // Set back to categorical on the dataset, the same job is a classification again.
+    await api()
+      .patch(`/v1/datasets/${ds.id}`)
+      .send({ columnTypes: { species: 'categorical' } })
+      .expect(200);
+    const dry = await api()
+      .post('/v1/training-jobs?dryRun=true')
+      .send({ datasetId: ds.id, target: 'species' });
+    expect(dry.status, JSON.stringify(dry.body)).toBe(200);
+    expect(dry.body.spec.task).toBe('classification');
+  });
 });
