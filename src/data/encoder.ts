@@ -481,7 +481,7 @@ export class Encoder {
       case 'numeric': {
         const present = !Number.isNaN(num);
         const s = ((present ? num : feat.impute) - feat.shift) / feat.scale;
-        x[off] = feat.clip ? s / Math.sqrt(1 + (s / feat.clip) ** 2) : s;
+        x[off] = feat.clip ? smoothClip(s, feat.clip) : s;
         if (!feat.missingIndicator) return off + 1;
         x[off + 1] = present ? 0 : 1;
         return off + 2;
@@ -803,4 +803,15 @@ function classesByValue(classes: string[], type: 'numeric' | 'boolean'): Map<num
   });
   for (const v of shared) out.delete(v);
   return out;
+}
+
+/**
+ * The smooth clip of robust scaling, s / √(1 + (s/clip)²): about s near 0, tending to ±clip. Past
+ * |s| = clip it is computed as clip·sign(s) / √(1 + (clip/s)²), the same value, so that a scaled
+ * value whose square overflows float64 (|s| above about 1e154, or ±∞) gives ±clip instead of 0 or NaN.
+ */
+export function smoothClip(s: number, clip: number): number {
+  const r = s / clip;
+  if (Math.abs(r) <= 1) return s / Math.sqrt(1 + r * r);
+  return (clip * Math.sign(r)) / Math.sqrt(1 + 1 / (r * r));
 }

@@ -152,6 +152,24 @@ function oneHot(g: GraphBuilder, input: string, categories: string[], missingSlo
 }
 
 /**
+ * The smooth clip as the encoder computes it (smoothClip in src/data/encoder.ts): with r = s/clip,
+ * s / √(1 + r²) where |r| ≤ 1, else clip·sign(r) / √(1 + 1/r²), so that float32 squares that
+ * overflow give ±clip; Where picks the branch (the other may be ∞ or 0 there, never chosen).
+ */
+function smoothClip(g: GraphBuilder, scaled: string, clip: number): string {
+  const one = g.constant('one', [], [1]);
+  const ratio = g.op('Div', [scaled, g.constant('clip', [], [clip])]);
+  const near = g.op('Div', [scaled, g.op('Sqrt', [g.op('Add', [g.op('Mul', [ratio, ratio]), one])])]);
+  const inverse = g.op('Reciprocal', [ratio]);
+  const farDenominator = g.op('Sqrt', [g.op('Add', [g.op('Mul', [inverse, inverse]), one])]);
+  const far = g.op('Div', [
+    g.op('Mul', [g.op('Sign', [ratio]), g.constant('clip', [], [clip])]),
+    farDenominator,
+  ]);
+  return g.op('Where', [g.op('Greater', [g.op('Abs', [ratio]), one]), far, near]);
+}
+
+/**
  * The block of one numeric feature: imputed, scaled, smoothly clipped when the encoder clips
  * (s / √(1 + (s/clip)²)), then its missing indicator (1 when missing) when the encoder has one.
  */
@@ -160,11 +178,7 @@ function numeric(g: GraphBuilder, input: string, f: NumericFeature): string {
   const filled = g.op('Where', [isNaN, g.constant('impute', [], [f.impute]), input]);
   const shifted = g.op('Sub', [filled, g.constant('shift', [], [f.shift])]);
   let scaled = g.op('Div', [shifted, g.constant('scale', [], [f.scale])]);
-  if (f.clip) {
-    const ratio = g.op('Div', [scaled, g.constant('clip', [], [f.clip])]);
-    const onePlus = g.op('Add', [g.op('Mul', [ratio, ratio]), g.constant('one', [], [1])]);
-    scaled = g.op('Div', [scaled, g.op('Sqrt', [onePlus])]);
-  }
+  if (f.clip) scaled = smoothClip(g, scaled, f.clip);
   if (!f.missingIndicator) return scaled;
   const indicator = g.op('Cast', [isNaN], [{ name: 'to', type: ATTR.INT, i: FLOAT }]);
   return g.op('Concat', [scaled, indicator], [{ name: 'axis', type: ATTR.INT, i: 1 }]);

@@ -11,6 +11,7 @@ import {
   targetStrata,
   type Table,
 } from '../../src/data/index.js';
+import { smoothClip } from '../../src/data/encoder.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const LIMITS = { maxColumns: 100, maxRows: 100_000, maxLineBytes: 1 << 16 };
@@ -494,6 +495,19 @@ describe('robust scaling, missing indicators and binary categoricals', () => {
     expect(enc0[0]).toBeCloseTo(-0.948683, 5);
     expect(enc0[4]).toBeCloseTo(2.99427, 4);
     expect(Math.max(...enc0)).toBeLessThan(3);
+  });
+
+  it('when a scaled value is far past the clip, then the smooth clip gives the clip, not 0, even where its square overflows', () => {
+    // s / √(1 + (s/3)²) by hand: s = 3 gives 3/√2 = 2.1213203; s = −30 gives −30/√101 = −2.9851116.
+    expect(smoothClip(3, 3)).toBeCloseTo(2.1213203, 6);
+    expect(smoothClip(-30, 3)).toBeCloseTo(-2.9851116, 6);
+    expect(smoothClip(0, 3)).toBe(0);
+    // (1e200/3)² overflows float64: the naive formula gives 1e200/∞ = 0.
+    expect(1e200 / Math.sqrt(1 + (1e200 / 3) ** 2)).toBe(0);
+    expect(smoothClip(1e200, 3)).toBe(3);
+    expect(smoothClip(-Infinity, 3)).toBe(-3);
+    // Both branches meet at |s| = clip.
+    expect(Math.abs(smoothClip(3 + 1e-9, 3) - smoothClip(3, 3))).toBeLessThan(1e-8);
   });
 
   it('when a numeric feature had missing training values, then a missing-indicator input follows it', async () => {

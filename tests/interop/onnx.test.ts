@@ -113,6 +113,9 @@ describe('ONNX export in ONNX Runtime', () => {
     // Categories never seen and missing markers, in a few rows.
     records[0] = { ...records[0], employment: 'astronaut', has_mortgage: 'maybe' };
     records[1] = { ...records[1], employment: 'NA', has_mortgage: '', age: '' };
+    // Ages far past the clip, whose ratio squared overflows float32: both paths give about ±3.
+    records[2] = { ...records[2], age: '1e30' };
+    records[3] = { ...records[3], age: '-1e30' };
     const service = net.predict(enc.transformRecords(records), records.length);
     const session = await InferenceSession.create(encodeOnnx(json, net.toJSON()));
     const result = await session.run(onnxFeeds(enc.features, records));
