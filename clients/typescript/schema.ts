@@ -3333,12 +3333,16 @@ export interface components {
                 /** @default false */
                 embedding: {
                     frequencies: number;
+                    /** @enum {string} */
+                    members?: "all" | "alternate";
                     sigma: number;
                     size: number;
                     /** @constant */
                     type: "periodic";
                 } | {
                     bins: number;
+                    /** @enum {string} */
+                    members?: "all" | "alternate";
                     /** @constant */
                     type: "piecewiseLinear";
                 } | false;
@@ -3438,12 +3442,16 @@ export interface components {
                 /** @default false */
                 embedding?: {
                     frequencies: number;
+                    /** @enum {string} */
+                    members?: "all" | "alternate";
                     sigma: number;
                     size: number;
                     /** @constant */
                     type: "periodic";
                 } | {
                     bins: number;
+                    /** @enum {string} */
+                    members?: "all" | "alternate";
                     /** @constant */
                     type: "piecewiseLinear";
                 } | false;
@@ -3529,6 +3537,11 @@ export interface components {
                      */
                     frequencies: number;
                     /**
+                     * @description Networks that get the embedding: all (unset), or alternate: networks 1, 3, 5, … in training order (folds, then ensemble members within a fold) get it and the others train on the plain inputs, a mixed ensemble
+                     * @enum {string}
+                     */
+                    members?: "all" | "alternate";
+                    /**
                      * @description Standard deviation of the initial frequencies, in cycles per unit of the scaled input
                      * @default 0.1
                      */
@@ -3546,6 +3559,11 @@ export interface components {
                      * @default 8
                      */
                     bins: number;
+                    /**
+                     * @description Networks that get the embedding: all (unset), or alternate: networks 1, 3, 5, … in training order (folds, then ensemble members within a fold) get it and the others train on the plain inputs, a mixed ensemble
+                     * @enum {string}
+                     */
+                    members?: "all" | "alternate";
                     /** @constant */
                     type: "piecewiseLinear";
                 }) | false;
@@ -3644,6 +3662,11 @@ export interface components {
                      */
                     frequencies?: number;
                     /**
+                     * @description Networks that get the embedding: all (unset), or alternate: networks 1, 3, 5, … in training order (folds, then ensemble members within a fold) get it and the others train on the plain inputs, a mixed ensemble
+                     * @enum {string}
+                     */
+                    members?: "all" | "alternate";
+                    /**
                      * @description Standard deviation of the initial frequencies, in cycles per unit of the scaled input
                      * @default 0.1
                      */
@@ -3661,6 +3684,11 @@ export interface components {
                      * @default 8
                      */
                     bins?: number;
+                    /**
+                     * @description Networks that get the embedding: all (unset), or alternate: networks 1, 3, 5, … in training order (folds, then ensemble members within a fold) get it and the others train on the plain inputs, a mixed ensemble
+                     * @enum {string}
+                     */
+                    members?: "all" | "alternate";
                     /** @constant */
                     type: "piecewiseLinear";
                 }) | false;
@@ -4304,7 +4332,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T07:22:52.876Z",
+                     *           "createdAt": "2026-12-01T07:26:07.814Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4316,7 +4344,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *           "id": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4496,7 +4524,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:22:52.876Z",
+                     *       "createdAt": "2026-12-01T07:26:07.814Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4504,7 +4532,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *       "id": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4695,7 +4723,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:22:52.876Z",
+                     *       "createdAt": "2026-12-01T07:26:07.814Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4703,7 +4731,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *       "id": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5021,7 +5049,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:22:52.876Z",
+                     *       "createdAt": "2026-12-01T07:26:07.814Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5033,7 +5061,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *       "id": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5259,8 +5287,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T07:22:54.413Z",
-                     *           "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *           "createdAt": "2026-12-01T07:26:09.531Z",
+                     *           "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *           "epochsTrained": 79,
                      *           "featureImportance": [
                      *             {
@@ -5293,8 +5321,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_RXqUfTWAd4WslUl1wt5tp7ID",
-                     *           "jobId": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
+                     *           "id": "mdl_wL5Z5SpMkC3ceIFZ7zPnaIkM",
+                     *           "jobId": "job_gLdneHksbfwmb6GtrIxf4BSO",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.9763076923076923,
@@ -5978,8 +6006,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:22:54.413Z",
-                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *       "createdAt": "2026-12-01T07:26:09.531Z",
+                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *       "epochsTrained": 79,
                      *       "featureImportance": [
                      *         {
@@ -6012,8 +6040,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_RXqUfTWAd4WslUl1wt5tp7ID",
-                     *       "jobId": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
+                     *       "id": "mdl_wL5Z5SpMkC3ceIFZ7zPnaIkM",
+                     *       "jobId": "job_gLdneHksbfwmb6GtrIxf4BSO",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.9763076923076923,
@@ -6803,7 +6831,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T07:22:54.863Z",
+                     *       "exportedAt": "2026-12-01T07:26:09.870Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6869,8 +6897,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T07:22:54.786Z",
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "createdAt": "2026-12-01T07:26:09.777Z",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6903,8 +6931,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_ISlkgtCf6YIwzzHDMiPwljtq",
-                     *         "jobId": "job_BrH0ja9nhoYDIHWLl3WoRQcv",
+                     *         "id": "mdl_9HkaCTSTTxeCQkRRBmALhHia",
+                     *         "jobId": "job_LEbLlqwH461mdoCL8sxhpQvF",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.41200000000000003,
@@ -8094,7 +8122,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T07:22:54.863Z",
+                 *       "exportedAt": "2026-12-01T07:26:09.870Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8160,8 +8188,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T07:22:54.786Z",
-                 *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                 *         "createdAt": "2026-12-01T07:26:09.777Z",
+                 *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8194,8 +8222,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_ISlkgtCf6YIwzzHDMiPwljtq",
-                 *         "jobId": "job_BrH0ja9nhoYDIHWLl3WoRQcv",
+                 *         "id": "mdl_9HkaCTSTTxeCQkRRBmALhHia",
+                 *         "jobId": "job_LEbLlqwH461mdoCL8sxhpQvF",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.41200000000000003,
@@ -8928,8 +8956,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:22:54.876Z",
-                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *       "createdAt": "2026-12-01T07:26:09.876Z",
+                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8962,13 +8990,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_SsriSKBPnWVaXuczaRqS72lf",
+                     *       "id": "mdl_u011vMhUtmowgrL03J2YYNZP",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T07:22:54.863Z",
-                     *         "modelId": "mdl_ISlkgtCf6YIwzzHDMiPwljtq",
-                     *         "trainedAt": "2026-12-01T07:22:54.786Z"
+                     *         "exportedAt": "2026-12-01T07:26:09.870Z",
+                     *         "modelId": "mdl_9HkaCTSTTxeCQkRRBmALhHia",
+                     *         "trainedAt": "2026-12-01T07:26:09.777Z"
                      *       },
-                     *       "jobId": "job_BrH0ja9nhoYDIHWLl3WoRQcv",
+                     *       "jobId": "job_LEbLlqwH461mdoCL8sxhpQvF",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.41200000000000003,
@@ -9643,20 +9671,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T07:22:54.413Z",
+                     *               "endedAt": "2026-12-01T07:26:09.531Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T07:22:54.187Z"
+                     *               "startedAt": "2026-12-01T07:26:09.194Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:22:54.174Z",
-                     *           "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *           "createdAt": "2026-12-01T07:26:09.185Z",
+                     *           "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:22:54.413Z",
+                     *           "finishedAt": "2026-12-01T07:26:09.531Z",
                      *           "history": [],
-                     *           "id": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
-                     *           "modelId": "mdl_RXqUfTWAd4WslUl1wt5tp7ID",
+                     *           "id": "job_gLdneHksbfwmb6GtrIxf4BSO",
+                     *           "modelId": "mdl_wL5Z5SpMkC3ceIFZ7zPnaIkM",
                      *           "progress": {
                      *             "epoch": 79,
                      *             "epochs": 500
@@ -9673,7 +9701,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *             "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9746,7 +9774,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T07:22:54.187Z",
+                     *           "startedAt": "2026-12-01T07:26:09.194Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9844,7 +9872,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                 *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                  *       "target": "species"
                  *     }
                  */
@@ -9870,14 +9898,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 2.6859625634763837,
+                     *         "maxTrainingSeconds": 3.0347422252602776,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.004997744999999668
+                     *           "seconds": 0.005646715999999742
                      *         },
-                     *         "secondsPerEpoch": 0.005371925126952767
+                     *         "secondsPerEpoch": 0.006069484450520555
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9899,7 +9927,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -9998,12 +10026,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:22:54.174Z",
-                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *       "createdAt": "2026-12-01T07:26:09.185Z",
+                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
+                     *       "id": "job_gLdneHksbfwmb6GtrIxf4BSO",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10021,7 +10049,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10287,17 +10315,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T07:22:54.413Z",
+                     *           "endedAt": "2026-12-01T07:26:09.531Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T07:22:54.187Z"
+                     *           "startedAt": "2026-12-01T07:26:09.194Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:22:54.174Z",
-                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *       "createdAt": "2026-12-01T07:26:09.185Z",
+                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:22:54.413Z",
+                     *       "finishedAt": "2026-12-01T07:26:09.531Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10318,8 +10346,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_enJJ7cfjR3Zur7yaAdqT2ykc",
-                     *       "modelId": "mdl_RXqUfTWAd4WslUl1wt5tp7ID",
+                     *       "id": "job_gLdneHksbfwmb6GtrIxf4BSO",
+                     *       "modelId": "mdl_wL5Z5SpMkC3ceIFZ7zPnaIkM",
                      *       "progress": {
                      *         "epoch": 79,
                      *         "epochs": 500
@@ -10336,7 +10364,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10409,7 +10437,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T07:22:54.187Z",
+                     *       "startedAt": "2026-12-01T07:26:09.194Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10530,12 +10558,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:22:54.729Z",
-                     *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *       "createdAt": "2026-12-01T07:26:09.745Z",
+                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:22:54.743Z",
+                     *       "finishedAt": "2026-12-01T07:26:09.752Z",
                      *       "history": [],
-                     *       "id": "job_SMvQ0xarGqmAonXbdyVhu3C0",
+                     *       "id": "job_7MezJGeVTYQWNiFW9etbdbY6",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10553,7 +10581,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -11033,16 +11061,16 @@ export interface operations {
                      *         {
                      *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:22:55.011Z",
+                     *           "createdAt": "2026-12-01T07:26:09.982Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:22:56.060Z",
-                     *           "id": "tun_wXNOgrIhKSKvR28y99tq7kM6",
+                     *           "finishedAt": "2026-12-01T07:26:11.322Z",
+                     *           "id": "tun_SzXesSu9rTHKI3xKlQeXMHCW",
                      *           "leaderboard": [
                      *             {
                      *               "baseline": true,
                      *               "index": 0,
-                     *               "jobId": "job_MPZZFtUDlTsp7TvR7tpcDpO0",
-                     *               "modelId": "mdl_yzZqbo273pumWX1LybFOk4Y7",
+                     *               "jobId": "job_uSZOcXuipyNvBjDZHrTDNAV9",
+                     *               "modelId": "mdl_FFydarVeXiCBJYill5ucgk8H",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0,
@@ -11063,8 +11091,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_c8apPOLoNSaqol484Sj604zW",
-                     *               "modelId": "mdl_zo6RpWOrjrKKTq6zAMy5j16L",
+                     *               "jobId": "job_Xpco34l9QaiYFJp44yCZFpLd",
+                     *               "modelId": "mdl_6ZrrwBXeDllkiabKUjwY8ZTm",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11085,8 +11113,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 3,
-                     *               "jobId": "job_1BWlRL9n2vWVMUbZ67Sep63O",
-                     *               "modelId": "mdl_zPoB6iWMdDynCKns1k72XvLZ",
+                     *               "jobId": "job_VJaQOzXVDiK3iU2dN5GrESQQ",
+                     *               "modelId": "mdl_EZr6dX6o7PC36YjmqJKCvFK1",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -11106,18 +11134,18 @@ export interface operations {
                      *               "state": "completed"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_xFHQN0mPFaW0dCc9fXJsxOOJ",
+                     *           "modelId": "mdl_hz44wv9xQ61lvjIHRn6XL59D",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_EQ88dcNIkd0oj1mIvwV2T8CJ",
-                     *             "modelId": "mdl_xFHQN0mPFaW0dCc9fXJsxOOJ",
+                     *             "jobId": "job_XztSTrnidmdk6QOoJZoYR8Wa",
+                     *             "modelId": "mdl_hz44wv9xQ61lvjIHRn6XL59D",
                      *             "state": "succeeded",
                      *             "trial": 0
                      *           },
                      *           "refitSkipped": null,
                      *           "request": {
-                     *             "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *             "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11310,7 +11338,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                 *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11338,21 +11366,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 8.299333823372105,
+                     *         "trainingSeconds": 4.460877389990222,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.8747388054492293,
+                     *           "maxTrainingSeconds": 0.6578629804248068,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
-                     *             "batches": 12,
-                     *             "rows": 768,
-                     *             "seconds": 0.0247576710000003
+                     *             "batches": 16,
+                     *             "rows": 1024,
+                     *             "seconds": 0.024825933000000078
                      *           },
-                     *           "secondsPerEpoch": 0.00359974817057296
+                     *           "secondsPerEpoch": 0.002707255063476571
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11374,7 +11402,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *           "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11455,14 +11483,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 5.383537805208008,
+                     *           "maxTrainingSeconds": 2.2680007885741995,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
-                     *             "batches": 10,
-                     *             "rows": 640,
-                     *             "seconds": 0.012521371999999246
+                     *             "batches": 16,
+                     *             "rows": 1024,
+                     *             "seconds": 0.008440094999999929
                      *           },
-                     *           "secondsPerEpoch": 0.010767075610416017
+                     *           "secondsPerEpoch": 0.004536001577148399
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11484,7 +11512,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *           "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11568,7 +11596,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11642,15 +11670,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:22:55.011Z",
+                     *       "createdAt": "2026-12-01T07:26:09.982Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_wXNOgrIhKSKvR28y99tq7kM6",
+                     *       "id": "tun_SzXesSu9rTHKI3xKlQeXMHCW",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_AVaFnu6MSU0JgUtucPKZrPq0",
+                     *           "jobId": "job_8FoP0TtTc9UIO31ISHAoKtpO",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11669,7 +11697,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_UPF0ObyubPoBvBnletfzuWVh",
+                     *           "jobId": "job_I3w914LDk4nar6ISMC13bLml",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11687,7 +11715,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_Bdyc0UsCuR5n49IFYcUyabFv",
+                     *           "jobId": "job_BEr5KjDS8DPIFrCVj65v3qiA",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11709,7 +11737,7 @@ export interface operations {
                      *       "refit": null,
                      *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11881,16 +11909,16 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:22:55.011Z",
+                     *       "createdAt": "2026-12-01T07:26:09.982Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:22:56.060Z",
-                     *       "id": "tun_wXNOgrIhKSKvR28y99tq7kM6",
+                     *       "finishedAt": "2026-12-01T07:26:11.322Z",
+                     *       "id": "tun_SzXesSu9rTHKI3xKlQeXMHCW",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_MPZZFtUDlTsp7TvR7tpcDpO0",
-                     *           "modelId": "mdl_yzZqbo273pumWX1LybFOk4Y7",
+                     *           "jobId": "job_uSZOcXuipyNvBjDZHrTDNAV9",
+                     *           "modelId": "mdl_FFydarVeXiCBJYill5ucgk8H",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0,
@@ -11911,8 +11939,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_c8apPOLoNSaqol484Sj604zW",
-                     *           "modelId": "mdl_zo6RpWOrjrKKTq6zAMy5j16L",
+                     *           "jobId": "job_Xpco34l9QaiYFJp44yCZFpLd",
+                     *           "modelId": "mdl_6ZrrwBXeDllkiabKUjwY8ZTm",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11933,8 +11961,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 3,
-                     *           "jobId": "job_1BWlRL9n2vWVMUbZ67Sep63O",
-                     *           "modelId": "mdl_zPoB6iWMdDynCKns1k72XvLZ",
+                     *           "jobId": "job_VJaQOzXVDiK3iU2dN5GrESQQ",
+                     *           "modelId": "mdl_EZr6dX6o7PC36YjmqJKCvFK1",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11954,18 +11982,18 @@ export interface operations {
                      *           "state": "completed"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_xFHQN0mPFaW0dCc9fXJsxOOJ",
+                     *       "modelId": "mdl_hz44wv9xQ61lvjIHRn6XL59D",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_EQ88dcNIkd0oj1mIvwV2T8CJ",
-                     *         "modelId": "mdl_xFHQN0mPFaW0dCc9fXJsxOOJ",
+                     *         "jobId": "job_XztSTrnidmdk6QOoJZoYR8Wa",
+                     *         "modelId": "mdl_hz44wv9xQ61lvjIHRn6XL59D",
                      *         "state": "succeeded",
                      *         "trial": 0
                      *       },
                      *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -12181,15 +12209,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:22:56.153Z",
+                     *       "createdAt": "2026-12-01T07:26:11.360Z",
                      *       "error": null,
-                     *       "finishedAt": null,
-                     *       "id": "tun_ZswOdmSfGUN0RfT0ACk6Zj7n",
+                     *       "finishedAt": "2026-12-01T07:26:11.427Z",
+                     *       "id": "tun_AXpedyfOUJb4DxGa1UgwT4Hl",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_G1ijXlpSAoILVqLRndtewVGV",
+                     *           "jobId": "job_5t4MCAjeGsAZLxulos3ql1OY",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12204,11 +12232,11 @@ export interface operations {
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [],
-                     *           "state": "running"
+                     *           "state": "cancelled"
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_3QdDeWwsM0TlZgMXmaOxhIHz",
+                     *           "jobId": "job_QQwp9qXDtKchEYW0hATJsQwW",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12227,9 +12255,9 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "refit": null,
-                     *       "refitSkipped": null,
+                     *       "refitSkipped": "cancelled",
                      *       "request": {
-                     *         "datasetId": "ds_aeH1iFjQ2xCH8Q2tELLWeK3N",
+                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12242,9 +12270,9 @@ export interface operations {
                      *       "rungEpochs": [
                      *         243
                      *       ],
-                     *       "stage": "trials",
-                     *       "status": "running",
-                     *       "stopReason": null,
+                     *       "stage": "done",
+                     *       "status": "cancelled",
+                     *       "stopReason": "cancelled",
                      *       "test": null,
                      *       "trialsStarted": 2
                      *     }
@@ -12506,14 +12534,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T07:22:56.186Z",
+                     *           "createdAt": "2026-12-01T07:26:11.437Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_icZS1ojQBrsL1h6PCjx5YvKn",
+                     *           "id": "wh_ptWt91eGzjjzyTSwa3yXrMHg",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12634,14 +12662,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:22:56.186Z",
+                     *       "createdAt": "2026-12-01T07:26:11.437Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_icZS1ojQBrsL1h6PCjx5YvKn",
-                     *       "secret": "whsec_s9ZNH/UuzIEMyUgtgoHJC6F8NDf5uVL0g+WP5cR+blQ=",
+                     *       "id": "wh_ptWt91eGzjjzyTSwa3yXrMHg",
+                     *       "secret": "whsec_ggT51wkcBja2QHYo7Ev473k1EQxNgIIZfvzf2sU6YKQ=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12777,13 +12805,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:22:56.186Z",
+                     *       "createdAt": "2026-12-01T07:26:11.437Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_icZS1ojQBrsL1h6PCjx5YvKn",
+                     *       "id": "wh_ptWt91eGzjjzyTSwa3yXrMHg",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13026,14 +13054,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:22:56.186Z",
+                     *       "createdAt": "2026-12-01T07:26:11.437Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_icZS1ojQBrsL1h6PCjx5YvKn",
+                     *       "id": "wh_ptWt91eGzjjzyTSwa3yXrMHg",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */

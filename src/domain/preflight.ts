@@ -315,6 +315,26 @@ export function networkSize(
 const networkCount = (spec: TrainingSpec) =>
   (spec.training.crossValidation ? spec.training.crossValidation.folds : 1) * spec.training.ensemble;
 
+/**
+ * Parameters of all the job's networks, `perNetwork` each (networkSize); with the embedding's
+ * `members: "alternate"` the networks at odd 0-based indices (training.ts embeddingOf) have none.
+ */
+function totalParameters(
+  dataset: Dataset,
+  spec: TrainingSpec,
+  inputWidth: number,
+  outWidth: number,
+  perNetwork: number,
+): number {
+  const n = networkCount(spec);
+  const e = spec.model.embedding;
+  if (!e || e.members !== 'alternate') return perNetwork * n;
+  const plainSpec: TrainingSpec = { ...spec, model: { ...spec.model, embedding: false } };
+  const plain = networkSize(dataset, plainSpec, inputWidth, outWidth).parameters;
+  const embedded = Math.ceil(n / 2);
+  return perNetwork * embedded + plain * (n - embedded);
+}
+
 /** The full pre-flight report of a resolved spec; nothing is stored or queued. */
 export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<Preflight> {
   // The spec's preprocessing, and a category's missing slot only where cells are missing, as the
@@ -343,7 +363,7 @@ export async function preflight(dataset: Dataset, spec: TrainingSpec): Promise<P
   return {
     dryRun: true,
     spec,
-    parameterCount: network.parameters * networkCount(spec),
+    parameterCount: totalParameters(dataset, spec, inputWidth, outWidth, network.parameters),
     inputWidth,
     outputWidth: outWidth,
     rows,

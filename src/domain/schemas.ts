@@ -284,6 +284,17 @@ export const LayerSchema = z
   .strict();
 
 /**
+ * Which networks of a job get its embedding (training.ts embeddingOf): all, or those at even
+ * 0-based indices in training order (a mixed ensemble; README "Training defaults").
+ */
+const EmbeddingMembersSchema = z.enum(['all', 'alternate']);
+const embeddingMembers = {
+  members: EmbeddingMembersSchema.optional().describe(
+    'Networks that get the embedding: all (unset), or alternate: networks 1, 3, 5, … in training order (folds, then ensemble members within a fold) get it and the others train on the plain inputs, a mixed ensemble',
+  ),
+};
+
+/**
  * Per-feature embeddings of the numeric inputs in front of the first layer (engine embedding.ts):
  * periodic, each numeric input x also enters as `size` values W₂·cos(2π·w₁·x + b₁) + b₂; or
  * piecewise-linear, x also enters as its position within each of `bins` quantile bins of the
@@ -300,6 +311,7 @@ const PeriodicEmbeddingSchema = z
       .max(100)
       .default(0.1)
       .describe('Standard deviation of the initial frequencies, in cycles per unit of the scaled input'),
+    ...embeddingMembers,
   })
   .strict();
 const PiecewiseLinearEmbeddingSchema = z
@@ -312,6 +324,7 @@ const PiecewiseLinearEmbeddingSchema = z
       .max(64)
       .default(8)
       .describe('Quantile bins per numeric input, from the training rows (fewer where values repeat)'),
+    ...embeddingMembers,
   })
   .strict();
 export const EmbeddingSchema = z.discriminatedUnion('type', [
@@ -496,8 +509,13 @@ export const TrainingSpecSchema = z
             frequencies: z.number().int(),
             size: z.number().int(),
             sigma: z.number(),
+            members: EmbeddingMembersSchema.optional(),
           }),
-          z.object({ type: z.literal('piecewiseLinear'), bins: z.number().int() }),
+          z.object({
+            type: z.literal('piecewiseLinear'),
+            bins: z.number().int(),
+            members: EmbeddingMembersSchema.optional(),
+          }),
           z.literal(false),
         ])
         .default(false),

@@ -185,7 +185,8 @@ export function withMembers(data: PreparedData, spec: TrainingSpec): PreparedTra
   for (const plan of data.plans) {
     for (let e = 0; e < spec.training.ensemble; e++) {
       const seed = spec.training.seed + members.length;
-      members.push({ ...plan, seed, model: createNetwork(spec, data.encoder, plan.train, seed) });
+      const model = createNetwork(spec, data.encoder, plan.train, seed, members.length);
+      members.push({ ...plan, seed, model });
     }
   }
   return { ...data, members };
@@ -210,11 +211,18 @@ function encoderOptions(spec: TrainingSpec): EncoderOptions {
   };
 }
 
-function createNetwork(spec: TrainingSpec, encoder: Encoder, train: Encoded, seed: number): Sequential {
+/** Network `index` (0-based, in training order) of the spec, initialized from `seed`. */
+function createNetwork(
+  spec: TrainingSpec,
+  encoder: Encoder,
+  train: Encoded,
+  seed: number,
+  index: number,
+): Sequential {
   return Sequential.create(
     {
       inputSize: encoder.inputSize,
-      ...embeddingOf(spec, encoder, train),
+      ...embeddingOf(spec, encoder, train, index),
       layers: [
         ...spec.model.layers,
         { units: encoder.outputSize, activation: outputActivationFor(spec.training.loss as LossName) },
@@ -226,14 +234,23 @@ function createNetwork(spec: TrainingSpec, encoder: Encoder, train: Encoded, see
 }
 
 /**
- * The network's embedding of the numeric inputs, if the spec asks for one and the table has any;
- * piecewise-linear bins are quantiles of this network's own training rows.
+ * Network `index`'s embedding of the numeric inputs, if the spec asks for one, gives it to this
+ * network (`members: "alternate"`: the even indices only) and the table has any; piecewise-linear
+ * bins are quantiles of this network's own training rows.
  */
-function embeddingOf(spec: TrainingSpec, encoder: Encoder, train: Encoded): { embedding?: EmbeddingSpec } {
+function embeddingOf(
+  spec: TrainingSpec,
+  encoder: Encoder,
+  train: Encoded,
+  index: number,
+): { embedding?: EmbeddingSpec } {
   const e = spec.model.embedding;
-  const features = e ? encoder.continuousInputs() : [];
+  const features = e && !(e.members === 'alternate' && index % 2 === 1) ? encoder.continuousInputs() : [];
   if (!e || features.length === 0) return {};
-  if (e.type === 'periodic') return { embedding: { ...e, features } };
+  if (e.type === 'periodic') {
+    const { frequencies, size, sigma } = e;
+    return { embedding: { type: 'periodic', frequencies, size, sigma, features } };
+  }
   const bins = piecewiseLinearBins(train.x, train.rows, encoder.inputSize, features, e.bins);
   return { embedding: { type: 'piecewiseLinear', features, bins } };
 }

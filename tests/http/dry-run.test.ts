@@ -180,6 +180,24 @@ describe('training job dry run', () => {
     // request reports 10543 = 10575 − 32: iris's repeated measurements leave one fold's network a
     // bin short on one input (training keeps distinct quantile edges only), 32 first-layer weights.
     expect(res.body.parameterCount).toBe(10575);
+    // Embedding members alternate: networks 1, 3, 5 of the five carry the encoding (2115 each), the
+    // other two read the 6 plain inputs: (7·32) + (33·16) + (17·35) = 224 + 528 + 595 = 1347 each;
+    // 3 · 2115 + 2 · 1347 = 9039.
+    const mixed = await request(t.app.server)
+      .post('/v1/training-jobs?dryRun=true')
+      .send({
+        datasetId: iris,
+        target: 'sepal_length',
+        task: 'classification',
+        model: { embedding: { type: 'piecewiseLinear', members: 'alternate' } },
+      });
+    expect(mixed.status).toBe(200);
+    expect(mixed.body.spec.model.embedding).toEqual({
+      type: 'piecewiseLinear',
+      bins: 8,
+      members: 'alternate',
+    });
+    expect(mixed.body.parameterCount).toBe(9039);
     expect(res.body.warnings).toContain(
       '11 of the 35 classes of "sepal_length" have fewer than 3 rows and cannot appear in every split',
     );

@@ -21,6 +21,7 @@ describe('model export and import', () => {
   let friedman: Awaited<ReturnType<typeof trainAndSave>>;
   let embedded: Awaited<ReturnType<typeof trainAndSave>>;
   let foldsWithBins: Awaited<ReturnType<typeof trainAndSave>>;
+  let mixedBins: Awaited<ReturnType<typeof trainAndSave>>;
   let loanRows: Record<string, string>[];
 
   beforeAll(async () => {
@@ -38,6 +39,11 @@ describe('model export and import', () => {
       model: { embedding: { type: 'piecewiseLinear' } },
       training: { crossValidation: { folds: 3 }, epochs: 4 },
     });
+    mixedBins = await trainAndSave(t, 'acme', 'loans.csv', {
+      target: 'decision',
+      model: { embedding: { type: 'piecewiseLinear', members: 'alternate' } },
+      training: { crossValidation: { folds: 3 }, epochs: 4 },
+    });
     const text = await readFile(join(FIXTURES, 'loans.csv'), 'utf8');
     loanRows = (parse(text, { columns: true }) as Record<string, string>[]).slice(0, 300);
   });
@@ -53,7 +59,7 @@ describe('model export and import', () => {
   }
 
   it('when a JSON export is imported on a fresh deployment, then its predictions are identical', async () => {
-    for (const { model } of [loans, friedman, embedded, foldsWithBins]) {
+    for (const { model } of [loans, friedman, embedded, foldsWithBins, mixedBins]) {
       const exported = await request(t.app.server).get(`/v1/models/${model.id}/export`).set(ACME);
       expect(exported.status).toBe(200);
       expect(exported.body).toMatchObject({ format: 'backprop.model', version: 1, model: { id: model.id } });
@@ -186,5 +192,17 @@ describe('model export and import', () => {
     expect(exported.body.network.members).toHaveLength(3);
     expect(exported.body.network.members[0].spec.embedding.type).toBe('piecewiseLinear');
     await expectOnnxAgreesWithPredict(foldsWithBins.model);
+  });
+
+  it('when an ensemble whose embedding members alternate is exported as ONNX, then its plain and encoded networks agree with /predict', async () => {
+    const exported = await request(t.app.server).get(`/v1/models/${mixedBins.model.id}/export`).set(ACME);
+    expect(exported.status).toBe(200);
+    const members = exported.body.network.members as { spec: { embedding?: { type: string } } }[];
+    expect(members.map((m) => m.spec.embedding?.type ?? 'none')).toEqual([
+      'piecewiseLinear',
+      'none',
+      'piecewiseLinear',
+    ]);
+    await expectOnnxAgreesWithPredict(mixedBins.model);
   });
 });

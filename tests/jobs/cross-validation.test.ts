@@ -117,6 +117,62 @@ describe('cross-validation in a training job', () => {
     expect(ens.members[0].spec.embedding).toEqual(ea);
   });
 
+  it('when the embedding has members alternate, then networks 1, 3, 5 get it and the others train on the plain inputs', async () => {
+    const { table, resolve } = await iris();
+    const spec = resolve({
+      model: { embedding: { type: 'piecewiseLinear', bins: 4, members: 'alternate' } },
+      training: { crossValidation: { folds: 3 }, ensemble: 2, epochs: 2, seed: 5 },
+    });
+    expect(spec.model.embedding).toEqual({ type: 'piecewiseLinear', bins: 4, members: 'alternate' });
+    const prepared = prepareTraining(table, spec);
+    // Training order is fold-major: each fold trains one network with the encoding, one without.
+    expect(prepared.members.map((m) => [m.fold, m.model.spec.embedding?.type ?? 'none'])).toEqual([
+      [0, 'piecewiseLinear'],
+      [0, 'none'],
+      [1, 'piecewiseLinear'],
+      [1, 'none'],
+      [2, 'piecewiseLinear'],
+      [2, 'none'],
+    ]);
+    // A plain network reads the 4 inputs, an encoded one 4 + 4 × (at most 4 bins).
+    expect(prepared.members[1].model.layers[0].inputSize).toBe(4);
+    expect(prepared.members[0].model.layers[0].inputSize).toBeGreaterThan(4);
+    // Periodic embeddings alternate the same way, and the engine spec holds no `members` field.
+    const periodic = prepareTraining(
+      table,
+      resolve({
+        model: { embedding: { type: 'periodic', members: 'alternate' } },
+        training: { crossValidation: { folds: 3 }, epochs: 2, seed: 5 },
+      }),
+    );
+    const kinds = periodic.members.map((m) => m.model.spec.embedding);
+    expect(kinds.map((e) => e?.type ?? 'none')).toEqual(['periodic', 'none', 'periodic']);
+    expect(kinds[0]).not.toHaveProperty('members');
+    // The artifact keeps each network with its own first stage, and predicts their mean.
+    const outcome = await runTraining(table, spec);
+    const ens = networkFromJSON(outcome.artifact.network as SerializedEnsemble) as Ensemble;
+    expect(ens.members.map((m) => m.spec.embedding?.type ?? 'none')).toEqual(
+      prepared.members.map((m) => m.model.spec.embedding?.type ?? 'none'),
+    );
+    const x = new Float32Array(ens.inputSize).fill(0.3);
+    const sum = ens.members.reduce((s, m) => s + m.predict(x, 1)[0], 0);
+    expect(ens.predict(x, 1)[0]).toBeCloseTo(sum / ens.members.length, 6);
+  });
+
+  it('when the embedding members field is not all or alternate, then the spec is refused naming it', () => {
+    const r = TrainingSpecInputSchema.safeParse({
+      datasetId: 'ds_iris',
+      target: 'species',
+      model: { embedding: { type: 'piecewiseLinear', members: 'half' } },
+    });
+    expect(r.success).toBe(false);
+    // The union of an embedding and false fails at model.embedding; its embedding branch names members.
+    const issue = r.error?.issues[0];
+    expect(issue?.path).toEqual(['model', 'embedding']);
+    const branches = issue?.code === 'invalid_union' ? issue.errors : [];
+    expect(branches.flat().map((e) => e.path)).toContainEqual(['members']);
+  });
+
   it('when the ensemble predicts, then each output is the mean of its networks', async () => {
     const { table, resolve } = await iris();
     const spec = resolve({ training: { crossValidation: { folds: 2 }, epochs: 3, seed: 1 } });
