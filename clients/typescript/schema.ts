@@ -882,7 +882,7 @@ export interface components {
         };
         ColumnWarning: {
             /**
-             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
              * @enum {string}
              */
             code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -891,7 +891,7 @@ export interface components {
         };
         ColumnWarningInput: {
             /**
-             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
              * @enum {string}
              */
             code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -3309,7 +3309,7 @@ export interface components {
                 /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
                 excludedFeatures: {
                     /**
-                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
                      * @enum {string}
                      */
                     code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -3418,7 +3418,7 @@ export interface components {
                 /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
                 excludedFeatures: {
                     /**
-                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
                      * @enum {string}
                      */
                     code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -4332,7 +4332,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T07:26:07.814Z",
+                     *           "createdAt": "2026-12-01T07:29:12.293Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4344,7 +4344,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *           "id": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4524,7 +4524,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:26:07.814Z",
+                     *       "createdAt": "2026-12-01T07:29:12.293Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4532,7 +4532,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *       "id": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4723,7 +4723,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:26:07.814Z",
+                     *       "createdAt": "2026-12-01T07:29:12.293Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4731,7 +4731,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *       "id": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5049,7 +5049,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:26:07.814Z",
+                     *       "createdAt": "2026-12-01T07:29:12.293Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5061,7 +5061,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *       "id": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5287,8 +5287,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T07:26:09.531Z",
-                     *           "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *           "createdAt": "2026-12-01T07:29:13.283Z",
+                     *           "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *           "epochsTrained": 79,
                      *           "featureImportance": [
                      *             {
@@ -5321,8 +5321,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_wL5Z5SpMkC3ceIFZ7zPnaIkM",
-                     *           "jobId": "job_gLdneHksbfwmb6GtrIxf4BSO",
+                     *           "id": "mdl_6lqhrvN0IgqLpwwylweUgzqx",
+                     *           "jobId": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.9763076923076923,
@@ -6006,8 +6006,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:26:09.531Z",
-                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *       "createdAt": "2026-12-01T07:29:13.283Z",
+                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *       "epochsTrained": 79,
                      *       "featureImportance": [
                      *         {
@@ -6040,8 +6040,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_wL5Z5SpMkC3ceIFZ7zPnaIkM",
-                     *       "jobId": "job_gLdneHksbfwmb6GtrIxf4BSO",
+                     *       "id": "mdl_6lqhrvN0IgqLpwwylweUgzqx",
+                     *       "jobId": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.9763076923076923,
@@ -6831,7 +6831,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T07:26:09.870Z",
+                     *       "exportedAt": "2026-12-01T07:29:13.471Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6897,8 +6897,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T07:26:09.777Z",
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "createdAt": "2026-12-01T07:29:13.385Z",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6931,8 +6931,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_9HkaCTSTTxeCQkRRBmALhHia",
-                     *         "jobId": "job_LEbLlqwH461mdoCL8sxhpQvF",
+                     *         "id": "mdl_lhS3MeV7jr7Nx6ZppYK92QuD",
+                     *         "jobId": "job_zOLRkjfEYvkU4uXc4MCRov62",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.41200000000000003,
@@ -8122,7 +8122,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T07:26:09.870Z",
+                 *       "exportedAt": "2026-12-01T07:29:13.471Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8188,8 +8188,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T07:26:09.777Z",
-                 *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                 *         "createdAt": "2026-12-01T07:29:13.385Z",
+                 *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8222,8 +8222,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_9HkaCTSTTxeCQkRRBmALhHia",
-                 *         "jobId": "job_LEbLlqwH461mdoCL8sxhpQvF",
+                 *         "id": "mdl_lhS3MeV7jr7Nx6ZppYK92QuD",
+                 *         "jobId": "job_zOLRkjfEYvkU4uXc4MCRov62",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.41200000000000003,
@@ -8956,8 +8956,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:26:09.876Z",
-                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *       "createdAt": "2026-12-01T07:29:13.478Z",
+                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8990,13 +8990,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_u011vMhUtmowgrL03J2YYNZP",
+                     *       "id": "mdl_29mT503FZNLNFJutukg9Pegl",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T07:26:09.870Z",
-                     *         "modelId": "mdl_9HkaCTSTTxeCQkRRBmALhHia",
-                     *         "trainedAt": "2026-12-01T07:26:09.777Z"
+                     *         "exportedAt": "2026-12-01T07:29:13.471Z",
+                     *         "modelId": "mdl_lhS3MeV7jr7Nx6ZppYK92QuD",
+                     *         "trainedAt": "2026-12-01T07:29:13.385Z"
                      *       },
-                     *       "jobId": "job_LEbLlqwH461mdoCL8sxhpQvF",
+                     *       "jobId": "job_zOLRkjfEYvkU4uXc4MCRov62",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.41200000000000003,
@@ -9671,20 +9671,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T07:26:09.531Z",
+                     *               "endedAt": "2026-12-01T07:29:13.283Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T07:26:09.194Z"
+                     *               "startedAt": "2026-12-01T07:29:13.110Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:26:09.185Z",
-                     *           "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *           "createdAt": "2026-12-01T07:29:13.099Z",
+                     *           "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:26:09.531Z",
+                     *           "finishedAt": "2026-12-01T07:29:13.283Z",
                      *           "history": [],
-                     *           "id": "job_gLdneHksbfwmb6GtrIxf4BSO",
-                     *           "modelId": "mdl_wL5Z5SpMkC3ceIFZ7zPnaIkM",
+                     *           "id": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
+                     *           "modelId": "mdl_6lqhrvN0IgqLpwwylweUgzqx",
                      *           "progress": {
                      *             "epoch": 79,
                      *             "epochs": 500
@@ -9701,7 +9701,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *             "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9774,7 +9774,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T07:26:09.194Z",
+                     *           "startedAt": "2026-12-01T07:29:13.110Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9872,7 +9872,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                 *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                  *       "target": "species"
                  *     }
                  */
@@ -9898,14 +9898,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 3.0347422252602776,
+                     *         "maxTrainingSeconds": 5.18551314615886,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.005646715999999742
+                     *           "seconds": 0.009648635000000013
                      *         },
-                     *         "secondsPerEpoch": 0.006069484450520555
+                     *         "secondsPerEpoch": 0.01037102629231772
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9927,7 +9927,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10026,12 +10026,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:26:09.185Z",
-                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *       "createdAt": "2026-12-01T07:29:13.099Z",
+                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_gLdneHksbfwmb6GtrIxf4BSO",
+                     *       "id": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10049,7 +10049,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10315,17 +10315,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T07:26:09.531Z",
+                     *           "endedAt": "2026-12-01T07:29:13.283Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T07:26:09.194Z"
+                     *           "startedAt": "2026-12-01T07:29:13.110Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:26:09.185Z",
-                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *       "createdAt": "2026-12-01T07:29:13.099Z",
+                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:26:09.531Z",
+                     *       "finishedAt": "2026-12-01T07:29:13.283Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10346,8 +10346,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_gLdneHksbfwmb6GtrIxf4BSO",
-                     *       "modelId": "mdl_wL5Z5SpMkC3ceIFZ7zPnaIkM",
+                     *       "id": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
+                     *       "modelId": "mdl_6lqhrvN0IgqLpwwylweUgzqx",
                      *       "progress": {
                      *         "epoch": 79,
                      *         "epochs": 500
@@ -10364,7 +10364,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10437,7 +10437,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T07:26:09.194Z",
+                     *       "startedAt": "2026-12-01T07:29:13.110Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10556,14 +10556,22 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "attempts": [],
+                     *       "attempts": [
+                     *         {
+                     *           "attempt": 1,
+                     *           "endedAt": null,
+                     *           "outcome": null,
+                     *           "resumedFromEpoch": 0,
+                     *           "startedAt": "2026-12-01T07:29:13.353Z"
+                     *         }
+                     *       ],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:26:09.745Z",
-                     *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *       "createdAt": "2026-12-01T07:29:13.348Z",
+                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:26:09.752Z",
+                     *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_7MezJGeVTYQWNiFW9etbdbY6",
+                     *       "id": "job_5BB3e66a1JN0mxk4UXlY1Hlo",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10581,7 +10589,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10654,8 +10662,8 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": null,
-                     *       "status": "cancelled"
+                     *       "startedAt": "2026-12-01T07:29:13.353Z",
+                     *       "status": "running"
                      *     }
                      */
                     "application/json": components["schemas"]["TrainingJob"];
@@ -11061,16 +11069,16 @@ export interface operations {
                      *         {
                      *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:26:09.982Z",
+                     *           "createdAt": "2026-12-01T07:29:13.552Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:26:11.322Z",
-                     *           "id": "tun_SzXesSu9rTHKI3xKlQeXMHCW",
+                     *           "finishedAt": "2026-12-01T07:29:14.119Z",
+                     *           "id": "tun_JzpERGTWAEKZaaCO0UNR9lXV",
                      *           "leaderboard": [
                      *             {
                      *               "baseline": true,
                      *               "index": 0,
-                     *               "jobId": "job_uSZOcXuipyNvBjDZHrTDNAV9",
-                     *               "modelId": "mdl_FFydarVeXiCBJYill5ucgk8H",
+                     *               "jobId": "job_T4zH2S6jViSf9QD4WY7KgtAa",
+                     *               "modelId": "mdl_LHxX4yfljw1kev5d4nM2fbW0",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0,
@@ -11091,8 +11099,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_Xpco34l9QaiYFJp44yCZFpLd",
-                     *               "modelId": "mdl_6ZrrwBXeDllkiabKUjwY8ZTm",
+                     *               "jobId": "job_5sKHrb3zKTv4817mXi4bmwBX",
+                     *               "modelId": "mdl_E1WwNF36Xqr8NZCrho09De5G",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11113,8 +11121,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 3,
-                     *               "jobId": "job_VJaQOzXVDiK3iU2dN5GrESQQ",
-                     *               "modelId": "mdl_EZr6dX6o7PC36YjmqJKCvFK1",
+                     *               "jobId": "job_vCyP3dNJzxEpDMLIG9DYdZf6",
+                     *               "modelId": "mdl_w41ApIKPi9yL1XgFWJJitwCC",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -11134,18 +11142,18 @@ export interface operations {
                      *               "state": "completed"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_hz44wv9xQ61lvjIHRn6XL59D",
+                     *           "modelId": "mdl_r0WrH8mH5yb6397Uzef3DYmR",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_XztSTrnidmdk6QOoJZoYR8Wa",
-                     *             "modelId": "mdl_hz44wv9xQ61lvjIHRn6XL59D",
+                     *             "jobId": "job_nIuqDEM3dxUWh9ZQGYtKhv3W",
+                     *             "modelId": "mdl_r0WrH8mH5yb6397Uzef3DYmR",
                      *             "state": "succeeded",
                      *             "trial": 0
                      *           },
                      *           "refitSkipped": null,
                      *           "request": {
-                     *             "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *             "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11338,7 +11346,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                 *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11366,21 +11374,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 4.460877389990222,
+                     *         "trainingSeconds": 4.765836724495374,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.6578629804248068,
+                     *           "maxTrainingSeconds": 0.6340267378564547,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.024825933000000078
+                     *             "seconds": 0.02392641900000035
                      *           },
-                     *           "secondsPerEpoch": 0.002707255063476571
+                     *           "secondsPerEpoch": 0.002609163530273476
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11402,7 +11410,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *           "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11483,14 +11491,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 2.2680007885741995,
+                     *           "maxTrainingSeconds": 2.6524142649738582,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.008440094999999929
+                     *             "seconds": 0.009870643999999628
                      *           },
-                     *           "secondsPerEpoch": 0.004536001577148399
+                     *           "secondsPerEpoch": 0.005304828529947716
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11512,7 +11520,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *           "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11596,7 +11604,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11670,15 +11678,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:26:09.982Z",
+                     *       "createdAt": "2026-12-01T07:29:13.552Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_SzXesSu9rTHKI3xKlQeXMHCW",
+                     *       "id": "tun_JzpERGTWAEKZaaCO0UNR9lXV",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_8FoP0TtTc9UIO31ISHAoKtpO",
+                     *           "jobId": "job_x9ALFRICAsudDMVrua10TPnV",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11697,7 +11705,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_I3w914LDk4nar6ISMC13bLml",
+                     *           "jobId": "job_ax4dqtwF7Wjp3qJZapsX3FK5",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11715,7 +11723,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_BEr5KjDS8DPIFrCVj65v3qiA",
+                     *           "jobId": "job_pLUMC2Z2SdbkOV6WDxtCJQfS",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11737,7 +11745,7 @@ export interface operations {
                      *       "refit": null,
                      *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11909,16 +11917,16 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:26:09.982Z",
+                     *       "createdAt": "2026-12-01T07:29:13.552Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:26:11.322Z",
-                     *       "id": "tun_SzXesSu9rTHKI3xKlQeXMHCW",
+                     *       "finishedAt": "2026-12-01T07:29:14.119Z",
+                     *       "id": "tun_JzpERGTWAEKZaaCO0UNR9lXV",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_uSZOcXuipyNvBjDZHrTDNAV9",
-                     *           "modelId": "mdl_FFydarVeXiCBJYill5ucgk8H",
+                     *           "jobId": "job_T4zH2S6jViSf9QD4WY7KgtAa",
+                     *           "modelId": "mdl_LHxX4yfljw1kev5d4nM2fbW0",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0,
@@ -11939,8 +11947,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_Xpco34l9QaiYFJp44yCZFpLd",
-                     *           "modelId": "mdl_6ZrrwBXeDllkiabKUjwY8ZTm",
+                     *           "jobId": "job_5sKHrb3zKTv4817mXi4bmwBX",
+                     *           "modelId": "mdl_E1WwNF36Xqr8NZCrho09De5G",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11961,8 +11969,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 3,
-                     *           "jobId": "job_VJaQOzXVDiK3iU2dN5GrESQQ",
-                     *           "modelId": "mdl_EZr6dX6o7PC36YjmqJKCvFK1",
+                     *           "jobId": "job_vCyP3dNJzxEpDMLIG9DYdZf6",
+                     *           "modelId": "mdl_w41ApIKPi9yL1XgFWJJitwCC",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11982,18 +11990,18 @@ export interface operations {
                      *           "state": "completed"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_hz44wv9xQ61lvjIHRn6XL59D",
+                     *       "modelId": "mdl_r0WrH8mH5yb6397Uzef3DYmR",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_XztSTrnidmdk6QOoJZoYR8Wa",
-                     *         "modelId": "mdl_hz44wv9xQ61lvjIHRn6XL59D",
+                     *         "jobId": "job_nIuqDEM3dxUWh9ZQGYtKhv3W",
+                     *         "modelId": "mdl_r0WrH8mH5yb6397Uzef3DYmR",
                      *         "state": "succeeded",
                      *         "trial": 0
                      *       },
                      *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -12209,15 +12217,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:26:11.360Z",
+                     *       "createdAt": "2026-12-01T07:29:14.190Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:26:11.427Z",
-                     *       "id": "tun_AXpedyfOUJb4DxGa1UgwT4Hl",
+                     *       "finishedAt": null,
+                     *       "id": "tun_bihzcxxxlj2TP6htdE1k7zvj",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_5t4MCAjeGsAZLxulos3ql1OY",
+                     *           "jobId": "job_ZfIa7X7txtwlaXw65qE72dLE",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12232,11 +12240,11 @@ export interface operations {
                      *           },
                      *           "rung": 0,
                      *           "rungMetrics": [],
-                     *           "state": "cancelled"
+                     *           "state": "running"
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_QQwp9qXDtKchEYW0hATJsQwW",
+                     *           "jobId": "job_J3dhftsMWEf0fjFd7toK9rJj",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12255,9 +12263,9 @@ export interface operations {
                      *       ],
                      *       "modelId": null,
                      *       "refit": null,
-                     *       "refitSkipped": "cancelled",
+                     *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_MaiMW32ocuba4kbNeiVEJ4RB",
+                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12270,9 +12278,9 @@ export interface operations {
                      *       "rungEpochs": [
                      *         243
                      *       ],
-                     *       "stage": "done",
-                     *       "status": "cancelled",
-                     *       "stopReason": "cancelled",
+                     *       "stage": "trials",
+                     *       "status": "running",
+                     *       "stopReason": null,
                      *       "test": null,
                      *       "trialsStarted": 2
                      *     }
@@ -12534,14 +12542,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T07:26:11.437Z",
+                     *           "createdAt": "2026-12-01T07:29:14.225Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_ptWt91eGzjjzyTSwa3yXrMHg",
+                     *           "id": "wh_t6shURB5evU7Hq3PfrSpUlOr",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12662,14 +12670,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:26:11.437Z",
+                     *       "createdAt": "2026-12-01T07:29:14.225Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_ptWt91eGzjjzyTSwa3yXrMHg",
-                     *       "secret": "whsec_ggT51wkcBja2QHYo7Ev473k1EQxNgIIZfvzf2sU6YKQ=",
+                     *       "id": "wh_t6shURB5evU7Hq3PfrSpUlOr",
+                     *       "secret": "whsec_bslawCILXqeuLYRJQ9ze+3k4T29NZtOoEvh/OCbT4sc=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12805,13 +12813,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:26:11.437Z",
+                     *       "createdAt": "2026-12-01T07:29:14.225Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_ptWt91eGzjjzyTSwa3yXrMHg",
+                     *       "id": "wh_t6shURB5evU7Hq3PfrSpUlOr",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13054,14 +13062,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:26:11.437Z",
+                     *       "createdAt": "2026-12-01T07:29:14.225Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_ptWt91eGzjjzyTSwa3yXrMHg",
+                     *       "id": "wh_t6shURB5evU7Hq3PfrSpUlOr",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13219,7 +13227,20 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "data": [],
+                     *       "data": [
+                     *         {
+                     *           "attempts": 1,
+                     *           "createdAt": "2026-12-01T07:29:14.230Z",
+                     *           "eventType": "tuning-job.finished",
+                     *           "id": "dlv_AVjFntxW177caebObKHNBQGs",
+                     *           "lastAttemptAt": "2026-12-01T07:29:14.239Z",
+                     *           "lastError": "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9",
+                     *           "lastStatusCode": null,
+                     *           "messageId": "msg_MLkTQyLcBiC2CiJiXnLyFVIu",
+                     *           "status": "pending",
+                     *           "webhookId": "wh_t6shURB5evU7Hq3PfrSpUlOr"
+                     *         }
+                     *       ],
                      *       "nextCursor": null
                      *     }
                      */

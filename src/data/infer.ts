@@ -286,6 +286,8 @@ export class ColumnBuilder {
     const present = this.length - this.missing;
     if (present > 0 && this.boolPair >= 0) return { column: this.booleanColumn(), warnings: [] };
     if (present > 0 && this.dateAlive && this.dates) return { column: this.datetimeColumn(), warnings: [] };
+    const dated = present > 0 && !this.leadingZero ? this.datetimeWithStrays(present) : null;
+    if (dated) return dated;
     if (this.numbers) {
       if (this.leadingZero) {
         const example = this.strings!.find((s) => s !== null && hasLeadingZero(s));
@@ -401,6 +403,48 @@ export class ColumnBuilder {
       count[k] = n;
     }
     return { false: best[0] ?? pair[0], true: best[1] ?? pair[1] };
+  }
+
+  /**
+   * A column of ISO dates but for a few stray tokens, by the numeric rule (at most MAX_STRAY_KINDS
+   * kinds and MAX_STRAY_SHARE of the present cells): datetime, the strays missing and named in a
+   * strayTokens warning; else null. Runs after the read on the kept text of a column that is no
+   * longer a date, and stops at the first cell past the tolerance (a text column after a few).
+   */
+  private datetimeWithStrays(present: number): BuiltColumn | null {
+    const strings = this.strings;
+    if (!strings) return null;
+    const values = new Float64Array(this.length).fill(Number.NaN);
+    const strays = new Map<string, number>();
+    let strayCells = 0;
+    let hasTime = false;
+    for (let i = 0; i < this.length; i++) {
+      const text = strings[i];
+      if (text === null) continue;
+      const d = parseDateCell(text);
+      if (d) {
+        values[i] = d.ms;
+        if (d.hasTime) hasTime = true;
+        continue;
+      }
+      strayCells++;
+      strays.set(text, (strays.get(text) ?? 0) + 1);
+      if (strays.size > MAX_STRAY_KINDS || strayCells > MAX_STRAY_SHARE * present) return null;
+    }
+    if (strayCells === 0 || strayCells === present) return null;
+    const list = [...strays].sort((a, b) => b[1] - a[1]);
+    const reason = `datetime: ${strayCells} cell(s) held tokens that are no ISO date (${list
+      .map(([t]) => JSON.stringify(t))
+      .join(', ')}), read as missing`;
+    const column: Column = {
+      name: this.name,
+      type: 'datetime',
+      values,
+      missing: this.missing + strayCells,
+      hasTime,
+      reason,
+    };
+    return { column, warnings: [invalidWarning(strays, 'not an ISO date', 'strayTokens')] };
   }
 
   private datetimeColumn(): Column {

@@ -157,7 +157,7 @@ export const WarningCodeSchema = z
   .describe(
     [
       'renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1);',
-      'strayTokens: a numeric column has a few non-numeric cells, read as missing (named with their counts);',
+      'strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts);',
       'constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per',
       'row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one',
       'constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the',

@@ -203,6 +203,39 @@ describe('column types', () => {
     ]);
   });
 
+  it('when a date column has a few stray tokens, then it stays datetime and a strayTokens warning names them; past 5% it is categorical', async () => {
+    // 80 days from 2024-01-01, rows 10, 20 and 30 replaced by stray tokens; row 40 is N/A (a missing marker):
+    // 79 present cells, 3 strays <= 5% of 79 = 3.95, the numeric rule.
+    const day = (i: number) => new Date(Date.UTC(2024, 0, 1 + i)).toISOString().slice(0, 10);
+    const strays: Record<number, string> = {
+      10: 'not a date',
+      20: '2024-13-45',
+      30: '31/12/2024',
+      40: 'N/A',
+    };
+    const rows = Array.from({ length: 80 }, (_, i) => `${strays[i] ?? day(i)},${i % 5},${'ab'[i % 2]}`);
+    const t = await readCsv(`when,val,cls\n${rows.join('\n')}\n`, LIMITS);
+    const when = col(t, 'when');
+    expect(when).toMatchObject({ type: 'datetime', missing: 4, hasTime: false });
+    expect(when.values[0]).toBe(Date.UTC(2024, 0, 1));
+    expect(when.values[79]).toBe(Date.UTC(2024, 0, 80));
+    expect(Number.isNaN(when.values[20])).toBe(true);
+    expect(t.warnings).toEqual([
+      {
+        column: 'when',
+        code: 'strayTokens',
+        message: expect.stringContaining('3 cell(s) not an ISO date, read as missing: "not a date" ×1'),
+      },
+    ]);
+    expect(
+      tableWarnings(t)
+        .filter((w) => w.column === 'when')
+        .map((w) => w.code),
+    ).toEqual(['strayTokens']);
+    const many = rows.map((r, i) => (i % 10 === 5 ? `bad${i},0,a` : r)); // 8 more kinds: past the tolerance
+    expect(col(await readCsv(`when,val,cls\n${many.join('\n')}\n`, LIMITS), 'when').type).toBe('categorical');
+  });
+
   it('when non-numeric tokens are more than 5% of a column, then it is categorical', async () => {
     const rows = Array.from({ length: 20 }, (_, i) => (i < 2 ? 'unknown' : String(i)));
     const t = await readCsv(`v\n${rows.join('\n')}\n`, LIMITS);
