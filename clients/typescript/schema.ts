@@ -882,7 +882,7 @@ export interface components {
         };
         ColumnWarning: {
             /**
-             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1), or the spaces around one removed; strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
              * @enum {string}
              */
             code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -891,7 +891,7 @@ export interface components {
         };
         ColumnWarningInput: {
             /**
-             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+             * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1), or the spaces around one removed; strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
              * @enum {string}
              */
             code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -3309,7 +3309,7 @@ export interface components {
                 /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
                 excludedFeatures: {
                     /**
-                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1), or the spaces around one removed; strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
                      * @enum {string}
                      */
                     code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -3418,7 +3418,7 @@ export interface components {
                 /** @description Columns left out of the default features (ID-like, constant, very-high-cardinality) */
                 excludedFeatures: {
                     /**
-                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1); strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
+                     * @description renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1), or the spaces around one removed; strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts); constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one constant step of at most 10 (a row number); highCardinality: more than 50 categories and more than half the rows; integerCodes: at most 10 distinct integers, codes or quantities; invalidValues: cells that do not read as a type set by columnTypes, read as missing; imbalancedTarget (jobs): a class under 5% of the rows. constantColumn, idLike and highCardinality columns are left out of the default features.
                      * @enum {string}
                      */
                     code: "renamedHeader" | "strayTokens" | "constantColumn" | "idLike" | "highCardinality" | "integerCodes" | "invalidValues" | "imbalancedTarget";
@@ -4332,7 +4332,7 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "createdAt": "2026-12-01T07:29:12.293Z",
+                     *           "createdAt": "2026-12-01T07:31:28.039Z",
                      *           "format": {
                      *             "charset": "utf-8",
                      *             "columnTypes": {},
@@ -4344,7 +4344,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "id": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *           "id": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *           "name": "iris",
                      *           "rowCount": 150,
                      *           "sizeBytes": 4009,
@@ -4524,7 +4524,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:29:12.293Z",
+                     *       "createdAt": "2026-12-01T07:31:28.039Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4532,7 +4532,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *       "id": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -4723,7 +4723,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:29:12.293Z",
+                     *       "createdAt": "2026-12-01T07:31:28.039Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -4731,7 +4731,7 @@ export interface operations {
                      *         "delimiter": ",",
                      *         "missingValues": null
                      *       },
-                     *       "id": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *       "id": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5049,7 +5049,7 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "createdAt": "2026-12-01T07:29:12.293Z",
+                     *       "createdAt": "2026-12-01T07:31:28.039Z",
                      *       "format": {
                      *         "charset": "utf-8",
                      *         "columnTypes": {},
@@ -5061,7 +5061,7 @@ export interface operations {
                      *           "?"
                      *         ]
                      *       },
-                     *       "id": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *       "id": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *       "name": "iris",
                      *       "rowCount": 150,
                      *       "sizeBytes": 4009,
@@ -5287,8 +5287,8 @@ export interface operations {
                      *             "versicolor",
                      *             "virginica"
                      *           ],
-                     *           "createdAt": "2026-12-01T07:29:13.283Z",
-                     *           "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *           "createdAt": "2026-12-01T07:31:28.863Z",
+                     *           "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *           "epochsTrained": 79,
                      *           "featureImportance": [
                      *             {
@@ -5321,8 +5321,8 @@ export interface operations {
                      *               "type": "numeric"
                      *             }
                      *           ],
-                     *           "id": "mdl_6lqhrvN0IgqLpwwylweUgzqx",
-                     *           "jobId": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
+                     *           "id": "mdl_uQ3LjUGaZLwElFfQkBuUvEaH",
+                     *           "jobId": "job_7yhlMjAOgBQj5U4Nov1W3UkP",
                      *           "metrics": {
                      *             "foldMean": {
                      *               "accuracy": 0.9763076923076923,
@@ -6006,8 +6006,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:29:13.283Z",
-                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *       "createdAt": "2026-12-01T07:31:28.863Z",
+                     *       "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *       "epochsTrained": 79,
                      *       "featureImportance": [
                      *         {
@@ -6040,8 +6040,8 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_6lqhrvN0IgqLpwwylweUgzqx",
-                     *       "jobId": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
+                     *       "id": "mdl_uQ3LjUGaZLwElFfQkBuUvEaH",
+                     *       "jobId": "job_7yhlMjAOgBQj5U4Nov1W3UkP",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.9763076923076923,
@@ -6831,7 +6831,7 @@ export interface operations {
                      *         "unknownCategory": "missing",
                      *         "version": 1
                      *       },
-                     *       "exportedAt": "2026-12-01T07:29:13.471Z",
+                     *       "exportedAt": "2026-12-01T07:31:29.083Z",
                      *       "format": "backprop.model",
                      *       "model": {
                      *         "baselines": {
@@ -6897,8 +6897,8 @@ export interface operations {
                      *           "versicolor",
                      *           "virginica"
                      *         ],
-                     *         "createdAt": "2026-12-01T07:29:13.385Z",
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "createdAt": "2026-12-01T07:31:28.989Z",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "epochsTrained": 5,
                      *         "featureImportance": [
                      *           {
@@ -6931,8 +6931,8 @@ export interface operations {
                      *             "type": "numeric"
                      *           }
                      *         ],
-                     *         "id": "mdl_lhS3MeV7jr7Nx6ZppYK92QuD",
-                     *         "jobId": "job_zOLRkjfEYvkU4uXc4MCRov62",
+                     *         "id": "mdl_7KD8CVOxchrjZ6pd1YU9gUsQ",
+                     *         "jobId": "job_7iCrB8bPoapBGXmwddJJHjco",
                      *         "metrics": {
                      *           "foldMean": {
                      *             "accuracy": 0.41200000000000003,
@@ -8122,7 +8122,7 @@ export interface operations {
                  *         "unknownCategory": "missing",
                  *         "version": 1
                  *       },
-                 *       "exportedAt": "2026-12-01T07:29:13.471Z",
+                 *       "exportedAt": "2026-12-01T07:31:29.083Z",
                  *       "format": "backprop.model",
                  *       "model": {
                  *         "baselines": {
@@ -8188,8 +8188,8 @@ export interface operations {
                  *           "versicolor",
                  *           "virginica"
                  *         ],
-                 *         "createdAt": "2026-12-01T07:29:13.385Z",
-                 *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                 *         "createdAt": "2026-12-01T07:31:28.989Z",
+                 *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                  *         "epochsTrained": 5,
                  *         "featureImportance": [
                  *           {
@@ -8222,8 +8222,8 @@ export interface operations {
                  *             "type": "numeric"
                  *           }
                  *         ],
-                 *         "id": "mdl_lhS3MeV7jr7Nx6ZppYK92QuD",
-                 *         "jobId": "job_zOLRkjfEYvkU4uXc4MCRov62",
+                 *         "id": "mdl_7KD8CVOxchrjZ6pd1YU9gUsQ",
+                 *         "jobId": "job_7iCrB8bPoapBGXmwddJJHjco",
                  *         "metrics": {
                  *           "foldMean": {
                  *             "accuracy": 0.41200000000000003,
@@ -8956,8 +8956,8 @@ export interface operations {
                      *         "versicolor",
                      *         "virginica"
                      *       ],
-                     *       "createdAt": "2026-12-01T07:29:13.478Z",
-                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *       "createdAt": "2026-12-01T07:31:29.095Z",
+                     *       "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *       "epochsTrained": 5,
                      *       "featureImportance": [
                      *         {
@@ -8990,13 +8990,13 @@ export interface operations {
                      *           "type": "numeric"
                      *         }
                      *       ],
-                     *       "id": "mdl_29mT503FZNLNFJutukg9Pegl",
+                     *       "id": "mdl_gCnSMfk3ALBfbAkaHoXzqQVl",
                      *       "importedFrom": {
-                     *         "exportedAt": "2026-12-01T07:29:13.471Z",
-                     *         "modelId": "mdl_lhS3MeV7jr7Nx6ZppYK92QuD",
-                     *         "trainedAt": "2026-12-01T07:29:13.385Z"
+                     *         "exportedAt": "2026-12-01T07:31:29.083Z",
+                     *         "modelId": "mdl_7KD8CVOxchrjZ6pd1YU9gUsQ",
+                     *         "trainedAt": "2026-12-01T07:31:28.989Z"
                      *       },
-                     *       "jobId": "job_zOLRkjfEYvkU4uXc4MCRov62",
+                     *       "jobId": "job_7iCrB8bPoapBGXmwddJJHjco",
                      *       "metrics": {
                      *         "foldMean": {
                      *           "accuracy": 0.41200000000000003,
@@ -9671,20 +9671,20 @@ export interface operations {
                      *           "attempts": [
                      *             {
                      *               "attempt": 1,
-                     *               "endedAt": "2026-12-01T07:29:13.283Z",
+                     *               "endedAt": "2026-12-01T07:31:28.863Z",
                      *               "outcome": null,
                      *               "resumedFromEpoch": 0,
-                     *               "startedAt": "2026-12-01T07:29:13.110Z"
+                     *               "startedAt": "2026-12-01T07:31:28.717Z"
                      *             }
                      *           ],
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:29:13.099Z",
-                     *           "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *           "createdAt": "2026-12-01T07:31:28.708Z",
+                     *           "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:29:13.283Z",
+                     *           "finishedAt": "2026-12-01T07:31:28.863Z",
                      *           "history": [],
-                     *           "id": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
-                     *           "modelId": "mdl_6lqhrvN0IgqLpwwylweUgzqx",
+                     *           "id": "job_7yhlMjAOgBQj5U4Nov1W3UkP",
+                     *           "modelId": "mdl_uQ3LjUGaZLwElFfQkBuUvEaH",
                      *           "progress": {
                      *             "epoch": 79,
                      *             "epochs": 500
@@ -9701,7 +9701,7 @@ export interface operations {
                      *                 "?"
                      *               ]
                      *             },
-                     *             "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *             "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *             "decisions": {
                      *               "excludedFeatures": [],
                      *               "task": {
@@ -9774,7 +9774,7 @@ export interface operations {
                      *               "warmupFraction": 0
                      *             }
                      *           },
-                     *           "startedAt": "2026-12-01T07:29:13.110Z",
+                     *           "startedAt": "2026-12-01T07:31:28.717Z",
                      *           "status": "succeeded"
                      *         }
                      *       ],
@@ -9872,7 +9872,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                 *       "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                  *       "target": "species"
                  *     }
                  */
@@ -9898,14 +9898,14 @@ export interface operations {
                      * @example {
                      *       "dryRun": true,
                      *       "estimate": {
-                     *         "maxTrainingSeconds": 5.18551314615886,
+                     *         "maxTrainingSeconds": 1.1441370882161896,
                      *         "peakMemoryBytes": 40211,
                      *         "probe": {
                      *           "batches": 16,
                      *           "rows": 512,
-                     *           "seconds": 0.009648635000000013
+                     *           "seconds": 0.002128885000000082
                      *         },
-                     *         "secondsPerEpoch": 0.01037102629231772
+                     *         "secondsPerEpoch": 0.0022882741764323794
                      *       },
                      *       "inputWidth": 4,
                      *       "outputWidth": 3,
@@ -9927,7 +9927,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10026,12 +10026,12 @@ export interface operations {
                      * @example {
                      *       "attempts": [],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:29:13.099Z",
-                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *       "createdAt": "2026-12-01T07:31:28.708Z",
+                     *       "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *       "error": null,
                      *       "finishedAt": null,
                      *       "history": [],
-                     *       "id": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
+                     *       "id": "job_7yhlMjAOgBQj5U4Nov1W3UkP",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10049,7 +10049,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10315,17 +10315,17 @@ export interface operations {
                      *       "attempts": [
                      *         {
                      *           "attempt": 1,
-                     *           "endedAt": "2026-12-01T07:29:13.283Z",
+                     *           "endedAt": "2026-12-01T07:31:28.863Z",
                      *           "outcome": null,
                      *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T07:29:13.110Z"
+                     *           "startedAt": "2026-12-01T07:31:28.717Z"
                      *         }
                      *       ],
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:29:13.099Z",
-                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *       "createdAt": "2026-12-01T07:31:28.708Z",
+                     *       "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:29:13.283Z",
+                     *       "finishedAt": "2026-12-01T07:31:28.863Z",
                      *       "history": [
                      *         {
                      *           "epoch": 1,
@@ -10346,8 +10346,8 @@ export interface operations {
                      *           "valLoss": 1.0500944464540631
                      *         }
                      *       ],
-                     *       "id": "job_9jiRhE2wgQEZbE5E4PPeAkfH",
-                     *       "modelId": "mdl_6lqhrvN0IgqLpwwylweUgzqx",
+                     *       "id": "job_7yhlMjAOgBQj5U4Nov1W3UkP",
+                     *       "modelId": "mdl_uQ3LjUGaZLwElFfQkBuUvEaH",
                      *       "progress": {
                      *         "epoch": 79,
                      *         "epochs": 500
@@ -10364,7 +10364,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10437,7 +10437,7 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T07:29:13.110Z",
+                     *       "startedAt": "2026-12-01T07:31:28.717Z",
                      *       "status": "succeeded"
                      *     }
                      */
@@ -10556,22 +10556,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "attempts": [
-                     *         {
-                     *           "attempt": 1,
-                     *           "endedAt": null,
-                     *           "outcome": null,
-                     *           "resumedFromEpoch": 0,
-                     *           "startedAt": "2026-12-01T07:29:13.353Z"
-                     *         }
-                     *       ],
+                     *       "attempts": [],
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:29:13.348Z",
-                     *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *       "createdAt": "2026-12-01T07:31:28.959Z",
+                     *       "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *       "error": null,
-                     *       "finishedAt": null,
+                     *       "finishedAt": "2026-12-01T07:31:28.965Z",
                      *       "history": [],
-                     *       "id": "job_5BB3e66a1JN0mxk4UXlY1Hlo",
+                     *       "id": "job_CqO67nFuUbJEG5Gmj5JVnWTl",
                      *       "modelId": null,
                      *       "progress": {
                      *         "epoch": 0,
@@ -10589,7 +10581,7 @@ export interface operations {
                      *             "?"
                      *           ]
                      *         },
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "decisions": {
                      *           "excludedFeatures": [],
                      *           "task": {
@@ -10662,8 +10654,8 @@ export interface operations {
                      *           "warmupFraction": 0
                      *         }
                      *       },
-                     *       "startedAt": "2026-12-01T07:29:13.353Z",
-                     *       "status": "running"
+                     *       "startedAt": null,
+                     *       "status": "cancelled"
                      *     }
                      */
                     "application/json": components["schemas"]["TrainingJob"];
@@ -11069,16 +11061,16 @@ export interface operations {
                      *         {
                      *           "bestTrial": 0,
                      *           "cancelRequested": false,
-                     *           "createdAt": "2026-12-01T07:29:13.552Z",
+                     *           "createdAt": "2026-12-01T07:31:29.177Z",
                      *           "error": null,
-                     *           "finishedAt": "2026-12-01T07:29:14.119Z",
-                     *           "id": "tun_JzpERGTWAEKZaaCO0UNR9lXV",
+                     *           "finishedAt": "2026-12-01T07:31:29.992Z",
+                     *           "id": "tun_cXUnEtdWHkAniNmv4u48bjJs",
                      *           "leaderboard": [
                      *             {
                      *               "baseline": true,
                      *               "index": 0,
-                     *               "jobId": "job_T4zH2S6jViSf9QD4WY7KgtAa",
-                     *               "modelId": "mdl_LHxX4yfljw1kev5d4nM2fbW0",
+                     *               "jobId": "job_MaTcPCB1h1mKIsoFglQnmeli",
+                     *               "modelId": "mdl_KDutzJU6aukGQPniMWgLJfRn",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0,
@@ -11099,8 +11091,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 2,
-                     *               "jobId": "job_5sKHrb3zKTv4817mXi4bmwBX",
-                     *               "modelId": "mdl_E1WwNF36Xqr8NZCrho09De5G",
+                     *               "jobId": "job_jhUpqWmKkxYi8vC2RhnavzNJ",
+                     *               "modelId": "mdl_sSeSuTMBzfKBS3urbl1V1HRf",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.12689615876879543,
@@ -11121,8 +11113,8 @@ export interface operations {
                      *             },
                      *             {
                      *               "index": 3,
-                     *               "jobId": "job_vCyP3dNJzxEpDMLIG9DYdZf6",
-                     *               "modelId": "mdl_w41ApIKPi9yL1XgFWJJitwCC",
+                     *               "jobId": "job_q59TYsbu66SWKZ8o9gXzorJ2",
+                     *               "modelId": "mdl_iwqbVfBV9f2px981mUhobuMK",
                      *               "params": {
                      *                 "batchSize": 32,
                      *                 "dropout": 0.18750214925967157,
@@ -11142,18 +11134,18 @@ export interface operations {
                      *               "state": "completed"
                      *             }
                      *           ],
-                     *           "modelId": "mdl_r0WrH8mH5yb6397Uzef3DYmR",
+                     *           "modelId": "mdl_q49e98z7AgfxX42autqtqqo5",
                      *           "refit": {
                      *             "error": null,
                      *             "folds": 5,
-                     *             "jobId": "job_nIuqDEM3dxUWh9ZQGYtKhv3W",
-                     *             "modelId": "mdl_r0WrH8mH5yb6397Uzef3DYmR",
+                     *             "jobId": "job_pHS1uQfQlkqj47rAhARotPWI",
+                     *             "modelId": "mdl_q49e98z7AgfxX42autqtqqo5",
                      *             "state": "succeeded",
                      *             "trial": 0
                      *           },
                      *           "refitSkipped": null,
                      *           "request": {
-                     *             "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *             "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *             "maxEpochs": 243,
                      *             "maxTrials": 4,
                      *             "metric": "valAccuracy",
@@ -11346,7 +11338,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                 *       "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                  *       "maxTrials": 4,
                  *       "metric": "valAccuracy",
                  *       "target": "species"
@@ -11374,21 +11366,21 @@ export interface operations {
                      * @example {
                      *       "bounds": {
                      *         "epochs": 810,
-                     *         "trainingSeconds": 4.765836724495374,
+                     *         "trainingSeconds": 3.7753340753905973,
                      *         "trialRuns": 6
                      *       },
                      *       "dryRun": true,
                      *       "largestTrial": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 0.6340267378564547,
+                     *           "maxTrainingSeconds": 0.3857149093359388,
                      *           "peakMemoryBytes": 370835,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.02392641900000035
+                     *             "seconds": 0.01455581600000005
                      *           },
-                     *           "secondsPerEpoch": 0.002609163530273476
+                     *           "secondsPerEpoch": 0.0015873041536458388
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11410,7 +11402,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *           "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11491,14 +11483,14 @@ export interface operations {
                      *       "refit": {
                      *         "dryRun": true,
                      *         "estimate": {
-                     *           "maxTrainingSeconds": 2.6524142649738582,
+                     *           "maxTrainingSeconds": 2.489617710937468,
                      *           "peakMemoryBytes": 436371,
                      *           "probe": {
                      *             "batches": 16,
                      *             "rows": 1024,
-                     *             "seconds": 0.009870643999999628
+                     *             "seconds": 0.009264815999999882
                      *           },
-                     *           "secondsPerEpoch": 0.005304828529947716
+                     *           "secondsPerEpoch": 0.004979235421874936
                      *         },
                      *         "inputWidth": 4,
                      *         "outputWidth": 3,
@@ -11520,7 +11512,7 @@ export interface operations {
                      *               "?"
                      *             ]
                      *           },
-                     *           "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *           "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *           "decisions": {
                      *             "excludedFeatures": [],
                      *             "task": {
@@ -11604,7 +11596,7 @@ export interface operations {
                      *         "warnings": []
                      *       },
                      *       "request": {
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11678,15 +11670,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:29:13.552Z",
+                     *       "createdAt": "2026-12-01T07:31:29.177Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_JzpERGTWAEKZaaCO0UNR9lXV",
+                     *       "id": "tun_cXUnEtdWHkAniNmv4u48bjJs",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_x9ALFRICAsudDMVrua10TPnV",
+                     *           "jobId": "job_Xng9s2XOwMWEPLf4xjgLoms7",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11705,7 +11697,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_ax4dqtwF7Wjp3qJZapsX3FK5",
+                     *           "jobId": "job_3wvpELsoddfphl4tjwHwNAF9",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11723,7 +11715,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_pLUMC2Z2SdbkOV6WDxtCJQfS",
+                     *           "jobId": "job_fjSDsTs72ZEQBOCBU5aBWRLw",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -11745,7 +11737,7 @@ export interface operations {
                      *       "refit": null,
                      *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -11917,16 +11909,16 @@ export interface operations {
                      * @example {
                      *       "bestTrial": 0,
                      *       "cancelRequested": false,
-                     *       "createdAt": "2026-12-01T07:29:13.552Z",
+                     *       "createdAt": "2026-12-01T07:31:29.177Z",
                      *       "error": null,
-                     *       "finishedAt": "2026-12-01T07:29:14.119Z",
-                     *       "id": "tun_JzpERGTWAEKZaaCO0UNR9lXV",
+                     *       "finishedAt": "2026-12-01T07:31:29.992Z",
+                     *       "id": "tun_cXUnEtdWHkAniNmv4u48bjJs",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_T4zH2S6jViSf9QD4WY7KgtAa",
-                     *           "modelId": "mdl_LHxX4yfljw1kev5d4nM2fbW0",
+                     *           "jobId": "job_MaTcPCB1h1mKIsoFglQnmeli",
+                     *           "modelId": "mdl_KDutzJU6aukGQPniMWgLJfRn",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0,
@@ -11947,8 +11939,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 2,
-                     *           "jobId": "job_5sKHrb3zKTv4817mXi4bmwBX",
-                     *           "modelId": "mdl_E1WwNF36Xqr8NZCrho09De5G",
+                     *           "jobId": "job_jhUpqWmKkxYi8vC2RhnavzNJ",
+                     *           "modelId": "mdl_sSeSuTMBzfKBS3urbl1V1HRf",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.12689615876879543,
@@ -11969,8 +11961,8 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 3,
-                     *           "jobId": "job_vCyP3dNJzxEpDMLIG9DYdZf6",
-                     *           "modelId": "mdl_w41ApIKPi9yL1XgFWJJitwCC",
+                     *           "jobId": "job_q59TYsbu66SWKZ8o9gXzorJ2",
+                     *           "modelId": "mdl_iwqbVfBV9f2px981mUhobuMK",
                      *           "params": {
                      *             "batchSize": 32,
                      *             "dropout": 0.18750214925967157,
@@ -11990,18 +11982,18 @@ export interface operations {
                      *           "state": "completed"
                      *         }
                      *       ],
-                     *       "modelId": "mdl_r0WrH8mH5yb6397Uzef3DYmR",
+                     *       "modelId": "mdl_q49e98z7AgfxX42autqtqqo5",
                      *       "refit": {
                      *         "error": null,
                      *         "folds": 5,
-                     *         "jobId": "job_nIuqDEM3dxUWh9ZQGYtKhv3W",
-                     *         "modelId": "mdl_r0WrH8mH5yb6397Uzef3DYmR",
+                     *         "jobId": "job_pHS1uQfQlkqj47rAhARotPWI",
+                     *         "modelId": "mdl_q49e98z7AgfxX42autqtqqo5",
                      *         "state": "succeeded",
                      *         "trial": 0
                      *       },
                      *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 4,
                      *         "metric": "valAccuracy",
@@ -12217,15 +12209,15 @@ export interface operations {
                      * @example {
                      *       "bestTrial": null,
                      *       "cancelRequested": true,
-                     *       "createdAt": "2026-12-01T07:29:14.190Z",
+                     *       "createdAt": "2026-12-01T07:31:30.039Z",
                      *       "error": null,
                      *       "finishedAt": null,
-                     *       "id": "tun_bihzcxxxlj2TP6htdE1k7zvj",
+                     *       "id": "tun_oLHpy9dYec5wyatrvWShbX7b",
                      *       "leaderboard": [
                      *         {
                      *           "baseline": true,
                      *           "index": 0,
-                     *           "jobId": "job_ZfIa7X7txtwlaXw65qE72dLE",
+                     *           "jobId": "job_QYtiWRcQyW5fLdttrhc6c5Ym",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12244,7 +12236,7 @@ export interface operations {
                      *         },
                      *         {
                      *           "index": 1,
-                     *           "jobId": "job_J3dhftsMWEf0fjFd7toK9rJj",
+                     *           "jobId": "job_luxkC08wtw4uuKKCunxa4vQf",
                      *           "modelId": null,
                      *           "params": {
                      *             "batchSize": 32,
@@ -12265,7 +12257,7 @@ export interface operations {
                      *       "refit": null,
                      *       "refitSkipped": null,
                      *       "request": {
-                     *         "datasetId": "ds_i6BCgyACQqRKJnhAMKZIjl0W",
+                     *         "datasetId": "ds_z8Hddiz9ivH7JFTjIiEIyYdT",
                      *         "maxEpochs": 243,
                      *         "maxTrials": 2,
                      *         "metric": "valLoss",
@@ -12542,14 +12534,14 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "createdAt": "2026-12-01T07:29:14.225Z",
+                     *           "createdAt": "2026-12-01T07:31:30.058Z",
                      *           "description": "",
                      *           "events": [
                      *             "training-job.succeeded",
                      *             "training-job.failed",
                      *             "tuning-job.finished"
                      *           ],
-                     *           "id": "wh_t6shURB5evU7Hq3PfrSpUlOr",
+                     *           "id": "wh_6PFxIp5N8qc8yE3LNSvzYCVR",
                      *           "url": "https://hooks.example.com/backprop"
                      *         }
                      *       ],
@@ -12670,14 +12662,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:29:14.225Z",
+                     *       "createdAt": "2026-12-01T07:31:30.058Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_t6shURB5evU7Hq3PfrSpUlOr",
-                     *       "secret": "whsec_bslawCILXqeuLYRJQ9ze+3k4T29NZtOoEvh/OCbT4sc=",
+                     *       "id": "wh_6PFxIp5N8qc8yE3LNSvzYCVR",
+                     *       "secret": "whsec_d0qiXBjowgXI4ZIaNnc9b572/V/BRTYZqv62FA0Ca7E=",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -12813,13 +12805,13 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:29:14.225Z",
+                     *       "createdAt": "2026-12-01T07:31:30.058Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed"
                      *       ],
-                     *       "id": "wh_t6shURB5evU7Hq3PfrSpUlOr",
+                     *       "id": "wh_6PFxIp5N8qc8yE3LNSvzYCVR",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13062,14 +13054,14 @@ export interface operations {
                 content: {
                     /**
                      * @example {
-                     *       "createdAt": "2026-12-01T07:29:14.225Z",
+                     *       "createdAt": "2026-12-01T07:31:30.058Z",
                      *       "description": "",
                      *       "events": [
                      *         "training-job.succeeded",
                      *         "training-job.failed",
                      *         "tuning-job.finished"
                      *       ],
-                     *       "id": "wh_t6shURB5evU7Hq3PfrSpUlOr",
+                     *       "id": "wh_6PFxIp5N8qc8yE3LNSvzYCVR",
                      *       "url": "https://hooks.example.com/backprop"
                      *     }
                      */
@@ -13229,16 +13221,16 @@ export interface operations {
                      * @example {
                      *       "data": [
                      *         {
-                     *           "attempts": 1,
-                     *           "createdAt": "2026-12-01T07:29:14.230Z",
+                     *           "attempts": 0,
+                     *           "createdAt": "2026-12-01T07:31:30.066Z",
                      *           "eventType": "tuning-job.finished",
-                     *           "id": "dlv_AVjFntxW177caebObKHNBQGs",
-                     *           "lastAttemptAt": "2026-12-01T07:29:14.239Z",
-                     *           "lastError": "ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9",
+                     *           "id": "dlv_Iparu4iOVyokGtlSI8VhN92w",
+                     *           "lastAttemptAt": null,
+                     *           "lastError": null,
                      *           "lastStatusCode": null,
-                     *           "messageId": "msg_MLkTQyLcBiC2CiJiXnLyFVIu",
+                     *           "messageId": "msg_G8Xh5TjhKBsilJCPzjd0oPTy",
                      *           "status": "pending",
-                     *           "webhookId": "wh_t6shURB5evU7Hq3PfrSpUlOr"
+                     *           "webhookId": "wh_6PFxIp5N8qc8yE3LNSvzYCVR"
                      *         }
                      *       ],
                      *       "nextCursor": null

@@ -317,6 +317,12 @@ export function readHeader(record: string[], limits: CsvLimits, warnings: Column
   return raw.map((name, j) => {
     if (name !== '' && !seen.has(name)) {
       seen.add(name);
+      if (name !== record[j])
+        warnings.push({
+          column: name,
+          code: 'renamedHeader',
+          message: `header column ${j + 1} is written ${JSON.stringify(record[j])}: the spaces around it are removed, it is named ${JSON.stringify(name)} (a prediction may send either)`,
+        });
       return name;
     }
     let renamed = name === '' ? `Unnamed: ${j}` : name;

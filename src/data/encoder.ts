@@ -369,7 +369,9 @@ export class Encoder {
    * JSON booleans or the strings a boolean column takes (true/false, yes/no, 1/0, any case) for
    * boolean ones; ISO dates for datetime ones. null, absent or a missing marker is missing and
    * imputed, an unseen category is encoded exactly as a missing one; both give a row warning, as
-   * do keys the model does not use (the target's is ignored). A row with none of the model's
+   * do keys the model does not use (the target's is ignored). A key written with surrounding
+   * spaces, as a header cell the upload trimmed (`"  spaced  "`), stands for the trimmed name
+   * (see withTrimmedNames). A row with none of the model's
    * features is a RowValueError: answering it would only repeat the imputed values.
    * Rows may be null-prototype objects; only own keys are read.
    */
@@ -381,10 +383,11 @@ export class Encoder {
     const warnings: RowWarning[] = [];
     const known = new Set([...this.state.features.map((f) => f.name), this.target]);
     for (let i = 0; i < records.length; i++) {
-      const rec = records[i];
-      if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) {
+      const given = records[i];
+      if (given === null || typeof given !== 'object' || Array.isArray(given)) {
         throw new RowValueError(`row ${i} is not an object of column values`, i, '');
       }
+      const rec = withTrimmedNames(records[i] as Record<string, unknown>, known);
       const unknown = Object.keys(rec).filter((k) => !known.has(k));
       if (requireFeature && !this.state.features.some((f) => Object.hasOwn(rec, f.name)))
         throw new RowValueError(this.noFeatureMessage(i, rec), i, '');
@@ -814,4 +817,22 @@ export function smoothClip(s: number, clip: number): number {
   const r = s / clip;
   if (Math.abs(r) <= 1) return s / Math.sqrt(1 + r * r);
   return (clip * Math.sign(r)) / Math.sqrt(1 + 1 / (r * r));
+}
+
+/**
+ * The row with each key that is unknown but names a known column once trimmed (`"  spaced  "` for
+ * `spaced`, as csv.ts readHeader trims header cells) read under the trimmed name, unless the row
+ * also has that name; the row itself when there is no such key (the common case: no copy).
+ */
+function withTrimmedNames(rec: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> {
+  let out: Record<string, unknown> | null = null;
+  for (const k of Object.keys(rec)) {
+    if (known.has(k)) continue;
+    const name = k.trim();
+    if (name === k || !known.has(name) || Object.hasOwn(rec, name)) continue;
+    out ??= Object.assign(Object.create(null) as Record<string, unknown>, rec);
+    out[name] = rec[k];
+    delete out[k];
+  }
+  return out ?? rec;
 }

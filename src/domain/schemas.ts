@@ -156,7 +156,7 @@ export const WarningCodeSchema = z
   ])
   .describe(
     [
-      'renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1);',
+      'renamedHeader: an empty or repeated header name was renamed (Unnamed: <index>, <name>.1), or the spaces around one removed;',
       'strayTokens: a numeric (or date) column has a few cells that are no number (no ISO date), read as missing (named with their counts);',
       'constantColumn: one value (or none) in every row; idLike: text unique per row, or integers unique per',
       'row with an id-ish name (id, *_id, index, row, Unnamed: 0), filling their range, or counting by one',

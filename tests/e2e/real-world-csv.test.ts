@@ -313,6 +313,34 @@ describe('real-world CSVs through HTTP', () => {
     expect(Object.keys(form.body.columns[2].categories)).toEqual(['high']); // "low" is missing now
   });
 
+  it('when a header cell has spaces around it, then the upload warns of the rename and a prediction takes the name as written', async () => {
+    // x in [0, 1); spaced is "p" or "q" by row parity; lbl follows spaced (an easy rule to learn).
+    const rows = Array.from(
+      { length: 150 },
+      (_, i) => `${(i % 10) / 10},${i % 2 ? 'p' : 'q'},${i % 2 ? 'yes' : 'no'}`,
+    );
+    const res = await api()
+      .post('/v1/datasets?name=spaced')
+      .set('content-type', 'text/csv')
+      .send(`x,  spaced  ,lbl\n${rows.join('\n')}\n`);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.columns.map((c: { name: string }) => c.name)).toEqual(['x', 'spaced', 'lbl']);
+    expect(res.body.warnings).toEqual([
+      {
+        column: 'spaced',
+        code: 'renamedHeader',
+        message:
+          'header column 2 is written "  spaced  ": the spaces around it are removed, it is named "spaced" (a prediction may send either)',
+      },
+    ]);
+    const job = await train({ datasetId: res.body.id, target: 'lbl', training: { epochs: 5 } });
+    const asWritten = await predict(job.model.id, '[{"x": 0.1, "  spaced  ": "p"}]');
+    const trimmed = await predict(job.model.id, '[{"x": 0.1, "spaced": "p"}]');
+    expect(asWritten.status, JSON.stringify(asWritten.body)).toBe(200);
+    expect(asWritten.body.warnings ?? []).toEqual([]); // no unknownColumns, nothing imputed
+    expect(asWritten.body.predictions).toEqual(trimmed.body.predictions);
+  });
+
   it('when a column is named constructor, then training and prediction (JSON and CSV) take it, and odd keys are warned about', async () => {
     const ds = await uploaded('racing-constructor.csv');
     expect(ds.columns.find((c) => c.name === 'podium')!.type).toBe('boolean');
