@@ -288,6 +288,8 @@ export class ColumnBuilder {
     if (present > 0 && this.dateAlive && this.dates) return { column: this.datetimeColumn(), warnings: [] };
     const dated = present > 0 && !this.leadingZero ? this.datetimeWithStrays(present) : null;
     if (dated) return dated;
+    const commas = present > 0 && this.strayCells > 0 && !this.leadingZero ? this.commaDecimals() : null;
+    if (commas) return commas;
     if (this.numbers) {
       if (this.leadingZero) {
         const example = this.strings!.find((s) => s !== null && hasLeadingZero(s));
@@ -445,6 +447,36 @@ export class ColumnBuilder {
       reason,
     };
     return { column, warnings: [invalidWarning(strays, 'not an ISO date', 'strayTokens')] };
+  }
+
+  /**
+   * A column whose every present cell reads as a number with a decimal comma and '.' thousands
+   * ("4.721,73", "397,32", "1.234" = 1234) while some did not read with the file's mark: with
+   * decimal `auto`, numeric with those values (this column only; its reason says so); with `.`
+   * (a comma-separated file, "1,57" quoted), categorical with a reason saying to send decimal=,.
+   * Null otherwise. Runs after the read and stops at the first cell that is no such number.
+   */
+  private commaDecimals(): BuiltColumn | null {
+    const strings = this.strings;
+    if (!strings || this.rules.decimal === ',') return null;
+    const values = new Float64Array(this.length).fill(Number.NaN);
+    let example = '';
+    for (let i = 0; i < this.length; i++) {
+      const text = strings[i];
+      if (text === null) continue;
+      const v = parseNumberCell(text, ',');
+      if (Number.isNaN(v)) return null;
+      values[i] = v;
+      if (!example && Number.isNaN(parseNumberCell(text, this.rules.decimal))) example = text;
+    }
+    const hint = `looks like decimal commas with '.' thousands (e.g. ${JSON.stringify(example)})`;
+    if (this.rules.decimal === '.')
+      return { column: this.categoricalColumn(`categorical: ${hint}: send decimal=,`), warnings: [] };
+    const reason = `numeric: ${hint}, read so in this column (send decimal=, or decimal=. to decide for the file)`;
+    return {
+      column: { name: this.name, type: 'numeric', values, missing: this.missing, reason },
+      warnings: [],
+    };
   }
 
   private datetimeColumn(): Column {

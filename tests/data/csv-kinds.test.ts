@@ -236,6 +236,40 @@ describe('column types', () => {
     expect(col(await readCsv(`when,val,cls\n${many.join('\n')}\n`, LIMITS), 'when').type).toBe('categorical');
   });
 
+  it('when a semicolon file with decimal auto has amounts like 4.721,73, then they are read as numbers with a comma decimal', async () => {
+    // amounts 397,32 + 1000.5 * i written the German way: i = 4 gives 4399,32 -> "4.399,32".
+    const de = (v: number) => {
+      const [int, frac] = v.toFixed(2).split('.');
+      return `${int.replace(/\B(?=(\d{3})+$)/g, '.')},${frac}`;
+    };
+    const rows = Array.from({ length: 200 }, (_, i) => `${de(397.32 + 1000.5 * i)};${i % 5};${'ab'[i % 2]}`);
+    expect(rows[4].split(';')[0]).toBe('4.399,32');
+    const t = await readCsv(`betrag;menge;cls\n${rows.join('\n')}\n`, LIMITS);
+    expect(t.format).toMatchObject({ delimiter: ';', decimal: 'auto' });
+    const betrag = col(t, 'betrag');
+    expect(betrag).toMatchObject({ type: 'numeric', missing: 0 });
+    expect(betrag.reason).toContain(`looks like decimal commas with '.' thousands`);
+    expect(betrag.values[0]).toBeCloseTo(397.32, 10);
+    expect(betrag.values[4]).toBeCloseTo(4399.32, 10);
+    expect(betrag.values[199]).toBeCloseTo(397.32 + 1000.5 * 199, 8);
+    expect(tableWarnings(t).filter((w) => w.column === 'betrag')).toEqual([]);
+    // "1.234" alone in a column (no cell auto cannot read) stays 1.234: ambiguous, the file's mark decides.
+    const plain = await readCsv(
+      `v;w\n${Array.from({ length: 30 }, (_, i) => `1.2${10 + i};${i}`).join('\n')}\n`,
+      LIMITS,
+    );
+    expect(col(plain, 'v').values[0]).toBe(1.21);
+  });
+
+  it('when a comma file has quoted decimal commas, then the column is categorical with a reason saying to send decimal=,', async () => {
+    const rows = Array.from({ length: 30 }, (_, i) => `"${i},${(i * 7) % 10}",${i % 3}`);
+    const t = await readCsv(`w,n\n${rows.join('\n')}\n`, LIMITS);
+    expect(col(t, 'w')).toMatchObject({
+      type: 'categorical',
+      reason: `categorical: looks like decimal commas with '.' thousands (e.g. "0,0"): send decimal=,`,
+    });
+  });
+
   it('when non-numeric tokens are more than 5% of a column, then it is categorical', async () => {
     const rows = Array.from({ length: 20 }, (_, i) => (i < 2 ? 'unknown' : String(i)));
     const t = await readCsv(`v\n${rows.join('\n')}\n`, LIMITS);
