@@ -459,6 +459,9 @@ export class ColumnBuilder {
   private commaDecimals(): BuiltColumn | null {
     const strings = this.strings;
     if (!strings || this.rules.decimal === ',') return null;
+    // The stray tokens seen while numbers were read hold the cells the file's mark missed: one of
+    // them must be such a number, or the whole column need not be looked at.
+    if (![...this.strays.keys()].some((t) => !Number.isNaN(parseNumberCell(t, ',')))) return null;
     const values = new Float64Array(this.length).fill(Number.NaN);
     let example = '';
     for (let i = 0; i < this.length; i++) {
