@@ -450,11 +450,13 @@ export class ColumnBuilder {
   }
 
   /**
-   * A column whose every present cell reads as a number with a decimal comma and '.' thousands
-   * ("4.721,73", "397,32", "1.234" = 1234) while some did not read with the file's mark: with
-   * decimal `auto`, numeric with those values (this column only; its reason says so); with `.`
-   * (a comma-separated file, "1,57" quoted), categorical with a reason saying to send decimal=,.
-   * Null otherwise. Runs after the read and stops at the first cell that is no such number.
+   * A column whose present cells read as numbers with a decimal comma and '.' thousands
+   * ("4.721,73", "397,32", "1.234" = 1234), but for a few stray tokens by the numeric rule (at most
+   * MAX_STRAY_KINDS kinds and MAX_STRAY_SHARE of the present cells), while some did not read with
+   * the file's mark: with decimal `auto`, numeric with those values (this column only; its reason
+   * says so; strays missing, named in a strayTokens warning); with `.` (a comma-separated file,
+   * "1,57" quoted), categorical with a reason saying to send decimal=,. Null otherwise. Runs after
+   * the read and stops at the first cell past the tolerance.
    */
   private commaDecimals(): BuiltColumn | null {
     const strings = this.strings;
@@ -463,22 +465,45 @@ export class ColumnBuilder {
     // them must be such a number, or the whole column need not be looked at.
     if (![...this.strays.keys()].some((t) => !Number.isNaN(parseNumberCell(t, ',')))) return null;
     const values = new Float64Array(this.length).fill(Number.NaN);
+    const present = this.length - this.missing;
+    const strays = new Map<string, number>();
+    let strayCells = 0;
     let example = '';
+    let thousands = false;
     for (let i = 0; i < this.length; i++) {
       const text = strings[i];
       if (text === null) continue;
       const v = parseNumberCell(text, ',');
-      if (Number.isNaN(v)) return null;
+      if (Number.isNaN(v)) {
+        strayCells++;
+        strays.set(text, (strays.get(text) ?? 0) + 1);
+        if (strays.size > MAX_STRAY_KINDS || strayCells > MAX_STRAY_SHARE * present) return null;
+        continue;
+      }
       values[i] = v;
+      if (text.includes('.')) thousands = true;
       if (!example && Number.isNaN(parseNumberCell(text, this.rules.decimal))) example = text;
     }
-    const hint = `looks like decimal commas with '.' thousands (e.g. ${JSON.stringify(example)})`;
+    const hint = `looks like decimal commas${thousands ? " with '.' thousands" : ''} (e.g. ${JSON.stringify(example)})`;
     if (this.rules.decimal === '.')
       return { column: this.categoricalColumn(`categorical: ${hint}: send decimal=,`), warnings: [] };
-    const reason = `numeric: ${hint}, read so in this column (send decimal=, or decimal=. to decide for the file)`;
+    const list = [...strays].sort((a, b) => b[1] - a[1]);
+    const strayText =
+      strayCells > 0
+        ? `; ${strayCells} cell(s) held other tokens (${list.map(([t]) => JSON.stringify(t)).join(', ')}) and count as missing`
+        : '';
+    const reason = `numeric: ${hint}, read so in this column (send decimal=, or decimal=. to decide for the file)${strayText}`;
+    const column: Column = {
+      name: this.name,
+      type: 'numeric',
+      values,
+      missing: this.missing + strayCells,
+      reason,
+      ...(strayCells > 0 ? { strays: list.slice(0, MAX_KEPT_STRAYS).map(([t]) => t) } : {}),
+    };
     return {
-      column: { name: this.name, type: 'numeric', values, missing: this.missing, reason },
-      warnings: [],
+      column,
+      warnings: strayCells > 0 ? [invalidWarning(strays, 'not a number', 'strayTokens')] : [],
     };
   }
 

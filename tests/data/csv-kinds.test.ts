@@ -266,8 +266,35 @@ describe('column types', () => {
     const t = await readCsv(`w,n\n${rows.join('\n')}\n`, LIMITS);
     expect(col(t, 'w')).toMatchObject({
       type: 'categorical',
-      reason: `categorical: looks like decimal commas with '.' thousands (e.g. "0,0"): send decimal=,`,
+      reason: `categorical: looks like decimal commas (e.g. "0,0"): send decimal=,`,
     });
+  });
+
+  it('when German amounts have one stray token, then the column is numeric with the token missing and warned', async () => {
+    // 100 rows: 4.721,73 + i written the German way; row 7 says k.A. ("keine Angabe"): 1 % of the cells.
+    const de = (v: number) => {
+      const [int, frac] = v.toFixed(2).split('.');
+      return `${int.replace(/\B(?=(\d{3})+$)/g, '.')},${frac}`;
+    };
+    const rows = Array.from(
+      { length: 100 },
+      (_, i) => `${i === 7 ? 'k.A.' : de(4721.73 + 13 * i)};${'ab'[i % 2]}`,
+    );
+    const t = await readCsv(`betrag;cls\n${rows.join('\n')}\n`, LIMITS);
+    const betrag = col(t, 'betrag');
+    expect(betrag).toMatchObject({ type: 'numeric', missing: 1 });
+    expect(betrag.values[0]).toBeCloseTo(4721.73, 10);
+    expect(Number.isNaN(betrag.values[7])).toBe(true);
+    expect(betrag.values[8]).toBeCloseTo(4721.73 + 13 * 8, 8);
+    expect(betrag.reason).toContain(`looks like decimal commas with '.' thousands`);
+    expect(
+      tableWarnings(t)
+        .filter((w) => w.column === 'betrag')
+        .map((w) => w.code),
+    ).toEqual(['strayTokens']);
+    // Past the tolerance (10 kinds of token) it is not read as numbers.
+    const junk = rows.map((r, i) => (i % 10 === 3 ? `x${i};a` : r));
+    expect(col(await readCsv(`betrag;cls\n${junk.join('\n')}\n`, LIMITS), 'betrag').type).toBe('categorical');
   });
 
   it('when non-numeric tokens are more than 5% of a column, then it is categorical', async () => {
