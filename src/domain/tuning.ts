@@ -41,10 +41,11 @@ const range = (lo: number, hi: number) =>
     .object({ min: z.number().min(lo).max(hi), max: z.number().min(lo).max(hi) })
     .strict()
     .refine((r) => r.min <= r.max, 'min must not exceed max');
-// Bounds of a count (layers, units): integers, so every draw stays inside the range asked for.
+// Bounds of a count (layers, units): integers, so every draw stays inside the range asked for. The
+// range is checked before the integer, so that 1e300 is refused naming the range's bound first.
 const intRange = (lo: number, hi: number) =>
   z
-    .object({ min: z.number().int().min(lo).max(hi), max: z.number().int().min(lo).max(hi) })
+    .object({ min: z.number().min(lo).max(hi).int(), max: z.number().min(lo).max(hi).int() })
     .strict()
     .refine((r) => r.min <= r.max, 'min must not exceed max');
 

@@ -168,6 +168,15 @@ describe('tuning job submit', () => {
         expect(res.body.errors.map((e: { path: string }) => e.path)).toContain(path);
       }
     }
+    // A bound far past the range names the range, not the safe-integer limit of JavaScript numbers.
+    const huge = await request(t.app.server)
+      .post('/v1/tuning-jobs?dryRun=true')
+      .send({ datasetId: iris, target: 'species', searchSpace: { width: { min: 2, max: 1e300 } } });
+    expect(huge.status).toBe(400);
+    const widthMax = (huge.body.errors as { path: string; message: string }[]).find(
+      (e) => e.path === 'searchSpace.width.max',
+    );
+    expect(widthMax?.message).toMatch(/<=1024/);
     expect((await list()).length).toBe(before);
     // Integer bounds: every draw has depth 2 and a first layer of 2 or 3 units.
     const ok = await request(t.app.server)
