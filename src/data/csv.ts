@@ -112,18 +112,7 @@ export async function readCsv(
   try {
     const { plan, head } = await samplePlan(text, limits, options, decoded.charset, hint);
     const reader = new TableReader(plan);
-    const scanner = new CsvScanner(plan.format.delimiter.charCodeAt(0), limits.maxLineBytes, (rec) =>
-      reader.record(rec),
-    );
-    // A byte-order mark in text given as strings (decoded bytes lose theirs in the decoder).
-    if (head.length > 0 && head[0].charCodeAt(0) === 0xfeff) head[0] = head[0].slice(1);
-    try {
-      for (const chunk of head) scanner.push(chunk);
-      for await (const chunk of text) scanner.push(chunk);
-      scanner.end();
-    } catch (err) {
-      throw err instanceof ScanError ? reader.scanProblem(err) : err;
-    }
+    await scanRecords(reader, limits, withoutBom(head), text);
     return reader.finish();
   } finally {
     await text.return(undefined).catch(() => undefined);
@@ -158,24 +147,43 @@ export async function readCsvTail(
       if (!taken) reader.record(rec);
       taken = true;
     });
-    if (sample.length > 0 && sample[0].charCodeAt(0) === 0xfeff) sample[0] = sample[0].slice(1);
-    for (const chunk of sample) if (!taken) scanner.push(chunk);
+    for (const chunk of withoutBom(sample)) if (!taken) scanner.push(chunk);
     if (!taken) throw new CsvError('lineTooLong', 'the header record is longer than the head read');
   } finally {
     await decoded.chunks.return(undefined).catch(() => undefined);
   }
   const text = openDecoder(tail, charset).chunks;
   try {
-    const scanner = new CsvScanner(reader.delimiterCode, limits.maxLineBytes, (rec) => reader.record(rec));
-    try {
-      for await (const chunk of text) scanner.push(chunk);
-      scanner.end();
-    } catch (err) {
-      throw err instanceof ScanError ? reader.scanProblem(err) : err;
-    }
+    await scanRecords(reader, limits, [], text);
     return reader.finish();
   } finally {
     await text.return(undefined).catch(() => undefined);
+  }
+}
+
+/** `head` without a leading byte-order mark (text given as strings keeps it; decoded bytes lose it in the decoder). */
+function withoutBom(head: string[]): string[] {
+  if (head.length > 0 && head[0].charCodeAt(0) === 0xfeff) head[0] = head[0].slice(1);
+  return head;
+}
+
+/**
+ * Scans `head` then `rest` into `reader`, record by record, to the end of the text; a scanning
+ * failure (broken quoting, a line over maxLineBytes) becomes the reader's CsvError naming its row.
+ */
+async function scanRecords(
+  reader: TableReader,
+  limits: CsvLimits,
+  head: readonly string[],
+  rest: AsyncIterable<string>,
+): Promise<void> {
+  const scanner = new CsvScanner(reader.delimiterCode, limits.maxLineBytes, (rec) => reader.record(rec));
+  try {
+    for (const chunk of head) scanner.push(chunk);
+    for await (const chunk of rest) scanner.push(chunk);
+    scanner.end();
+  } catch (err) {
+    throw err instanceof ScanError ? reader.scanProblem(err) : err;
   }
 }
 

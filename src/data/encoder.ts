@@ -387,8 +387,12 @@ export class Encoder {
       if (given === null || typeof given !== 'object' || Array.isArray(given)) {
         throw new RowValueError(`row ${i} is not an object of column values`, i, '');
       }
-      const rec = withTrimmedNames(records[i] as Record<string, unknown>, known);
-      const unknown = Object.keys(rec).filter((k) => !known.has(k));
+      let rec = given as Record<string, unknown>;
+      let unknown = Object.keys(rec).filter((k) => !known.has(k));
+      if (unknown.length > 0) {
+        rec = withTrimmedNames(rec, unknown, known);
+        if (rec !== given) unknown = Object.keys(rec).filter((k) => !known.has(k));
+      }
       if (requireFeature && !this.state.features.some((f) => Object.hasOwn(rec, f.name)))
         throw new RowValueError(this.noFeatureMessage(i, rec), i, '');
       const imputed: string[] = [];
@@ -820,14 +824,17 @@ export function smoothClip(s: number, clip: number): number {
 }
 
 /**
- * The row with each key that is unknown but names a known column once trimmed (`"  spaced  "` for
- * `spaced`, as csv.ts readHeader trims header cells) read under the trimmed name, unless the row
- * also has that name; the row itself when there is no such key (the common case: no copy).
+ * The row with each of its `unknown` keys that names a known column once trimmed (`"  spaced  "`
+ * for `spaced`, as csv.ts readHeader trims header cells) read under the trimmed name, unless the
+ * row also has that name; the row itself when there is no such key (no copy).
  */
-function withTrimmedNames(rec: Record<string, unknown>, known: ReadonlySet<string>): Record<string, unknown> {
+function withTrimmedNames(
+  rec: Record<string, unknown>,
+  unknown: readonly string[],
+  known: ReadonlySet<string>,
+): Record<string, unknown> {
   let out: Record<string, unknown> | null = null;
-  for (const k of Object.keys(rec)) {
-    if (known.has(k)) continue;
+  for (const k of unknown) {
     const name = k.trim();
     if (name === k || !known.has(name) || Object.hasOwn(rec, name)) continue;
     out ??= Object.assign(Object.create(null) as Record<string, unknown>, rec);

@@ -288,7 +288,8 @@ export class ColumnBuilder {
     if (present > 0 && this.dateAlive && this.dates) return { column: this.datetimeColumn(), warnings: [] };
     const dated = present > 0 && !this.leadingZero ? this.datetimeWithStrays(present) : null;
     if (dated) return dated;
-    const commas = present > 0 && this.strayCells > 0 && !this.leadingZero ? this.commaDecimals() : null;
+    const commas =
+      present > 0 && this.strayCells > 0 && !this.leadingZero ? this.commaDecimals(present) : null;
     if (commas) return commas;
     if (this.numbers) {
       if (this.leadingZero) {
@@ -417,8 +418,7 @@ export class ColumnBuilder {
     const strings = this.strings;
     if (!strings) return null;
     const values = new Float64Array(this.length).fill(Number.NaN);
-    const strays = new Map<string, number>();
-    let strayCells = 0;
+    const tally = strayTally(present);
     let hasTime = false;
     for (let i = 0; i < this.length; i++) {
       const text = strings[i];
@@ -429,10 +429,9 @@ export class ColumnBuilder {
         if (d.hasTime) hasTime = true;
         continue;
       }
-      strayCells++;
-      strays.set(text, (strays.get(text) ?? 0) + 1);
-      if (strays.size > MAX_STRAY_KINDS || strayCells > MAX_STRAY_SHARE * present) return null;
+      if (!tally.take(text)) return null;
     }
+    const { strays, cells: strayCells } = tally;
     if (strayCells === 0 || strayCells === present) return null;
     const list = [...strays].sort((a, b) => b[1] - a[1]);
     const reason = `datetime: ${strayCells} cell(s) held tokens that are no ISO date (${list
@@ -458,16 +457,14 @@ export class ColumnBuilder {
    * "1,57" quoted), categorical with a reason saying to send decimal=,. Null otherwise. Runs after
    * the read and stops at the first cell past the tolerance.
    */
-  private commaDecimals(): BuiltColumn | null {
+  private commaDecimals(present: number): BuiltColumn | null {
     const strings = this.strings;
     if (!strings || this.rules.decimal === ',') return null;
     // The stray tokens seen while numbers were read hold the cells the file's mark missed: one of
     // them must be such a number, or the whole column need not be looked at.
     if (![...this.strays.keys()].some((t) => !Number.isNaN(parseNumberCell(t, ',')))) return null;
     const values = new Float64Array(this.length).fill(Number.NaN);
-    const present = this.length - this.missing;
-    const strays = new Map<string, number>();
-    let strayCells = 0;
+    const tally = strayTally(present);
     let example = '';
     let thousands = false;
     for (let i = 0; i < this.length; i++) {
@@ -475,9 +472,7 @@ export class ColumnBuilder {
       if (text === null) continue;
       const v = parseNumberCell(text, ',');
       if (Number.isNaN(v)) {
-        strayCells++;
-        strays.set(text, (strays.get(text) ?? 0) + 1);
-        if (strays.size > MAX_STRAY_KINDS || strayCells > MAX_STRAY_SHARE * present) return null;
+        if (!tally.take(text)) return null;
         continue;
       }
       values[i] = v;
@@ -487,6 +482,7 @@ export class ColumnBuilder {
     const hint = `looks like decimal commas${thousands ? " with '.' thousands" : ''} (e.g. ${JSON.stringify(example)})`;
     if (this.rules.decimal === '.')
       return { column: this.categoricalColumn(`categorical: ${hint}: send decimal=,`), warnings: [] };
+    const { strays, cells: strayCells } = tally;
     const list = [...strays].sort((a, b) => b[1] - a[1]);
     const strayText =
       strayCells > 0
@@ -516,6 +512,25 @@ export class ColumnBuilder {
       hasTime: this.hasTime,
     };
   }
+}
+
+/**
+ * Counts the stray tokens of a column read again after the fact (dates, decimal commas) under the
+ * numeric rule: `take` records one and answers false once they are more than MAX_STRAY_KINDS kinds
+ * or more than MAX_STRAY_SHARE of the `present` cells (the column is then not of that type).
+ */
+function strayTally(present: number) {
+  const strays = new Map<string, number>();
+  const tally = {
+    strays,
+    cells: 0,
+    take(text: string): boolean {
+      tally.cells++;
+      strays.set(text, (strays.get(text) ?? 0) + 1);
+      return strays.size <= MAX_STRAY_KINDS && tally.cells <= MAX_STRAY_SHARE * present;
+    },
+  };
+  return tally;
 }
 
 /** A date's text in its form: 1 YYYY-MM-DD, 2 YYYY-MM-DDTHH:MM:SS, 3 the same with a space (years 1-9999). */

@@ -17,6 +17,7 @@ import {
   getKernels,
   wasmKernels,
 } from '../../src/engine/kernels/index.js';
+import { ADDON_FUNCTIONS } from '../../src/engine/kernels/native.js';
 import { createOptimizer } from '../../src/engine/optimizers.js';
 import { createParam } from '../../src/engine/tensor.js';
 import { boundRatio, randomArray, rng } from './kernel-check.js';
@@ -26,6 +27,20 @@ const native = nativeLoad.kernels;
 // The CI machine has g++ and Node's headers, so the install built the addon; where it did not, the
 // fallback tests below still run and these are reported as skipped by the condition, not hidden.
 const withAddon = describe.runIf(addon !== null);
+
+/**
+ * The instruction sets this CPU runs, up to the addon's best ("generic", "avx2", "avx512"), and that
+ * best, for a suite that switches between them; after the suite the addon is back on it, one thread.
+ */
+function isasRestoredAfterAll(): { isas: string[]; best: string } {
+  const order = ['generic', 'avx2', 'avx512'];
+  const best = addon?.isa() ?? 'generic';
+  afterAll(() => {
+    addon!.setIsa(best);
+    addon!.setThreads(1);
+  });
+  return { isas: order.slice(0, order.indexOf(best) + 1), best };
+}
 
 const SHAPES: Array<[number, number, number]> = [
   [1, 256, 784], // one row
@@ -88,12 +103,7 @@ function checkAllShapes(label: string): void {
 }
 
 withAddon('native backend', () => {
-  const best = addon?.isa() ?? 'generic';
-  const isas = ['generic', 'avx2', 'avx512'].slice(0, ['generic', 'avx2', 'avx512'].indexOf(best) + 1);
-  afterAll(() => {
-    addon!.setIsa(best);
-    addon!.setThreads(1);
-  });
+  const { isas, best } = isasRestoredAfterAll();
 
   for (const isa of isas) {
     for (const threads of [1, 2]) {
@@ -236,12 +246,7 @@ function checkDenseForward(label: string): void {
 }
 
 withAddon('native dense forward', () => {
-  const best = addon?.isa() ?? 'generic';
-  const isas = ['generic', 'avx2', 'avx512'].slice(0, ['generic', 'avx2', 'avx512'].indexOf(best) + 1);
-  afterAll(() => {
-    addon!.setIsa(best);
-    addon!.setThreads(1);
-  });
+  const { isas } = isasRestoredAfterAll();
 
   for (const isa of isas) {
     for (const threads of [1, 2]) {
@@ -300,17 +305,7 @@ describe('without the native addon', () => {
     // points; using it would fail every job at its first call instead of falling back.
     const dir = mkdtempSync(join(tmpdir(), 'bp-native-'));
     const stale = join(dir, 'stale-addon.cjs');
-    const names = [
-      'gemm',
-      'packB',
-      'gemmPacked',
-      'isa',
-      'setIsa',
-      'setThreads',
-      'adam',
-      'reluForward',
-      'reluBackward',
-    ];
+    const names = ADDON_FUNCTIONS.filter((name) => name !== 'denseForward');
     writeFileSync(stale, `module.exports = {${names.map((n) => `${n}() {}`).join(', ')}};`);
     const load = loadNativeKernels(stale);
     expect(load.kernels).toBeNull();

@@ -143,7 +143,7 @@ function createNativeKernels(addon: NativeAddon): Kernels {
 }
 
 /** Every function the backend calls: an addon built from older sources lacks some and is not used. */
-const ADDON_FUNCTIONS = [
+export const ADDON_FUNCTIONS = [
   'gemm',
   'packB',
   'gemmPacked',
