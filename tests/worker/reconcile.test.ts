@@ -119,7 +119,13 @@ describe('reconciler', () => {
       const done = await expectSucceededWithModel(id);
       expect(done.attempts).toHaveLength(1);
     }
-    const counts = await bull.getJobCounts();
+    // The job record ends before BullMQ moves its entry to completed (the worker commits the result
+    // first, then returns), so the last entry may still be active for a moment: wait for the move.
+    let counts = await bull.getJobCounts();
+    for (let i = 0; i < 50 && counts.completed < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      counts = await bull.getJobCounts();
+    }
     expect(counts.completed).toBe(3);
     expect(counts.waiting + counts.active + counts.delayed + counts.failed).toBe(0);
     // Several rounds of the worker's own reconciler later, the cancelled jobs are still not queued.
